@@ -1,0 +1,149 @@
+"""Accuracy benchmark: the plain LightGBM baseline and Estimo's model, same split, one run.
+
+The baseline is the one described in ``../shared/data/README.md``: LightGBM on log price,
+2,000 trees, learning rate 0.03, 63 leaves, trained on every raw column of the file (the
+date as a number, text columns as categories). Estimo's model is trained through the
+project's own path: the example project file in ``examples/``, the canonical loader and
+the out-of-time split. Both are scored on exactly the same test rows.
+
+Run from the repository root::
+
+    python benchmarks/accuracy.py                 # Poland and King County
+    python benchmarks/accuracy.py --sets kc       # one set
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from estimo.evaluate.metrics import compute_metrics
+from estimo.evaluate.segments import metrics_by_segment
+from estimo.io import load_project, read_table, to_canonical
+from estimo.model.valuation import ValuationModel
+from estimo.split import out_of_time_split
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class BenchmarkSet:
+    key: str
+    project: str
+    cutoff: str
+    raw_date_column: str
+    raw_date_format: str | None
+
+
+SETS = {
+    "poland": BenchmarkSet(
+        "poland", "examples/poland.yaml", "2024-04-01", "snapshot_month", "%Y-%m"
+    ),
+    "kc": BenchmarkSet("kc", "examples/king_county.yaml", "2015-02-01", "date", None),
+}
+
+
+def plain_baseline(
+    raw_train: pd.DataFrame,
+    raw_test: pd.DataFrame,
+    target: str,
+    date_column: str,
+    date_format: str | None,
+    drop: list[str],
+) -> np.ndarray:
+    """The README's plain LightGBM on all raw columns; returns predicted prices."""
+
+    def encode(frame: pd.DataFrame, categories: dict[str, list]) -> pd.DataFrame:
+        out = frame.drop(columns=[target, *drop]).copy()
+        dates = pd.to_datetime(out[date_column], format=date_format)
+        out[date_column] = (dates - pd.Timestamp("1970-01-01")).dt.days.astype(float)
+        for column, levels in categories.items():
+            out[column] = pd.Categorical(out[column].astype(object), categories=levels)
+        return out
+
+    text_columns = [
+        c
+        for c in raw_train.columns
+        if c not in (target, date_column, *drop) and not pd.api.types.is_numeric_dtype(raw_train[c])
+    ]
+    categories = {c: sorted(raw_train[c].dropna().astype(str).unique()) for c in text_columns}
+    x_train, x_test = encode(raw_train, categories), encode(raw_test, categories)
+    params = {
+        "objective": "regression",
+        "learning_rate": 0.03,
+        "num_leaves": 63,
+        "seed": 0,
+        "verbosity": -1,
+        "num_threads": 2,
+    }
+    booster = lgb.train(
+        params,
+        lgb.Dataset(x_train, label=np.log(raw_train[target].to_numpy(float))),
+        num_boost_round=2000,
+    )
+    return np.exp(booster.predict(x_test))
+
+
+def run_set(spec: BenchmarkSet) -> dict:
+    config = load_project(ROOT / spec.project)
+    raw = read_table(config.resolved_data_path())
+    loaded = to_canonical(raw, config.data)
+    assert loaded.report.n_dropped == 0, "benchmark sets load without dropped rows"
+    frame = loaded.frame.assign(_row=np.arange(len(raw)))
+    split = out_of_time_split(frame, spec.cutoff)
+    print(f"\n== {spec.key}: {split.describe()}")
+    raw_train, raw_test = raw.iloc[split.train["_row"]], raw.iloc[split.test["_row"]]
+    target = config.data.columns["price"].column
+    id_column = config.data.columns["id"].column
+
+    start = time.perf_counter()
+    baseline = plain_baseline(
+        raw_train, raw_test, target, spec.raw_date_column, spec.raw_date_format, [id_column]
+    )
+    baseline_seconds = time.perf_counter() - start
+
+    start = time.perf_counter()
+    model = ValuationModel(**config.model.model_dump()).fit(split.train.drop(columns="_row"))
+    estimo = model.predict(split.test.drop(columns="_row"))
+    estimo_seconds = time.perf_counter() - start
+
+    actual = split.test["price"].to_numpy(float)
+    rows = {
+        "plain baseline": {**compute_metrics(actual, baseline), "seconds": baseline_seconds},
+        "estimo": {**compute_metrics(actual, estimo), "seconds": estimo_seconds},
+    }
+    table = pd.DataFrame(rows).T[["n", "mdape", "pe10", "pe20", "cod", "median_ratio", "seconds"]]
+    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    by_city = metrics_by_segment(
+        split.test.assign(predicted=estimo, baseline=baseline), "city", min_group_size=100
+    )
+    base_city = metrics_by_segment(
+        split.test.assign(predicted=baseline), "city", min_group_size=100
+    )
+    cities = by_city[["city", "n", "mdape", "pe10"]].merge(
+        base_city[["city", "mdape", "pe10"]], on="city", suffixes=("_estimo", "_baseline")
+    )
+    if len(cities) > 2:
+        print(cities.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return {k: {m: float(v) for m, v in r.items()} for k, r in rows.items()}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--sets", nargs="+", default=list(SETS), choices=list(SETS))
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    args = parser.parse_args()
+    results = {key: run_set(SETS[key]) for key in args.sets}
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()

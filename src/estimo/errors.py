@@ -1,0 +1,44 @@
+"""Exceptions that carry user-facing messages.
+
+Every error a user can cause (a bad file, a wrong mapping, a cut-off outside the data) is
+raised as an :class:`EstimoError` subclass whose message names the field, the bad value and
+what was expected. The CLI prints the message without a traceback and exits with
+:attr:`EstimoError.exit_code`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+
+class EstimoError(Exception):
+    """Base class of errors caused by the user's input or configuration."""
+
+    exit_code: int = 1
+
+
+class ConfigError(EstimoError):
+    """The project file (estimo.yaml) or an option is invalid."""
+
+    exit_code = 2
+
+
+class DataError(EstimoError):
+    """The data cannot be used as given.
+
+    Parameters
+    ----------
+    problems : iterable of str
+        Every problem found, one line each; they are reported together.
+    header : str
+        First line of the message.
+    """
+
+    def __init__(self, problems: Iterable[str], header: str = "the data cannot be used") -> None:
+        self.problems = list(problems)
+        lines = [f"{header}:"] + [f"  - {p}" for p in self.problems]
+        super().__init__("\n".join(lines))
+
+
+class NotFittedError(EstimoError, ValueError):
+    """An estimator was used before ``fit``."""

@@ -1,0 +1,499 @@
+"""Read a user's table and map it onto the canonical property record.
+
+:func:`load_dataset` reads CSV or Parquet (local or any fsspec URL), applies the column
+mapping of the project file (renames, constants, dates assembled from parts, unit
+conversion) and validates every field. Problems are collected, never raised one at a time:
+
+- structural problems (a mapped column that is not in the file, a required field without a
+  source, an empty table, a field with no parsable value at all) raise one
+  :class:`~estimo.errors.DataError` that lists them all;
+- row problems (an unparsable date, a missing or non-positive price, a non-numeric value in
+  a numeric field) are repaired or the row is dropped, and each is counted with examples in
+  the :class:`LoadReport`, so nothing is lost silently.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from estimo.config import DataConfig
+>>> raw = pd.DataFrame({"Price": [100_000, -1, 250_000], "Sold": ["2024-01", "2024-02", "x"],
+...                     "sqft": [800, 900, 1000]})
+>>> cfg = DataConfig(path="-", columns={"price": "Price", "date": "Sold", "area_m2": "sqft",
+...                  "city": {"value": "Ames"}}, date_format="%Y-%m", area_unit="sqft")
+>>> result = to_canonical(raw, cfg, max_dropped_share=1.0)
+>>> len(result.frame), result.report.n_dropped
+(1, 2)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimo.config import ColumnSource, DataConfig, ProjectConfig, load_config
+from estimo.errors import DataError
+from estimo.schema import (
+    CANONICAL_COLUMNS,
+    FIELDS,
+    PRICE_KINDS,
+    REQUIRED_FIELDS,
+    SQFT_TO_M2,
+)
+
+log = logging.getLogger(__name__)
+
+MAX_EXAMPLES = 3
+DEFAULT_MAX_DROPPED_SHARE = 0.5
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".txt")
+
+
+@dataclass
+class LoadIssue:
+    """One kind of row problem found while loading.
+
+    Attributes
+    ----------
+    column : str
+        Canonical field (and, in brackets, the input column) concerned.
+    problem : str
+        What is wrong, e.g. ``"unparsable date"``.
+    count : int
+        Rows affected.
+    examples : list
+        Up to three offending values, as found in the input.
+    action : str
+        What was done: ``"row dropped"`` or ``"set to missing"``.
+    """
+
+    column: str
+    problem: str
+    count: int
+    examples: list[Any]
+    action: str
+
+    def __str__(self) -> str:
+        return (
+            f"{self.column}: {self.count} {self.problem}, e.g. "
+            f"{', '.join(repr(e) for e in self.examples)} ({self.action})"
+        )
+
+
+@dataclass
+class LoadReport:
+    """What loading did: rows in and out and every problem found."""
+
+    n_input_rows: int
+    n_rows: int = 0
+    issues: list[LoadIssue] = field(default_factory=list)
+    dropped_ids: list[str] = field(default_factory=list)
+
+    @property
+    def n_dropped(self) -> int:
+        """Rows dropped because a required field was missing or invalid."""
+        return self.n_input_rows - self.n_rows
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "n_input_rows": self.n_input_rows,
+            "n_rows": self.n_rows,
+            "n_dropped": self.n_dropped,
+            "issues": [
+                {
+                    "column": i.column,
+                    "problem": i.problem,
+                    "count": i.count,
+                    "examples": [str(e) for e in i.examples],
+                    "action": i.action,
+                }
+                for i in self.issues
+            ],
+        }
+
+
+@dataclass
+class LoadResult:
+    """A canonical frame and the report of how it was made."""
+
+    frame: pd.DataFrame
+    report: LoadReport
+    currency: str = "EUR"
+
+
+def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.DataFrame:
+    """Read a CSV or Parquet file from a local path or an fsspec URL.
+
+    Raises
+    ------
+    DataError
+        If the file does not exist, has an unknown extension or cannot be parsed.
+    """
+    options = dict(read_options or {})
+    lower = path.lower()
+    if "://" not in path and not Path(path).exists():
+        raise DataError([f"file {path!r} does not exist"], header="cannot read the data")
+    try:
+        if lower.endswith(_PARQUET_SUFFIXES):
+            return pd.read_parquet(path, **options)
+        if lower.endswith(_CSV_SUFFIXES):
+            if lower.endswith(".tsv"):
+                options.setdefault("sep", "\t")
+            return pd.read_csv(path, **options)
+    except (OSError, ValueError, ImportError) as exc:
+        raise DataError([f"{path!r}: {exc}"], header="cannot read the data") from exc
+    raise DataError(
+        [
+            f"file {path!r} has an unknown extension; expected one of "
+            f"{list(_PARQUET_SUFFIXES + _CSV_SUFFIXES)!r}"
+        ],
+        header="cannot read the data",
+    )
+
+
+def identity_data_config(path: str, columns: list[str] | None = None) -> DataConfig:
+    """Data settings for a file whose columns already have canonical names."""
+    mapping = {c: c for c in (columns or []) if c in CANONICAL_COLUMNS and c != "price_kind"}
+    kind = "price_kind" if columns and "price_kind" in columns else "asking"
+    return DataConfig(path=path, columns=mapping, price_kind=kind)
+
+
+def load_project(path_or_config: str | Path) -> ProjectConfig:
+    """A project file, or a default project around a data file with canonical column names.
+
+    Parameters
+    ----------
+    path_or_config : str or Path
+        ``*.yaml``/``*.yml`` project file, or a CSV/Parquet file (local or URL).
+    """
+    text = str(path_or_config)
+    if text.lower().endswith((".yaml", ".yml")):
+        return load_config(text)
+    columns = list(read_table(text).columns) if _looks_local(text) else None
+    if columns is None:
+        columns = list(read_table(text).columns)
+    return ProjectConfig(data=identity_data_config(text, columns), base_dir=Path.cwd())
+
+
+def _looks_local(path: str) -> bool:
+    return "://" not in path
+
+
+def load_dataset(
+    config: ProjectConfig, *, max_dropped_share: float = DEFAULT_MAX_DROPPED_SHARE
+) -> LoadResult:
+    """Read the project's data and map it onto the canonical record.
+
+    Parameters
+    ----------
+    config : ProjectConfig
+        The validated project file.
+    max_dropped_share : float
+        Raise instead of dropping when more than this share of rows is unusable (a sign of
+        a wrong mapping rather than of a few bad rows).
+    """
+    raw = read_table(config.resolved_data_path(), config.data.read_options)
+    log.info("read %d rows x %d columns from %s", len(raw), raw.shape[1], config.data.path)
+    return to_canonical(raw, config.data, max_dropped_share=max_dropped_share)
+
+
+def to_canonical(
+    raw: pd.DataFrame,
+    data: DataConfig,
+    *,
+    max_dropped_share: float = DEFAULT_MAX_DROPPED_SHARE,
+) -> LoadResult:
+    """Map a raw table onto the canonical record and validate it.
+
+    See the module docstring for the error policy.
+    """
+    mapping = _complete_mapping(data, list(raw.columns))
+    fatal = _structural_problems(raw, data, mapping)
+    if fatal:
+        raise DataError(fatal, header="the column mapping does not fit the data")
+    report = LoadReport(n_input_rows=len(raw))
+    out = pd.DataFrame(index=raw.index)
+    raw_values: dict[str, pd.Series] = {}
+    for name in CANONICAL_COLUMNS:
+        source = mapping.get(name)
+        if source is None:
+            continue
+        out[name] = _convert_field(name, raw, source, data, report, fatal)
+        if source.column is not None:
+            raw_values[name] = raw[source.column]
+    if "price_kind" not in out:
+        out["price_kind"] = _price_kinds(raw, data, report, fatal)
+    if "id" not in out:
+        out["id"] = [f"row-{i}" for i in range(len(raw))]
+    for name in CANONICAL_COLUMNS:
+        if name not in out:
+            out[name] = pd.Series(np.nan, index=raw.index, dtype=_empty_dtype(name))
+    used = {c for s in mapping.values() for c in s.input_columns}
+    if not data.price_kind_is_constant:
+        used.add(data.price_kind)
+    for col in _extra_columns(raw, data, used):
+        out[col] = _clean_extra(raw[col])
+    if fatal:
+        raise DataError(fatal, header="the data cannot be mapped onto the canonical record")
+    keep = _rows_with_valid_required_fields(out, raw_values, report)
+    dropped_share = 1 - keep.mean() if len(keep) else 1.0
+    if keep.sum() == 0 or dropped_share > max_dropped_share:
+        problems = [str(i) for i in report.issues] or ["no usable rows"]
+        raise DataError(
+            problems,
+            header=(
+                f"{(~keep).sum()} of {len(keep)} rows ({dropped_share:.0%}) cannot be used "
+                f"(more than the allowed {max_dropped_share:.0%}); check the mapping"
+            ),
+        )
+    report.dropped_ids = out.loc[~keep, "id"].astype(str).tolist()
+    frame = out.loc[keep, list(CANONICAL_COLUMNS) + [c for c in out if c not in CANONICAL_COLUMNS]]
+    frame = frame.reset_index(drop=True)
+    report.n_rows = len(frame)
+    for issue in report.issues:
+        log.warning("%s", issue)
+    return LoadResult(frame=frame, report=report, currency=data.currency)
+
+
+def _complete_mapping(data: DataConfig, columns: list[str]) -> dict[str, Any]:
+    """Mapped fields, plus canonical fields found under their own name when not mapped."""
+    mapping = dict(data.columns)
+    taken = {c for s in mapping.values() for c in s.input_columns}
+    for name in CANONICAL_COLUMNS:
+        if name not in mapping and name in columns and name not in taken and name != "price_kind":
+            mapping[name] = ColumnSource(column=name)
+    return mapping
+
+
+def _structural_problems(raw: pd.DataFrame, data: DataConfig, mapping: dict) -> list[str]:
+    problems: list[str] = []
+    if raw.empty:
+        problems.append(f"the table is empty ({len(raw)} rows, {raw.shape[1]} columns)")
+    available = list(raw.columns)
+    missing = sorted(
+        {
+            f"{c!r} (for field {name!r})"
+            for name, s in mapping.items()
+            for c in s.input_columns
+            if c not in available
+        }
+    )
+    if missing:
+        problems.append(
+            f"mapped columns not found in the data: {', '.join(missing)}; "
+            f"available columns: {available!r}"
+        )
+    for name in REQUIRED_FIELDS:
+        if name not in mapping:
+            problems.append(
+                f"required field {name!r} has no source: map it to a column "
+                f"(columns: {{{name}: <column>}}) or a constant ({{{name}: {{value: ...}}}})"
+            )
+    if not data.price_kind_is_constant and data.price_kind not in available:
+        problems.append(
+            f"price_kind {data.price_kind!r} is neither one of {list(PRICE_KINDS)!r} "
+            f"nor a column of the data"
+        )
+    if isinstance(data.extra_features, list):
+        absent = [c for c in data.extra_features if c not in available]
+        if absent:
+            problems.append(f"extra_features not found in the data: {absent!r}")
+    return problems
+
+
+def _convert_field(
+    name: str, raw: pd.DataFrame, source: Any, data: DataConfig, report: LoadReport, fatal: list
+) -> pd.Series:
+    spec = FIELDS[name]
+    if source.value is not None:
+        constant = source.value
+        if spec.kind == "numeric":
+            constant = float(constant)
+        if spec.kind == "date":
+            constant = pd.Timestamp(str(constant))
+        return pd.Series([constant] * len(raw), index=raw.index)
+    if source.year is not None:
+        return _date_from_parts(name, raw, source, report, fatal)
+    values = raw[source.column]
+    label = name if source.column == name else f"{name} ({source.column!r})"
+    if spec.kind == "numeric":
+        series = _to_numeric(label, values, report, fatal)
+        if name == "area_m2" and data.area_unit == "sqft":
+            series = series * SQFT_TO_M2
+        return series
+    if spec.kind == "date":
+        return _to_datetime(label, values, data.date_format, report, fatal)
+    if spec.kind == "id":
+        return values.astype(str).where(values.notna(), other=None)
+    return _to_category(values)
+
+
+def _to_numeric(label: str, values: pd.Series, report: LoadReport, fatal: list) -> pd.Series:
+    if pd.api.types.is_bool_dtype(values):
+        return values.astype("float64")
+    parsed = pd.to_numeric(values, errors="coerce").astype("float64")
+    bad = values.notna() & parsed.isna()
+    if bad.any():
+        examples = values[bad].unique()[:MAX_EXAMPLES].tolist()
+        if bad.sum() == values.notna().sum():
+            fatal.append(
+                f"{label}: no value is numeric ({int(bad.sum())} values, e.g. "
+                f"{', '.join(repr(e) for e in examples)}); expected numbers"
+            )
+        elif not label.startswith(REQUIRED_FIELDS):
+            report.issues.append(
+                LoadIssue(label, "non-numeric values", int(bad.sum()), examples, "set to missing")
+            )
+    infinite = np.isinf(parsed)
+    if infinite.any():
+        report.issues.append(
+            LoadIssue(label, "infinite values", int(infinite.sum()), ["inf"], "set to missing")
+        )
+        parsed = parsed.mask(infinite)
+    return parsed
+
+
+def _to_datetime(
+    label: str, values: pd.Series, fmt: str | None, report: LoadReport, fatal: list
+) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        parsed = pd.to_datetime(values)
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_convert(None)
+        return parsed.astype("datetime64[ns]")
+    if pd.api.types.is_numeric_dtype(values) and fmt is None:
+        fatal.append(
+            f"{label}: dates are numbers (e.g. {values.dropna().iloc[:1].tolist()!r}); give "
+            "data.date_format (e.g. '%Y%m') or assemble the date with {year: ..., month: ...}"
+        )
+        return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    text = _date_text(values)
+    if fmt is not None:
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+    else:
+        parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
+        if parsed.isna().sum() > text.isna().sum():
+            parsed = parsed.fillna(pd.to_datetime(text, format="mixed", errors="coerce"))
+    parsed = parsed.astype("datetime64[ns]")
+    bad = values.notna() & parsed.isna()
+    if bad.any():
+        examples = values[bad].unique()[:MAX_EXAMPLES].tolist()
+        expected = f"format {fmt!r}" if fmt else "ISO dates such as '2024-03-31'"
+        if bad.sum() == values.notna().sum():
+            fatal.append(
+                f"{label}: no value is a date ({int(bad.sum())} values, e.g. "
+                f"{', '.join(repr(e) for e in examples)}); expected {expected}"
+            )
+    return parsed
+
+
+def _date_text(values: pd.Series) -> pd.Series:
+    """Dates as text; integer-like floats (201803.0) lose their decimal point."""
+    if pd.api.types.is_float_dtype(values):
+        return values.map(lambda v: None if pd.isna(v) else str(int(v)) if v == int(v) else str(v))
+    return values.astype("string").astype(object).where(values.notna(), None)
+
+
+def _date_from_parts(
+    name: str, raw: pd.DataFrame, source: Any, report: LoadReport, fatal: list
+) -> pd.Series:
+    parts = {"year": source.year, "month": source.month, "day": source.day}
+    numbers = {}
+    for unit, column in parts.items():
+        if column is None:
+            numbers[unit] = pd.Series(1.0, index=raw.index)
+        else:
+            numbers[unit] = _to_numeric(f"{name} ({unit}: {column!r})", raw[column], report, fatal)
+    frame = pd.DataFrame(numbers)
+    # impossible combinations (month 13) become missing; the drop step counts them
+    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+
+
+def _to_category(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_float_dtype(values):
+        as_int = values.dropna()
+        if len(as_int) and (as_int == as_int.round()).all():
+            return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
+    text = values.astype("string").str.strip()
+    return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def _price_kinds(raw: pd.DataFrame, data: DataConfig, report: LoadReport, fatal: list) -> pd.Series:
+    if data.price_kind_is_constant:
+        return pd.Series(data.price_kind, index=raw.index, dtype=object)
+    if data.price_kind not in raw:
+        return pd.Series(None, index=raw.index, dtype=object)
+    kinds = raw[data.price_kind].astype("string").str.strip().str.lower()
+    bad = kinds.notna() & ~kinds.isin(PRICE_KINDS)
+    if bad.any():
+        report.issues.append(
+            LoadIssue(
+                f"price_kind ({data.price_kind!r})",
+                f"values outside {list(PRICE_KINDS)!r}",
+                int(bad.sum()),
+                raw.loc[bad, data.price_kind].unique()[:MAX_EXAMPLES].tolist(),
+                "row dropped",
+            )
+        )
+    return kinds.astype(object).where(kinds.isin(PRICE_KINDS), None)
+
+
+def _extra_columns(raw: pd.DataFrame, data: DataConfig, used: set[str]) -> list[str]:
+    if data.extra_features == "none":
+        return []
+    if data.extra_features == "all":
+        return [c for c in raw.columns if c not in used and c not in CANONICAL_COLUMNS]
+    return [c for c in data.extra_features if c not in used]
+
+
+def _clean_extra(values: pd.Series) -> pd.Series:
+    """Pass-through features: numbers stay numbers, booleans become 0/1, the rest text."""
+    if pd.api.types.is_bool_dtype(values) or pd.api.types.is_numeric_dtype(values):
+        return values.astype("float64")
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return (values - pd.Timestamp("1970-01-01")).dt.days.astype("float64")
+    return _to_category(values)
+
+
+def _rows_with_valid_required_fields(
+    out: pd.DataFrame, raw_values: dict[str, pd.Series], report: LoadReport
+) -> pd.Series:
+    """Rows whose price, date, city and price kind are usable; each drop reason counted once."""
+    keep = pd.Series(True, index=out.index)
+
+    def given(name: str) -> pd.Series:
+        raw = raw_values.get(name)
+        return pd.Series(True, index=out.index) if raw is None else raw.notna()
+
+    checks = [
+        ("price", ~given("price"), "missing prices (the target)", "id"),
+        ("price", given("price") & out["price"].isna(), "non-numeric prices", "raw"),
+        ("price", out["price"] <= 0, "non-positive prices (expected > 0)", "price"),
+        ("date", ~given("date") & out["date"].isna(), "missing or impossible dates", "id"),
+        ("date", given("date") & out["date"].isna(), "unparsable dates", "raw"),
+        ("city", out["city"].isna(), "missing cities", "id"),
+        ("price_kind", out["price_kind"].isna(), "missing or unknown price kinds", "id"),
+    ]
+    for column, bad, problem, example_source in checks:
+        new = bad & keep
+        if not new.any():
+            continue
+        if example_source == "raw" and column in raw_values:
+            examples = raw_values[column][new].unique()[:MAX_EXAMPLES].tolist()
+        elif example_source == "price":
+            examples = out.loc[new, "price"].unique()[:MAX_EXAMPLES].tolist()
+        else:
+            examples = out.loc[new, "id"].astype(str).iloc[:MAX_EXAMPLES].tolist()
+            problem = f"{problem} (example ids)"
+        report.issues.append(LoadIssue(column, problem, int(new.sum()), examples, "row dropped"))
+        keep &= ~bad
+    return keep
+
+
+def _empty_dtype(name: str) -> str:
+    kind = FIELDS[name].kind
+    return {"numeric": "float64", "date": "datetime64[ns]"}.get(kind, "object")

@@ -1,0 +1,47 @@
+"""JSON helpers: numpy and pandas values to plain JSON (NaN becomes null)."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def to_jsonable(value: Any) -> Any:
+    """Recursively convert numpy/pandas scalars and containers to JSON-ready values.
+
+    Examples
+    --------
+    >>> to_jsonable({"a": np.float64("nan"), "b": [np.int64(3)], "c": pd.Timestamp("2024-01-01")})
+    {'a': None, 'b': [3], 'c': '2024-01-01T00:00:00'}
+    """
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+        return [to_jsonable(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
+    if isinstance(value, pd.DataFrame):
+        return [to_jsonable(r) for r in value.to_dict(orient="records")]
+    if isinstance(value, np.bool_ | bool):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        return None if math.isnan(value) or math.isinf(value) else float(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None
+    if isinstance(value, str | int):
+        return value
+    return str(value)
+
+
+def write_json(path: str | Path, value: Any) -> Path:
+    """Write ``value`` as indented JSON (strict: no NaN) and return the path."""
+    path = Path(path)
+    path.write_text(json.dumps(to_jsonable(value), indent=2, allow_nan=False), encoding="utf-8")
+    return path

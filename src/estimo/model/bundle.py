@@ -1,0 +1,104 @@
+"""Save and load a fitted :class:`~estimo.model.valuation.ValuationModel` without pickles.
+
+A bundle is a folder (local or any fsspec URL) with the LightGBM text model
+(``model.txt``) and a JSON description of the inputs and settings (``model.json``).
+Loading parses text and JSON only: nothing stored executes code.
+
+Examples
+--------
+>>> import tempfile
+>>> from estimo.synth import generate_market
+>>> from estimo.model.valuation import ValuationModel
+>>> market = generate_market(1_000, seed=2, faults=False)
+>>> model = ValuationModel(n_estimators=20).fit(market.frame)
+>>> folder = tempfile.mkdtemp()
+>>> _ = save_model(model, folder)
+>>> again = load_model(folder)
+>>> head = market.frame.head(5)
+>>> bool(abs(again.predict(head) - model.predict(head)).max() < 1e-6)
+True
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import fsspec
+import lightgbm as lgb
+import pandas as pd
+
+from estimo import __version__
+from estimo.errors import EstimoError
+from estimo.model.valuation import FeatureSpec, ValuationModel
+
+FORMAT_VERSION = 1
+MODEL_FILE = "model.txt"
+META_FILE = "model.json"
+
+
+def save_model(model: ValuationModel, folder: str, extra: dict[str, Any] | None = None) -> str:
+    """Write a fitted model to ``folder`` and return the folder.
+
+    Parameters
+    ----------
+    model : ValuationModel
+        A fitted model.
+    folder : str
+        Local path or fsspec URL; created if needed.
+    extra : dict, optional
+        JSON-serialisable facts to keep with the model (currency, training window, ...).
+    """
+    model._check_fitted()
+    fs, root = fsspec.core.url_to_fs(folder)
+    fs.makedirs(root, exist_ok=True)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "estimo_version": __version__,
+        "params": model.get_params(),
+        "numeric": list(model.feature_spec_.numeric),
+        "categorical": {k: list(v) for k, v in model.feature_spec_.categorical.items()},
+        "cities": list(model.cities_),
+        "trained_until": model.trained_until_.isoformat(),
+        "extra": extra or {},
+    }
+    with fs.open(f"{root}/{MODEL_FILE}", "w") as fh:
+        fh.write(model.booster_.model_to_string())
+    with fs.open(f"{root}/{META_FILE}", "w") as fh:
+        json.dump(meta, fh, indent=2)
+    return folder
+
+
+def load_model(folder: str) -> ValuationModel:
+    """Load a model saved by :func:`save_model`.
+
+    Raises
+    ------
+    EstimoError
+        If the folder holds no model or a model of an unknown format.
+    """
+    fs, root = fsspec.core.url_to_fs(folder)
+    if not fs.exists(f"{root}/{META_FILE}") or not fs.exists(f"{root}/{MODEL_FILE}"):
+        raise EstimoError(
+            f"{folder!r} is not a model folder: expected {MODEL_FILE} and {META_FILE} "
+            "(written by `estimo train`)"
+        )
+    with fs.open(f"{root}/{META_FILE}", "r") as fh:
+        meta = json.load(fh)
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise EstimoError(
+            f"model in {folder!r} has format_version {meta.get('format_version')!r}; "
+            f"this Estimo reads {FORMAT_VERSION}"
+        )
+    with fs.open(f"{root}/{MODEL_FILE}", "r") as fh:
+        booster = lgb.Booster(model_str=fh.read())
+    model = ValuationModel(**meta["params"])
+    model.feature_spec_ = FeatureSpec(
+        numeric=tuple(meta["numeric"]),
+        categorical={k: tuple(v) for k, v in meta["categorical"].items()},
+    )
+    model.booster_ = booster
+    model.cities_ = tuple(meta["cities"])
+    model.trained_until_ = pd.Timestamp(meta["trained_until"])
+    model.bundle_extra_ = meta.get("extra", {})
+    return model

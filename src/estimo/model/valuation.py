@@ -1,0 +1,272 @@
+"""The first valuation model: LightGBM on log price with native categoricals.
+
+:class:`ValuationModel` follows the scikit-learn estimator contract on canonical frames:
+``fit(frame)`` learns from the ``price`` column, ``predict(frame)`` returns prices. The
+feature set is every canonical feature field plus the pass-through columns
+(:func:`estimo.schema.feature_columns`) and the date as a number of years, so the model can
+learn the market's level over the training window.
+
+Examples
+--------
+>>> from estimo.synth import generate_market
+>>> market = generate_market(2_000, seed=1, faults=False)
+>>> model = ValuationModel(n_estimators=50).fit(market.frame)
+>>> bool((model.predict(market.frame.head(3)) > 0).all())
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import lightgbm as lgb
+import numpy as np
+import pandas as pd
+
+from estimo.errors import DataError, NotFittedError
+from estimo.schema import feature_columns
+
+log = logging.getLogger(__name__)
+
+DATE_FEATURE = "date_years"
+_EPOCH = pd.Timestamp("2000-01-01")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    """Learned description of the model's inputs: names and categorical levels."""
+
+    numeric: tuple[str, ...]
+    categorical: dict[str, tuple[str, ...]]
+
+    @property
+    def names(self) -> list[str]:
+        """All feature names in model order."""
+        return list(self.numeric) + list(self.categorical)
+
+
+def learn_feature_spec(frame: pd.DataFrame) -> FeatureSpec:
+    """Split a canonical frame's feature columns into numeric and categorical ones.
+
+    Categorical levels are learned here (training rows only) and frozen, so new data is
+    encoded the same way; levels unseen in training become missing.
+    """
+    numeric: list[str] = [DATE_FEATURE]
+    categorical: dict[str, tuple[str, ...]] = {}
+    for column in feature_columns(frame):
+        values = frame[column]
+        if values.isna().all():
+            continue
+        if (
+            pd.api.types.is_numeric_dtype(values)
+            or pd.api.types.is_bool_dtype(values)
+            or _all_numeric_codes(values)
+        ):
+            numeric.append(column)
+        else:
+            levels = pd.Series(values.dropna().astype(str).unique()).sort_values()
+            categorical[column] = tuple(levels)
+    return FeatureSpec(numeric=tuple(numeric), categorical=categorical)
+
+
+def _all_numeric_codes(values: pd.Series) -> bool:
+    """Whether a text column holds only numbers (zip codes, condition grades 1-5).
+
+    Such codes keep their numeric order as a feature: in practice neighbouring codes are
+    neighbouring places or grades, which trees use better than unordered levels.
+    """
+    parsed = pd.to_numeric(values.dropna().astype(str), errors="coerce")
+    return bool(len(parsed)) and bool(parsed.notna().all())
+
+
+def build_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+    """Encode a canonical frame into the model's feature matrix.
+
+    Columns missing from ``frame`` are filled with missing values, so a property described
+    by only a few fields can still be valued.
+    """
+    columns: dict[str, Any] = {}
+    n = len(frame)
+    dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
+    columns[DATE_FEATURE] = ((pd.to_datetime(dates) - _EPOCH).dt.days / 365.25).to_numpy(float)
+    for name in spec.numeric:
+        if name == DATE_FEATURE:
+            continue
+        if name in frame:
+            columns[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+        else:
+            columns[name] = np.full(n, np.nan)
+    for name, levels in spec.categorical.items():
+        raw = frame[name] if name in frame else pd.Series([None] * n, index=frame.index)
+        text = (
+            raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
+        )
+        known = text.isin(set(levels))
+        columns[name] = pd.Categorical(text.where(known, None), categories=list(levels))
+    return pd.DataFrame(columns, index=frame.index)
+
+
+class ValuationModel:
+    """LightGBM valuation model on log price.
+
+    Parameters
+    ----------
+    n_estimators, learning_rate, num_leaves, min_child_samples, subsample,
+    colsample_bytree, reg_lambda : LightGBM settings.
+    seed : int
+        Seed of every random choice; the same seed and data give the same model.
+    n_jobs : int
+        Threads used by LightGBM.
+    """
+
+    def __init__(
+        self,
+        n_estimators: int = 2000,
+        learning_rate: float = 0.03,
+        num_leaves: int = 63,
+        min_child_samples: int = 20,
+        subsample: float = 0.8,
+        colsample_bytree: float = 0.8,
+        reg_lambda: float = 1.0,
+        seed: int = 0,
+        n_jobs: int = 2,
+    ) -> None:
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.subsample = subsample
+        self.colsample_bytree = colsample_bytree
+        self.reg_lambda = reg_lambda
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments, as scikit-learn's ``get_params``."""
+        return {
+            k: getattr(self, k)
+            for k in (
+                "n_estimators",
+                "learning_rate",
+                "num_leaves",
+                "min_child_samples",
+                "subsample",
+                "colsample_bytree",
+                "reg_lambda",
+                "seed",
+                "n_jobs",
+            )
+        }
+
+    def _booster_params(self) -> dict[str, Any]:
+        return {
+            "objective": "regression",
+            "learning_rate": self.learning_rate,
+            "num_leaves": self.num_leaves,
+            "min_data_in_leaf": self.min_child_samples,
+            "bagging_fraction": self.subsample,
+            "bagging_freq": 1 if self.subsample < 1 else 0,
+            "feature_fraction": self.colsample_bytree,
+            "lambda_l2": self.reg_lambda,
+            "seed": self.seed,
+            "deterministic": True,
+            "force_row_wise": True,
+            "num_threads": self.n_jobs,
+            "verbosity": -1,
+            "cat_smooth": 50.0,
+            "cat_l2": 10.0,
+            "min_data_per_group": 50,
+            "max_cat_to_onehot": 8,
+        }
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        sample_weight: np.ndarray | None = None,
+        callbacks: list[Callable] | None = None,
+    ) -> ValuationModel:
+        """Learn from a canonical frame's ``price`` column (log scale).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical training frame.
+        sample_weight : array, optional
+            Weight per row (e.g. sale prices weigh more than asking prices).
+        callbacks : list, optional
+            LightGBM callbacks, e.g. a progress bar.
+
+        Raises
+        ------
+        DataError
+            If the frame has no rows or a non-positive price.
+        """
+        _check_training_frame(frame)
+        self.feature_spec_ = learn_feature_spec(frame)
+        matrix = build_feature_matrix(frame, self.feature_spec_)
+        target = np.log(frame["price"].to_numpy(float))
+        dataset = lgb.Dataset(
+            matrix,
+            label=target,
+            weight=sample_weight,
+            categorical_feature=list(self.feature_spec_.categorical),
+            free_raw_data=True,
+        )
+        self.booster_ = lgb.train(
+            self._booster_params(),
+            dataset,
+            num_boost_round=self.n_estimators,
+            callbacks=callbacks,
+        )
+        self.cities_ = tuple(sorted(frame["city"].dropna().astype(str).unique()))
+        self.trained_until_ = pd.Timestamp(frame["date"].max())
+        log.info(
+            "trained LightGBM on %d rows, %d features, %d trees",
+            len(frame),
+            len(self.feature_spec_.names),
+            self.n_estimators,
+        )
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "booster_"):
+            raise NotFittedError("this ValuationModel is not fitted yet; call fit(frame) first")
+
+    def predict_log(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predicted log prices."""
+        self._check_fitted()
+        if len(frame) == 0:
+            return np.empty(0)
+        return self.booster_.predict(build_feature_matrix(frame, self.feature_spec_))
+
+    def predict(self, frame: pd.DataFrame) -> np.ndarray:
+        """Predicted prices for a canonical frame (any subset of the feature columns)."""
+        return np.exp(self.predict_log(frame))
+
+    def feature_importance(self) -> pd.Series:
+        """Total gain per feature, largest first."""
+        self._check_fitted()
+        gain = self.booster_.feature_importance(importance_type="gain")
+        return pd.Series(gain, index=self.booster_.feature_name()).sort_values(ascending=False)
+
+
+def _check_training_frame(frame: pd.DataFrame) -> None:
+    problems = []
+    if len(frame) == 0:
+        problems.append("the training table has no rows")
+    elif "price" not in frame:
+        problems.append("the training table has no 'price' column")
+    else:
+        prices = pd.to_numeric(frame["price"], errors="coerce")
+        bad = prices.isna() | (prices <= 0)
+        if bad.any():
+            example = frame.loc[bad, "price"].iloc[0]
+            problems.append(
+                f"column 'price' has {int(bad.sum())} missing or non-positive values, "
+                f"e.g. {example!r}; prices must be > 0"
+            )
+    if problems:
+        raise DataError(problems, header="cannot train")

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from estimo.evaluate.backtest import run_backtest, write_backtest
+
+FAST = {"n_estimators": 60, "learning_rate": 0.1}
+
+
+def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
+    frame = market.frame
+    # a city that appears only after the cut-off cannot be valued
+    late = frame.loc[frame["date"] >= "2023-09-01"].head(5).assign(city="Atlantis")
+    late["id"] = [f"new-{i}" for i in range(len(late))]
+    data = pd.concat([frame, late], ignore_index=True)
+    result = run_backtest(data, "2023-09-01", model_params=FAST)
+    assert len(result.predictions) + len(result.unvalued) == len(result.split.test)
+    assert set(result.unvalued["city"]) == {"Atlantis"}
+    assert "no training data" in result.unvalued["reason"].iloc[0]
+    assert result.metrics["overall"]["n_unvalued"] == 5
+
+    paths = write_backtest(result, tmp_path)
+    predictions = pd.read_parquet(paths["predictions"])
+    assert list(predictions.columns) == ["id", "city", "date", "price", "predicted"]
+    metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["overall"]["n"] == len(predictions)
+    assert {row["city"] for row in metrics["by_city"]} >= {"Milano", "(all)"}
+
+
+def test_backtest_is_reproducible(market) -> None:
+    a = run_backtest(market.frame, "2023-09-01", model_params=FAST)
+    b = run_backtest(market.frame, "2023-09-01", model_params=FAST)
+    pd.testing.assert_frame_equal(a.predictions, b.predictions)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from estimo.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def fast_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESTIMO_MODEL__N_ESTIMATORS", "40")
+    monkeypatch.setenv("ESTIMO_MODEL__LEARNING_RATE", "0.1")
+
+
+def project(tmp_path: Path, data: Path, **columns: str) -> Path:
+    mapping = {"price": "price", "date": "date", "city": "city", "id": "id", **columns}
+    text = "data:\n  path: " + str(data) + "\n  columns: " + json.dumps(mapping) + "\n"
+    text += "  price_kind: price_kind\nmodel:\n  n_estimators: 40\n"
+    path = tmp_path / "estimo.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_demo_runs_end_to_end(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path), "--n", "1500"])
+    assert result.exit_code == 0, result.output
+    assert "accuracy per city" in result.output
+    assert "Milano" in result.output
+    predictions = pd.read_parquet(tmp_path / "predictions.parquet")
+    assert {"id", "city", "date", "price", "predicted"} <= set(predictions.columns)
+
+
+def test_backtest_on_a_project_file(tmp_path: Path, canonical_csv: Path) -> None:
+    config = project(tmp_path, canonical_csv, area_m2="area_m2")
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["backtest", str(config), "--cutoff", "2023-09-01", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["cutoff"] == "2023-09-01"
+    assert metrics["overall"]["n"] > 0
+    assert (out / "unvalued.parquet").exists()
+
+
+def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:
+    model_dir, eval_dir = tmp_path / "model", tmp_path / "eval"
+    result = runner.invoke(
+        app, ["train", str(canonical_csv), "--until", "2023-09-01", "--out", str(model_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(
+        app, ["evaluate", str(canonical_csv), "--model", str(model_dir), "--out", str(eval_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((eval_dir / "metrics.json").read_text())
+    assert metrics["since"] >= "2023-08-31"
+    assert 0 < metrics["overall"]["mdape"] < 0.5
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "fragment"),
+    [
+        (["backtest", "missing.csv"], 1, "does not exist"),
+        (["backtest", "{csv}", "--cutoff", "1990-01-01"], 1, "no training rows"),
+        (["backtest", "{csv}", "--cutoff", "2099-01-01"], 1, "no test rows"),
+        (["backtest", "{bad_mapping}"], 1, "'Prize'"),
+        (["backtest", "{bad_yaml}"], 2, "data.area_unit"),
+        (["backtest", "{empty}"], 1, "empty"),
+        (["backtest", "{negative}"], 1, "non-positive prices"),
+        (["evaluate", "{csv}", "--model", "nowhere"], 1, "not a model folder"),
+        (["train", "{csv}", "--until", "1990-01-01"], 1, "no rows dated before"),
+    ],
+)
+def test_bad_input_gives_one_clear_message(
+    tmp_path: Path, canonical_csv: Path, args: list[str], code: int, fragment: str
+) -> None:
+    bad_mapping = tmp_path / "bad.yaml"
+    bad_mapping.write_text(f"data:\n  path: {canonical_csv}\n  columns: {{price: Prize}}\n")
+    bad_yaml = tmp_path / "bad2.yaml"
+    bad_yaml.write_text(f"data:\n  path: {canonical_csv}\n  area_unit: acres\n")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("price,date,city\n")
+    negative = tmp_path / "negative.csv"
+    negative.write_text("price,date,city\n-1,2024-01-01,A\n0,2024-02-01,A\n")
+    paths = {
+        "csv": canonical_csv,
+        "bad_mapping": bad_mapping,
+        "bad_yaml": bad_yaml,
+        "empty": empty,
+        "negative": negative,
+    }
+    argv = [a.format(**paths) for a in args]
+    result = runner.invoke(
+        app, [*argv, "--out", str(tmp_path / "o")] if args[0] != "evaluate" else argv
+    )
+    assert result.exit_code == code, result.output
+    assert fragment in result.output
+    assert "Traceback" not in result.output
+
+
+def test_version() -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0
+    assert result.output.strip()

@@ -1,0 +1,91 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from estimo.config import apply_env_overrides, load_config, validate_config
+from estimo.errors import ConfigError
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "estimo.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_load_resolves_data_path_against_the_project_file(tmp_path: Path) -> None:
+    path = write(tmp_path, "data:\n  path: data/sales.csv\n  columns: {price: p}\n")
+    config = load_config(path)
+    assert config.resolved_data_path() == str((tmp_path / "data" / "sales.csv").resolve())
+    assert config.data.columns["price"].column == "p"
+
+
+def test_urls_are_not_resolved(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, "data:\n  path: s3://bucket/x.parquet\n"))
+    assert config.resolved_data_path() == "s3://bucket/x.parquet"
+
+
+def test_constant_and_date_parts() -> None:
+    config = validate_config(
+        {
+            "data": {
+                "path": "x.csv",
+                "columns": {"city": {"value": "Melbourne"}, "date": {"year": "Y", "month": "M"}},
+            }
+        }
+    )
+    assert config.data.columns["city"].value == "Melbourne"
+    assert config.data.columns["date"].input_columns == ["Y", "M"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "fragment"),
+    [
+        (
+            {"data": {"path": "x", "columns": {"prize": "p"}}},
+            "unknown canonical field(s) ['prize']",
+        ),
+        ({"data": {"path": "x", "area_unit": "acres"}}, "data.area_unit"),
+        (
+            {"data": {"path": "x", "columns": {"city": {"value": "A", "column": "c"}}}},
+            "exactly one of",
+        ),
+        ({"data": {"path": "x"}, "model": {"n_estimators": 0}}, "model.n_estimators"),
+        ({"data": {"path": "x"}, "modle": {}}, "modle"),
+        ({}, "data"),
+    ],
+)
+def test_invalid_configs_name_the_field(raw: dict, fragment: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_config(raw)
+    assert fragment in str(info.value)
+    assert info.value.exit_code == 2
+
+
+def test_env_overrides_reach_nested_fields(tmp_path: Path) -> None:
+    path = write(tmp_path, "data:\n  path: x.csv\nmodel:\n  n_estimators: 100\n")
+    config = load_config(
+        path, env={"ESTIMO_MODEL__N_ESTIMATORS": "7", "OTHER": "1", "ESTIMO_DATA__CURRENCY": "PLN"}
+    )
+    assert config.model.n_estimators == 7
+    assert config.data.currency == "PLN"
+
+
+def test_env_override_into_a_scalar_is_refused() -> None:
+    with pytest.raises(ConfigError, match="non-section"):
+        apply_env_overrides({"data": "x"}, {"ESTIMO_DATA__PATH__DEEP": "1"})
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [("data: [1, 2", "not valid YAML"), ("- a\n- b\n", "must hold a mapping")],
+)
+def test_unreadable_project_files(tmp_path: Path, text: str, fragment: str) -> None:
+    with pytest.raises(ConfigError, match=fragment):
+        load_config(write(tmp_path, text))
+
+
+def test_missing_project_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml")
