@@ -2,9 +2,17 @@
 
 The baseline is the one described in ``../shared/data/README.md``: LightGBM on log price,
 2,000 trees, learning rate 0.03, 63 leaves, trained on every raw column of the file (the
-date as a number, text columns as categories). Estimo's model is trained through the
+date as a number, text columns as categories). Estimo's models are trained through the
 project's own path: the example project file in ``examples/``, the canonical loader and
-the out-of-time split. Both are scored on exactly the same test rows.
+the out-of-time split. All are scored on exactly the same test rows.
+
+Rows: ``plain baseline``; ``estimo single`` (the single :class:`ValuationModel`);
+``estimo AVM: model`` (the engine's city/global models alone), ``estimo AVM: comps``
+(the comparables value alone, on the rows that have one), ``estimo AVM: blend`` (the
+final valuation), with the coverage and mean relative width of its 80 % and 90 % ranges.
+``seconds`` of the AVM is its whole fit (validation pass + final pass + comparables);
+``final_models_seconds`` is the training of all city models and the global model of the
+final pass.
 
 Run from the repository root::
 
@@ -27,6 +35,7 @@ import pandas as pd
 from estimo.evaluate.metrics import compute_metrics
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.io import load_project, read_table, to_canonical
+from estimo.model.avm import AVM
 from estimo.model.valuation import ValuationModel
 from estimo.split import out_of_time_split
 
@@ -114,21 +123,70 @@ def run_set(spec: BenchmarkSet) -> dict:
     estimo = model.predict(split.test.drop(columns="_row"))
     estimo_seconds = time.perf_counter() - start
 
+    start = time.perf_counter()
+    avm = AVM(**config.engine.model_dump(), currency=loaded.currency)
+    avm.fit(split.train.drop(columns="_row"))
+    avm_seconds = time.perf_counter() - start
+    parts = avm.predict_table(split.test.drop(columns="_row"))
+    predict_seconds = time.perf_counter() - start - avm_seconds
+
     actual = split.test["price"].to_numpy(float)
+    has_comps = np.isfinite(parts["comps"].to_numpy(float))
     rows = {
         "plain baseline": {**compute_metrics(actual, baseline), "seconds": baseline_seconds},
-        "estimo": {**compute_metrics(actual, estimo), "seconds": estimo_seconds},
+        "estimo single": {**compute_metrics(actual, estimo), "seconds": estimo_seconds},
+        "estimo AVM: model": compute_metrics(actual, parts["model"]),
+        "estimo AVM: comps": compute_metrics(actual[has_comps], parts["comps"][has_comps]),
+        "estimo AVM: blend": {
+            **compute_metrics(actual, parts["predicted"], low=parts["low"], high=parts["high"]),
+            "seconds": avm_seconds,
+        },
     }
-    table = pd.DataFrame(rows).T[["n", "mdape", "pe10", "pe20", "cod", "median_ratio", "seconds"]]
-    print(table.to_string(float_format=lambda v: f"{v:.4f}"))
+    ninety = compute_metrics(actual, parts["predicted"], low=parts["low_90"], high=parts["high_90"])
+    rows["estimo AVM: blend"]["coverage90"] = ninety["coverage"]
+    rows["estimo AVM: blend"]["width90"] = ninety["mean_relative_width"]
+    rows["estimo AVM: blend"]["final_models_seconds"] = avm.stage_.model.train_seconds_
+    rows["estimo AVM: blend"]["predict_seconds"] = predict_seconds
+    columns = ["n", "mdape", "pe10", "pe20", "cod", "median_ratio", "seconds"]
+    table = pd.DataFrame(rows).T
+    print(table[columns].to_string(float_format=lambda v: f"{v:.4f}"))
+    blend = rows["estimo AVM: blend"]
+    print(
+        f"ranges: 80 % coverage {blend['coverage']:.4f} "
+        f"(width {blend['mean_relative_width']:.4f}), "
+        f"90 % coverage {blend['coverage90']:.4f} (width {blend['width90']:.4f}); "
+        f"final city+global models trained in {blend['final_models_seconds']:.1f} s; "
+        f"AVM fit {avm_seconds:.1f} s, valuing the test rows {predict_seconds:.1f} s"
+    )
+    print("validation slice:", json.dumps(avm.validation_, default=str)[:600])
+    served = {c: r["served_by"] for c, r in avm.routing_.items()}
+    print("sub-model per city:", served)
+    estimo = parts["predicted"].to_numpy(float)
     by_city = metrics_by_segment(
-        split.test.assign(predicted=estimo, baseline=baseline), "city", min_group_size=100
+        split.test.assign(
+            predicted=estimo, low=parts["low"].to_numpy(), high=parts["high"].to_numpy()
+        ),
+        "city",
+        min_group_size=100,
+        low="low",
+        high="high",
+    )
+    ninety_city = metrics_by_segment(
+        split.test.assign(
+            predicted=estimo, low=parts["low_90"].to_numpy(), high=parts["high_90"].to_numpy()
+        ),
+        "city",
+        min_group_size=100,
+        low="low",
+        high="high",
     )
     base_city = metrics_by_segment(
         split.test.assign(predicted=baseline), "city", min_group_size=100
     )
-    cities = by_city[["city", "n", "mdape", "pe10"]].merge(
-        base_city[["city", "mdape", "pe10"]], on="city", suffixes=("_estimo", "_baseline")
+    cities = (
+        by_city[["city", "n", "mdape", "pe10", "coverage"]]
+        .merge(ninety_city[["city", "coverage"]], on="city", suffixes=("80", "90"))
+        .merge(base_city[["city", "mdape", "pe10"]], on="city", suffixes=("_estimo", "_baseline"))
     )
     if len(cities) > 2:
         print(cities.to_string(index=False, float_format=lambda v: f"{v:.4f}"))

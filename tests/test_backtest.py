@@ -6,7 +6,11 @@ import pandas as pd
 
 from estimo.evaluate.backtest import run_backtest, write_backtest
 
-FAST = {"n_estimators": 60, "learning_rate": 0.1}
+FAST = {"n_estimators": 40, "learning_rate": 0.15, "min_city_rows": 300}
+
+
+def metrics_coverage(paths) -> float:
+    return json.loads(paths["metrics"].read_text())["overall"]["coverage"]
 
 
 def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
@@ -23,7 +27,13 @@ def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
 
     paths = write_backtest(result, tmp_path)
     predictions = pd.read_parquet(paths["predictions"])
-    assert list(predictions.columns) == ["id", "city", "date", "price", "predicted"]
+    assert list(predictions.columns) == [
+        *["id", "city", "date", "price", "predicted", "model", "comps", "blend_weight"],
+        *["low", "high", "low_90", "high_90", "fsd", "sub_model"],
+    ]
+    assert (predictions["low"] <= predictions["predicted"]).all()
+    assert (predictions["predicted"] <= predictions["high"]).all()
+    assert 0 < metrics_coverage(paths) < 1
     metrics = json.loads(paths["metrics"].read_text())
     assert metrics["overall"]["n"] == len(predictions)
     assert {row["city"] for row in metrics["by_city"]} >= {"Milano", "(all)"}

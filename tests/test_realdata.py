@@ -42,6 +42,8 @@ def test_backtest_runs_on_each_example(
 ) -> None:
     monkeypatch.setenv("ESTIMO_MODEL__N_ESTIMATORS", "60")
     monkeypatch.setenv("ESTIMO_MODEL__LEARNING_RATE", "0.1")
+    monkeypatch.setenv("ESTIMO_ENGINE__N_ESTIMATORS", "60")
+    monkeypatch.setenv("ESTIMO_ENGINE__LEARNING_RATE", "0.1")
     cutoff = EXAMPLES[name][0]
     result = runner.invoke(
         app, ["backtest", str(REPO / "examples" / name), "--cutoff", cutoff, "--out", str(tmp_path)]

@@ -133,12 +133,322 @@ class BacktestConfig(_Strict):
     min_group_size: Annotated[int, Field(gt=0)] = 30
 
 
+class RangeRule(_Strict):
+    """Plausible range of one numeric column (either bound may be omitted)."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+_IMPUTE_COLUMNS = (
+    "area_m2",
+    "rooms",
+    "bathrooms",
+    "floor",
+    "year_built",
+    "property_type",
+    "condition",
+)
+
+
+def _default_ranges() -> dict[str, RangeRule]:
+    return {
+        "area_m2": RangeRule(min=8, max=5000),
+        "rooms": RangeRule(min=0, max=50),
+        "bathrooms": RangeRule(min=0, max=30),
+        "floor": RangeRule(min=-3, max=200),
+        "year_built": RangeRule(min=1000),
+        "lat": RangeRule(min=-90, max=90),
+        "lon": RangeRule(min=-180, max=180),
+    }
+
+
+class ImputeOverride(_Strict):
+    """A user default: ``{column: year_built, value: 1965, city: Torino}`` (city optional)."""
+
+    column: str
+    value: str | float | int
+    city: str | None = None
+    neighbourhood: str | None = None
+
+
+class LocationRules(_Strict):
+    """Coordinate checks: robust city regions, swapped, (0, 0), stacked, nearer another city."""
+
+    region_mads: Annotated[float, Field(gt=0)] = 6.0
+    min_region_km: Annotated[float, Field(ge=0)] = 2.0
+    stacked_min_ids: Annotated[int, Field(ge=2)] = 5
+    stacked_min_share: Annotated[float, Field(ge=0, le=1)] = 0.01
+
+
+class DuplicateRules(_Strict):
+    """Exact copies, near duplicates (same place, area, rooms within a window), re-listings."""
+
+    window_days: Annotated[int, Field(ge=0)] = 60
+    coordinate_decimals: Annotated[int, Field(ge=0, le=8)] = 5
+    area_tolerance_m2: Annotated[float, Field(ge=0)] = 1.0
+
+
+class ConsistencyRules(_Strict):
+    """Robust dispersion of log price per m2 inside location x segment groups."""
+
+    group_levels: list[list[str]] = Field(
+        default_factory=lambda: [
+            ["city", "neighbourhood", "property_type"],
+            ["city", "neighbourhood"],
+            ["city", "property_type"],
+            ["city"],
+        ],
+        description="groups from most to least specific; a row uses the first with enough rows",
+    )
+    min_group_size: Annotated[int, Field(ge=3)] = 15
+    z_threshold: Annotated[float, Field(gt=0)] = 4.0
+    area_per_room_z: Annotated[float, Field(gt=0)] = 5.0
+    relisting_max_ratio: Annotated[float, Field(gt=1)] = 1.6
+    dispersion_factor: Annotated[float, Field(gt=1)] = 2.0
+
+
+class LabelRules(_Strict):
+    """Asking-to-sale spread where both prices are known."""
+
+    min_sale_to_asking: Annotated[float, Field(gt=0)] = 0.6
+    max_sale_to_asking: Annotated[float, Field(gt=0)] = 1.3
+
+
+class DriftRules(_Strict):
+    """Thresholds for ``estimo audit --reference``."""
+
+    psi_threshold: Annotated[float, Field(gt=0)] = 0.2
+    missing_rate_change: Annotated[float, Field(gt=0, le=1)] = 0.05
+    price_level_change: Annotated[float, Field(gt=0)] = 0.10
+
+
+class CleanSettings(_Strict):
+    """What ``estimo clean`` (and training) does with what the audit found."""
+
+    drop_missing_critical: bool = True
+    drop_duplicates: bool = True
+    drop_near_duplicates: bool = True
+    repair_coordinates: bool = True
+    null_invalid: bool = True
+    outliers: Literal["drop", "downweight", "keep"] = "drop"
+    outlier_weight: Annotated[float, Field(ge=0, le=1)] = 0.2
+    impute: bool = True
+    impute_columns: list[str] = Field(
+        default_factory=lambda: list(_IMPUTE_COLUMNS),
+        description="columns imputed by location-aware median (numbers) or mode (categories)",
+    )
+    impute_levels: list[str] = Field(default_factory=lambda: ["neighbourhood", "city", "country"])
+    min_group_size: Annotated[int, Field(ge=1)] = 10
+    overrides: list[ImputeOverride] = Field(default_factory=list)
+    missing_indicators: bool = True
+    min_missing_share: Annotated[float, Field(ge=0, le=1)] = 0.01
+
+
+class CalibrationSettings(_Strict):
+    """Asking-to-sale label calibration and training weights."""
+
+    enabled: bool = True
+    asking_price_column: str | None = Field(
+        default=None, description="column holding the asking price of sale rows (e.g. ListPrice)"
+    )
+    segment_columns: list[str] = Field(default_factory=lambda: ["city", "property_type"])
+    time_unit: Literal["year", "quarter", "month", "none"] = "quarter"
+    shrinkage: Annotated[float, Field(ge=0)] = 20.0
+    sale_weight: Annotated[float, Field(gt=0)] = 1.0
+    appraisal_weight: Annotated[float, Field(gt=0)] = 0.8
+    asking_weight: Annotated[float, Field(gt=0)] = 0.5
+
+
+class QualityConfig(_Strict):
+    """Data-quality audit, cleaning policy and label calibration (``quality:`` section)."""
+
+    enabled: bool = Field(default=True, description="audit and clean before training")
+    critical_columns: list[str] = Field(
+        default_factory=lambda: ["price", "area_m2", "rooms", "city"]
+    )
+    ranges: dict[str, RangeRule] = Field(default_factory=_default_ranges)
+    max_years_ahead: Annotated[int, Field(ge=0)] = 5
+    floors_column: str | None = Field(
+        default=None, description="number of floors of the building (default: found by name)"
+    )
+    location: LocationRules = Field(default_factory=LocationRules)
+    duplicates: DuplicateRules = Field(default_factory=DuplicateRules)
+    consistency: ConsistencyRules = Field(default_factory=ConsistencyRules)
+    labels: LabelRules = Field(default_factory=LabelRules)
+    drift: DriftRules = Field(default_factory=DriftRules)
+    clean: CleanSettings = Field(default_factory=CleanSettings)
+    calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    max_examples: Annotated[int, Field(ge=1, le=100)] = 5
+
+
+class EvaluationConfig(_Strict):
+    """Evaluation report and fair comparison (``evaluation:`` section).
+
+    Segments are derived columns of the scored rows: ``city``, ``location`` (neighbourhood,
+    else a ``cell_km`` grid cell from lat/lon), ``property_type``, ``price_quintile``,
+    ``size_band`` (``area_m2`` cut at ``size_bands``) and ``age_band`` (years since
+    ``year_built`` cut at ``age_bands``); any other column name is used as it is.
+    """
+
+    segments: list[str] = Field(
+        default_factory=lambda: [
+            "city",
+            "location",
+            "property_type",
+            "price_quintile",
+            "size_band",
+            "age_band",
+        ]
+    )
+    min_group_size: Annotated[int, Field(gt=0)] = 30
+    min_pe10: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.5, description="segments with a lower PE10 are listed as not to be trusted"
+    )
+    max_coverage_shortfall: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.05, description="segments whose range coverage is further below nominal"
+    )
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.8, description="nominal coverage of the predicted ranges (low, high)"
+    )
+    cell_km: Annotated[float, Field(gt=0)] = 2.0
+    size_bands: list[float] = Field(default_factory=lambda: [50.0, 80.0, 120.0, 200.0])
+    age_bands: list[float] = Field(default_factory=lambda: [10.0, 30.0, 60.0, 100.0])
+    n_boot: Annotated[int, Field(gt=0)] = 1000
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    seed: int = 0
+    map_max_points: Annotated[int, Field(gt=0)] = 4000
+
+
+class RegistryConfig(_Strict):
+    """Where versioned models live (``registry:`` section)."""
+
+    url: str = Field(
+        default="runs/registry",
+        description="local folder (relative to the project file) or fsspec URL, e.g. s3://...",
+    )
+
+    def resolved_url(self, base_dir: Path) -> str:
+        """The URL, a relative local folder resolved against ``base_dir``."""
+        return resolve_path(self.url, base_dir)
+
+
+class GateConfig(_Strict):
+    """Rules of the promotion gate (``gate:`` section); fractions, 0.01 = 1 point.
+
+    The candidate is compared with the current champion on the newest labelled rows (after
+    both training windows), both scored on exactly the same rows.
+    """
+
+    max_pe10_drop: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.01, description="overall PE10 may be at most this much below the champion's"
+    )
+    max_city_pe10_drop: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.03, description="no city's PE10 may be more than this below the champion's"
+    )
+    min_city_rows: Annotated[int, Field(gt=0)] = Field(
+        default=30, description="cities with fewer comparison rows are not judged"
+    )
+    cod_range: tuple[float, float] = Field(
+        default=(0.05, 0.15), description="candidate COD must lie in this range (IAAO)"
+    )
+    max_coverage_gap: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.05, description="interval coverage within this of nominal, when ranges exist"
+    )
+    interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
+    critical_severities: list[str] = Field(
+        default_factory=lambda: ["critical", "error"],
+        description="quality findings of these severities in the candidate's manifest block it",
+    )
+    max_critical_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.005, description="... when they affect more than this share of rows"
+    )
+    require_quality_report: bool = False
+    min_rows: Annotated[int, Field(gt=0)] = Field(
+        default=100, description="fewest newest labelled rows the comparison needs"
+    )
+    n_boot: Annotated[int, Field(gt=0)] = 500
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
+    seed: int = 0
+
+    @field_validator("cod_range")
+    @classmethod
+    def _ordered_range(cls, value: tuple[float, float]) -> tuple[float, float]:
+        if not 0 <= value[0] < value[1]:
+            raise ValueError(f"expected [low, high] with 0 <= low < high, got {list(value)!r}")
+        return value
+
+
+class ExplainConfig(_Strict):
+    """Explanations shown to home owners (``explain:`` section)."""
+
+    language: Literal["en", "it"] = Field(default="en", description="language of the texts")
+    labels: dict[str, str] = Field(
+        default_factory=dict, description="plain labels of your own columns: {column: label}"
+    )
+    concepts: dict[str, str] = Field(
+        default_factory=dict,
+        description="concept of your own columns: {column: location | size | layout | "
+        "age_condition | amenities | floor | market_timing | other}",
+    )
+    n_reasons: Annotated[int, Field(gt=0, le=12)] = Field(
+        default=5, description="reasons shown at most; the rest is folded into 'other factors'"
+    )
+    rounding: Annotated[int, Field(gt=0)] = Field(
+        default=1, description="amounts are whole multiples of this (1 = the currency unit)"
+    )
+
+
+class EngineConfig(_Strict):
+    """Valuation engine (issue 4): index, location features, city models, comps, ranges."""
+
+    min_city_rows: Annotated[int, Field(gt=0)] = Field(
+        default=2000, description="training rows a city needs for its own model"
+    )
+    validation_months: Annotated[int, Field(gt=0)] = Field(
+        default=2, description="last months before the training end used for model choice, "
+        "blend weights and interval calibration"
+    )
+    dedupe: Literal["latest", "weight", "none"] = Field(
+        default="latest", description="re-listings: keep the latest, weight 1/n, or keep all"
+    )
+    n_estimators: Annotated[int, Field(gt=0)] = 2000
+    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
+    num_leaves: Annotated[int, Field(gt=1)] = 63
+    min_child_samples: Annotated[int, Field(gt=0)] = 20
+    colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.7
+    objective: Literal["huber", "regression", "regression_l1"] = "huber"
+    knn_k: Annotated[int, Field(gt=0)] = 20
+    use_offset: bool = Field(
+        default=True, description="learn on top of the neighbours' price per m2 times the area"
+    )
+    index_smoothing: Annotated[float, Field(ge=0)] = 50.0
+    index_trend_months: Annotated[int, Field(ge=0)] = 3
+    index_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
+    comps: bool = Field(default=True, description="blend the model with comparables")
+    comps_k: Annotated[int, Field(gt=0)] = 8
+    interval_levels: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
+        default_factory=lambda: [0.8, 0.9]
+    )
+    interval_segment: str | None = Field(
+        default="property_type", description="column of the Mondrian segments within a city"
+    )
+    seed: int = 0
+    n_jobs: Annotated[int, Field(gt=0)] = 2
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
     data: DataConfig
     model: ModelConfig = Field(default_factory=ModelConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
+    quality: QualityConfig = Field(default_factory=QualityConfig)
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
+    registry: RegistryConfig = Field(default_factory=RegistryConfig)
+    gate: GateConfig = Field(default_factory=GateConfig)
+    explain: ExplainConfig = Field(default_factory=ExplainConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolved_data_path(self) -> str:

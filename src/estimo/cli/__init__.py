@@ -11,8 +11,13 @@ from typing import Annotated
 import typer
 
 from estimo import __version__
+from estimo.cli import compare as _compare
 from estimo.cli import demo as _demo
 from estimo.cli import evaluation as _evaluation
+from estimo.cli import index as _index
+from estimo.cli import models as _models
+from estimo.cli import quality as _quality
+from estimo.cli import value as _value
 from estimo.cli._common import configure_logging
 
 app = typer.Typer(
@@ -47,6 +52,15 @@ app.command("demo")(_demo.demo)
 app.command("backtest")(_evaluation.backtest)
 app.command("train")(_evaluation.train)
 app.command("evaluate")(_evaluation.evaluate)
+app.command("index")(_index.index)
+app.command("compare")(_compare.compare)
+app.command("report")(_compare.report)
+app.command("audit")(_quality.audit_command)
+app.command("clean")(_quality.clean_command)
+app.command("promote")(_models.promote)
+app.add_typer(_models.models_app, name="models")
+app.command("value")(_value.value)
+app.command("explain")(_value.explain)
 
 
 def main() -> None:

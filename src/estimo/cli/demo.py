@@ -9,12 +9,12 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from estimo.cli._common import console, handle_errors, training_progress
+from estimo.cli._common import console, handle_errors
 from estimo.cli.evaluation import print_backtest
-from estimo.evaluate.backtest import run_backtest, write_backtest
+from estimo.evaluate.backtest import BacktestResult, run_backtest, write_backtest
 from estimo.synth import generate_market
 
-DEMO_MODEL = {"n_estimators": 600, "learning_rate": 0.05}
+DEMO_MODEL = {"n_estimators": 600, "learning_rate": 0.08, "min_city_rows": 1000, "progress": True}
 
 
 def demo(
@@ -45,9 +45,34 @@ def _demo(out: Path, n: int, seed: int) -> None:
     )
     cutoff = (market.end - pd.DateOffset(months=4)).to_period("M").to_timestamp()
     console.print(f"2. out-of-time backtest: train before {cutoff:%Y-%m-%d}, test after")
-    with training_progress(DEMO_MODEL["n_estimators"]) as callbacks:
-        result = run_backtest(frame, cutoff, model_params=DEMO_MODEL, callbacks=callbacks)
+    with console.status("training the valuation engine (index, city models, comparables) ..."):
+        result = run_backtest(frame, cutoff, model_params={**DEMO_MODEL, "currency": "EUR"})
     paths = write_backtest(result, out)
     print_backtest(result)
+    _print_one_valuation(result)
     console.print(f"\nfiles: {', '.join(str(p) for p in [data_path, *paths.values()])}")
     console.print(f"done in {time.perf_counter() - started:.0f} s")
+
+
+def _print_one_valuation(result: BacktestResult) -> None:
+    """Value one test property in full: price, range, confidence, comparables, warnings."""
+    subject = result.split.test.loc[result.split.test["city"].isin(result.model.cities_)].head(1)
+    if subject.empty:
+        return
+    v = result.model.value(subject)[0]
+    row = subject.iloc[0]
+    console.print(
+        f"\n3. one valuation: {row.get('property_type', 'property')} of "
+        f"{row.get('area_m2', float('nan')):.0f} m² in {row['city']} on {v.valuation_date:%Y-%m-%d}"
+    )
+    console.print(
+        f"   [bold]{v.price:,.0f} {v.currency}[/] (range {v.low:,.0f} .. {v.high:,.0f}, "
+        f"{v.confidence} confidence, FSD {v.fsd:.1%}); actual price {row['price']:,.0f}"
+    )
+    comps = "" if v.comps_price is None else f", comparables {v.comps_price:,.0f}"
+    console.print(
+        f"   model {v.model_price:,.0f}{comps}, comparables weight {v.blend_weight:.0%}, "
+        f"served by {v.sub_model}, {len(v.comparables)} comparables"
+    )
+    for warning in v.warnings:
+        console.print(f"   [yellow]note:[/] {warning}")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
 
-from estimo.cli._common import console, handle_errors, load, training_progress
+from estimo.cli._common import console, handle_errors, load
 from estimo.cli.tables import overall_table
 from estimo.errors import DataError, EstimoError
 from estimo.evaluate.backtest import (
@@ -20,8 +20,8 @@ from estimo.evaluate.backtest import (
 )
 from estimo.evaluate.segments import format_metrics_table
 from estimo.jsonutil import write_json
+from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
-from estimo.model.valuation import ValuationModel
 from estimo.split import default_cutoff, parse_cutoff
 
 DataArg = Annotated[
@@ -50,23 +50,39 @@ def backtest(
 def _backtest(data: str, out: Path, cutoff: str | None) -> None:
     config, loaded = load(data)
     cut = _choose_cutoff(cutoff or config.backtest.cutoff, loaded.frame)
-    params = config.model.model_dump()
-    with training_progress(params["n_estimators"], "training") as callbacks:
+    with console.status("training the valuation engine (index, city models, comparables) ..."):
         result = run_backtest(
             loaded.frame,
             cut,
-            model_params=params,
+            model_params=engine_params(config, loaded.currency),
             min_group_size=config.backtest.min_group_size,
-            callbacks=callbacks,
         )
     paths = write_backtest(result, out)
     print_backtest(result, loaded.currency)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
 
 
+def engine_params(config: Any, currency: str) -> dict[str, Any]:
+    """AVM arguments from the project file's ``engine`` section."""
+    return {**config.engine.model_dump(), "currency": currency, "progress": True}
+
+
 def print_backtest(result: BacktestResult, currency: str = "") -> None:
-    """Print the split, the overall numbers and the per-city table."""
+    """Print the split, the overall numbers, the per-city table and the engine's choices."""
     console.print(result.split.describe())
+    engine = result.metrics.get("engine", {})
+    validation = engine.get("validation", {})
+    if validation:
+        parts = [
+            f"{name} MdAPE {100 * validation[name]['mdape']:.1f} %"
+            for name in ("model", "comps", "blend")
+            if validation.get(name, {}).get("n")
+        ]
+        console.print(
+            f"engine fitted in {engine.get('fit_seconds', 0):.0f} s; validation slice "
+            f"({validation.get('n', 0):,} new properties from {validation.get('from')}): "
+            + ", ".join(parts)
+        )
     console.print(overall_table(result.metrics["overall"], title="out-of-time accuracy"))
     if not result.by_city.empty:
         console.print(format_metrics_table(result.by_city, title="accuracy per city"))
@@ -84,7 +100,7 @@ def train(
         str | None, typer.Option(help="train on rows dated before this date (default: all)")
     ] = None,
 ) -> None:
-    """Train the valuation model and save it (LightGBM text model + JSON, no pickles)."""
+    """Train the valuation engine and save it (LightGBM text models, Parquet, JSON; no pickles)."""
     _train(data, out, until)
 
 
@@ -96,9 +112,8 @@ def _train(data: str, out: Path, until: str | None) -> None:
         frame = frame.loc[frame["date"] < parse_cutoff(until)]
         if frame.empty:
             raise DataError([f"no rows dated before --until {until}"], header="nothing to train on")
-    params = config.model.model_dump()
-    with training_progress(params["n_estimators"]) as callbacks:
-        model = ValuationModel(**params).fit(frame, callbacks=callbacks)
+    with console.status("training the valuation engine (index, city models, comparables) ..."):
+        model = AVM(**engine_params(config, loaded.currency)).fit(frame)
     window = {"from": f"{frame['date'].min():%Y-%m-%d}", "to": f"{frame['date'].max():%Y-%m-%d}"}
     save_model(
         model,
@@ -107,10 +122,11 @@ def _train(data: str, out: Path, until: str | None) -> None:
     )
     console.print(
         f"trained on {len(frame):,} rows ({window['from']} .. {window['to']}), "
-        f"{len(model.feature_spec_.names)} features; saved to {out}"
+        f"{len(model.stage_.feature_names_)} features, {len(model.stage_.model.boosters_)} "
+        f"sub-models; saved to {out}"
     )
-    top = model.feature_importance().head(8)
-    console.print("most important features: " + ", ".join(top.index))
+    served = pd.Series({c: r["served_by"] for c, r in model.routing_.items()})
+    console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
 
 
 def evaluate(

@@ -1,5 +1,12 @@
 """Out-of-time backtest: split at a cut-off, train before it, value every property after it.
 
+The model is Estimo's valuation engine (:class:`~estimo.model.avm.AVM`: price index, location
+features, per-city models, comparables blend and conformal price ranges); predictions carry
+``low``/``high`` (the first, default 80 % range), the other ranges (``low_90``/``high_90``),
+the model and comparables values, the blend weight, the FSD and the sub-model that served
+each row. A plain :class:`~estimo.model.valuation.ValuationModel` (e.g. a loaded old bundle)
+still works with :func:`value_test_rows`.
+
 Every test row gets a valuation or, if it truly cannot be valued (its city was never seen
 in training, so there is nothing to compare it with), a row in the ``unvalued`` table with
 the reason; unvalued rows are counted in the metrics, never silently left out.
@@ -8,7 +15,8 @@ Examples
 --------
 >>> from estimo.synth import generate_market
 >>> market = generate_market(3_000, seed=3)
->>> result = run_backtest(market.frame, "2023-07-01", model_params={"n_estimators": 50})
+>>> params = {"n_estimators": 40, "learning_rate": 0.1, "min_city_rows": 300}
+>>> result = run_backtest(market.frame, "2023-07-01", model_params=params)
 >>> result.metrics["overall"]["n"] == len(result.predictions)
 True
 """
@@ -26,12 +34,13 @@ import pandas as pd
 from estimo.evaluate.metrics import compute_metrics
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
+from estimo.model.avm import AVM
 from estimo.model.valuation import ValuationModel
 from estimo.split import OutOfTimeSplit, out_of_time_split
 
 log = logging.getLogger(__name__)
 
-PREDICTION_COLUMNS = ["id", "city", "date", "price", "predicted"]
+PREDICTION_COLUMNS = ["id", "city", "date", "price", "predicted", "low", "high"]
 
 
 @dataclass
@@ -47,15 +56,19 @@ class BacktestResult:
     """Everything a backtest produced."""
 
     split: OutOfTimeSplit
-    model: ValuationModel
+    model: AVM | ValuationModel
     predictions: pd.DataFrame
     unvalued: pd.DataFrame
     by_city: pd.DataFrame
     metrics: dict[str, Any]
 
 
-def value_test_rows(model: ValuationModel, test: pd.DataFrame) -> Valued:
-    """Value every row that the model can value; list the others with their reason."""
+def value_test_rows(model: Any, test: pd.DataFrame) -> Valued:
+    """Value every row that the model can value; list the others with their reason.
+
+    A model with ``predict_table`` (the :class:`~estimo.model.avm.AVM`) adds its ranges and
+    components to the predictions; any other model gives ``predicted`` only.
+    """
     known_city = test["city"].astype(str).isin(set(model.cities_))
     unvalued = test.loc[~known_city, ["id", "city", "date", "price"]].copy()
     unvalued["reason"] = [
@@ -64,7 +77,11 @@ def value_test_rows(model: ValuationModel, test: pd.DataFrame) -> Valued:
     ]
     valued = test.loc[known_city]
     predictions = valued[["id", "city", "date", "price"]].copy()
-    predictions["predicted"] = model.predict(valued)
+    if hasattr(model, "predict_table") and len(valued):
+        table = model.predict_table(valued).set_axis(predictions.index)
+        predictions = pd.concat([predictions, table], axis=1)
+    else:
+        predictions["predicted"] = model.predict(valued)
     return Valued(predictions.reset_index(drop=True), unvalued.reset_index(drop=True))
 
 
@@ -108,15 +125,16 @@ def run_backtest(
     cutoff : str or Timestamp
         First date of the test period.
     model_params : dict, optional
-        :class:`ValuationModel` arguments.
+        :class:`~estimo.model.avm.AVM` arguments (the project file's ``engine`` section).
     min_group_size : int
         Cities with fewer test rows are reported as too small.
     callbacks : list, optional
-        LightGBM callbacks (e.g. a progress bar).
+        Deprecated LightGBM callbacks, ignored (the engine draws its own progress bar
+        when ``model_params["progress"]`` is true).
     """
     split = out_of_time_split(frame, cutoff)
     log.info("%s", split.describe())
-    model = ValuationModel(**(model_params or {})).fit(split.train, callbacks=callbacks)
+    model = AVM(**(model_params or {})).fit(split.train)
     valued = value_test_rows(model, split.test)
     overall, by_city = score_predictions(
         valued.predictions, len(valued.unvalued), min_group_size=min_group_size
@@ -128,6 +146,13 @@ def run_backtest(
         "n_test_seen_ids": split.n_test_seen_ids,
         "overall": overall,
         "by_city": to_jsonable(by_city),
+        "engine": to_jsonable(
+            {
+                "fit_seconds": model.fit_seconds_,
+                "validation": model.validation_,
+                "routing": model.routing_,
+            }
+        ),
     }
     return BacktestResult(split, model, valued.predictions, valued.unvalued, by_city, metrics)
 

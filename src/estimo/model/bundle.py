@@ -1,8 +1,12 @@
-"""Save and load a fitted :class:`~estimo.model.valuation.ValuationModel` without pickles.
+"""Save and load fitted models without pickles: :class:`ValuationModel` and :class:`AVM`.
 
-A bundle is a folder (local or any fsspec URL) with the LightGBM text model
-(``model.txt``) and a JSON description of the inputs and settings (``model.json``).
-Loading parses text and JSON only: nothing stored executes code.
+A bundle is a folder (local or any fsspec URL). A single
+:class:`~estimo.model.valuation.ValuationModel` is its LightGBM text model (``model.txt``)
+and a JSON description of the inputs and settings (``model.json``). An
+:class:`~estimo.model.avm.AVM` is several LightGBM text models, Parquet tables (price index,
+interval calibration, location and comparables reference) and ``model.json`` with
+``"kind": "avm"`` (layout in :mod:`estimo.model.avm_bundle`). Loading parses text, JSON
+and Parquet only: nothing stored executes code.
 
 Examples
 --------
@@ -30,6 +34,7 @@ import pandas as pd
 
 from estimo import __version__
 from estimo.errors import EstimoError
+from estimo.model.avm import AVM
 from estimo.model.valuation import FeatureSpec, ValuationModel
 
 FORMAT_VERSION = 1
@@ -37,12 +42,14 @@ MODEL_FILE = "model.txt"
 META_FILE = "model.json"
 
 
-def save_model(model: ValuationModel, folder: str, extra: dict[str, Any] | None = None) -> str:
+def save_model(
+    model: ValuationModel | AVM, folder: str, extra: dict[str, Any] | None = None
+) -> str:
     """Write a fitted model to ``folder`` and return the folder.
 
     Parameters
     ----------
-    model : ValuationModel
+    model : ValuationModel or AVM
         A fitted model.
     folder : str
         Local path or fsspec URL; created if needed.
@@ -52,6 +59,17 @@ def save_model(model: ValuationModel, folder: str, extra: dict[str, Any] | None 
     model._check_fitted()
     fs, root = fsspec.core.url_to_fs(folder)
     fs.makedirs(root, exist_ok=True)
+    if isinstance(model, AVM):
+        from estimo.model.avm_bundle import avm_meta, save_avm
+
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "estimo_version": __version__,
+            **avm_meta(model),
+            "extra": extra or {},
+        }
+        save_avm(model, fs, root, meta)
+        return folder
     meta = {
         "format_version": FORMAT_VERSION,
         "estimo_version": __version__,
@@ -69,8 +87,8 @@ def save_model(model: ValuationModel, folder: str, extra: dict[str, Any] | None 
     return folder
 
 
-def load_model(folder: str) -> ValuationModel:
-    """Load a model saved by :func:`save_model`.
+def load_model(folder: str) -> ValuationModel | AVM:
+    """Load a model saved by :func:`save_model` (a ValuationModel or an AVM).
 
     Raises
     ------
@@ -78,6 +96,13 @@ def load_model(folder: str) -> ValuationModel:
         If the folder holds no model or a model of an unknown format.
     """
     fs, root = fsspec.core.url_to_fs(folder)
+    if fs.exists(f"{root}/{META_FILE}") and not fs.exists(f"{root}/{MODEL_FILE}"):
+        with fs.open(f"{root}/{META_FILE}", "r") as fh:
+            meta = json.load(fh)
+        if meta.get("kind") == "avm" and meta.get("format_version") == FORMAT_VERSION:
+            from estimo.model.avm_bundle import load_avm
+
+            return load_avm(fs, root, meta)
     if not fs.exists(f"{root}/{META_FILE}") or not fs.exists(f"{root}/{MODEL_FILE}"):
         raise EstimoError(
             f"{folder!r} is not a model folder: expected {MODEL_FILE} and {META_FILE} "

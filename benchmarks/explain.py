@@ -1,0 +1,124 @@
+"""Cost of an explanation on top of a valuation, measured in the same run.
+
+For the plain :class:`~estimo.model.valuation.ValuationModel` and the engine
+(:class:`~estimo.model.avm.AVM`), on held-out rows of the synthetic market, this times
+
+* ``value``: the valuation alone (``predict`` / ``AVM.value``);
+* ``contributions``: the log contributions of the contract (TreeSHAP, ``pred_contrib``);
+* ``words``: reasons in money, reference, comparables, blend and confidence sentences
+  (:meth:`estimo.explain.explainer.Explainer.explain`), from the contributions;
+
+per valuation, both in batches and one property at a time (as the web form does), and
+reports the extra cost of explaining (``contributions + words``) and its ratio to ``value``.
+
+Run from the repository root::
+
+    python benchmarks/explain.py            # about a minute on 2 shared cores
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from estimo.explain.contributions import log_contributions
+from estimo.explain.explainer import Explainer, additivity_gap
+from estimo.model.avm import AVM
+from estimo.model.valuation import ValuationModel
+from estimo.synth import generate_market
+
+
+def best_of(fn: Callable[[], object], repeat: int) -> float:
+    """Smallest wall time of ``repeat`` calls (seconds): the least disturbed by other jobs."""
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def measure(name: str, model, train, test, explainer, repeat: int, singles: int) -> list[dict]:
+    """Per-valuation milliseconds of value / contributions / words, batch and single."""
+    engine = hasattr(model, "value")
+
+    def value(rows):
+        return model.value(rows) if engine else model.predict(rows)
+
+    rows_out = []
+    for mode, batches in (
+        ("batch", [test]),
+        ("single", [test.iloc[[i]] for i in range(min(singles, len(test)))]),
+    ):
+        n = sum(len(b) for b in batches)
+        cached = [(value(b), log_contributions(model, b)) for b in batches]
+        t_value = best_of(lambda batches=batches: [value(b) for b in batches], repeat)
+        t_contrib = best_of(
+            lambda batches=batches: [log_contributions(model, b) for b in batches], repeat
+        )
+
+        def words(batches=batches, cached=cached):
+            for b, (v, c) in zip(batches, cached, strict=True):
+                explainer.explain(b, c, v if engine else None)
+
+        t_words = best_of(words, repeat)
+        gaps = [
+            additivity_gap(e)
+            for b, (v, c) in zip(batches, cached, strict=True)
+            for e in explainer.explain(b, c, v if engine else None)
+        ]
+        assert not any(gaps), "reasons do not add up"
+        extra = t_contrib + t_words
+        rows_out.append(
+            {
+                "model": name,
+                "mode": mode,
+                "n": n,
+                "value_ms": 1000 * t_value / n,
+                "contributions_ms": 1000 * t_contrib / n,
+                "words_ms": 1000 * t_words / n,
+                "extra_ms": 1000 * extra / n,
+                "extra_ratio": extra / t_value,
+            }
+        )
+    return rows_out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--properties", type=int, default=5_000)
+    parser.add_argument("--test-rows", type=int, default=500)
+    parser.add_argument("--singles", type=int, default=30)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--trees", type=int, default=300)
+    args = parser.parse_args()
+
+    frame = generate_market(args.properties, seed=5, faults=False).frame
+    cut = len(frame) - args.test_rows
+    train, test = frame.iloc[:cut], frame.iloc[cut:].reset_index(drop=True)
+    results = []
+
+    plain = ValuationModel(n_estimators=args.trees, learning_rate=0.05, num_leaves=31).fit(train)
+    explainer = Explainer("en").fit_reference(plain, train)
+    results += measure("ValuationModel", plain, train, test, explainer, args.repeat, args.singles)
+
+    avm = AVM(n_estimators=args.trees, min_city_rows=800, comps_k=8, progress=False).fit(train)
+    explainer = Explainer("en").fit_reference(avm, train)
+    results += measure("AVM (engine)", avm, train, test, explainer, args.repeat, args.singles)
+
+    table = pd.DataFrame(results)
+    with pd.option_context("display.width", 140, "display.float_format", "{:.3f}".format):
+        print(
+            f"{args.properties} properties, {len(train)} training rows, {len(test)} test rows, "
+            f"up to {args.trees} trees, 31 leaves (ms per valuation; best of {args.repeat})"
+        )
+        print(table.to_string(index=False))
+    np.testing.assert_array_less(0, table["value_ms"].to_numpy())
+
+
+if __name__ == "__main__":
+    main()

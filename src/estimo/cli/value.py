@@ -1,0 +1,269 @@
+"""`estimo value` (a valuation with its explanation) and `estimo explain` (global report)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import pandas as pd
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from estimo.cli._common import console, handle_errors, load
+from estimo.errors import ConfigError, DataError
+from estimo.explain.explainer import Explainer, Explanation, explain_properties
+from estimo.explain.global_report import global_report
+from estimo.explain.labels import Labeler, missing_labels
+from estimo.explain.locale import LANGUAGES
+from estimo.explain.reference import REFERENCE_FILE, ReferenceTable
+from estimo.jsonutil import to_jsonable, write_json
+from estimo.schema import FIELDS
+
+ModelOpt = Annotated[
+    Path, typer.Option("--model", "-m", help="model folder (written by estimo train)")
+]
+LangOpt = Annotated[str, typer.Option("--lang", help=f"language: {' | '.join(LANGUAGES)}")]
+
+
+def value(
+    model: ModelOpt,
+    property_json: Annotated[
+        str | None,
+        typer.Option(
+            "--property",
+            "-p",
+            help='one property as JSON, e.g. \'{"city": "Milano", "area_m2": 80}\' (or a list)',
+        ),
+    ] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="CSV, JSON or Parquet of properties")
+    ] = None,
+    lang: LangOpt = "en",
+    as_json: Annotated[bool, typer.Option("--json", help="print JSON instead of text")] = False,
+    reference: Annotated[
+        Path | None,
+        typer.Option(
+            help=f"reference table (default: {REFERENCE_FILE} in the model folder, if any)"
+        ),
+    ] = None,
+    html: Annotated[
+        Path | None, typer.Option(help="also write each explanation as an HTML fragment here")
+    ] = None,
+) -> None:
+    """Value properties and explain each valuation in plain words."""
+    _value(model, property_json, file, lang, as_json, reference, html)
+
+
+@handle_errors
+def _value(
+    model_dir: Path,
+    property_json: str | None,
+    file: Path | None,
+    lang: str,
+    as_json: bool,
+    reference_path: Path | None,
+    html: Path | None,
+) -> None:
+    if lang not in LANGUAGES:
+        raise ConfigError(f"--lang is {lang!r}; expected one of {list(LANGUAGES)!r}")
+    frame = _read_properties(property_json, file)
+    from estimo.model.bundle import load_model
+
+    model = load_model(str(model_dir))
+    if "date" not in frame:  # a plain model knows prices up to the end of its training data
+        today = pd.Timestamp.today().normalize()
+        plain = not hasattr(model, "value") and hasattr(model, "trained_until_")
+        frame["date"] = min(today, model.trained_until_) if plain else today
+    reference = _load_reference(model_dir, reference_path)
+    explainer = Explainer(lang, reference=reference)
+    explanations = explain_properties(model, frame, explainer)
+    if html is not None:
+        html.mkdir(parents=True, exist_ok=True)
+        for i, explanation in enumerate(explanations):
+            (html / f"explanation_{i + 1}.html").write_text(explanation.to_html(), encoding="utf-8")
+    if as_json:
+        console.print_json(json.dumps(to_jsonable([e.to_dict() for e in explanations])))
+        return
+    for explanation in explanations:
+        print_explanation(explanation)
+
+
+def _load_reference(model_dir: Path, path: Path | None) -> ReferenceTable | None:
+    if path is not None:
+        return ReferenceTable.load(path)
+    stored = model_dir / REFERENCE_FILE
+    return ReferenceTable.load(stored) if stored.is_file() else None
+
+
+def _read_properties(property_json: str | None, file: Path | None) -> pd.DataFrame:
+    """The properties to value, from --property or --file, with canonical dtypes."""
+    if (property_json is None) == (file is None):
+        raise ConfigError("give exactly one of --property JSON or --file PATH")
+    if property_json is not None:
+        try:
+            raw = json.loads(property_json)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(
+                f"--property is not valid JSON ({exc.msg} at character {exc.pos}): "
+                f"{property_json!r}; expected an object such as "
+                '\'{"city": "Milano", "area_m2": 80}\''
+            ) from None
+        records = raw if isinstance(raw, list) else [raw]
+        if not records or not all(isinstance(r, dict) for r in records):
+            raise ConfigError(
+                f"--property is {property_json!r}; expected a JSON object or a list of objects"
+            )
+        frame = pd.DataFrame.from_records(records)
+    else:
+        frame = _read_file(file)  # type: ignore[arg-type]
+    return _canonical_types(frame)
+
+
+def _read_file(path: Path) -> pd.DataFrame:
+    if not path.is_file():
+        raise ConfigError(f"--file {str(path)!r} does not exist")
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".csv":
+            return pd.read_csv(path)
+        if suffix == ".json":
+            return pd.read_json(path, orient="records")
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+    except ValueError as exc:
+        raise ConfigError(f"--file {str(path)!r} cannot be read: {exc}") from None
+    raise ConfigError(
+        f"--file {str(path)!r} has suffix {suffix!r}; expected .csv, .json or .parquet"
+    )
+
+
+def _canonical_types(frame: pd.DataFrame) -> pd.DataFrame:
+    problems = []
+    if "city" not in frame or frame["city"].isna().any():
+        problems.append("field 'city' is missing; every property needs its city")
+    for name in frame.columns:
+        spec = FIELDS.get(name)
+        if spec is None:
+            continue
+        if spec.kind == "numeric":
+            parsed = pd.to_numeric(frame[name], errors="coerce")
+            bad = parsed.isna() & frame[name].notna()
+            if bad.any():
+                problems.append(
+                    f"field {name!r} is {frame.loc[bad, name].iloc[0]!r}; expected a number"
+                )
+            frame[name] = parsed.astype(float)
+        elif spec.kind == "date":
+            parsed = pd.to_datetime(frame[name], errors="coerce")
+            bad = parsed.isna() & frame[name].notna()
+            if bad.any():
+                problems.append(
+                    f"field {name!r} is {frame.loc[bad, name].iloc[0]!r}; "
+                    "expected a date such as '2024-05-01'"
+                )
+            frame[name] = parsed
+        elif spec.kind in ("category", "id", "text"):
+            frame[name] = frame[name].astype(object)
+    if problems:
+        raise ConfigError("cannot value these properties:\n  - " + "\n  - ".join(problems))
+    return frame
+
+
+def print_explanation(explanation: Explanation) -> None:
+    """Print one explanation with rich: headline, reasons table, then the sentences."""
+    headline = explanation.total_line
+    if explanation.confidence_text and explanation.low is not None:
+        headline += "\n" + explanation.confidence_text[0]
+    console.print(Panel(headline, title=explanation.headings["title"], expand=False))
+    table = Table(show_header=False, box=None, padding=(0, 1))
+    table.add_column("reason")
+    table.add_column("amount", justify="right")
+    for reason, line in zip(explanation.reasons.reasons, explanation.reason_lines, strict=True):
+        label, _, amount = line.rpartition(": ")
+        colour = "green" if reason.amount >= 0 else "red"
+        table.add_row(label, f"[{colour}]{amount}[/]")
+    sections = explanation.sections()
+    heading, paragraphs = sections[0]
+    console.print(f"[bold]{heading}[/]")
+    console.print(paragraphs[0], highlight=False, markup=False)
+    console.print(table)
+    console.print(paragraphs[-1], highlight=False, markup=False)
+    for heading, paragraphs in sections[1:]:
+        console.print(f"\n[bold]{heading}[/]")
+        for paragraph in paragraphs:
+            console.print(paragraph, highlight=False, markup=False)
+    console.print()
+
+
+def explain(
+    model: ModelOpt,
+    data: Annotated[
+        str, typer.Option("--data", "-d", help="estimo.yaml project file, or a CSV/Parquet file")
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the report")] = Path(
+        "runs/explain"
+    ),
+    lang: Annotated[
+        str | None, typer.Option("--lang", help="language (default: the project file's)")
+    ] = None,
+    sample: Annotated[int, typer.Option(help="properties per city in the report")] = 300,
+) -> None:
+    """Global explanations per city (HTML report) and the reference table for `estimo value`."""
+    _explain(model, data, out, lang, sample)
+
+
+@handle_errors
+def _explain(model_dir: Path, data: str, out: Path, lang: str | None, sample: int) -> None:
+    from estimo.explain.contributions import feature_names, log_contributions
+    from estimo.model.bundle import load_model
+
+    model = load_model(str(model_dir))
+    config, loaded = load(data)
+    settings = config.explain
+    language = lang or settings.language
+    if language not in LANGUAGES:
+        raise ConfigError(f"--lang is {language!r}; expected one of {list(LANGUAGES)!r}")
+    frame = loaded.frame
+    if "date" in frame and hasattr(model, "trained_until_"):
+        frame = frame.loc[frame["date"] <= model.trained_until_]
+    if frame.empty:
+        raise DataError(["no rows of the data fall in the model's training window"])
+    with console.status("explaining the model ..."):
+        contributions = log_contributions(model, frame)
+        missing = missing_labels(feature_names(contributions), labels=settings.labels)
+        if missing:
+            raise ConfigError(
+                f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
+                'add them to the project file as explain: {labels: {column: "plain label"}}'
+            )
+        reference = ReferenceTable().fit(frame, contributions)
+        labeler = Labeler(language, labels=settings.labels, concepts=settings.concepts)
+        report = global_report(
+            model, frame, labeler, reference, currency=loaded.currency, sample=sample
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    reference_path = reference.save(out / REFERENCE_FILE)
+    html_path = report.write(out)
+    json_path = write_json(out / "global_report.json", report.to_dict())
+    _print_summary(report.to_dict(), labeler)
+    console.print(
+        f"\nfiles: {html_path}, {json_path}, {reference_path}\n"
+        f"use it with: estimo value --model {model_dir} --reference {reference_path} ..."
+    )
+
+
+def _print_summary(report: dict[str, Any], labeler: Labeler) -> None:
+    table = Table(title="what matters most (average effect on a valuation)")
+    table.add_column("city")
+    table.add_column("top factors")
+    locale = labeler.locale
+    for city in report["cities"]:
+        top = ", ".join(
+            f"{labeler.concept_label(item['concept'])} "
+            f"{locale.money(item['mean_abs_amount'], report['currency'])}"
+            for item in city["importance"][:3]
+        )
+        table.add_row(city["city"], top)
+    console.print(table)

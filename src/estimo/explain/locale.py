@@ -1,0 +1,205 @@
+"""Locales: translated templates and number, money, date and distance formatting.
+
+Each language is one JSON file shipped with the package
+(``estimo/explain/locales/<code>.json``): number separators, currency symbols and where
+they go, month names, concept and feature labels, and the sentence templates
+(``str.format`` with named fields). English (``en``) is the default; Italian (``it``)
+proves that every sentence can be translated. Formatting is a tiny, dependency-free
+implementation of the few rules these two languages need (grouping, decimal mark, symbol
+before or after the amount), which keeps ``import estimo.explain`` fast.
+
+Examples
+--------
+>>> en, it = get_locale("en"), get_locale("it")
+>>> en.money(1234567, "EUR"), it.money(1234567, "EUR")
+('€1,234,567', '1.234.567 €')
+>>> en.money(8400, "PLN", signed=True), it.money(-12000, "PLN", signed=True)
+('+8,400 PLN', '-12.000 PLN')
+>>> en.distance(0.62), it.distance(2.345)
+('600 m', '2,3 km')
+>>> en.text("other_factors")
+'Other factors'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from functools import cache
+from importlib import resources
+from typing import Any
+
+import pandas as pd
+
+from estimo.errors import ConfigError
+
+LANGUAGES: tuple[str, ...] = ("en", "it")
+DEFAULT_LANGUAGE = "en"
+
+
+class Locale:
+    """One language's templates and formatting rules (see the module docstring).
+
+    Parameters
+    ----------
+    code : str
+        Language code.
+    data : dict
+        The parsed locale file.
+    """
+
+    def __init__(self, code: str, data: dict[str, Any]) -> None:
+        self.code = code
+        self.data = data
+        self._decimal = data["number"]["decimal"]
+        self._group = data["number"]["group"]
+        self._table = str.maketrans({",": self._group, ".": self._decimal})
+
+    # -- words -------------------------------------------------------------------------
+    def text(self, key: str, **values: Any) -> str:
+        """A sentence template filled with ``values``.
+
+        Raises
+        ------
+        KeyError
+            If the template does not exist in this locale.
+        """
+        template = self.data["text"].get(key)
+        if template is None:
+            raise KeyError(f"locale {self.code!r} has no template {key!r}")
+        return str(template).format(**values)
+
+    def plural(self, key: str, n: float, **values: Any) -> str:
+        """A template with ``one``/``other`` forms chosen by ``n`` (filled with ``n`` too)."""
+        forms = self.data["text"][key]
+        form = forms["one"] if n == 1 else forms["other"]
+        return str(form).format(n=self.number(n), **values)
+
+    def concept(self, concept: str) -> str:
+        """Plain name of a concept."""
+        return str(self.data["concepts"][concept])
+
+    def feature_entry(self, feature: str) -> dict[str, Any]:
+        """The locale's entry of a feature (``label``, value templates), or ``{}``."""
+        return dict(self.data["features"].get(feature, {}))
+
+    def value_word(self, feature: str, value: str) -> str:
+        """Translated category value (``to_renovate`` -> ``needs renovation``).
+
+        Unknown values are shown as given, with underscores as spaces.
+        """
+        words = self.data.get("values", {}).get(feature, {})
+        if value in words:
+            return str(words[value])
+        return str(value).replace("_", " ")
+
+    def property_words(self, property_type: str | None) -> dict[str, str]:
+        """Words for a property type, or for a generic home when the type is unknown.
+
+        Keys: ``noun`` ("flat"), ``nouns`` ("flats"), ``a`` ("a flat"), ``typical``
+        ("a typical flat"); languages with genders spell each form out.
+        """
+        nouns = self.data["property_nouns"]
+        entry = nouns.get(str(property_type), nouns["_default"])
+        return {
+            "noun": entry["one"],
+            "nouns": entry["other"],
+            "a": entry["a"],
+            "typical": entry["typical"],
+        }
+
+    # -- numbers -------------------------------------------------------------------------
+    def number(self, value: float, decimals: int = 0) -> str:
+        """A number with this locale's grouping and decimal mark.
+
+        Examples
+        --------
+        >>> get_locale("it").number(1234.567, 1)
+        '1.234,6'
+        """
+        if value is None or not math.isfinite(float(value)):
+            return "–"
+        magnitude = round(abs(float(value)), decimals)
+        text = f"{magnitude:,.{decimals}f}"
+        if self._group != "," or self._decimal != ".":
+            text = text.translate(self._table)
+        return ("-" if float(value) < 0 and magnitude != 0 else "") + text
+
+    def money(self, amount: float, currency: str, signed: bool = False) -> str:
+        """An amount of money, e.g. ``€312,000`` (en) or ``312.000 €`` (it).
+
+        Parameters
+        ----------
+        amount : float
+            Rounded to whole units.
+        currency : str
+            ISO code; a symbol is used when the locale knows one.
+        signed : bool
+            Always show the sign (``+8,400``), as for a contribution.
+        """
+        amount = round(float(amount))
+        symbols = self.data["currency"]["symbols"]
+        unit = symbols.get(currency, currency)
+        digits = self.number(abs(amount))
+        before = self.data["currency"]["symbol_before"] and currency in symbols
+        body = f"{unit}{digits}" if before else f"{digits} {unit}"
+        sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
+        if signed and amount == 0:
+            sign = "±"
+        return sign + body
+
+    def percent(self, fraction: float, decimals: int = 0, signed: bool = False) -> str:
+        """A fraction as a percentage: ``0.083`` -> ``8%``."""
+        value = 100.0 * float(fraction)
+        text = self.number(abs(value), decimals)
+        sign = "-" if value < 0 and text.strip("0.,") else ("+" if signed and value > 0 else "")
+        return f"{sign}{text}{self.data['number']['percent']}"
+
+    def distance(self, km: float) -> str:
+        """A distance in plain units: metres (to 50 m) under 1 km, else km to 0.1."""
+        km = float(km)
+        if km < 0.975:
+            return f"{self.number(max(50.0, round(km * 20) * 50.0))} m"
+        return f"{self.number(km, 1)} km"
+
+    def ordinal(self, n: float) -> str:
+        """``3`` -> ``3rd`` (en) or ``3°`` (it)."""
+        n = int(n)
+        rules = self.data["ordinal"]
+        if self.code == "en" and n % 100 not in (11, 12, 13):
+            suffix = rules.get(str(n % 10), rules["other"])
+        else:
+            suffix = rules["other"]
+        return f"{n}{suffix}"
+
+    def month_year(self, date: Any) -> str:
+        """``2024-03-14`` -> ``March 2024`` (en) or ``marzo 2024`` (it)."""
+        stamp = pd.Timestamp(date)
+        return f"{self.data['months'][stamp.month - 1]} {stamp.year}"
+
+    def month_in(self, date: Any) -> str:
+        """``2024-04-02`` -> ``in April 2024`` (en) or ``ad aprile 2024`` (it)."""
+        stamp = pd.Timestamp(date)
+        return f"{self.data['months_in'][stamp.month - 1]} {stamp.year}"
+
+    def list_join(self, items: list[str]) -> str:
+        """``a, b and c`` with this locale's conjunction."""
+        items = [i for i in items if i]
+        if len(items) <= 1:
+            return "".join(items)
+        return ", ".join(items[:-1]) + f" {self.data['text']['and']} " + items[-1]
+
+
+@cache
+def get_locale(code: str = DEFAULT_LANGUAGE) -> Locale:
+    """The locale for a language code (cached; files are read once).
+
+    Raises
+    ------
+    ConfigError
+        If the language is not shipped.
+    """
+    if code not in LANGUAGES:
+        raise ConfigError(f"language is {code!r}; expected one of {list(LANGUAGES)!r}")
+    path = resources.files("estimo.explain").joinpath("locales", f"{code}.json")
+    return Locale(code, json.loads(path.read_text(encoding="utf-8")))

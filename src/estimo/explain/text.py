@@ -1,0 +1,361 @@
+"""Sentences: the reference point, the comparables, the blend and the confidence in words.
+
+Every function takes already computed numbers (a :class:`~estimo.explain.reasons.ReasonSet`,
+the engine's :class:`~estimo.model.valuation_result.Valuation` or anything with the same
+attributes) and a :class:`~estimo.explain.labels.Labeler`, and returns plain sentences from
+the locale's templates. Amounts shown together are rounded so that they add up (the
+adjustments of a comparable add up to its adjusted price, to the currency unit).
+
+Examples
+--------
+>>> from estimo.explain.labels import Labeler
+>>> from estimo.explain.reference import ReferenceMatch
+>>> match = ReferenceMatch("city_type_rooms", {"city": "Milano", "property_type": "flat",
+...                        "rooms": 2}, 120, {})
+>>> reference_phrase(match, Labeler("en").locale)
+'a typical 2-room flat in Milano'
+>>> reference_phrase(match, Labeler("it").locale)
+'un appartamento tipico di 2 locali a Milano'
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimo.explain.labels import Labeler
+from estimo.explain.locale import Locale
+from estimo.explain.money import round_parts
+from estimo.explain.reasons import ReasonSet
+from estimo.explain.reference import ReferenceMatch
+
+__all__ = [
+    "blend_sentence",
+    "comparable_sentence",
+    "confidence_sentences",
+    "note_sentences",
+    "reason_lines",
+    "reference_phrase",
+    "reference_sentence",
+]
+
+SAME_BUILDING_M = 40.0
+MANY_COMPS = 5
+
+
+def reference_phrase(match: ReferenceMatch | None, locale: Locale) -> str:
+    """The reference property in words ("a typical 2-room flat in Milano")."""
+    if match is None or match.level == "global":
+        return locale.text("reference_global")
+    key = match.key
+    words = locale.property_words(key.get("property_type"))
+    values = {
+        "city": key.get("city"),
+        "rooms": key.get("rooms"),
+        "rooms_phrase": _rooms_phrase(key.get("rooms"), locale),
+        **words,
+    }
+    return locale.text(f"reference_{match.level.removeprefix('city_') or 'city'}", **values)
+
+
+def _rooms_phrase(rooms: Any, locale: Locale) -> str:
+    """``2`` -> ``2 rooms`` / ``2 locali`` (``1 locale``), from the rooms label."""
+    if not _finite(rooms):
+        return ""
+    n = int(float(rooms))
+    template = locale.feature_entry("rooms")["value"]
+    return str(template["one"] if n == 1 else template["other"]).format(v=n)
+
+
+def reference_sentence(reasons: ReasonSet, valuation_date: Any, locale: Locale) -> str:
+    """ "We start from the price of a typical 2-room flat in Milano at March 2024 prices: ..."."""
+    return locale.text(
+        "reference_sentence",
+        reference=reference_phrase(reasons.reference, locale),
+        month=locale.month_year(valuation_date),
+        baseline=locale.money(reasons.baseline, reasons.currency),
+    )
+
+
+def reason_lines(reasons: ReasonSet, locale: Locale) -> list[str]:
+    """One line per reason: ``"Size (95 m²): +€41,380"``."""
+    return [
+        locale.text(
+            "reason_line", label=r.label, amount=locale.money(r.amount, reasons.currency, True)
+        )
+        for r in reasons.reasons
+    ]
+
+
+def _get(obj: Any, name: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(name, default)
+    return getattr(obj, name, default)
+
+
+def _finite(value: Any) -> bool:
+    try:
+        return value is not None and math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return False
+
+
+def comparable_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
+    """Why a comparable is comparable, and how its price was adjusted, in two sentences.
+
+    ``comp`` has the attributes of :class:`estimo.model.valuation_result.Comparable`:
+    ``price``, ``date``, ``adjusted_price``, ``distance_m``, ``similarity``,
+    ``adjustments`` (money per ``"time"``, feature or ``"location"``, ``"other"``) and
+    ``attributes`` (area, rooms, year built, type, ...; ``price_kind`` when known).
+    """
+    locale = labeler.locale
+    attrs = dict(_get(comp, "attributes", {}) or {})
+    words = locale.property_words(attrs.get("property_type"))
+    rooms = attrs.get("rooms")
+    parts = [
+        locale.text(
+            "comp_rooms_noun",
+            rooms=int(float(rooms)),
+            rooms_phrase=_rooms_phrase(rooms, locale),
+            **words,
+        )
+        if _finite(rooms)
+        else locale.text("comp_noun", **words)
+    ]
+    if _finite(attrs.get("area_m2")):
+        parts.append(locale.text("comp_area", area=locale.number(float(attrs["area_m2"]))))
+    if _finite(attrs.get("year_built")) and float(attrs["year_built"]) > 1000:
+        parts.append(locale.text("comp_year", year=int(float(attrs["year_built"]))))
+    what = " ".join(parts)
+    what = what[:1].upper() + what[1:]
+    distance = _get(comp, "distance_m")
+    if not _finite(distance):
+        where = locale.text("comp_where_unknown")
+    elif float(distance) <= SAME_BUILDING_M:
+        where = locale.text("comp_where_same")
+    else:
+        where = locale.text("comp_where", distance=locale.distance(float(distance) / 1000))
+    price = round(float(_get(comp, "price")))
+    kind = str(attrs.get("price_kind", "")).lower()
+    when_key = {"sale": "comp_sold", "asking": "comp_listed"}.get(kind, "comp_priced")
+    when = locale.text(
+        when_key, month_in=locale.month_in(_get(comp, "date")), price=locale.money(price, currency)
+    )
+    first = locale.text("comp_line", what=what, where=where, when=when)
+    similar = _similarity_sentence(comp, locale)
+    return f"{first} {similar} {_adjustment_sentence(comp, labeler, currency)}"
+
+
+def _similarity_sentence(comp: Any, locale: Locale) -> str:
+    similarity = float(_get(comp, "similarity", 0.0) or 0.0)
+    key = "high" if similarity >= 0.5 else ("mid" if similarity >= 0.2 else "low")
+    return locale.text(f"similarity_{key}")
+
+
+def _adjustment_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
+    locale = labeler.locale
+    price = round(float(_get(comp, "price")))
+    adjusted = round(float(_get(comp, "adjusted_price")))
+    adjustments = dict(_get(comp, "adjustments", {}) or {})
+    names = list(adjustments)
+    amounts = round_parts(np.array([float(adjustments[n]) for n in names]), adjusted - price)
+    changes = []
+    for name, amount in zip(names, amounts, strict=True):
+        if amount == 0:
+            continue
+        money = locale.money(int(amount), currency, signed=True)
+        if name == "time":
+            change = abs(float(_get(comp, "time_factor", 1.0) or 1.0) - 1)
+            if change < 0.0005:
+                changes.append(locale.text("adj_time_flat", amount=money))
+                continue
+            key = "adj_time_up" if amount > 0 else "adj_time_down"
+            pct = locale.percent(change, decimals=1 if change < 0.0095 else 0)
+            changes.append(locale.text(key, pct=pct, amount=money))
+        elif name == "other":
+            changes.append(locale.text("adj_other", amount=money))
+        else:
+            changes.append(
+                locale.text(
+                    "adj_feature", label=_adjustment_label(name, labeler).lower(), amount=money
+                )
+            )
+    if not changes:
+        return locale.text("comp_unadjusted", adjusted=locale.money(adjusted, currency))
+    return locale.text(
+        "comp_adjusted",
+        adjusted=locale.money(adjusted, currency),
+        changes="; ".join(changes),
+    )
+
+
+def _adjustment_label(name: str, labeler: Labeler) -> str:
+    if name == "location":
+        return labeler.concept_label("location")
+    if labeler.has_label(name):
+        return labeler.label(name)
+    return labeler.concept_label(labeler.concept(name))
+
+
+def blend_sentence(valuation: Any, locale: Locale, currency: str | None = None) -> str:
+    """How the model price and the comparables were combined, and why with that weight."""
+    currency = currency or _get(valuation, "currency") or "EUR"
+    price = locale.money(round(float(_get(valuation, "price"))), currency)
+    model = locale.money(round(float(_get(valuation, "model_price"))), currency)
+    comps_price = _get(valuation, "comps_price")
+    n = len(_get(valuation, "comparables", ()) or ())
+    weight = float(_get(valuation, "blend_weight", 0.0) or 0.0)
+    if comps_price is None or n == 0:
+        return locale.text("blend_model_only", price=price)
+    phrase = locale.plural("blend_comps_phrase", n)
+    comps = locale.money(round(float(comps_price)), currency)
+    if round(100 * weight) == 0:
+        return locale.text("blend_model_only_comps", model=model, comps_phrase=phrase, comps=comps)
+    return locale.text(
+        "blend_both",
+        model=model,
+        comps_phrase=phrase[:1].upper() + phrase[1:],
+        comps=comps,
+        price=price,
+        weight=locale.percent(weight),
+        why=_blend_why(valuation, weight, locale),
+    )
+
+
+def _blend_why(valuation: Any, weight: float, locale: Locale) -> str:
+    """Why the comparables got their weight, from their own numbers (count, similarity,
+    distance, age); the weight itself was learned from past valuations."""
+    comps = list(_get(valuation, "comparables", ()) or ())
+    similarity = float(np.mean([float(_get(c, "similarity", 0.0) or 0.0) for c in comps]))
+    distances = [float(_get(c, "distance_m")) for c in comps if _finite(_get(c, "distance_m"))]
+    ages = [float(_get(c, "age_months", 0.0) or 0.0) for c in comps]
+    if weight >= 0.5:
+        return locale.text("blend_why_high")
+    reasons = []
+    if len(comps) < 3:
+        reasons.append(locale.plural("blend_why_few", len(comps)))
+    if similarity < 0.3:
+        reasons.append(locale.text("blend_why_dissimilar"))
+    if distances and float(np.median(distances)) > 1000:
+        reasons.append(
+            locale.text(
+                "blend_why_far", distance=locale.distance(float(np.median(distances)) / 1000)
+            )
+        )
+    if ages and float(np.mean(ages)) > 9:
+        reasons.append(locale.text("blend_why_old", months=locale.number(float(np.mean(ages)))))
+    if not reasons:
+        return locale.text("blend_why_mid" if weight >= 0.25 else "blend_why_tested")
+    return locale.list_join(reasons)
+
+
+def confidence_sentences(valuation: Any, locale: Locale, currency: str | None = None) -> list[str]:
+    """What the range means, how sure we are and why the range is wide or narrow."""
+    currency = currency or _get(valuation, "currency") or "EUR"
+    price, low, high = (_get(valuation, k) for k in ("price", "low", "high"))
+    if not all(_finite(v) for v in (price, low, high)) or not float(high) > float(low):
+        return [locale.text("confidence_unknown")]
+    price, low, high = float(price), float(low), float(high)
+    out = [
+        locale.text(
+            "confidence_range",
+            low=locale.money(round(low), currency),
+            high=locale.money(round(high), currency),
+            minus=locale.percent(low / price - 1),
+            plus=locale.percent(high / price - 1, signed=True),
+        )
+    ]
+    label = _get(valuation, "confidence") or "low"
+    out.append(locale.text(f"confidence_{label}"))
+    fsd = _get(valuation, "fsd")
+    if _finite(fsd) and float(fsd) > 0:
+        out.append(locale.text("confidence_fsd", fsd=locale.percent(float(fsd))))
+    why = _range_reasons(valuation, label)
+    if why:
+        key = "confidence_narrow" if label == "high" else "confidence_wide"
+        if label != "medium":
+            out.append(locale.text(key, why=locale.list_join([locale.text(w) for w in why])))
+    return out
+
+
+def _range_reasons(valuation: Any, label: str) -> list[str]:
+    comps = _get(valuation, "comparables", ()) or ()
+    warnings = " ".join(str(w) for w in (_get(valuation, "warnings", ()) or ()))
+    recent = [c for c in comps if float(_get(c, "age_months", 0.0) or 0.0) <= 12]
+    if label == "high":
+        why = ["why_model_ok"]
+        if len(recent) >= MANY_COMPS:
+            why.insert(0, "why_many_comps")
+        return why
+    if label == "low":
+        why = ["why_model_hard"]
+        if "disagree" in warnings:
+            why.insert(0, "why_spread")
+        if not comps:
+            why.insert(0, "why_no_comps")
+        elif len(comps) < 3:
+            why.insert(0, "why_few_comps")
+        return why
+    return []
+
+
+_WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"^feature '(?P<feature>[^']+)' was imputed$"), "warn_imputed"),
+    (re.compile(r"^the property has no coordinates"), "warn_no_coordinates"),
+    (re.compile(r"nearest known property (?P<km>[\d.]+) km away"), "warn_outside"),
+    (re.compile(r"^no comparable properties found nearby$"), "warn_no_comps"),
+    (re.compile(r"^no comparables within (?P<radius>[\d.]+) km$"), "warn_none_near"),
+    (re.compile(r"^only (?P<n>\d+) comparables? within (?P<radius>[\d.]+) km$"), "warn_few_near"),
+    (re.compile(r"spread by about ±(?P<pct>\d+) %"), "warn_disagree"),
+    (re.compile(r"^comparables are not very similar"), "warn_dissimilar"),
+    (re.compile(r"^city (?P<city>.+) was not seen in training"), "warn_new_city"),
+)
+
+
+def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
+    """The engine's warnings in the owner's language and words.
+
+    Known warnings (see :func:`estimo.model.valuation_result.build_warnings`) are
+    re-worded from templates, naming features by their labels; unknown ones are dropped
+    from the owner's text (they stay in the valuation's JSON) so that no internal name
+    reaches an owner.
+    """
+    locale = labeler.locale
+    out = []
+    for warning in warnings:
+        for pattern, key in _WARNING_PATTERNS:
+            found = pattern.search(str(warning))
+            if not found:
+                continue
+            groups = found.groupdict()
+            if key == "warn_imputed":
+                feature = groups["feature"]
+                if not labeler.has_label(feature):
+                    break
+                out.append(locale.text(key, label=labeler.label(feature)))
+            elif key == "warn_outside":
+                out.append(locale.text(key, distance=locale.distance(float(groups["km"]))))
+            elif key == "warn_few_near":
+                radius = locale.distance(float(groups["radius"]))
+                out.append(locale.plural(key, int(groups["n"]), radius=radius))
+            elif key == "warn_none_near":
+                out.append(locale.text(key, radius=locale.distance(float(groups["radius"]))))
+            elif key == "warn_new_city":
+                out.append(locale.text(key, city=groups["city"].strip("'\"")))
+            elif key == "warn_disagree":
+                out.append(locale.text(key, pct=locale.percent(int(groups["pct"]) / 100)))
+            else:
+                out.append(locale.text(key))
+            break
+    return list(dict.fromkeys(out))
+
+
+def month_of(value: Any) -> pd.Timestamp:
+    """The valuation date as a timestamp (today when missing)."""
+    stamp = pd.Timestamp(value) if value is not None else pd.NaT
+    return pd.Timestamp.today().normalize() if pd.isna(stamp) else stamp

@@ -1,0 +1,1 @@
+"""Features learned from training rows: location (spatial lag, distances, neighbourhoods)."""

@@ -1,0 +1,290 @@
+"""Location features learned from training rows only.
+
+:class:`LocationFeatures` turns coordinates into what a valuer reads from a map: the
+time-adjusted log price per m² of the nearest training properties (a k-nearest-neighbour
+*spatial lag*, plain, distance-weighted and from the very nearest ones), the same for the
+same building (neighbours within ``building_m`` metres), how far the k-th neighbour is
+(density), the distance to the city centre (learned as the centre of the dearest
+training properties of each city) and a smoothed neighbourhood encoding.
+
+On training rows (:meth:`LocationFeatures.fit_transform`) every statistic is
+*leave-one-out*: a row never sees its own price, nor the price of another row of the same
+property ``id``. New rows (:meth:`LocationFeatures.transform`) see training rows only, so
+no test price can influence any feature.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> frame = pd.DataFrame({"id": list("abcd"), "city": ["X"] * 4,
+...     "lat": [50.0, 50.001, 50.002, 50.1], "lon": [19.0, 19.0, 19.001, 19.1]})
+>>> values = np.log([10_000.0, 11_000.0, 12_000.0, 6_000.0])
+>>> feats = LocationFeatures(k=2, k_near=1).fit_transform(frame, values)
+>>> bool(feats["loc_knn"].iloc[0] > np.log(10_000))
+True
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import KDTree
+
+from estimo.errors import DataError, NotFittedError
+
+log = logging.getLogger(__name__)
+
+EARTH_RADIUS_KM = 6371.0
+FEATURE_NAMES: tuple[str, ...] = (
+    "loc_knn",
+    "loc_knn_weighted",
+    "loc_near",
+    "loc_knn_std",
+    "loc_kth_km",
+    "loc_building",
+    "loc_building_n",
+    "loc_centre_km",
+    "loc_neighbourhood",
+)
+
+
+def to_xyz(lat: Any, lon: Any) -> np.ndarray:
+    """Coordinates on a sphere of Earth's radius in km (chord distance ≈ great-circle).
+
+    Examples
+    --------
+    >>> xyz = to_xyz([0.0, 0.0], [0.0, 1.0])
+    >>> round(float(np.linalg.norm(xyz[0] - xyz[1])), 1)
+    111.2
+    """
+    la = np.radians(np.asarray(lat, dtype=float))
+    lo = np.radians(np.asarray(lon, dtype=float))
+    return EARTH_RADIUS_KM * np.column_stack(
+        [np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    )
+
+
+def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """xyz of every row and a mask of rows with usable coordinates."""
+    n = len(frame)
+    if "lat" not in frame or "lon" not in frame:
+        return np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
+    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
+    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+    ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
+    ok &= ~((lat == 0) & (lon == 0))
+    return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok
+
+
+class LocationFeatures:
+    """Spatial-lag, distance and neighbourhood features (see the module docstring).
+
+    Parameters
+    ----------
+    k : int
+        Neighbours of the spatial lag.
+    k_near : int
+        Neighbours of the "very near" lag.
+    building_m : float
+        Radius (metres) within which a neighbour counts as the same building.
+    centre_share : float
+        Share of the dearest training rows of a city whose median position is its centre.
+    neighbourhood_smoothing : float
+        Rows of prior weight (the city mean) in the neighbourhood encoding.
+    """
+
+    def __init__(
+        self,
+        k: int = 20,
+        k_near: int = 5,
+        building_m: float = 40.0,
+        centre_share: float = 0.1,
+        neighbourhood_smoothing: float = 20.0,
+    ) -> None:
+        self.k = k
+        self.k_near = k_near
+        self.building_m = building_m
+        self.centre_share = centre_share
+        self.neighbourhood_smoothing = neighbourhood_smoothing
+
+    def fit(self, frame: pd.DataFrame, values: np.ndarray) -> LocationFeatures:
+        """Remember the training rows' positions and ``values`` (time-adjusted log price/m²).
+
+        Raises
+        ------
+        DataError
+            If ``values`` does not have one finite value per row.
+        """
+        values = np.asarray(values, dtype=float)
+        if values.shape != (len(frame),) or not np.isfinite(values).all():
+            raise DataError(
+                [f"values has shape {values.shape!r}; expected {len(frame)} finite numbers"],
+                header="cannot fit location features",
+            )
+        xyz, ok = _coords(frame)
+        self.xyz_ = xyz[ok]
+        self.values_ = values[ok]
+        self.ids_ = (
+            frame["id"].astype(str).to_numpy()[ok]
+            if "id" in frame
+            else np.array([f"#{i}" for i in np.flatnonzero(ok)], dtype=object)
+        )
+        self.tree_ = KDTree(self.xyz_) if ok.sum() > 0 else None
+        self.centres_ = self._learn_centres(frame.loc[ok], self.values_, xyz[ok])
+        self._fit_neighbourhoods(frame, values)
+        self.n_train_ = len(frame)
+        return self
+
+    def _learn_centres(
+        self, frame: pd.DataFrame, values: np.ndarray, xyz: np.ndarray
+    ) -> dict[str, np.ndarray]:
+        centres: dict[str, np.ndarray] = {}
+        if len(frame) == 0 or "city" not in frame:
+            return centres
+        cities = frame["city"].astype(str).to_numpy()
+        for city in np.unique(cities):
+            rows = np.flatnonzero(cities == city)
+            top = rows[values[rows] >= np.quantile(values[rows], 1 - self.centre_share)]
+            centres[city] = np.median(xyz[top], axis=0)
+        return centres
+
+    def _fit_neighbourhoods(self, frame: pd.DataFrame, values: np.ndarray) -> None:
+        self.neighbourhood_table_ = None
+        if "neighbourhood" not in frame or frame["neighbourhood"].isna().all():
+            return
+        city = frame["city"].astype(str) if "city" in frame else pd.Series("", index=frame.index)
+        table = pd.DataFrame(
+            {"city": city.to_numpy(), "nb": frame["neighbourhood"].astype(str).to_numpy()}
+        )
+        table["v"] = values
+        city_sum = table.groupby("city")["v"].sum()
+        city_count = table.groupby("city")["v"].count()
+        stats = table.groupby(["city", "nb"])["v"].agg(["sum", "count"]).reset_index()
+        stats["city_sum"] = stats["city"].map(city_sum)
+        stats["city_count"] = stats["city"].map(city_count)
+        self.neighbourhood_table_ = stats
+        self.city_mean_ = city_sum / city_count
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "xyz_"):
+            raise NotFittedError("these LocationFeatures are not fitted yet; call fit first")
+
+    def fit_transform(self, frame: pd.DataFrame, values: np.ndarray) -> pd.DataFrame:
+        """Fit, then leave-one-out features of the training rows themselves."""
+        self.fit(frame, values)
+        return self._features(frame, values=np.asarray(values, dtype=float), training=True)
+
+    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Features of new rows, from training rows only."""
+        self._check_fitted()
+        return self._features(frame, values=None, training=False)
+
+    def _features(
+        self, frame: pd.DataFrame, values: np.ndarray | None, training: bool
+    ) -> pd.DataFrame:
+        n = len(frame)
+        out = pd.DataFrame({name: np.full(n, np.nan) for name in FEATURE_NAMES}, index=frame.index)
+        xyz, ok = _coords(frame)
+        if self.tree_ is not None and ok.any():
+            ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
+            self._spatial_lag(out, xyz, ok, ids, training)
+            out["loc_centre_km"] = self._centre_distance(frame, xyz, ok)
+        if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
+            out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
+        return out
+
+    def _spatial_lag(
+        self,
+        out: pd.DataFrame,
+        xyz: np.ndarray,
+        ok: np.ndarray,
+        ids: np.ndarray | None,
+        training: bool,
+    ) -> None:
+        n_train = len(self.values_)
+        extra = 0
+        if training:
+            extra = 1 + (0 if ids is None else int(pd.Series(self.ids_).value_counts().max()) - 1)
+            extra = min(extra, 20)
+        k = min(self.k + extra, n_train)
+        dist, idx = self.tree_.query(xyz[ok], k=k)
+        keep = np.ones_like(idx, dtype=bool)
+        if training:
+            own = (
+                self.ids_[idx] == ids[ok][:, None]
+                if ids is not None
+                else (dist <= 1e-9) & (np.cumsum(dist <= 1e-9, axis=1) == 1)
+            )
+            keep &= ~own
+        # first k kept neighbours of each row
+        rank = np.cumsum(keep, axis=1)
+        keep &= rank <= self.k
+        vals = np.where(keep, self.values_[idx], np.nan)
+        dists = np.where(keep, dist, np.nan)
+        counts = keep.sum(axis=1)
+        has = counts > 0
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = np.nanmean(np.where(has[:, None], vals, 0.0), axis=1)
+            w = 1.0 / (np.nan_to_num(dists, nan=np.inf) + 0.05)
+            weighted = np.nansum(np.nan_to_num(vals) * w, axis=1) / w.sum(axis=1)
+            near_mask = keep & (rank <= self.k_near)
+            near = (np.nan_to_num(vals) * near_mask).sum(axis=1) / near_mask.sum(axis=1)
+            std = np.nanstd(np.where(has[:, None], vals, 0.0), axis=1)
+            kth = np.nanmax(dists, axis=1)
+            bmask = keep & (np.nan_to_num(dists, nan=np.inf) <= self.building_m / 1000.0)
+            bn = bmask.sum(axis=1)
+            building = np.where(bn > 0, (np.nan_to_num(vals) * bmask).sum(axis=1) / bn, np.nan)
+        for name, value in (
+            ("loc_knn", mean),
+            ("loc_knn_weighted", weighted),
+            ("loc_near", near),
+            ("loc_knn_std", std),
+            ("loc_kth_km", kth),
+            ("loc_building", building),
+            ("loc_building_n", bn.astype(float)),
+        ):
+            column = np.full(len(out), np.nan)
+            column[np.flatnonzero(ok)] = np.where(has, value, np.nan)
+            out[name] = column
+
+    def _centre_distance(self, frame: pd.DataFrame, xyz: np.ndarray, ok: np.ndarray) -> np.ndarray:
+        result = np.full(len(frame), np.nan)
+        if "city" not in frame:
+            return result
+        cities = frame["city"].astype(str).to_numpy()
+        for city, centre in self.centres_.items():
+            rows = ok & (cities == city)
+            result[rows] = np.linalg.norm(xyz[rows] - centre, axis=1)
+        return result
+
+    def _neighbourhood(self, frame: pd.DataFrame, values: np.ndarray | None) -> np.ndarray:
+        stats = self.neighbourhood_table_
+        city = frame["city"].astype(str) if "city" in frame else pd.Series("", index=frame.index)
+        keys = pd.DataFrame(
+            {"city": city.to_numpy(), "nb": frame["neighbourhood"].astype(str).to_numpy()}
+        )
+        merged = keys.merge(stats, on=["city", "nb"], how="left")
+        total = merged["sum"].fillna(0.0).to_numpy()
+        count = merged["count"].fillna(0.0).to_numpy()
+        prior = keys["city"].map(self.city_mean_).to_numpy(float)
+        if values is not None:  # leave-one-out on training rows, prior included
+            total = total - values
+            count = count - 1
+            city_sum = merged["city_sum"].to_numpy(float)
+            city_count = merged["city_count"].to_numpy(float)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                loo_prior = (city_sum - values) / (city_count - 1)
+            prior = np.where(city_count > 1, loo_prior, prior)
+        m = self.neighbourhood_smoothing
+        encoded = (total + m * prior) / (count + m)
+        missing = frame["neighbourhood"].isna().to_numpy()
+        return np.where(missing, np.nan, encoded)
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments."""
+        return {
+            k: getattr(self, k)
+            for k in ("k", "k_near", "building_m", "centre_share", "neighbourhood_smoothing")
+        }

@@ -1,0 +1,509 @@
+"""The automated valuation model: index -> location -> city models -> comparables -> range.
+
+:class:`AVM` is Estimo's valuation engine. ``fit(frame)`` works in two passes so that every
+choice is made on data the models have not seen:
+
+1. **Validation pass.** The last ``validation_months`` months of the training window are
+   held out (new property ids only, first appearance, as in the backtest). An
+   :class:`~estimo.model.engine.EngineStage` (price index, location features, per-city and
+   global LightGBM) is fitted on the earlier rows; on the held-out slice it picks each
+   city's sub-model and the number of trees, the comparables blend weights
+   (:class:`~estimo.model.blend.BlendWeights`) are learned, and the conformal intervals
+   (:class:`~estimo.model.intervals.ConformalIntervals`) are calibrated on the residuals
+   of the final (blended) valuation.
+2. **Final pass.** Index, location features and the chosen sub-models are refitted on the
+   whole window; the comparables finder uses every training row. Blend weights and
+   interval quantiles from the validation pass are kept as they are (honest: they were
+   measured out of sample, on a horizon like the one the model is used on).
+
+Examples
+--------
+>>> from estimo.synth import generate_market
+>>> frame = generate_market(2_500, seed=3, faults=False).frame
+>>> avm = AVM(n_estimators=40, min_city_rows=300, comps_k=5).fit(frame)
+>>> valuations = avm.value(frame.tail(2))
+>>> v = valuations[0]
+>>> bool(v.low <= v.price <= v.high)
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimo.errors import DataError, NotFittedError
+from estimo.features.location import LocationFeatures
+from estimo.index import PriceIndex
+from estimo.model.blend import BlendWeights
+from estimo.model.comps import ComparablesFinder, ComparablesResult
+from estimo.model.engine import EngineStage, log_area
+from estimo.model.intervals import ConformalIntervals
+from estimo.model.segmented import SegmentedModel
+from estimo.model.valuation import _check_training_frame
+from estimo.model.valuation_result import Valuation, build_warnings
+from estimo.split import out_of_time_split
+
+log = logging.getLogger(__name__)
+
+KEY_FIELDS = ("area_m2", "rooms", "year_built", "floor", "lat", "lon")
+_PARAMS = (
+    "min_city_rows",
+    "validation_months",
+    "dedupe",
+    "n_estimators",
+    "learning_rate",
+    "num_leaves",
+    "min_child_samples",
+    "colsample_bytree",
+    "objective",
+    "knn_k",
+    "use_offset",
+    "index_smoothing",
+    "index_trend_months",
+    "index_damping",
+    "comps",
+    "comps_k",
+    "interval_levels",
+    "interval_segment",
+    "seed",
+    "n_jobs",
+    "currency",
+    "progress",
+)
+
+
+class AVM:
+    """Estimo's valuation engine (see the module docstring).
+
+    Parameters
+    ----------
+    min_city_rows : int
+        Training rows a city needs for its own model.
+    validation_months : int
+        Months at the end of the training window held out for choices and calibration.
+    dedupe : {"latest", "weight", "none"}
+        How re-listings of one property are used for training.
+    n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
+        LightGBM settings of every sub-model (trees are capped by early stopping).
+    knn_k : int
+        Neighbours of the spatial lag.
+    use_offset : bool
+        Learn on top of the neighbours' price per m² times the area.
+    index_smoothing, index_trend_months, index_damping :
+        Price index settings (see :class:`estimo.index.PriceIndex`).
+    comps : bool
+        Blend the model with comparables.
+    comps_k : int
+        Comparables per valuation.
+    interval_levels : sequence of float
+        Nominal coverages of the price ranges; the first is the default range.
+    interval_segment : str or None
+        Column defining Mondrian segments within a city (e.g. ``"property_type"``).
+    seed : int
+        Seed of every random choice.
+    n_jobs : int
+        Sub-models trained in parallel.
+    currency : str
+        Currency of the prices (shown in valuations).
+    progress : bool
+        Show progress bars on stderr.
+    """
+
+    def __init__(
+        self,
+        min_city_rows: int = 2000,
+        validation_months: int = 2,
+        dedupe: str = "latest",
+        n_estimators: int = 2000,
+        learning_rate: float = 0.05,
+        num_leaves: int = 63,
+        min_child_samples: int = 20,
+        colsample_bytree: float = 0.7,
+        objective: str = "huber",
+        knn_k: int = 20,
+        use_offset: bool = True,
+        index_smoothing: float = 50.0,
+        index_trend_months: int = 3,
+        index_damping: float = 0.8,
+        comps: bool = True,
+        comps_k: int = 8,
+        interval_levels: tuple[float, ...] | list[float] = (0.8, 0.9),
+        interval_segment: str | None = "property_type",
+        seed: int = 0,
+        n_jobs: int = 2,
+        currency: str = "",
+        progress: bool = False,
+    ) -> None:
+        self.min_city_rows = min_city_rows
+        self.validation_months = validation_months
+        self.dedupe = dedupe
+        self.n_estimators = n_estimators
+        self.learning_rate = learning_rate
+        self.num_leaves = num_leaves
+        self.min_child_samples = min_child_samples
+        self.colsample_bytree = colsample_bytree
+        self.objective = objective
+        self.knn_k = knn_k
+        self.use_offset = use_offset
+        self.index_smoothing = index_smoothing
+        self.index_trend_months = index_trend_months
+        self.index_damping = index_damping
+        self.comps = comps
+        self.comps_k = comps_k
+        self.interval_levels = interval_levels
+        self.interval_segment = interval_segment
+        self.seed = seed
+        self.n_jobs = n_jobs
+        self.currency = currency
+        self.progress = progress
+
+    def get_params(self) -> dict[str, Any]:
+        """Constructor arguments (JSON-ready)."""
+        params = {k: getattr(self, k) for k in _PARAMS}
+        params["interval_levels"] = [float(x) for x in params["interval_levels"]]
+        return params
+
+    # ------------------------------------------------------------------ building blocks
+    def _new_stage(self) -> EngineStage:
+        return EngineStage(
+            PriceIndex(
+                smoothing=self.index_smoothing,
+                trend_months=self.index_trend_months,
+                damping=self.index_damping,
+            ),
+            LocationFeatures(k=self.knn_k),
+            SegmentedModel(
+                min_city_rows=self.min_city_rows,
+                n_estimators=self.n_estimators,
+                learning_rate=self.learning_rate,
+                num_leaves=self.num_leaves,
+                min_child_samples=self.min_child_samples,
+                colsample_bytree=self.colsample_bytree,
+                objective=self.objective,
+                seed=self.seed,
+                n_jobs=self.n_jobs,
+                progress=self.progress,
+            ),
+            dedupe=self.dedupe,
+            use_offset=self.use_offset,
+        )
+
+    def _new_finder(self) -> ComparablesFinder:
+        return ComparablesFinder(n_comps=self.comps_k)
+
+    def _segments(self, frame: pd.DataFrame) -> Any:
+        if self.interval_segment and self.interval_segment in frame:
+            return frame[self.interval_segment].to_numpy(dtype=object)
+        return None
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, frame: pd.DataFrame, sample_weight: np.ndarray | None = None) -> AVM:
+        """Fit the engine on a canonical frame (see the module docstring).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical training rows (``price``, ``date``, ``city`` required).
+        sample_weight : array, optional
+            Weight per row (e.g. sale prices weigh more than asking prices).
+
+        Raises
+        ------
+        DataError
+            If the frame cannot be trained on, or it is too short to hold out
+            ``validation_months`` months with at least 30 new properties.
+        """
+        _check_training_frame(frame)
+        started = time.perf_counter()
+        frame = frame.reset_index(drop=True)
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        split = self._validation_split(frame)
+        fit_rows = np.flatnonzero(frame["date"].to_numpy() < split.cutoff.to_datetime64())
+        fit_part = frame.iloc[fit_rows].reset_index(drop=True)
+        validation = split.test
+        stage_a = self._new_stage().fit(
+            fit_part, None if weight is None else weight[fit_rows], validation=validation
+        )
+        self._calibrate(stage_a, fit_part, validation)
+        log.info("validation pass done in %.1f s", time.perf_counter() - started)
+        self.stage_ = self._new_stage().fit(frame, weight, template=stage_a.model)
+        self.finder_ = self._new_finder().fit(frame) if self.comps else None
+        self.cities_ = tuple(sorted(frame["city"].astype(str).unique()))
+        self.trained_until_ = pd.Timestamp(frame["date"].max())
+        self.reference_date_ = self.stage_.reference_date_
+        self.routing_ = self.stage_.model.routing_
+        self.n_train_ = len(frame)
+        self.fit_seconds_ = time.perf_counter() - started
+        log.info("AVM fitted on %d rows in %.1f s", len(frame), self.fit_seconds_)
+        return self
+
+    def _validation_split(self, frame: pd.DataFrame) -> Any:
+        """The last ``validation_months`` months (new properties only), widened a month at a
+        time while it holds fewer than 30 new properties and under 30 % of the rows."""
+        last = pd.Timestamp(frame["date"].max()).to_period("M").to_timestamp()
+        months = self.validation_months
+        problem = "no month before it to train on"
+        while True:
+            cutoff = last - pd.DateOffset(months=months - 1)
+            if (frame["date"] < cutoff).mean() < 0.7:
+                break
+            try:
+                split = out_of_time_split(frame, cutoff)
+            except DataError as exc:
+                problem = str(exc).splitlines()[-1].strip(" -")
+            else:
+                if len(split.test) >= 30:
+                    if months > self.validation_months:
+                        log.info("validation slice widened to %d months", months)
+                    return split
+                problem = f"only {len(split.test)} new properties in it"
+            months += 1
+        raise DataError(
+            [
+                f"the validation slice (the last {self.validation_months} month(s) before "
+                f"{last:%Y-%m}, widened up to 30 % of the rows) cannot be used: {problem}; the "
+                "engine needs at least 30 new properties there (give more data)"
+            ],
+            header="cannot train",
+        )
+
+    def _calibrate(
+        self, stage: EngineStage, fit_part: pd.DataFrame, validation: pd.DataFrame
+    ) -> None:
+        actual = np.log(validation["price"].to_numpy(float))
+        model_log = stage.predict_log(validation)
+        final_log = model_log
+        comps_log = np.full(len(validation), np.nan)
+        self.blend_ = None
+        if self.comps:
+            finder = self._new_finder().fit(fit_part)
+            result = finder.value(validation, stage, index=stage.index, subject_log=model_log)
+            comps_log = result.summary["comps_log_price"].to_numpy(float)
+            self.blend_ = BlendWeights().fit(result.summary, model_log, comps_log, actual)
+            final_log, _ = self.blend_.blend(model_log, comps_log, result.summary)
+        cities = validation["city"].astype(str).to_numpy()
+        self.intervals_ = ConformalIntervals(levels=tuple(self.interval_levels)).fit(
+            actual - final_log, cities, self._segments(validation)
+        )
+        self.validation_ = _validation_report(actual, model_log, comps_log, final_log, cities)
+        self.validation_["n"] = len(validation)
+        self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
+        self.validation_["n_fit"] = len(fit_part)
+
+    # ------------------------------------------------------------------ predicting
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "stage_"):
+            raise NotFittedError("this AVM is not fitted yet; call fit(frame) first")
+
+    def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Model log price (no comparables) of each row at its valuation date.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical rows (any subset of the features).
+        valuation_date : date or array of dates, optional
+            Default: each row's ``date``, else the end of the training data.
+        """
+        self._check_fitted()
+        return self.stage_.predict_log(frame, valuation_date)
+
+    def _parts(
+        self, frame: pd.DataFrame, valuation_date: Any = None, explain: bool = False
+    ) -> dict[str, Any]:
+        self._check_fitted()
+        frame = frame.reset_index(drop=True)
+        model_log = self.predict_log(frame, valuation_date)
+        parts: dict[str, Any] = {
+            "frame": frame,
+            "model_log": model_log,
+            "final_log": model_log,
+            "comps_log": np.full(len(frame), np.nan),
+            "weight": np.zeros(len(frame)),
+            "comps": None,
+        }
+        if self.finder_ is not None and self.blend_ is not None and len(frame):
+            dates = self.stage_.valuation_dates(frame, valuation_date)
+            result: ComparablesResult = self.finder_.value(
+                frame,
+                self.stage_,
+                index=self.stage_.index,
+                valuation_date=dates,
+                subject_log=model_log,
+                explain=explain,
+            )
+            comps_log = result.summary["comps_log_price"].to_numpy(float)
+            final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)
+            parts.update(final_log=final_log, comps_log=comps_log, weight=weight, comps=result)
+        return parts
+
+    def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Valuations (model blended with comparables) of each row at its valuation date."""
+        return np.exp(self._parts(frame, valuation_date)["final_log"])
+
+    def predict_components(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
+        """Model value, comparables value, blend weight and final value of each row."""
+        parts = self._parts(frame, valuation_date)
+        return pd.DataFrame(
+            {
+                "model": np.exp(parts["model_log"]),
+                "comps": np.exp(parts["comps_log"]),
+                "blend_weight": parts["weight"],
+                "predicted": np.exp(parts["final_log"]),
+            },
+            index=frame.index,
+        )
+
+    def predict_interval(
+        self, frame: pd.DataFrame, level: float | None = None, valuation_date: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper ends of the price range at nominal coverage ``level``."""
+        final = self._parts(frame, valuation_date)["final_log"]
+        return self._interval(frame, final, level)
+
+    def _interval(
+        self, frame: pd.DataFrame, final_log: np.ndarray, level: float | None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        level = float(self.interval_levels[0] if level is None else level)
+        cities = frame["city"].astype(str).to_numpy()
+        lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
+        return np.exp(final_log + np.minimum(lo, 0)), np.exp(final_log + np.maximum(hi, 0))
+
+    def predict_table(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
+        """Everything a backtest stores per row: components, ranges at every level, FSD."""
+        parts = self._parts(frame, valuation_date)
+        frame = parts["frame"]
+        out = pd.DataFrame(
+            {
+                "predicted": np.exp(parts["final_log"]),
+                "model": np.exp(parts["model_log"]),
+                "comps": np.exp(parts["comps_log"]),
+                "blend_weight": parts["weight"],
+            }
+        )
+        for i, level in enumerate(self.interval_levels):
+            lo, hi = self._interval(frame, parts["final_log"], level)
+            suffix = "" if i == 0 else f"_{round(level * 100)}"
+            out[f"low{suffix}"], out[f"high{suffix}"] = lo, hi
+        cities = frame["city"].astype(str).to_numpy()
+        out["fsd"] = self.intervals_.fsd(cities, self._segments(frame))
+        out["sub_model"] = self.sub_model_names(frame)
+        return out
+
+    def sub_model_names(self, frame: pd.DataFrame) -> list[str]:
+        """Which sub-model served each row: ``city:<name>``, ``global`` or ``blend:<name>``."""
+        self._check_fitted()
+        cities = frame["city"].astype(str).to_numpy()
+        route = self.stage_.model.served_by(cities)
+        return [r if r == "global" else f"{r}:{c}" for r, c in zip(route, cities, strict=True)]
+
+    def value(
+        self, frame: pd.DataFrame, valuation_date: Any = None, explain: bool = True
+    ) -> list[Valuation]:
+        """Full valuations: price, range, confidence, comparables, blend and warnings."""
+        parts = self._parts(frame, valuation_date, explain=explain)
+        subjects = parts["frame"]
+        final = parts["final_log"]
+        low, high = self._interval(subjects, final, None)
+        cities = subjects["city"].astype(str).to_numpy()
+        fsd = self.intervals_.fsd(cities, self._segments(subjects))
+        dates = self.stage_.valuation_dates(subjects, valuation_date)
+        names = self.sub_model_names(subjects)
+        result: ComparablesResult | None = parts["comps"]
+        out = []
+        for i in range(len(subjects)):
+            comparables = result.for_subject(i) if result is not None else []
+            quality = result.summary.iloc[i].to_dict() if result is not None else {}
+            warnings = build_warnings(quality, comparables, imputed=self._missing(subjects, i))
+            if cities[i] not in self.cities_:
+                warnings.insert(
+                    0,
+                    f"city {cities[i]!r} was not seen in training: valued by the "
+                    "global model and the global price index",
+                )
+            comps_price = float(np.exp(parts["comps_log"][i]))
+            out.append(
+                Valuation(
+                    price=float(np.exp(final[i])),
+                    low=float(low[i]),
+                    high=float(high[i]),
+                    fsd=float(fsd[i]),
+                    valuation_date=dates.iloc[i],
+                    model_price=float(np.exp(parts["model_log"][i])),
+                    comps_price=comps_price if np.isfinite(comps_price) else None,
+                    blend_weight=float(parts["weight"][i]),
+                    currency=self.currency,
+                    sub_model=names[i],
+                    comparables=comparables,
+                    warnings=warnings,
+                    subject_id=str(subjects["id"].iloc[i]) if "id" in subjects else None,
+                )
+            )
+        return out
+
+    def _missing(self, frame: pd.DataFrame, i: int) -> list[str]:
+        known = set(self.stage_.model.spec_.names)
+        return [
+            f for f in KEY_FIELDS if f in known and (f not in frame or pd.isna(frame[f].iloc[i]))
+        ]
+
+    def log_contributions(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
+        """Per-feature log contributions plus ``_base``, ``_time`` and ``_comparables``.
+
+        Each row sums to the log of the final valuation. The model's neighbours-based
+        starting price (the offset) is credited to ``loc_knn_weighted`` (location) and
+        ``area_m2`` (size); ``_base`` is the training median log price.
+        """
+        self._check_fitted()
+        parts = self._parts(frame, valuation_date)
+        subjects = parts["frame"]
+        stage = self.stage_
+        X = stage.features(subjects)
+        offset = stage.offset(subjects, X)
+        contrib = stage.model.contributions(X).reset_index(drop=True)
+        base = stage.global_level_
+        out = contrib.drop(columns="_bias")
+        area = log_area(subjects)
+        area_part = np.where(
+            np.isfinite(area) & stage.use_offset, area - stage.median_log_area_, 0.0
+        )
+        if "area_m2" in out:
+            out["area_m2"] = out["area_m2"] + area_part
+        location = "loc_knn_weighted" if "loc_knn_weighted" in out else "city"
+        out[location] = out[location] + (offset - base - area_part)
+        out["_base"] = base + contrib["_bias"].to_numpy()
+        out["_time"] = stage.time_shift(subjects, valuation_date)
+        out["_comparables"] = parts["final_log"] - parts["model_log"]
+        return out.set_axis(frame.index)
+
+
+def _validation_report(
+    actual: np.ndarray,
+    model_log: np.ndarray,
+    comps_log: np.ndarray,
+    final_log: np.ndarray,
+    cities: np.ndarray,
+) -> dict[str, Any]:
+    def score(pred: np.ndarray, rows: Any = slice(None)) -> dict[str, float]:
+        pred, truth = pred[rows], actual[rows]
+        ok = np.isfinite(pred)
+        ape = np.abs(np.exp(pred[ok] - truth[ok]) - 1)
+        if not len(ape):
+            return {"n": 0}
+        return {
+            "n": int(ok.sum()),
+            "mdape": float(np.median(ape)),
+            "pe10": float(np.mean(ape <= 0.1)),
+        }
+
+    return {
+        "model": score(model_log),
+        "comps": score(comps_log),
+        "blend": score(final_log),
+        "by_city": {c: score(final_log, cities == c) for c in np.unique(cities)},
+    }

@@ -1,0 +1,217 @@
+"""One fitted stage of the valuation engine: index -> location features -> segmented model.
+
+:class:`EngineStage` is what :class:`estimo.model.avm.AVM` fits twice: once on the rows
+before its validation slice (to choose sub-models, blend weights and calibrate intervals
+honestly) and once on the whole training window (the model that serves).
+
+Steps of :meth:`EngineStage.fit`:
+
+1. fit the per-city :class:`~estimo.index.PriceIndex` on the stage's rows;
+2. bring every training price to the *reference date* (the first day of the last month of
+   the data) with the index: ``y = log(price) + log_factor(city, date, reference)``;
+3. keep one row per property (``dedupe="latest"``: its latest appearance, or
+   ``"weight"``: every appearance weighted by 1 / appearances, or ``"none"``);
+4. learn :class:`~estimo.features.location.LocationFeatures` from the time-adjusted log
+   price per m² (leave-one-out on the training rows);
+5. train the :class:`~estimo.model.segmented.SegmentedModel` on ``y``, on top of an offset
+   ``log(area) + distance-weighted spatial lag`` (a price from the neighbours' price per m²)
+   when ``use_offset``: the trees learn corrections to what the neighbours say.
+
+Predictions are log prices at the reference date, moved to any valuation date with the index.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimo.features.location import LocationFeatures
+from estimo.index import PriceIndex
+from estimo.model.segmented import SegmentedModel
+from estimo.schema import feature_columns
+
+log = logging.getLogger(__name__)
+
+DEDUPE_MODES = ("latest", "weight", "none")
+
+
+def dedupe_rows(frame: pd.DataFrame, mode: str) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions to train on and their weights, one property at a time.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"id": ["a", "a", "b"],
+    ...     "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-01-01"])})
+    >>> rows, weights = dedupe_rows(frame, "latest")
+    >>> rows.tolist(), weights.tolist()
+    ([1, 2], [1.0, 1.0])
+    """
+    n = len(frame)
+    if mode == "none" or "id" not in frame:
+        return np.arange(n), np.ones(n)
+    ids = frame["id"].astype(str).reset_index(drop=True)
+    if mode == "weight":
+        counts = ids.map(ids.value_counts()).to_numpy(float)
+        return np.arange(n), 1.0 / counts
+    order = pd.DataFrame({"id": ids, "date": frame["date"].to_numpy(), "pos": np.arange(n)})
+    order = order.sort_values(["date", "pos"], kind="stable").drop_duplicates("id", keep="last")
+    rows = np.sort(order["pos"].to_numpy())
+    return rows, np.ones(len(rows))
+
+
+def log_area(frame: pd.DataFrame) -> np.ndarray:
+    """``log(area_m2)`` of each row, ``nan`` where the area is missing or not positive."""
+    if "area_m2" not in frame:
+        return np.full(len(frame), np.nan)
+    area = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
+
+
+class EngineStage:
+    """Index, location features and segmented model fitted on one window (see module doc).
+
+    Parameters
+    ----------
+    index : PriceIndex
+        Unfitted index (its parameters are used).
+    location : LocationFeatures
+        Unfitted location features.
+    model : SegmentedModel
+        Unfitted segmented model.
+    dedupe : {"latest", "weight", "none"}
+        How re-listings of the same property are used.
+    use_offset : bool
+        Learn on top of the spatial-lag price.
+    """
+
+    def __init__(
+        self,
+        index: PriceIndex,
+        location: LocationFeatures,
+        model: SegmentedModel,
+        dedupe: str = "latest",
+        use_offset: bool = True,
+    ) -> None:
+        self.index = index
+        self.location = location
+        self.model = model
+        self.dedupe = dedupe
+        self.use_offset = use_offset
+
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        sample_weight: np.ndarray | None = None,
+        *,
+        validation: pd.DataFrame | None = None,
+        template: SegmentedModel | None = None,
+    ) -> EngineStage:
+        """Fit on ``frame``; ``validation`` drives early stopping and routing, ``template``
+        (a model fitted at validation) is refitted instead of choosing again."""
+        self.index.fit(frame)
+        self.reference_date_ = self.index.last_date_
+        rows, weights = dedupe_rows(frame, self.dedupe)
+        train = frame.iloc[rows].reset_index(drop=True)
+        if sample_weight is not None:
+            weights = weights * np.asarray(sample_weight, dtype=float)[rows]
+        y = self.adjusted_log_price(train)
+        self._fit_levels(train, y)
+        X = self._training_features(train, y)
+        offset = self.offset(train, X)
+        self.feature_names_ = list(X.columns)
+        if template is not None:
+            self.model = template.refit(X, y, offset=offset, sample_weight=weights)
+        else:
+            eval_set = None
+            if validation is not None and len(validation):
+                Xv = self.features(validation)
+                yv = np.log(validation["price"].to_numpy(float)) + self.index.log_factor(
+                    validation["city"], validation["date"], self.reference_date_
+                )
+                eval_set = (Xv, yv, self.offset(validation, Xv))
+            self.model.fit(X, y, offset=offset, sample_weight=weights, eval_set=eval_set)
+        self.n_train_ = len(train)
+        areas = log_area(train)
+        self.median_log_area_ = float(np.nanmedian(areas)) if np.isfinite(areas).any() else 0.0
+        return self
+
+    def adjusted_log_price(self, frame: pd.DataFrame) -> np.ndarray:
+        """Log price of each row brought to the reference date by the index."""
+        return np.log(frame["price"].to_numpy(float)) + self.index.log_factor(
+            frame["city"], frame["date"], self.reference_date_
+        )
+
+    def _fit_levels(self, train: pd.DataFrame, y: np.ndarray) -> None:
+        levels = pd.Series(y).groupby(train["city"].astype(str).to_numpy()).median()
+        self.city_level_ = {str(k): float(v) for k, v in levels.items()}
+        self.global_level_ = float(np.median(y))
+
+    def _training_features(self, train: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
+        values = y - log_area(train)
+        usable = np.isfinite(values)
+        loc = pd.DataFrame(index=train.index)
+        if usable.any():
+            inside = self.location.fit_transform(train.loc[usable], values[usable])
+            outside = self.location.transform(train.loc[~usable])
+            loc = pd.concat([inside, outside]).loc[train.index]
+        else:
+            self.location.fit(train.iloc[:0], np.empty(0))
+            loc = self.location.transform(train)
+        return self._assemble(train, loc)
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """Model features of new rows (canonical features + location features)."""
+        return self._assemble(frame, self.location.transform(frame))
+
+    def _assemble(self, frame: pd.DataFrame, loc: pd.DataFrame) -> pd.DataFrame:
+        base = frame[feature_columns(frame)].copy()
+        if "city" not in base:
+            base["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
+        return pd.concat([base, loc.set_axis(frame.index)], axis=1)
+
+    def offset(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
+        """Starting log price of each row: neighbours' price per m² × area, else city level."""
+        city = frame["city"].astype(str).map(self.city_level_).to_numpy(float)
+        fallback = np.where(np.isfinite(city), city, self.global_level_)
+        if not self.use_offset:
+            return fallback
+        guess = X["loc_knn_weighted"].to_numpy(float) + log_area(frame)
+        return np.where(np.isfinite(guess), guess, fallback)
+
+    def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Model log price of each row at its valuation date (default: the row's date)."""
+        if len(frame) == 0:
+            return np.empty(0)
+        X = self.features(frame)
+        at_reference = self.model.predict_log(X, offset=self.offset(frame, X))
+        return at_reference + self.time_shift(frame, valuation_date)
+
+    def valuation_dates(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.Series:
+        """The valuation date of each row: given, else the row's date, else the reference."""
+        if valuation_date is not None:
+            if np.ndim(valuation_date) == 0:
+                return pd.Series(pd.Timestamp(valuation_date), index=frame.index)
+            return pd.Series(pd.to_datetime(np.asarray(valuation_date)), index=frame.index)
+        if "date" in frame:
+            dates = pd.to_datetime(frame["date"])
+            return dates.fillna(self.reference_date_)
+        return pd.Series(self.reference_date_, index=frame.index)
+
+    def time_shift(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Log index change from the reference date to each row's valuation date."""
+        dates = self.valuation_dates(frame, valuation_date)
+        cities = frame["city"] if "city" in frame else pd.Series("", index=frame.index)
+        return self.index.log_factor(cities, [self.reference_date_] * len(frame), dates)
+
+    def describe(self) -> dict[str, Any]:
+        """Facts about the fitted stage, for logs and manifests."""
+        return {
+            "reference_date": f"{self.reference_date_:%Y-%m-%d}",
+            "n_train": self.n_train_,
+            "routing": self.model.routing_,
+            "rounds": self.model.rounds_,
+        }

@@ -1,0 +1,491 @@
+"""The cleaning policy: a fitted transformer that repairs, imputes and (for training) drops.
+
+:class:`CleaningPolicy` follows the scikit-learn contract: ``__init__`` stores the settings,
+``fit`` learns from training rows only (city regions, imputation values per neighbourhood,
+city and country, which columns get a missing indicator), learned attributes end in ``_``.
+``transform(frame, mode=...)`` returns a :class:`CleanResult`:
+
+- ``mode="train"``: exact and near duplicates, rows missing a critical column and (by
+  default) price outliers are dropped, each with its reason;
+- ``mode="predict"``: no row is ever dropped; impossible values are nulled and every missing
+  value is imputed from the fitted rules, and each row carries plain-language warnings.
+
+Every change is one row of the change log (``row``, ``id``, ``column``, ``old_value``,
+``new_value``, ``rule``); ``len(frame) + len(dropped)`` always equals the input's rows.
+
+Examples
+--------
+>>> from estimo.synth import generate_market
+>>> market = generate_market(1_500, seed=3)
+>>> policy = CleaningPolicy().fit(market.frame)
+>>> result = policy.transform(market.frame, mode="train")
+>>> len(result.frame) + len(result.dropped) == len(market.frame)
+True
+>>> one = market.frame.head(1).assign(city="Atlantis", rooms=None)
+>>> out = policy.transform(one, mode="predict")
+>>> len(out.frame), out.warnings[0][0].startswith("city 'Atlantis'")
+(1, True)
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from estimo.config import QualityConfig
+from estimo.errors import DataError, NotFittedError
+from estimo.quality._frame import prepare_frame
+from estimo.quality.auditor import audit
+from estimo.quality.findings import AuditContext
+from estimo.quality.rules import validity
+from estimo.quality.rules.location import learn_regions, locate
+
+log = logging.getLogger(__name__)
+
+CHANGE_COLUMNS = ["row", "id", "column", "old_value", "new_value", "rule"]
+DROP_COLUMNS = ["row", "id", "rule", "reason"]
+Mode = Literal["train", "predict"]
+
+
+@dataclass
+class CleanResult:
+    """A cleaned frame and the record of everything done to it.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame
+        Cleaned rows (``RangeIndex``), plus ``<column>_missing`` indicator columns.
+    changes : pandas.DataFrame
+        Change log of the kept rows: ``row`` (position in the input), ``id``, ``column``,
+        ``old_value``, ``new_value`` (as text, None for missing) and ``rule``.
+    dropped : pandas.DataFrame
+        Dropped input rows: ``row``, ``id``, ``rule``, ``reason`` (one line per row).
+    warnings : list of list of str
+        Per output row, what was repaired or imputed (predict mode: shown with the valuation).
+    weight : numpy.ndarray
+        Training weight per output row (1, or ``clean.outlier_weight`` for down-weighted rows).
+    rows : numpy.ndarray
+        Position in the input of every output row.
+    n_input : int
+        Rows given to ``transform``.
+    """
+
+    frame: pd.DataFrame
+    changes: pd.DataFrame
+    dropped: pd.DataFrame
+    warnings: list[list[str]]
+    weight: np.ndarray
+    rows: np.ndarray
+    n_input: int = 0
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+class CleaningPolicy:
+    """Repair, impute and filter canonical frames by the rules of ``quality.clean``.
+
+    Parameters
+    ----------
+    config : QualityConfig, optional
+        The project's ``quality:`` section (defaults when omitted).
+    """
+
+    def __init__(self, config: QualityConfig | None = None) -> None:
+        self.config = config
+
+    def _settings(self) -> QualityConfig:
+        return self.config if self.config is not None else QualityConfig()
+
+    def fit(self, frame: pd.DataFrame) -> CleaningPolicy:
+        """Learn regions, imputation values and indicator columns from training rows.
+
+        Raises
+        ------
+        DataError
+            If the frame has no rows.
+        """
+        cfg = self._settings()
+        if len(frame) == 0:
+            raise DataError(
+                ["the training table has no rows"], header="cannot fit the cleaning policy"
+            )
+        data = prepare_frame(frame).frame
+        self.report_ = audit(data, cfg)
+        self.regions_ = learn_regions(data, cfg.location)
+        usable = ~(
+            self.report_.flagged("duplicates.exact") | self.report_.flagged("duplicates.near")
+        )
+
+        repaired = self._null_flagged(data, self.report_.flags, changes=None)
+        repaired = repaired.loc[usable]
+        self.columns_in_ = [str(c) for c in frame.columns]
+        self.cities_ = tuple(sorted(repaired["city"].dropna().astype(str).unique()))
+        self.impute_values_ = self._learn_impute(repaired, cfg)
+        missing = repaired.isna().mean() if len(repaired) else pd.Series(dtype=float)
+        candidates = [c for c in cfg.clean.impute_columns if c in repaired] + ["lat", "lon"]
+        self.indicator_columns_ = (
+            [
+                c
+                for c in dict.fromkeys(candidates)
+                if missing.get(c, 0.0) >= cfg.clean.min_missing_share and missing.get(c, 0.0) < 1.0
+            ]
+            if cfg.clean.missing_indicators
+            else []
+        )
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "impute_values_"):
+            raise NotFittedError("this CleaningPolicy is not fitted yet; call fit(frame) first")
+
+    @staticmethod
+    def _learn_impute(data: pd.DataFrame, cfg: QualityConfig) -> dict[str, dict[str, Any]]:
+        values: dict[str, dict[str, Any]] = {}
+        min_n = cfg.clean.min_group_size
+        for column in cfg.clean.impute_columns:
+            if column not in data or data[column].isna().all():
+                continue
+            numeric = pd.api.types.is_numeric_dtype(data[column])
+            known = data[data[column].notna()]
+            tables: dict[str, Any] = {}
+            for level in cfg.clean.impute_levels:
+                if level not in known or known[level].isna().all():
+                    continue
+                grouped = known.groupby(level)[column]
+                sizes = grouped.size()
+                stat = grouped.median() if numeric else grouped.agg(_mode)
+                tables[level] = stat[sizes >= min_n].to_dict()
+            tables["global"] = known[column].median() if numeric else _mode(known[column])
+            values[column] = tables
+        return values
+
+    def fit_transform(self, frame: pd.DataFrame) -> CleanResult:
+        """``fit(frame)`` then ``transform(frame, mode="train")``."""
+        self.fit(frame)
+        return self._transform(frame, "train", self.report_.flags)
+
+    def transform(self, frame: pd.DataFrame, mode: Mode = "predict") -> CleanResult:
+        """Clean ``frame`` with the fitted rules (see the module docstring for the modes).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical frame.
+        mode : {"train", "predict"}
+            ``train`` may drop rows; ``predict`` never does.
+        """
+        with np.errstate(all="ignore"):
+            return self._transform(frame, mode, None)
+
+    def _transform(
+        self, frame: pd.DataFrame, mode: Mode, flags: pd.DataFrame | None
+    ) -> CleanResult:
+        self._check_fitted()
+        if mode not in ("train", "predict"):
+            raise ValueError(f"mode is {mode!r}; expected 'train' or 'predict'")
+        cfg = self._settings()
+        prepared = prepare_frame(frame)
+        data = prepared.frame
+        n = len(data)
+        changes: list[pd.DataFrame] = []
+        warnings: list[list[str]] = [[] for _ in range(n)]
+        _log_non_numeric(frame, data, prepared.non_numeric, changes)
+        if n == 0:
+            return self._result(data, changes, [], warnings, np.ones(0), np.arange(0), 0)
+        flags = self._detect(data, mode) if flags is None else flags
+        drops: list[tuple[np.ndarray, str, str]] = []
+        weight = np.ones(n)
+        if mode == "train":
+            drops += self._train_drops(data, flags, weight, cfg)
+        data = self._repair_coordinates(data, flags, changes, warnings)
+        data = self._null_flagged(data, flags, changes, warnings)
+        if mode == "train" and cfg.clean.drop_missing_critical:
+            critical = [c for c in cfg.critical_columns if c in self.columns_in_ and c in data]
+            for column in critical:
+                drops.append(
+                    (
+                        data[column].isna().to_numpy(),
+                        f"completeness.missing_critical:{column}",
+                        f"critical column {column!r} is missing",
+                    )
+                )
+        for column in self.indicator_columns_:
+            data[f"{column}_missing"] = data[column].isna().astype(float)
+        if mode == "predict":
+            unknown = ~data["city"].astype(str).isin(set(self.cities_)).to_numpy()
+            for i in np.flatnonzero(unknown):
+                warnings[i].insert(
+                    0,
+                    f"city {data['city'].iat[i]!r} was not in the training data; "
+                    "imputed from country or overall values",
+                )
+        if cfg.clean.impute:
+            data = self._impute(data, changes, warnings, mode)
+        return self._result(data, changes, drops, warnings, weight, np.arange(n), n)
+
+    def _detect(self, data: pd.DataFrame, mode: Mode) -> pd.DataFrame:
+        cfg = self._settings()
+        if mode == "train":
+            return audit(data, cfg).flags
+        ctx = AuditContext(data, cfg)
+        validity.check(ctx, prepare_frame(data))
+        for kind, mask in locate(data, self.regions_, cfg.location).items():
+            ctx.flags[f"location.{kind}"] = mask
+        return pd.DataFrame(ctx.flags, index=range(len(data)))
+
+    @staticmethod
+    def _train_drops(
+        data: pd.DataFrame, flags: pd.DataFrame, weight: np.ndarray, cfg: QualityConfig
+    ) -> list[tuple[np.ndarray, str, str]]:
+        drops = []
+
+        def flag(name: str) -> np.ndarray:
+            return flags[name].to_numpy() if name in flags else np.zeros(len(data), dtype=bool)
+
+        if cfg.clean.drop_duplicates:
+            drops.append(
+                (flag("duplicates.exact"), "duplicates.exact", "identical to an earlier row")
+            )
+        if cfg.clean.drop_near_duplicates:
+            drops.append(
+                (
+                    flag("duplicates.near"),
+                    "duplicates.near",
+                    "same point, area, rooms and floor as another id shortly before",
+                )
+            )
+        outlier = flag("consistency.price_outlier:price") | flag("consistency.id_conflict:price")
+        if cfg.clean.outliers == "drop":
+            drops.append((outlier, "consistency.price_outlier", "price per m2 is a robust outlier"))
+        elif cfg.clean.outliers == "downweight":
+            weight[outlier] = cfg.clean.outlier_weight
+        return drops
+
+    def _repair_coordinates(
+        self, data: pd.DataFrame, flags: pd.DataFrame, changes: list, warnings: list
+    ) -> pd.DataFrame:
+        cfg = self._settings()
+        if not cfg.clean.repair_coordinates:
+            return data
+        swapped = flags["location.swapped"].to_numpy() if "location.swapped" in flags else None
+        if swapped is not None and swapped.any():
+            rows = np.flatnonzero(swapped)
+            lat, lon = data["lat"].to_numpy().copy(), data["lon"].to_numpy().copy()
+            _log(changes, data, rows, "lat", lat[rows], lon[rows], "location.swapped")
+            _log(changes, data, rows, "lon", lon[rows], lat[rows], "location.swapped")
+            data.loc[rows, "lat"], data.loc[rows, "lon"] = lon[rows], lat[rows]
+            for i in rows:
+                warnings[i].append("latitude and longitude were swapped; swapped back")
+        for kind in ("zero", "other_city", "outside_region", "stacked"):
+            name = f"location.{kind}"
+            if name not in flags or not flags[name].any():
+                continue
+            rows = np.flatnonzero(flags[name].to_numpy() & data["lat"].notna().to_numpy())
+            for column in ("lat", "lon"):
+                _log(changes, data, rows, column, data[column].to_numpy()[rows], None, name)
+                data.loc[rows, column] = np.nan
+            for i in rows:
+                warnings[i].append(
+                    f"coordinates were implausible ({kind.replace('_', ' ')}); ignored"
+                )
+        return data
+
+    def _null_flagged(
+        self,
+        data: pd.DataFrame,
+        flags: pd.DataFrame,
+        changes: list | None,
+        warnings: list | None = None,
+    ) -> pd.DataFrame:
+        cfg = self._settings()
+        if not cfg.clean.null_invalid:
+            return data
+        data = data.copy() if changes is None else data
+        for name in flags.columns:
+            if not name.startswith("validity.") or ":" not in name:
+                continue
+            column = name.split(":", 1)[1]
+            if column == "price" or column not in data:
+                continue
+            rows = np.flatnonzero(flags[name].to_numpy() & data[column].notna().to_numpy())
+            if len(rows) == 0:
+                continue
+            if changes is not None:
+                _log(changes, data, rows, column, data[column].to_numpy()[rows], None, name)
+            if warnings is not None:
+                for i in rows:
+                    warnings[i].append(
+                        f"{column} {_text([data[column].iat[i]])[0]} is implausible; ignored"
+                    )
+            data.loc[rows, column] = np.nan
+        return data
+
+    def _impute(
+        self, data: pd.DataFrame, changes: list, warnings: list, mode: Mode
+    ) -> pd.DataFrame:
+        cfg = self._settings()
+        overrides = sorted(
+            cfg.clean.overrides, key=lambda o: (o.neighbourhood is None, o.city is None)
+        )
+        for column, tables in self.impute_values_.items():
+            if column not in data:
+                continue
+            todo = data[column].isna().to_numpy().copy()
+            if (
+                mode == "train"
+                and column in cfg.critical_columns
+                and cfg.clean.drop_missing_critical
+            ):
+                continue
+            for rule in overrides:
+                if rule.column != column:
+                    continue
+                match = todo.copy()
+                if rule.city is not None:
+                    match &= (data["city"] == rule.city).to_numpy()
+                if rule.neighbourhood is not None:
+                    match &= (data["neighbourhood"] == rule.neighbourhood).to_numpy()
+                todo = self._fill(
+                    data,
+                    column,
+                    match,
+                    np.full(len(data), rule.value, dtype=object),
+                    "impute.override",
+                    changes,
+                    warnings,
+                    todo,
+                )
+            for level, table in tables.items():
+                if not todo.any():
+                    break
+                if level == "global":
+                    values = np.full(len(data), table, dtype=object)
+                else:
+                    values = data[level].map(table).to_numpy(dtype=object)
+                has = pd.notna(values)
+                todo = self._fill(
+                    data, column, todo & has, values, f"impute.{level}", changes, warnings, todo
+                )
+        return data
+
+    @staticmethod
+    def _fill(data, column, rows_mask, values, rule, changes, warnings, todo) -> np.ndarray:
+        rows = np.flatnonzero(rows_mask)
+        if len(rows) == 0:
+            return todo
+        new = values[rows]
+        if pd.api.types.is_numeric_dtype(data[column]):
+            new = pd.to_numeric(pd.Series(new), errors="coerce").to_numpy(float)
+        _log(changes, data, rows, column, [None] * len(rows), new, rule)
+        data.loc[rows, column] = new
+        level = rule.split(".", 1)[1]
+        for i, value in zip(rows, new, strict=True):
+            warnings[i].append(f"{column} was missing; used {_text([value])[0]} ({level})")
+        remaining = todo.copy()
+        remaining[rows] = False
+        return remaining
+
+    def _result(self, data, changes, drops, warnings, weight, rows, n) -> CleanResult:
+        dropped_mask = np.zeros(len(data), dtype=bool)
+        dropped_parts = []
+        for mask, rule, reason in drops:
+            new = mask & ~dropped_mask
+            if new.any():
+                where = np.flatnonzero(new)
+                dropped_parts.append(
+                    pd.DataFrame(
+                        {
+                            "row": where,
+                            "id": data["id"].to_numpy()[where],
+                            "rule": rule,
+                            "reason": reason,
+                        }
+                    )
+                )
+            dropped_mask |= new
+        dropped = (
+            pd.concat(dropped_parts, ignore_index=True)
+            if dropped_parts
+            else pd.DataFrame(columns=DROP_COLUMNS)
+        )
+        change_log = (
+            pd.concat(changes, ignore_index=True)
+            if changes
+            else pd.DataFrame(columns=CHANGE_COLUMNS)
+        )
+        keep = ~dropped_mask
+        if len(change_log):
+            change_log = change_log[keep[change_log["row"].to_numpy(int)]].reset_index(drop=True)
+        summary = {
+            "n_input": n,
+            "n_output": int(keep.sum()),
+            "n_dropped": int(dropped_mask.sum()),
+            "dropped_by_rule": dropped["rule"].value_counts().to_dict() if len(dropped) else {},
+            "n_changes": len(change_log),
+            "changes_by_rule": change_log["rule"].value_counts().to_dict()
+            if len(change_log)
+            else {},
+            "rows_changed": int(change_log["row"].nunique()) if len(change_log) else 0,
+        }
+        return CleanResult(
+            frame=data.loc[keep].reset_index(drop=True),
+            changes=change_log,
+            dropped=dropped,
+            warnings=[w for w, k in zip(warnings, keep, strict=True) if k],
+            weight=weight[keep],
+            rows=rows[keep],
+            n_input=n,
+            summary=summary,
+        )
+
+
+def _mode(values: pd.Series) -> Any:
+    counts = values.dropna().astype(object).value_counts()
+    return counts.index[0] if len(counts) else None
+
+
+def _text(values: Any) -> list[str | None]:
+    out = []
+    for v in values:
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            out.append(None)
+        elif isinstance(v, float | np.floating):
+            out.append(
+                f"{float(v):g}" if float(v).is_integer() and abs(v) < 1e15 else repr(float(v))
+            )
+        else:
+            out.append(str(v))
+    return out
+
+
+def _log(
+    changes: list, data: pd.DataFrame, rows: np.ndarray, column: str, old: Any, new: Any, rule: str
+) -> None:
+    if len(rows) == 0:
+        return
+    old = list(old) if old is not None else [None] * len(rows)
+    new = list(new) if new is not None else [None] * len(rows)
+    changes.append(
+        pd.DataFrame(
+            {
+                "row": rows.astype(int),
+                "id": data["id"].to_numpy()[rows],
+                "column": column,
+                "old_value": _text(old),
+                "new_value": _text(new),
+                "rule": rule,
+            }
+        )
+    )
+
+
+def _log_non_numeric(
+    original: pd.DataFrame, data: pd.DataFrame, counts: dict, changes: list
+) -> None:
+    for column in counts:
+        raw = original[column].reset_index(drop=True)
+        rows = np.flatnonzero(raw.notna().to_numpy() & data[column].isna().to_numpy())
+        _log(changes, data, rows, column, raw.to_numpy()[rows], None, "validity.non_numeric")

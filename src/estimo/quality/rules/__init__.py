@@ -1,0 +1,1 @@
+"""The audit rules, one module per concept; each exposes ``check(ctx)``."""

@@ -1,0 +1,203 @@
+"""Location: coordinates outside the city's robust region, swapped, (0, 0), stacked, or
+closer to another city.
+
+The regions are learned from the data (:func:`learn_regions`): per city, the median of
+latitude and longitude and a MAD-based spread in km. :func:`locate` applies learned regions
+to any frame, so the cleaning policy can learn them on training rows only.
+
+Examples
+--------
+>>> import numpy as np, pandas as pd
+>>> from estimo.config import LocationRules
+>>> rng = np.random.default_rng(0)
+>>> frame = pd.DataFrame({"id": [str(i) for i in range(200)], "city": "Milano",
+...     "lat": 45.46 + rng.normal(0, 0.02, 200), "lon": 9.19 + rng.normal(0, 0.03, 200)})
+>>> frame.loc[0, ["lat", "lon"]] = [9.19, 45.46]
+>>> regions = learn_regions(frame, LocationRules())
+>>> int(locate(frame, regions, LocationRules())["swapped"].sum())
+1
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from estimo.config import LocationRules
+from estimo.quality._frame import KM_PER_DEGREE, MAD_TO_SD, distance_km
+from estimo.quality.findings import AuditContext
+
+KINDS = ("zero", "swapped", "other_city", "outside_region", "stacked")
+_MESSAGES = {
+    "zero": ("error", "coordinates are (0, 0), a geocoding failure", "set to missing"),
+    "swapped": (
+        "error",
+        "latitude and longitude are swapped (the swapped point lies in the city)",
+        "swapped back",
+    ),
+    "other_city": (
+        "error",
+        "coordinates lie outside their city's region and closer to another city's centre",
+        "set to missing",
+    ),
+    "outside_region": (
+        "error",
+        "coordinates lie outside their city's robust region (median +/- k MAD)",
+        "set to missing",
+    ),
+    "stacked": (
+        "warning",
+        "many different properties share this exact point (a geocoder's fallback centroid)",
+        "set to missing",
+    ),
+}
+
+
+def valid_coordinates(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Finite, on the globe and not (0, 0)."""
+    return (
+        np.isfinite(lat)
+        & np.isfinite(lon)
+        & (np.abs(lat) <= 90)
+        & (np.abs(lon) <= 180)
+        & ~((lat == 0) & (lon == 0))
+    )
+
+
+def learn_regions(frame: pd.DataFrame, rules: LocationRules) -> pd.DataFrame:
+    """Robust region of every city: centre, spread (km), half-width and stacked points.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        Canonical frame with ``city``, ``lat``, ``lon`` (and ``id``).
+    rules : LocationRules
+
+    Returns
+    -------
+    pandas.DataFrame
+        Indexed by city: ``n``, ``lat``, ``lon``, ``sd_lat_km``, ``sd_lon_km``,
+        ``half_lat_km``, ``half_lon_km``. Cities without valid coordinates are absent.
+        ``attrs["stacked"]`` lists the stacked points as (city, lat, lon) tuples.
+    """
+    lat = frame["lat"].to_numpy(float)
+    lon = frame["lon"].to_numpy(float)
+    ok = valid_coordinates(lat, lon) & frame["city"].notna().to_numpy()
+    data = pd.DataFrame({"city": frame["city"].to_numpy()[ok], "lat": lat[ok], "lon": lon[ok]})
+    data["id"] = frame["id"].astype(str).to_numpy()[ok] if "id" in frame else np.arange(len(data))
+    if data.empty:
+        empty = pd.DataFrame(
+            columns=["n", "lat", "lon", "sd_lat_km", "sd_lon_km", "half_lat_km", "half_lon_km"]
+        )
+        empty.attrs["stacked"] = []
+        return empty
+    grouped = data.groupby("city", sort=True)
+    centre = grouped[["lat", "lon"]].median()
+    dev = (data[["lat", "lon"]] - centre.reindex(data["city"]).to_numpy()).abs()
+    mad = dev.groupby(data["city"]).median() * MAD_TO_SD
+    regions = pd.DataFrame({"n": grouped.size(), "lat": centre["lat"], "lon": centre["lon"]})
+    regions["sd_lat_km"] = mad["lat"] * KM_PER_DEGREE
+    regions["sd_lon_km"] = mad["lon"] * KM_PER_DEGREE * np.cos(np.radians(regions["lat"]))
+    floor = rules.min_region_km
+    regions["half_lat_km"] = np.maximum(rules.region_mads * regions["sd_lat_km"], floor)
+    regions["half_lon_km"] = np.maximum(rules.region_mads * regions["sd_lon_km"], floor)
+    regions.attrs["stacked"] = _stacked_points(data, rules)
+    return regions
+
+
+def _stacked_points(data: pd.DataFrame, rules: LocationRules) -> list[tuple[str, float, float]]:
+    ids_per_city = data.groupby("city")["id"].nunique()
+    per_point = data.groupby(["city", "lat", "lon"], sort=False)["id"].nunique()
+    if per_point.empty:
+        return []
+    city_ids = ids_per_city.reindex(per_point.index.get_level_values("city")).to_numpy()
+    stacked = (per_point.to_numpy() >= rules.stacked_min_ids) & (
+        per_point.to_numpy() >= rules.stacked_min_share * city_ids
+    )
+    return [(str(c), float(a), float(o)) for c, a, o in per_point.index[stacked]]
+
+
+def inside(
+    lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame, cities: np.ndarray
+) -> np.ndarray:
+    """Whether each point lies within its city's region (False for unknown cities)."""
+    known = pd.Index(regions.index).get_indexer(cities)
+    ok = known >= 0
+    result = np.zeros(len(lat), dtype=bool)
+    if not ok.any():
+        return result
+    reg = regions.iloc[known[ok]]
+    dlat = np.abs(lat[ok] - reg["lat"].to_numpy()) * KM_PER_DEGREE
+    dlon = np.abs(lon[ok] - reg["lon"].to_numpy()) * KM_PER_DEGREE
+    dlon = dlon * np.cos(np.radians(reg["lat"].to_numpy()))
+    result[ok] = (dlat <= reg["half_lat_km"].to_numpy()) & (dlon <= reg["half_lon_km"].to_numpy())
+    return result
+
+
+def locate(
+    frame: pd.DataFrame, regions: pd.DataFrame, rules: LocationRules
+) -> dict[str, np.ndarray]:
+    """Row masks of every location problem, mutually exclusive, in :data:`KINDS` order.
+
+    Rows whose city has no learned region are only checked for (0, 0).
+    """
+    n = len(frame)
+    lat = frame["lat"].to_numpy(float)
+    lon = frame["lon"].to_numpy(float)
+    cities = frame["city"].astype(object).to_numpy()
+    masks = {kind: np.zeros(n, dtype=bool) for kind in KINDS}
+    masks["zero"] = (lat == 0) & (lon == 0)
+    known = pd.Index(regions.index).get_indexer(cities) >= 0
+    present = np.isfinite(lat) & np.isfinite(lon) & ~masks["zero"] & known
+    if not present.any():
+        return masks
+    in_own = inside(lat, lon, regions, cities)
+    swapped_in = inside(lon, lat, regions, cities)
+    masks["swapped"] = present & ~in_own & swapped_in
+    out = present & ~in_own & ~swapped_in
+    if len(regions) > 1 and out.any():
+        nearest = _nearest_city(lat[out], lon[out], regions)
+        other = np.zeros(n, dtype=bool)
+        other[np.flatnonzero(out)] = nearest != cities[out]
+        masks["other_city"] = other
+    masks["outside_region"] = out & ~masks["other_city"]
+    stacked = regions.attrs.get("stacked", [])
+    if stacked:
+        points = pd.MultiIndex.from_tuples(stacked)
+        keys = pd.MultiIndex.from_arrays([cities, lat, lon])
+        masks["stacked"] = keys.isin(points) & present & in_own
+    return masks
+
+
+def _nearest_city(lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame) -> np.ndarray:
+    centres_lat = regions["lat"].to_numpy()
+    centres_lon = regions["lon"].to_numpy()
+    dist = np.stack(
+        [distance_km(lat, lon, a, o) for a, o in zip(centres_lat, centres_lon, strict=True)]
+    )
+    return regions.index.to_numpy()[np.argmin(dist, axis=0)]
+
+
+def check(ctx: AuditContext) -> pd.DataFrame:
+    """Add location findings (flags ``location.<kind>``) and the region table; returns it."""
+    rules = ctx.config.location
+    regions = learn_regions(ctx.frame, rules)
+    masks = locate(ctx.frame, regions, rules)
+    coords = ctx.frame["lat"].round(6).astype(str) + ", " + ctx.frame["lon"].round(6).astype(str)
+    for kind in KINDS:
+        severity, message, action = _MESSAGES[kind]
+        ctx.flag(
+            f"location.{kind}",
+            masks[kind],
+            column=None,
+            severity=severity,  # type: ignore[arg-type]
+            message=message,
+            values=coords,
+            action=action,
+        )
+    table = regions.reset_index().rename(columns={"index": "city"})
+    ctx.tables["regions"] = table
+    ctx.tables["stacked_points"] = pd.DataFrame(
+        regions.attrs.get("stacked", []), columns=["city", "lat", "lon"]
+    )
+    return regions

@@ -1,0 +1,146 @@
+"""Score any registered model on labelled rows: which rows it can value, and its metrics.
+
+Works with every model the registry stores: it only calls ``predict(frame)`` and, when the
+model has it, ``predict_interval(frame, level)``; a model that exposes ``can_value(frame)``
+(a boolean mask) decides itself which rows it can value, otherwise a model with ``cities_``
+values the rows of its cities.
+
+Examples
+--------
+>>> from estimo.synth import generate_market
+>>> from estimo.model.valuation import ValuationModel
+>>> frame = generate_market(1_000, seed=4, faults=False).frame
+>>> model = ValuationModel(n_estimators=20).fit(frame.iloc[:700])
+>>> scored = score_frame(model, frame.iloc[700:])
+>>> list(scored.columns)
+['id', 'city', 'date', 'price', 'property_type', 'predicted']
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from estimo.evaluate.metrics import compute_metrics
+from estimo.evaluate.segments import metrics_by_segment
+from estimo.jsonutil import to_jsonable
+from estimo.registry.manifest import TestReport, data_window
+
+log = logging.getLogger(__name__)
+
+__all__ = ["DEFAULT_SEGMENTS", "can_value", "score_frame", "test_report"]
+
+DEFAULT_SEGMENTS: tuple[str, ...] = ("city", "property_type")
+_KEEP = ["id", "city", "date", "price"]
+
+
+def can_value(model: Any, frame: pd.DataFrame) -> np.ndarray:
+    """Boolean mask of the rows ``model`` can value (see the module docstring)."""
+    own = getattr(model, "can_value", None)
+    if callable(own):
+        return np.asarray(own(frame), dtype=bool)
+    cities = getattr(model, "cities_", None)
+    if cities is not None and "city" in frame:
+        return frame["city"].astype(str).isin(set(cities)).to_numpy()
+    return np.ones(len(frame), dtype=bool)
+
+
+def score_frame(model: Any, frame: pd.DataFrame, *, level: float | None = None) -> pd.DataFrame:
+    """Predictions for the rows ``model`` can value.
+
+    Parameters
+    ----------
+    model : object
+        Anything with ``predict(frame)``.
+    frame : pandas.DataFrame
+        Canonical labelled rows.
+    level : float, optional
+        Nominal level of the price range; with a model that has ``predict_interval`` the
+        result gets ``low`` and ``high``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``id``, ``city``, ``date``, ``price``, the segment columns of
+        :data:`DEFAULT_SEGMENTS` present in ``frame``, ``predicted`` (+ ``low``, ``high``),
+        with the index of
+        ``frame``; rows whose valuation is missing or not positive are left out.
+    """
+    keep = [c for c in [*_KEEP, *DEFAULT_SEGMENTS] if c in frame and c not in ("predicted",)]
+    keep = list(dict.fromkeys(keep))
+    rows = frame.loc[can_value(model, frame)]
+    out = rows[keep].copy()
+    if rows.empty:
+        out["predicted"] = pd.Series(dtype="float64")
+        return out
+    out["predicted"] = np.asarray(model.predict(rows), dtype=float)
+    if level is not None and callable(getattr(model, "predict_interval", None)):
+        low, high = model.predict_interval(rows, level)
+        out["low"] = np.asarray(low, dtype=float)
+        out["high"] = np.asarray(high, dtype=float)
+    valid = np.isfinite(out["predicted"]) & (out["predicted"] > 0)
+    if "low" in out:
+        valid &= np.isfinite(out["low"]) & np.isfinite(out["high"])
+    dropped = int((~valid).sum())
+    if dropped:
+        log.info("%d rows got no usable valuation and are left out", dropped)
+    return out.loc[valid]
+
+
+def test_report(
+    model: Any,
+    test: pd.DataFrame,
+    *,
+    segments: Sequence[str] = DEFAULT_SEGMENTS,
+    min_group_size: int = 30,
+    interval_level: float | None = 0.8,
+) -> TestReport:
+    """Overall and per-segment metrics of ``model`` on a test table, with its fingerprint.
+
+    Parameters
+    ----------
+    model : object
+        Anything with ``predict(frame)`` (and optionally ``predict_interval``).
+    test : pandas.DataFrame
+        Canonical labelled test rows.
+    segments : sequence of str
+        Segment columns (those missing from ``test`` are skipped).
+    min_group_size : int
+        Smaller groups are reported as too small.
+    interval_level : float, optional
+        Nominal level of the ranges scored for coverage.
+    """
+    scored = score_frame(model, test, level=interval_level)
+    has_range = "low" in scored
+    overall: dict[str, Any] = {"n": 0}
+    if len(scored):
+        overall = compute_metrics(
+            scored["price"].to_numpy(float),
+            scored["predicted"].to_numpy(float),
+            **({"low": scored["low"], "high": scored["high"]} if has_range else {}),
+        )
+    overall["n_unvalued"] = len(test) - len(scored)
+    by_segment: dict[str, list[dict[str, Any]]] = {}
+    for column in segments:
+        if column not in scored or scored.empty:
+            continue
+        table = metrics_by_segment(
+            scored,
+            column,
+            min_group_size=min_group_size,
+            **({"low": "low", "high": "high"} if has_range else {}),
+        )
+        by_segment[column] = to_jsonable(table)
+    return TestReport(
+        data=data_window(test),
+        overall=to_jsonable(overall),
+        segments=by_segment,
+        interval_level=interval_level if has_range else None,
+    )
+
+
+test_report.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

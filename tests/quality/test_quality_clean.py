@@ -1,0 +1,224 @@
+"""Cleaning policy, label calibration and prepare_training_data."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimo.config import ImputeOverride, ProjectConfig, QualityConfig
+from estimo.errors import DataError, NotFittedError
+from estimo.quality.calibrate import LabelCalibrator
+from estimo.quality.clean import CHANGE_COLUMNS, CleaningPolicy
+from estimo.quality.prepare import OBSERVED_PRICE_COLUMN, prepare_training_data
+from estimo.schema import feature_columns
+from estimo.synth import SyntheticMarket
+
+
+@pytest.fixture(scope="module")
+def cleaned(market: SyntheticMarket):
+    policy = CleaningPolicy()
+    return policy, policy.fit_transform(market.frame)
+
+
+def test_counts_add_up(cleaned, market):
+    _, result = cleaned
+    assert len(result.frame) + len(result.dropped) == len(market.frame)
+    assert result.dropped["row"].is_unique
+    assert set(result.dropped["row"]).isdisjoint(result.rows)
+    assert list(result.changes.columns) == CHANGE_COLUMNS
+    assert set(result.changes["row"]) <= set(result.rows)
+
+
+def test_every_changed_value_is_logged(cleaned, market):
+    _, result = cleaned
+    original = market.frame.iloc[result.rows].reset_index(drop=True)
+    for column in ("lat", "lon", "area_m2", "rooms", "year_built", "condition"):
+        before, after = original[column], result.frame[column]
+        differs = ~((before == after) | (before.isna() & after.isna()))
+        logged = set(result.changes.loc[result.changes["column"] == column, "row"])
+        assert set(result.rows[differs.to_numpy()]) == logged, column
+
+
+def test_cleaning_repairs_faults(cleaned, market):
+    _, result = cleaned
+    truth = market.truth.iloc[result.rows].reset_index(drop=True)
+    swapped = truth["fault_swapped_coords"].to_numpy()
+    assert np.allclose(result.frame.loc[swapped, "lat"], truth.loc[swapped, "clean_lat"])
+    assert result.frame["year_built"].min() > 1000
+    dropped_rows = result.dropped["row"].to_numpy()
+    assert (
+        market.truth.loc[dropped_rows, "fault_duplicate"].sum()
+        >= 0.9 * market.truth["fault_duplicate"].sum()
+    )
+    assert {"area_m2_missing", "year_built_missing"} <= set(result.frame.columns)
+
+
+@pytest.mark.parametrize(
+    ("change", "expected_warning"),
+    [
+        ({"city": "Atlantis"}, "city 'Atlantis' was not in the training data"),
+        ({"rooms": np.nan}, "rooms was missing"),
+        ({"year_built": 0.0}, "year_built 0 is implausible"),
+        ({"lat": 0.0, "lon": 0.0}, "coordinates were implausible (zero)"),
+        ({"area_m2": "big"}, "area_m2 was missing"),
+    ],
+)
+def test_predict_mode_never_drops(cleaned, market, change, expected_warning):
+    policy, _ = cleaned
+    row = market.frame.iloc[[5]].copy()
+    for column, value in change.items():
+        if isinstance(value, str):
+            row[column] = row[column].astype(object)
+        row[column] = value
+    result = policy.transform(row, mode="predict")
+    assert len(result.frame) == 1 and result.dropped.empty
+    assert any(expected_warning in w for w in result.warnings[0]), result.warnings[0]
+    assert result.frame[["rooms", "year_built", "area_m2"]].notna().all(axis=None)
+
+
+def test_predict_mode_keeps_duplicates_and_outliers(cleaned, market):
+    policy, _ = cleaned
+    rows = pd.concat([market.frame.head(3)] * 2).assign(price=lambda f: f["price"] * 50)
+    assert len(policy.transform(rows, mode="predict").frame) == 6
+
+
+def test_override_beats_location_imputation(market):
+    config = QualityConfig()
+    config.clean.overrides = [ImputeOverride(column="year_built", value=1965, city="Torino")]
+    policy = CleaningPolicy(config).fit(market.frame)
+    row = market.frame[market.frame["city"] == "Torino"].head(1).assign(year_built=np.nan)
+    result = policy.transform(row, mode="predict")
+    assert result.frame["year_built"].iloc[0] == 1965
+    assert result.changes["rule"].tolist() == ["impute.override"]
+
+
+@pytest.mark.parametrize(
+    ("outliers", "expect_drop", "expect_weight"),
+    [("drop", True, False), ("downweight", False, True), ("keep", False, False)],
+)
+def test_outlier_policy(market, outliers, expect_drop, expect_weight):
+    config = QualityConfig()
+    config.clean.outliers = outliers
+    result = CleaningPolicy(config).fit_transform(market.frame.head(1500))
+    dropped = set(result.dropped["rule"])
+    assert ("consistency.price_outlier" in dropped) is expect_drop
+    assert bool((result.weight < 1).any()) is expect_weight
+
+
+def test_unfitted_and_empty():
+    with pytest.raises(NotFittedError, match="not fitted"):
+        CleaningPolicy().transform(pd.DataFrame({"price": [1.0]}))
+    with pytest.raises(DataError, match="no rows"):
+        CleaningPolicy().fit(pd.DataFrame(columns=["price", "city"]))
+    with pytest.raises(ValueError, match="mode is 'test'"):
+        CleaningPolicy().fit(pd.DataFrame({"price": [1.0], "city": ["X"]})).transform(
+            pd.DataFrame({"price": [1.0]}), mode="test"
+        )
+
+
+def test_one_row_and_single_city():
+    frame = pd.DataFrame(
+        {
+            "id": ["a"],
+            "price": [1e5],
+            "city": ["X"],
+            "area_m2": [50.0],
+            "rooms": [2.0],
+            "date": pd.to_datetime(["2024-01-01"]),
+        }
+    )
+    result = CleaningPolicy().fit_transform(frame)
+    assert len(result.frame) == 1
+
+
+def test_calibrator_shrinks_small_segments():
+    rng = np.random.default_rng(0)
+    n = 400
+    frame = pd.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "price_kind": "sale",
+            "date": pd.Timestamp("2024-01-01"),
+            "city": np.where(np.arange(n) < 390, "Big", "Small"),
+            "asking": 100.0,
+        }
+    )
+    ratio = np.where(frame["city"] == "Big", 0.95, 0.80) * np.exp(rng.normal(0, 0.01, n))
+    frame["price"] = 100.0 * ratio
+    cal = LabelCalibrator(segment_columns=["city"], asking_price_column="asking", shrinkage=20).fit(
+        frame
+    )
+    big, small = cal.ratio(pd.DataFrame({"city": ["Big", "Small"], "date": frame["date"][:2]}))
+    assert big == pytest.approx(0.95, abs=0.01)
+    assert 0.85 < small < 0.95  # 10 pairs: pulled half-way-ish towards the global ratio
+    unknown = cal.ratio(pd.DataFrame({"city": ["Nowhere"], "date": frame["date"][:1]}))[0]
+    assert unknown == pytest.approx(cal.global_ratio_, abs=0.002)
+
+
+def test_calibrator_without_pairs_changes_nothing(clean_market):
+    frame = clean_market.frame.assign(price_kind="asking")
+    cal = LabelCalibrator().fit(frame)
+    assert cal.n_pairs_ == 0
+    assert np.allclose(cal.calibrated_prices(frame), frame["price"])
+
+
+@pytest.fixture(scope="module")
+def prepared(market: SyntheticMarket):
+    return prepare_training_data(market.frame, ProjectConfig(data={"path": "x.csv"}))
+
+
+def test_calibration_on_synthetic_pairs_moves_asking_towards_sale(market, prepared):
+    data = prepared
+    truth_ratio = (market.truth["true_sale_price"] / market.truth["true_asking_price"]).median()
+    assert data.calibrator.global_ratio_ == pytest.approx(truth_ratio, abs=0.02)
+
+
+def test_prepare_training_data(market, prepared):
+    data = prepared
+    assert len(data.frame) == len(data.weight)
+    assert len(data.frame) + len(data.dropped) == len(market.frame)
+    assert OBSERVED_PRICE_COLUMN not in feature_columns(data.frame)
+    asking = (data.frame["price_kind"] == "asking").to_numpy()
+    assert (data.frame.loc[asking, "price"] < data.price_observed[asking]).all()
+    assert data.weight[~asking].mean() > data.weight[asking].mean()
+
+
+def test_prepare_drops_asking_price_column():
+    n = 60
+    frame = pd.DataFrame(
+        {
+            "id": [str(i) for i in range(n)],
+            "price": 95.0,
+            "ListPrice": 100.0,
+            "price_kind": "sale",
+            "city": "G",
+            "area_m2": 50.0,
+            "rooms": 2.0,
+            "date": pd.Timestamp("2024-01-01"),
+        }
+    )
+    config = QualityConfig()
+    config.calibration.asking_price_column = "ListPrice"
+    data = prepare_training_data(frame, config)
+    assert "ListPrice" not in data.frame
+    assert data.calibrator.global_ratio_ == pytest.approx(0.95)
+    config.calibration.asking_price_column = "Nope"
+    with pytest.raises(DataError, match="'Nope'"):
+        prepare_training_data(frame, config)
+
+
+def test_prepare_disabled_only_audits(market):
+    config = QualityConfig(enabled=False)
+    data = prepare_training_data(market.frame, config)
+    assert len(data.frame) == len(market.frame) and data.changes.empty
+
+
+def test_write_training_data(market, tmp_path):
+    data = prepare_training_data(market.frame.head(800))
+    paths = data.write(tmp_path)
+    assert {p.name for p in paths.values()} >= {
+        "quality.json",
+        "changes.parquet",
+        "dropped.parquet",
+    }

@@ -1,0 +1,135 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimo.errors import DataError, NotFittedError
+from estimo.evaluate.backtest import run_backtest
+from estimo.model.avm import AVM
+from estimo.model.bundle import load_model, save_model
+from estimo.model.valuation_result import Valuation
+from estimo.split import out_of_time_split
+
+FAST = {"n_estimators": 25, "learning_rate": 0.2, "min_city_rows": 300, "comps_k": 5}
+CUTOFF = "2023-09-01"
+
+
+@pytest.fixture(scope="module")
+def split(clean_market):
+    return out_of_time_split(clean_market.frame, CUTOFF)
+
+
+@pytest.fixture(scope="module")
+def avm(split) -> AVM:
+    return AVM(**FAST, currency="EUR").fit(split.train)
+
+
+def test_values_new_properties_with_a_range(avm, split) -> None:
+    table = avm.predict_table(split.test)
+    actual = split.test["price"].to_numpy()
+    ape = np.abs(table["predicted"].to_numpy() / actual - 1)
+    assert np.median(ape) < 0.15
+    assert (table["low"] <= table["predicted"]).all()
+    assert (table["predicted"] <= table["high"]).all()
+    assert (table["high_90"] - table["low_90"] >= table["high"] - table["low"] - 1e-9).all()
+    covered = ((actual >= table["low"]) & (actual <= table["high"])).mean()
+    assert 0.65 < covered < 0.95
+    assert set(table["sub_model"].str.split(":").str[0]) <= {"city", "global", "blend"}
+
+
+def test_value_returns_valuations_with_comparables(avm, split) -> None:
+    valuations = avm.value(split.test.head(3))
+    assert len(valuations) == 3 and all(isinstance(v, Valuation) for v in valuations)
+    v = valuations[0]
+    assert v.currency == "EUR" and v.comparables and 0 <= v.blend_weight <= 1
+    assert v.fsd > 0 and v.confidence in {"high", "medium", "low"}
+    assert v.to_dict()["subject_id"] == split.test["id"].iloc[0]
+
+
+def test_a_sparse_subject_in_an_unknown_city_gets_warnings(avm) -> None:
+    subject = pd.DataFrame({"city": ["Atlantis"], "date": [pd.Timestamp("2023-10-01")]})
+    v = avm.value(subject)[0]
+    assert v.price > 0 and v.sub_model == "global"
+    text = " ".join(v.warnings)
+    assert "was not seen in training" in text and "'area_m2' was imputed" in text
+
+
+def test_predictions_move_with_the_valuation_date(avm, split) -> None:
+    rows = split.test.loc[split.test["city"] == "Milano"].head(5)
+    early = avm.predict_log(rows, valuation_date="2022-01-15")
+    late = avm.predict_log(rows, valuation_date="2023-08-15")
+    shift = avm.stage_.index.log_factor(["Milano"], ["2022-01-15"], pd.Timestamp("2023-08-15"))
+    np.testing.assert_allclose(late - early, shift[0])
+    assert shift[0] > 0.05  # Milano drifts up by 8 % a year
+
+
+def test_log_contributions_add_up_to_the_valuation(avm, split) -> None:
+    rows = split.test.head(20)
+    contrib = avm.log_contributions(rows)
+    assert {"_base", "_time", "_comparables", "loc_knn_weighted"} <= set(contrib.columns)
+    np.testing.assert_allclose(contrib.sum(axis=1), np.log(avm.predict(rows)), atol=1e-8)
+
+
+def test_routing_says_why(avm) -> None:
+    assert set(avm.routing_) == set(avm.cities_)
+    for info in avm.routing_.values():
+        assert info["served_by"] in {"city", "global", "blend"} and info["reason"]
+    assert {"model", "comps", "blend"} <= set(avm.validation_)
+
+
+def test_bundle_round_trip_without_pickles(avm, split, tmp_path) -> None:
+    save_model(avm, str(tmp_path / "avm"), extra={"note": "test"})
+    files = {p.suffix for p in (tmp_path / "avm").rglob("*") if p.is_file()}
+    assert files <= {".txt", ".json", ".parquet"}
+    again = load_model(str(tmp_path / "avm"))
+    assert isinstance(again, AVM) and again.bundle_extra_ == {"note": "test"}
+    rows = split.test.head(40)
+    pd.testing.assert_frame_equal(again.predict_table(rows), avm.predict_table(rows))
+
+
+def test_test_rows_cannot_influence_training(clean_market) -> None:
+    """Leakage: perturbing the prices of the test rows changes no training statistic."""
+    frame = clean_market.frame
+    split = out_of_time_split(frame, CUTOFF)
+    perturbed = frame.copy()
+    after = perturbed["date"] >= pd.Timestamp(CUTOFF)
+    rng = np.random.default_rng(0)
+    perturbed.loc[after, "price"] *= rng.uniform(0.3, 3.0, int(after.sum()))
+    a = run_backtest(frame, CUTOFF, model_params=FAST)
+    b = run_backtest(perturbed, CUTOFF, model_params=FAST)
+    pd.testing.assert_frame_equal(a.model.stage_.index.table(), b.model.stage_.index.table())
+    np.testing.assert_array_equal(a.model.stage_.location.values_, b.model.stage_.location.values_)
+    pd.testing.assert_frame_equal(a.model.intervals_.table_, b.model.intervals_.table_)
+    assert a.model.blend_.to_dict() == b.model.blend_.to_dict()
+    assert a.model.routing_ == b.model.routing_
+    train = split.train.head(200)
+    np.testing.assert_array_equal(a.model.predict_log(train), b.model.predict_log(train))
+    # the test predictions are identical too: only the scores see the perturbed prices
+    np.testing.assert_array_equal(a.predictions["predicted"], b.predictions["predicted"])
+
+
+def test_validation_prices_never_enter_training_features(split) -> None:
+    """In the validation pass, held-out prices drive early stopping and routing only."""
+    avm = AVM(**FAST)
+    val_split = avm._validation_split(split.train)
+    fit_part = split.train.loc[split.train["date"] < val_split.cutoff]
+    bumped = val_split.test.assign(price=val_split.test["price"] * 1.7)
+    a = avm._new_stage().fit(fit_part, validation=val_split.test)
+    b = avm._new_stage().fit(fit_part, validation=bumped)
+    pd.testing.assert_frame_equal(a.index.table(), b.index.table())
+    np.testing.assert_array_equal(a.location.values_, b.location.values_)
+    assert a.city_level_ == b.city_level_
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [({"validation_months": 30}, "validation slice"), ({}, "no rows")],
+    ids=["slice-too-long", "empty"],
+)
+def test_errors_are_clear(clean_market, params, message) -> None:
+    frame = clean_market.frame if params else clean_market.frame.iloc[:0]
+    with pytest.raises(DataError, match=message):
+        AVM(**FAST, **params).fit(frame)
+    with pytest.raises(NotFittedError, match="not fitted"):
+        AVM().predict(frame)

@@ -1,0 +1,126 @@
+"""`estimo models ...` and `estimo promote`: outputs, exit codes, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from estimo.cli import app
+from estimo.model.bundle import save_model
+from estimo.model.valuation import ValuationModel
+from estimo.synth import SyntheticMarket
+
+runner = CliRunner()
+OLD_END, NEW_END = pd.Timestamp("2022-10-01"), pd.Timestamp("2023-10-01")
+
+
+def _model_dir(root: Path, frame: pd.DataFrame, end: pd.Timestamp, name: str) -> Path:
+    train = frame.loc[frame["date"] < end]
+    model = ValuationModel(n_estimators=40, learning_rate=0.15, n_jobs=1).fit(train)
+    window = {"from": f"{train['date'].min():%Y-%m-%d}", "to": f"{train['date'].max():%Y-%m-%d}"}
+    return Path(save_model(model, str(root / name), extra={"training_window": window}))
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory, clean_market: SyntheticMarket) -> dict:
+    root = tmp_path_factory.mktemp("cli-models")
+    data = root / "market.parquet"
+    clean_market.frame.to_parquet(data, index=False)
+    return {
+        "data": data,
+        "old": _model_dir(root, clean_market.frame, OLD_END, "old"),
+        "new": _model_dir(root, clean_market.frame, NEW_END, "new"),
+    }
+
+
+def run(*args: str) -> object:
+    result = runner.invoke(app, [str(a) for a in args])
+    assert "Traceback" not in result.output
+    assert not isinstance(result.exception, Exception) or isinstance(
+        result.exception, SystemExit
+    ), result.exception
+    return result
+
+
+def test_register_list_show_alias_history(setup: dict, tmp_path: Path) -> None:
+    reg = tmp_path / "registry"
+    result = run("models", "register", setup["old"], "-r", reg, "--data", setup["data"])
+    assert result.exit_code == 0, result.output
+    assert "registered v1" in result.output
+    result = run("models", "register", setup["new"], "-r", reg, "--alias", "challenger")
+    assert result.exit_code == 0, result.output
+    assert "alias challenger -> v2" in result.output
+
+    result = run("models", "list", "-r", reg)
+    assert result.exit_code == 0 and "v1" in result.output and "challenger" in result.output
+
+    result = run("models", "show", "v1", "-r", reg)
+    assert result.exit_code == 0, result.output
+    assert "training data" in result.output and "test accuracy per city" in result.output
+
+    manifest = json.loads(run("models", "show", "1", "-r", reg, "--json").output)
+    assert manifest["version"] == "v1"
+    assert manifest["training"]["date_to"] < f"{OLD_END:%Y-%m-%d}"
+    assert manifest["test"]["data"]["date_from"] >= f"{OLD_END:%Y-%m-%d}"
+    assert manifest["quality"]["findings"] is not None
+
+    assert run("models", "alias", "champion", "v1", "-r", reg).exit_code == 0
+    assert run("models", "alias", "champion", "latest", "-r", reg, "--reason", "x").exit_code == 0
+    result = run("models", "rollback", "champion", "-r", reg, "--reason", "complaints")
+    assert result.exit_code == 0 and "v2 -> v1" in result.output
+    result = run("models", "history", "champion", "-r", reg)
+    assert result.exit_code == 0 and "rollback" in result.output and "complaints" in result.output
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["models", "show", "v7"], 1, "no version or alias 'v7'"),
+        (["models", "alias", "Champion", "v1"], 1, "not a valid name"),
+        (["models", "rollback", "champion"], 1, "alias 'champion' is not set"),
+        (["models", "register", "/nonexistent/model"], 1, "is not a model folder"),
+        (["promote", "v1"], 2, "give --data"),
+        (["promote", "v1", "--force", "--data", "x.csv"], 2, "--force needs --reason"),
+        (["promote", "v9", "--data", "DATA"], 1, "no version or alias 'v9'"),
+    ],
+)
+def test_errors_are_one_clear_message(
+    setup: dict, tmp_path: Path, args: list[str], code: int, message: str
+) -> None:
+    reg = tmp_path / "registry"
+    run("models", "register", setup["old"], "-r", reg)
+    args = [str(setup["data"]) if a == "DATA" else a for a in args]
+    result = run(*args, "-r", reg)
+    assert result.exit_code == code, result.output
+    assert message in " ".join(result.output.split())
+
+
+def test_promote_exit_codes_and_records(setup: dict, tmp_path: Path) -> None:
+    reg = tmp_path / "registry"
+    run("models", "register", setup["new"], "-r", reg)  # v1: newer window
+    run("models", "register", setup["old"], "-r", reg)  # v2: older window
+    result = run("promote", "v1", "--data", setup["data"], "-r", reg)
+    assert result.exit_code == 0, result.output
+    assert "promoted" in result.output
+    result = run("promote", "v2", "--data", setup["data"], "-r", reg)
+    assert result.exit_code == 1, result.output
+    assert "rejected" in result.output and "pe10_overall" in result.output
+    result = run("promote", "v2", "--data", setup["data"], "-r", reg, "--force", "--reason", "demo")
+    assert result.exit_code == 0 and "forced" in result.output
+    result = run("models", "decisions", "-r", reg)
+    assert [w for w in ("promoted", "rejected", "forced") if w in result.output] == [
+        "promoted",
+        "rejected",
+        "forced",
+    ]
+    assert len(list((reg / "decisions").glob("*.md"))) == 3
+
+
+def test_registry_url_from_environment(setup: dict, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("ESTIMO_REGISTRY__URL", str(tmp_path / "env-registry"))
+    assert run("models", "register", setup["old"]).exit_code == 0
+    assert (tmp_path / "env-registry" / "versions" / "v1" / "COMMITTED").exists()

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimo.errors import DataError, NotFittedError
+from estimo.index import GLOBAL, PriceIndex, month_number
+
+
+@pytest.fixture(scope="module")
+def fitted(clean_market) -> PriceIndex:
+    return PriceIndex().fit(clean_market.frame)
+
+
+@pytest.mark.parametrize("city", ["Milano", "Roma", "Madrid"])
+def test_index_follows_the_true_market_trend(clean_market, fitted, city) -> None:
+    truth = clean_market.index.loc[clean_market.index["city"] == city, "index"].to_numpy(float)
+    first, last = clean_market.start, clean_market.end.to_period("M").to_timestamp()
+    learned = fitted.log_factor([city], [first], last)[0]
+    assert learned == pytest.approx(np.log(truth[-1] / truth[0]), abs=0.04)
+
+
+def test_factor_is_one_within_a_month_and_multiplicative(fitted) -> None:
+    same = fitted.factor(["Roma"], ["2023-03-01"], pd.Timestamp("2023-03-28"))
+    assert same[0] == pytest.approx(1.0)
+    a = fitted.log_factor(["Roma"], ["2022-02-01"], pd.Timestamp("2022-09-01"))
+    b = fitted.log_factor(["Roma"], ["2022-09-01"], pd.Timestamp("2023-06-01"))
+    c = fitted.log_factor(["Roma"], ["2022-02-01"], pd.Timestamp("2023-06-01"))
+    assert a[0] + b[0] == pytest.approx(c[0])
+
+
+def test_unknown_city_uses_the_global_index(fitted) -> None:
+    unknown = fitted.log_factor(["Atlantis"], ["2022-01-01"], pd.Timestamp("2023-12-01"))
+    pooled = fitted.log_factor([GLOBAL], ["2022-01-01"], pd.Timestamp("2023-12-01"))
+    assert unknown[0] == pytest.approx(pooled[0])
+
+
+def _linear_index(damping: float) -> PriceIndex:
+    months = pd.date_range("2023-01-01", periods=12, freq="MS")
+    table = pd.concat(
+        [
+            pd.DataFrame(
+                {"city": c, "month": months, "log_index": 0.01 * np.arange(-11, 1), "n_rows": 100}
+            )
+            for c in ("X", GLOBAL)
+        ]
+    )
+    table["index"] = np.exp(table["log_index"])
+    params = {**PriceIndex().get_params(), "damping": damping, "trend_months": 3}
+    return PriceIndex.from_table(table, params)
+
+
+@pytest.mark.parametrize(
+    ("damping", "months_ahead", "expected"),
+    [
+        (0.0, 3, 0.0),  # flat after the data
+        (1.0, 3, 0.03),  # the last trend carried on undamped
+        (0.5, 1, 0.005),
+        (0.5, 2, 0.0075),
+        (1.0, 40, 0.12),  # capped at max_extrapolation_months
+    ],
+)
+def test_extrapolation_rule(damping, months_ahead, expected) -> None:
+    index = _linear_index(damping)
+    later = pd.Timestamp("2023-12-01") + pd.DateOffset(months=months_ahead)
+    assert index.log_factor(["X"], ["2023-12-15"], later)[0] == pytest.approx(expected)
+
+
+def test_before_the_data_the_index_is_flat() -> None:
+    index = _linear_index(0.8)
+    assert index.log_factor(["X"], ["2020-01-01"], pd.Timestamp("2023-01-01"))[0] == 0.0
+
+
+def test_table_round_trip(fitted) -> None:
+    again = PriceIndex.from_table(fitted.table(), fitted.get_params())
+    cities = ["Milano", "Torino", "nowhere"]
+    dates = ["2022-01-01", "2022-07-01", "2023-02-01"]
+    target = pd.Timestamp("2024-03-01")
+    np.testing.assert_allclose(
+        again.log_factor(cities, dates, target), fitted.log_factor(cities, dates, target)
+    )
+
+
+def test_small_cities_fall_back_to_the_global_index(clean_market) -> None:
+    index = PriceIndex(min_rows=10_000).fit(clean_market.frame)
+    assert index.cities_ == ()
+
+
+def test_errors_are_clear() -> None:
+    with pytest.raises(NotFittedError, match="not fitted"):
+        PriceIndex().factor(["A"], ["2024-01-01"], pd.Timestamp("2024-02-01"))
+    with pytest.raises(DataError, match="'city' is missing"):
+        PriceIndex().fit(pd.DataFrame({"price": [1.0], "date": [pd.Timestamp("2024-01-01")]}))
+
+
+def test_month_number_handles_missing_dates() -> None:
+    out = month_number([pd.Timestamp("2024-01-05"), pd.NaT])
+    assert out[0] == 2024 * 12 and np.isnan(out[1])

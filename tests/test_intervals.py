@@ -1,0 +1,73 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from estimo.errors import DataError, NotFittedError
+from estimo.model.intervals import ConformalIntervals, conformal_quantiles
+
+
+def _residuals(n: int = 4_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    city = np.where(rng.uniform(size=n) < 0.9, "Big", "Small")
+    seg = rng.choice(["flat", "house"], n)
+    scale = np.where(city == "Big", np.where(seg == "house", 0.2, 0.08), 0.15)
+    return rng.normal(0, 1, n) * scale, city, seg
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9])
+def test_intervals_cover_new_draws_at_the_nominal_level(level) -> None:
+    r, city, seg = _residuals()
+    cal = ConformalIntervals(levels=(0.8, 0.9)).fit(r, city, seg)
+    new, new_city, new_seg = _residuals(seed=1)
+    lo, hi = cal.bounds(new_city, new_seg, level=level)
+    covered = (new >= lo) & (new <= hi)
+    assert covered.mean() == pytest.approx(level, abs=0.03)
+    for name in ("Big", "Small"):
+        assert covered[new_city == name].mean() == pytest.approx(level, abs=0.05)
+
+
+@pytest.mark.parametrize(
+    ("city", "segment", "group"),
+    [("Big", "house", "city×segment"), ("Small", "house", "city"), ("Nowhere", "flat", "global")],
+)
+def test_mondrian_groups_fall_back_when_small(city, segment, group) -> None:
+    r, c, s = _residuals()
+    cal = ConformalIntervals(min_city_rows=150, min_segment_rows=300).fit(r, c, s)
+    assert cal.groups([city], [segment])[0] == group
+
+
+def test_wider_where_errors_are_larger() -> None:
+    r, c, s = _residuals()
+    cal = ConformalIntervals().fit(r, c, s)
+    lo_h, hi_h = cal.bounds(["Big"], ["house"], level=0.8)
+    lo_f, hi_f = cal.bounds(["Big"], ["flat"], level=0.8)
+    assert hi_h[0] - lo_h[0] > 1.5 * (hi_f[0] - lo_f[0])
+    assert cal.fsd(["Big"], ["house"])[0] == pytest.approx(0.2, abs=0.03)
+
+
+def test_quantiles_are_conservative_with_few_rows() -> None:
+    lo, hi = conformal_quantiles(np.array([-0.1, 0.0, 0.1]), 0.9)
+    assert (lo, hi) == (-0.1, 0.1)
+
+
+def test_table_round_trip() -> None:
+    r, c, s = _residuals()
+    cal = ConformalIntervals().fit(r, c, s)
+    again = ConformalIntervals.from_table(cal.table_, cal.get_params(), cal.use_segments_)
+    np.testing.assert_array_equal(
+        again.bounds(c[:50], s[:50], level=0.9)[1], cal.bounds(c[:50], s[:50], level=0.9)[1]
+    )
+
+
+def test_errors_are_clear() -> None:
+    with pytest.raises(NotFittedError, match="not calibrated"):
+        ConformalIntervals().bounds(["A"])
+    with pytest.raises(DataError, match="outside"):
+        ConformalIntervals(levels=(1.5,)).fit([0.1], ["A"])
+    cal = ConformalIntervals(levels=(0.8,)).fit(np.zeros(10), ["A"] * 10)
+    with pytest.raises(DataError, match="was not calibrated"):
+        cal.bounds(["A"], level=0.95)
+    with pytest.raises(DataError, match="no finite residual"):
+        ConformalIntervals().fit([np.nan], pd.Series(["A"]))
