@@ -29,8 +29,10 @@ def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
     predictions = pd.read_parquet(paths["predictions"])
     assert list(predictions.columns) == [
         *["id", "city", "date", "price", "predicted", "model", "comps", "blend_weight"],
-        *["low", "high", "low_90", "high_90", "fsd", "sub_model"],
+        *["low", "high", "low_90", "high_90", "fsd", "sub_model", "price_target"],
     ]
+    # without a cleaning policy the metrics compare with the observed price
+    assert (predictions["price_target"] == predictions["price"]).all()
     assert (predictions["low"] <= predictions["predicted"]).all()
     assert (predictions["predicted"] <= predictions["high"]).all()
     assert 0 < metrics_coverage(paths) < 1
@@ -43,3 +45,29 @@ def test_backtest_is_reproducible(market) -> None:
     a = run_backtest(market.frame, "2023-09-01", model_params=FAST)
     b = run_backtest(market.frame, "2023-09-01", model_params=FAST)
     pd.testing.assert_frame_equal(a.predictions, b.predictions)
+
+
+def test_training_rows_are_cleaned_and_calibrated_test_rows_are_not(market, tmp_path) -> None:
+    from estimo.config import QualityConfig
+
+    result = run_backtest(market.frame, "2023-09-01", model_params=FAST, quality=QualityConfig())
+    prepared = result.training_data
+    assert prepared is not None
+    # every training row is kept or dropped with a reason, nothing else
+    assert len(prepared.frame) + len(prepared.dropped) == len(result.split.train)
+    assert not set(prepared.frame["id"]) & set(result.split.test["id"])
+    # the observed test prices are untouched; asking rows are scored on the calibrated scale
+    predictions = result.predictions.merge(
+        result.split.test[["id", "price_kind"]], on="id", how="left"
+    )
+    observed = result.split.test.set_index("id").loc[predictions["id"], "price"].to_numpy()
+    assert (predictions["price"].to_numpy() == observed).all()
+    sale = predictions["price_kind"] == "sale"
+    assert (predictions.loc[sale, "price_target"] == predictions.loc[sale, "price"]).all()
+    ratio = predictions.loc[~sale, "price_target"] / predictions.loc[~sale, "price"]
+    assert 0.85 < ratio.median() < 1.0  # the synthetic markup: asking above sale
+    assert result.metrics["target"].startswith("sale-equivalent")
+    paths = write_backtest(result, tmp_path)
+    assert (tmp_path / "quality" / "quality.html").exists()
+    assert (tmp_path / "quality" / "changes.parquet").exists()
+    assert paths["quality"].exists()

@@ -62,6 +62,59 @@ def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:
     metrics = json.loads((eval_dir / "metrics.json").read_text())
     assert metrics["since"] >= "2023-08-31"
     assert 0 < metrics["overall"]["mdape"] < 0.5
+    # training keeps its quality report and the explanation reference with the model
+    assert json.loads((model_dir / "quality" / "quality.json").read_text())["summary"]["n_rows"]
+    assert (model_dir / "explain_reference.json").exists()
+    # evaluation writes the report next to the metrics
+    assert "<svg" in (eval_dir / "report.html").read_text()
+    assert json.loads((eval_dir / "report.json").read_text())
+
+
+def test_train_registers_a_version_with_an_alias(tmp_path: Path, canonical_csv: Path) -> None:
+    from estimo.registry import Registry
+
+    registry = tmp_path / "registry"
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            str(canonical_csv),
+            "--out",
+            str(tmp_path / "m"),
+            "--register",
+            str(registry),
+            "--alias",
+            "challenger",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "registered as v1" in result.output
+    store = Registry(str(registry))
+    assert store.resolve("challenger") == store.resolve("v1")
+    manifest = store.manifest("v1")
+    assert manifest.quality is not None
+
+
+def test_rolling_backtest(tmp_path: Path, canonical_csv: Path) -> None:
+    out = tmp_path / "rolling"
+    result = runner.invoke(
+        app,
+        [
+            "backtest",
+            str(canonical_csv),
+            "--rolling",
+            "--origins",
+            "2",
+            "--horizon",
+            "2",
+            "--out",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    rolling = json.loads((out / "rolling.json").read_text())
+    assert len(rolling["cutoffs"]) == 2
+    assert (out / "rolling.html").exists()
 
 
 @pytest.mark.parametrize(

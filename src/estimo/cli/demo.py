@@ -10,8 +10,11 @@ import pandas as pd
 import typer
 
 from estimo.cli._common import console, handle_errors
-from estimo.cli.evaluation import print_backtest
+from estimo.cli.evaluation import print_backtest, print_training_data
+from estimo.cli.value import print_explanation
+from estimo.config import QualityConfig
 from estimo.evaluate.backtest import BacktestResult, run_backtest, write_backtest
+from estimo.explain.explainer import Explainer, explain_properties
 from estimo.synth import generate_market
 
 DEMO_MODEL = {"n_estimators": 600, "learning_rate": 0.08, "min_city_rows": 1000, "progress": True}
@@ -45,9 +48,13 @@ def _demo(out: Path, n: int, seed: int) -> None:
     )
     cutoff = (market.end - pd.DateOffset(months=4)).to_period("M").to_timestamp()
     console.print(f"2. out-of-time backtest: train before {cutoff:%Y-%m-%d}, test after")
-    with console.status("training the valuation engine (index, city models, comparables) ..."):
-        result = run_backtest(frame, cutoff, model_params={**DEMO_MODEL, "currency": "EUR"})
+    with console.status("auditing, cleaning and training the valuation engine ..."):
+        result = run_backtest(
+            frame, cutoff, model_params={**DEMO_MODEL, "currency": "EUR"}, quality=QualityConfig()
+        )
     paths = write_backtest(result, out)
+    if result.training_data is not None:
+        print_training_data(result.training_data)
     print_backtest(result)
     _print_one_valuation(result)
     console.print(f"\nfiles: {', '.join(str(p) for p in [data_path, *paths.values()])}")
@@ -74,5 +81,7 @@ def _print_one_valuation(result: BacktestResult) -> None:
         f"   model {v.model_price:,.0f}{comps}, comparables weight {v.blend_weight:.0%}, "
         f"served by {v.sub_model}, {len(v.comparables)} comparables"
     )
-    for warning in v.warnings:
-        console.print(f"   [yellow]note:[/] {warning}")
+    explainer = Explainer().fit_reference(result.model, result.split.train)
+    explanation = explain_properties(result.model, subject, explainer, currency="EUR")[0]
+    console.print("\n4. the explanation a home owner sees:")
+    print_explanation(explanation)

@@ -9,8 +9,9 @@ import pandas as pd
 import typer
 
 from estimo.cli._common import console, handle_errors, load
+from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
-from estimo.errors import DataError, EstimoError
+from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.backtest import (
     BacktestResult,
     run_backtest,
@@ -18,11 +19,16 @@ from estimo.evaluate.backtest import (
     value_test_rows,
     write_backtest,
 )
+from estimo.evaluate.report import evaluation_report
 from estimo.evaluate.segments import format_metrics_table
+from estimo.explain.reference import REFERENCE_FILE
 from estimo.jsonutil import write_json
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
+from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.split import default_cutoff, parse_cutoff
+
+REFERENCE_SAMPLE = 2_000
 
 DataArg = Annotated[
     str,
@@ -41,25 +47,86 @@ def backtest(
             "month that leaves ~20 % of rows after it)"
         ),
     ] = None,
+    rolling: Annotated[
+        bool,
+        typer.Option(
+            "--rolling",
+            help="retrain at successive monthly cut-offs and show how accuracy decays with "
+            "model age, per city",
+        ),
+    ] = False,
+    origins: Annotated[int, typer.Option(help="--rolling: number of monthly cut-offs", min=1)] = 4,
+    horizon: Annotated[
+        int, typer.Option(help="--rolling: months scored after each cut-off", min=1)
+    ] = 3,
 ) -> None:
     """Out-of-time evaluation: train before the cut-off, value new properties after it."""
-    _backtest(data, out, cutoff)
+    if rolling:
+        _rolling(data, out, origins, horizon)
+    else:
+        _backtest(data, out, cutoff)
 
 
 @handle_errors
 def _backtest(data: str, out: Path, cutoff: str | None) -> None:
     config, loaded = load(data)
     cut = _choose_cutoff(cutoff or config.backtest.cutoff, loaded.frame)
-    with console.status("training the valuation engine (index, city models, comparables) ..."):
+    with console.status("auditing, cleaning and training the valuation engine ..."):
         result = run_backtest(
             loaded.frame,
             cut,
             model_params=engine_params(config, loaded.currency),
             min_group_size=config.backtest.min_group_size,
+            quality=config.quality,
         )
     paths = write_backtest(result, out)
+    if result.training_data is not None:
+        print_training_data(result.training_data)
     print_backtest(result, loaded.currency)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
+
+
+@handle_errors
+def _rolling(data: str, out: Path, origins: int, horizon: int) -> None:
+    from estimo.cli.compare import print_rolling
+    from estimo.evaluate.rolling import run_rolling_backtest, write_rolling
+
+    config, loaded = load(data)
+    params = {**engine_params(config, loaded.currency), "progress": False}
+    result = run_rolling_backtest(
+        loaded.frame,
+        n_origins=origins,
+        horizon=horizon,
+        factory=lambda: AVM(**params),
+        min_group_size=config.backtest.min_group_size,
+        progress=True,
+    )
+    print_rolling(result)
+    paths = write_rolling(result, out)
+    console.print(f"\nfiles: {', '.join(str(p) for p in _as_list(paths))}")
+
+
+def print_training_data(prepared: TrainingData) -> None:
+    """One paragraph on what the audit and the cleaning policy did to the training rows."""
+    summary = prepared.summary()
+    counts = summary["quality"]["findings"]
+    calibration = summary.get("calibration") or {}
+    text = (
+        f"data quality: findings {', '.join(f'{n} {k}' for k, n in counts.items()) or 'none'}; "
+        f"{summary['quality']['rows_with_errors']:,} rows with errors. Cleaning kept "
+        f"{summary['n_rows']:,} training rows, dropped {summary['n_dropped']:,} and changed "
+        f"{summary['n_changes']:,} values"
+    )
+    if calibration.get("n_pairs"):
+        text += (
+            f"; asking prices calibrated to sale prices from {calibration['n_pairs']:,} pairs "
+            f"(sale/asking {calibration['global_ratio']:.3f})"
+        )
+    console.print(text, highlight=False)
+
+
+def _as_list(paths: Any) -> list[Any]:
+    return list(paths.values()) if isinstance(paths, dict) else [paths]
 
 
 def engine_params(config: Any, currency: str) -> dict[str, Any]:
@@ -99,34 +166,93 @@ def train(
     until: Annotated[
         str | None, typer.Option(help="train on rows dated before this date (default: all)")
     ] = None,
+    register: Annotated[
+        str | None,
+        typer.Option(
+            help="also save the model as a new version in this registry (folder or fsspec URL)"
+        ),
+    ] = None,
+    alias: Annotated[
+        str | None, typer.Option(help="with --register: point this alias at the new version")
+    ] = None,
 ) -> None:
-    """Train the valuation engine and save it (LightGBM text models, Parquet, JSON; no pickles)."""
-    _train(data, out, until)
+    """Audit, clean and train the valuation engine; save it (LightGBM text, Parquet, JSON)."""
+    _train(data, out, until, register, alias)
 
 
 @handle_errors
-def _train(data: str, out: Path, until: str | None) -> None:
+def _train(
+    data: str, out: Path, until: str | None, register: str | None, alias: str | None
+) -> None:
     config, loaded = load(data)
     frame = loaded.frame
     if until is not None:
         frame = frame.loc[frame["date"] < parse_cutoff(until)]
         if frame.empty:
             raise DataError([f"no rows dated before --until {until}"], header="nothing to train on")
+    with console.status("auditing and cleaning the training rows ..."):
+        prepared = prepare_training_data(frame, config.quality)
+    print_training_data(prepared)
     with console.status("training the valuation engine (index, city models, comparables) ..."):
-        model = AVM(**engine_params(config, loaded.currency)).fit(frame)
+        model = AVM(**engine_params(config, loaded.currency)).fit(
+            prepared.frame, sample_weight=prepared.weight
+        )
     window = {"from": f"{frame['date'].min():%Y-%m-%d}", "to": f"{frame['date'].max():%Y-%m-%d}"}
     save_model(
         model,
         str(out),
-        extra={"currency": loaded.currency, "training_window": window, "n_train": len(frame)},
+        extra={
+            "currency": loaded.currency,
+            "training_window": window,
+            "n_train": len(prepared.frame),
+            "quality": prepared.summary(),
+        },
     )
+    prepared.write(out / "quality")
+    reference = _save_explanation_reference(model, prepared.frame, config, out)
     console.print(
-        f"trained on {len(frame):,} rows ({window['from']} .. {window['to']}), "
+        f"trained on {len(prepared.frame):,} rows ({window['from']} .. {window['to']}), "
         f"{len(model.stage_.feature_names_)} features, {len(model.stage_.model.boosters_)} "
-        f"sub-models; saved to {out}"
+        f"sub-models; saved to {out} (with quality/ and {reference.name})"
     )
     served = pd.Series({c: r["served_by"] for c, r in model.routing_.items()})
     console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
+    if register is not None:
+        from estimo.registry import register_model
+
+        manifest = register_model(
+            register,
+            model,
+            train_frame=prepared.frame,
+            quality=prepared.report.summary(),
+            quality_cleaned=config.quality.enabled,
+            alias=alias,
+            parameters=config.engine.model_dump(),
+        )
+        console.print(f"registered as {manifest.version} in {register}")
+
+
+def _save_explanation_reference(model: AVM, frame: pd.DataFrame, config: Any, out: Path) -> Path:
+    """Check every model feature has a human label and store the explanation reference.
+
+    Raises
+    ------
+    ConfigError
+        If a model feature has no label (add it under ``explain.labels``).
+    """
+    from estimo.explain.contributions import feature_names, log_contributions
+    from estimo.explain.labels import missing_labels
+    from estimo.explain.reference import ReferenceTable
+
+    sample = frame.sample(min(len(frame), REFERENCE_SAMPLE), random_state=0)
+    contributions = log_contributions(model, sample)
+    missing = missing_labels(feature_names(contributions), labels=config.explain.labels)
+    if missing:
+        raise ConfigError(
+            f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
+            'add them to the project file as explain: {labels: {column: "plain label"}}'
+        )
+    return ReferenceTable().fit(sample, contributions).save(out / REFERENCE_FILE)
 
 
 def evaluate(
@@ -167,9 +293,21 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
         out / "metrics.json", {"since": f"{start:%Y-%m-%d}", "overall": overall, "by_city": by_city}
     )
     console.print(overall_table(overall, title=f"accuracy on rows from {start:%Y-%m-%d}"))
-    if not by_city.empty:
-        console.print(format_metrics_table(by_city, title="accuracy per city"))
-    console.print(f"\nfiles: {out}/predictions.parquet, unvalued.parquet, metrics.json")
+    train = loaded.frame.loc[loaded.frame["date"] <= model.trained_until_]
+    with console.status("writing the evaluation report (segments, reference model, maps) ..."):
+        report = evaluation_report(
+            valued.predictions,
+            test,
+            train=train if len(train) else None,
+            settings=config.evaluation,
+            n_unvalued=len(valued.unvalued),
+        )
+        report.write(out)
+    print_report_summary(report)
+    console.print(
+        f"\nfiles: {out}/predictions.parquet, unvalued.parquet, metrics.json, report.html, "
+        "report.json"
+    )
 
 
 def _choose_cutoff(cutoff: str | None, frame: pd.DataFrame) -> pd.Timestamp:

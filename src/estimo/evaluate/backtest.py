@@ -24,18 +24,19 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from estimo.config import QualityConfig
 from estimo.evaluate.metrics import compute_metrics
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.model.avm import AVM
 from estimo.model.valuation import ValuationModel
+from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.split import OutOfTimeSplit, out_of_time_split
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class BacktestResult:
     unvalued: pd.DataFrame
     by_city: pd.DataFrame
     metrics: dict[str, Any]
+    training_data: TrainingData | None = None
 
 
 def value_test_rows(model: Any, test: pd.DataFrame) -> Valued:
@@ -91,9 +93,10 @@ def score_predictions(
     """Overall metrics (with the unvalued count) and the per-city table."""
     intervals = {"low": "low", "high": "high"} if "low" in predictions else {}
     overall: dict[str, Any] = {"n": 0}
+    actual = "price_target" if "price_target" in predictions else "price"
     if len(predictions):
         overall = compute_metrics(
-            predictions["price"].to_numpy(float),
+            predictions[actual].to_numpy(float),
             predictions["predicted"].to_numpy(float),
             **{k: predictions[v].to_numpy(float) for k, v in intervals.items()},
         )
@@ -101,7 +104,9 @@ def score_predictions(
     overall["n_unvalued"] = n_unvalued
     overall["share_valued"] = (overall["n"] / n_total) if n_total else float("nan")
     by_city = (
-        metrics_by_segment(predictions, "city", min_group_size=min_group_size, **intervals)
+        metrics_by_segment(
+            predictions, "city", actual=actual, min_group_size=min_group_size, **intervals
+        )
         if len(predictions)
         else pd.DataFrame()
     )
@@ -114,7 +119,7 @@ def run_backtest(
     *,
     model_params: dict[str, Any] | None = None,
     min_group_size: int = 30,
-    callbacks: list[Callable] | None = None,
+    quality: QualityConfig | None = None,
 ) -> BacktestResult:
     """Train on rows before ``cutoff`` and score the new properties after it.
 
@@ -128,14 +133,27 @@ def run_backtest(
         :class:`~estimo.model.avm.AVM` arguments (the project file's ``engine`` section).
     min_group_size : int
         Cities with fewer test rows are reported as too small.
-    callbacks : list, optional
-        Deprecated LightGBM callbacks, ignored (the engine draws its own progress bar
-        when ``model_params["progress"]`` is true).
+    quality : QualityConfig, optional
+        The project's ``quality`` section: the training rows (never the test rows) are
+        audited, cleaned and their asking prices calibrated towards sale prices
+        (:func:`estimo.quality.prepare.prepare_training_data`) before the engine learns from
+        them. ``None`` trains on the rows as loaded.
+
+    Notes
+    -----
+    When the label calibration learned an asking-to-sale ratio, the model values properties
+    at sale-equivalent prices; the test rows' asking prices are then brought to the same
+    scale with the calibrator fitted on the training rows, and the metrics are computed on
+    that target (``price_target`` in the predictions; ``price`` stays the observed price).
     """
     split = out_of_time_split(frame, cutoff)
     log.info("%s", split.describe())
-    model = AVM(**(model_params or {})).fit(split.train)
-    valued = value_test_rows(model, split.test)
+    prepared = prepare_training_data(split.train, quality) if quality is not None else None
+    train = prepared.frame if prepared is not None else split.train
+    weight = prepared.weight if prepared is not None else None
+    model = AVM(**(model_params or {})).fit(train, sample_weight=weight)
+    valued = value_test_rows(model, _features_as_served(split.test, prepared))
+    target_kind = _add_scoring_target(valued.predictions, split.test, prepared)
     overall, by_city = score_predictions(
         valued.predictions, len(valued.unvalued), min_group_size=min_group_size
     )
@@ -144,6 +162,8 @@ def run_backtest(
         "n_train": len(split.train),
         "n_test": len(split.test),
         "n_test_seen_ids": split.n_test_seen_ids,
+        "target": target_kind,
+        "quality": prepared.summary() if prepared is not None else None,
         "overall": overall,
         "by_city": to_jsonable(by_city),
         "engine": to_jsonable(
@@ -154,7 +174,39 @@ def run_backtest(
             }
         ),
     }
-    return BacktestResult(split, model, valued.predictions, valued.unvalued, by_city, metrics)
+    return BacktestResult(
+        split, model, valued.predictions, valued.unvalued, by_city, metrics, prepared
+    )
+
+
+def _features_as_served(test: pd.DataFrame, prepared: TrainingData | None) -> pd.DataFrame:
+    """Test rows as the service would value them: the fitted cleaning policy repairs and
+    imputes their features (prediction mode never drops a row); their prices stay observed.
+    """
+    if prepared is None or prepared.policy is None:
+        return test
+    served = prepared.policy.transform(test, mode="predict").frame
+    served["price"] = test["price"].to_numpy()
+    return served
+
+
+def _add_scoring_target(
+    predictions: pd.DataFrame, test: pd.DataFrame, prepared: TrainingData | None
+) -> str:
+    """Put the price the metrics compare with in ``predictions["price_target"]``.
+
+    Returns a description of the target for ``metrics.json``.
+    """
+    calibrator = prepared.calibrator if prepared is not None else None
+    if calibrator is None or getattr(calibrator, "n_pairs_", 0) == 0:
+        predictions["price_target"] = predictions["price"]
+        return "observed price"
+    rows = test.set_index("id").loc[predictions["id"]].reset_index()
+    predictions["price_target"] = calibrator.calibrated_prices(rows).to_numpy(float)
+    return (
+        "sale-equivalent price: observed sale prices, and asking prices times the "
+        f"asking-to-sale ratio learned on the training rows (global {calibrator.global_ratio_:.3f})"
+    )
 
 
 def write_backtest(result: BacktestResult, out_dir: str | Path) -> dict[str, Path]:
@@ -169,4 +221,7 @@ def write_backtest(result: BacktestResult, out_dir: str | Path) -> dict[str, Pat
     result.predictions.to_parquet(paths["predictions"], index=False)
     result.unvalued.to_parquet(paths["unvalued"], index=False)
     write_json(paths["metrics"], result.metrics)
+    if result.training_data is not None:
+        quality_paths = result.training_data.write(out / "quality")
+        paths["quality"] = quality_paths.get("html", out / "quality")
     return paths
