@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from estimo.config import ProjectConfig
 from estimo.errors import EstimoError
@@ -62,23 +60,3 @@ def load(path_or_config: str) -> tuple[ProjectConfig, LoadResult]:
     for issue in report.issues:
         err_console.print(f"  [yellow]warning:[/] {issue}", highlight=False)
     return config, loaded
-
-
-@contextmanager
-def training_progress(n_rounds: int, description: str = "training") -> Iterator[list[Callable]]:
-    """A rich progress bar driven by a LightGBM callback; yields the callback list."""
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    task = progress.add_task(description, total=n_rounds)
-
-    def advance(env: Any) -> None:
-        progress.update(task, completed=env.iteration + 1)
-
-    with progress:
-        yield [advance]

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, handle_errors, load
+from estimo.cli._common import console, handle_errors, load
 from estimo.errors import EstimoError
 from estimo.jsonutil import write_json
+from estimo.progress import step_progress
 from estimo.quality.auditor import STEPS, audit
 from estimo.quality.clean import CleaningPolicy
 from estimo.quality.report import QualityReport
@@ -23,25 +21,6 @@ DataArg = Annotated[
     typer.Argument(help="estimo.yaml project file, or a CSV/Parquet file with canonical columns"),
 ]
 _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
-
-
-@contextmanager
-def _steps(total: int) -> Iterator[Callable[[str], None]]:
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=True,
-    )
-    task = progress.add_task("auditing", total=total)
-
-    def advance(name: str) -> None:
-        progress.update(task, advance=1, description=f"auditing: {name}")
-
-    with progress:
-        yield advance
 
 
 def _print_findings(report: QualityReport, limit: int = 25) -> None:
@@ -93,7 +72,7 @@ def _audit(data: str, out: Path, reference: str | None, fail_on: str) -> None:
         raise typer.BadParameter(f"--fail-on is {fail_on!r}; expected error, warning or never")
     config, loaded = load(data)
     ref_frame = load(reference)[1].frame if reference else None
-    with _steps(len(STEPS) - (ref_frame is None)) as advance:
+    with step_progress("auditing", len(STEPS) - (ref_frame is None), done="auditing:") as advance:
         report = audit(
             loaded.frame,
             config.quality,

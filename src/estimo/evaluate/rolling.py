@@ -22,8 +22,7 @@ Examples
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +33,7 @@ import pandas as pd
 from estimo.errors import DataError
 from estimo.evaluate.segments import ALL_LABEL, metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
+from estimo.progress import step_progress
 from estimo.split import out_of_time_split, parse_cutoff
 
 log = logging.getLogger(__name__)
@@ -187,7 +187,9 @@ def run_rolling_backtest(
     parts: list[pd.DataFrame] = []
     n_unvalued = 0
     train_sizes: dict[str, int] = {}
-    with _progress(progress, len(origins)) as advance:
+    with step_progress(
+        "rolling backtest", len(origins), enabled=progress, done="trained"
+    ) as advance:
         for cutoff in origins:
             scored, skipped, n_train = _one_origin(frame, cutoff, horizon, factory)
             parts.append(scored)
@@ -309,27 +311,6 @@ def retrain_advice(table: pd.DataFrame, tolerance: float = 0.02) -> dict[str, An
         "retrain_every_months": max(every, 1),
         "beyond_horizon": bool(beyond),
     }
-
-
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Callable[[str], None]]:
-    if not enabled:
-        yield lambda description: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    bar = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("rolling backtest", total=total)
-    with bar:
-        yield lambda description: bar.update(task, advance=1, description=f"trained {description}")
 
 
 def write_rolling(result: RollingResult, out_dir: str | Path) -> dict[str, Path]:

@@ -30,8 +30,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,6 +45,7 @@ from estimo.model.valuation import (
     build_feature_matrix,
     learn_feature_spec,
 )
+from estimo.progress import step_progress
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +313,9 @@ class SegmentedModel:
         started = time.perf_counter()
         jobs = (delayed(self._train_one)(task, matrix, target, base, w, val_data) for task in tasks)
         boosters: dict[str, lgb.Booster] = {}
-        with _progress(self.progress, len(tasks)) as advance:
+        with step_progress(
+            "training city models", len(tasks), enabled=self.progress, done="trained"
+        ) as advance:
             runner = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator_unordered")
             for name, booster in runner(jobs):
                 boosters[name] = booster
@@ -471,24 +472,3 @@ def _base_score(y: np.ndarray, offset: np.ndarray | None) -> float:
 def _truncate(booster: lgb.Booster, n_rounds: int) -> lgb.Booster:
     """A booster keeping only its first ``n_rounds`` trees."""
     return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_rounds))
-
-
-@contextmanager
-def _progress(enabled: bool, total: int) -> Iterator[Any]:
-    if not enabled:
-        yield lambda name: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    progress = Progress(
-        TextColumn("[progress.description]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = progress.add_task("training city models", total=total)
-    with progress:
-        yield lambda name: progress.update(task, advance=1, description=f"trained {name}")

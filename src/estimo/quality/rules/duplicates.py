@@ -69,7 +69,10 @@ def near_duplicates(
     keys = keys.sort_values([*key_cols, "date"], kind="stable")
     same_key = (keys[key_cols] == keys[key_cols].shift()).all(axis=1).to_numpy()
     other_id = (keys["id"] != keys["id"].shift()).to_numpy()
-    gap = (keys["date"] - keys["date"].shift()).dt.days.to_numpy(float)
+    # whole days as floats: differences of extreme dates overflow nanosecond timestamps
+    days = keys["date"].to_numpy().astype("datetime64[D]")
+    day_number = np.where(np.isnat(days), np.nan, days.astype("int64").astype(float))
+    gap = np.diff(day_number, prepend=np.nan)
     near = same_key & other_id & (gap <= rules.window_days)
     result[keys["row"].to_numpy()[near]] = True
     return result
