@@ -105,6 +105,11 @@ def test_test_rows_cannot_influence_training(clean_market) -> None:
     assert a.model.routing_ == b.model.routing_
     train = split.train.head(200)
     np.testing.assert_array_equal(a.model.predict_log(train), b.model.predict_log(train))
+    # location features of the test rows (spatial lag, twins) come from training rows only
+    test = split.test.head(200)
+    features_a, features_b = a.model.stage_.features(test), b.model.stage_.features(test)
+    assert {"loc_twin", "loc_twin_n"} <= set(features_a.columns)
+    pd.testing.assert_frame_equal(features_a, features_b)
     # the test predictions are identical too: only the scores see the perturbed prices
     np.testing.assert_array_equal(a.predictions["predicted"], b.predictions["predicted"])
 
@@ -133,3 +138,13 @@ def test_errors_are_clear(clean_market, params, message) -> None:
         AVM(**FAST, **params).fit(frame)
     with pytest.raises(NotFittedError, match="not fitted"):
         AVM().predict(frame)
+
+
+def test_comparables_adjust_without_the_twin_price(avm, split) -> None:
+    """The comparables' adjustment model sees every row as one without a twin."""
+    rows = split.test.head(30)
+    view = avm.stage_.hedonic_view()
+    X = view.features(rows)
+    assert X["loc_twin"].isna().all() and (X["loc_twin_n"] == 0).all()
+    assert X["loc_knn_weighted"].equals(avm.stage_.features(rows)["loc_knn_weighted"])
+    assert np.isfinite(view.predict_log(rows)).all()

@@ -5,7 +5,12 @@ import pandas as pd
 import pytest
 
 from estimo.errors import DataError, NotFittedError
-from estimo.features.location import FEATURE_NAMES, LocationFeatures, to_xyz
+from estimo.features.location import (
+    FEATURE_NAMES,
+    TWIN_FEATURE_NAMES,
+    LocationFeatures,
+    to_xyz,
+)
 
 
 def _grid(n: int = 400, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -29,7 +34,7 @@ def test_training_features_are_leave_one_out() -> None:
     again = LocationFeatures(k=10).fit_transform(frame, bumped)
     # the row's own features never see its own price (the city centre, a city-wide
     # statistic of the dearest rows, may move) ...
-    own = [c for c in FEATURE_NAMES if c != "loc_centre_km"]
+    own = [c for c in base.columns if c != "loc_centre_km"]
     pd.testing.assert_series_equal(base.iloc[0][own], again.iloc[0][own])
     # ... while its neighbours' features do
     assert (again["loc_knn"] != base["loc_knn"]).sum() >= 5
@@ -71,8 +76,8 @@ def test_rows_without_usable_coordinates_get_missing_spatial_features(lat, lon) 
     loc = LocationFeatures().fit(frame, values)
     row = frame.iloc[[0]].assign(lat=lat, lon=lon)
     feats = loc.transform(row)
-    assert list(feats.columns) == list(FEATURE_NAMES)
-    assert feats[["loc_knn", "loc_centre_km"]].isna().all().all()
+    assert list(feats.columns) == list(FEATURE_NAMES + TWIN_FEATURE_NAMES)
+    assert feats[["loc_knn", "loc_centre_km", *TWIN_FEATURE_NAMES]].isna().all().all()
     assert feats["loc_neighbourhood"].notna().all()
 
 
@@ -91,3 +96,84 @@ def test_errors_are_clear() -> None:
         LocationFeatures().fit(frame, values[:5])
     with pytest.raises(NotFittedError, match="not fitted"):
         LocationFeatures().transform(frame)
+
+
+def _flats() -> tuple[pd.DataFrame, np.ndarray]:
+    """A grid of flats plus re-listings of flat p0 (same spot, area, rooms, floor)."""
+    frame, values = _grid(200)
+    frame = frame.assign(
+        area_m2=50.0 + np.arange(len(frame)) % 40,
+        rooms=2.0 + np.arange(len(frame)) % 3,
+        floor=np.arange(len(frame)) % 6 * 1.0,
+        date=pd.Timestamp("2024-01-01"),
+    )
+    p0 = frame.iloc[0]
+    extra = pd.DataFrame(
+        {
+            "id": ["p0", "relisted", "other_floor", "later"],
+            "city": "X",
+            "lat": p0["lat"] + np.array([0.0, 2e-5, 0.0, 0.0]),  # 2e-5 deg ≈ 2 m
+            "lon": p0["lon"],
+            "neighbourhood": p0["neighbourhood"],
+            "area_m2": p0["area_m2"] * np.array([1.0, 1.005, 1.0, 1.0]),
+            "rooms": p0["rooms"],
+            "floor": p0["floor"] + np.array([0.0, 0.0, 1.0, 0.0]),
+            "date": pd.to_datetime(["2023-10-01", "2023-11-01", "2023-11-01", "2024-03-01"]),
+        }
+    )
+    extra_values = values[0] + np.array([0.5, 0.1, 0.9, 0.7])
+    return pd.concat([frame, extra], ignore_index=True), np.append(values, extra_values)
+
+
+def test_a_flat_listed_before_under_another_id_is_its_twin() -> None:
+    frame, values = _flats()
+    loc = LocationFeatures(k=10, twin_past_only=True)
+    feats = loc.fit_transform(frame, values)
+    row = feats.iloc[0]  # p0 at 2024-01: twin "relisted" (2023-11) only
+    # not the row itself, not p0's own earlier listing, not the flat one floor up,
+    # not the listing of March 2024 (after the row)
+    assert row["loc_twin_n"] == 1
+    assert row["loc_twin"] == pytest.approx(values[0] + 0.1)
+    assert row["loc_twin_days"] == pytest.approx(61.0)
+    assert row["loc_twin_diff"] == pytest.approx(row["loc_twin"] - row["loc_knn_weighted"])
+    # "later" sees p0's two listings and "relisted"; the most recent is p0 of 2024-01
+    later = feats.iloc[-1]
+    assert later["loc_twin_n"] == 3
+    assert later["loc_twin"] == pytest.approx(values[0])
+    assert later["loc_twin_mean"] == pytest.approx(values[0] + (0.5 + 0.1) / 3)
+    # flats of the grid have no twin
+    assert feats["loc_twin"].iloc[1:200].isna().all()
+    assert (feats["loc_twin_n"].iloc[1:200] == 0).all()
+
+
+def test_training_twins_may_be_later_listings_by_default() -> None:
+    frame, values = _flats()
+    row = LocationFeatures(k=10).fit_transform(frame, values).iloc[0]
+    # p0 at 2024-01: "relisted" (2023-11) and "later" (2024-03), the most recent first;
+    # still never itself, its own other listing or the flat one floor up
+    assert row["loc_twin_n"] == 2
+    assert row["loc_twin"] == pytest.approx(values[0] + 0.7)
+    assert row["loc_twin_mean"] == pytest.approx(values[0] + 0.4)
+    assert row["loc_twin_days"] == pytest.approx(-60.0)
+
+
+def test_new_rows_find_twins_among_training_rows_only() -> None:
+    frame, values = _flats()
+    loc = LocationFeatures(k=10).fit(frame.iloc[:-1], values[:-1])
+    subject = frame.iloc[[0]].assign(id="new", date=pd.Timestamp("2024-05-01"))
+    feats = loc.transform(subject)
+    # the new id sees p0 (2023-10 and 2024-01) and "relisted", never the other floor
+    assert feats["loc_twin_n"].iloc[0] == 3
+    assert feats["loc_twin"].iloc[0] == pytest.approx(values[0])
+    # a twin in the batch being valued (not a training row) is never used
+    both = pd.concat([subject, subject.assign(id="new2", date=pd.Timestamp("2024-06-01"))])
+    pd.testing.assert_series_equal(
+        loc.transform(both)["loc_twin"].reset_index(drop=True),
+        pd.Series([values[0], values[0]], name="loc_twin"),
+    )
+
+
+def test_twin_features_can_be_turned_off() -> None:
+    frame, values = _flats()
+    feats = LocationFeatures(twins=False).fit_transform(frame, values)
+    assert list(feats.columns) == list(FEATURE_NAMES)

@@ -406,8 +406,9 @@ class EngineConfig(_Strict):
         default=2000, description="training rows a city needs for its own model"
     )
     validation_months: Annotated[int, Field(gt=0)] = Field(
-        default=2, description="last months before the training end used for model choice, "
-        "blend weights and interval calibration"
+        default=2,
+        description="last months before the training end used for model choice, "
+        "blend weights and interval calibration",
     )
     dedupe: Literal["latest", "weight", "none"] = Field(
         default="latest", description="re-listings: keep the latest, weight 1/n, or keep all"

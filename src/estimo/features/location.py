@@ -7,6 +7,17 @@ same building (neighbours within ``building_m`` metres), how far the k-th neighb
 (density), the distance to the city centre (learned as the centre of the dearest
 training properties of each city) and a smoothed neighbourhood encoding.
 
+*Twins* are the same flat listed before under another id (portals re-post flats under new
+ids): training rows within ``twin_m`` metres, with ``|log area difference| < twin_log_area``
+and the same number of rooms and floor where both rows know them (with ``twin_past_only``,
+listed strictly before the row; by default a training row's twins may also be later
+listings, which scored better on the validation slice; new rows only ever see training
+rows, all of them earlier in a backtest). ``loc_twin`` is the time-adjusted log price per
+m² of the most recent twin (mean over twins of that date), ``loc_twin_mean`` the mean over
+all twins, ``loc_twin_n`` their number (0 when none), ``loc_twin_diff`` = ``loc_twin``
+minus ``loc_knn_weighted`` and ``loc_twin_days`` the days from the most recent twin to the
+row; missing when there is no twin. The model learns how much to trust them.
+
 On training rows (:meth:`LocationFeatures.fit_transform`) every statistic is
 *leave-one-out*: a row never sees its own price, nor the price of another row of the same
 property ``id``. New rows (:meth:`LocationFeatures.transform`) see training rows only, so
@@ -48,6 +59,14 @@ FEATURE_NAMES: tuple[str, ...] = (
     "loc_centre_km",
     "loc_neighbourhood",
 )
+TWIN_FEATURE_NAMES: tuple[str, ...] = (
+    "loc_twin",
+    "loc_twin_mean",
+    "loc_twin_n",
+    "loc_twin_diff",
+    "loc_twin_days",
+)
+TWIN_KEY_COLUMNS: tuple[str, ...] = ("twin_log_area", "twin_rooms", "twin_floor", "twin_day")
 
 
 def to_xyz(lat: Any, lon: Any) -> np.ndarray:
@@ -63,6 +82,32 @@ def to_xyz(lat: Any, lon: Any) -> np.ndarray:
     lo = np.radians(np.asarray(lon, dtype=float))
     return EARTH_RADIUS_KM * np.column_stack(
         [np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)]
+    )
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A numeric column as floats, all ``nan`` when the frame does not have it."""
+    if name not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+
+
+def _days(frame: pd.DataFrame) -> np.ndarray:
+    """Listing date of each row in days since 1970, ``nan`` when unknown."""
+    if "date" not in frame:
+        return np.full(len(frame), np.nan)
+    dates = pd.to_datetime(frame["date"], errors="coerce")
+    days = (dates - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(float) / 86_400.0
+    return np.where(dates.isna().to_numpy(), np.nan, days)
+
+
+def _twin_keys(frame: pd.DataFrame) -> np.ndarray:
+    """Columns compared between twins: log area, rooms, floor and listing day."""
+    area = _column(frame, "area_m2")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        log_area = np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
+    return np.column_stack(
+        [log_area, _column(frame, "rooms"), _column(frame, "floor"), _days(frame)]
     )
 
 
@@ -93,6 +138,14 @@ class LocationFeatures:
         Share of the dearest training rows of a city whose median position is its centre.
     neighbourhood_smoothing : float
         Rows of prior weight (the city mean) in the neighbourhood encoding.
+    twins : bool
+        Add the twin features (the same flat listed before under another id).
+    twin_m : float
+        Radius (metres) within which a training row can be the same flat.
+    twin_log_area : float
+        Largest ``|log(area) - log(area of the twin)|``.
+    twin_past_only : bool
+        Only rows listed strictly before the row (by ``date``) are its twins.
     """
 
     def __init__(
@@ -102,12 +155,20 @@ class LocationFeatures:
         building_m: float = 40.0,
         centre_share: float = 0.1,
         neighbourhood_smoothing: float = 20.0,
+        twins: bool = True,
+        twin_m: float = 15.0,
+        twin_log_area: float = 0.02,
+        twin_past_only: bool = False,
     ) -> None:
         self.k = k
         self.k_near = k_near
         self.building_m = building_m
         self.centre_share = centre_share
         self.neighbourhood_smoothing = neighbourhood_smoothing
+        self.twins = twins
+        self.twin_m = twin_m
+        self.twin_log_area = twin_log_area
+        self.twin_past_only = twin_past_only
 
     def fit(self, frame: pd.DataFrame, values: np.ndarray) -> LocationFeatures:
         """Remember the training rows' positions and ``values`` (time-adjusted log price/m²).
@@ -131,6 +192,7 @@ class LocationFeatures:
             if "id" in frame
             else np.array([f"#{i}" for i in np.flatnonzero(ok)], dtype=object)
         )
+        self.twin_keys_ = _twin_keys(frame)[ok]
         self.tree_ = KDTree(self.xyz_) if ok.sum() > 0 else None
         self.centres_ = self._learn_centres(frame.loc[ok], self.values_, xyz[ok])
         self._fit_neighbourhoods(frame, values)
@@ -185,12 +247,15 @@ class LocationFeatures:
         self, frame: pd.DataFrame, values: np.ndarray | None, training: bool
     ) -> pd.DataFrame:
         n = len(frame)
-        out = pd.DataFrame({name: np.full(n, np.nan) for name in FEATURE_NAMES}, index=frame.index)
+        names = self.feature_names
+        out = pd.DataFrame({name: np.full(n, np.nan) for name in names}, index=frame.index)
         xyz, ok = _coords(frame)
         if self.tree_ is not None and ok.any():
             ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
             self._spatial_lag(out, xyz, ok, ids, training)
             out["loc_centre_km"] = self._centre_distance(frame, xyz, ok)
+            if self.twins:
+                self._twin_features(out, frame, xyz, ok, ids, training)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
         return out
@@ -249,6 +314,73 @@ class LocationFeatures:
             column[np.flatnonzero(ok)] = np.where(has, value, np.nan)
             out[name] = column
 
+    @property
+    def feature_names(self) -> tuple[str, ...]:
+        """Names of the columns :meth:`transform` returns."""
+        return FEATURE_NAMES + (TWIN_FEATURE_NAMES if self.twins else ())
+
+    def _twin_features(
+        self,
+        out: pd.DataFrame,
+        frame: pd.DataFrame,
+        xyz: np.ndarray,
+        ok: np.ndarray,
+        ids: np.ndarray | None,
+        training: bool,
+    ) -> None:
+        """Fill the ``loc_twin*`` columns (see the module docstring)."""
+        n = len(frame)
+        out["loc_twin_n"] = np.where(ok, 0.0, np.nan)
+        keys = getattr(self, "twin_keys_", None)
+        if keys is None or len(keys) == 0:
+            return
+        rows = np.flatnonzero(ok)
+        found = self.tree_.query_radius(xyz[ok], r=self.twin_m / 1000.0)
+        counts = np.fromiter((len(f) for f in found), dtype=np.int64, count=len(found))
+        if counts.sum() == 0:
+            return
+        subject = np.repeat(rows, counts)
+        other = np.concatenate(found).astype(np.int64)
+        own = _twin_keys(frame)
+        a, b = own[subject], keys[other]
+        match = np.abs(a[:, 0] - b[:, 0]) < self.twin_log_area  # nan area: no twin
+        for col in (1, 2):  # rooms, floor: equal where both rows know them
+            known = np.isfinite(a[:, col]) & np.isfinite(b[:, col])
+            match &= ~known | (a[:, col] == b[:, col])
+        if self.twin_past_only:
+            match &= ~(b[:, 3] >= a[:, 3])  # an unknown date does not exclude
+        if training:
+            if ids is not None:
+                match &= self.ids_[other] != ids[subject]
+            else:  # no ids: exclude the row itself (same position and values)
+                match &= ~((np.abs(a[:, 0] - b[:, 0]) == 0) & (a[:, 3] == b[:, 3]))
+        subject, other = subject[match], other[match]
+        if len(subject) == 0:
+            return
+        value = self.values_[other]
+        day = np.nan_to_num(b[match, 3], nan=-np.inf)
+        table = pd.DataFrame({"row": subject, "value": value, "day": day})
+        grouped = table.groupby("row", sort=True)
+        latest_day = grouped["day"].transform("max").to_numpy()
+        latest = table.loc[day == latest_day].groupby("row", sort=True)["value"].mean()
+        stats = grouped["value"].agg(["mean", "count"])
+        where = stats.index.to_numpy()
+        twin = np.full(n, np.nan)
+        twin[where] = latest.reindex(stats.index).to_numpy()
+        mean = np.full(n, np.nan)
+        mean[where] = stats["mean"].to_numpy()
+        count = out["loc_twin_n"].to_numpy(float).copy()
+        count[where] = stats["count"].to_numpy(float)
+        last = np.full(n, np.nan)
+        last[where] = grouped["day"].max().to_numpy()
+        with np.errstate(invalid="ignore"):
+            gap = own[:, 3] - np.where(np.isfinite(last), last, np.nan)
+        out["loc_twin"] = twin
+        out["loc_twin_mean"] = mean
+        out["loc_twin_n"] = count
+        out["loc_twin_diff"] = twin - out["loc_knn_weighted"].to_numpy(float)
+        out["loc_twin_days"] = gap
+
     def _centre_distance(self, frame: pd.DataFrame, xyz: np.ndarray, ok: np.ndarray) -> np.ndarray:
         result = np.full(len(frame), np.nan)
         if "city" not in frame:
@@ -286,5 +418,15 @@ class LocationFeatures:
         """Constructor arguments."""
         return {
             k: getattr(self, k)
-            for k in ("k", "k_near", "building_m", "centre_share", "neighbourhood_smoothing")
+            for k in (
+                "k",
+                "k_near",
+                "building_m",
+                "centre_share",
+                "neighbourhood_smoothing",
+                "twins",
+                "twin_m",
+                "twin_log_area",
+                "twin_past_only",
+            )
         }

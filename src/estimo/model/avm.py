@@ -282,7 +282,8 @@ class AVM:
         self.blend_ = None
         if self.comps:
             finder = self._new_finder().fit(fit_part)
-            result = finder.value(validation, stage, index=stage.index, subject_log=model_log)
+            # adjustments from characteristics only (see EngineStage.hedonic_view)
+            result = finder.value(validation, stage.hedonic_view(), index=stage.index)
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             self.blend_ = BlendWeights().fit(result.summary, model_log, comps_log, actual)
             final_log, _ = self.blend_.blend(model_log, comps_log, result.summary)
@@ -331,10 +332,9 @@ class AVM:
             dates = self.stage_.valuation_dates(frame, valuation_date)
             result: ComparablesResult = self.finder_.value(
                 frame,
-                self.stage_,
+                self.stage_.hedonic_view(),
                 index=self.stage_.index,
                 valuation_date=dates,
-                subject_log=model_log,
                 explain=explain,
             )
             comps_log = result.summary["comps_log_price"].to_numpy(float)

@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 from sklearn.neighbors import KDTree
 
-from estimo.features.location import LocationFeatures
+from estimo.features.location import TWIN_KEY_COLUMNS, LocationFeatures
 from estimo.index import PriceIndex
 from estimo.model.avm import AVM
 from estimo.model.blend import BlendWeights
@@ -77,6 +77,7 @@ def avm_meta(model: AVM) -> dict[str, Any]:
         "stage": {
             "dedupe": stage.dedupe,
             "use_offset": stage.use_offset,
+            "twin_offset": stage.twin_offset,
             "reference_date": stage.reference_date_.isoformat(),
             "city_level": stage.city_level_,
             "global_level": stage.global_level_,
@@ -121,6 +122,8 @@ def save_avm(model: AVM, fs: Any, root: str, meta: dict[str, Any]) -> None:
     location = pd.DataFrame(loc.xyz_, columns=["x", "y", "z"])
     location["value"] = loc.values_
     location["id"] = loc.ids_.astype(str)
+    for i, name in enumerate(TWIN_KEY_COLUMNS):
+        location[name] = loc.twin_keys_[:, i]
     _write_parquet(fs, f"{root}/location.parquet", location)
     if loc.neighbourhood_table_ is not None:
         _write_parquet(fs, f"{root}/neighbourhoods.parquet", loc.neighbourhood_table_)
@@ -136,7 +139,14 @@ def load_avm(fs: Any, root: str, meta: dict[str, Any]) -> AVM:
     location = _load_location(fs, root, meta["location"])
     segmented = _load_segmented(fs, root, meta["segmented"])
     info = meta["stage"]
-    stage = EngineStage(index, location, segmented, info["dedupe"], info["use_offset"])
+    stage = EngineStage(
+        index,
+        location,
+        segmented,
+        info["dedupe"],
+        info["use_offset"],
+        twin_offset=bool(info.get("twin_offset", False)),
+    )
     stage.reference_date_ = pd.Timestamp(info["reference_date"])
     stage.city_level_ = {k: float(v) for k, v in info["city_level"].items()}
     stage.global_level_ = float(info["global_level"])
@@ -168,11 +178,16 @@ def load_avm(fs: Any, root: str, meta: dict[str, Any]) -> AVM:
 
 
 def _load_location(fs: Any, root: str, info: dict[str, Any]) -> LocationFeatures:
-    loc = LocationFeatures(**info["params"])
+    # a bundle written before the twin features has no "twins" parameter: its trees never saw them
+    loc = LocationFeatures(**{"twins": False, **info["params"]})
     table = _read_parquet(fs, f"{root}/location.parquet")
     loc.xyz_ = table[["x", "y", "z"]].to_numpy(float)
     loc.values_ = table["value"].to_numpy(float)
     loc.ids_ = table["id"].to_numpy(dtype=object)
+    if all(name in table for name in TWIN_KEY_COLUMNS):
+        loc.twin_keys_ = table[list(TWIN_KEY_COLUMNS)].to_numpy(float)
+    else:  # a bundle written before the twin features
+        loc.twin_keys_ = np.full((len(table), len(TWIN_KEY_COLUMNS)), np.nan)
     loc.tree_ = KDTree(loc.xyz_) if len(table) else None
     loc.centres_ = {k: np.asarray(v, dtype=float) for k, v in info["centres"].items()}
     loc.neighbourhood_table_ = None

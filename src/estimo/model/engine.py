@@ -12,12 +12,15 @@ Steps of :meth:`EngineStage.fit`:
 3. keep one row per property (``dedupe="latest"``: its latest appearance, or
    ``"weight"``: every appearance weighted by 1 / appearances, or ``"none"``);
 4. learn :class:`~estimo.features.location.LocationFeatures` from the time-adjusted log
-   price per m² (leave-one-out on the training rows);
+   price per m² (leave-one-out on the training rows), including the *twin* features: the
+   price per m² of the same flat listed before under another id;
 5. train the :class:`~estimo.model.segmented.SegmentedModel` on ``y``, on top of an offset
    ``log(area) + distance-weighted spatial lag`` (a price from the neighbours' price per m²)
    when ``use_offset``: the trees learn corrections to what the neighbours say.
 
 Predictions are log prices at the reference date, moved to any valuation date with the index.
+:meth:`EngineStage.hedonic_view` predicts as if no row had a twin; the comparables use it
+for their adjustments (a twin's price is not a characteristic of the flat).
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.features.location import LocationFeatures
+from estimo.features.location import TWIN_FEATURE_NAMES, LocationFeatures
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -86,6 +89,9 @@ class EngineStage:
         How re-listings of the same property are used.
     use_offset : bool
         Learn on top of the spatial-lag price.
+    twin_offset : bool
+        Where the flat was listed before under another id (``loc_twin``), start from the
+        twin's price per m² × area instead of the spatial lag.
     """
 
     def __init__(
@@ -95,12 +101,14 @@ class EngineStage:
         model: SegmentedModel,
         dedupe: str = "latest",
         use_offset: bool = True,
+        twin_offset: bool = False,
     ) -> None:
         self.index = index
         self.location = location
         self.model = model
         self.dedupe = dedupe
         self.use_offset = use_offset
+        self.twin_offset = twin_offset
 
     def fit(
         self,
@@ -180,6 +188,9 @@ class EngineStage:
         if not self.use_offset:
             return fallback
         guess = X["loc_knn_weighted"].to_numpy(float) + log_area(frame)
+        if self.twin_offset and "loc_twin" in X:
+            twin = X["loc_twin"].to_numpy(float) + log_area(frame)
+            guess = np.where(np.isfinite(twin), twin, guess)
         return np.where(np.isfinite(guess), guess, fallback)
 
     def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
@@ -189,6 +200,16 @@ class EngineStage:
         X = self.features(frame)
         at_reference = self.model.predict_log(X, offset=self.offset(frame, X))
         return at_reference + self.time_shift(frame, valuation_date)
+
+    def hedonic_view(self) -> HedonicView:
+        """This stage predicting from the properties' characteristics and place only.
+
+        The comparables adjust each comparable to the subject by the model's difference
+        between the two; a twin's earlier price (``loc_twin*``) is not a characteristic of
+        the flat, and it differs between subject and comparable even when they are the same
+        flat, so the adjustment model sees every row as one without a twin.
+        """
+        return HedonicView(self)
 
     def valuation_dates(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.Series:
         """The valuation date of each row: given, else the row's date, else the reference."""
@@ -215,3 +236,36 @@ class EngineStage:
             "routing": self.model.routing_,
             "rounds": self.model.rounds_,
         }
+
+
+class HedonicView:
+    """An :class:`EngineStage` that predicts as if no row had a twin (see
+    :meth:`EngineStage.hedonic_view`); used for the comparables' adjustments.
+
+    Parameters
+    ----------
+    stage : EngineStage
+        A fitted stage.
+    """
+
+    def __init__(self, stage: EngineStage) -> None:
+        self.stage = stage
+
+    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The stage's features with the twin columns set to "no twin"."""
+        X = self.stage.features(frame)
+        for name in TWIN_FEATURE_NAMES:
+            if name == "loc_twin_n" and name in X:  # 0 twins where the row has coordinates
+                X[name] = np.where(X[name].isna(), np.nan, 0.0)
+            elif name in X:
+                X[name] = np.nan
+        return X
+
+    def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Log price of each row at its valuation date, without the twin features."""
+        if len(frame) == 0:
+            return np.empty(0)
+        stage = self.stage
+        X = self.features(frame)
+        at_reference = stage.model.predict_log(X, offset=stage.offset(frame, X))
+        return at_reference + stage.time_shift(frame, valuation_date)
