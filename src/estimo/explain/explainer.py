@@ -334,8 +334,12 @@ def explain_properties(
     currency : str, optional
         Currency of a plain model (default: the model bundle's, else EUR).
     """
-    contributions = log_contributions(model, frame)
-    valuations = model.value(frame) if hasattr(model, "value") else None
+    if hasattr(model, "value_with_contributions"):  # the engine: one pass for both
+        valuations, raw = model.value_with_contributions(frame)
+        contributions = log_contributions(_Precomputed(raw), frame)
+    else:
+        contributions = log_contributions(model, frame)
+        valuations = model.value(frame) if hasattr(model, "value") else None
     feature_values = _feature_values(model, frame)
     if currency is None:
         currency = str(
@@ -348,6 +352,16 @@ def explain_properties(
     return explainer.explain(
         frame, contributions, valuations, currency=currency, feature_values=feature_values
     )
+
+
+class _Precomputed:
+    """Contributions already computed, checked against the contract like any model's."""
+
+    def __init__(self, contributions: pd.DataFrame) -> None:
+        self.contributions = contributions
+
+    def log_contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        return self.contributions
 
 
 def _feature_values(model: Any, frame: pd.DataFrame) -> pd.DataFrame | None:

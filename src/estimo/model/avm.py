@@ -406,7 +406,20 @@ class AVM:
         self, frame: pd.DataFrame, valuation_date: Any = None, explain: bool = True
     ) -> list[Valuation]:
         """Full valuations: price, range, confidence, comparables, blend and warnings."""
-        parts = self._parts(frame, valuation_date, explain=explain)
+        return self._valuations(self._parts(frame, valuation_date, explain=explain), valuation_date)
+
+    def value_with_contributions(
+        self, frame: pd.DataFrame, valuation_date: Any = None
+    ) -> tuple[list[Valuation], pd.DataFrame]:
+        """:meth:`value` and :meth:`log_contributions` from one pass (the comparables are
+        searched and adjusted once), for explanations."""
+        parts = self._parts(frame, valuation_date, explain=True)
+        return (
+            self._valuations(parts, valuation_date),
+            self._contributions(parts, valuation_date, frame.index),
+        )
+
+    def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
         subjects = parts["frame"]
         final = parts["final_log"]
         low, high = self._interval(subjects, final, None)
@@ -459,8 +472,11 @@ class AVM:
         starting price (the offset) is credited to ``loc_knn_weighted`` (location) and
         ``area_m2`` (size); ``_base`` is the training median log price.
         """
-        self._check_fitted()
-        parts = self._parts(frame, valuation_date)
+        return self._contributions(self._parts(frame, valuation_date), valuation_date, frame.index)
+
+    def _contributions(
+        self, parts: dict[str, Any], valuation_date: Any, index: pd.Index
+    ) -> pd.DataFrame:
         subjects = parts["frame"]
         stage = self.stage_
         X = stage.features(subjects)
@@ -479,7 +495,7 @@ class AVM:
         out["_base"] = base + contrib["_bias"].to_numpy()
         out["_time"] = stage.time_shift(subjects, valuation_date)
         out["_comparables"] = parts["final_log"] - parts["model_log"]
-        return out.set_axis(frame.index)
+        return out.set_axis(index)
 
 
 def _validation_report(
