@@ -44,6 +44,7 @@ from estimo.model.valuation import (
     FeatureSpec,
     build_feature_matrix,
     learn_feature_spec,
+    lightgbm_params,
 )
 from estimo.progress import step_progress
 
@@ -164,27 +165,18 @@ class SegmentedModel:
         return {k: getattr(self, k) for k in self._PARAMS}
 
     def _booster_params(self, n_rows: int) -> dict[str, Any]:
-        return {
-            "objective": self.objective,
-            "alpha": self.huber_delta,
-            "metric": "l1",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": min(self.min_child_samples, max(5, n_rows // 50)),
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "num_threads": 1,
-            "verbosity": -1,
-            "cat_smooth": 50.0,
-            "cat_l2": 10.0,
-            "min_data_per_group": 50,
-            "max_cat_to_onehot": 8,
-        }
+        params = lightgbm_params(
+            objective=self.objective,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_data_in_leaf=min(self.min_child_samples, max(5, n_rows // 50)),
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            seed=self.seed,
+            num_threads=1,
+        )
+        return {**params, "alpha": self.huber_delta, "metric": "l1"}
 
     # ------------------------------------------------------------------ fitting
     def fit(

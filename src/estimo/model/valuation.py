@@ -109,6 +109,49 @@ def build_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame
     return pd.DataFrame(columns, index=frame.index)
 
 
+def lightgbm_params(
+    *,
+    learning_rate: float,
+    num_leaves: int,
+    min_data_in_leaf: int,
+    subsample: float,
+    colsample_bytree: float,
+    reg_lambda: float,
+    seed: int,
+    num_threads: int,
+    objective: str = "regression",
+) -> dict[str, Any]:
+    """LightGBM settings shared by every Estimo model: seeded and deterministic, with
+    categorical smoothing strong enough for high-cardinality levels (zip codes, districts).
+
+    Examples
+    --------
+    >>> params = lightgbm_params(learning_rate=0.05, num_leaves=31, min_data_in_leaf=20,
+    ...     subsample=1.0, colsample_bytree=1.0, reg_lambda=0.0, seed=0, num_threads=1)
+    >>> params["bagging_freq"], params["deterministic"]
+    (0, True)
+    """
+    return {
+        "objective": objective,
+        "learning_rate": learning_rate,
+        "num_leaves": num_leaves,
+        "min_data_in_leaf": min_data_in_leaf,
+        "bagging_fraction": subsample,
+        "bagging_freq": 1 if subsample < 1 else 0,
+        "feature_fraction": colsample_bytree,
+        "lambda_l2": reg_lambda,
+        "seed": seed,
+        "deterministic": True,
+        "force_row_wise": True,
+        "num_threads": num_threads,
+        "verbosity": -1,
+        "cat_smooth": 50.0,
+        "cat_l2": 10.0,
+        "min_data_per_group": 50,
+        "max_cat_to_onehot": 8,
+    }
+
+
 class ValuationModel:
     """LightGBM valuation model on log price.
 
@@ -162,25 +205,16 @@ class ValuationModel:
         }
 
     def _booster_params(self) -> dict[str, Any]:
-        return {
-            "objective": "regression",
-            "learning_rate": self.learning_rate,
-            "num_leaves": self.num_leaves,
-            "min_data_in_leaf": self.min_child_samples,
-            "bagging_fraction": self.subsample,
-            "bagging_freq": 1 if self.subsample < 1 else 0,
-            "feature_fraction": self.colsample_bytree,
-            "lambda_l2": self.reg_lambda,
-            "seed": self.seed,
-            "deterministic": True,
-            "force_row_wise": True,
-            "num_threads": self.n_jobs,
-            "verbosity": -1,
-            "cat_smooth": 50.0,
-            "cat_l2": 10.0,
-            "min_data_per_group": 50,
-            "max_cat_to_onehot": 8,
-        }
+        return lightgbm_params(
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_data_in_leaf=self.min_child_samples,
+            subsample=self.subsample,
+            colsample_bytree=self.colsample_bytree,
+            reg_lambda=self.reg_lambda,
+            seed=self.seed,
+            num_threads=self.n_jobs,
+        )
 
     def fit(
         self,
