@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 SAME_BUILDING_M = 40.0
+SIMILAR = 0.5  # similarity from which a comparable counts as a close match
 MANY_COMPS = 5
 
 
@@ -286,10 +287,16 @@ def confidence_sentences(valuation: Any, locale: Locale, currency: str | None = 
 def _range_reasons(valuation: Any, label: str) -> list[str]:
     comps = _get(valuation, "comparables", ()) or ()
     warnings = " ".join(str(w) for w in (_get(valuation, "warnings", ()) or ()))
-    recent = [c for c in comps if float(_get(c, "age_months", 0.0) or 0.0) <= 12]
+    recent_and_similar = [
+        c
+        for c in comps
+        if float(_get(c, "age_months", 0.0) or 0.0) <= 12
+        and float(_get(c, "similarity", 0.0) or 0.0) >= SIMILAR
+    ]
     if label == "high":
         why = ["why_model_ok"]
-        if len(recent) >= MANY_COMPS:
+        # only claim close matches when the comparables really are (no contradicting note)
+        if len(recent_and_similar) >= MANY_COMPS and "not very similar" not in warnings:
             why.insert(0, "why_many_comps")
         return why
     if label == "low":
