@@ -45,3 +45,16 @@ def write_json(path: str | Path, value: Any) -> Path:
     path = Path(path)
     path.write_text(json.dumps(to_jsonable(value), indent=2, allow_nan=False), encoding="utf-8")
     return path
+
+
+def write_report(out_dir: str | Path, name: str, data: Any, html: str) -> dict[str, Path]:
+    """Write ``<name>.json`` and the self-contained ``<name>.html`` into ``out_dir``.
+
+    Returns the paths as ``{"json": ..., "html": ...}``.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"json": out / f"{name}.json", "html": out / f"{name}.html"}
+    write_json(paths["json"], data)
+    paths["html"].write_text(html, encoding="utf-8")
+    return paths

@@ -47,7 +47,7 @@ from estimo.config import EvaluationConfig
 from estimo.errors import DataError
 from estimo.evaluate.metrics import check_prices, compute_metrics, iaao_ratio_study
 from estimo.evaluate.segments import ALL_LABEL, MISSING_LABEL, metrics_by_segment
-from estimo.jsonutil import to_jsonable, write_json
+from estimo.jsonutil import to_jsonable, write_report
 
 log = logging.getLogger(__name__)
 
@@ -136,11 +136,7 @@ class EvaluationReport:
         """Write ``report.json`` and the self-contained ``report.html``; return their paths."""
         from estimo.evaluate.html import render_report
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "report.json", "html": out / "report.html"}
-        write_json(paths["json"], self.to_dict())
-        paths["html"].write_text(render_report(self), encoding="utf-8")
+        paths = write_report(out_dir, "report", self.to_dict(), render_report(self))
         log.info("wrote %s and %s", paths["json"], paths["html"])
         return paths
 

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.jsonutil import to_jsonable, write_json
+from estimo.jsonutil import to_jsonable, write_report
 from estimo.quality.findings import SEVERITY_ORDER, Finding
 
 log = logging.getLogger(__name__)
@@ -146,10 +146,6 @@ class QualityReport:
         """Write ``quality.json`` and the self-contained ``quality.html`` into ``out_dir``."""
         from estimo.quality.html import render_html
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"json": out / "quality.json", "html": out / "quality.html"}
-        write_json(paths["json"], self.to_dict())
-        paths["html"].write_text(render_html(self), encoding="utf-8")
+        paths = write_report(out_dir, "quality", self.to_dict(), render_html(self))
         log.info("wrote %s and %s", paths["json"], paths["html"])
         return paths
