@@ -71,6 +71,15 @@ def test_log_contributions_add_up_to_the_valuation(avm, split) -> None:
     np.testing.assert_allclose(contrib.sum(axis=1), np.log(avm.predict(rows)), atol=1e-8)
 
 
+def test_one_pass_explanation_matches_the_separate_calls(avm, split) -> None:
+    rows = split.test.head(15).set_axis(range(100, 115))
+    valuations, contrib = avm.value_with_contributions(rows)
+    assert list(contrib.index) == list(rows.index)
+    pd.testing.assert_frame_equal(contrib, avm.log_contributions(rows))
+    assert [v.price for v in valuations] == [v.price for v in avm.value(rows)]
+    np.testing.assert_allclose(contrib.sum(axis=1), np.log([v.price for v in valuations]))
+
+
 def test_routing_says_why(avm) -> None:
     assert set(avm.routing_) == set(avm.cities_)
     for info in avm.routing_.values():

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -72,6 +74,16 @@ def test_contributions_add_up(fitted) -> None:
     X, _ = _market(50, 5)
     contrib = fitted.contributions(X)
     np.testing.assert_allclose(contrib.sum(axis=1), fitted.predict_log(X), atol=1e-9)
+
+
+@pytest.mark.parametrize("route", ["city", "global", "blend"])
+def test_contributions_add_up_on_every_route(fitted, route) -> None:
+    model = copy.deepcopy(fitted)
+    for city in model.routing_:
+        model.routing_[city] = {**model.routing_[city], "served_by": route}
+    X, _ = _market(60, 6)
+    contrib = model.contributions(X)
+    np.testing.assert_allclose(contrib.sum(axis=1), model.predict_log(X), atol=1e-9)
 
 
 def test_not_fitted_is_a_clear_error() -> None:

@@ -416,6 +416,12 @@ class EngineConfig(_Strict):
     n_estimators: Annotated[int, Field(gt=0)] = 2000
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
     num_leaves: Annotated[int, Field(gt=1)] = 63
+    max_depth: int = Field(
+        default=-1,
+        ge=-1,
+        description="depth limit of every tree (-1: none); explanations cost less with "
+        "shallower trees",
+    )
     min_child_samples: Annotated[int, Field(gt=0)] = 20
     colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.7
     objective: Literal["huber", "regression", "regression_l1"] = "huber"

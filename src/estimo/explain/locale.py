@@ -54,6 +54,10 @@ class Locale:
         self._decimal = data["number"]["decimal"]
         self._group = data["number"]["group"]
         self._table = str.maketrans({",": self._group, ".": self._decimal})
+        self._translate = self._group != "," or self._decimal != "."
+        self._templates: dict[str, Any] = data["text"]
+        self._symbols: dict[str, str] = data["currency"]["symbols"]
+        self._symbol_before = bool(data["currency"]["symbol_before"])
 
     # -- words -------------------------------------------------------------------------
     def text(self, key: str, **values: Any) -> str:
@@ -64,7 +68,7 @@ class Locale:
         KeyError
             If the template does not exist in this locale.
         """
-        template = self.data["text"].get(key)
+        template = self._templates.get(key)
         if template is None:
             raise KeyError(f"locale {self.code!r} has no template {key!r}")
         return str(template).format(**values)
@@ -117,13 +121,16 @@ class Locale:
         >>> get_locale("it").number(1234.567, 1)
         '1.234,6'
         """
-        if value is None or not math.isfinite(float(value)):
+        if value is None:
             return "–"
-        magnitude = round(abs(float(value)), decimals)
+        value = float(value)
+        if not math.isfinite(value):
+            return "–"
+        magnitude = round(abs(value), decimals)
         text = f"{magnitude:,.{decimals}f}"
-        if self._group != "," or self._decimal != ".":
+        if self._translate:
             text = text.translate(self._table)
-        return ("-" if float(value) < 0 and magnitude != 0 else "") + text
+        return "-" + text if value < 0 and magnitude != 0 else text
 
     def money(self, amount: float, currency: str, signed: bool = False) -> str:
         """An amount of money, e.g. ``€312,000`` (en) or ``312.000 €`` (it).
@@ -138,10 +145,12 @@ class Locale:
             Always show the sign (``+8,400``), as for a contribution.
         """
         amount = round(float(amount))
-        symbols = self.data["currency"]["symbols"]
+        symbols = self._symbols
         unit = symbols.get(currency, currency)
-        digits = self.number(abs(amount))
-        before = self.data["currency"]["symbol_before"] and currency in symbols
+        digits = f"{abs(amount):,d}"
+        if self._translate:
+            digits = digits.translate(self._table)
+        before = self._symbol_before and currency in symbols
         body = f"{unit}{digits}" if before else f"{digits} {unit}"
         sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")
         if signed and amount == 0:
@@ -179,7 +188,7 @@ class Locale:
 
     def month_in(self, date: Any) -> str:
         """``2024-04-02`` -> ``in April 2024`` (en) or ``ad aprile 2024`` (it)."""
-        stamp = pd.Timestamp(date)
+        stamp = date if isinstance(date, pd.Timestamp) else pd.Timestamp(date)
         return f"{self.data['months_in'][stamp.month - 1]} {stamp.year}"
 
     def list_join(self, items: list[str]) -> str:

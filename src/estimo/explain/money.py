@@ -141,12 +141,13 @@ def round_parts(parts: np.ndarray, total: int) -> np.ndarray:
     >>> round_parts(np.array([1000.4, 250.4, -99.6]), 1151).tolist()
     [1000, 250, -99]
     """
-    p = np.asarray(parts, dtype=float).ravel()
-    if len(p) == 0:
+    p = [float(x) for x in np.asarray(parts, dtype=float).ravel()]  # a few items: plain floats
+    if not p:
         return np.zeros(0, dtype=np.int64)
-    weights = np.abs(p)
-    weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(p), 1.0 / len(p))
-    return _largest_remainder(p + (total - p.sum()) * weights, int(total))
+    size = sum(abs(x) for x in p)
+    gap = total - sum(p)
+    spread = [x + gap * abs(x) / size for x in p] if size > 0 else [x + gap / len(p) for x in p]
+    return _largest_remainder(np.array(spread), int(total))
 
 
 def _largest_remainder(values: np.ndarray, total: int) -> np.ndarray:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -58,6 +59,7 @@ _PARAMS = (
     "n_estimators",
     "learning_rate",
     "num_leaves",
+    "max_depth",
     "min_child_samples",
     "colsample_bytree",
     "objective",
@@ -90,6 +92,8 @@ class AVM:
         How re-listings of one property are used for training.
     n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
         LightGBM settings of every sub-model (trees are capped by early stopping).
+    max_depth : int
+        Depth limit of every tree (-1: none); bounds the cost of exact explanations.
     knn_k : int
         Neighbours of the spatial lag.
     use_offset : bool
@@ -122,6 +126,7 @@ class AVM:
         n_estimators: int = 2000,
         learning_rate: float = 0.05,
         num_leaves: int = 63,
+        max_depth: int = -1,
         min_child_samples: int = 20,
         colsample_bytree: float = 0.7,
         objective: str = "huber",
@@ -145,6 +150,7 @@ class AVM:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
+        self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.colsample_bytree = colsample_bytree
         self.objective = objective
@@ -182,6 +188,7 @@ class AVM:
                 n_estimators=self.n_estimators,
                 learning_rate=self.learning_rate,
                 num_leaves=self.num_leaves,
+                max_depth=self.max_depth,
                 min_child_samples=self.min_child_samples,
                 colsample_bytree=self.colsample_bytree,
                 objective=self.objective,
@@ -315,11 +322,15 @@ class AVM:
         return self.stage_.predict_log(frame, valuation_date)
 
     def _parts(
-        self, frame: pd.DataFrame, valuation_date: Any = None, explain: bool = False
+        self,
+        frame: pd.DataFrame,
+        valuation_date: Any = None,
+        explain: bool = False,
+        features: pd.DataFrame | None = None,
     ) -> dict[str, Any]:
         self._check_fitted()
         frame = frame.reset_index(drop=True)
-        model_log = self.predict_log(frame, valuation_date)
+        model_log = self.stage_.predict_log(frame, valuation_date, features=features)
         parts: dict[str, Any] = {
             "frame": frame,
             "model_log": model_log,
@@ -411,13 +422,24 @@ class AVM:
     def value_with_contributions(
         self, frame: pd.DataFrame, valuation_date: Any = None
     ) -> tuple[list[Valuation], pd.DataFrame]:
-        """:meth:`value` and :meth:`log_contributions` from one pass (the comparables are
-        searched and adjusted once), for explanations."""
-        parts = self._parts(frame, valuation_date, explain=True)
-        return (
-            self._valuations(parts, valuation_date),
-            self._contributions(parts, valuation_date, frame.index),
+        """:meth:`value` and :meth:`log_contributions` from one pass, for explanations.
+
+        The features are built once and the comparables searched and adjusted once. The
+        exact tree contributions (TreeSHAP, the costly part) are computed in a worker thread
+        while the comparables are searched: LightGBM releases the GIL, so on a multi-core
+        machine the explanation adds little to the time a valuation takes.
+        """
+        self._check_fitted()
+        subjects = frame.reset_index(drop=True)
+        X = self.stage_.features(subjects)
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            shap = pool.submit(self.stage_.model.contributions, X)
+            parts = self._parts(subjects, valuation_date, explain=True, features=X)
+            model_contributions = shap.result()
+        contributions = self._contributions(
+            parts, valuation_date, frame.index, features=X, model_contributions=model_contributions
         )
+        return self._valuations(parts, valuation_date), contributions
 
     def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
         subjects = parts["frame"]
@@ -475,13 +497,20 @@ class AVM:
         return self._contributions(self._parts(frame, valuation_date), valuation_date, frame.index)
 
     def _contributions(
-        self, parts: dict[str, Any], valuation_date: Any, index: pd.Index
+        self,
+        parts: dict[str, Any],
+        valuation_date: Any,
+        index: pd.Index,
+        features: pd.DataFrame | None = None,
+        model_contributions: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         subjects = parts["frame"]
         stage = self.stage_
-        X = stage.features(subjects)
+        X = stage.features(subjects) if features is None else features
         offset = stage.offset(subjects, X)
-        contrib = stage.model.contributions(X).reset_index(drop=True)
+        if model_contributions is None:
+            model_contributions = stage.model.contributions(X)
+        contrib = model_contributions.reset_index(drop=True)
         base = stage.global_level_
         out = contrib.drop(columns="_bias")
         area = log_area(subjects)

@@ -193,11 +193,16 @@ class EngineStage:
             guess = np.where(np.isfinite(twin), twin, guess)
         return np.where(np.isfinite(guess), guess, fallback)
 
-    def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
-        """Model log price of each row at its valuation date (default: the row's date)."""
+    def predict_log(
+        self, frame: pd.DataFrame, valuation_date: Any = None, features: pd.DataFrame | None = None
+    ) -> np.ndarray:
+        """Model log price of each row at its valuation date (default: the row's date).
+
+        ``features`` are the rows' :meth:`features` when the caller already has them.
+        """
         if len(frame) == 0:
             return np.empty(0)
-        X = self.features(frame)
+        X = self.features(frame) if features is None else features
         at_reference = self.model.predict_log(X, offset=self.offset(frame, X))
         return at_reference + self.time_shift(frame, valuation_date)
 

@@ -120,6 +120,7 @@ def lightgbm_params(
     seed: int,
     num_threads: int,
     objective: str = "regression",
+    max_depth: int = -1,
 ) -> dict[str, Any]:
     """LightGBM settings shared by every Estimo model: seeded and deterministic, with
     categorical smoothing strong enough for high-cardinality levels (zip codes, districts).
@@ -135,6 +136,7 @@ def lightgbm_params(
         "objective": objective,
         "learning_rate": learning_rate,
         "num_leaves": num_leaves,
+        "max_depth": max_depth,
         "min_data_in_leaf": min_data_in_leaf,
         "bagging_fraction": subsample,
         "bagging_freq": 1 if subsample < 1 else 0,
