@@ -71,3 +71,16 @@ def test_errors_are_clear() -> None:
         cal.bounds(["A"], level=0.95)
     with pytest.raises(DataError, match="no finite residual"):
         ConformalIntervals().fit([np.nan], pd.Series(["A"]))
+
+
+def test_centring_keeps_a_citys_spread_but_not_its_validation_bias() -> None:
+    r, c, s = _residuals()
+    biased = np.where(c == "Big", r + 0.05, r)  # the validation model overvalued Big by 5 %
+    centred = ConformalIntervals(levels=(0.8,)).fit(biased, c)
+    raw = ConformalIntervals(levels=(0.8,), centre=False).fit(biased, c)
+    lo, hi = centred.bounds(["Big"], level=0.8)
+    lo_raw, hi_raw = raw.bounds(["Big"], level=0.8)
+    assert hi[0] - lo[0] == pytest.approx(hi_raw[0] - lo_raw[0], rel=1e-9)
+    assert (hi[0] + lo[0]) / 2 == pytest.approx(0.0, abs=0.01)
+    assert (hi_raw[0] + lo_raw[0]) / 2 == pytest.approx(0.05, abs=0.01)
+    assert centred.fsd(["Big"])[0] == pytest.approx(raw.fsd(["Big"])[0])

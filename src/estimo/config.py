@@ -417,7 +417,7 @@ class EngineConfig(_Strict):
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
     num_leaves: Annotated[int, Field(gt=1)] = 63
     max_depth: int = Field(
-        default=-1,
+        default=8,
         ge=-1,
         description="depth limit of every tree (-1: none); explanations cost less with "
         "shallower trees",

@@ -9,6 +9,15 @@ sample correction) of each *group*, from the most specific group with enough row
 2. city, if it has ``min_city_rows`` rows,
 3. all rows (global).
 
+With ``centre=True`` (the default) each city's residuals are first centred on their
+median (cities under ``min_city_rows`` on the overall median): the groups keep their own
+spread but not the validation model's bias. The engine refits its models on the whole
+window, validation months included, so a city's bias in the validation slice does not carry
+over to the model that is served; its spread does. On a development cut-off before the
+Poland benchmark's (train to 2024-02, scored on March 2024), centring brought the cities
+whose 80 % coverage is more than 5 points off nominal from 5 of 14 to 2 of 14 (overall
+77.8 % -> 79.0 %); on King County (one city) it changed nothing.
+
 The interval of a valuation ``p`` is ``[p · exp(q_low), p · exp(q_high)]``: asymmetric when
 the residuals are. The *forecast standard deviation* (FSD, as AVM vendors report it) of a
 group is half the width of its central 68 % residual range (a standard deviation for
@@ -73,6 +82,8 @@ class ConformalIntervals:
         Calibration rows a city needs for its own quantiles.
     min_segment_rows : int
         Calibration rows a city × segment cell needs for its own quantiles.
+    centre : bool
+        Centre each city's residuals on their median before taking quantiles.
     """
 
     def __init__(
@@ -80,10 +91,12 @@ class ConformalIntervals:
         levels: tuple[float, ...] = (0.8, 0.9),
         min_city_rows: int = 150,
         min_segment_rows: int = 300,
+        centre: bool = True,
     ) -> None:
         self.levels = levels
         self.min_city_rows = min_city_rows
         self.min_segment_rows = min_segment_rows
+        self.centre = centre
 
     def fit(self, residuals: Any, cities: Any, segments: Any | None = None) -> ConformalIntervals:
         """Calibrate on log residuals of a validation slice.
@@ -111,6 +124,8 @@ class ConformalIntervals:
         )
         seg = np.asarray(seg)
         r, city, seg = r[ok], city[ok], seg[ok]
+        if self.centre:
+            r = r - self._city_medians(r, city)
         rows = [self._row(GLOBAL, NO_SEGMENT, r)]
         for name in np.unique(city):
             in_city = city == name
@@ -125,6 +140,14 @@ class ConformalIntervals:
         self.table_ = pd.DataFrame(rows)
         self.use_segments_ = segments is not None
         return self
+
+    def _city_medians(self, r: np.ndarray, city: np.ndarray) -> np.ndarray:
+        """Median residual of each row's city (the overall median for small cities)."""
+        frame = pd.DataFrame({"r": r, "city": city})
+        grouped = frame.groupby("city")["r"]
+        medians = grouped.transform("median").to_numpy(float)
+        small = grouped.transform("size").to_numpy() < self.min_city_rows
+        return np.where(small, float(np.median(r)), medians)
 
     def _row(self, city: str, segment: str, r: np.ndarray) -> dict[str, Any]:
         row: dict[str, Any] = {"city": city, "segment": segment, "n": len(r), "fsd": _fsd(r)}
@@ -189,6 +212,7 @@ class ConformalIntervals:
             "levels": list(self.levels),
             "min_city_rows": self.min_city_rows,
             "min_segment_rows": self.min_segment_rows,
+            "centre": self.centre,
         }
 
     @classmethod
