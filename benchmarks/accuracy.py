@@ -9,7 +9,11 @@ the out-of-time split. All are scored on exactly the same test rows.
 Rows: ``plain baseline``; ``estimo single`` (the single :class:`ValuationModel`);
 ``estimo AVM: model`` (the engine's city/global models alone), ``estimo AVM: comps``
 (the comparables value alone, on the rows that have one), ``estimo AVM: blend`` (the
-final valuation), with the coverage and mean relative width of its 80 % and 90 % ranges.
+final valuation), with the coverage and mean relative width of its 80 % and 90 % ranges;
+``estimo backtest (cleaned)`` is the product's default path (``estimo backtest``: the
+training rows audited, cleaned and weighted by the project's ``quality`` section, the test
+rows' features repaired as the service would, never dropped), scored against the same
+observed prices.
 ``seconds`` of the AVM is its whole fit (validation pass + final pass + comparables);
 ``final_models_seconds`` is the training of all city models and the global model of the
 final pass.
@@ -32,6 +36,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from estimo.evaluate.backtest import run_backtest
 from estimo.evaluate.metrics import compute_metrics
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.io import load_project, read_table, to_canonical
@@ -130,6 +135,18 @@ def run_set(spec: BenchmarkSet) -> dict:
     parts = avm.predict_table(split.test.drop(columns="_row"))
     predict_seconds = time.perf_counter() - start - avm_seconds
 
+    start = time.perf_counter()
+    product = run_backtest(
+        frame.drop(columns="_row"),
+        spec.cutoff,
+        model_params={**config.engine.model_dump(), "currency": loaded.currency},
+        quality=config.quality,
+    )
+    product_seconds = time.perf_counter() - start
+    by_id = product.predictions.set_index("id")["predicted"]
+    product_predicted = split.test["id"].map(by_id).to_numpy(float)
+    valued = np.isfinite(product_predicted)  # a row the service cannot value is reported
+
     actual = split.test["price"].to_numpy(float)
     has_comps = np.isfinite(parts["comps"].to_numpy(float))
     rows = {
@@ -140,6 +157,10 @@ def run_set(spec: BenchmarkSet) -> dict:
         "estimo AVM: blend": {
             **compute_metrics(actual, parts["predicted"], low=parts["low"], high=parts["high"]),
             "seconds": avm_seconds,
+        },
+        "estimo backtest (cleaned)": {
+            **compute_metrics(actual[valued], product_predicted[valued]),
+            "seconds": product_seconds,
         },
     }
     ninety = compute_metrics(actual, parts["predicted"], low=parts["low_90"], high=parts["high_90"])

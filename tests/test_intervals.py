@@ -73,7 +73,7 @@ def test_errors_are_clear() -> None:
         ConformalIntervals().fit([np.nan], pd.Series(["A"]))
 
 
-def test_centring_keeps_a_citys_spread_but_not_its_validation_bias() -> None:
+def test_centring_keeps_a_citys_spread_but_not_its_own_validation_bias() -> None:
     r, c, s = _residuals()
     biased = np.where(c == "Big", r + 0.05, r)  # the validation model overvalued Big by 5 %
     centred = ConformalIntervals(levels=(0.8,)).fit(biased, c)
@@ -81,6 +81,21 @@ def test_centring_keeps_a_citys_spread_but_not_its_validation_bias() -> None:
     lo, hi = centred.bounds(["Big"], level=0.8)
     lo_raw, hi_raw = raw.bounds(["Big"], level=0.8)
     assert hi[0] - lo[0] == pytest.approx(hi_raw[0] - lo_raw[0], rel=1e-9)
-    assert (hi[0] + lo[0]) / 2 == pytest.approx(0.0, abs=0.01)
-    assert (hi_raw[0] + lo_raw[0]) / 2 == pytest.approx(0.05, abs=0.01)
+    # relative to the market (90 % Big) both cities end up with the same centre
+    lo_s, hi_s = centred.bounds(["Small"], level=0.8)
+    assert (hi_s[0] + lo_s[0]) / 2 == pytest.approx((hi[0] + lo[0]) / 2, abs=0.02)
     assert centred.fsd(["Big"])[0] == pytest.approx(raw.fsd(["Big"])[0])
+
+
+def test_a_market_wide_bias_is_kept_and_a_citys_own_bias_removed() -> None:
+    rng = np.random.default_rng(3)
+    city = np.repeat(["A", "B"], 2_000)
+    r = rng.normal(0, 0.1, 4_000) + np.where(city == "A", 0.06, 0.0)  # A alone is biased
+    r_market = rng.normal(0, 0.1, 4_000) + 0.04  # every city misses the same drift
+    centred = ConformalIntervals(levels=(0.8,)).fit(r, city)
+    lo, hi = centred.bounds(["A", "B"], level=0.8)
+    mid = (lo + hi) / 2
+    assert mid[0] == pytest.approx(mid[1], abs=0.015)  # A's own bias is gone
+    market = ConformalIntervals(levels=(0.8,)).fit(r_market, city)
+    lo, hi = market.bounds(["A", "B"], level=0.8)
+    np.testing.assert_allclose((lo + hi) / 2, 0.04, atol=0.015)  # the drift is kept

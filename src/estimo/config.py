@@ -410,8 +410,10 @@ class EngineConfig(_Strict):
         description="last months before the training end used for model choice, "
         "blend weights and interval calibration",
     )
-    dedupe: Literal["latest", "weight", "none"] = Field(
-        default="latest", description="re-listings: keep the latest, weight 1/n, or keep all"
+    dedupe: Literal["latest", "first", "weight", "none"] = Field(
+        default="latest",
+        description="re-listings: keep the latest or the first appearance, weight 1/n, or "
+        "keep all",
     )
     n_estimators: Annotated[int, Field(gt=0)] = 2000
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05

@@ -88,7 +88,7 @@ class AVM:
         Training rows a city needs for its own model.
     validation_months : int
         Months at the end of the training window held out for choices and calibration.
-    dedupe : {"latest", "weight", "none"}
+    dedupe : {"latest", "first", "weight", "none"}
         How re-listings of one property are used for training.
     n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
         LightGBM settings of every sub-model (trees are capped by early stopping).

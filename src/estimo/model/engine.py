@@ -9,8 +9,9 @@ Steps of :meth:`EngineStage.fit`:
 1. fit the per-city :class:`~estimo.index.PriceIndex` on the stage's rows;
 2. bring every training price to the *reference date* (the first day of the last month of
    the data) with the index: ``y = log(price) + log_factor(city, date, reference)``;
-3. keep one row per property (``dedupe="latest"``: its latest appearance, or
-   ``"weight"``: every appearance weighted by 1 / appearances, or ``"none"``);
+3. keep one row per property (``dedupe="latest"``: its latest appearance, ``"first"``: its
+   first appearance, as the backtest scores new properties, or ``"weight"``: every
+   appearance weighted by 1 / appearances, or ``"none"``);
 4. learn :class:`~estimo.features.location.LocationFeatures` from the time-adjusted log
    price per m² (leave-one-out on the training rows), including the *twin* features: the
    price per m² of the same flat listed before under another id;
@@ -51,6 +52,8 @@ def dedupe_rows(frame: pd.DataFrame, mode: str) -> tuple[np.ndarray, np.ndarray]
     >>> rows, weights = dedupe_rows(frame, "latest")
     >>> rows.tolist(), weights.tolist()
     ([1, 2], [1.0, 1.0])
+    >>> dedupe_rows(frame, "first")[0].tolist()
+    [0, 2]
     """
     n = len(frame)
     if mode == "none" or "id" not in frame:
@@ -60,7 +63,8 @@ def dedupe_rows(frame: pd.DataFrame, mode: str) -> tuple[np.ndarray, np.ndarray]
         counts = ids.map(ids.value_counts()).to_numpy(float)
         return np.arange(n), 1.0 / counts
     order = pd.DataFrame({"id": ids, "date": frame["date"].to_numpy(), "pos": np.arange(n)})
-    order = order.sort_values(["date", "pos"], kind="stable").drop_duplicates("id", keep="last")
+    keep = "first" if mode == "first" else "last"
+    order = order.sort_values(["date", "pos"], kind="stable").drop_duplicates("id", keep=keep)
     rows = np.sort(order["pos"].to_numpy())
     return rows, np.ones(len(rows))
 
@@ -85,7 +89,7 @@ class EngineStage:
         Unfitted location features.
     model : SegmentedModel
         Unfitted segmented model.
-    dedupe : {"latest", "weight", "none"}
+    dedupe : {"latest", "first", "weight", "none"}
         How re-listings of the same property are used.
     use_offset : bool
         Learn on top of the spatial-lag price.

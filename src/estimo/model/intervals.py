@@ -9,14 +9,16 @@ sample correction) of each *group*, from the most specific group with enough row
 2. city, if it has ``min_city_rows`` rows,
 3. all rows (global).
 
-With ``centre=True`` (the default) each city's residuals are first centred on their
-median (cities under ``min_city_rows`` on the overall median): the groups keep their own
-spread but not the validation model's bias. The engine refits its models on the whole
-window, validation months included, so a city's bias in the validation slice does not carry
-over to the model that is served; its spread does. On a development cut-off before the
-Poland benchmark's (train to 2024-02, scored on March 2024), centring brought the cities
-whose 80 % coverage is more than 5 points off nominal from 5 of 14 to 2 of 14 (overall
-77.8 % -> 79.0 %); on King County (one city) it changed nothing.
+With ``centre=True`` (the default) each city's residuals are first shifted by the city's
+own bias relative to the market: its median residual minus the overall median (cities under
+``min_city_rows`` are not shifted). The groups keep their own spread and the market-wide
+bias, but not a city's particular bias in the validation slice. The engine refits its
+models with the validation months, so a city's own bias there does not carry over to the
+served model; its spread does, and so does a market-wide drift that both models miss when
+they extrapolate in time. On a development cut-off before the Poland benchmark's (train to
+2024-02, scored on March 2024), this brought the cities whose 80 % coverage is more than 5
+points off nominal from 5 of 14 to 2 of 14 (overall 77.8 % -> 79.0 %); on a single-city
+market (King County) it changes nothing.
 
 The interval of a valuation ``p`` is ``[p · exp(q_low), p · exp(q_high)]``: asymmetric when
 the residuals are. The *forecast standard deviation* (FSD, as AVM vendors report it) of a
@@ -83,7 +85,7 @@ class ConformalIntervals:
     min_segment_rows : int
         Calibration rows a city × segment cell needs for its own quantiles.
     centre : bool
-        Centre each city's residuals on their median before taking quantiles.
+        Remove each city's bias relative to the market before taking quantiles.
     """
 
     def __init__(
@@ -125,7 +127,7 @@ class ConformalIntervals:
         seg = np.asarray(seg)
         r, city, seg = r[ok], city[ok], seg[ok]
         if self.centre:
-            r = r - self._city_medians(r, city)
+            r = r - self._city_bias(r, city)
         rows = [self._row(GLOBAL, NO_SEGMENT, r)]
         for name in np.unique(city):
             in_city = city == name
@@ -141,13 +143,14 @@ class ConformalIntervals:
         self.use_segments_ = segments is not None
         return self
 
-    def _city_medians(self, r: np.ndarray, city: np.ndarray) -> np.ndarray:
-        """Median residual of each row's city (the overall median for small cities)."""
+    def _city_bias(self, r: np.ndarray, city: np.ndarray) -> np.ndarray:
+        """Each row's city bias relative to the market: city median - overall median (0 in
+        cities with fewer than ``min_city_rows`` rows)."""
         frame = pd.DataFrame({"r": r, "city": city})
         grouped = frame.groupby("city")["r"]
-        medians = grouped.transform("median").to_numpy(float)
+        relative = grouped.transform("median").to_numpy(float) - float(np.median(r))
         small = grouped.transform("size").to_numpy() < self.min_city_rows
-        return np.where(small, float(np.median(r)), medians)
+        return np.where(small, 0.0, relative)
 
     def _row(self, city: str, segment: str, r: np.ndarray) -> dict[str, Any]:
         row: dict[str, Any] = {"city": city, "segment": segment, "n": len(r), "fsd": _fsd(r)}
