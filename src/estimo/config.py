@@ -412,8 +412,7 @@ class EngineConfig(_Strict):
     )
     dedupe: Literal["latest", "first", "weight", "none"] = Field(
         default="latest",
-        description="re-listings: keep the latest or the first appearance, weight 1/n, or "
-        "keep all",
+        description="re-listings: keep the latest or the first appearance, weight 1/n, or keep all",
     )
     n_estimators: Annotated[int, Field(gt=0)] = 2000
     learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.05
