@@ -427,6 +427,14 @@ class EngineConfig(_Strict):
     colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.7
     objective: Literal["huber", "regression", "regression_l1"] = "huber"
     knn_k: Annotated[int, Field(gt=0)] = 20
+    twin_m: float = Field(
+        default=100.0,
+        gt=0,
+        description="metres within which a training row can be the same or an identical flat",
+    )
+    twin_log_area: float = Field(
+        default=0.01, gt=0, description="largest |log area difference| between twins"
+    )
     use_offset: bool = Field(
         default=True, description="learn on top of the neighbours' price per m2 times the area"
     )

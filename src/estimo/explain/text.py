@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
+from statistics import fmean, median
 from typing import Any
 
 import numpy as np
@@ -232,7 +233,7 @@ def _blend_why(valuation: Any, weight: float, locale: Locale) -> str:
     """Why the comparables got their weight, from their own numbers (count, similarity,
     distance, age); the weight itself was learned from past valuations."""
     comps = list(_get(valuation, "comparables", ()) or ())
-    similarity = float(np.mean([float(_get(c, "similarity", 0.0) or 0.0) for c in comps]))
+    similarity = fmean([float(_get(c, "similarity", 0.0) or 0.0) for c in comps] or [math.nan])
     distances = [float(_get(c, "distance_m")) for c in comps if _finite(_get(c, "distance_m"))]
     ages = [float(_get(c, "age_months", 0.0) or 0.0) for c in comps]
     if weight >= 0.5:
@@ -242,14 +243,12 @@ def _blend_why(valuation: Any, weight: float, locale: Locale) -> str:
         reasons.append(locale.plural("blend_why_few", len(comps)))
     if similarity < 0.3:
         reasons.append(locale.text("blend_why_dissimilar"))
-    if distances and float(np.median(distances)) > 1000:
+    if distances and median(distances) > 1000:
         reasons.append(
-            locale.text(
-                "blend_why_far", distance=locale.distance(float(np.median(distances)) / 1000)
-            )
+            locale.text("blend_why_far", distance=locale.distance(median(distances) / 1000))
         )
-    if ages and float(np.mean(ages)) > 9:
-        reasons.append(locale.text("blend_why_old", months=locale.number(float(np.mean(ages)))))
+    if ages and fmean(ages) > 9:
+        reasons.append(locale.text("blend_why_old", months=locale.number(fmean(ages))))
     if not reasons:
         return locale.text("blend_why_mid" if weight >= 0.25 else "blend_why_tested")
     return locale.list_join(reasons)

@@ -64,6 +64,8 @@ _PARAMS = (
     "colsample_bytree",
     "objective",
     "knn_k",
+    "twin_m",
+    "twin_log_area",
     "use_offset",
     "index_smoothing",
     "index_trend_months",
@@ -98,6 +100,9 @@ class AVM:
         explanations (TreeSHAP's work grows with the square of the depth).
     knn_k : int
         Neighbours of the spatial lag.
+    twin_m, twin_log_area : float
+        How near (metres) and how alike in area (log difference) a training row must be to
+        count as the same or an identical flat (see :mod:`estimo.features.location`).
     use_offset : bool
         Learn on top of the neighbours' price per m² times the area.
     index_smoothing, index_trend_months, index_damping :
@@ -133,6 +138,8 @@ class AVM:
         colsample_bytree: float = 0.7,
         objective: str = "huber",
         knn_k: int = 20,
+        twin_m: float = 100.0,
+        twin_log_area: float = 0.01,
         use_offset: bool = True,
         index_smoothing: float = 50.0,
         index_trend_months: int = 3,
@@ -157,6 +164,8 @@ class AVM:
         self.colsample_bytree = colsample_bytree
         self.objective = objective
         self.knn_k = knn_k
+        self.twin_m = twin_m
+        self.twin_log_area = twin_log_area
         self.use_offset = use_offset
         self.index_smoothing = index_smoothing
         self.index_trend_months = index_trend_months
@@ -184,7 +193,7 @@ class AVM:
                 trend_months=self.index_trend_months,
                 damping=self.index_damping,
             ),
-            LocationFeatures(k=self.knn_k),
+            LocationFeatures(k=self.knn_k, twin_m=self.twin_m, twin_log_area=self.twin_log_area),
             SegmentedModel(
                 min_city_rows=self.min_city_rows,
                 n_estimators=self.n_estimators,
