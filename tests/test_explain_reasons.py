@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -12,6 +13,7 @@ from _explain_helpers import fitted_explainer, fitted_model
 from estimo.explain.contributions import contributions_from_booster, log_contributions
 from estimo.explain.explainer import Explainer, additivity_gap, explain_properties
 from estimo.explain.locale import get_locale
+from estimo.explain.text import blend_sentence, comparable_sentence
 from estimo.model.valuation_result import Comparable, Valuation
 
 
@@ -169,6 +171,33 @@ def test_comparable_adjustments_add_up_in_words():
     assert len(amounts) == 4
     assert 280_000 + sum(amounts) == 301_000
     assert "in the same building" in explanations[0].comparables[1]
+
+
+@pytest.mark.parametrize(
+    ("language", "all_used", "expected"),
+    [
+        ("en", True, "2 similar homes nearby point to €"),
+        ("en", False, "1 of the 2 similar homes nearby (the others differ too much"),
+        ("it", False, "1 delle 2 abitazioni simili in zona (le altre si discostano troppo"),
+    ],
+)
+def test_blend_sentence_counts_only_the_comparables_in_the_value(language, all_used, expected):
+    valuation = _valuation()
+    if not all_used:
+        comps = [valuation.comparables[0], replace(valuation.comparables[1], used=False)]
+        valuation = replace(valuation, comparables=comps)
+    assert expected in blend_sentence(valuation, get_locale(language))
+    left_out = comparable_sentence(
+        valuation.comparables[1], fitted_explainer(language).labeler, "EUR"
+    )
+    note = get_locale(language).text("comp_not_used")
+    assert left_out.endswith(note) is (not all_used)
+
+
+def test_one_comparable_takes_a_singular_verb():
+    valuation = _valuation()
+    valuation = replace(valuation, comparables=valuation.comparables[:1])
+    assert "1 similar home nearby points to €" in blend_sentence(valuation, get_locale("en"))
 
 
 def test_warnings_are_reworded_without_column_names():

@@ -150,7 +150,10 @@ def comparable_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
     )
     first = locale.text("comp_line", what=what, where=where, when=when)
     similar = _similarity_sentence(comp, locale)
-    return f"{first} {similar} {_adjustment_sentence(comp, labeler, currency)}"
+    sentence = f"{first} {similar} {_adjustment_sentence(comp, labeler, currency)}"
+    if not _get(comp, "used", True):
+        sentence += " " + locale.text("comp_not_used")
+    return sentence
 
 
 def _similarity_sentence(comp: Any, locale: Locale) -> str:
@@ -214,7 +217,11 @@ def blend_sentence(valuation: Any, locale: Locale, currency: str | None = None) 
     weight = float(_get(valuation, "blend_weight", 0.0) or 0.0)
     if comps_price is None or n == 0:
         return locale.text("blend_model_only", price=price)
-    phrase = locale.plural("blend_comps_phrase", n)
+    used = sum(1 for c in _get(valuation, "comparables", ()) or () if _get(c, "used", True))
+    if 0 < used < n:
+        phrase = locale.plural("blend_comps_used_phrase", used, total=locale.number(n))
+    else:
+        phrase = locale.plural("blend_comps_phrase", n)
     comps = locale.money(round(float(comps_price)), currency)
     if round(100 * weight) == 0:
         return locale.text("blend_model_only_comps", model=model, comps_phrase=phrase, comps=comps)

@@ -186,6 +186,7 @@ class ComparablesResult:
                     age_months=float(rec["age_months"]),
                     adjustments=dict(rec.get("adjustments") or {}),
                     attributes=attributes,
+                    used=bool(rec.get("used", True)),
                 )
             )
         return out

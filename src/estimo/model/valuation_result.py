@@ -121,6 +121,9 @@ class Comparable:
         ``adjusted_price - price``.
     attributes : dict
         A few descriptive fields of the comparable for display (area, rooms, type, ...).
+    used : bool
+        Whether it counts in the comparables value (False when its adjusted price is too far
+        from the others' and the trimming left it out).
     """
 
     id: str | None
@@ -133,6 +136,7 @@ class Comparable:
     age_months: float = 0.0
     adjustments: Mapping[str, float] = field(default_factory=dict)
     attributes: Mapping[str, Any] = field(default_factory=dict)
+    used: bool = True
 
     def __post_init__(self) -> None:
         for name in ("price", "adjusted_price", "time_factor"):
@@ -158,6 +162,7 @@ class Comparable:
                 "age_months": self.age_months,
                 "adjustments": dict(self.adjustments),
                 "attributes": dict(self.attributes),
+                "used": self.used,
             }
         )
 
