@@ -177,7 +177,7 @@ def test_comparable_adjustments_add_up_in_words():
     ("language", "all_used", "expected"),
     [
         ("en", True, "2 similar homes nearby point to €"),
-        ("en", False, "1 of the 2 similar homes nearby (the others differ too much"),
+        ("en", False, "1 of the 2 similar homes nearby (the rest differ too much"),
         ("it", False, "1 delle 2 abitazioni simili in zona (le altre si discostano troppo"),
     ],
 )
