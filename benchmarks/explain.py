@@ -11,8 +11,7 @@ For the plain :class:`~estimo.model.valuation.ValuationModel` and the engine
 per valuation, both in batches and one property at a time (as the web form does), and
 reports the extra cost of explaining (``contributions + words``) and its ratio to ``value``,
 as wall time (what the person waiting sees) and as CPU time of all threads (what a loaded
-server pays: the engine computes the contributions in a worker thread while it searches the
-comparables).
+server pays; LightGBM computes contributions on every core).
 
 Run from the repository root::
 

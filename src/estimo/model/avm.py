@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import logging
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -433,23 +432,18 @@ class AVM:
     def value_with_contributions(
         self, frame: pd.DataFrame, valuation_date: Any = None
     ) -> tuple[list[Valuation], pd.DataFrame]:
-        """:meth:`value` and :meth:`log_contributions` from one pass, for explanations.
+        """:meth:`value` and :meth:`log_contributions` from one pass, for explanations: the
+        features are built once and the comparables searched and adjusted once.
 
-        The features are built once and the comparables searched and adjusted once. The
-        exact tree contributions (TreeSHAP, the costly part) are computed in a worker thread
-        while the comparables are searched: LightGBM releases the GIL, so on a multi-core
-        machine the explanation adds little to the time a valuation takes.
+        (Computing the tree contributions in a worker thread while the comparables are
+        searched was tried: on 2 cores it saved nothing in batches and cost more for single
+        properties, LightGBM's and the search's threads competing for the cores.)
         """
         self._check_fitted()
         subjects = frame.reset_index(drop=True)
         X = self.stage_.features(subjects)
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            shap = pool.submit(self.stage_.model.contributions, X)
-            parts = self._parts(subjects, valuation_date, explain=True, features=X)
-            model_contributions = shap.result()
-        contributions = self._contributions(
-            parts, valuation_date, frame.index, features=X, model_contributions=model_contributions
-        )
+        parts = self._parts(subjects, valuation_date, explain=True, features=X)
+        contributions = self._contributions(parts, valuation_date, frame.index, features=X)
         return self._valuations(parts, valuation_date), contributions
 
     def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
@@ -513,15 +507,12 @@ class AVM:
         valuation_date: Any,
         index: pd.Index,
         features: pd.DataFrame | None = None,
-        model_contributions: pd.DataFrame | None = None,
     ) -> pd.DataFrame:
         subjects = parts["frame"]
         stage = self.stage_
         X = stage.features(subjects) if features is None else features
         offset = stage.offset(subjects, X)
-        if model_contributions is None:
-            model_contributions = stage.model.contributions(X)
-        contrib = model_contributions.reset_index(drop=True)
+        contrib = stage.model.contributions(X).reset_index(drop=True)
         base = stage.global_level_
         out = contrib.drop(columns="_bias")
         area = log_area(subjects)
