@@ -28,8 +28,6 @@ from estimo.model.bundle import load_model, save_model
 from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.split import default_cutoff, parse_cutoff
 
-REFERENCE_SAMPLE = 2_000
-
 DataArg = Annotated[
     str,
     typer.Argument(help="estimo.yaml project file, or a CSV/Parquet file with canonical columns"),
@@ -242,9 +240,9 @@ def _save_explanation_reference(model: AVM, frame: pd.DataFrame, config: Any, ou
     """
     from estimo.explain.contributions import feature_names, log_contributions
     from estimo.explain.labels import missing_labels
-    from estimo.explain.reference import ReferenceTable
+    from estimo.explain.reference import ReferenceTable, reference_sample
 
-    sample = frame.sample(min(len(frame), REFERENCE_SAMPLE), random_state=0)
+    sample = reference_sample(frame)
     contributions = log_contributions(model, sample)
     missing = missing_labels(feature_names(contributions), labels=config.explain.labels)
     if missing:

@@ -17,7 +17,7 @@ from estimo.explain.explainer import Explainer, Explanation, explain_properties
 from estimo.explain.global_report import global_report
 from estimo.explain.labels import Labeler, missing_labels
 from estimo.explain.locale import LANGUAGES
-from estimo.explain.reference import REFERENCE_FILE, ReferenceTable
+from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.schema import FIELDS
 
@@ -231,14 +231,15 @@ def _explain(model_dir: Path, data: str, out: Path, lang: str | None, sample: in
     if frame.empty:
         raise DataError(["no rows of the data fall in the model's training window"])
     with console.status("explaining the model ..."):
-        contributions = log_contributions(model, frame)
+        reference_rows = reference_sample(frame)
+        contributions = log_contributions(model, reference_rows)
         missing = missing_labels(feature_names(contributions), labels=settings.labels)
         if missing:
             raise ConfigError(
                 f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
                 'add them to the project file as explain: {labels: {column: "plain label"}}'
             )
-        reference = ReferenceTable().fit(frame, contributions)
+        reference = ReferenceTable().fit(reference_rows, contributions)
         labeler = Labeler(language, labels=settings.labels, concepts=settings.concepts)
         report = global_report(
             model, frame, labeler, reference, currency=loaded.currency, sample=sample

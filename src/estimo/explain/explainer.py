@@ -37,7 +37,7 @@ import pandas as pd
 from estimo.explain.contributions import log_contributions
 from estimo.explain.labels import Labeler
 from estimo.explain.reasons import ReasonSet, build_reasons, records
-from estimo.explain.reference import ReferenceTable
+from estimo.explain.reference import ReferenceTable, reference_sample
 from estimo.explain.text import (
     blend_sentence,
     comparable_sentence,
@@ -191,7 +191,10 @@ class Explainer:
         return cls(reference=reference, **params)
 
     def fit_reference(self, model: Any, frame: pd.DataFrame, min_rows: int = 30) -> Explainer:
-        """Learn the reference groups from training rows of ``model`` (returns ``self``)."""
+        """Learn the reference groups from training rows of ``model`` (returns ``self``);
+        a random sample of :data:`~estimo.explain.reference.REFERENCE_SAMPLE` rows of a
+        large frame."""
+        frame = reference_sample(frame)
         contributions = log_contributions(model, frame)
         self.reference = ReferenceTable(min_rows=min_rows).fit(frame, contributions)
         return self

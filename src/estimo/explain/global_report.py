@@ -40,7 +40,7 @@ from estimo.explain.contributions import log_contributions
 from estimo.explain.html import escape_text
 from estimo.explain.labels import Labeler
 from estimo.explain.reasons import SHOWN_CONCEPTS, concept_effects
-from estimo.explain.reference import ReferenceTable
+from estimo.explain.reference import ReferenceTable, reference_sample
 
 log = logging.getLogger(__name__)
 
@@ -178,7 +178,8 @@ def global_report(
     chosen = cities if cities is not None else list(counts.index)
     rng = np.random.default_rng(seed)
     if reference is None:
-        reference = ReferenceTable().fit(frame, log_contributions(model, frame))
+        rows = reference_sample(frame)
+        reference = ReferenceTable().fit(rows, log_contributions(model, rows))
     reports = []
     for city in chosen:
         rows = frame.loc[frame["city"].astype(str) == city]

@@ -61,6 +61,16 @@ LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
+REFERENCE_SAMPLE = 2_000
+"""Training rows the reference groups are learned from (a seeded random sample): exact
+contributions of every row of a large market would take long and change nothing visible."""
+
+
+def reference_sample(frame: pd.DataFrame, n: int = REFERENCE_SAMPLE) -> pd.DataFrame:
+    """A seeded random sample of at most ``n`` rows of ``frame`` (all rows when fewer)."""
+    return frame if len(frame) <= n else frame.sample(n, random_state=0)
+
+
 @dataclass(frozen=True)
 class ReferenceMatch:
     """The group a property is compared with."""

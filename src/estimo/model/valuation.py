@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import lightgbm as lgb
@@ -101,12 +102,21 @@ def build_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame
             columns[name] = np.full(n, np.nan)
     for name, levels in spec.categorical.items():
         raw = frame[name] if name in frame else pd.Series([None] * n, index=frame.index)
-        text = (
-            raw.astype(object).where(raw.notna(), None).map(lambda v: None if v is None else str(v))
-        )
-        known = text.isin(set(levels))
-        columns[name] = pd.Categorical(text.where(known, None), categories=list(levels))
+        text = [None if _is_missing(v) else str(v) for v in raw.tolist()]
+        dtype, known = _categorical_dtype(tuple(levels))
+        columns[name] = pd.Categorical([v if v in known else None for v in text], dtype=dtype)
     return pd.DataFrame(columns, index=frame.index)
+
+
+@lru_cache(maxsize=512)
+def _categorical_dtype(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, frozenset[str]]:
+    """The categorical dtype of a feature's levels and the set of them, built once (building
+    them costs more than encoding a few rows)."""
+    return pd.CategoricalDtype(categories=list(levels)), frozenset(levels)
+
+
+def _is_missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def lightgbm_params(
