@@ -61,7 +61,7 @@ LEVELS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 
 
-REFERENCE_SAMPLE = 2_000
+REFERENCE_SAMPLE = 5_000
 """Training rows the reference groups are learned from (a seeded random sample): exact
 contributions of every row of a large market would take long and change nothing visible."""
 
