@@ -147,9 +147,7 @@ class Locale:
         amount = round(float(amount))
         symbols = self._symbols
         unit = symbols.get(currency, currency)
-        digits = f"{abs(amount):,d}"
-        if self._translate:
-            digits = digits.translate(self._table)
+        digits = self.number(abs(amount))
         before = self._symbol_before and currency in symbols
         body = f"{unit}{digits}" if before else f"{digits} {unit}"
         sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")

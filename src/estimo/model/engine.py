@@ -14,7 +14,7 @@ Steps of :meth:`EngineStage.fit`:
    appearance weighted by 1 / appearances, or ``"none"``);
 4. learn :class:`~estimo.features.location.LocationFeatures` from the time-adjusted log
    price per m² (leave-one-out on the training rows), including the *twin* features: the
-   price per m² of the same flat listed before under another id;
+   price per m² of the same flat listed under another id, or of an identical flat nearby;
 5. train the :class:`~estimo.model.segmented.SegmentedModel` on ``y``, on top of an offset
    ``log(area) + distance-weighted spatial lag`` (a price from the neighbours' price per m²)
    when ``use_offset``: the trees learn corrections to what the neighbours say.

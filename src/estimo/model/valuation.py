@@ -102,7 +102,8 @@ def build_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame
             columns[name] = np.full(n, np.nan)
     for name, levels in spec.categorical.items():
         raw = frame[name] if name in frame else pd.Series([None] * n, index=frame.index)
-        text = [None if _is_missing(v) else str(v) for v in raw.tolist()]
+        present = raw.notna().tolist()
+        text = [str(v) if ok else None for v, ok in zip(raw.tolist(), present, strict=True)]
         dtype, known = _categorical_dtype(tuple(levels))
         columns[name] = pd.Categorical([v if v in known else None for v in text], dtype=dtype)
     return pd.DataFrame(columns, index=frame.index)
@@ -113,10 +114,6 @@ def _categorical_dtype(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, fr
     """The categorical dtype of a feature's levels and the set of them, built once (building
     them costs more than encoding a few rows)."""
     return pd.CategoricalDtype(categories=list(levels)), frozenset(levels)
-
-
-def _is_missing(value: Any) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
 
 
 def lightgbm_params(
