@@ -53,8 +53,14 @@ def month_number(dates: Any) -> np.ndarray:
     >>> month_number(pd.to_datetime(["2024-01-31", "2024-02-01"])).tolist()
     [24288.0, 24289.0]
     """
-    values = pd.to_datetime(pd.Series(np.asarray(dates, dtype=object).ravel()))
-    out = (values.dt.year * 12 + values.dt.month - 1).to_numpy(dtype=float, na_value=np.nan)
+    values = np.asarray(dates).ravel()
+    if values.dtype.kind != "M":  # strings, Timestamps (maybe with a time zone), None
+        parsed = pd.to_datetime(pd.Series(values.astype(object)))
+        if parsed.dt.tz is not None:
+            parsed = parsed.dt.tz_localize(None)  # the local calendar month
+        values = parsed.to_numpy(dtype="datetime64[ns]")
+    out = values.astype("datetime64[M]").astype(np.int64).astype(float) + 1970 * 12
+    out[np.isnat(values)] = np.nan
     return out
 
 
@@ -363,7 +369,9 @@ def _broadcast(date: Any, n: int) -> Any:
 
 
 def _broadcast_months(date: Any, n: int) -> np.ndarray:
-    months = month_number(_broadcast(date, n))
+    if isinstance(date, str | pd.Timestamp) or np.ndim(date) == 0:
+        return np.repeat(month_number([date]), n)
+    months = month_number(date)
     if len(months) != n:
         raise DataError(
             [f"got {len(months)} dates for {n} cities; give one date or one per row"],

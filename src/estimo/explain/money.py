@@ -151,15 +151,20 @@ def round_parts(parts: np.ndarray, total: int) -> np.ndarray:
 
 
 def _largest_remainder(values: np.ndarray, total: int) -> np.ndarray:
-    """Integers within 1 of ``values`` that sum to ``total`` (values must sum to ~total)."""
-    floors = np.floor(values)
-    remainders = values - floors
-    out = floors.astype(np.int64)
-    missing = int(total - out.sum())
+    """Integers within 1 of ``values`` that sum to ``total`` (values must sum to ~total).
+
+    A valuation has a handful of reasons, so this works on plain floats: numpy's per-call
+    overhead would cost more than the arithmetic.
+    """
+    vals = [float(v) for v in np.asarray(values, dtype=float).ravel()]
+    out = [math.floor(v) for v in vals]
+    remainders = [v - f for v, f in zip(vals, out, strict=True)]
+    missing = int(total) - sum(out)
     if missing > 0:
-        order = np.argsort(-remainders, kind="stable")
-        out[order[:missing]] += 1
+        # stable: ties go to the earlier item
+        for i in sorted(range(len(vals)), key=lambda i: -remainders[i])[:missing]:
+            out[i] += 1
     elif missing < 0:  # only from floating-point noise: take from the smallest remainders
-        order = np.argsort(remainders, kind="stable")
-        out[order[:-missing]] -= 1
-    return out
+        for i in sorted(range(len(vals)), key=lambda i: remainders[i])[:-missing]:
+            out[i] -= 1
+    return np.array(out, dtype=np.int64)

@@ -581,7 +581,9 @@ class ComparablesFinder:
         at_date = comps.assign(date=comp_dates)
         subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
         if subject_log is None:
-            subject_log = np.asarray(model.predict_log(subjects_at), dtype=float)
+            subject_log, comp_model_log = _predict_unique(
+                model, at_date, rows, comp_dates, head=subjects_at
+            )
         elif len(np.ravel(subject_log)) != len(subjects):
             raise DataError(
                 [
@@ -589,7 +591,8 @@ class ComparablesFinder:
                     f"{len(subjects)} subjects; expected one per subject"
                 ]
             )
-        comp_model_log = _predict_unique(model, at_date, rows, comp_dates)
+        else:
+            comp_model_log = _predict_unique(model, at_date, rows, comp_dates)[1]
         if index is not None:
             time_log = np.asarray(
                 index.log_factor(comps["city"].to_numpy(), comps["date"].to_numpy(), comp_dates),
@@ -625,7 +628,9 @@ class ComparablesFinder:
         table["used"] = used
         summary.index = subjects.index
         if explain and len(table):
-            contributions = _hedonic_contributions(model, subjects_at, at_date, sub)
+            contributions = _hedonic_contributions(
+                model, subjects_at, at_date, sub, comp_log=comp_model_log
+            )
             table["adjustments"] = _money_adjustments(table, contributions, n_main)
         return ComparablesResult(summary=summary, comparables=table)
 
@@ -811,18 +816,38 @@ def _predict(model: LogPriceModel, frame: pd.DataFrame) -> np.ndarray:
 
 
 def _predict_unique(
-    model: LogPriceModel, frame: pd.DataFrame, rows: np.ndarray, dates: np.ndarray
-) -> np.ndarray:
-    """Predict each distinct (reference row, valuation date) once: neighbours share comps."""
+    model: LogPriceModel,
+    frame: pd.DataFrame,
+    rows: np.ndarray,
+    dates: np.ndarray,
+    head: pd.DataFrame | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Log prices of ``head`` and ``frame``, each distinct (reference row, valuation date) of
+    ``frame`` predicted once: neighbours share comps.
+
+    ``head`` (the subjects) is predicted in the same call when it has every feature column
+    of ``frame``: a prediction has a fixed cost (features, encoding, the trees) that
+    dominates a single valuation.
+    """
+    head_log = np.empty(0)
     if len(frame) == 0:
-        return np.empty(0)
+        if head is not None:
+            head_log = _predict(model, head)
+        return head_log, np.empty(0)
     keys = pd.MultiIndex.from_arrays([rows, pd.to_datetime(dates)])
     codes, uniques = pd.factorize(keys)
-    if len(uniques) == len(frame):
-        return _predict(model, frame)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
-    return _predict(model, frame.iloc[first])[codes]
+    distinct = frame if len(uniques) == len(frame) else frame.iloc[first]
+    if len(uniques) == len(frame):
+        codes = np.arange(len(frame))
+    if head is None:
+        return head_log, _predict(model, distinct)[codes]
+    if not set(feature_columns(frame)) <= set(head.columns) or len(head) == 0:
+        return _predict(model, head), _predict(model, distinct)[codes]
+    shared = [c for c in head.columns if c in distinct.columns]
+    both = _predict(model, pd.concat([head, distinct[shared]], ignore_index=True))
+    return both[: len(head)], both[len(head) :][codes]
 
 
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -858,9 +883,14 @@ def _feature_group(name: str) -> str:
 
 
 def _hedonic_contributions(
-    model: Any, subjects_at: pd.DataFrame, comps_at: pd.DataFrame, sub: np.ndarray
+    model: Any,
+    subjects_at: pd.DataFrame,
+    comps_at: pd.DataFrame,
+    sub: np.ndarray,
+    comp_log: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Log contributions (comp rows x feature groups) of the subject-minus-comp difference."""
+    """Log contributions (comp rows x feature groups) of the subject-minus-comp difference
+    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
     if hasattr(model, "explain_difference"):
         parts = []
         for s in np.unique(sub):
@@ -880,19 +910,24 @@ def _hedonic_contributions(
         ]
         raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
     else:
-        raw = _swap_contributions(model, subjects_at, comps_at, sub)
+        raw = _swap_contributions(model, subjects_at, comps_at, sub, comp_log)
     return raw.T.groupby(lambda c: _feature_group(str(c))).sum().T
 
 
 def _swap_contributions(
-    model: Any, subjects_at: pd.DataFrame, comps_at: pd.DataFrame, sub: np.ndarray
+    model: Any,
+    subjects_at: pd.DataFrame,
+    comps_at: pd.DataFrame,
+    sub: np.ndarray,
+    comp_log: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Change of the comp's log price when one feature group takes the subject's value."""
+    """Change of the comp's log price when one feature group takes the subject's value
+    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
     names = [c for c in feature_columns(comps_at) if c in subjects_at and c != "city"]
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(_feature_group(name), []).append(name)
-    base = _predict(model, comps_at)
+    base = _predict(model, comps_at) if comp_log is None else np.asarray(comp_log, float)
     mine = subjects_at.iloc[sub].reset_index(drop=True)
     frames, owners = [], []
     for group, columns in groups.items():

@@ -165,21 +165,34 @@ class ConformalIntervals:
             raise NotFittedError("these ConformalIntervals are not calibrated; call fit first")
 
     def _lookup(self, cities: Any, segments: Any | None) -> pd.DataFrame:
+        """The calibration row of each (city, segment): its own, else its city's, else the
+        global one (a dictionary lookup per row: a single valuation pays no index building)."""
         self._check_fitted()
-        city = pd.Series(np.asarray(cities, dtype=object)).astype(str)
+        city = pd.Series(np.asarray(cities, dtype=object)).astype(str).tolist()
         if segments is None or not self.use_segments_:
-            seg = pd.Series(NO_SEGMENT, index=city.index)
+            seg = [NO_SEGMENT] * len(city)
         else:
-            seg = pd.Series(np.asarray(segments, dtype=object)).fillna(NO_SEGMENT).astype(str)
-        table = self.table_.set_index(["city", "segment"])
-        keys = [(c, s) for c, s in zip(city, seg, strict=True)]
-        found = []
-        for c, s in keys:
+            seg = (
+                pd.Series(np.asarray(segments, dtype=object))
+                .fillna(NO_SEGMENT)
+                .astype(str)
+                .tolist()
+            )
+        table = self.table_
+        position = {
+            key: i
+            for i, key in enumerate(
+                zip(table["city"].astype(str), table["segment"].astype(str), strict=True)
+            )
+        }
+        rows, found = [], []
+        for c, s in zip(city, seg, strict=True):
             for key in ((c, s), (c, NO_SEGMENT), (GLOBAL, NO_SEGMENT)):
-                if key in table.index:
+                if key in position:
+                    rows.append(position[key])
                     found.append(key)
                     break
-        out = table.loc[found].reset_index()
+        out = table.iloc[rows].reset_index(drop=True)
         out["group"] = [
             "city×segment" if s != NO_SEGMENT else ("city" if c != GLOBAL else "global")
             for c, s in found
