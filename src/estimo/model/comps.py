@@ -37,7 +37,7 @@ Reference rows without coordinates are only candidates of such subjects.
 
 Without an index the model supplies the time adjustment (the comp predicted at the valuation
 date minus at its own date). The *main adjustments* split ``hedonic`` per feature group:
-LightGBM ``pred_contrib`` (TreeSHAP) differences when the model has ``booster_`` and
+exact TreeSHAP differences (:mod:`estimo.model.treeshap`) when the model has ``booster_`` and
 ``feature_spec_`` (they add up exactly to ``hedonic``), the model's own
 ``explain_difference(subject_row, comp_rows)`` when it has one, otherwise single-feature swaps
 (set the comp's feature to the subject's value, measure the change; interactions go to
@@ -80,6 +80,7 @@ import pandas as pd
 from sklearn.neighbors import BallTree
 
 from estimo.errors import DataError, NotFittedError
+from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import build_feature_matrix
 from estimo.model.valuation_result import Comparable
 from estimo.schema import feature_columns
@@ -902,12 +903,8 @@ def _hedonic_contributions(
         raw = pd.concat(parts).sort_index().fillna(0.0)
     elif hasattr(model, "booster_") and hasattr(model, "feature_spec_"):
         spec = model.feature_spec_
-        mine = model.booster_.predict(build_feature_matrix(subjects_at, spec), pred_contrib=True)[
-            :, :-1
-        ]
-        theirs = model.booster_.predict(build_feature_matrix(comps_at, spec), pred_contrib=True)[
-            :, :-1
-        ]
+        mine = tree_contributions(model.booster_, build_feature_matrix(subjects_at, spec))[:, :-1]
+        theirs = tree_contributions(model.booster_, build_feature_matrix(comps_at, spec))[:, :-1]
         raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
     else:
         raw = _swap_contributions(model, subjects_at, comps_at, sub, comp_log)

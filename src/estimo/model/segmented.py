@@ -39,6 +39,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from estimo.errors import NotFittedError
+from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
     FeatureSpec,
@@ -453,10 +454,10 @@ class SegmentedModel:
         values = np.zeros((len(X), len(names)))
         if uses_global.any():
             rows = np.flatnonzero(uses_global)
-            values[rows] = self.boosters_[GLOBAL].predict(matrix.iloc[rows], pred_contrib=True)
+            values[rows] = tree_contributions(self.boosters_[GLOBAL], matrix.iloc[rows])
         for city in np.unique(cities[uses_city]):
             rows = np.flatnonzero(uses_city & (cities == city))
-            own = self.boosters_[city].predict(matrix.iloc[rows], pred_contrib=True)
+            own = tree_contributions(self.boosters_[city], matrix.iloc[rows])
             blended = uses_global[rows]
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
