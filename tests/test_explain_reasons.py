@@ -13,6 +13,7 @@ from _explain_helpers import fitted_explainer, fitted_model
 from estimo.explain.contributions import contributions_from_booster, log_contributions
 from estimo.explain.explainer import Explainer, additivity_gap, explain_properties
 from estimo.explain.locale import get_locale
+from estimo.explain.reasons import records
 from estimo.explain.text import blend_sentence, comparable_sentence
 from estimo.model.valuation_result import Comparable, Valuation
 
@@ -252,3 +253,29 @@ def test_user_labels_and_language_from_config():
     explanation = explain_properties(model, test.head(1), explainer)[0]
     assert len([r for r in explanation.reasons.reasons if r.key != "other"]) <= 2
     assert additivity_gap(explanation) == 0
+
+
+def test_records_keep_each_columns_python_types_with_and_without_the_fast_walk(monkeypatch):
+    frame = pd.DataFrame(
+        {
+            "area_m2": [95.0, np.nan],
+            "rooms": pd.array([3, None], dtype="Int64"),
+            "city": ["Milano", "Roma"],
+            "date": pd.to_datetime(["2024-01-31", "2024-02-01"]),
+            "condition": pd.Categorical(["good", None]),
+        }
+    )
+    fast = records(frame)
+    assert fast[0] == {
+        "area_m2": 95.0,
+        "rooms": 3,
+        "city": "Milano",
+        "date": pd.Timestamp("2024-01-31"),
+        "condition": "good",
+    }
+    assert fast[1]["rooms"] is pd.NA and pd.isna(fast[1]["condition"])
+    monkeypatch.delattr(pd.DataFrame, "_iter_column_arrays")
+    slow = records(frame)
+    types = [[type(v) for v in r.values()] for r in fast]
+    assert [[type(v) for v in r.values()] for r in slow] == types
+    assert slow[0] == fast[0]

@@ -280,7 +280,11 @@ def build_reasons(
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts; much faster than ``DataFrame.to_dict`` on a few rows."""
     columns = [str(c) for c in frame.columns]
-    values = [frame.iloc[:, j].tolist() for j in range(frame.shape[1])]  # no object matrix
+    arrays = getattr(frame, "_iter_column_arrays", None)  # pandas' own column walk: 10x faster
+    if arrays is None:  # a pandas without it
+        values = [column.tolist() for _, column in frame.items()]
+    else:
+        values = [array.tolist() for array in arrays()]  # no object matrix: types are kept
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 
