@@ -78,7 +78,7 @@ def learn_spec(X: pd.DataFrame) -> FeatureSpec:
 
 def encode(X: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     """Feature matrix of ``X`` in the spec's order (no date column)."""
-    return build_feature_matrix(X, spec).drop(columns=DATE_FEATURE)
+    return build_feature_matrix(X, spec, with_date=False)
 
 
 class SegmentedModel:

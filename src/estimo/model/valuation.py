@@ -83,37 +83,52 @@ def _all_numeric_codes(values: pd.Series) -> bool:
     return bool(len(parsed)) and bool(parsed.notna().all())
 
 
-def build_feature_matrix(frame: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
+def build_feature_matrix(
+    frame: pd.DataFrame, spec: FeatureSpec, *, with_date: bool = True
+) -> pd.DataFrame:
     """Encode a canonical frame into the model's feature matrix.
 
     Columns missing from ``frame`` are filled with missing values, so a property described
-    by only a few fields can still be valued.
+    by only a few fields can still be valued. ``with_date=False`` leaves out the date
+    feature (models that learn on time-adjusted prices).
     """
     columns: dict[str, Any] = {}
     n = len(frame)
-    dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
-    columns[DATE_FEATURE] = ((pd.to_datetime(dates) - _EPOCH).dt.days / 365.25).to_numpy(float)
+    if with_date:
+        dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
+        days = (pd.to_datetime(dates) - _EPOCH).dt.days
+        columns[DATE_FEATURE] = (days / 365.25).to_numpy(float)
     for name in spec.numeric:
         if name == DATE_FEATURE:
             continue
-        if name in frame:
-            columns[name] = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
-        else:
-            columns[name] = np.full(n, np.nan)
+        columns[name] = _numeric(frame[name]) if name in frame else np.full(n, np.nan)
     for name, levels in spec.categorical.items():
-        raw = frame[name] if name in frame else pd.Series([None] * n, index=frame.index)
-        present = raw.notna().tolist()
-        text = [str(v) if ok else None for v, ok in zip(raw.tolist(), present, strict=True)]
-        dtype, known = _categorical_dtype(tuple(levels))
-        columns[name] = pd.Categorical([v if v in known else None for v in text], dtype=dtype)
+        dtype, code_of = _categorical_dtype(tuple(levels))
+        if name in frame:
+            raw = frame[name]
+            present = raw.notna().tolist()
+            codes = [
+                code_of.get(str(v), -1) if ok else -1
+                for v, ok in zip(raw.tolist(), present, strict=True)
+            ]
+        else:
+            codes = [-1] * n
+        columns[name] = pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=dtype)
     return pd.DataFrame(columns, index=frame.index)
 
 
+def _numeric(values: pd.Series) -> np.ndarray:
+    """A column as floats; text that is not a number becomes NaN."""
+    if pd.api.types.is_numeric_dtype(values.dtype):  # numbers and booleans, maybe nullable
+        return values.to_numpy(dtype=float, na_value=np.nan)
+    return pd.to_numeric(values, errors="coerce").to_numpy(float)
+
+
 @lru_cache(maxsize=512)
-def _categorical_dtype(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, frozenset[str]]:
-    """The categorical dtype of a feature's levels and the set of them, built once (building
-    them costs more than encoding a few rows)."""
-    return pd.CategoricalDtype(categories=list(levels)), frozenset(levels)
+def _categorical_dtype(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, dict[str, int]]:
+    """The categorical dtype of a feature's levels and each level's code, built once
+    (building them costs more than encoding a few rows)."""
+    return pd.CategoricalDtype(categories=list(levels)), {v: i for i, v in enumerate(levels)}
 
 
 def lightgbm_params(
