@@ -340,9 +340,15 @@ class AVM:
     ) -> dict[str, Any]:
         self._check_fitted()
         frame = frame.reset_index(drop=True)
-        model_log = self.stage_.predict_log(frame, valuation_date, features=features)
+        steps = None
+        if features is not None and len(frame):  # explained too: keep the steps
+            steps = self.stage_.predict_steps(frame, valuation_date, features)
+            model_log = steps.log_price
+        else:
+            model_log = self.stage_.predict_log(frame, valuation_date, features=features)
         parts: dict[str, Any] = {
             "frame": frame,
+            "steps": steps,
             "model_log": model_log,
             "final_log": model_log,
             "comps_log": np.full(len(frame), np.nan),
@@ -499,7 +505,11 @@ class AVM:
         starting price (the offset) is credited to ``loc_knn_weighted`` (location) and
         ``area_m2`` (size); ``_base`` is the training median log price.
         """
-        return self._contributions(self._parts(frame, valuation_date), valuation_date, frame.index)
+        self._check_fitted()
+        subjects = frame.reset_index(drop=True)
+        features = self.stage_.features(subjects)
+        parts = self._parts(subjects, valuation_date, features=features)
+        return self._contributions(parts, valuation_date, frame.index, features=features)
 
     def _contributions(
         self,
@@ -510,23 +520,28 @@ class AVM:
     ) -> pd.DataFrame:
         subjects = parts["frame"]
         stage = self.stage_
-        X = stage.features(subjects) if features is None else features
-        offset = stage.offset(subjects, X)
-        contrib = stage.model.contributions(X).reset_index(drop=True)
+        steps = parts.get("steps")
+        if steps is None:
+            X = stage.features(subjects) if features is None else features
+            steps = stage.predict_steps(subjects, valuation_date, X)
+        names, values = stage.model.contribution_values(steps.features, matrix=steps.matrix)
+        column = {name: j for j, name in enumerate(names)}
         base = stage.global_level_
-        out = contrib.drop(columns="_bias")
         area = log_area(subjects)
         area_part = np.where(
             np.isfinite(area) & stage.use_offset, area - stage.median_log_area_, 0.0
         )
-        if "area_m2" in out:
-            out["area_m2"] = out["area_m2"] + area_part
-        location = "loc_knn_weighted" if "loc_knn_weighted" in out else "city"
-        out[location] = out[location] + (offset - base - area_part)
-        out["_base"] = base + contrib["_bias"].to_numpy()
-        out["_time"] = stage.time_shift(subjects, valuation_date)
-        out["_comparables"] = parts["final_log"] - parts["model_log"]
-        return out.set_axis(index)
+        if "area_m2" in column:
+            values[:, column["area_m2"]] += area_part
+        location = column["loc_knn_weighted" if "loc_knn_weighted" in column else "city"]
+        values[:, location] += steps.offset - base - area_part
+        values[:, -1] += base
+        extra = np.column_stack([steps.time_shift, parts["final_log"] - parts["model_log"]])
+        return pd.DataFrame(
+            np.hstack([values, extra]),
+            columns=[*names[:-1], "_base", "_time", "_comparables"],
+            index=index,
+        )
 
 
 def _validation_report(

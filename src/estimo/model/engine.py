@@ -27,6 +27,7 @@ for their adjustments (a twin's price is not a characteristic of the flat).
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -76,6 +77,17 @@ def log_area(frame: pd.DataFrame) -> np.ndarray:
     area = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
+
+
+@dataclass(frozen=True)
+class PredictionSteps:
+    """What :meth:`EngineStage.predict_steps` computed on the way to the log prices."""
+
+    log_price: np.ndarray
+    features: pd.DataFrame
+    matrix: pd.DataFrame
+    offset: np.ndarray
+    time_shift: np.ndarray
 
 
 class EngineStage:
@@ -206,9 +218,18 @@ class EngineStage:
         """
         if len(frame) == 0:
             return np.empty(0)
+        return self.predict_steps(frame, valuation_date, features).log_price
+
+    def predict_steps(
+        self, frame: pd.DataFrame, valuation_date: Any = None, features: pd.DataFrame | None = None
+    ) -> PredictionSteps:
+        """:meth:`predict_log` with the steps an explanation of the same rows reuses."""
         X = self.features(frame) if features is None else features
-        at_reference = self.model.predict_log(X, offset=self.offset(frame, X))
-        return at_reference + self.time_shift(frame, valuation_date)
+        offset = self.offset(frame, X)
+        matrix = self.model.encode(X)
+        shift = self.time_shift(frame, valuation_date)
+        at_reference = self.model.predict_log(X, offset=offset, matrix=matrix)
+        return PredictionSteps(at_reference + shift, X, matrix, offset, shift)
 
     def hedonic_view(self) -> HedonicView:
         """This stage predicting from the properties' characteristics and place only.

@@ -418,12 +418,25 @@ class SegmentedModel:
         names = pd.Series(np.asarray(cities, dtype=object)).astype(str)
         return names.map(lambda c: self.routing_.get(c, {}).get("served_by", "global")).to_numpy()
 
-    def predict_log(self, X: pd.DataFrame, offset: np.ndarray | None = None) -> np.ndarray:
-        """Predicted target of each row, routed per city."""
+    def encode(self, X: pd.DataFrame) -> pd.DataFrame:
+        """The sub-models' feature matrix of ``X`` (to pass as ``matrix`` when one frame is
+        both valued and explained: encoding is most of a single row's cost)."""
+        self._check_fitted()
+        return encode(X, self.spec_)
+
+    def predict_log(
+        self,
+        X: pd.DataFrame,
+        offset: np.ndarray | None = None,
+        *,
+        matrix: pd.DataFrame | None = None,
+    ) -> np.ndarray:
+        """Predicted target of each row, routed per city (``matrix``: :meth:`encode` of
+        ``X``, when already built)."""
         self._check_fitted()
         if len(X) == 0:
             return np.empty(0)
-        matrix = encode(X, self.spec_)
+        matrix = encode(X, self.spec_) if matrix is None else matrix
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
         out = self.boosters_[GLOBAL].predict(matrix) + base
@@ -437,14 +450,22 @@ class SegmentedModel:
             out[rows] = own if route[rows[0]] == "city" else (own + out[rows]) / 2
         return out
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+    def contributions(self, X: pd.DataFrame, *, matrix: pd.DataFrame | None = None) -> pd.DataFrame:
         """Per-feature log contributions (SHAP values) plus ``_bias``, routed per city.
 
         With an offset, a row's prediction is the sum of its contributions plus its offset.
         Each sub-model explains only the rows it serves (TreeSHAP is the costly part).
+        ``matrix``: :meth:`encode` of ``X``, when already built.
         """
+        names, values = self.contribution_values(X, matrix=matrix)
+        return pd.DataFrame(values, columns=names, index=X.index)
+
+    def contribution_values(
+        self, X: pd.DataFrame, *, matrix: pd.DataFrame | None = None
+    ) -> tuple[list[str], np.ndarray]:
+        """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
-        matrix = encode(X, self.spec_)
+        matrix = encode(X, self.spec_) if matrix is None else matrix
         names = [*matrix.columns, "_bias"]
         cities = X["city"].astype(str).to_numpy()
         route = self.served_by(cities)
@@ -452,16 +473,20 @@ class SegmentedModel:
         uses_global = (route != "city") | ~own_model
         uses_city = (route != "global") & own_model
         values = np.zeros((len(X), len(names)))
+
+        def rows_of(rows: np.ndarray) -> pd.DataFrame:
+            return matrix if len(rows) == len(matrix) else matrix.iloc[rows]
+
         if uses_global.any():
             rows = np.flatnonzero(uses_global)
-            values[rows] = tree_contributions(self.boosters_[GLOBAL], matrix.iloc[rows])
+            values[rows] = tree_contributions(self.boosters_[GLOBAL], rows_of(rows))
         for city in np.unique(cities[uses_city]):
             rows = np.flatnonzero(uses_city & (cities == city))
-            own = tree_contributions(self.boosters_[city], matrix.iloc[rows])
+            own = tree_contributions(self.boosters_[city], rows_of(rows))
             blended = uses_global[rows]
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
-        return pd.DataFrame(values, columns=names, index=X.index)
+        return names, values
 
 
 def _base_score(y: np.ndarray, offset: np.ndarray | None) -> float:
