@@ -49,6 +49,7 @@ from estimo.explain.contributions import CONTRACT_COLUMNS
 from estimo.explain.labels import CONCEPTS, TIMING_CONCEPT, Labeler
 from estimo.explain.money import allocate_money, round_to_unit
 from estimo.explain.reference import ReferenceMatch, reference_log_parts
+from estimo.frames import column_arrays
 
 __all__ = [
     "SHOWN_CONCEPTS",
@@ -280,11 +281,7 @@ def build_reasons(
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Rows as dicts; much faster than ``DataFrame.to_dict`` on a few rows."""
     columns = [str(c) for c in frame.columns]
-    arrays = getattr(frame, "_iter_column_arrays", None)  # pandas' own column walk: 10x faster
-    if arrays is None:  # a pandas without it
-        values = [column.tolist() for _, column in frame.items()]
-    else:
-        values = [array.tolist() for array in arrays()]  # no object matrix: types are kept
+    values = [array.tolist() for array in column_arrays(frame)]  # no object matrix: types kept
     return [dict(zip(columns, row, strict=True)) for row in zip(*values, strict=True)]
 
 

@@ -830,22 +830,16 @@ def _predict_unique(
     of ``frame``: a prediction has a fixed cost (features, encoding, the trees) that
     dominates a single valuation.
     """
-    head_log = np.empty(0)
     if len(frame) == 0:
-        if head is not None:
-            head_log = _predict(model, head)
-        return head_log, np.empty(0)
+        return (np.empty(0) if head is None else _predict(model, head)), np.empty(0)
     keys = pd.MultiIndex.from_arrays([rows, pd.to_datetime(dates)])
     codes, uniques = pd.factorize(keys)
     first = np.zeros(len(uniques), dtype=np.int64)
     first[codes[::-1]] = np.arange(len(codes))[::-1]
-    distinct = frame if len(uniques) == len(frame) else frame.iloc[first]
-    if len(uniques) == len(frame):
-        codes = np.arange(len(frame))
-    if head is None:
+    distinct = frame.iloc[first]
+    if head is None or len(head) == 0 or not set(feature_columns(frame)) <= set(head.columns):
+        head_log = np.empty(0) if head is None else _predict(model, head)
         return head_log, _predict(model, distinct)[codes]
-    if not set(feature_columns(frame)) <= set(head.columns) or len(head) == 0:
-        return _predict(model, head), _predict(model, distinct)[codes]
     shared = [c for c in head.columns if c in distinct.columns]
     both = _predict(model, pd.concat([head, distinct[shared]], ignore_index=True))
     return both[: len(head)], both[len(head) :][codes]

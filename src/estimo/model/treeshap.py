@@ -50,6 +50,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.frames import column_arrays
+
 log = logging.getLogger(__name__)
 
 __all__ = [
@@ -836,7 +838,7 @@ class TreeShap:
 
     def _frame_matrix(self, frame: pd.DataFrame) -> np.ndarray | None:
         """A data frame as ``Booster.predict`` converts it (``_data_from_pandas``)."""
-        columns = _column_arrays(frame)
+        columns = column_arrays(frame)
         categorical = [isinstance(column, pd.Categorical) for column in columns]
         for column, is_categorical in zip(columns, categorical, strict=True):
             if not is_categorical and not (
@@ -871,18 +873,6 @@ class TreeShap:
         mapping = np.append(codes, np.nan)
         self._category_maps[position] = (categories, mapping)  # holds the Index: ids stay unique
         return mapping
-
-
-def _column_arrays(frame: pd.DataFrame) -> list[Any]:
-    """The columns of a frame as numpy arrays (numeric) and ``Categorical`` s, without a
-    ``Series`` per column (which costs more than explaining a row of a small model)."""
-    iterate = getattr(frame, "_iter_column_arrays", None)  # pandas' own, not public
-    if iterate is not None:
-        return list(iterate())
-    return [
-        column.array if isinstance(column.dtype, pd.CategoricalDtype) else column.to_numpy()
-        for _, column in frame.items()
-    ]
 
 
 # --------------------------------------------------------------------------------------
