@@ -2,7 +2,8 @@
 
 Valuing or explaining one property at a time touches every column of a one-row frame; a
 ``Series`` per column (``frame[c]``, ``frame.iloc[:, j]``) costs more there than the work
-itself. :func:`column_arrays` walks the columns the way pandas does internally.
+itself. :func:`column_arrays` walks the columns the way pandas does internally, and
+:func:`str_values` spells a few values as text without building a ``Series``.
 
 Examples
 --------
@@ -10,15 +11,23 @@ Examples
 >>> frame = pd.DataFrame({"area_m2": [95.0], "city": pd.Categorical(["Milano"])})
 >>> [type(a).__name__ for a in column_arrays(frame)]
 ['ndarray', 'Categorical']
+>>> str_values(pd.Series(["Milano", None, 3.0])).tolist()
+['Milano', 'nan', '3.0']
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["column_arrays"]
+__all__ = ["MISSING_TEXT", "column_arrays", "str_values"]
+
+MISSING_TEXT = "nan"
+"""How :func:`str_values` spells a missing value (``None``, ``NaN``, ``NA``, ``NaT``)."""
+
+_FEW = 64  # up to this many values, a list comprehension beats building a Series
 
 
 def column_arrays(frame: pd.DataFrame) -> list[Any]:
@@ -32,4 +41,27 @@ def column_arrays(frame: pd.DataFrame) -> list[Any]:
     for _, column in frame.items():
         array = column.array
         out.append(array.to_numpy() if isinstance(array, pd.arrays.NumpyExtensionArray) else array)
+    return out
+
+
+def str_values(values: Any) -> np.ndarray:
+    """Values as a 1-d object array of ``str`` (``str(v)``; missing values as
+    :data:`MISSING_TEXT`, whatever the pandas version).
+
+    Same text as ``Series.astype(str)``, without its fixed cost of about 0.2 ms on a few
+    values; city names are looked up this way on every valuation.
+    """
+    if isinstance(values, (pd.Series, pd.Index)):
+        array = values.to_numpy(dtype=object)
+    else:
+        array = np.asarray(values, dtype=object)
+    array = array.ravel()
+    if len(array) <= _FEW:
+        out = np.empty(len(array), dtype=object)
+        out[:] = [str(value) for value in array]
+    else:
+        out = pd.Series(array, copy=False).astype(str).to_numpy(dtype=object)
+    missing = pd.isna(array)
+    if missing.any():
+        out[missing] = MISSING_TEXT
     return out

@@ -38,6 +38,7 @@ from scipy import sparse
 from scipy.sparse.linalg import lsqr
 
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import str_values
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +191,7 @@ class PriceIndex:
             Dates (a scalar applies to every row).
         """
         self._check_fitted()
-        cities = np.asarray(pd.Series(np.asarray(city, dtype=object).ravel()).astype(str))
+        cities = str_values(city)
         month = _broadcast_months(date, len(cities))
         out = np.zeros(len(cities))
         for name in np.unique(cities):

@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping
 from functools import cache
 from importlib import resources
+from types import MappingProxyType
 from typing import Any
 
 import pandas as pd
@@ -34,6 +36,8 @@ import pandas as pd
 from estimo.errors import ConfigError
 
 LANGUAGES: tuple[str, ...] = ("en", "it")
+_NO_ENTRY: Mapping[str, Any] = MappingProxyType({})
+
 DEFAULT_LANGUAGE = "en"
 
 
@@ -83,9 +87,10 @@ class Locale:
         """Plain name of a concept."""
         return str(self.data["concepts"][concept])
 
-    def feature_entry(self, feature: str) -> dict[str, Any]:
-        """The locale's entry of a feature (``label``, value templates), or ``{}``."""
-        return dict(self.data["features"].get(feature, {}))
+    def feature_entry(self, feature: str) -> Mapping[str, Any]:
+        """The locale's entry of a feature (``label``, value templates), or ``{}``
+        (read-only)."""
+        return MappingProxyType(self.data["features"].get(feature, _NO_ENTRY))
 
     def value_word(self, feature: str, value: str) -> str:
         """Translated category value (``to_renovate`` -> ``needs renovation``).

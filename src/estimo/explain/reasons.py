@@ -38,6 +38,7 @@ True
 from __future__ import annotations
 
 import math
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -147,6 +148,8 @@ class ConceptEffects:
         ``relative`` summed per shown concept (rows x :data:`SHOWN_CONCEPTS`).
     baseline_log : numpy.ndarray
         Log price of each row's reference property at its valuation date.
+    comparables : numpy.ndarray
+        What blending with comparables changed (``_comparables``; 0 without that column).
     """
 
     columns: list[str]
@@ -154,6 +157,51 @@ class ConceptEffects:
     relative: np.ndarray
     by_concept: np.ndarray
     baseline_log: np.ndarray
+    comparables: np.ndarray
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """What :func:`concept_effects` needs to know about a set of contribution columns; the
+    same for every batch of one model, so it is worked out once (:func:`_layout`)."""
+
+    columns: list[str]
+    concept_of: list[str]
+    timing: frozenset[str]
+    timing_cols: np.ndarray
+    feature_cols: np.ndarray
+    membership: np.ndarray
+
+
+_LAYOUTS: weakref.WeakKeyDictionary[Labeler, dict[tuple[str, ...], _Layout]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _layout(columns: tuple[str, ...], labeler: Labeler) -> _Layout:
+    known = _LAYOUTS.setdefault(labeler, {})
+    layout = known.get(columns)
+    if layout is not None:
+        return layout
+    concept_of = [labeler.concept(c) for c in columns]
+    timing = frozenset(c for c, k in zip(columns, concept_of, strict=True) if k == TIMING_CONCEPT)
+    membership = np.zeros((len(columns), len(SHOWN_CONCEPTS)))
+    for j, (name, concept) in enumerate(zip(columns, concept_of, strict=True)):
+        if name not in CONTRACT_COLUMNS and concept in SHOWN_CONCEPTS:
+            membership[j, SHOWN_CONCEPTS.index(concept)] = 1.0
+    layout = _Layout(
+        columns=list(columns),
+        concept_of=concept_of,
+        timing=timing,
+        timing_cols=np.array([j for j, c in enumerate(columns) if c in timing], dtype=int),
+        feature_cols=np.array(
+            [j for j, c in enumerate(columns) if c not in CONTRACT_COLUMNS], dtype=int
+        ),
+        membership=membership,
+    )
+    if len(known) < 64:  # one per model and language in practice
+        known[columns] = layout
+    return layout
 
 
 def concept_effects(
@@ -166,26 +214,33 @@ def concept_effects(
     Market-timing features and ``_time`` go into the baseline (the reference property is
     priced at the valuation date); ``_comparables`` is left out of ``by_concept``.
     """
-    columns = list(contributions.columns)
+    layout = _layout(tuple(contributions.columns.tolist()), labeler)
+    columns = layout.columns
     values = contributions.to_numpy(float)
-    concept_of = [labeler.concept(c) for c in columns]
-    timing = {c for c, k in zip(columns, concept_of, strict=True) if k == TIMING_CONCEPT}
     ref_parts = (
-        reference_log_parts(contributions, list(references), timing)
+        reference_log_parts(columns, list(references), layout.timing)
         if references is not None
         else np.zeros_like(values)
     )
     relative = values - ref_parts
-    feature_cols = [j for j, c in enumerate(columns) if c not in CONTRACT_COLUMNS]
-    baseline_log = values[:, columns.index("_base")] + ref_parts[:, feature_cols].sum(axis=1)
-    for j, name in enumerate(columns):
-        if name in timing:
-            baseline_log = baseline_log + values[:, j]
-    membership = np.zeros((len(columns), len(SHOWN_CONCEPTS)))
-    for j, (name, concept) in enumerate(zip(columns, concept_of, strict=True)):
-        if name not in CONTRACT_COLUMNS and concept in SHOWN_CONCEPTS:
-            membership[j, SHOWN_CONCEPTS.index(concept)] = 1.0
-    return ConceptEffects(columns, concept_of, relative, relative @ membership, baseline_log)
+    baseline_log = (
+        values[:, columns.index("_base")]
+        + ref_parts[:, layout.feature_cols].sum(axis=1)
+        + values[:, layout.timing_cols].sum(axis=1)
+    )
+    comparables = (
+        values[:, columns.index("_comparables")]
+        if "_comparables" in columns
+        else np.zeros(len(values))
+    )
+    return ConceptEffects(
+        columns,
+        layout.concept_of,
+        relative,
+        relative @ layout.membership,
+        baseline_log,
+        comparables,
+    )
 
 
 def build_reasons(
@@ -241,13 +296,12 @@ def build_reasons(
         One per row, in row order.
     """
     effects = concept_effects(contributions, labeler, references)
-    columns, concept_of = effects.columns, effects.concept_of
+    columns = effects.columns
+    members: dict[str, list[int]] = {}  # column positions of each concept
+    for j, concept in enumerate(effects.concept_of):
+        members.setdefault(concept, []).append(j)
     by_concept, relative, baseline_log = effects.by_concept, effects.relative, effects.baseline_log
-    comps = (
-        contributions["_comparables"].to_numpy(float)
-        if "_comparables" in contributions
-        else np.zeros(len(contributions))
-    )
+    comps = effects.comparables
     if isinstance(frame, list):
         rows = frame
     else:
@@ -263,7 +317,7 @@ def build_reasons(
                 float(baseline_log[i]),
                 relative[i],
                 columns,
-                concept_of,
+                members,
                 rows[i],
                 labeler,
                 price,
@@ -291,7 +345,7 @@ def _one_row(
     baseline_log: float,
     relative: np.ndarray,
     columns: list[str],
-    concept_of: list[str],
+    members: dict[str, list[int]],
     subject: dict[str, Any],
     labeler: Labeler,
     price: float | None,
@@ -327,13 +381,11 @@ def _one_row(
         baseline, amounts = allocate_money(np.array(effects), baseline_log, price, unit)
     reasons = []
     for key, effect, amount in zip(keys, effects, amounts, strict=True):
-        features = tuple(
-            c for c, k in zip(columns, concept_of, strict=True) if k == key and c in subject
-        )
+        features = tuple(columns[j] for j in members.get(key, ()) if columns[j] in subject)
         reasons.append(
             Reason(
                 key=key,
-                label=_reason_label(key, relative, columns, concept_of, subject, labeler),
+                label=_reason_label(key, relative, columns, members, subject, labeler),
                 amount=int(amount),
                 log_effect=effect,
                 features=features,
@@ -347,7 +399,7 @@ def _reason_label(
     key: str,
     relative: np.ndarray,
     columns: list[str],
-    concept_of: list[str],
+    members: dict[str, list[int]],
     subject: dict[str, Any],
     labeler: Labeler,
 ) -> str:
@@ -356,10 +408,8 @@ def _reason_label(
         return locale.text("other_factors")
     if key == "comparables":
         return labeler.concept_label("comparables")
-    members = [j for j, k in enumerate(concept_of) if k == key]
-    members.sort(key=lambda j: -abs(relative[j]))
     phrases: list[str] = []
-    for j in members:
+    for j in sorted(members.get(key, ()), key=lambda j: -abs(relative[j])):
         name = columns[j]
         if name in _NOT_DESCRIBED or (name not in subject and labeler.is_derived(name)):
             continue

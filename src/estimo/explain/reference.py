@@ -36,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -247,17 +248,19 @@ class ReferenceTable:
 
 
 def reference_log_parts(
-    contributions: pd.DataFrame, matches: list[ReferenceMatch], timing: set[str]
+    columns: Sequence[str], matches: list[ReferenceMatch], timing: Set[str]
 ) -> np.ndarray:
-    """Reference means aligned with the contribution columns (timing and contract columns 0).
+    """Reference means aligned with the contribution ``columns`` (timing and contract
+    columns 0).
 
     Features the reference does not know (e.g. added to the model later) get 0: they are
     compared with the model's overall average instead.
     """
-    columns = list(contributions.columns)
+    position = {name: j for j, name in enumerate(columns)}
     out = np.zeros((len(matches), len(columns)))
     for i, match in enumerate(matches):
-        for j, name in enumerate(columns):
-            if name in match.means and name not in timing:
-                out[i, j] = match.means[name]
+        for name, mean in match.means.items():
+            j = position.get(name)
+            if j is not None and name not in timing:
+                out[i, j] = mean
     return out

@@ -29,6 +29,7 @@ True
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from typing import Any
@@ -38,6 +39,7 @@ import pandas as pd
 
 from estimo.errors import DataError, NotFittedError
 from estimo.features.location import LocationFeatures
+from estimo.frames import str_values
 from estimo.index import PriceIndex
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
@@ -397,7 +399,7 @@ class AVM:
         self, frame: pd.DataFrame, final_log: np.ndarray, level: float | None
     ) -> tuple[np.ndarray, np.ndarray]:
         level = float(self.interval_levels[0] if level is None else level)
-        cities = frame["city"].astype(str).to_numpy()
+        cities = str_values(frame["city"])
         lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
         return np.exp(final_log + np.minimum(lo, 0)), np.exp(final_log + np.maximum(hi, 0))
 
@@ -417,7 +419,7 @@ class AVM:
             lo, hi = self._interval(frame, parts["final_log"], level)
             suffix = "" if i == 0 else f"_{round(level * 100)}"
             out[f"low{suffix}"], out[f"high{suffix}"] = lo, hi
-        cities = frame["city"].astype(str).to_numpy()
+        cities = str_values(frame["city"])
         out["fsd"] = self.intervals_.fsd(cities, self._segments(frame))
         out["sub_model"] = self.sub_model_names(frame)
         return out
@@ -425,7 +427,7 @@ class AVM:
     def sub_model_names(self, frame: pd.DataFrame) -> list[str]:
         """Which sub-model served each row: ``city:<name>``, ``global`` or ``blend:<name>``."""
         self._check_fitted()
-        cities = frame["city"].astype(str).to_numpy()
+        cities = str_values(frame["city"])
         route = self.stage_.model.served_by(cities)
         return [r if r == "global" else f"{r}:{c}" for r, c in zip(route, cities, strict=True)]
 
@@ -456,7 +458,7 @@ class AVM:
         subjects = parts["frame"]
         final = parts["final_log"]
         low, high = self._interval(subjects, final, None)
-        cities = subjects["city"].astype(str).to_numpy()
+        cities = str_values(subjects["city"])
         fsd = self.intervals_.fsd(cities, self._segments(subjects))
         dates = self.stage_.valuation_dates(subjects, valuation_date)
         names = self.sub_model_names(subjects)
@@ -538,10 +540,15 @@ class AVM:
         values[:, -1] += base
         extra = np.column_stack([steps.time_shift, parts["final_log"] - parts["model_log"]])
         return pd.DataFrame(
-            np.hstack([values, extra]),
-            columns=[*names[:-1], "_base", "_time", "_comparables"],
-            index=index,
+            np.hstack([values, extra]), columns=_contract_columns(names), index=index
         )
+
+
+@functools.lru_cache(maxsize=64)
+def _contract_columns(names: tuple[str, ...]) -> pd.Index:
+    """Columns of the contribution frame: the model's features, then ``_base``, ``_time``
+    and ``_comparables`` (one Index per model: building it costs more than a row's sums)."""
+    return pd.Index([*names[:-1], "_base", "_time", "_comparables"])
 
 
 def _validation_report(

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.features.location import TWIN_FEATURE_NAMES, LocationFeatures
+from estimo.frames import str_values
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -74,7 +75,11 @@ def log_area(frame: pd.DataFrame) -> np.ndarray:
     """``log(area_m2)`` of each row, ``nan`` where the area is missing or not positive."""
     if "area_m2" not in frame:
         return np.full(len(frame), np.nan)
-    area = pd.to_numeric(frame["area_m2"], errors="coerce").to_numpy(float)
+    column = frame["area_m2"]
+    if column.dtype.kind in "fiu":
+        area = column.to_numpy(float)
+    else:
+        area = pd.to_numeric(column, errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
 
@@ -199,7 +204,8 @@ class EngineStage:
 
     def offset(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
         """Starting log price of each row: neighbours' price per m² × area, else city level."""
-        city = frame["city"].astype(str).map(self.city_level_).to_numpy(float)
+        levels = self.city_level_
+        city = np.array([levels.get(name, np.nan) for name in str_values(frame["city"])], float)
         fallback = np.where(np.isfinite(city), city, self.global_level_)
         if not self.use_offset:
             return fallback

@@ -45,6 +45,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import str_values
 
 GLOBAL = "(all)"
 NO_SEGMENT = "(any)"
@@ -168,7 +169,7 @@ class ConformalIntervals:
         """The calibration row of each (city, segment): its own, else its city's, else the
         global one (a dictionary lookup per row: a single valuation pays no index building)."""
         self._check_fitted()
-        city = pd.Series(np.asarray(cities, dtype=object)).astype(str).tolist()
+        city = str_values(cities).tolist()
         if segments is None or not self.use_segments_:
             seg = [NO_SEGMENT] * len(city)
         else:

@@ -39,6 +39,7 @@ import pandas as pd
 from joblib import Parallel, delayed
 
 from estimo.errors import NotFittedError
+from estimo.frames import str_values
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
@@ -415,8 +416,11 @@ class SegmentedModel:
     def served_by(self, cities: Any) -> np.ndarray:
         """Name of the sub-model route serving each city: 'city', 'global' or 'blend'."""
         self._check_fitted()
-        names = pd.Series(np.asarray(cities, dtype=object)).astype(str)
-        return names.map(lambda c: self.routing_.get(c, {}).get("served_by", "global")).to_numpy()
+        routing = self.routing_
+        names = str_values(cities)
+        route = np.empty(len(names), dtype=object)
+        route[:] = [routing.get(name, {}).get("served_by", "global") for name in names]
+        return route
 
     def encode(self, X: pd.DataFrame) -> pd.DataFrame:
         """The sub-models' feature matrix of ``X`` (to pass as ``matrix`` when one frame is
@@ -440,7 +444,7 @@ class SegmentedModel:
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
         out = self.boosters_[GLOBAL].predict(matrix) + base
-        cities = X["city"].astype(str).to_numpy()
+        cities = str_values(X["city"])
         route = self.served_by(cities)
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
@@ -458,16 +462,16 @@ class SegmentedModel:
         ``matrix``: :meth:`encode` of ``X``, when already built.
         """
         names, values = self.contribution_values(X, matrix=matrix)
-        return pd.DataFrame(values, columns=names, index=X.index)
+        return pd.DataFrame(values, columns=list(names), index=X.index)
 
     def contribution_values(
         self, X: pd.DataFrame, *, matrix: pd.DataFrame | None = None
-    ) -> tuple[list[str], np.ndarray]:
+    ) -> tuple[tuple[str, ...], np.ndarray]:
         """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
         matrix = encode(X, self.spec_) if matrix is None else matrix
-        names = [*matrix.columns, "_bias"]
-        cities = X["city"].astype(str).to_numpy()
+        names = (*matrix.columns, "_bias")
+        cities = str_values(X["city"])
         route = self.served_by(cities)
         own_model = np.array([c in self.boosters_ for c in cities], dtype=bool)
         uses_global = (route != "city") | ~own_model
