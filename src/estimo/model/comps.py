@@ -36,14 +36,10 @@ Reference rows without coordinates are only candidates of such subjects.
                - model.predict_log(comp at the valuation date)
 
 Without an index the model supplies the time adjustment (the comp predicted at the valuation
-date minus at its own date). The *main adjustments* split ``hedonic`` per feature group:
-exact TreeSHAP differences (:mod:`estimo.model.treeshap`) when the model has ``booster_`` and
-``feature_spec_`` (they add up exactly to ``hedonic``), the model's own
-``explain_difference(subject_row, comp_rows)`` when it has one, otherwise single-feature swaps
-(set the comp's feature to the subject's value, measure the change; interactions go to
-``"other"``). ``lat``/``lon``/``neighbourhood`` form one group, ``"location"``. Log
-contributions become money with the logarithmic mean of the prices before and after the
-hedonic adjustment, so the amounts add up exactly to the hedonic adjustment in money.
+date minus at its own date). The *main adjustments* split ``hedonic`` per feature group and
+turn it into money (:mod:`estimo.model.adjustments`): exact TreeSHAP differences where the
+model allows, otherwise single-feature swaps; the amounts add up exactly to the hedonic
+adjustment in money.
 
 **Comparables value**: a similarity-weighted mean of adjusted log prices after dropping those
 more than ``trim`` robust standard deviations (1.4826 x weighted MAD, at least 0.02) from the
@@ -80,10 +76,14 @@ import pandas as pd
 from sklearn.neighbors import BallTree
 
 from estimo.errors import DataError, NotFittedError
-from estimo.model.treeshap import tree_contributions
-from estimo.model.valuation import build_feature_matrix
+from estimo.model.adjustments import (
+    LogPriceModel,
+    hedonic_contributions,
+    money_adjustments,
+    predict_distinct,
+    predict_log,
+)
 from estimo.model.valuation_result import Comparable
-from estimo.schema import feature_columns
 
 log = logging.getLogger(__name__)
 
@@ -107,21 +107,11 @@ DEFAULT_FEATURE_WEIGHTS: Mapping[str, float] = {
 """Default weights of the feature terms of the distance (see the module docstring)."""
 
 LOG_FEATURES = frozenset({"area_m2"})
-LOCATION_COLUMNS = ("lat", "lon", "neighbourhood")
 DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "condition")
 EARTH_RADIUS_KM = 6371.0088
 DAYS_PER_MONTH = 30.4375
 MIN_SIMILARITY = 1e-6
 _EPOCH = pd.Timestamp("2000-01-01")
-
-
-@runtime_checkable
-class LogPriceModel(Protocol):
-    """A model giving log prices of canonical rows at the date in their ``date`` column."""
-
-    def predict_log(self, frame: pd.DataFrame) -> np.ndarray:
-        """Log price of every row."""
-        ...
 
 
 @runtime_checkable
@@ -582,7 +572,7 @@ class ComparablesFinder:
         at_date = comps.assign(date=comp_dates)
         subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
         if subject_log is None:
-            subject_log, comp_model_log = _predict_unique(
+            subject_log, comp_model_log = predict_distinct(
                 model, at_date, rows, comp_dates, head=subjects_at
             )
         elif len(np.ravel(subject_log)) != len(subjects):
@@ -593,14 +583,14 @@ class ComparablesFinder:
                 ]
             )
         else:
-            comp_model_log = _predict_unique(model, at_date, rows, comp_dates)[1]
+            comp_model_log = predict_distinct(model, at_date, rows, comp_dates)[1]
         if index is not None:
             time_log = np.asarray(
                 index.log_factor(comps["city"].to_numpy(), comps["date"].to_numpy(), comp_dates),
                 dtype=float,
             )
         else:
-            time_log = comp_model_log - _predict(model, comps)
+            time_log = comp_model_log - predict_log(model, comps)
         hedonic = np.asarray(subject_log, dtype=float)[sub] - comp_model_log
         price = comps["price"].to_numpy(float)
         adjusted = np.log(price) + time_log + hedonic
@@ -629,10 +619,10 @@ class ComparablesFinder:
         table["used"] = used
         summary.index = subjects.index
         if explain and len(table):
-            contributions = _hedonic_contributions(
+            contributions = hedonic_contributions(
                 model, subjects_at, at_date, sub, comp_log=comp_model_log
             )
-            table["adjustments"] = _money_adjustments(table, contributions, n_main)
+            table["adjustments"] = money_adjustments(table, contributions, n_main)
         return ComparablesResult(summary=summary, comparables=table)
 
     def _summarise(
@@ -810,41 +800,6 @@ def _similarity(d2: np.ndarray) -> np.ndarray:
     return np.maximum(np.exp(-0.5 * d2), MIN_SIMILARITY)
 
 
-def _predict(model: LogPriceModel, frame: pd.DataFrame) -> np.ndarray:
-    if len(frame) == 0:
-        return np.empty(0)
-    return np.asarray(model.predict_log(frame), dtype=float)
-
-
-def _predict_unique(
-    model: LogPriceModel,
-    frame: pd.DataFrame,
-    rows: np.ndarray,
-    dates: np.ndarray,
-    head: pd.DataFrame | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Log prices of ``head`` and ``frame``, each distinct (reference row, valuation date) of
-    ``frame`` predicted once: neighbours share comps.
-
-    ``head`` (the subjects) is predicted in the same call when it has every feature column
-    of ``frame``: a prediction has a fixed cost (features, encoding, the trees) that
-    dominates a single valuation.
-    """
-    if len(frame) == 0:
-        return (np.empty(0) if head is None else _predict(model, head)), np.empty(0)
-    keys = pd.MultiIndex.from_arrays([rows, pd.to_datetime(dates)])
-    codes, uniques = pd.factorize(keys)
-    first = np.zeros(len(uniques), dtype=np.int64)
-    first[codes[::-1]] = np.arange(len(codes))[::-1]
-    distinct = frame.iloc[first]
-    if head is None or len(head) == 0 or not set(feature_columns(frame)) <= set(head.columns):
-        head_log = np.empty(0) if head is None else _predict(model, head)
-        return head_log, _predict(model, distinct)[codes]
-    shared = [c for c in head.columns if c in distinct.columns]
-    both = _predict(model, pd.concat([head, distinct[shared]], ignore_index=True))
-    return both[: len(head)], both[len(head) :][codes]
-
-
 def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Row-wise weighted median of a padded (n, k) array (NaN = absent)."""
     absent = np.isnan(values)
@@ -863,104 +818,4 @@ def _row_stat(func: Any, values: np.ndarray, has_any: np.ndarray) -> np.ndarray:
     rows = has_any & np.isfinite(values).any(axis=1)
     if rows.any():
         out[rows] = func(values[rows], axis=1)
-    return out
-
-
-# --------------------------------------------------------------------- main adjustments
-
-
-def _feature_group(name: str) -> str:
-    if name in LOCATION_COLUMNS:
-        return "location"
-    if name in ("date", "date_years"):
-        return "other"
-    return name
-
-
-def _hedonic_contributions(
-    model: Any,
-    subjects_at: pd.DataFrame,
-    comps_at: pd.DataFrame,
-    sub: np.ndarray,
-    comp_log: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Log contributions (comp rows x feature groups) of the subject-minus-comp difference
-    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
-    if hasattr(model, "explain_difference"):
-        parts = []
-        for s in np.unique(sub):
-            rows = np.flatnonzero(sub == s)
-            part = pd.DataFrame(
-                model.explain_difference(subjects_at.iloc[[s]], comps_at.iloc[rows])
-            )
-            parts.append(part.set_axis(rows, axis=0))
-        raw = pd.concat(parts).sort_index().fillna(0.0)
-    elif hasattr(model, "booster_") and hasattr(model, "feature_spec_"):
-        spec = model.feature_spec_
-        mine = tree_contributions(model.booster_, build_feature_matrix(subjects_at, spec))[:, :-1]
-        theirs = tree_contributions(model.booster_, build_feature_matrix(comps_at, spec))[:, :-1]
-        raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
-    else:
-        raw = _swap_contributions(model, subjects_at, comps_at, sub, comp_log)
-    return raw.T.groupby(lambda c: _feature_group(str(c))).sum().T
-
-
-def _swap_contributions(
-    model: Any,
-    subjects_at: pd.DataFrame,
-    comps_at: pd.DataFrame,
-    sub: np.ndarray,
-    comp_log: np.ndarray | None = None,
-) -> pd.DataFrame:
-    """Change of the comp's log price when one feature group takes the subject's value
-    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
-    names = [c for c in feature_columns(comps_at) if c in subjects_at and c != "city"]
-    groups: dict[str, list[str]] = {}
-    for name in names:
-        groups.setdefault(_feature_group(name), []).append(name)
-    base = _predict(model, comps_at) if comp_log is None else np.asarray(comp_log, float)
-    mine = subjects_at.iloc[sub].reset_index(drop=True)
-    frames, owners = [], []
-    for group, columns in groups.items():
-        differs = np.zeros(len(comps_at), dtype=bool)
-        for c in columns:
-            a, b = mine[c], comps_at[c].reset_index(drop=True)
-            differs |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
-        rows = np.flatnonzero(differs)
-        if len(rows):
-            swapped = comps_at.iloc[rows].copy()
-            for c in columns:
-                swapped[c] = mine[c].iloc[rows].to_numpy()
-            frames.append(swapped)
-            owners.append((group, rows))
-    out = pd.DataFrame(0.0, index=range(len(comps_at)), columns=list(groups) or ["other"])
-    if frames:
-        changed = _predict(model, pd.concat(frames, ignore_index=True))
-        start = 0
-        for group, rows in owners:
-            out.loc[rows, group] = changed[start : start + len(rows)] - base[rows]
-            start += len(rows)
-    return out
-
-
-def _money_adjustments(
-    table: pd.DataFrame, contributions: pd.DataFrame, n_main: int
-) -> list[dict[str, float]]:
-    """Main adjustments in money per comparable (time, top feature groups, other)."""
-    price = table["price"].to_numpy(float)
-    timed = price * np.exp(table["time_log"].to_numpy(float))
-    adjusted = table["adjusted_price"].to_numpy(float)
-    hedonic = table["hedonic_log"].to_numpy(float)
-    small = np.abs(hedonic) < 1e-12
-    log_mean = np.where(small, timed, (adjusted - timed) / np.where(small, 1.0, hedonic))
-    values = contributions.to_numpy(float)
-    names = list(contributions.columns)
-    out = []
-    for i in range(len(table)):
-        money = log_mean[i] * values[i]
-        order = [j for j in np.argsort(-np.abs(money)) if names[j] != "other"][:n_main]
-        entry = {"time": float(timed[i] - price[i])}
-        entry.update({names[j]: float(money[j]) for j in order})
-        entry["other"] = float(adjusted[i] - timed[i] - sum(money[j] for j in order))
-        out.append(entry)
     return out
