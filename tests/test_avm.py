@@ -138,8 +138,12 @@ def test_validation_prices_never_enter_training_features(split) -> None:
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"validation_months": 30}, "validation slice"), ({}, "no rows")],
-    ids=["slice-too-long", "empty"],
+    [
+        ({"validation_months": 30}, "validation slice"),
+        ({}, "no rows"),
+        ({"comps_location_features": ["centre_km"]}, "'centre_km', which is not a column"),
+    ],
+    ids=["slice-too-long", "empty", "unknown-location-feature"],
 )
 def test_errors_are_clear(clean_market, params, message) -> None:
     frame = clean_market.frame if params else clean_market.frame.iloc[:0]

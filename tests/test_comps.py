@@ -227,9 +227,58 @@ def test_comparables_value_accuracy_on_synthetic_market(split, model) -> None:
     assert comps_error < model_error * 1.25
 
 
+class PlaceModel:
+    """Stub model: log price = 8 + log(area) - 0.05 x km to the centre (swap adjustments)."""
+
+    def predict_log(self, frame: pd.DataFrame) -> np.ndarray:
+        km = frame["centre_km"].to_numpy(float)
+        return 8.0 + np.log(frame["area_m2"].to_numpy(float)) - 0.05 * km
+
+
+def with_centre_km(frame: pd.DataFrame) -> pd.DataFrame:
+    """A column that follows from the place only: km to a fixed point."""
+    km = np.hypot((frame["lat"] - 45.46) * 111.2, (frame["lon"] - 9.19) * 78.0)
+    return frame.assign(centre_km=km.to_numpy(float))
+
+
+@pytest.mark.parametrize("use_model", ["lightgbm", "stub"])
+def test_location_features_are_adjusted_with_the_coordinates(use_model: str, split) -> None:
+    train, test = with_centre_km(split.train), with_centre_km(split.test.head(8))
+    chosen = (
+        PlaceModel()
+        if use_model == "stub"
+        else ValuationModel(n_estimators=60, learning_rate=0.2, n_jobs=1).fit(train)
+    )
+    valued = {
+        grouped: ComparablesFinder(n_comps=5, location_features=grouped)
+        .fit(train)
+        .value(test, chosen, valuation_date=CUTOFF, explain=True, n_main=8)
+        .comparables
+        for grouped in ((), ("centre_km",))
+    }
+    separate, together = valued[()], valued[("centre_km",)]
+    assert any("centre_km" in adj for adj in separate["adjustments"])
+    assert not any("centre_km" in adj for adj in together["adjustments"])
+    # the same comparables, prices and totals: only the split of the adjustment changes
+    pd.testing.assert_series_equal(separate["adjusted_price"], together["adjusted_price"])
+    totals = [sum(adj.values()) for adj in together["adjustments"]]
+    np.testing.assert_allclose(totals, together["adjusted_price"] - together["price"], rtol=1e-9)
+    for apart, joint in zip(separate["adjustments"], together["adjustments"], strict=True):
+        if use_model == "stub":  # additive model: the location amount is the two parts' sum
+            expected = apart.get("location", 0.0) + apart.get("centre_km", 0.0)
+            assert joint.get("location", 0.0) == pytest.approx(expected, rel=1e-9, abs=1e-6)
+
+
+def test_location_features_round_trip_through_params() -> None:
+    finder = ComparablesFinder(location_features=("centre_km",))
+    assert finder.get_params()["location_features"] == ["centre_km"]
+    assert ComparablesFinder(**finder.get_params()).location_features == ["centre_km"]
+
+
 @pytest.mark.parametrize(
     ("params", "field"),
     [
+        ({"location_features": "centre_km"}, "location_features"),
         ({"n_comps": 0}, "n_comps"),
         ({"max_distance_km": -1.0}, "max_distance_km"),
         ({"feature_weights": {"area_m2": -2.0}}, "area_m2"),

@@ -443,6 +443,12 @@ class EngineConfig(_Strict):
     index_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
     comps: bool = Field(default=True, description="blend the model with comparables")
     comps_k: Annotated[int, Field(gt=0)] = 8
+    comps_location_features: list[str] = Field(
+        default_factory=list,
+        description="columns that follow from where the property is (distances to the "
+        "centre, to schools, ...), adjusted with its coordinates as one 'location' "
+        "adjustment of each comparable",
+    )
     interval_levels: list[Annotated[float, Field(gt=0, lt=1)]] = Field(
         default_factory=lambda: [0.8, 0.9]
     )

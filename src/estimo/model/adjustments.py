@@ -13,7 +13,10 @@ both at the valuation date) and for time with the index. This module holds the m
   ``explain_difference(subject_row, comp_rows)`` when it has one, otherwise single-feature
   swaps (:func:`swap_contributions`: set the comparable's feature to the subject's value and
   measure the change; interactions go to ``"other"``). ``lat``/``lon``/``neighbourhood``
-  form one group, ``"location"`` (:data:`LOCATION_COLUMNS`);
+  (:data:`LOCATION_COLUMNS`) and any columns that follow from where the property is (e.g.
+  distances to the centre and to schools, passed as ``location``) form one group,
+  ``"location"``: moving a flat changes them all together, and one swap instead of one per
+  distance makes a valuation faster;
 * :func:`money_adjustments`: log contributions in money with the logarithmic mean of the
   prices before and after the hedonic adjustment, so that the amounts add up exactly to the
   hedonic adjustment in money; the ``n_main`` largest are kept and the rest is ``"other"``.
@@ -26,6 +29,7 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -97,9 +101,10 @@ def predict_distinct(
     return both[: len(head)], both[len(head) :][codes]
 
 
-def feature_group(name: str) -> str:
-    """Adjustment group of a feature: ``"location"``, ``"other"`` for dates, else itself."""
-    if name in LOCATION_COLUMNS:
+def feature_group(name: str, location: Collection[str] = LOCATION_COLUMNS) -> str:
+    """Adjustment group of a feature: ``"location"`` for the ``location`` columns,
+    ``"other"`` for dates, else the feature itself."""
+    if name in location:
         return "location"
     if name in ("date", "date_years"):
         return "other"
@@ -112,9 +117,11 @@ def hedonic_contributions(
     comps_at: pd.DataFrame,
     sub: np.ndarray,
     comp_log: np.ndarray | None = None,
+    location: Collection[str] = LOCATION_COLUMNS,
 ) -> pd.DataFrame:
     """Log contributions (comp rows x feature groups) of the subject-minus-comp difference
-    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
+    (``comp_log``: the model's log price of ``comps_at``, when already known; ``location``:
+    the columns of the ``"location"`` group)."""
     if hasattr(model, "explain_difference"):
         parts = []
         for s in np.unique(sub):
@@ -130,8 +137,8 @@ def hedonic_contributions(
         theirs = tree_contributions(model.booster_, build_feature_matrix(comps_at, spec))[:, :-1]
         raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
     else:
-        raw = swap_contributions(model, subjects_at, comps_at, sub, comp_log)
-    return raw.T.groupby(lambda c: feature_group(str(c))).sum().T
+        raw = swap_contributions(model, subjects_at, comps_at, sub, comp_log, location)
+    return raw.T.groupby(lambda c: feature_group(str(c), location)).sum().T
 
 
 def swap_contributions(
@@ -140,13 +147,15 @@ def swap_contributions(
     comps_at: pd.DataFrame,
     sub: np.ndarray,
     comp_log: np.ndarray | None = None,
+    location: Collection[str] = LOCATION_COLUMNS,
 ) -> pd.DataFrame:
     """Change of the comp's log price when one feature group takes the subject's value
-    (``comp_log``: the model's log price of ``comps_at``, when already known)."""
+    (``comp_log``: the model's log price of ``comps_at``, when already known; ``location``:
+    the columns swapped together as ``"location"``)."""
     names = [c for c in feature_columns(comps_at) if c in subjects_at and c != "city"]
     groups: dict[str, list[str]] = {}
     for name in names:
-        groups.setdefault(feature_group(name), []).append(name)
+        groups.setdefault(feature_group(name, location), []).append(name)
     base = predict_log(model, comps_at) if comp_log is None else np.asarray(comp_log, float)
     mine = subjects_at.iloc[sub].reset_index(drop=True)
     frames, owners = [], []

@@ -32,6 +32,7 @@ from __future__ import annotations
 import functools
 import logging
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -73,6 +74,7 @@ _PARAMS = (
     "index_damping",
     "comps",
     "comps_k",
+    "comps_location_features",
     "interval_levels",
     "interval_segment",
     "seed",
@@ -112,6 +114,10 @@ class AVM:
         Blend the model with comparables.
     comps_k : int
         Comparables per valuation.
+    comps_location_features : sequence of str
+        Columns that follow from where the property is (distances to the centre, to
+        schools, ...): a comparable's adjustment for them is one "location" adjustment, with
+        its coordinates, instead of one each (more coherent, and a faster valuation).
     interval_levels : sequence of float
         Nominal coverages of the price ranges; the first is the default range.
     interval_segment : str or None
@@ -147,6 +153,7 @@ class AVM:
         index_damping: float = 0.8,
         comps: bool = True,
         comps_k: int = 8,
+        comps_location_features: Sequence[str] = (),
         interval_levels: tuple[float, ...] | list[float] = (0.8, 0.9),
         interval_segment: str | None = "property_type",
         seed: int = 0,
@@ -173,6 +180,7 @@ class AVM:
         self.index_damping = index_damping
         self.comps = comps
         self.comps_k = comps_k
+        self.comps_location_features = comps_location_features
         self.interval_levels = interval_levels
         self.interval_segment = interval_segment
         self.seed = seed
@@ -184,6 +192,7 @@ class AVM:
         """Constructor arguments (JSON-ready)."""
         params = {k: getattr(self, k) for k in _PARAMS}
         params["interval_levels"] = [float(x) for x in params["interval_levels"]]
+        params["comps_location_features"] = list(params["comps_location_features"])
         return params
 
     # ------------------------------------------------------------------ building blocks
@@ -213,7 +222,9 @@ class AVM:
         )
 
     def _new_finder(self) -> ComparablesFinder:
-        return ComparablesFinder(n_comps=self.comps_k)
+        return ComparablesFinder(
+            n_comps=self.comps_k, location_features=tuple(self.comps_location_features)
+        )
 
     def _segments(self, frame: pd.DataFrame) -> Any:
         if self.interval_segment and self.interval_segment in frame:
@@ -238,6 +249,16 @@ class AVM:
             ``validation_months`` months with at least 30 new properties.
         """
         _check_training_frame(frame)
+        unknown = [c for c in self.comps_location_features if c not in frame]
+        if unknown:
+            raise DataError(
+                [
+                    f"comps_location_features lists {c!r}, which is not a column of the "
+                    "training frame; expected one of its feature columns"
+                    for c in unknown
+                ],
+                header="cannot fit the valuation engine",
+            )
         started = time.perf_counter()
         frame = frame.reset_index(drop=True)
         weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)

@@ -67,7 +67,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -77,6 +77,7 @@ from sklearn.neighbors import BallTree
 
 from estimo.errors import DataError, NotFittedError
 from estimo.model.adjustments import (
+    LOCATION_COLUMNS,
     LogPriceModel,
     hedonic_contributions,
     money_adjustments,
@@ -212,6 +213,10 @@ class ComparablesFinder:
         Never return reference rows with the subject's ``id``.
     exclude_future : bool
         Never return reference rows dated after the valuation date.
+    location_features : sequence of str
+        Columns that follow from where the property is (distances to the centre, to schools,
+        ...): adjusted together with ``lat``/``lon``/``neighbourhood`` as one
+        ``"location"`` adjustment instead of one adjustment each.
 
     Examples
     --------
@@ -235,6 +240,7 @@ class ComparablesFinder:
         trim: float = 2.5,
         exclude_same_id: bool = True,
         exclude_future: bool = True,
+        location_features: Sequence[str] = (),
     ) -> None:
         self.n_comps = n_comps
         self.n_candidates = n_candidates
@@ -246,12 +252,14 @@ class ComparablesFinder:
         self.trim = trim
         self.exclude_same_id = exclude_same_id
         self.exclude_future = exclude_future
+        self.location_features = location_features
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments (JSON-ready), as scikit-learn's ``get_params``."""
         params = {k: getattr(self, k) for k in _PARAM_NAMES}
         if params["feature_weights"] is not None:
             params["feature_weights"] = dict(params["feature_weights"])
+        params["location_features"] = list(params["location_features"])
         return params
 
     # ------------------------------------------------------------------------------ fit
@@ -314,6 +322,16 @@ class ComparablesFinder:
             value = getattr(self, name)
             if not isinstance(value, int | float) or not value > 0:
                 problems.append(f"parameter {name!r} is {value!r}; expected a number > 0")
+        names = self.location_features
+        if (
+            isinstance(names, str)
+            or not isinstance(names, Sequence)
+            or not all(isinstance(name, str) for name in names)
+        ):
+            problems.append(
+                f"parameter 'location_features' is {self.location_features!r}; expected a "
+                "list of column names"
+            )
         for name, value in (self.feature_weights or {}).items():
             if not isinstance(value, int | float) or value < 0:
                 problems.append(f"feature weight {name!r} is {value!r}; expected a number >= 0")
@@ -620,7 +638,12 @@ class ComparablesFinder:
         summary.index = subjects.index
         if explain and len(table):
             contributions = hedonic_contributions(
-                model, subjects_at, at_date, sub, comp_log=comp_model_log
+                model,
+                subjects_at,
+                at_date,
+                sub,
+                comp_log=comp_model_log,
+                location=(*LOCATION_COLUMNS, *self.location_features),
             )
             table["adjustments"] = money_adjustments(table, contributions, n_main)
         return ComparablesResult(summary=summary, comparables=table)
@@ -672,6 +695,7 @@ _PARAM_NAMES = (
     "trim",
     "exclude_same_id",
     "exclude_future",
+    "location_features",
 )
 
 
