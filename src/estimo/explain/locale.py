@@ -152,7 +152,9 @@ class Locale:
         amount = round(float(amount))
         symbols = self._symbols
         unit = symbols.get(currency, currency)
-        digits = self.number(abs(amount))
+        digits = f"{abs(amount):,}"  # a whole number: no need for number()'s checks
+        if self._translate:
+            digits = digits.translate(self._table)
         before = self._symbol_before and currency in symbols
         body = f"{unit}{digits}" if before else f"{digits} {unit}"
         sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")

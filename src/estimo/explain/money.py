@@ -35,6 +35,7 @@ Examples
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -129,7 +130,7 @@ def allocate_money(
     return base, _largest_remainder(shares / unit, target // unit) * unit
 
 
-def round_parts(parts: np.ndarray, total: int) -> np.ndarray:
+def round_parts(parts: Any, total: int) -> np.ndarray:
     """Whole amounts close to ``parts`` that add up to the whole ``total`` exactly.
 
     The gap between ``total`` and ``sum(parts)`` is first spread in proportion to
@@ -141,22 +142,22 @@ def round_parts(parts: np.ndarray, total: int) -> np.ndarray:
     >>> round_parts(np.array([1000.4, 250.4, -99.6]), 1151).tolist()
     [1000, 250, -99]
     """
-    p = [float(x) for x in np.asarray(parts, dtype=float).ravel()]  # a few items: plain floats
+    p = [float(x) for x in np.ravel(parts)]  # a few items: plain floats
     if not p:
         return np.zeros(0, dtype=np.int64)
     size = sum(abs(x) for x in p)
     gap = total - sum(p)
     spread = [x + gap * abs(x) / size for x in p] if size > 0 else [x + gap / len(p) for x in p]
-    return _largest_remainder(np.array(spread), int(total))
+    return _largest_remainder(spread, int(total))
 
 
-def _largest_remainder(values: np.ndarray, total: int) -> np.ndarray:
+def _largest_remainder(values: Any, total: int) -> np.ndarray:
     """Integers within 1 of ``values`` that sum to ``total`` (values must sum to ~total).
 
     A valuation has a handful of reasons, so this works on plain floats: numpy's per-call
     overhead would cost more than the arithmetic.
     """
-    vals = [float(v) for v in np.asarray(values, dtype=float).ravel()]
+    vals = [float(v) for v in np.ravel(values)]
     out = [math.floor(v) for v in vals]
     remainders = [v - f for v, f in zip(vals, out, strict=True)]
     missing = int(total) - sum(out)

@@ -26,7 +26,6 @@ from collections.abc import Sequence
 from statistics import fmean, median
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from estimo.explain.labels import Labeler
@@ -168,7 +167,7 @@ def _adjustment_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
     adjusted = round(float(_get(comp, "adjusted_price")))
     adjustments = dict(_get(comp, "adjustments", {}) or {})
     names = list(adjustments)
-    amounts = round_parts(np.array([float(adjustments[n]) for n in names]), adjusted - price)
+    amounts = round_parts([float(adjustments[n]) for n in names], adjusted - price)
     changes = []
     for name, amount in zip(names, amounts, strict=True):
         if amount == 0:
