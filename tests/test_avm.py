@@ -6,6 +6,8 @@ import pytest
 
 from estimo.errors import DataError, NotFittedError
 from estimo.evaluate.backtest import run_backtest
+from estimo.explain.labels import Labeler
+from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
 from estimo.model.valuation_result import Valuation
@@ -53,6 +55,15 @@ def test_a_sparse_subject_in_an_unknown_city_gets_warnings(avm) -> None:
     assert v.price > 0 and v.sub_model == "global"
     text = " ".join(v.warnings)
     assert "was not seen in training" in text and "'area_m2' was imputed" in text
+
+
+def test_a_subject_without_a_city_is_valued_by_the_global_model(avm, split) -> None:
+    subject = split.test.head(1).assign(city=None)
+    v = avm.value(subject)[0]
+    assert v.price > 0 and v.sub_model == "global"
+    assert v.warnings[0].startswith("no city was given: valued by the global model")
+    assert "nan" not in v.warnings[0]
+    assert note_sentences(v.warnings, Labeler("en"))[0].startswith("The city was not given")
 
 
 def test_predictions_move_with_the_valuation_date(avm, split) -> None:

@@ -326,6 +326,7 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"spread by about ±(?P<pct>\d+) %"), "warn_disagree"),
     (re.compile(r"^comparables are not very similar"), "warn_dissimilar"),
     (re.compile(r"^city (?P<city>.+) was not seen in training"), "warn_new_city"),
+    (re.compile(r"^no city was given"), "warn_no_city"),
 )
 
 

@@ -480,6 +480,7 @@ class AVM:
         final = parts["final_log"]
         low, high = self._interval(subjects, final, None)
         cities = str_values(subjects["city"])
+        missing_city = subjects["city"].isna().to_numpy()
         fsd = self.intervals_.fsd(cities, self._segments(subjects))
         dates = self.stage_.valuation_dates(subjects, valuation_date)
         names = self.sub_model_names(subjects)
@@ -490,11 +491,12 @@ class AVM:
             quality = result.summary.iloc[i].to_dict() if result is not None else {}
             warnings = build_warnings(quality, comparables, imputed=self._missing(subjects, i))
             if cities[i] not in self.cities_:
-                warnings.insert(
-                    0,
-                    f"city {cities[i]!r} was not seen in training: valued by the "
-                    "global model and the global price index",
+                why = (
+                    "no city was given"
+                    if missing_city[i]
+                    else f"city {cities[i]!r} was not seen in training"
                 )
+                warnings.insert(0, f"{why}: valued by the global model and the global price index")
             comps_price = float(np.exp(parts["comps_log"][i]))
             out.append(
                 Valuation(
