@@ -50,6 +50,7 @@ import pandas as pd
 from sklearn.neighbors import KDTree
 
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import str_values
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,7 @@ class LocationFeatures:
         centres: dict[str, np.ndarray] = {}
         if len(frame) == 0 or "city" not in frame:
             return centres
-        cities = frame["city"].astype(str).to_numpy()
+        cities = str_values(frame["city"])
         for city in np.unique(cities):
             rows = np.flatnonzero(cities == city)
             top = rows[values[rows] >= np.quantile(values[rows], 1 - self.centre_share)]
@@ -392,27 +393,31 @@ class LocationFeatures:
         result = np.full(len(frame), np.nan)
         if "city" not in frame:
             return result
-        cities = frame["city"].astype(str).to_numpy()
+        cities = str_values(frame["city"])
         for city, centre in self.centres_.items():
             rows = ok & (cities == city)
             result[rows] = np.linalg.norm(xyz[rows] - centre, axis=1)
         return result
 
     def _neighbourhood(self, frame: pd.DataFrame, values: np.ndarray | None) -> np.ndarray:
-        stats = self.neighbourhood_table_
-        city = frame["city"].astype(str) if "city" in frame else pd.Series("", index=frame.index)
-        keys = pd.DataFrame(
-            {"city": city.to_numpy(), "nb": frame["neighbourhood"].astype(str).to_numpy()}
-        )
-        merged = keys.merge(stats, on=["city", "nb"], how="left")
-        total = merged["sum"].fillna(0.0).to_numpy()
-        count = merged["count"].fillna(0.0).to_numpy()
-        prior = keys["city"].map(self.city_mean_).to_numpy(float)
+        n = len(frame)
+        city = str_values(frame["city"]) if "city" in frame else np.full(n, "", dtype=object)
+        position, columns, city_mean = self._neighbourhood_lookup(city, frame["neighbourhood"])
+        found = position >= 0
+
+        def looked_up(name: str, fill: float) -> np.ndarray:
+            out = np.full(n, fill)
+            out[found] = columns[name][position[found]]
+            return out
+
+        total = looked_up("sum", 0.0)
+        count = looked_up("count", 0.0)
+        prior = np.array([city_mean.get(c, np.nan) for c in city], dtype=float)
         if values is not None:  # leave-one-out on training rows, prior included
             total = total - values
             count = count - 1
-            city_sum = merged["city_sum"].to_numpy(float)
-            city_count = merged["city_count"].to_numpy(float)
+            city_sum = looked_up("city_sum", np.nan)
+            city_count = looked_up("city_count", np.nan)
             with np.errstate(invalid="ignore", divide="ignore"):
                 loo_prior = (city_sum - values) / (city_count - 1)
             prior = np.where(city_count > 1, loo_prior, prior)
@@ -420,6 +425,27 @@ class LocationFeatures:
         encoded = (total + m * prior) / (count + m)
         missing = frame["neighbourhood"].isna().to_numpy()
         return np.where(missing, np.nan, encoded)
+
+    def _neighbourhood_lookup(
+        self, city: np.ndarray, neighbourhood: pd.Series
+    ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float]]:
+        """Row of :attr:`neighbourhood_table_` of each (city, neighbourhood) (-1: none), the
+        table's columns and the city means: a dictionary look-up, built once per table (a
+        merge costs milliseconds, most of a single valuation's neighbourhood step)."""
+        table = self.neighbourhood_table_
+        cached = getattr(self, "_neighbourhood_cache", None)
+        if cached is None or cached[0] is not table:
+            keys = zip(str_values(table["city"]), str_values(table["nb"]), strict=True)
+            rows = {key: i for i, key in enumerate(keys)}
+            names = ("sum", "count", "city_sum", "city_count")
+            columns = {c: table[c].to_numpy(float) for c in names}
+            city_mean = {str(k): float(v) for k, v in self.city_mean_.items()}
+            cached = (table, rows, columns, city_mean)
+            self._neighbourhood_cache = cached
+        _, rows, columns, city_mean = cached
+        keys = zip(city, str_values(neighbourhood), strict=True)
+        position = np.fromiter((rows.get(key, -1) for key in keys), dtype=np.int64, count=len(city))
+        return position, columns, city_mean
 
     def get_params(self) -> dict[str, Any]:
         """Constructor arguments."""
