@@ -331,3 +331,21 @@ def test_search_is_fast_on_a_large_reference() -> None:
     elapsed = time.perf_counter() - start
     assert len(matches) == 8_000
     assert elapsed < 4.0  # goal 2 s on one idle core; measured ~0.2 s (benchmarks/comps.py)
+
+
+def test_swaps_treat_both_missing_as_equal_and_keep_numbers_numeric() -> None:
+    from estimo.model.adjustments import _same_values, _with_values
+
+    same = _same_values(
+        np.array([None, "good", None, "new"], dtype=object),
+        np.array([None, "good", "new", np.nan], dtype=object),
+    )
+    assert same.tolist() == [True, True, False, False]
+    assert _same_values(np.array([np.nan, 2.0]), np.array([np.nan, 2])).tolist() == [True, True]
+    # an int subject value into float comparables stays a number; text becomes objects
+    mixed = _with_values(np.array([50.0, 60.0, 70.0]), slice(1, 3), np.array([100, 100]))
+    assert mixed.dtype.kind == "f" and mixed.tolist() == [50.0, 100.0, 100.0]
+    rooms = _with_values(np.array([2, 3]), slice(0, 1), np.array([2.5]))
+    assert rooms.tolist() == [2.5, 3.0]  # never truncated to the comparables' int type
+    text = _with_values(np.array(["good", "new"], dtype=object), slice(0, 1), np.array([None]))
+    assert text.tolist() == [None, "new"]

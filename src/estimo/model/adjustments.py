@@ -156,28 +156,57 @@ def swap_contributions(
     groups: dict[str, list[str]] = {}
     for name in names:
         groups.setdefault(feature_group(name, location), []).append(name)
+    n = len(comps_at)
+    if not groups:
+        return pd.DataFrame(0.0, index=range(n), columns=["other"])
     base = predict_log(model, comps_at) if comp_log is None else np.asarray(comp_log, float)
     mine = subjects_at.iloc[sub].reset_index(drop=True)
-    frames, owners = [], []
-    for group, columns in groups.items():
-        differs = np.zeros(len(comps_at), dtype=bool)
-        for c in columns:
-            a, b = mine[c], comps_at[c].reset_index(drop=True)
-            differs |= ~((a == b) | (a.isna() & b.isna())).to_numpy()
-        rows = np.flatnonzero(differs)
+    theirs = comps_at.reset_index(drop=True)
+    same = {c: _same_values(mine[c].to_numpy(), theirs[c].to_numpy()) for c in names}
+    # one block of rows per group: the comparables differing from their subject in it
+    blocks = []
+    for g, columns in enumerate(groups.values()):
+        rows = np.flatnonzero(~np.logical_and.reduce([same[c] for c in columns]))
         if len(rows):
-            swapped = comps_at.iloc[rows].copy()
+            blocks.append((g, columns, rows))
+    out = np.zeros((n, len(groups)))
+    if blocks:
+        # all blocks in one frame, each with its group's columns set to the subject's
+        # values, and one model call for them all (a call's fixed cost dominates)
+        swapped = theirs.iloc[np.concatenate([rows for _, _, rows in blocks])]
+        swapped = swapped.reset_index(drop=True)
+        spans, start = [], 0
+        for _, columns, rows in blocks:
+            span = slice(start, start + len(rows))
             for c in columns:
-                swapped[c] = mine[c].iloc[rows].to_numpy()
-            frames.append(swapped)
-            owners.append((group, rows))
-    out = pd.DataFrame(0.0, index=range(len(comps_at)), columns=list(groups) or ["other"])
-    if frames:
-        changed = predict_log(model, pd.concat(frames, ignore_index=True))
-        start = 0
-        for group, rows in owners:
-            out.loc[rows, group] = changed[start : start + len(rows)] - base[rows]
+                swapped[c] = _with_values(swapped[c].to_numpy(), span, mine[c].to_numpy()[rows])
+            spans.append(span)
             start += len(rows)
+        changed = predict_log(model, swapped)
+        for (g, _, rows), span in zip(blocks, spans, strict=True):
+            out[rows, g] = changed[span] - base[rows]
+    return pd.DataFrame(out, columns=list(groups))
+
+
+def _same_values(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Whether ``a`` and ``b`` hold the same value, row by row (both missing counts as
+    the same)."""
+    missing_a, missing_b = pd.isna(a), pd.isna(b)
+    same = missing_a & missing_b
+    both = ~missing_a & ~missing_b
+    if both.any():
+        same[both] = np.asarray(a[both] == b[both], dtype=bool)
+    return same
+
+
+def _with_values(column: np.ndarray, span: slice, values: np.ndarray) -> np.ndarray:
+    """A copy of ``column`` with ``values`` in ``span``: numbers keep a numeric type wide
+    enough for both, anything else becomes objects."""
+    if column.dtype.kind in "biuf" and values.dtype.kind in "biuf":
+        out = column.astype(np.result_type(column.dtype, values.dtype))
+    else:
+        out = column.astype(object)
+    out[span] = values
     return out
 
 
