@@ -367,20 +367,22 @@ class LocationFeatures:
             return
         value = self.values_[other]
         day = np.nan_to_num(b[match, 3], nan=-np.inf)
-        table = pd.DataFrame({"row": subject, "value": value, "day": day})
-        grouped = table.groupby("row", sort=True)
-        latest_day = grouped["day"].transform("max").to_numpy()
-        latest = table.loc[day == latest_day].groupby("row", sort=True)["value"].mean()
-        stats = grouped["value"].agg(["mean", "count"])
-        where = stats.index.to_numpy()
+        # per row (``subject`` is sorted): twins, their mean, the latest day and the mean
+        # of the twins of that day, by reductions over each row's run of pairs
+        starts = np.flatnonzero(np.r_[True, subject[1:] != subject[:-1]])
+        where = subject[starts]
+        sizes = np.diff(np.r_[starts, len(subject)])
+        latest_day = np.maximum.reduceat(day, starts)
+        at_latest = day == np.repeat(latest_day, sizes)
+        latest_sum = np.add.reduceat(np.where(at_latest, value, 0.0), starts)
         twin = np.full(n, np.nan)
-        twin[where] = latest.reindex(stats.index).to_numpy()
+        twin[where] = latest_sum / np.add.reduceat(at_latest.astype(float), starts)
         mean = np.full(n, np.nan)
-        mean[where] = stats["mean"].to_numpy()
+        mean[where] = np.add.reduceat(value, starts) / sizes
         count = out["loc_twin_n"].to_numpy(float).copy()
-        count[where] = stats["count"].to_numpy(float)
+        count[where] = sizes
         last = np.full(n, np.nan)
-        last[where] = grouped["day"].max().to_numpy()
+        last[where] = latest_day
         with np.errstate(invalid="ignore"):
             gap = own[:, 3] - np.where(np.isfinite(last), last, np.nan)
         out["loc_twin"] = twin
