@@ -173,6 +173,21 @@ def test_new_rows_find_twins_among_training_rows_only() -> None:
     )
 
 
+def test_new_rows_can_be_seen_as_rows_without_twins() -> None:
+    frame, values = _flats()
+    loc = LocationFeatures(k=10).fit(frame.iloc[:-1], values[:-1])
+    subjects = pd.concat(
+        [frame.iloc[[0]].assign(id="new"), frame.iloc[[0]].assign(id="far", lat=np.nan)]
+    )
+    full, bare = loc.transform(subjects), loc.transform(subjects, twins=False)
+    assert full["loc_twin_n"].iloc[0] == 3  # the twins exist ...
+    assert bare["loc_twin_n"].tolist()[0] == 0.0 and np.isnan(bare["loc_twin_n"].iloc[1])
+    for name in set(TWIN_FEATURE_NAMES) - {"loc_twin_n"}:  # ... but are not looked for
+        assert bare[name].isna().all()
+    others = [c for c in full.columns if c not in TWIN_FEATURE_NAMES]
+    pd.testing.assert_frame_equal(bare[others], full[others])
+
+
 def test_twin_features_can_be_turned_off() -> None:
     frame, values = _flats()
     feats = LocationFeatures(twins=False).fit_transform(frame, values)

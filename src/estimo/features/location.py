@@ -246,13 +246,18 @@ class LocationFeatures:
         self.fit(frame, values)
         return self._features(frame, values=np.asarray(values, dtype=float), training=True)
 
-    def transform(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Features of new rows, from training rows only."""
+    def transform(self, frame: pd.DataFrame, twins: bool = True) -> pd.DataFrame:
+        """Features of new rows, from training rows only (``twins=False``: every row as
+        one without twins, and no search for them)."""
         self._check_fitted()
-        return self._features(frame, values=None, training=False)
+        return self._features(frame, values=None, training=False, twins=twins)
 
     def _features(
-        self, frame: pd.DataFrame, values: np.ndarray | None, training: bool
+        self,
+        frame: pd.DataFrame,
+        values: np.ndarray | None,
+        training: bool,
+        twins: bool = True,
     ) -> pd.DataFrame:
         n = len(frame)
         names = self.feature_names
@@ -262,8 +267,10 @@ class LocationFeatures:
             ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
             self._spatial_lag(out, xyz, ok, ids, training)
             out["loc_centre_km"] = self._centre_distance(frame, xyz, ok)
-            if self.twins:
+            if self.twins and twins:
                 self._twin_features(out, frame, xyz, ok, ids, training)
+            elif self.twins:
+                out["loc_twin_n"] = np.where(ok, 0.0, np.nan)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
         return out

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.features.location import TWIN_FEATURE_NAMES, LocationFeatures
+from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
@@ -192,9 +192,10 @@ class EngineStage:
             loc = self.location.transform(train)
         return self._assemble(train, loc)
 
-    def features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """Model features of new rows (canonical features + location features)."""
-        return self._assemble(frame, self.location.transform(frame))
+    def features(self, frame: pd.DataFrame, twins: bool = True) -> pd.DataFrame:
+        """Model features of new rows (canonical features + location features;
+        ``twins=False``: as rows without twins)."""
+        return self._assemble(frame, self.location.transform(frame, twins=twins))
 
     def _assemble(self, frame: pd.DataFrame, loc: pd.DataFrame) -> pd.DataFrame:
         base = frame[feature_columns(frame)].copy()
@@ -288,14 +289,8 @@ class HedonicView:
         self.stage = stage
 
     def features(self, frame: pd.DataFrame) -> pd.DataFrame:
-        """The stage's features with the twin columns set to "no twin"."""
-        X = self.stage.features(frame)
-        for name in TWIN_FEATURE_NAMES:
-            if name == "loc_twin_n" and name in X:  # 0 twins where the row has coordinates
-                X[name] = np.where(X[name].isna(), np.nan, 0.0)
-            elif name in X:
-                X[name] = np.nan
-        return X
+        """The stage's features with the twin columns set to "no twin" (no twin search)."""
+        return self.stage.features(frame, twins=False)
 
     def predict_log(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
         """Log price of each row at its valuation date, without the twin features."""
