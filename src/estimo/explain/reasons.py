@@ -234,8 +234,8 @@ def concept_effects(
         else np.zeros(len(values))
     )
     return ConceptEffects(
-        columns,
-        layout.concept_of,
+        list(columns),  # copies: the layout is shared by every batch of the model
+        list(layout.concept_of),
         relative,
         relative @ layout.membership,
         baseline_log,
