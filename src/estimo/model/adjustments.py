@@ -137,7 +137,9 @@ def hedonic_contributions(
         theirs = tree_contributions(model.booster_, build_feature_matrix(comps_at, spec))[:, :-1]
         raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
     else:
-        raw = swap_contributions(model, subjects_at, comps_at, sub, comp_log, location)
+        raw = swap_contributions(
+            model, subjects_at, comps_at, sub, comp_log=comp_log, location=location
+        )
     return raw.T.groupby(lambda c: feature_group(str(c), location)).sum().T
 
 
@@ -146,6 +148,7 @@ def swap_contributions(
     subjects_at: pd.DataFrame,
     comps_at: pd.DataFrame,
     sub: np.ndarray,
+    *,
     comp_log: np.ndarray | None = None,
     location: Collection[str] = LOCATION_COLUMNS,
 ) -> pd.DataFrame:
