@@ -142,7 +142,7 @@ def round_parts(parts: Any, total: int) -> np.ndarray:
     >>> round_parts(np.array([1000.4, 250.4, -99.6]), 1151).tolist()
     [1000, 250, -99]
     """
-    p = [float(x) for x in np.ravel(parts)]  # a few items: plain floats
+    p = _floats(parts)  # a few items: plain floats
     if not p:
         return np.zeros(0, dtype=np.int64)
     size = sum(abs(x) for x in p)
@@ -157,7 +157,7 @@ def _largest_remainder(values: Any, total: int) -> np.ndarray:
     A valuation has a handful of reasons, so this works on plain floats: numpy's per-call
     overhead would cost more than the arithmetic.
     """
-    vals = [float(v) for v in np.ravel(values)]
+    vals = _floats(values)
     out = [math.floor(v) for v in vals]
     remainders = [v - f for v, f in zip(vals, out, strict=True)]
     missing = int(total) - sum(out)
@@ -169,3 +169,10 @@ def _largest_remainder(values: Any, total: int) -> np.ndarray:
         for i in sorted(range(len(vals)), key=lambda i: remainders[i])[:-missing]:
             out[i] -= 1
     return np.array(out, dtype=np.int64)
+
+
+def _floats(values: Any) -> list[float]:
+    """A few numbers (a list, or an array of any shape) as a flat list of floats."""
+    if isinstance(values, np.ndarray):
+        return [float(v) for v in values.ravel().tolist()]
+    return [float(v) for v in values]
