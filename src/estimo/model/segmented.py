@@ -470,7 +470,7 @@ class SegmentedModel:
         """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
         matrix = encode(X, self.spec_) if matrix is None else matrix
-        names = (*matrix.columns, "_bias")
+        names = (*matrix.columns.tolist(), "_bias")  # tolist: no walk over arrow strings
         cities = str_values(X["city"])
         route = self.served_by(cities)
         own_model = np.array([c in self.boosters_ for c in cities], dtype=bool)
