@@ -132,10 +132,12 @@ class Locale:
         if not math.isfinite(value):
             return "–"
         magnitude = round(abs(value), decimals)
-        text = f"{magnitude:,.{decimals}f}"
-        if self._translate:
-            text = text.translate(self._table)
+        text = self._marks(f"{magnitude:,.{decimals}f}")
         return "-" + text if value < 0 and magnitude != 0 else text
+
+    def _marks(self, text: str) -> str:
+        """English grouping and decimal marks (``1,234.5``) in this locale's."""
+        return text.translate(self._table) if self._translate else text
 
     def money(self, amount: float, currency: str, signed: bool = False) -> str:
         """An amount of money, e.g. ``€312,000`` (en) or ``312.000 €`` (it).
@@ -152,9 +154,7 @@ class Locale:
         amount = round(float(amount))
         symbols = self._symbols
         unit = symbols.get(currency, currency)
-        digits = f"{abs(amount):,}"  # a whole number: no need for number()'s checks
-        if self._translate:
-            digits = digits.translate(self._table)
+        digits = self._marks(f"{abs(amount):,}")  # whole: none of number()'s checks
         before = self._symbol_before and currency in symbols
         body = f"{unit}{digits}" if before else f"{digits} {unit}"
         sign = "-" if amount < 0 else ("+" if signed and amount > 0 else "")

@@ -267,10 +267,10 @@ class LocationFeatures:
             ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
             self._spatial_lag(out, xyz, ok, ids, training)
             out["loc_centre_km"] = self._centre_distance(frame, xyz, ok)
-            if self.twins and twins:
-                self._twin_features(out, frame, xyz, ok, ids, training)
-            elif self.twins:
-                out["loc_twin_n"] = np.where(ok, 0.0, np.nan)
+            if self.twins:
+                out["loc_twin_n"] = np.where(ok, 0.0, np.nan)  # none until some are found
+                if twins:
+                    self._twin_features(out, frame, xyz, ok, ids, training)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
         return out
@@ -343,9 +343,8 @@ class LocationFeatures:
         ids: np.ndarray | None,
         training: bool,
     ) -> None:
-        """Fill the ``loc_twin*`` columns (see the module docstring)."""
+        """Fill the ``loc_twin*`` columns of rows with twins (see the module docstring)."""
         n = len(frame)
-        out["loc_twin_n"] = np.where(ok, 0.0, np.nan)
         keys = getattr(self, "twin_keys_", None)
         if keys is None or len(keys) == 0:
             return
