@@ -84,8 +84,9 @@ def test_log_contributions_add_up_to_the_valuation(avm, split) -> None:
 
 def test_one_pass_explanation_matches_the_separate_calls(avm, split) -> None:
     rows = split.test.head(15).set_axis(range(100, 115))
-    valuations, contrib = avm.value_with_contributions(rows)
+    valuations, contrib, features = avm.value_with_contributions(rows)
     assert list(contrib.index) == list(rows.index)
+    pd.testing.assert_frame_equal(features, avm.stage_.features(rows.reset_index(drop=True)))
     pd.testing.assert_frame_equal(contrib, avm.log_contributions(rows))
     assert [v.price for v in valuations] == [v.price for v in avm.value(rows)]
     np.testing.assert_allclose(contrib.sum(axis=1), np.log([v.price for v in valuations]))

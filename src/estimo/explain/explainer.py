@@ -228,14 +228,10 @@ class Explainer:
         -------
         list of Explanation
         """
-        subject = frame
-        if feature_values is not None:
-            subject = frame.reset_index(drop=True)
-            extra = feature_values.reset_index(drop=True)
-            subject = pd.concat(
-                [subject, extra.drop(columns=subject.columns, errors="ignore")], axis=1
-            )
-        rows = records(subject)
+        rows = records(frame)
+        if feature_values is not None:  # the property's own values win over derived ones
+            for row, derived in zip(rows, records(feature_values), strict=True):
+                row.update({k: v for k, v in derived.items() if k not in row})
         references = None if self.reference is None else self.reference.match(rows)
         prices = model_prices = None
         if valuations is not None:
@@ -337,13 +333,13 @@ def explain_properties(
     currency : str, optional
         Currency of a plain model (default: the model bundle's, else EUR).
     """
-    if hasattr(model, "value_with_contributions"):  # the engine: one pass for both
-        valuations, raw = model.value_with_contributions(frame)
+    if hasattr(model, "value_with_contributions"):  # the engine: one pass for all three
+        valuations, raw, feature_values = model.value_with_contributions(frame)
         contributions = log_contributions(_Precomputed(raw), frame)
     else:
         contributions = log_contributions(model, frame)
         valuations = model.value(frame) if hasattr(model, "value") else None
-    feature_values = _feature_values(model, frame)
+        feature_values = None  # a plain model's features are the property's own columns
     if currency is None:
         currency = str(
             getattr(model, "currency", None)
@@ -365,23 +361,6 @@ class _Precomputed:
 
     def log_contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
         return self.contributions
-
-
-def _feature_values(model: Any, frame: pd.DataFrame) -> pd.DataFrame | None:
-    """Derived feature values (distance to the centre, ...) for the words, when available.
-
-    Adapter point: the engine may offer ``explain_features(frame)``; until then its fitted
-    stage's ``features(frame)`` is used. Words only: numbers never depend on this.
-    """
-    if hasattr(model, "explain_features"):
-        return model.explain_features(frame)
-    stage = getattr(model, "stage_", None)
-    if stage is not None and hasattr(stage, "features"):
-        try:
-            return stage.features(frame).reset_index(drop=True)
-        except Exception:
-            log.debug("derived feature values unavailable", exc_info=True)
-    return None
 
 
 def additivity_gap(explanation: Explanation) -> int:

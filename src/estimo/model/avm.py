@@ -33,7 +33,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -460,9 +460,16 @@ class AVM:
 
     def value_with_contributions(
         self, frame: pd.DataFrame, valuation_date: Any = None
-    ) -> tuple[list[Valuation], pd.DataFrame]:
+    ) -> ExplanationPass:
         """:meth:`value` and :meth:`log_contributions` from one pass, for explanations: the
         features are built once and the comparables searched and adjusted once.
+
+        Returns
+        -------
+        ExplanationPass
+            The valuations, the contribution frame (indexed like ``frame``) and the feature
+            rows the models saw (positional index), whose derived values (the distance to
+            the centre, ...) the words quote.
 
         (Computing the tree contributions in a worker thread while the comparables are
         searched was tried: on 2 cores it saved nothing in batches and cost more for single
@@ -473,7 +480,7 @@ class AVM:
         X = self.stage_.features(subjects)
         parts = self._parts(subjects, valuation_date, explain=True, features=X)
         contributions = self._contributions(parts, valuation_date, frame.index, features=X)
-        return self._valuations(parts, valuation_date), contributions
+        return ExplanationPass(self._valuations(parts, valuation_date), contributions, X)
 
     def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
         subjects = parts["frame"]
@@ -565,6 +572,14 @@ class AVM:
         return pd.DataFrame(
             np.hstack([values, extra]), columns=_contract_columns(names), index=index
         )
+
+
+class ExplanationPass(NamedTuple):
+    """What :meth:`AVM.value_with_contributions` returns: everything an explanation needs."""
+
+    valuations: list[Valuation]
+    contributions: pd.DataFrame
+    features: pd.DataFrame
 
 
 @functools.lru_cache(maxsize=64)

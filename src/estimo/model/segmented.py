@@ -40,6 +40,7 @@ from joblib import Parallel, delayed
 
 from estimo.errors import NotFittedError
 from estimo.frames import str_values
+from estimo.model.booster_input import predict_frame
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
@@ -392,8 +393,8 @@ class SegmentedModel:
                 }
                 continue
             vm, vy, vb = val_data
-            own = self.boosters_[city].predict(vm.iloc[rows]) + vb[rows]
-            glob = self.boosters_[GLOBAL].predict(vm.iloc[rows]) + vb[rows]
+            own = predict_frame(self.boosters_[city], vm.iloc[rows]) + vb[rows]
+            glob = predict_frame(self.boosters_[GLOBAL], vm.iloc[rows]) + vb[rows]
             scores = {
                 "city": _median_ape(own, vy[rows]),
                 "global": _median_ape(glob, vy[rows]),
@@ -443,14 +444,14 @@ class SegmentedModel:
         matrix = encode(X, self.spec_) if matrix is None else matrix
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
-        out = self.boosters_[GLOBAL].predict(matrix) + base
+        out = predict_frame(self.boosters_[GLOBAL], matrix) + base
         cities = str_values(X["city"])
         route = self.served_by(cities)
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
             if len(rows) == 0 or city not in self.boosters_:
                 continue
-            own = self.boosters_[city].predict(matrix.iloc[rows]) + base[rows]
+            own = predict_frame(self.boosters_[city], matrix.iloc[rows]) + base[rows]
             out[rows] = own if route[rows[0]] == "city" else (own + out[rows]) / 2
         return out
 

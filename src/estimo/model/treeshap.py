@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import column_arrays
+from estimo.model.booster_input import FrameConverter
 
 log = logging.getLogger(__name__)
 
@@ -617,8 +617,7 @@ class TreeShap:
         self._decision = forest.decision
         self._cat_start, self._cat_len = forest.cat_start, forest.cat_len
         self._cat_words = forest.cat_words
-        self._pandas_categorical = pandas_categorical
-        self._category_maps: dict[int, tuple[pd.Index, np.ndarray]] = {}
+        self._converter = FrameConverter(pandas_categorical)
         self._fingerprint: tuple[int, int] = (0, 0)
         widths = np.diff(forest.leaf_off)
         self._max_leaves = int(widths.max()) if len(widths) else 1
@@ -824,7 +823,7 @@ class TreeShap:
     def _matrix(self, X: Any) -> np.ndarray | None:
         """``X`` as the float64 matrix LightGBM predicts on, or None if this cannot say."""
         if isinstance(X, pd.DataFrame):
-            matrix = self._frame_matrix(X)
+            matrix = self._converter.matrix(X)  # as Booster.predict converts it
         elif isinstance(X, np.ndarray) and X.ndim == 2 and X.dtype.kind in "biuf":
             # LightGBM passes float32 and float64 on and converts the rest to float32
             source = X if X.dtype in (np.float32, np.float64) else X.astype(np.float32)
@@ -835,44 +834,6 @@ class TreeShap:
             return None
         matrix[np.abs(matrix) <= _K_ZERO] = 0.0  # LightGBM reads these as zero
         return matrix
-
-    def _frame_matrix(self, frame: pd.DataFrame) -> np.ndarray | None:
-        """A data frame as ``Booster.predict`` converts it (``_data_from_pandas``)."""
-        columns = column_arrays(frame)
-        categorical = [isinstance(column, pd.Categorical) for column in columns]
-        for column, is_categorical in zip(columns, categorical, strict=True):
-            if not is_categorical and not (
-                isinstance(column, np.ndarray) and column.dtype.kind in "biuf"
-            ):
-                return None  # LightGBM raises or converts nullable types itself: let it
-        known = self._pandas_categorical
-        if known is not None and len(known) != sum(categorical):
-            return None  # LightGBM raises: let it
-        matrix = np.empty(frame.shape, dtype=np.float64)
-        position = 0
-        for j, column in enumerate(columns):
-            if isinstance(column, pd.Categorical):
-                mapping = self._category_map(position, column.categories)
-                position += 1
-                matrix[:, j] = mapping[column.codes]  # code -1 (missing) takes the last: NaN
-            else:
-                matrix[:, j] = column
-        return matrix
-
-    def _category_map(self, position: int, categories: pd.Index) -> np.ndarray:
-        """Training code of each of a column's categories (NaN if unseen), then NaN."""
-        cached = self._category_maps.get(position)
-        if cached is not None and cached[0] is categories:
-            return cached[1]
-        known = None if self._pandas_categorical is None else self._pandas_categorical[position]
-        if known is None or list(categories) == list(known):
-            codes = np.arange(len(categories), dtype=np.float64)
-        else:
-            codes = pd.Index(known).get_indexer(categories).astype(np.float64)
-            codes[codes < 0] = np.nan
-        mapping = np.append(codes, np.nan)
-        self._category_maps[position] = (categories, mapping)  # holds the Index: ids stay unique
-        return mapping
 
 
 # --------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError, NotFittedError
+from estimo.model.booster_input import predict_frame
 from estimo.schema import feature_columns
 
 log = logging.getLogger(__name__)
@@ -298,7 +299,7 @@ class ValuationModel:
         self._check_fitted()
         if len(frame) == 0:
             return np.empty(0)
-        return self.booster_.predict(build_feature_matrix(frame, self.feature_spec_))
+        return predict_frame(self.booster_, build_feature_matrix(frame, self.feature_spec_))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted prices for a canonical frame (any subset of the feature columns)."""
