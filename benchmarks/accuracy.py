@@ -16,7 +16,9 @@ rows' features repaired as the service would, never dropped), scored against the
 observed prices.
 ``seconds`` of the AVM is its whole fit (validation pass + final pass + comparables);
 ``final_models_seconds`` is the training of all city models and the global model of the
-final pass.
+final pass. The drift diagnostic splits the error into the test period's market level
+(median ratio per test month) and the rest (:func:`drift_diagnostic`; it reads the test
+prices, so it explains a gap but is never a method).
 
 Run from the repository root::
 
@@ -105,6 +107,27 @@ def plain_baseline(
     return np.exp(booster.predict(x_test))
 
 
+def drift_diagnostic(dates: pd.Series, actual: np.ndarray, predicted: np.ndarray) -> str:
+    """How much of the error is the test period's market level: the median ratio of
+    prediction to price per test month, and the MdAPE / PE10 once the test period's overall
+    median ratio is divided out.
+
+    A diagnostic only: it reads the test prices, so no model may use it. It separates what
+    the training window can teach (prices across properties) from what it cannot (where the
+    market goes after the cut-off).
+    """
+    ratio = pd.Series(np.asarray(predicted, float) / actual)
+    months = pd.to_datetime(dates).dt.strftime("%Y-%m").to_numpy()
+    per_month = ratio.groupby(months).median()
+    level = float(ratio.median())
+    error = (ratio / level - 1).abs()
+    months_text = ", ".join(f"{m} {v:.3f}" for m, v in per_month.items())
+    return (
+        f"median ratio per test month: {months_text}; with the test period's level divided "
+        f"out ({level:.3f}): MdAPE {error.median():.4f}, PE10 {(error <= 0.1).mean():.4f}"
+    )
+
+
 def run_set(spec: BenchmarkSet) -> dict:
     config = load_project(ROOT / spec.project)
     raw = read_table(config.resolved_data_path())
@@ -179,6 +202,8 @@ def run_set(spec: BenchmarkSet) -> dict:
         f"final city+global models trained in {blend['final_models_seconds']:.1f} s; "
         f"AVM fit {avm_seconds:.1f} s, valuing the test rows {predict_seconds:.1f} s"
     )
+    for name, values in (("plain baseline", baseline), ("AVM blend", parts["predicted"])):
+        print(f"drift diagnostic, {name}:", drift_diagnostic(split.test["date"], actual, values))
     print("validation slice:", json.dumps(avm.validation_, default=str)[:600])
     served = {c: r["served_by"] for c, r in avm.routing_.items()}
     print("sub-model per city:", served)

@@ -89,3 +89,42 @@ def test_contributions_add_up_on_every_route(fitted, route) -> None:
 def test_not_fitted_is_a_clear_error() -> None:
     with pytest.raises(NotFittedError, match="not fitted"):
         SegmentedModel().predict_log(pd.DataFrame({"city": ["A"]}))
+
+
+def _mixed_market(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
+    """Text categories (some missing, some unseen later), nullable integers, booleans."""
+    X, y = _market(n, seed)
+    rng = np.random.default_rng(seed)
+    kind = rng.choice(["flat", "house", "loft"], n).astype(object)
+    kind[rng.random(n) < 0.1] = None
+    rooms = pd.array(rng.integers(1, 6, n), dtype="Int64")
+    rooms[rng.random(n) < 0.1] = pd.NA
+    X = X.assign(kind=kind, rooms=rooms, garden=rng.random(n) < 0.3)
+    return X, y + 0.2 * (X["kind"] == "house").to_numpy()
+
+
+def test_float_matrix_gives_lightgbm_frame_predictions_bit_for_bit() -> None:
+    X, y = _mixed_market(2_000, 7)
+    model = SegmentedModel(min_city_rows=500, **FAST).fit(X, y)
+    new, _ = _mixed_market(300, 8)
+    new.loc[new.index[:5], "kind"] = "castle"  # unseen at training: missing
+    new.loc[new.index[5:9], "area_m2"] = np.nan
+    values = model.model_matrix(new)
+    assert isinstance(values, np.ndarray) and values.shape == (300, len(model.spec_.names))
+    frame = model.encode(new)
+    np.testing.assert_array_equal(model.predict_log(new), model.predict_log(new, matrix=frame))
+    np.testing.assert_array_equal(
+        model.contribution_values(new)[1], model.contribution_values(new, matrix=frame)[1]
+    )
+    # one row at a time, as a web form values it
+    row = new.iloc[[3]]
+    np.testing.assert_array_equal(model.predict_log(row), model.predict_log(new)[[3]])
+
+
+def test_models_not_trained_on_their_spec_read_frames(fitted) -> None:
+    model = copy.deepcopy(fitted)
+    model.spec_ = type(model.spec_)(
+        numeric=model.spec_.numeric, categorical={"city": ("Tiny", "Other", "Big")}
+    )
+    assert isinstance(model.model_matrix(_market(10, 9)[0]), pd.DataFrame)
+    assert isinstance(fitted.model_matrix(_market(10, 9)[0]), np.ndarray)

@@ -230,8 +230,9 @@ class Explainer:
         """
         rows = records(frame)
         if feature_values is not None:  # the property's own values win over derived ones
-            for row, derived in zip(rows, records(feature_values), strict=True):
-                row.update({k: v for k, v in derived.items() if k not in row})
+            own = set(rows[0]) if rows else set()
+            for row, derived in zip(rows, records(feature_values, skip=own), strict=True):
+                row.update(derived)
         references = None if self.reference is None else self.reference.match(rows)
         prices = model_prices = None
         if valuations is not None:

@@ -44,7 +44,7 @@ from estimo.frames import str_values
 from estimo.index import PriceIndex
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
-from estimo.model.engine import EngineStage, log_area
+from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
 from estimo.model.segmented import SegmentedModel
 from estimo.model.valuation import _check_training_frame
@@ -559,7 +559,7 @@ class AVM:
         names, values = stage.model.contribution_values(steps.features, matrix=steps.matrix)
         column = {name: j for j, name in enumerate(names)}
         base = stage.global_level_
-        area = log_area(subjects)
+        area = steps.log_area
         area_part = np.where(
             np.isfinite(area) & stage.use_offset, area - stage.median_log_area_, 0.0
         )

@@ -90,9 +90,10 @@ class PredictionSteps:
 
     log_price: np.ndarray
     features: pd.DataFrame
-    matrix: pd.DataFrame
+    matrix: np.ndarray | pd.DataFrame  # the model's SegmentedModel.model_matrix
     offset: np.ndarray
     time_shift: np.ndarray
+    log_area: np.ndarray
 
 
 class EngineStage:
@@ -203,16 +204,20 @@ class EngineStage:
             base["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
         return pd.concat([base, loc.set_axis(frame.index)], axis=1)
 
-    def offset(self, frame: pd.DataFrame, X: pd.DataFrame) -> np.ndarray:
-        """Starting log price of each row: neighbours' price per m² × area, else city level."""
+    def offset(
+        self, frame: pd.DataFrame, X: pd.DataFrame, area: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Starting log price of each row: neighbours' price per m² × area, else city level
+        (``area``: the rows' :func:`log_area`, when already computed)."""
         levels = self.city_level_
         city = np.array([levels.get(name, np.nan) for name in str_values(frame["city"])], float)
         fallback = np.where(np.isfinite(city), city, self.global_level_)
         if not self.use_offset:
             return fallback
-        guess = X["loc_knn_weighted"].to_numpy(float) + log_area(frame)
+        area = log_area(frame) if area is None else area
+        guess = X["loc_knn_weighted"].to_numpy(float) + area
         if self.twin_offset and "loc_twin" in X:
-            twin = X["loc_twin"].to_numpy(float) + log_area(frame)
+            twin = X["loc_twin"].to_numpy(float) + area
             guess = np.where(np.isfinite(twin), twin, guess)
         return np.where(np.isfinite(guess), guess, fallback)
 
@@ -232,11 +237,12 @@ class EngineStage:
     ) -> PredictionSteps:
         """:meth:`predict_log` with the steps an explanation of the same rows reuses."""
         X = self.features(frame) if features is None else features
-        offset = self.offset(frame, X)
-        matrix = self.model.encode(X)
+        area = log_area(frame)
+        offset = self.offset(frame, X, area=area)
+        matrix = self.model.model_matrix(X)
         shift = self.time_shift(frame, valuation_date)
         at_reference = self.model.predict_log(X, offset=offset, matrix=matrix)
-        return PredictionSteps(at_reference + shift, X, matrix, offset, shift)
+        return PredictionSteps(at_reference + shift, X, matrix, offset, shift, area)
 
     def hedonic_view(self) -> HedonicView:
         """This stage predicting from the properties' characteristics and place only.

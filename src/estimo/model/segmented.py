@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -46,8 +47,10 @@ from estimo.model.valuation import (
     DATE_FEATURE,
     FeatureSpec,
     build_feature_matrix,
+    build_feature_values,
     learn_feature_spec,
     lightgbm_params,
+    spec_matches_booster,
 )
 from estimo.progress import step_progress
 
@@ -424,54 +427,76 @@ class SegmentedModel:
         return route
 
     def encode(self, X: pd.DataFrame) -> pd.DataFrame:
-        """The sub-models' feature matrix of ``X`` (to pass as ``matrix`` when one frame is
-        both valued and explained: encoding is most of a single row's cost)."""
+        """The sub-models' feature frame of ``X`` (what they were trained on)."""
         self._check_fitted()
         return encode(X, self.spec_)
+
+    def model_matrix(self, X: pd.DataFrame) -> np.ndarray | pd.DataFrame:
+        """What the sub-models read for ``X``, to pass as ``matrix`` when one frame is both
+        valued and explained: the float matrix of :func:`build_feature_values` (the numbers
+        LightGBM reads from :meth:`encode`, without building a frame: encoding is most of a
+        single row's cost), or :meth:`encode` itself for sub-models that were not trained
+        on this model's spec."""
+        self._check_fitted()
+        if self._reads_values():
+            return build_feature_values(X, self.spec_)
+        return encode(X, self.spec_)
+
+    def _reads_values(self) -> bool:
+        """Whether every sub-model was trained on this spec's frames (checked once per
+        spec and set of sub-models)."""
+        cached = getattr(self, "_values_check", None)
+        if cached is None or cached[0] is not self.boosters_ or cached[1] is not self.spec_:
+            ok = all(spec_matches_booster(self.spec_, b, False) for b in self.boosters_.values())
+            cached = (self.boosters_, self.spec_, ok)
+            self._values_check = cached
+        return cached[2]
 
     def predict_log(
         self,
         X: pd.DataFrame,
         offset: np.ndarray | None = None,
         *,
-        matrix: pd.DataFrame | None = None,
+        matrix: np.ndarray | pd.DataFrame | None = None,
     ) -> np.ndarray:
-        """Predicted target of each row, routed per city (``matrix``: :meth:`encode` of
-        ``X``, when already built)."""
+        """Predicted target of each row, routed per city (``matrix``: :meth:`model_matrix`
+        or :meth:`encode` of ``X``, when already built)."""
         self._check_fitted()
         if len(X) == 0:
             return np.empty(0)
-        matrix = encode(X, self.spec_) if matrix is None else matrix
+        matrix = self.model_matrix(X) if matrix is None else matrix
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
-        out = predict_frame(self.boosters_[GLOBAL], matrix) + base
+        out = _predict(self.boosters_[GLOBAL], matrix) + base
         cities = str_values(X["city"])
         route = self.served_by(cities)
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
             if len(rows) == 0 or city not in self.boosters_:
                 continue
-            own = predict_frame(self.boosters_[city], matrix.iloc[rows]) + base[rows]
+            own = _predict(self.boosters_[city], _take(matrix, rows)) + base[rows]
             out[rows] = own if route[rows[0]] == "city" else (own + out[rows]) / 2
         return out
 
-    def contributions(self, X: pd.DataFrame, *, matrix: pd.DataFrame | None = None) -> pd.DataFrame:
+    def contributions(
+        self, X: pd.DataFrame, *, matrix: np.ndarray | pd.DataFrame | None = None
+    ) -> pd.DataFrame:
         """Per-feature log contributions (SHAP values) plus ``_bias``, routed per city.
 
         With an offset, a row's prediction is the sum of its contributions plus its offset.
         Each sub-model explains only the rows it serves (TreeSHAP is the costly part).
-        ``matrix``: :meth:`encode` of ``X``, when already built.
+        ``matrix``: :meth:`model_matrix` or :meth:`encode` of ``X``, when already built.
         """
         names, values = self.contribution_values(X, matrix=matrix)
         return pd.DataFrame(values, columns=list(names), index=X.index)
 
     def contribution_values(
-        self, X: pd.DataFrame, *, matrix: pd.DataFrame | None = None
+        self, X: pd.DataFrame, *, matrix: np.ndarray | pd.DataFrame | None = None
     ) -> tuple[tuple[str, ...], np.ndarray]:
         """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
-        matrix = encode(X, self.spec_) if matrix is None else matrix
-        names = (*matrix.columns.tolist(), "_bias")  # tolist: no walk over arrow strings
+        matrix = self.model_matrix(X) if matrix is None else matrix
+        names = _contribution_names(tuple(self.spec_.names))
         cities = str_values(X["city"])
         route = self.served_by(cities)
         own_model = np.array([c in self.boosters_ for c in cities], dtype=bool)
@@ -479,8 +504,8 @@ class SegmentedModel:
         uses_city = (route != "global") & own_model
         values = np.zeros((len(X), len(names)))
 
-        def rows_of(rows: np.ndarray) -> pd.DataFrame:
-            return matrix if len(rows) == len(matrix) else matrix.iloc[rows]
+        def rows_of(rows: np.ndarray) -> np.ndarray | pd.DataFrame:
+            return matrix if len(rows) == len(matrix) else _take(matrix, rows)
 
         if uses_global.any():
             rows = np.flatnonzero(uses_global)
@@ -492,6 +517,23 @@ class SegmentedModel:
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
         return names, values
+
+
+def _predict(booster: lgb.Booster, matrix: np.ndarray | pd.DataFrame) -> np.ndarray:
+    """A sub-model's prediction on a :meth:`SegmentedModel.model_matrix`."""
+    if isinstance(matrix, np.ndarray):
+        return booster.predict(matrix)
+    return predict_frame(booster, matrix)
+
+
+def _take(matrix: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:
+    return matrix[rows] if isinstance(matrix, np.ndarray) else matrix.iloc[rows]
+
+
+@functools.lru_cache(maxsize=64)
+def _contribution_names(spec_names: tuple[str, ...]) -> tuple[str, ...]:
+    """Columns of the contributions: the encoded features (no date), then ``_bias``."""
+    return (*(n for n in spec_names if n != DATE_FEATURE), "_bias")
 
 
 def _base_score(y: np.ndarray, offset: np.ndarray | None) -> float:
