@@ -33,6 +33,7 @@ import argparse
 import time
 from collections.abc import Callable
 from importlib.util import find_spec
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -46,16 +47,19 @@ from estimo.split import out_of_time_split
 from estimo.synth import generate_market
 
 
-def best_of(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
-    """Smallest wall time and smallest CPU time (all threads) of ``repeat`` calls, in
-    seconds: the least disturbed by other jobs."""
-    wall, cpu = [], []
+def best_of(step: Callable[[Any], object], items: list[Any], repeat: int) -> tuple[float, float]:
+    """Wall time and CPU time (all threads) of ``step`` over ``items``, in seconds: each
+    item's smallest time of ``repeat`` runs, summed (the least disturbed by other jobs; one
+    property at a time, a burst on the machine then spoils one item's run, not a repeat)."""
+    wall = np.full(len(items), np.inf)
+    cpu = np.full(len(items), np.inf)
     for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        fn()
-        wall.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
-    return min(wall), min(cpu)
+        for i, item in enumerate(items):
+            start, start_cpu = time.perf_counter(), time.process_time()
+            step(item)
+            wall[i] = min(wall[i], time.perf_counter() - start)
+            cpu[i] = min(cpu[i], time.process_time() - start_cpu)
+    return float(wall.sum()), float(cpu.sum())
 
 
 def measure(name: str, model, train, test, explainer, repeat: int, singles: int) -> list[dict]:
@@ -75,7 +79,7 @@ def measure(name: str, model, train, test, explainer, repeat: int, singles: int)
             cached = [model.value_with_contributions(b) for b in batches]
         else:
             cached = [(value(b), log_contributions(model, b), None) for b in batches]
-        t_value, cpu_value = best_of(lambda batches=batches: [value(b) for b in batches], repeat)
+        t_value, cpu_value = best_of(value, batches, repeat)
         if engine:
             # the engine values and explains in one pass (value_with_contributions): the
             # contributions cost what that pass adds to the valuation, the step timed here on
@@ -86,31 +90,22 @@ def measure(name: str, model, train, test, explainer, repeat: int, singles: int)
                 X = model.stage_.features(subjects)
                 prepared.append((b.index, X, model._parts(subjects, explain=True, features=X)))
             t_contrib, cpu_contrib = best_of(
-                lambda prepared=prepared: [
-                    model._contributions(parts, None, index, features=X)
-                    for index, X, parts in prepared
-                ],
+                lambda item: model._contributions(item[2], None, item[0], features=item[1]),
+                prepared,
                 repeat,
             )
-            t_api, _ = best_of(
-                lambda batches=batches: [explain_properties(model, b, explainer) for b in batches],
-                repeat,
-            )
+            t_api, _ = best_of(lambda b: explain_properties(model, b, explainer), batches, repeat)
         else:
             t_api = np.nan
-            t_contrib, cpu_contrib = best_of(
-                lambda batches=batches: [log_contributions(model, b) for b in batches], repeat
-            )
+            t_contrib, cpu_contrib = best_of(lambda b: log_contributions(model, b), batches, repeat)
 
-        def words(batches=batches, cached=cached):
-            return [
-                e
-                for b, (v, c, X) in zip(batches, cached, strict=True)
-                for e in explainer.explain(b, c, v if engine else None, feature_values=X)
-            ]
+        def words(item: tuple) -> list:
+            b, (v, c, X) = item
+            return explainer.explain(b, c, v if engine else None, feature_values=X)
 
-        t_words, cpu_words = best_of(words, repeat)
-        gaps = [additivity_gap(e) for e in words()]
+        pairs = list(zip(batches, cached, strict=True))
+        t_words, cpu_words = best_of(words, pairs, repeat)
+        gaps = [additivity_gap(e) for item in pairs for e in words(item)]
         assert not any(gaps), "reasons do not add up"
         extra = t_contrib + t_words
         rows_out.append(
@@ -146,7 +141,7 @@ def main() -> None:
     parser.add_argument("--properties", type=int, default=5_000)
     parser.add_argument("--test-rows", type=int, default=500)
     parser.add_argument("--singles", type=int, default=30)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--trees", type=int, default=2000, help="cap of the trees (early stopping)")
     parser.add_argument(
         "--project", help="measure the engine trained on this project's data instead"
@@ -176,7 +171,7 @@ def main() -> None:
     trees = {name: b.num_trees() for name, b in avm.stage_.model.boosters_.items()}
     table = pd.DataFrame(results)
     with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
-        print(f"{title} (ms per valuation; best of {args.repeat})")
+        print(f"{title} (ms per valuation; each item's best of {args.repeat}, summed)")
         print("engine trees per sub-model:", trees)
         backend = "numba (the fast extra)" if find_spec("numba") else "LightGBM pred_contrib"
         print("exact TreeSHAP by:", backend)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from estimo.model.booster_input import FrameConverter, booster_matrix, predict_frame
+from estimo.model.booster_input import FrameConverter, booster_matrix, booster_predict
 
 TYPES = ["flat", "house", "loft"]
 
@@ -51,7 +51,7 @@ def test_predictions_equal_lightgbm_own_conversion(booster, n, seed, order, miss
     if missing:
         values[rng.random(n) < 0.3] = None
     frame["type"] = pd.Categorical(values, categories=order)
-    np.testing.assert_array_equal(predict_frame(booster, frame), booster.predict(frame))
+    np.testing.assert_array_equal(booster_predict(booster, frame), booster.predict(frame))
 
 
 def test_float32_only_frames_give_the_same_numbers() -> None:
@@ -63,7 +63,7 @@ def test_float32_only_frames_give_the_same_numbers() -> None:
     model = lgb.train({"verbose": -1}, lgb.Dataset(frame, y), num_boost_round=10)
     rows = frame.head(50)
     assert booster_matrix(model, rows) is not None
-    np.testing.assert_array_equal(predict_frame(model, rows), model.predict(rows))
+    np.testing.assert_array_equal(booster_predict(model, rows), model.predict(rows))
 
 
 def test_missing_categories_become_nan_and_unseen_ones_too(booster) -> None:
@@ -79,13 +79,13 @@ def test_lightgbm_converts_what_this_cannot_promise(booster) -> None:
     frame, _ = _training_frame(5)
     nullable = frame.astype({"rooms": "Int64"})
     assert booster_matrix(booster, nullable) is None
-    np.testing.assert_array_equal(predict_frame(booster, nullable), booster.predict(nullable))
+    np.testing.assert_array_equal(booster_predict(booster, nullable), booster.predict(nullable))
     assert booster_matrix(booster, frame.iloc[:0]) is None
     # a frame without the categorical column: LightGBM raises its own error
     no_category = frame.assign(type=frame["type"].cat.codes)
     assert booster_matrix(booster, no_category) is None
     with pytest.raises(ValueError, match="categorical_feature do not match"):
-        predict_frame(booster, no_category)
+        booster_predict(booster, no_category)
 
 
 def test_category_maps_are_cached_per_categories_object() -> None:

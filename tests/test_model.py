@@ -95,3 +95,16 @@ def test_load_from_a_folder_without_a_model(tmp_path) -> None:
 
     with pytest.raises(EstimoError, match="not a model folder"):
         load_model(str(tmp_path))
+
+
+def test_float_rows_predict_exactly_as_lightgbm_reads_the_frame(clean_market, fitted) -> None:
+    rows = clean_market.frame.head(40).copy()
+    rows.loc[rows.index[:3], "condition"] = "castle"  # unseen: missing
+    rows.loc[rows.index[3:6], "area_m2"] = np.nan
+    rows.loc[rows.index[6:8], "date"] = pd.NaT
+    few = rows[["city", "area_m2"]].head(2)  # a web form with two fields
+    for frame in (rows, few, rows.iloc[[5]]):
+        values = fitted.model_matrix(frame)
+        assert isinstance(values, np.ndarray)
+        expected = fitted.booster_.predict(build_feature_matrix(frame, fitted.feature_spec_))
+        np.testing.assert_array_equal(fitted.predict_log(frame), expected)

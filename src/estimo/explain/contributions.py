@@ -60,14 +60,11 @@ def contributions_from_booster(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
         Same index as ``frame``: one column per model feature, then ``_base``, ``_time``
         (0) and ``_comparables`` (0).
     """
-    from estimo.model.valuation import build_feature_matrix
-
     model._check_fitted()
     names = list(model.booster_.feature_name())
     if len(frame) == 0:
         return pd.DataFrame(columns=[*names, *CONTRACT_COLUMNS], dtype=float)
-    matrix = build_feature_matrix(frame, model.feature_spec_)
-    raw = np.asarray(tree_contributions(model.booster_, matrix), dtype=float)
+    raw = np.asarray(tree_contributions(model.booster_, model.model_matrix(frame)), dtype=float)
     out = pd.DataFrame(raw[:, :-1], columns=names, index=frame.index)
     out["_base"] = raw[:, -1]
     out["_time"] = 0.0

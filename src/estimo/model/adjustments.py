@@ -133,8 +133,9 @@ def hedonic_contributions(
         raw = pd.concat(parts).sort_index().fillna(0.0)
     elif hasattr(model, "booster_") and hasattr(model, "feature_spec_"):
         spec = model.feature_spec_
-        mine = tree_contributions(model.booster_, build_feature_matrix(subjects_at, spec))[:, :-1]
-        theirs = tree_contributions(model.booster_, build_feature_matrix(comps_at, spec))[:, :-1]
+        rows_of = getattr(model, "model_matrix", lambda frame: build_feature_matrix(frame, spec))
+        mine = tree_contributions(model.booster_, rows_of(subjects_at))[:, :-1]
+        theirs = tree_contributions(model.booster_, rows_of(comps_at))[:, :-1]
         raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
     else:
         raw = swap_contributions(

@@ -6,8 +6,8 @@ categorical columns re-mapped to the training categories through ``apply`` and
 trees themselves (about 2 ms against a few tenths of a millisecond for a few hundred trees,
 pandas 3), and valuing one property predicts a dozen times (the subject, the comparables'
 adjustments). :class:`FrameConverter` does the same conversion on the frame's column
-arrays, with each categorical column's code map cached, and :func:`predict_frame` predicts
-on its result: the same numbers as ``Booster.predict(frame)``, bit for bit.
+arrays, with each categorical column's code map cached, and :func:`booster_predict`
+predicts on its result: the same numbers as ``Booster.predict(frame)``, bit for bit.
 
 Examples
 --------
@@ -17,7 +17,7 @@ Examples
 ...                       "type": pd.Categorical(rng.choice(["flat", "house"], 300))})
 >>> booster = lgb.train({"verbose": -1}, lgb.Dataset(frame, np.log(frame["area"])), 5)
 >>> rows = frame.head(3)
->>> bool((predict_frame(booster, rows) == booster.predict(rows)).all())
+>>> bool((booster_predict(booster, rows) == booster.predict(rows)).all())
 True
 """
 
@@ -32,7 +32,7 @@ import pandas as pd
 
 from estimo.frames import column_arrays
 
-__all__ = ["FrameConverter", "booster_matrix", "predict_frame"]
+__all__ = ["FrameConverter", "booster_matrix", "booster_predict"]
 
 
 class FrameConverter:
@@ -119,8 +119,8 @@ def booster_matrix(booster: Any, frame: pd.DataFrame) -> np.ndarray | None:
     return _converter(booster).matrix(frame)
 
 
-def predict_frame(booster: Any, frame: pd.DataFrame, **kwargs: Any) -> np.ndarray:
-    """``booster.predict(frame, **kwargs)``, with the frame converted here (same numbers,
-    without LightGBM's per-call pandas cost)."""
-    matrix = booster_matrix(booster, frame)
-    return booster.predict(frame if matrix is None else matrix, **kwargs)
+def booster_predict(booster: Any, rows: pd.DataFrame | np.ndarray, **kwargs: Any) -> np.ndarray:
+    """``booster.predict(rows, **kwargs)``, a data frame converted here (same numbers,
+    without LightGBM's per-call pandas cost); a float matrix is passed on as it is."""
+    matrix = booster_matrix(booster, rows) if isinstance(rows, pd.DataFrame) else None
+    return booster.predict(rows if matrix is None else matrix, **kwargs)

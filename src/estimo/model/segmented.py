@@ -41,7 +41,7 @@ from joblib import Parallel, delayed
 
 from estimo.errors import NotFittedError
 from estimo.frames import str_values
-from estimo.model.booster_input import predict_frame
+from estimo.model.booster_input import booster_predict
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
@@ -50,7 +50,7 @@ from estimo.model.valuation import (
     build_feature_values,
     learn_feature_spec,
     lightgbm_params,
-    spec_matches_booster,
+    trained_on_spec,
 )
 from estimo.progress import step_progress
 
@@ -396,8 +396,8 @@ class SegmentedModel:
                 }
                 continue
             vm, vy, vb = val_data
-            own = predict_frame(self.boosters_[city], vm.iloc[rows]) + vb[rows]
-            glob = predict_frame(self.boosters_[GLOBAL], vm.iloc[rows]) + vb[rows]
+            own = booster_predict(self.boosters_[city], vm.iloc[rows]) + vb[rows]
+            glob = booster_predict(self.boosters_[GLOBAL], vm.iloc[rows]) + vb[rows]
             scores = {
                 "city": _median_ape(own, vy[rows]),
                 "global": _median_ape(glob, vy[rows]),
@@ -438,19 +438,9 @@ class SegmentedModel:
         single row's cost), or :meth:`encode` itself for sub-models that were not trained
         on this model's spec."""
         self._check_fitted()
-        if self._reads_values():
-            return build_feature_values(X, self.spec_)
+        if trained_on_spec(self, self.spec_, self.boosters_.values(), with_date=False):
+            return build_feature_values(X, self.spec_, with_date=False)
         return encode(X, self.spec_)
-
-    def _reads_values(self) -> bool:
-        """Whether every sub-model was trained on this spec's frames (checked once per
-        spec and set of sub-models)."""
-        cached = getattr(self, "_values_check", None)
-        if cached is None or cached[0] is not self.boosters_ or cached[1] is not self.spec_:
-            ok = all(spec_matches_booster(self.spec_, b, False) for b in self.boosters_.values())
-            cached = (self.boosters_, self.spec_, ok)
-            self._values_check = cached
-        return cached[2]
 
     def predict_log(
         self,
@@ -467,14 +457,14 @@ class SegmentedModel:
         matrix = self.model_matrix(X) if matrix is None else matrix
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
-        out = _predict(self.boosters_[GLOBAL], matrix) + base
+        out = booster_predict(self.boosters_[GLOBAL], matrix) + base
         cities = str_values(X["city"])
         route = self.served_by(cities)
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
             if len(rows) == 0 or city not in self.boosters_:
                 continue
-            own = _predict(self.boosters_[city], _take(matrix, rows)) + base[rows]
+            own = booster_predict(self.boosters_[city], _take(matrix, rows)) + base[rows]
             out[rows] = own if route[rows[0]] == "city" else (own + out[rows]) / 2
         return out
 
@@ -517,13 +507,6 @@ class SegmentedModel:
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
         return names, values
-
-
-def _predict(booster: lgb.Booster, matrix: np.ndarray | pd.DataFrame) -> np.ndarray:
-    """A sub-model's prediction on a :meth:`SegmentedModel.model_matrix`."""
-    if isinstance(matrix, np.ndarray):
-        return booster.predict(matrix)
-    return predict_frame(booster, matrix)
 
 
 def _take(matrix: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:

@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -29,7 +29,7 @@ import pandas as pd
 
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import column_arrays
-from estimo.model.booster_input import predict_frame
+from estimo.model.booster_input import booster_predict
 from estimo.schema import feature_columns
 
 log = logging.getLogger(__name__)
@@ -119,21 +119,28 @@ def build_feature_matrix(
     return pd.DataFrame(columns, index=frame.index)
 
 
-def build_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
-    """:func:`build_feature_matrix` (without the date) as one float64 matrix, built without
-    a data frame: numbers as floats, each category as its code among the spec's levels,
-    NaN where missing or unseen.
+def build_feature_values(
+    frame: pd.DataFrame, spec: FeatureSpec, *, with_date: bool = True
+) -> np.ndarray:
+    """:func:`build_feature_matrix` as one float64 matrix, built without a data frame:
+    numbers as floats, each category as its code among the spec's levels, NaN where
+    missing or unseen.
 
     These are the numbers LightGBM reads from :func:`build_feature_matrix`'s frame when the
     model was trained on that frame (its training categories are the spec's levels; see
-    :func:`spec_matches_booster`), so predicting on them gives the same result, without
-    the cost of building and converting a frame: most of a single property's prediction.
+    :func:`trained_on_spec`), so predicting on them gives the same result without the cost
+    of building and converting a frame: most of a single property's prediction.
     """
     n = len(frame)
     arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
     names = [name for name in spec.numeric if name != DATE_FEATURE]
-    out = np.empty((n, len(names) + len(spec.categorical)), dtype=np.float64)
-    for j, name in enumerate(names):
+    first = 1 if with_date else 0
+    out = np.empty((n, first + len(names) + len(spec.categorical)), dtype=np.float64)
+    if with_date:
+        dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
+        days = (pd.to_datetime(dates) - _EPOCH).dt.days
+        out[:, 0] = (days / 365.25).to_numpy(float)
+    for j, name in enumerate(names, start=first):
         array = arrays.get(name)
         if array is None:
             out[:, j] = np.nan
@@ -141,7 +148,7 @@ def build_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
             out[:, j] = array
         else:
             out[:, j] = _numeric(pd.Series(array, copy=False))
-    for j, (name, levels) in enumerate(spec.categorical.items(), start=len(names)):
+    for j, (name, levels) in enumerate(spec.categorical.items(), start=first + len(names)):
         array = arrays.get(name)
         if array is None:
             out[:, j] = np.nan
@@ -155,12 +162,29 @@ def build_feature_values(frame: pd.DataFrame, spec: FeatureSpec) -> np.ndarray:
     return out
 
 
-def spec_matches_booster(spec: FeatureSpec, booster: lgb.Booster, with_date: bool) -> bool:
-    """Whether ``booster`` was trained on :func:`build_feature_matrix` frames of ``spec``:
-    the same columns in the same order, and the spec's levels as its categories."""
+def trained_on_spec(
+    owner: Any, spec: FeatureSpec, boosters: Sequence[lgb.Booster], *, with_date: bool
+) -> bool:
+    """Whether every booster was trained on :func:`build_feature_matrix` frames of ``spec``
+    (the same columns in the same order, the spec's levels as its categories), so that it
+    may predict on :func:`build_feature_values`.
+
+    Checked once: the answer is kept on ``owner`` (the model) for these very objects.
+    """
+    boosters = tuple(boosters)
+    cached = getattr(owner, "_spec_check", None)
+    if (
+        cached is not None
+        and cached[0] is spec
+        and len(cached[1]) == len(boosters)
+        and all(a is b for a, b in zip(cached[1], boosters, strict=True))
+    ):
+        return bool(cached[2])
     names = spec.names if with_date else [n for n in spec.names if n != DATE_FEATURE]
     levels = [list(v) for v in spec.categorical.values()]
-    return booster.feature_name() == names and (booster.pandas_categorical or []) == levels
+    ok = all(b.feature_name() == names and (b.pandas_categorical or []) == levels for b in boosters)
+    owner._spec_check = (spec, boosters, ok)
+    return ok
 
 
 def _numeric(values: pd.Series) -> np.ndarray:
@@ -339,12 +363,21 @@ class ValuationModel:
         if not hasattr(self, "booster_"):
             raise NotFittedError("this ValuationModel is not fitted yet; call fit(frame) first")
 
+    def model_matrix(self, frame: pd.DataFrame) -> np.ndarray | pd.DataFrame:
+        """What the booster reads for ``frame``: :func:`build_feature_values` (one float
+        matrix, no frame to build), or :func:`build_feature_matrix` for a booster that was
+        not trained on this model's spec."""
+        self._check_fitted()
+        if trained_on_spec(self, self.feature_spec_, [self.booster_], with_date=True):
+            return build_feature_values(frame, self.feature_spec_, with_date=True)
+        return build_feature_matrix(frame, self.feature_spec_)
+
     def predict_log(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted log prices."""
         self._check_fitted()
         if len(frame) == 0:
             return np.empty(0)
-        return predict_frame(self.booster_, build_feature_matrix(frame, self.feature_spec_))
+        return booster_predict(self.booster_, self.model_matrix(frame))
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted prices for a canonical frame (any subset of the feature columns)."""
