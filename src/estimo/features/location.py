@@ -260,8 +260,9 @@ class LocationFeatures:
         twins: bool = True,
     ) -> pd.DataFrame:
         n = len(frame)
-        names = self.feature_names
-        out = pd.DataFrame({name: np.full(n, np.nan) for name in names}, index=frame.index)
+        # columns filled as arrays, one frame built at the end (a column set on a frame
+        # costs more than computing it, for one property)
+        out = {name: np.full(n, np.nan) for name in self.feature_names}
         xyz, ok = _coords(frame)
         if self.tree_ is not None and ok.any():
             ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
@@ -273,11 +274,11 @@ class LocationFeatures:
                     self._twin_features(out, frame, xyz, ok, ids, training)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
-        return out
+        return pd.DataFrame(out, index=frame.index)
 
     def _spatial_lag(
         self,
-        out: pd.DataFrame,
+        out: dict[str, np.ndarray],
         xyz: np.ndarray,
         ok: np.ndarray,
         ids: np.ndarray | None,
@@ -325,7 +326,7 @@ class LocationFeatures:
             ("loc_building", building),
             ("loc_building_n", bn.astype(float)),
         ):
-            column = np.full(len(out), np.nan)
+            column = np.full(len(ok), np.nan)
             column[np.flatnonzero(ok)] = np.where(has, value, np.nan)
             out[name] = column
 
@@ -336,7 +337,7 @@ class LocationFeatures:
 
     def _twin_features(
         self,
-        out: pd.DataFrame,
+        out: dict[str, np.ndarray],
         frame: pd.DataFrame,
         xyz: np.ndarray,
         ok: np.ndarray,
@@ -385,7 +386,7 @@ class LocationFeatures:
         twin[where] = latest_sum / np.add.reduceat(at_latest.astype(float), starts)
         mean = np.full(n, np.nan)
         mean[where] = np.add.reduceat(value, starts) / sizes
-        count = out["loc_twin_n"].to_numpy(float).copy()
+        count = out["loc_twin_n"].copy()
         count[where] = sizes
         last = np.full(n, np.nan)
         last[where] = latest_day
@@ -394,7 +395,7 @@ class LocationFeatures:
         out["loc_twin"] = twin
         out["loc_twin_mean"] = mean
         out["loc_twin_n"] = count
-        out["loc_twin_diff"] = twin - out["loc_knn_weighted"].to_numpy(float)
+        out["loc_twin_diff"] = twin - out["loc_knn_weighted"]
         out["loc_twin_days"] = gap
 
     def _centre_distance(self, frame: pd.DataFrame, xyz: np.ndarray, ok: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.features.location import LocationFeatures
-from estimo.frames import str_values
+from estimo.frames import column_arrays, str_values
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -82,6 +82,14 @@ def log_area(frame: pd.DataFrame) -> np.ndarray:
         area = pd.to_numeric(column, errors="coerce").to_numpy(float)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
+
+
+def _keep_dtype(array: Any, index: pd.Index) -> Any:
+    """A column's array, ready for a new frame with the same dtype: an object array is
+    wrapped in an object Series (a frame would read its text as pandas' string dtype)."""
+    if isinstance(array, np.ndarray) and array.dtype == object:
+        return pd.Series(array, index=index, dtype=object, copy=False)
+    return array
 
 
 @dataclass(frozen=True)
@@ -199,10 +207,15 @@ class EngineStage:
         return self._assemble(frame, self.location.transform(frame, twins=twins))
 
     def _assemble(self, frame: pd.DataFrame, loc: pd.DataFrame) -> pd.DataFrame:
-        base = frame[feature_columns(frame)].copy()
-        if "city" not in base:
-            base["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
-        return pd.concat([base, loc.set_axis(frame.index)], axis=1)
+        """The feature columns of ``frame``, then the location features, as one new frame
+        (built once from the column arrays: for one property, selecting, copying and
+        concatenating frames cost more than the features themselves)."""
+        arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
+        data = {name: _keep_dtype(arrays[name], frame.index) for name in feature_columns(frame)}
+        if "city" not in data:
+            data["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
+        data.update(zip(loc.columns.tolist(), column_arrays(loc), strict=True))
+        return pd.DataFrame(data, index=frame.index)
 
     def offset(
         self, frame: pd.DataFrame, X: pd.DataFrame, area: np.ndarray | None = None
