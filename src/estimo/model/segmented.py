@@ -28,7 +28,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from dataclasses import dataclass
@@ -486,7 +485,7 @@ class SegmentedModel:
         """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
         matrix = self.model_matrix(X) if matrix is None else matrix
-        names = _contribution_names(tuple(self.spec_.names))
+        names = (*self.spec_.matrix_columns(with_date=False), "_bias")
         cities = str_values(X["city"])
         route = self.served_by(cities)
         own_model = np.array([c in self.boosters_ for c in cities], dtype=bool)
@@ -511,12 +510,6 @@ class SegmentedModel:
 
 def _take(matrix: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:
     return matrix[rows] if isinstance(matrix, np.ndarray) else matrix.iloc[rows]
-
-
-@functools.lru_cache(maxsize=64)
-def _contribution_names(spec_names: tuple[str, ...]) -> tuple[str, ...]:
-    """Columns of the contributions: the encoded features (no date), then ``_bias``."""
-    return (*(n for n in spec_names if n != DATE_FEATURE), "_bias")
 
 
 def _base_score(y: np.ndarray, offset: np.ndarray | None) -> float:

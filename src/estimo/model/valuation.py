@@ -50,6 +50,12 @@ class FeatureSpec:
         """All feature names in model order."""
         return list(self.numeric) + list(self.categorical)
 
+    def matrix_columns(self, with_date: bool = True) -> list[str]:
+        """Columns of :func:`build_feature_matrix` in order: the date (``with_date``), the
+        other numbers, then the categories."""
+        numbers = [name for name in self.numeric if name != DATE_FEATURE]
+        return [DATE_FEATURE] * with_date + numbers + list(self.categorical)
+
 
 def learn_feature_spec(frame: pd.DataFrame) -> FeatureSpec:
     """Split a canonical frame's feature columns into numeric and categorical ones.
@@ -88,34 +94,22 @@ def _all_numeric_codes(values: pd.Series) -> bool:
 def build_feature_matrix(
     frame: pd.DataFrame, spec: FeatureSpec, *, with_date: bool = True
 ) -> pd.DataFrame:
-    """Encode a canonical frame into the model's feature matrix.
+    """Encode a canonical frame into the model's feature matrix (what LightGBM trains on).
 
     Columns missing from ``frame`` are filled with missing values, so a property described
     by only a few fields can still be valued. ``with_date=False`` leaves out the date
-    feature (models that learn on time-adjusted prices).
+    feature (models that learn on time-adjusted prices). The numbers are those of
+    :func:`build_feature_values`; the categories become pandas categoricals of the spec's
+    levels.
     """
-    columns: dict[str, Any] = {}
-    n = len(frame)
-    if with_date:
-        dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
-        days = (pd.to_datetime(dates) - _EPOCH).dt.days
-        columns[DATE_FEATURE] = (days / 365.25).to_numpy(float)
-    for name in spec.numeric:
-        if name == DATE_FEATURE:
-            continue
-        columns[name] = _numeric(frame[name]) if name in frame else np.full(n, np.nan)
-    for name, levels in spec.categorical.items():
-        dtype, code_of = _categorical_dtype(tuple(levels))
-        if name in frame:
-            raw = frame[name]
-            present = raw.notna().tolist()
-            codes = [
-                code_of.get(str(v), -1) if ok else -1
-                for v, ok in zip(raw.tolist(), present, strict=True)
-            ]
-        else:
-            codes = [-1] * n
-        columns[name] = pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64), dtype=dtype)
+    values = build_feature_values(frame, spec, with_date=with_date)
+    names = spec.matrix_columns(with_date)
+    first_category = len(names) - len(spec.categorical)
+    columns: dict[str, Any] = {name: values[:, j] for j, name in enumerate(names[:first_category])}
+    for j, levels in enumerate(spec.categorical.values(), start=first_category):
+        dtype, _ = _categorical_dtype(tuple(levels))
+        codes = np.where(np.isnan(values[:, j]), -1, values[:, j]).astype(np.int64)
+        columns[names[j]] = pd.Categorical.from_codes(codes, dtype=dtype)
     return pd.DataFrame(columns, index=frame.index)
 
 
@@ -136,6 +130,7 @@ def build_feature_values(
     names = [name for name in spec.numeric if name != DATE_FEATURE]
     first = 1 if with_date else 0
     out = np.empty((n, first + len(names) + len(spec.categorical)), dtype=np.float64)
+    # the order of FeatureSpec.matrix_columns: date, other numbers, categories
     if with_date:
         dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
         days = (pd.to_datetime(dates) - _EPOCH).dt.days
@@ -180,7 +175,7 @@ def trained_on_spec(
         and all(a is b for a, b in zip(cached[1], boosters, strict=True))
     ):
         return bool(cached[2])
-    names = spec.names if with_date else [n for n in spec.names if n != DATE_FEATURE]
+    names = spec.matrix_columns(with_date)
     levels = [list(v) for v in spec.categorical.values()]
     ok = all(b.feature_name() == names and (b.pandas_categorical or []) == levels for b in boosters)
     owner._spec_check = (spec, boosters, ok)
