@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from estimo.model import treeshap
+from estimo.model import treeshap, treeshap_kernels
 from estimo.model.treeshap import TreeShap, UnsupportedModelError, tree_contributions
 
 TOLERANCE = 1e-9
@@ -242,12 +242,12 @@ def test_inputs_it_does_not_convert_go_to_lightgbm():
 
 def test_falls_back_without_numba(monkeypatch, caplog):
     monkeypatch.setitem(sys.modules, "numba", None)  # "import numba" raises ImportError
-    monkeypatch.setattr(treeshap, "_KERNELS", None)
-    monkeypatch.setattr(treeshap, "_KERNELS_TRIED", False)
+    monkeypatch.setattr(treeshap_kernels, "_KERNELS", None)
+    monkeypatch.setattr(treeshap_kernels, "_KERNELS_TRIED", False)
     rng = np.random.default_rng(10)
     X = rng.normal(size=(200, 2))
     booster = _train(X, X[:, 0], rounds=5)
-    with caplog.at_level(logging.DEBUG, logger="estimo.model.treeshap"):
+    with caplog.at_level(logging.DEBUG, logger="estimo.model.treeshap_kernels"):
         got = tree_contributions(booster, X[:5])
         tree_contributions(booster, X[:5])
     np.testing.assert_array_equal(got, booster.predict(X[:5], pred_contrib=True))

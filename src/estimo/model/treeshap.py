@@ -32,7 +32,9 @@ A batch's trees may be split between :data:`THREADS` threads (the kernels releas
 Splits follow LightGBM's decision rules (missing types, default directions, categorical
 bitsets, inputs within 1e-35 of zero read as zero) and data frames are converted the way
 ``Booster.predict`` converts them (categories re-coded with the training category lists).
-The kernels are compiled by numba (the ``fast`` extra) on first use and cached on disk.
+The kernels (:mod:`estimo.model.treeshap_kernels`) are compiled by numba (the ``fast``
+extra) on first use and cached on disk; :mod:`estimo.model.lightgbm_trees` reads the trees
+from the model's text.
 :func:`tree_contributions` falls back to LightGBM's ``pred_contrib`` without numba and for
 models :class:`TreeShap` does not cover (several outputs, linear or averaged trees).
 """
@@ -43,7 +45,6 @@ import logging
 import os
 import threading
 import weakref
-from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Any
 
@@ -51,6 +52,8 @@ import numpy as np
 import pandas as pd
 
 from estimo.model.booster_input import FrameConverter
+from estimo.model.lightgbm_trees import Forest, UnsupportedModelError, parse_model
+from estimo.model.treeshap_kernels import K_ZERO, MAX_PATH_FEATURES, compiled_kernels, quadrature
 
 log = logging.getLogger(__name__)
 
@@ -79,469 +82,6 @@ THREADS = min(2, os.cpu_count() or 1)
 :attr:`TreeShap.threads`); fewer rows take one thread, which costs less CPU time."""
 
 _WORK_PER_THREAD = 200_000  # leaves x rows (~5 ms) worth starting a thread for
-
-_MAX_PATH_FEATURES = 63  # the met-conditions mask is an int64
-_K_ZERO = float(np.float32(1e-35))  # LightGBM's kZeroThreshold (a float constant)
-
-# 4-point Gauss-Legendre rule on [0, 1]: exact for the integrand's degree d - 1 <= 7
-_nodes, _weights = np.polynomial.legendre.leggauss(4)
-_T0, _T1, _T2, _T3 = (float(t) for t in (_nodes + 1) / 2)
-_U0, _U1, _U2, _U3 = (float(1 - t) for t in (_nodes + 1) / 2)
-_W0, _W1, _W2, _W3 = (float(w) for w in _weights / 2)
-
-
-class UnsupportedModelError(ValueError):
-    """The model is not one :class:`TreeShap` explains (LightGBM's ``pred_contrib`` does)."""
-
-
-# --------------------------------------------------------------------------------------
-# numba kernels: plain functions here, compiled by ``_kernels()`` on first use
-# --------------------------------------------------------------------------------------
-
-
-def _build_paths(node_off, leaf_off, left, right, feature, internal_count, leaf_count):
-    """Per leaf: its distinct path features (slots, in order of first appearance from the
-    root) and their cover products ``z``; per internal node: the slot of its feature."""
-    n_trees = node_off.shape[0] - 1
-    n_nodes = node_off[n_trees]
-    n_leaves = leaf_off[n_trees]
-    node_parent = np.full(n_nodes, -1, np.int64)
-    leaf_parent = np.full(n_leaves, -1, np.int64)
-    for t in range(n_trees):
-        n0 = node_off[t]
-        l0 = leaf_off[t]
-        for k in range(node_off[t + 1] - n0):
-            for c in (left[n0 + k], right[n0 + k]):
-                if c >= 0:
-                    node_parent[n0 + c] = k
-                else:
-                    leaf_parent[l0 + ~c] = k
-    total_depth = 0
-    max_depth = 1
-    for t in range(n_trees):
-        n0 = node_off[t]
-        for leaf in range(leaf_off[t], leaf_off[t + 1]):
-            depth = 0
-            k = leaf_parent[leaf]
-            while k >= 0:
-                depth += 1
-                k = node_parent[n0 + k]
-            total_depth += depth
-            max_depth = max(max_depth, depth)
-    slot_feature = np.zeros(total_depth, np.int32)
-    slot_z = np.ones(total_depth, np.float64)
-    node_slot = np.zeros(n_nodes, np.int8)
-    leaf_d = np.zeros(n_leaves, np.int32)
-    path = np.empty(max_depth, np.int64)
-    went = np.empty(max_depth, np.int64)
-    base = 0
-    for t in range(n_trees):
-        n0 = node_off[t]
-        l0 = leaf_off[t]
-        for leaf in range(l0, leaf_off[t + 1]):
-            m = 0
-            child = ~(leaf - l0)
-            k = leaf_parent[leaf]
-            while k >= 0:
-                path[m] = k
-                went[m] = child
-                m += 1
-                child = k
-                k = node_parent[n0 + k]
-            d = 0
-            for step in range(m - 1, -1, -1):
-                k = path[step]
-                f = feature[n0 + k]
-                s = 0
-                while s < d and slot_feature[base + s] != f:
-                    s += 1
-                if s == d:
-                    slot_feature[base + d] = f
-                    d += 1
-                node_slot[n0 + k] = min(s, 127)
-                c = went[step]
-                taken = internal_count[n0 + c] if c >= 0 else leaf_count[l0 + ~c]
-                slot_z[base + s] *= taken / internal_count[n0 + k]
-            leaf_d[leaf] = d
-            base += d
-    return node_slot, leaf_d, slot_feature[:base].copy(), slot_z[:base].copy()
-
-
-def _fill_tables(leaf_d, table_off, slot_z, leaf_value, tables):
-    """``tables[table_off[l] + Q] = H(Q)`` of every leaf ``l`` (see the module docstring)."""
-    max_d = 1
-    for i in range(leaf_d.shape[0]):
-        max_d = max(max_d, leaf_d[i])
-    popcount = np.zeros(1 << max_d, np.int64)
-    for q in range(1, 1 << max_d):
-        popcount[q] = popcount[q >> 1] + (q & 1)
-    weight = np.zeros(max_d + 1, np.float64)
-    s0 = 0
-    for leaf in range(leaf_d.shape[0]):
-        d = leaf_d[leaf]
-        z = slot_z[s0 : s0 + d]
-        s0 += d
-        if d == 0:
-            continue
-        n = 1 << d
-        full = n - 1
-        base = table_off[leaf]
-        v = leaf_value[leaf]
-        # w(s, d) = s! (d-1-s)! / d! = 1 / (d * binom(d-1, s))
-        binom = 1.0
-        for s in range(d):
-            weight[s] = 1.0 / (d * binom)
-            binom = binom * (d - 1 - s) / (s + 1)
-        # product of z over the slots outside Q, from the full mask down
-        tables[base + full] = 1.0
-        for q in range(full - 1, -1, -1):
-            b = 0
-            while (q >> b) & 1:
-                b += 1
-            tables[base + q] = tables[base + (q | (1 << b))] * z[b]
-        for q in range(full):
-            tables[base + q] *= v * weight[popcount[q]]
-        tables[base + full] = 0.0  # H(P) is never looked up (it would need w(d, d))
-        for b in range(d):  # subset sums
-            bit = 1 << b
-            for q in range(n):
-                if q & bit:
-                    tables[base + q] += tables[base + (q ^ bit)]
-
-
-def _explain_rows(
-    X,
-    out,
-    node_off,
-    leaf_off,
-    slot_tree,
-    feature,
-    threshold,
-    decision,
-    child,
-    node_slot,
-    cat_start,
-    cat_len,
-    cat_words,
-    leaf_d,
-    leaf_value,
-    slot_feature,
-    slot_z,
-    slot_ratio,
-    table_off,
-    tables,
-    quad_t,
-    quad_w,
-    max_internal,
-    max_leaves,
-    use_tables,
-):
-    """Add every tree's contributions for the rows of ``X`` to ``out``, tree by tree (so a
-    tree's arrays stay in cache over the rows)."""
-    n_rows = X.shape[0]
-    masks = np.empty(max_internal + max_leaves, np.int64)  # internal nodes, then leaves
-    pre = np.empty(64 * quad_t.shape[1], np.float64)  # prefix products (slot, point)
-    run = np.empty(quad_t.shape[1], np.float64)
-    for t in range(node_off.shape[0] - 1):
-        n0 = node_off[t]
-        n_internal = node_off[t + 1] - n0
-        l0 = leaf_off[t]
-        n_leaf = leaf_off[t + 1] - l0
-        for r in range(n_rows):
-            # 1. every split once: the mask of met conditions, carried down the tree
-            masks[0] = -1
-            for k in range(n_internal):
-                g = n0 + k
-                x = X[r, feature[g]]
-                kind = decision[g]
-                if kind & 13:  # categorical, or a missing type
-                    if kind & 1:  # NaN, negative or unlisted categories go right
-                        go_left = 0
-                        if x > -2147483649.0 and x < 2147483648.0:
-                            category = int(x)
-                            if category >= 0:
-                                word = category >> 5
-                                if word < cat_len[g]:
-                                    go_left = (
-                                        cat_words[cat_start[g] + word] >> (category & 31)
-                                    ) & 1
-                    else:
-                        missing = (kind >> 2) & 3
-                        if missing == 2 and x != x:
-                            go_left = (kind >> 1) & 1
-                        else:
-                            if x != x:
-                                x = 0.0
-                            if missing == 1 and x >= -_K_ZERO and x <= _K_ZERO:
-                                go_left = (kind >> 1) & 1
-                            else:
-                                go_left = np.int64(x <= threshold[g])
-                else:
-                    if x != x:
-                        x = 0.0
-                    go_left = np.int64(x <= threshold[g])
-                mask = masks[k]
-                cleared = ~(np.int64(1) << node_slot[g])
-                masks[child[2 * g]] = mask & (cleared | -go_left)
-                masks[child[2 * g + 1]] = mask & (cleared | (go_left - 1))
-            # 2. every leaf: its contribution to each of its path features
-            s0 = slot_tree[t]
-            for j in range(n_leaf):
-                leaf = l0 + j
-                d = leaf_d[leaf]
-                q = masks[max_internal + j]
-                if use_tables:
-                    q &= (1 << d) - 1
-                    base = table_off[leaf]
-                    h = tables[base + q]
-                    for s in range(d):
-                        met = np.float64((q >> s) & 1)
-                        add = slot_ratio[s0 + s] * tables[base + (q ^ (1 << s))]
-                        out[r, slot_feature[s0 + s]] += add * met - h * (1.0 - met)
-                elif d <= 8:  # 4 points, unrolled
-                    r0 = 1.0
-                    r1 = 1.0
-                    r2 = 1.0
-                    r3 = 1.0
-                    for s in range(d):
-                        z = slot_z[s0 + s]
-                        met = np.float64((q >> s) & 1)
-                        pre[4 * s] = r0
-                        pre[4 * s + 1] = r1
-                        pre[4 * s + 2] = r2
-                        pre[4 * s + 3] = r3
-                        r0 *= _T0 * met + _U0 * z
-                        r1 *= _T1 * met + _U1 * z
-                        r2 *= _T2 * met + _U2 * z
-                        r3 *= _T3 * met + _U3 * z
-                    v = leaf_value[leaf]
-                    r0 = _W0 * v
-                    r1 = _W1 * v
-                    r2 = _W2 * v
-                    r3 = _W3 * v
-                    for s in range(d - 1, -1, -1):
-                        z = slot_z[s0 + s]
-                        met = np.float64((q >> s) & 1)
-                        integral = (
-                            pre[4 * s] * r0
-                            + pre[4 * s + 1] * r1
-                            + pre[4 * s + 2] * r2
-                            + pre[4 * s + 3] * r3
-                        )
-                        out[r, slot_feature[s0 + s]] += (met - z) * integral
-                        r0 *= _T0 * met + _U0 * z
-                        r1 *= _T1 * met + _U1 * z
-                        r2 *= _T2 * met + _U2 * z
-                        r3 *= _T3 * met + _U3 * z
-                else:  # longer paths: (d + 1) // 2 points
-                    n_points = (d + 1) // 2
-                    for p in range(n_points):
-                        run[p] = 1.0
-                    for s in range(d):
-                        z = slot_z[s0 + s]
-                        met = np.float64((q >> s) & 1)
-                        for p in range(n_points):
-                            pre[s * n_points + p] = run[p]
-                            tp = quad_t[n_points, p]
-                            run[p] *= tp * met + (1.0 - tp) * z
-                    v = leaf_value[leaf]
-                    for p in range(n_points):
-                        run[p] = quad_w[n_points, p] * v
-                    for s in range(d - 1, -1, -1):
-                        z = slot_z[s0 + s]
-                        met = np.float64((q >> s) & 1)
-                        integral = 0.0
-                        for p in range(n_points):
-                            integral += pre[s * n_points + p] * run[p]
-                            tp = quad_t[n_points, p]
-                            run[p] *= tp * met + (1.0 - tp) * z
-                        out[r, slot_feature[s0 + s]] += (met - z) * integral
-                s0 += d
-
-
-_KERNELS: SimpleNamespace | None = None
-_KERNELS_TRIED = False
-_KERNELS_LOCK = threading.Lock()
-
-
-def _kernels() -> SimpleNamespace | None:
-    """The compiled kernels, or None when numba is not installed (logged once)."""
-    global _KERNELS, _KERNELS_TRIED
-    with _KERNELS_LOCK:
-        if not _KERNELS_TRIED:
-            _KERNELS_TRIED = True
-            try:
-                import numba
-            except Exception as error:  # ImportError, or a numba broken by its numpy
-                log.debug("numba unavailable (%s): TreeSHAP falls back to LightGBM", error)
-            else:
-                _KERNELS = SimpleNamespace(
-                    paths=_jit(numba, _build_paths),
-                    tables=_jit(numba, _fill_tables),
-                    rows=_jit(numba, _explain_rows, fastmath={"contract"}),
-                )
-    return _KERNELS
-
-
-def _jit(numba: Any, function: Any, **options: Any) -> Any:
-    """``numba.njit(cache=True)``; without the on-disk cache when no folder is writable."""
-    try:
-        return numba.njit(cache=True, nogil=True, **options)(function)
-    except RuntimeError:  # "cannot cache function ...: no locator available"
-        return numba.njit(nogil=True, **options)(function)
-
-
-def _quadrature(max_points: int) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss-Legendre points and weights on [0, 1]: row ``n`` holds the ``n``-point rule."""
-    points = np.zeros((max_points + 1, max_points))
-    weights = np.zeros((max_points + 1, max_points))
-    for n in range(1, max_points + 1):
-        x, w = np.polynomial.legendre.leggauss(n)
-        points[n, :n] = (x + 1) / 2
-        weights[n, :n] = w / 2
-    return points, weights
-
-
-# --------------------------------------------------------------------------------------
-# the model
-# --------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Forest:
-    """The trees of a model as flat arrays (internal nodes and leaves numbered per tree)."""
-
-    n_features: int
-    bias: float
-    node_off: np.ndarray
-    leaf_off: np.ndarray
-    feature: np.ndarray
-    threshold: np.ndarray
-    decision: np.ndarray
-    left: np.ndarray
-    right: np.ndarray
-    internal_count: np.ndarray
-    cat_start: np.ndarray
-    cat_len: np.ndarray
-    cat_words: np.ndarray
-    leaf_value: np.ndarray
-    leaf_count: np.ndarray
-
-
-def _numbers(parts: list[str], dtype: Any) -> np.ndarray:
-    """One array from space-separated numbers spread over several strings."""
-    text = " ".join(parts)
-    return np.array(text.split(), dtype=dtype) if text.strip() else np.zeros(0, dtype)
-
-
-_TREE_KEYS = (
-    "split_feature", "threshold", "decision_type", "left_child", "right_child",
-    "internal_count", "leaf_value", "leaf_count",
-)  # fmt: skip
-
-
-def _parse_model(text: str) -> _Forest:
-    """The trees of LightGBM's text model (``Booster.model_to_string``)."""
-    head, _, body = text.partition("\nTree=")
-    header = dict(line.partition("=")[::2] for line in head.splitlines())
-    if (
-        int(header.get("num_tree_per_iteration", "1")) != 1
-        or int(header.get("num_class", "1")) != 1
-    ):
-        raise UnsupportedModelError("more than one output per row")
-    if "average_output" in header:
-        raise UnsupportedModelError("averaged trees (random forest mode)")
-    n_features = int(header["max_feature_idx"]) + 1
-    body = body.partition("\nend of trees")[0]
-    columns: dict[str, list[str]] = {key: [] for key in _TREE_KEYS}
-    n_leaves: list[int] = []
-    single: list[float] = []  # values of one-leaf trees: only the bias
-    categories: list[tuple[int, str, str]] = []  # (tree, cat_boundaries, cat_threshold)
-    for block in body.split("\nTree=") if body.strip() else []:
-        fields = dict(line.partition("=")[::2] for line in block.splitlines()[1:])
-        if fields.get("is_linear", "0").strip() not in ("", "0"):
-            raise UnsupportedModelError("linear trees")
-        leaves = int(fields["num_leaves"])
-        if leaves <= 1:
-            single.append(float(fields["leaf_value"].split()[0]))
-            continue
-        for key in _TREE_KEYS:
-            columns[key].append(fields[key])
-        if int(fields.get("num_cat", "0")) > 0:
-            categories.append((len(n_leaves), fields["cat_boundaries"], fields["cat_threshold"]))
-        n_leaves.append(leaves)
-
-    leaves_per_tree = np.asarray(n_leaves, np.int64)
-    leaf_off = np.concatenate([[0], np.cumsum(leaves_per_tree)]).astype(np.int64)
-    node_off = np.concatenate([[0], np.cumsum(leaves_per_tree - 1)]).astype(np.int64)
-    feature = _numbers(columns["split_feature"], np.int32)
-    threshold = _numbers(columns["threshold"], np.float64)
-    decision = _numbers(columns["decision_type"], np.int32).astype(np.int8)
-    left = _numbers(columns["left_child"], np.int32)
-    right = _numbers(columns["right_child"], np.int32)
-    internal_count = _numbers(columns["internal_count"], np.float64)
-    leaf_value = _numbers(columns["leaf_value"], np.float64)
-    leaf_count = _numbers(columns["leaf_count"], np.float64)
-    n_nodes = int(node_off[-1])
-    if not (
-        len(feature) == len(threshold) == len(decision) == len(left) == len(right) == n_nodes
-        and len(internal_count) == n_nodes
-        and len(leaf_value) == len(leaf_count) == int(leaf_off[-1])
-    ):
-        raise UnsupportedModelError("unexpected tree arrays in the model text")
-    if n_nodes and (feature.min() < 0 or feature.max() >= n_features):
-        raise UnsupportedModelError("a split on an unknown feature")
-    # LightGBM numbers splits in the order it makes them, so a child split comes after its
-    # parent: the row kernel relies on it to carry the masks down in one forward pass
-    tree_of_node = np.repeat(np.arange(len(n_leaves)), leaves_per_tree - 1)
-    local = np.arange(n_nodes) - node_off[tree_of_node]
-    for child in (left, right):
-        inner = child >= 0
-        if np.any(child[inner] <= local[inner]):
-            raise UnsupportedModelError("a child split numbered before its parent")
-    if np.any(internal_count <= 0) or np.any(leaf_count <= 0):
-        raise UnsupportedModelError("a node without training rows (zero cover)")
-
-    # categorical splits: the threshold indexes the tree's bitsets (cat_boundaries)
-    cat_start = np.zeros(n_nodes, np.int64)
-    cat_len = np.zeros(n_nodes, np.int64)
-    words: list[np.ndarray] = []
-    word_off = 0
-    categorical = (decision & 1) == 1
-    for t, boundaries_text, bits_text in categories:
-        boundaries = np.array(boundaries_text.split(), np.int64)
-        bits = np.array(bits_text.split(), np.int64)
-        nodes = np.arange(node_off[t], node_off[t + 1])
-        nodes = nodes[categorical[nodes]]
-        index = threshold[nodes].astype(np.int64)
-        cat_start[nodes] = word_off + boundaries[index]
-        cat_len[nodes] = boundaries[index + 1] - boundaries[index]
-        words.append(bits)
-        word_off += len(bits)
-    cat_words = np.concatenate(words) if words else np.zeros(1, np.int64)
-
-    # expected value of each tree: its leaves weighted by their share of the training rows
-    tree_of_leaf = np.repeat(np.arange(len(n_leaves)), leaves_per_tree)
-    roots = internal_count[node_off[:-1]]
-    share = leaf_count / roots[tree_of_leaf] if n_nodes else leaf_count
-    bias = float(np.sum(leaf_value * share) + np.sum(single))
-    return _Forest(
-        n_features=n_features,
-        bias=bias,
-        node_off=node_off,
-        leaf_off=leaf_off,
-        feature=feature,
-        threshold=threshold,
-        decision=decision,
-        left=left,
-        right=right,
-        internal_count=internal_count,
-        cat_start=cat_start,
-        cat_len=cat_len,
-        cat_words=cat_words,
-        leaf_value=leaf_value,
-        leaf_count=leaf_count,
-    )
 
 
 def _fingerprint(booster: Any) -> tuple[int, int]:
@@ -588,7 +128,7 @@ class TreeShap:
 
     def __init__(
         self,
-        forest: _Forest,
+        forest: Forest,
         kernels: SimpleNamespace,
         pandas_categorical: Any = None,
         tables: bool = True,
@@ -604,7 +144,7 @@ class TreeShap:
             forest.leaf_count,
         )
         self.max_path_features = int(leaf_d.max()) if len(leaf_d) else 0
-        if self.max_path_features > _MAX_PATH_FEATURES:
+        if self.max_path_features > MAX_PATH_FEATURES:
             raise UnsupportedModelError(f"a path with {self.max_path_features} features")
         self._kernels = kernels
         self.n_features = forest.n_features
@@ -645,7 +185,7 @@ class TreeShap:
         self._slot_tree = np.concatenate([[0], np.cumsum(self._leaf_d)])[forest.leaf_off]
         self._slot_feature = slot_feature[slots]
         self._slot_z = slot_z[slots]
-        self._quad_t, self._quad_w = _quadrature(max(4, (self.max_path_features + 1) // 2))
+        self._quad_t, self._quad_w = quadrature(max(4, (self.max_path_features + 1) // 2))
         self._slot_ratio = np.zeros(1)
         self._table_off = np.zeros(1, np.int64)
         self._tables = np.zeros(1)
@@ -700,13 +240,13 @@ class TreeShap:
             If the model has several outputs, linear or averaged trees, or a node without
             training rows.
         """
-        kernels = _kernels()
-        if kernels is None:
+        compiled = compiled_kernels()
+        if compiled is None:
             raise ImportError("TreeShap needs numba (pip install 'estimo[fast]')")
         fingerprint = _fingerprint(booster)
         text = booster.model_to_string(num_iteration=fingerprint[0] if fingerprint[0] > 0 else -1)
         explainer = cls(
-            _parse_model(text), kernels, booster.pandas_categorical, tables=tables, lazy=lazy
+            parse_model(text), compiled, booster.pandas_categorical, tables=tables, lazy=lazy
         )
         explainer._fingerprint = fingerprint
         return explainer
@@ -832,7 +372,7 @@ class TreeShap:
             return None
         if matrix is None or matrix.shape[0] == 0 or matrix.shape[1] != self.n_features:
             return None
-        matrix[np.abs(matrix) <= _K_ZERO] = 0.0  # LightGBM reads these as zero
+        matrix[np.abs(matrix) <= K_ZERO] = 0.0  # LightGBM reads these as zero
         return matrix
 
 
@@ -853,7 +393,7 @@ def _explainer(booster: Any) -> TreeShap | None:
         cached = _CACHE.get(booster)
         if cached is not None and cached[0] == fingerprint:
             return cached[1]
-        if _kernels() is None:
+        if compiled_kernels() is None:
             return None
         try:
             explainer: TreeShap | None = TreeShap.from_booster(booster, lazy=True)
