@@ -556,7 +556,9 @@ class AVM:
         if steps is None:
             X = stage.features(subjects) if features is None else features
             steps = stage.predict_steps(subjects, valuation_date, X)
-        names, values = stage.model.contribution_values(steps.features, matrix=steps.matrix)
+        names, values = stage.model.contribution_values(
+            steps.features, matrix=steps.matrix, cities=steps.cities
+        )
         column = {name: j for j, name in enumerate(names)}
         base = stage.global_level_
         area = steps.log_area

@@ -102,6 +102,7 @@ class PredictionSteps:
     offset: np.ndarray
     time_shift: np.ndarray
     log_area: np.ndarray
+    cities: np.ndarray  # the model's SegmentedModel.city_names
 
 
 class EngineStage:
@@ -253,9 +254,10 @@ class EngineStage:
         area = log_area(frame)
         offset = self.offset(frame, X, area=area)
         matrix = self.model.model_matrix(X)
+        cities = self.model.city_names(X)
         shift = self.time_shift(frame, valuation_date)
-        at_reference = self.model.predict_log(X, offset=offset, matrix=matrix)
-        return PredictionSteps(at_reference + shift, X, matrix, offset, shift, area)
+        at_reference = self.model.predict_log(X, offset=offset, matrix=matrix, cities=cities)
+        return PredictionSteps(at_reference + shift, X, matrix, offset, shift, area, cities)
 
     def hedonic_view(self) -> HedonicView:
         """This stage predicting from the properties' characteristics and place only.

@@ -430,6 +430,11 @@ class SegmentedModel:
         self._check_fitted()
         return encode(X, self.spec_)
 
+    @staticmethod
+    def city_names(X: pd.DataFrame) -> np.ndarray:
+        """The city of each row as text (what the routing reads)."""
+        return str_values(X["city"])
+
     def model_matrix(self, X: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         """What the sub-models read for ``X``, to pass as ``matrix`` when one frame is both
         valued and explained: the float matrix of :func:`build_feature_values` (the numbers
@@ -447,9 +452,11 @@ class SegmentedModel:
         offset: np.ndarray | None = None,
         *,
         matrix: np.ndarray | pd.DataFrame | None = None,
+        cities: np.ndarray | None = None,
     ) -> np.ndarray:
         """Predicted target of each row, routed per city (``matrix``: :meth:`model_matrix`
-        or :meth:`encode` of ``X``, when already built)."""
+        or :meth:`encode` of ``X``; ``cities``: :meth:`city_names` of ``X``; when already
+        built)."""
         self._check_fitted()
         if len(X) == 0:
             return np.empty(0)
@@ -457,7 +464,7 @@ class SegmentedModel:
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
         out = booster_predict(self.boosters_[GLOBAL], matrix) + base
-        cities = str_values(X["city"])
+        cities = self.city_names(X) if cities is None else cities
         route = self.served_by(cities)
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
@@ -480,13 +487,17 @@ class SegmentedModel:
         return pd.DataFrame(values, columns=list(names), index=X.index)
 
     def contribution_values(
-        self, X: pd.DataFrame, *, matrix: np.ndarray | pd.DataFrame | None = None
+        self,
+        X: pd.DataFrame,
+        *,
+        matrix: np.ndarray | pd.DataFrame | None = None,
+        cities: np.ndarray | None = None,
     ) -> tuple[tuple[str, ...], np.ndarray]:
         """:meth:`contributions` as column names and a plain array (no frame to build)."""
         self._check_fitted()
         matrix = self.model_matrix(X) if matrix is None else matrix
         names = (*self.spec_.matrix_columns(with_date=False), "_bias")
-        cities = str_values(X["city"])
+        cities = self.city_names(X) if cities is None else cities
         route = self.served_by(cities)
         own_model = np.array([c in self.boosters_ for c in cities], dtype=bool)
         uses_global = (route != "city") | ~own_model

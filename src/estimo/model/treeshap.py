@@ -296,15 +296,19 @@ class TreeShap:
         """
         n_rows = matrix.shape[0]
         batch = n_rows >= BATCH_ROWS
-        if batch and self._tables_pending:
+        if not batch:  # a few rows: quadrature on this thread, nothing to split
+            out = np.zeros((n_rows, self.n_features + 1))
+            self._run(matrix, out, 0, self.n_trees, False)
+            out[:, -1] += self.bias
+            return out
+        if self._tables_pending:
             with self._tables_lock:
                 if self._tables_pending:
                     self._build_tables()
                     self._tables_pending = False
-        use_tables = self.has_tables and batch
+        use_tables = self.has_tables
         leaves = self._leaf_off
-        n_threads = min(self.threads, leaves[-1] * n_rows // _WORK_PER_THREAD) if batch else 1
-        n_threads = max(1, n_threads)
+        n_threads = max(1, min(self.threads, leaves[-1] * n_rows // _WORK_PER_THREAD))
         bounds = np.searchsorted(leaves, np.linspace(0, leaves[-1], n_threads + 1)[1:-1])
         bounds = [0, *sorted(set(bounds.tolist()) - {0, self.n_trees}), self.n_trees]
         outs = np.zeros((len(bounds) - 1, n_rows, self.n_features + 1))
