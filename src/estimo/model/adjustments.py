@@ -119,9 +119,9 @@ def hedonic_contributions(
     comp_log: np.ndarray | None = None,
     location: Collection[str] = LOCATION_COLUMNS,
 ) -> pd.DataFrame:
-    """Log contributions (comp rows x feature groups) of the subject-minus-comp difference
-    (``comp_log``: the model's log price of ``comps_at``, when already known; ``location``:
-    the columns of the ``"location"`` group)."""
+    """Log contributions (comp rows x feature groups) of the subject-minus-comp difference:
+    the model's own split where it has one (``explain_difference``, or exact tree
+    contributions), else :func:`swap_contributions` (arguments as there)."""
     if hasattr(model, "explain_difference"):
         parts = []
         for s in np.unique(sub):
@@ -136,7 +136,7 @@ def hedonic_contributions(
         rows_of = getattr(model, "model_matrix", lambda frame: build_feature_matrix(frame, spec))
         mine = tree_contributions(model.booster_, rows_of(subjects_at))[:, :-1]
         theirs = tree_contributions(model.booster_, rows_of(comps_at))[:, :-1]
-        raw = pd.DataFrame(mine[sub] - theirs, columns=spec.names)
+        raw = pd.DataFrame(mine[sub] - theirs, columns=spec.matrix_columns())
     else:
         raw = swap_contributions(
             model, subjects_at, comps_at, sub, comp_log=comp_log, location=location
