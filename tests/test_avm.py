@@ -99,6 +99,26 @@ def test_routing_says_why(avm) -> None:
     assert {"model", "comps", "blend"} <= set(avm.validation_)
 
 
+def test_validate_scores_the_validation_slice_only(avm, split) -> None:
+    report = AVM(**FAST, currency="EUR").validate(split.train)
+    assert report == avm.validation_  # what fit records, without the serving models
+    assert pd.Timestamp(report["from"]) <= split.train["date"].max()
+    assert 0 < report["blend"]["mdape"] < 0.3 and report["n"] >= 30
+    unfitted = AVM(**FAST)
+    unfitted.validate(split.train)
+    with pytest.raises(NotFittedError):
+        unfitted.predict(split.test.head(2))
+
+
+def test_huber_delta_reaches_the_sub_models(split) -> None:
+    narrow = AVM(**FAST, huber_delta=0.05, comps=False).fit(split.train)
+    assert narrow.get_params()["huber_delta"] == 0.05
+    assert narrow.stage_.model.huber_delta == 0.05
+    wide = AVM(**FAST, huber_delta=1.0, comps=False).fit(split.train)
+    rows = split.test.head(50)
+    assert not np.allclose(narrow.predict(rows), wide.predict(rows))
+
+
 def test_bundle_round_trip_without_pickles(avm, split, tmp_path) -> None:
     save_model(avm, str(tmp_path / "avm"), extra={"note": "test"})
     files = {p.suffix for p in (tmp_path / "avm").rglob("*") if p.is_file()}

@@ -426,6 +426,11 @@ class EngineConfig(_Strict):
     min_child_samples: Annotated[int, Field(gt=0)] = 20
     colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.7
     objective: Literal["huber", "regression", "regression_l1"] = "huber"
+    huber_delta: float = Field(
+        default=0.15,
+        gt=0,
+        description="log-price error where the Huber loss turns from squared to absolute",
+    )
     knn_k: Annotated[int, Field(gt=0)] = 20
     twin_m: float = Field(
         default=100.0,

@@ -65,6 +65,7 @@ _PARAMS = (
     "min_child_samples",
     "colsample_bytree",
     "objective",
+    "huber_delta",
     "knn_k",
     "twin_m",
     "twin_log_area",
@@ -97,6 +98,10 @@ class AVM:
         How re-listings of one property are used for training.
     n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
         LightGBM settings of every sub-model (trees are capped by early stopping).
+    huber_delta : float
+        Where the Huber loss turns from squared to absolute, in log price (0.15: errors
+        beyond about 16 % count linearly). 0.07 and 0.3 scored worse on the Poland
+        validation slice (``benchmarks/validation_sweep.py``).
     max_depth : int
         Depth limit of every tree (-1: none). 8 scored as well as or better than no limit on
         the validation slices of Poland and King County, and bounds the cost of exact
@@ -144,6 +149,7 @@ class AVM:
         min_child_samples: int = 20,
         colsample_bytree: float = 0.7,
         objective: str = "huber",
+        huber_delta: float = 0.15,
         knn_k: int = 20,
         twin_m: float = 100.0,
         twin_log_area: float = 0.01,
@@ -171,6 +177,7 @@ class AVM:
         self.min_child_samples = min_child_samples
         self.colsample_bytree = colsample_bytree
         self.objective = objective
+        self.huber_delta = huber_delta
         self.knn_k = knn_k
         self.twin_m = twin_m
         self.twin_log_area = twin_log_area
@@ -213,6 +220,7 @@ class AVM:
                 min_child_samples=self.min_child_samples,
                 colsample_bytree=self.colsample_bytree,
                 objective=self.objective,
+                huber_delta=self.huber_delta,
                 seed=self.seed,
                 n_jobs=self.n_jobs,
                 progress=self.progress,
@@ -248,28 +256,9 @@ class AVM:
             If the frame cannot be trained on, or it is too short to hold out
             ``validation_months`` months with at least 30 new properties.
         """
-        _check_training_frame(frame)
-        unknown = [c for c in self.comps_location_features if c not in frame]
-        if unknown:
-            raise DataError(
-                [
-                    f"comps_location_features lists {c!r}, which is not a column of the "
-                    "training frame; expected one of its feature columns"
-                    for c in unknown
-                ],
-                header="cannot fit the valuation engine",
-            )
         started = time.perf_counter()
-        frame = frame.reset_index(drop=True)
-        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
-        split = self._validation_split(frame)
-        fit_rows = np.flatnonzero(frame["date"].to_numpy() < split.cutoff.to_datetime64())
-        fit_part = frame.iloc[fit_rows].reset_index(drop=True)
-        validation = split.test
-        stage_a = self._new_stage().fit(
-            fit_part, None if weight is None else weight[fit_rows], validation=validation
-        )
-        self._calibrate(stage_a, fit_part, validation)
+        frame, weight = self._checked_input(frame, sample_weight)
+        stage_a, _ = self._validation_pass(frame, weight)
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
         self.stage_ = self._new_stage().fit(frame, weight, template=stage_a.model)
         self.finder_ = self._new_finder().fit(frame) if self.comps else None
@@ -281,6 +270,78 @@ class AVM:
         self.fit_seconds_ = time.perf_counter() - started
         log.info("AVM fitted on %d rows in %.1f s", len(frame), self.fit_seconds_)
         return self
+
+    def validate(
+        self, frame: pd.DataFrame, sample_weight: np.ndarray | None = None
+    ) -> dict[str, Any]:
+        """Only the validation pass of :meth:`fit`: how well these settings value the new
+        properties of the last ``validation_months`` months, when trained on the months
+        before them.
+
+        The way to choose settings without a test set: the score reads no row after the
+        training window, and it is what :meth:`fit` records in ``validation_``. It costs
+        about half a fit; the engine is not fitted afterwards (no serving models).
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical training rows, as for :meth:`fit`.
+        sample_weight : array, optional
+            Weight per row.
+
+        Returns
+        -------
+        dict
+            ``validation_``: MdAPE and PE10 of the model alone (``"model"``), the
+            comparables value alone (``"comps"``) and the valuation (``"blend"``), per city
+            (``"by_city"``), the slice's size and first date, and the number of trees of
+            the sub-models (``"trees"``: what an exact explanation walks through).
+            ``validation_stage_`` and ``validation_rows_`` keep the stage trained for the
+            pass and the slice's rows, to look further (``validation_stage_.predict_log(
+            validation_rows_)`` is the model alone).
+
+        Raises
+        ------
+        DataError
+            As :meth:`fit`.
+        """
+        frame, weight = self._checked_input(frame, sample_weight)
+        self.validation_stage_, self.validation_rows_ = self._validation_pass(frame, weight)
+        return self.validation_
+
+    def _checked_input(
+        self, frame: pd.DataFrame, sample_weight: np.ndarray | None
+    ) -> tuple[pd.DataFrame, np.ndarray | None]:
+        """The training frame (index reset) and weights, after checking they can be used."""
+        _check_training_frame(frame)
+        unknown = [c for c in self.comps_location_features if c not in frame]
+        if unknown:
+            raise DataError(
+                [
+                    f"comps_location_features lists {c!r}, which is not a column of the "
+                    "training frame; expected one of its feature columns"
+                    for c in unknown
+                ],
+                header="cannot fit the valuation engine",
+            )
+        weight = None if sample_weight is None else np.asarray(sample_weight, dtype=float)
+        return frame.reset_index(drop=True), weight
+
+    def _validation_pass(
+        self, frame: pd.DataFrame, weight: np.ndarray | None
+    ) -> tuple[EngineStage, pd.DataFrame]:
+        """Fit a stage on the rows before the validation slice; choose the sub-models, learn
+        the blend and calibrate the ranges on the slice (sets ``validation_``). Returns the
+        stage and the slice's rows."""
+        split = self._validation_split(frame)
+        fit_rows = np.flatnonzero(frame["date"].to_numpy() < split.cutoff.to_datetime64())
+        fit_part = frame.iloc[fit_rows].reset_index(drop=True)
+        stage = self._new_stage().fit(
+            fit_part, None if weight is None else weight[fit_rows], validation=split.test
+        )
+        self._calibrate(stage, fit_part, split.test)
+        self.validation_["trees"] = int(sum(stage.model.rounds_.values()))
+        return stage, split.test
 
     def _validation_split(self, frame: pd.DataFrame) -> Any:
         """The last ``validation_months`` months (new properties only), widened a month at a
