@@ -6,11 +6,11 @@ city**. :meth:`ComparablesFinder.value` adjusts each comparable to the subject a
 them into a *comparables value* with quality signals, the inputs of
 :class:`estimo.model.blend.BlendWeights`.
 
-**Distance.** Candidates are the ``n_candidates`` nearest reference rows of the subject's city
-(a haversine :class:`~sklearn.neighbors.BallTree` per city); candidates farther than
-``max_distance_km``, dated after the valuation date (``exclude_future``) or with the subject's
-own ``id`` (``exclude_same_id``, so that leave-one-out validation is honest; re-listings of the
-same property are excluded too) are dropped. The rest are ranked by a weighted squared
+**Distance.** Candidates are the ``n_candidates`` nearest reference rows of the subject's city;
+candidates farther than ``max_distance_km``, dated after the valuation date
+(``exclude_future``) or with the subject's own ``id`` (``exclude_same_id``, so that
+leave-one-out validation is honest; re-listings of the same property are excluded too) are
+dropped (:mod:`estimo.model.comps_search`). The rest are ranked by a weighted squared
 distance::
 
     d2 = (km / distance_scale_km) ** 2 + (age_months / age_scale_months) ** 2
@@ -18,15 +18,13 @@ distance::
          + sum_c w_c * [category differs]                         categorical features
 
 Numeric features (``log(area_m2)``, ``rooms``, ``year_built``, ``floor``, ...) are scaled by
-their robust standard deviation ``s_f`` on the reference rows. A value missing on either side
-costs ``missing_penalty`` (numeric, in squared standard units) or half a mismatch
-(categorical). ``similarity = exp(-d2 / 2)`` (floored at 1e-6): 1 for the same place, date and
-features, 0.61 for a property 1 km away and otherwise identical.
-
-**Without coordinates.** A subject without valid coordinates is matched within its city on
-features only (a Euclidean BallTree on the weighted, standardized numeric features gives the
-candidates); its distance term is replaced by ``missing_penalty`` and ``distance_m`` is NaN.
-Reference rows without coordinates are only candidates of such subjects.
+their robust standard deviation ``s_f`` on the reference rows
+(:mod:`estimo.model.comps_encoding`). A value missing on either side costs
+``missing_penalty`` (numeric, in squared standard units) or half a mismatch (categorical).
+``similarity = exp(-d2 / 2)`` (floored at 1e-6): 1 for the same place, date and features,
+0.61 for a property 1 km away and otherwise identical. A subject without valid coordinates is
+matched within its city on features only: its distance term is ``missing_penalty`` and
+``distance_m`` is NaN.
 
 **Adjustment** of each comparable to the subject (log scale)::
 
@@ -43,10 +41,10 @@ adjustment in money.
 
 **Comparables value**: a similarity-weighted mean of adjusted log prices after dropping those
 more than ``trim`` robust standard deviations (1.4826 x weighted MAD, at least 0.02) from the
-weighted median. Quality signals per subject: ``n_comps``, ``median_distance_m``,
-``nearest_m`` (nearest reference property of the city, to flag subjects outside the area seen
-in training), ``dispersion`` (weighted MAD of adjusted log prices), ``mean_similarity``,
-``mean_age_months``.
+weighted median (:mod:`estimo.model.comps_stats`). Quality signals per subject: ``n_comps``,
+``median_distance_m``, ``nearest_m`` (nearest reference property of the city, to flag subjects
+outside the area seen in training), ``dispersion`` (weighted MAD of adjusted log prices),
+``mean_similarity``, ``mean_age_months``.
 
 Examples
 --------
@@ -73,7 +71,6 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
-from sklearn.neighbors import BallTree
 
 from estimo.errors import DataError, NotFittedError
 from estimo.model.adjustments import (
@@ -84,6 +81,21 @@ from estimo.model.adjustments import (
     predict_distinct,
     predict_log,
 )
+from estimo.model.comps_encoding import (
+    category_codes,
+    check_reference,
+    coordinates,
+    id_codes,
+    levels,
+    months,
+    numeric_matrix,
+    property_ids,
+    resolve_valuation_dates,
+    robust_scale,
+    split_features,
+)
+from estimo.model.comps_search import CandidateSearch, Matches
+from estimo.model.comps_stats import row_stat, similarity, trimmed_mean
 from estimo.model.valuation_result import Comparable
 
 log = logging.getLogger(__name__)
@@ -107,12 +119,7 @@ DEFAULT_FEATURE_WEIGHTS: Mapping[str, float] = {
 }
 """Default weights of the feature terms of the distance (see the module docstring)."""
 
-LOG_FEATURES = frozenset({"area_m2"})
 DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "condition")
-EARTH_RADIUS_KM = 6371.0088
-DAYS_PER_MONTH = 30.4375
-MIN_SIMILARITY = 1e-6
-_EPOCH = pd.Timestamp("2000-01-01")
 
 
 @runtime_checkable
@@ -122,18 +129,6 @@ class PriceIndexLike(Protocol):
     def log_factor(self, city: Any, from_date: Any, to_date: Any) -> np.ndarray:
         """Vectorised over arrays; ``to_date`` may be one Timestamp."""
         ...
-
-
-@dataclass(frozen=True)
-class _Matches:
-    """Padded match arrays, shape (n_subjects, n_comps); ``rows`` is -1 where empty."""
-
-    rows: np.ndarray
-    distance_km: np.ndarray
-    age_months: np.ndarray
-    d2: np.ndarray
-    nearest_km: np.ndarray
-    has_location: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -184,7 +179,7 @@ class ComparablesResult:
         return out
 
 
-class ComparablesFinder:
+class ComparablesFinder(CandidateSearch):
     """Find, adjust and combine comparable properties (see the module docstring).
 
     Parameters
@@ -285,23 +280,23 @@ class ComparablesFinder:
             If a required column is missing, a price is not positive, or no row is usable.
         """
         self._check_params()
-        reference = _check_reference(frame)
+        reference = check_reference(frame)
         self.reference_ = reference
         weights = dict(DEFAULT_FEATURE_WEIGHTS if self.feature_weights is None else {})
         weights.update(self.feature_weights or {})
-        numeric, categorical = _split_features(reference, weights)
+        numeric, categorical = split_features(reference, weights)
         self.numeric_features_ = tuple(numeric)
-        self.categorical_features_ = {c: _levels(reference[c]) for c in categorical}
+        self.categorical_features_ = {c: levels(reference[c]) for c in categorical}
         self.weights_ = np.array([weights[f] for f in numeric], dtype=float)
         self.category_weights_ = np.array([weights[c] for c in categorical], dtype=float)
-        raw = _numeric_matrix(reference, self.numeric_features_)
+        raw = numeric_matrix(reference, self.numeric_features_)
         self.center_ = np.nanmedian(raw, axis=0) if raw.shape[1] else np.empty(0)
-        self.scale_ = _robust_scale(raw)
+        self.scale_ = robust_scale(raw)
         encoded = self._encode(reference)
         self._z, self._codes, self._coords, self._has_coords = encoded[:4]
         self._ids = encoded[4]
-        self._id_codes = _id_codes(self._ids)
-        self._months = _months(reference["date"])
+        self._id_codes = id_codes(self._ids)
+        self._months = months(reference["date"])
         self.last_date_ = pd.Timestamp(reference["date"].max())
         self._build_trees(reference["city"].astype(str).to_numpy())
         log.info(
@@ -338,49 +333,17 @@ class ComparablesFinder:
         if problems:
             raise DataError(problems, header="invalid ComparablesFinder settings")
 
-    def _build_trees(self, cities: np.ndarray) -> None:
-        self.cities_ = tuple(sorted(set(cities)))
-        self._geo_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
-        self._feature_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
-        vectors = self._feature_vectors(self._z)
-        for city in self.cities_:
-            rows = np.flatnonzero(cities == city)
-            located = rows[self._has_coords[rows]]
-            if len(located):
-                tree = BallTree(self._coords[located], metric="haversine")
-                self._geo_trees[city] = (tree, located)
-            self._feature_trees[city] = (BallTree(vectors[rows]), rows)
-
-    def _feature_vectors(self, z: np.ndarray) -> np.ndarray:
-        if z.shape[1] == 0:
-            return np.zeros((len(z), 1))
-        return np.nan_to_num(z, nan=0.0) * np.sqrt(self.weights_)
-
     def _encode(
         self, frame: pd.DataFrame
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """Standardized numeric features, category codes, coordinates (radians), ids."""
-        z = (_numeric_matrix(frame, self.numeric_features_) - self.center_) / self.scale_
+        z = (numeric_matrix(frame, self.numeric_features_) - self.center_) / self.scale_
         codes = np.full((len(frame), len(self.categorical_features_)), -1, dtype=np.int64)
-        for j, (name, levels) in enumerate(self.categorical_features_.items()):
+        for j, (name, known) in enumerate(self.categorical_features_.items()):
             if name in frame:
-                codes[:, j] = _category_codes(frame[name], levels)
-        lat = _column(frame, "lat")
-        lon = _column(frame, "lon")
-        ok = (
-            np.isfinite(lat)
-            & np.isfinite(lon)
-            & (np.abs(lat) <= 90)
-            & (np.abs(lon) <= 180)
-            & ~((lat == 0) & (lon == 0))
-        )
-        coords = np.radians(np.column_stack([np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)]))
-        if "id" in frame:
-            ids = frame["id"].astype(object).where(frame["id"].notna(), None).to_numpy()
-            ids = np.array([None if v is None else str(v) for v in ids], dtype=object)
-        else:
-            ids = np.full(len(frame), None, dtype=object)
-        return z, codes, coords, ok, ids
+                codes[:, j] = category_codes(frame[name], known)
+        coords, ok = coordinates(frame)
+        return z, codes, coords, ok, property_ids(frame)
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "reference_"):
@@ -397,28 +360,7 @@ class ComparablesFinder:
         a single date applies to every subject; an array gives one date per subject.
         """
         self._check_fitted()
-        n = len(subjects)
-        if valuation_date is None:
-            dates = (
-                pd.to_datetime(subjects["date"]).reset_index(drop=True)
-                if "date" in subjects
-                else pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-            )
-            return dates.fillna(self.last_date_).astype("datetime64[ns]")
-        if np.ndim(valuation_date) == 0:
-            try:
-                stamp = pd.Timestamp(valuation_date)
-            except (TypeError, ValueError) as exc:
-                raise DataError(
-                    [f"valuation_date is {valuation_date!r}; expected a date such as 2024-05-01"]
-                ) from exc
-            return pd.Series([stamp] * n, dtype="datetime64[ns]")
-        dates = pd.Series(pd.to_datetime(np.asarray(valuation_date)))
-        if len(dates) != n:
-            raise DataError(
-                [f"valuation_date has {len(dates)} values for {n} subjects; expected one each"]
-            )
-        return dates.fillna(self.last_date_).astype("datetime64[ns]")
+        return resolve_valuation_dates(subjects, valuation_date, self.last_date_)
 
     def kneighbors(self, subjects: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
         """The comparables of each subject, before any adjustment.
@@ -438,7 +380,7 @@ class ComparablesFinder:
             ``age_months``, ``similarity``.
         """
         self._check_fitted()
-        matches = self._find(subjects, _months(self.valuation_dates(subjects, valuation_date)))
+        matches = self._find(subjects, months(self.valuation_dates(subjects, valuation_date)))
         sub, rank = np.nonzero(matches.rows >= 0)
         rows = matches.rows[sub, rank]
         return pd.DataFrame(
@@ -449,98 +391,9 @@ class ComparablesFinder:
                 "id": self._ids[rows],
                 "distance_m": matches.distance_km[sub, rank] * 1000.0,
                 "age_months": matches.age_months[sub, rank],
-                "similarity": _similarity(matches.d2[sub, rank]),
+                "similarity": similarity(matches.d2[sub, rank]),
             }
         )
-
-    def _find(self, subjects: pd.DataFrame, valuation_months: np.ndarray) -> _Matches:
-        if "city" not in subjects:
-            raise DataError(["the subjects have no 'city' column; comparables need it"])
-        n, k = len(subjects), self.n_comps
-        out = _Matches(
-            rows=np.full((n, k), -1, dtype=np.int64),
-            distance_km=np.full((n, k), np.nan),
-            age_months=np.full((n, k), np.nan),
-            d2=np.full((n, k), np.inf),
-            nearest_km=np.full(n, np.nan),
-            has_location=np.zeros(n, dtype=bool),
-        )
-        z, codes, coords, located, ids = self._encode(subjects)
-        subject = _Subjects(z, codes, coords, ids, valuation_months)
-        out.has_location[:] = located
-        cities = subjects["city"].astype(object).to_numpy()
-        for city in pd.unique(cities[pd.notna(cities)]):
-            in_city = np.flatnonzero(cities == city)
-            city = str(city)
-            if city not in self._feature_trees:
-                continue
-            geo = in_city[located[in_city]] if city in self._geo_trees else in_city[:0]
-            if len(geo):
-                tree, tree_rows = self._geo_trees[city]
-                dist, ind = tree.query(coords[geo], k=min(self.n_candidates, len(tree_rows)))
-                self._rank(out, subject, geo, tree_rows[ind], dist * EARTH_RADIUS_KM)
-            rest = np.setdiff1d(in_city, geo)
-            if len(rest):
-                tree, tree_rows = self._feature_trees[city]
-                query = self._feature_vectors(z[rest])
-                _, ind = tree.query(query, k=min(self.n_candidates, len(tree_rows)))
-                self._rank(out, subject, rest, tree_rows[ind], np.full(ind.shape, np.nan))
-        return out
-
-    def _rank(
-        self,
-        out: _Matches,
-        subject: _Subjects,
-        positions: np.ndarray,
-        candidates: np.ndarray,
-        distance_km: np.ndarray,
-    ) -> None:
-        """Score candidates (m, C) of the subjects at ``positions`` and keep the best k."""
-        valid = np.ones(candidates.shape, dtype=bool)
-        if self.exclude_same_id:
-            sid = subject.ids[positions][:, None]
-            known = np.array([v is not None for v in sid[:, 0]])[:, None]
-            valid &= ~known | (self._ids[candidates] != sid)
-        nearest = np.where(valid, distance_km, np.inf).min(axis=1, initial=np.inf)
-        out.nearest_km[positions] = np.where(np.isfinite(nearest), nearest, np.nan)
-        age = subject.months[positions][:, None] - self._months[candidates]
-        if self.exclude_future:
-            valid &= ~(age < 0)
-        valid &= ~(distance_km > self.max_distance_km)
-        geo = np.where(
-            np.isnan(distance_km), self.missing_penalty, (distance_km / self.distance_scale_km) ** 2
-        )
-        d2 = geo + (np.abs(age) / self.age_scale_months) ** 2
-        d2 = d2 + self._feature_cost(subject, positions, candidates)
-        d2 = np.where(valid & np.isfinite(d2), d2, np.inf)
-        d2 = np.where(_best_of_each_id(self._id_codes[candidates], d2), d2, np.inf)
-        k = min(self.n_comps, d2.shape[1])
-        best = np.argpartition(d2, k - 1, axis=1)[:, :k] if d2.shape[1] > k else None
-        if best is None:
-            best = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
-        order = np.take_along_axis(best, np.argsort(np.take_along_axis(d2, best, 1), 1), 1)
-        chosen_d2 = np.take_along_axis(d2, order, 1)
-        keep = np.isfinite(chosen_d2)
-        out.rows[positions, :k] = np.where(keep, np.take_along_axis(candidates, order, 1), -1)
-        out.d2[positions, :k] = chosen_d2
-        out.distance_km[positions, :k] = np.where(
-            keep, np.take_along_axis(distance_km, order, 1), np.nan
-        )
-        out.age_months[positions, :k] = np.where(keep, np.take_along_axis(age, order, 1), np.nan)
-
-    def _feature_cost(
-        self, subject: _Subjects, positions: np.ndarray, candidates: np.ndarray
-    ) -> np.ndarray:
-        cost = np.zeros(candidates.shape)
-        for j, weight in enumerate(self.weights_):
-            diff = subject.z[positions, j][:, None] - self._z[candidates, j]
-            cost += weight * np.where(np.isnan(diff), self.missing_penalty, diff**2)
-        for j, weight in enumerate(self.category_weights_):
-            mine = subject.codes[positions, j][:, None]
-            theirs = self._codes[candidates, j]
-            missing = (mine == -1) | (theirs == -1)
-            cost += weight * np.where(missing, 0.5, (mine != theirs).astype(float))
-        return cost
 
     # ---------------------------------------------------------------------------- value
 
@@ -582,7 +435,7 @@ class ComparablesFinder:
         """
         self._check_fitted()
         dates = self.valuation_dates(subjects, valuation_date)
-        matches = self._find(subjects, _months(dates))
+        matches = self._find(subjects, months(dates))
         sub, rank = np.nonzero(matches.rows >= 0)
         rows = matches.rows[sub, rank]
         comps = self.reference_.iloc[rows].reset_index(drop=True)
@@ -623,7 +476,7 @@ class ComparablesFinder:
                 "valuation_date": comp_dates,
                 "distance_m": matches.distance_km[sub, rank] * 1000.0,
                 "age_months": matches.age_months[sub, rank],
-                "similarity": _similarity(matches.d2[sub, rank]),
+                "similarity": similarity(matches.d2[sub, rank]),
                 "time_log": time_log,
                 "hedonic_log": hedonic,
                 "adjusted_log": adjusted,
@@ -649,21 +502,14 @@ class ComparablesFinder:
         return ComparablesResult(summary=summary, comparables=table)
 
     def _summarise(
-        self, matches: _Matches, sub: np.ndarray, rank: np.ndarray, table: pd.DataFrame
+        self, matches: Matches, sub: np.ndarray, rank: np.ndarray, table: pd.DataFrame
     ) -> tuple[pd.DataFrame, np.ndarray]:
         n, k = matches.rows.shape
         values = np.full((n, k), np.nan)
         weights = np.zeros((n, k))
         values[sub, rank] = table["adjusted_log"].to_numpy()
         weights[sub, rank] = table["similarity"].to_numpy()
-        centre = _weighted_median(values, weights)
-        spread = _weighted_median(np.abs(values - centre[:, None]), weights)
-        limit = self.trim * np.maximum(1.4826 * spread, 0.02)
-        keep = np.abs(values - centre[:, None]) <= limit[:, None]
-        kept_w = np.where(keep, weights, 0.0)
-        total = kept_w.sum(axis=1)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            comps_log = np.where(total > 0, np.nansum(kept_w * values, axis=1) / total, np.nan)
+        comps_log, spread, keep = trimmed_mean(values, weights, self.trim)
         n_comps = (matches.rows >= 0).sum(axis=1)
         has_any = n_comps > 0
         summary = pd.DataFrame(
@@ -671,13 +517,13 @@ class ComparablesFinder:
                 "comps_log_price": comps_log,
                 "comps_price": np.exp(comps_log),
                 "n_comps": n_comps,
-                "median_distance_m": _row_stat(np.nanmedian, matches.distance_km * 1000, has_any),
+                "median_distance_m": row_stat(np.nanmedian, matches.distance_km * 1000, has_any),
                 "nearest_m": matches.nearest_km * 1000.0,
                 "dispersion": spread,
-                "mean_similarity": _row_stat(
+                "mean_similarity": row_stat(
                     np.nanmean, np.where(weights > 0, weights, np.nan), has_any
                 ),
-                "mean_age_months": _row_stat(np.nanmean, matches.age_months, has_any),
+                "mean_age_months": row_stat(np.nanmean, matches.age_months, has_any),
                 "has_location": matches.has_location,
             }
         )
@@ -697,149 +543,3 @@ _PARAM_NAMES = (
     "exclude_future",
     "location_features",
 )
-
-
-@dataclass(frozen=True)
-class _Subjects:
-    z: np.ndarray
-    codes: np.ndarray
-    coords: np.ndarray
-    ids: np.ndarray
-    months: np.ndarray
-
-
-# ------------------------------------------------------------------------------ helpers
-
-
-def _check_reference(frame: pd.DataFrame) -> pd.DataFrame:
-    missing = [c for c in ("price", "date", "city") if c not in frame]
-    if missing:
-        raise DataError(
-            [f"the reference table has no {c!r} column" for c in missing],
-            header="cannot fit comparables",
-        )
-    price = pd.to_numeric(frame["price"], errors="coerce")
-    bad = price.notna() & (price <= 0)
-    if bad.any():
-        example = frame.loc[bad, "price"].iloc[0]
-        raise DataError(
-            [
-                f"column 'price' has {int(bad.sum())} non-positive values, e.g. {example!r}; "
-                "prices must be > 0"
-            ],
-            header="cannot fit comparables",
-        )
-    usable = price.notna() & frame["date"].notna() & frame["city"].notna()
-    if not usable.any():
-        raise DataError(["no row has a price, a date and a city"], header="cannot fit comparables")
-    if not usable.all():
-        log.info("comparables: %d rows without price, date or city left out", (~usable).sum())
-    reference = frame.loc[usable].reset_index(drop=True).copy()
-    reference["price"] = price[usable].to_numpy(float)
-    reference["date"] = pd.to_datetime(reference["date"])
-    return reference
-
-
-def _split_features(
-    frame: pd.DataFrame, weights: Mapping[str, float]
-) -> tuple[list[str], list[str]]:
-    numeric, categorical = [], []
-    for name, weight in weights.items():
-        if name not in frame or weight <= 0 or frame[name].isna().all():
-            continue
-        if pd.api.types.is_numeric_dtype(frame[name]) or pd.api.types.is_bool_dtype(frame[name]):
-            numeric.append(name)
-        else:
-            categorical.append(name)
-    return numeric, categorical
-
-
-def _id_codes(ids: np.ndarray) -> np.ndarray:
-    """Integer code per id; rows without an id get codes of their own."""
-    codes, _ = pd.factorize(pd.Series(ids, dtype=object), use_na_sentinel=True)
-    missing = codes < 0
-    codes[missing] = codes.max(initial=-1) + 1 + np.arange(int(missing.sum()))
-    return codes
-
-
-def _best_of_each_id(codes: np.ndarray, d2: np.ndarray) -> np.ndarray:
-    """Mask keeping, per subject, the best-scored row of each property id.
-
-    Re-listings of one property would otherwise count as several comparables.
-    """
-    m, c = codes.shape
-    subject = np.repeat(np.arange(m), c)
-    order = np.lexsort((d2.ravel(), codes.ravel(), subject))
-    key_subject, key_code = subject[order], codes.ravel()[order]
-    first = np.ones(len(order), dtype=bool)
-    first[1:] = (key_subject[1:] != key_subject[:-1]) | (key_code[1:] != key_code[:-1])
-    keep = np.empty(len(order), dtype=bool)
-    keep[order] = first
-    return keep.reshape(m, c)
-
-
-def _levels(values: pd.Series) -> tuple[str, ...]:
-    return tuple(sorted(values.dropna().astype(str).unique()))
-
-
-def _category_codes(values: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
-    lookup = {level: i for i, level in enumerate(levels)}
-    text = values.astype(object).where(values.notna(), None)
-    return np.array([-1 if v is None else lookup.get(str(v), -2) for v in text], dtype=np.int64)
-
-
-def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    if name not in frame:
-        return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
-
-
-def _numeric_matrix(frame: pd.DataFrame, names: tuple[str, ...] | list[str]) -> np.ndarray:
-    columns = []
-    for name in names:
-        values = _column(frame, name)
-        if name in LOG_FEATURES:
-            with np.errstate(invalid="ignore", divide="ignore"):
-                values = np.where(values > 0, np.log(np.where(values > 0, values, 1.0)), np.nan)
-        columns.append(values)
-    return np.column_stack(columns) if columns else np.empty((len(frame), 0))
-
-
-def _robust_scale(raw: np.ndarray) -> np.ndarray:
-    if raw.shape[1] == 0:
-        return np.empty(0)
-    q75, q25 = np.nanpercentile(raw, [75, 25], axis=0)
-    scale = (q75 - q25) / 1.349
-    fallback = np.nanstd(raw, axis=0)
-    scale = np.where(scale > 0, scale, fallback)
-    return np.where(np.isfinite(scale) & (scale > 0), scale, 1.0)
-
-
-def _months(dates: Any) -> np.ndarray:
-    values = pd.to_datetime(pd.Series(np.asarray(dates).ravel()))
-    return ((values - _EPOCH).dt.days / DAYS_PER_MONTH).to_numpy(float, na_value=np.nan)
-
-
-def _similarity(d2: np.ndarray) -> np.ndarray:
-    return np.maximum(np.exp(-0.5 * d2), MIN_SIMILARITY)
-
-
-def _weighted_median(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Row-wise weighted median of a padded (n, k) array (NaN = absent)."""
-    absent = np.isnan(values)
-    order = np.argsort(np.where(absent, np.inf, values), axis=1)
-    v = np.take_along_axis(values, order, 1)
-    w = np.take_along_axis(np.where(absent, 0.0, weights), order, 1)
-    cum = np.cumsum(w, axis=1)
-    total = cum[:, -1] if cum.shape[1] else np.zeros(len(values))
-    pick = np.argmax(cum >= 0.5 * total[:, None], axis=1) if cum.shape[1] else total.astype(int)
-    out = v[np.arange(len(v)), pick] if v.shape[1] else np.full(len(v), np.nan)
-    return np.where(total > 0, out, np.nan)
-
-
-def _row_stat(func: Any, values: np.ndarray, has_any: np.ndarray) -> np.ndarray:
-    out = np.full(len(values), np.nan)
-    rows = has_any & np.isfinite(values).any(axis=1)
-    if rows.any():
-        out[rows] = func(values[rows], axis=1)
-    return out

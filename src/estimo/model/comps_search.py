@@ -1,0 +1,200 @@
+"""Candidate search of :class:`~estimo.model.comps.ComparablesFinder`: who is comparable.
+
+Candidates are the ``n_candidates`` nearest reference rows of the subject's city (a haversine
+:class:`~sklearn.neighbors.BallTree` per city); candidates farther than ``max_distance_km``,
+dated after the valuation date (``exclude_future``) or with the subject's own ``id``
+(``exclude_same_id``, so that leave-one-out validation is honest) are dropped, and of several
+rows of one property (re-listings) only the best one is kept
+(:func:`~estimo.model.comps_stats.best_of_each_id`). The rest are ranked by the weighted
+squared distance ``d2`` of :mod:`estimo.model.comps` (location, age and the features encoded
+by :mod:`estimo.model.comps_encoding`) and the ``n_comps`` lowest kept.
+
+A subject without valid coordinates is matched within its city on features only: a Euclidean
+BallTree on the weighted, standardized numeric features
+(:func:`~estimo.model.comps_encoding.feature_vectors`) gives the candidates, and the distance
+term of ``d2`` is ``missing_penalty``. Reference rows without coordinates are only candidates
+of such subjects.
+
+:class:`CandidateSearch` is mixed into the finder, as scikit-learn's ``KNeighborsMixin`` into
+its neighbour estimators: it reads the finder's settings and the reference encoded by its
+``fit`` and writes the padded :class:`Matches`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from sklearn.neighbors import BallTree
+
+from estimo.errors import DataError
+from estimo.model.comps_encoding import feature_vectors
+from estimo.model.comps_stats import best_of_each_id
+
+__all__ = ["EARTH_RADIUS_KM", "CandidateSearch", "Matches", "Subjects"]
+
+EARTH_RADIUS_KM = 6371.0088
+"""Mean Earth radius: haversine distances in radians to km."""
+
+
+@dataclass(frozen=True)
+class Matches:
+    """Padded match arrays, shape (n_subjects, n_comps); ``rows`` is -1 where empty."""
+
+    rows: np.ndarray
+    distance_km: np.ndarray
+    age_months: np.ndarray
+    d2: np.ndarray
+    nearest_km: np.ndarray
+    has_location: np.ndarray
+
+
+@dataclass(frozen=True)
+class Subjects:
+    """The subjects as encoded for the search (see :mod:`estimo.model.comps_encoding`)."""
+
+    z: np.ndarray
+    codes: np.ndarray
+    coords: np.ndarray
+    ids: np.ndarray
+    months: np.ndarray
+
+
+class CandidateSearch:
+    """Per-city candidate search and ranking, mixed into the comparables finder.
+
+    Reads the finder's settings (``n_comps``, ``n_candidates``, ``max_distance_km``,
+    ``distance_scale_km``, ``age_scale_months``, ``missing_penalty``, ``exclude_same_id``,
+    ``exclude_future``), its fitted feature weights (``weights_``, ``category_weights_``),
+    the encoded reference rows (``_z``, ``_codes``, ``_coords``, ``_has_coords``, ``_ids``,
+    ``_id_codes``, ``_months``) and its ``_encode`` of subjects; ``_build_trees`` sets
+    ``cities_`` and the trees.
+    """
+
+    n_comps: int
+    n_candidates: int
+    max_distance_km: float
+    distance_scale_km: float
+    age_scale_months: float
+    missing_penalty: float
+    exclude_same_id: bool
+    exclude_future: bool
+    weights_: np.ndarray
+    category_weights_: np.ndarray
+    _z: np.ndarray
+    _codes: np.ndarray
+    _coords: np.ndarray
+    _has_coords: np.ndarray
+    _ids: np.ndarray
+    _id_codes: np.ndarray
+    _months: np.ndarray
+    _encode: Callable[
+        [pd.DataFrame], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+    ]
+
+    def _build_trees(self, cities: np.ndarray) -> None:
+        """One haversine tree (located rows) and one feature tree (all rows) per city."""
+        self.cities_ = tuple(sorted(set(cities)))
+        self._geo_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
+        self._feature_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
+        vectors = feature_vectors(self._z, self.weights_)
+        for city in self.cities_:
+            rows = np.flatnonzero(cities == city)
+            located = rows[self._has_coords[rows]]
+            if len(located):
+                tree = BallTree(self._coords[located], metric="haversine")
+                self._geo_trees[city] = (tree, located)
+            self._feature_trees[city] = (BallTree(vectors[rows]), rows)
+
+    def _find(self, subjects: pd.DataFrame, valuation_months: np.ndarray) -> Matches:
+        """The best ``n_comps`` comparables of each subject, valued at ``valuation_months``."""
+        if "city" not in subjects:
+            raise DataError(["the subjects have no 'city' column; comparables need it"])
+        n, k = len(subjects), self.n_comps
+        out = Matches(
+            rows=np.full((n, k), -1, dtype=np.int64),
+            distance_km=np.full((n, k), np.nan),
+            age_months=np.full((n, k), np.nan),
+            d2=np.full((n, k), np.inf),
+            nearest_km=np.full(n, np.nan),
+            has_location=np.zeros(n, dtype=bool),
+        )
+        z, codes, coords, located, ids = self._encode(subjects)
+        subject = Subjects(z, codes, coords, ids, valuation_months)
+        out.has_location[:] = located
+        cities = subjects["city"].astype(object).to_numpy()
+        for city in pd.unique(cities[pd.notna(cities)]):
+            in_city = np.flatnonzero(cities == city)
+            city = str(city)
+            if city not in self._feature_trees:
+                continue
+            geo = in_city[located[in_city]] if city in self._geo_trees else in_city[:0]
+            if len(geo):
+                tree, tree_rows = self._geo_trees[city]
+                dist, ind = tree.query(coords[geo], k=min(self.n_candidates, len(tree_rows)))
+                self._rank(out, subject, geo, tree_rows[ind], dist * EARTH_RADIUS_KM)
+            rest = np.setdiff1d(in_city, geo)
+            if len(rest):
+                tree, tree_rows = self._feature_trees[city]
+                query = feature_vectors(z[rest], self.weights_)
+                _, ind = tree.query(query, k=min(self.n_candidates, len(tree_rows)))
+                self._rank(out, subject, rest, tree_rows[ind], np.full(ind.shape, np.nan))
+        return out
+
+    def _rank(
+        self,
+        out: Matches,
+        subject: Subjects,
+        positions: np.ndarray,
+        candidates: np.ndarray,
+        distance_km: np.ndarray,
+    ) -> None:
+        """Score candidates (m, C) of the subjects at ``positions`` and keep the best k."""
+        valid = np.ones(candidates.shape, dtype=bool)
+        if self.exclude_same_id:
+            sid = subject.ids[positions][:, None]
+            known = np.array([v is not None for v in sid[:, 0]])[:, None]
+            valid &= ~known | (self._ids[candidates] != sid)
+        nearest = np.where(valid, distance_km, np.inf).min(axis=1, initial=np.inf)
+        out.nearest_km[positions] = np.where(np.isfinite(nearest), nearest, np.nan)
+        age = subject.months[positions][:, None] - self._months[candidates]
+        if self.exclude_future:
+            valid &= ~(age < 0)
+        valid &= ~(distance_km > self.max_distance_km)
+        geo = np.where(
+            np.isnan(distance_km), self.missing_penalty, (distance_km / self.distance_scale_km) ** 2
+        )
+        d2 = geo + (np.abs(age) / self.age_scale_months) ** 2
+        d2 = d2 + self._feature_cost(subject, positions, candidates)
+        d2 = np.where(valid & np.isfinite(d2), d2, np.inf)
+        d2 = np.where(best_of_each_id(self._id_codes[candidates], d2), d2, np.inf)
+        k = min(self.n_comps, d2.shape[1])
+        best = np.argpartition(d2, k - 1, axis=1)[:, :k] if d2.shape[1] > k else None
+        if best is None:
+            best = np.broadcast_to(np.arange(d2.shape[1]), d2.shape)
+        order = np.take_along_axis(best, np.argsort(np.take_along_axis(d2, best, 1), 1), 1)
+        chosen_d2 = np.take_along_axis(d2, order, 1)
+        keep = np.isfinite(chosen_d2)
+        out.rows[positions, :k] = np.where(keep, np.take_along_axis(candidates, order, 1), -1)
+        out.d2[positions, :k] = chosen_d2
+        out.distance_km[positions, :k] = np.where(
+            keep, np.take_along_axis(distance_km, order, 1), np.nan
+        )
+        out.age_months[positions, :k] = np.where(keep, np.take_along_axis(age, order, 1), np.nan)
+
+    def _feature_cost(
+        self, subject: Subjects, positions: np.ndarray, candidates: np.ndarray
+    ) -> np.ndarray:
+        """Feature terms of the distance between subjects and their candidates (m, C)."""
+        cost = np.zeros(candidates.shape)
+        for j, weight in enumerate(self.weights_):
+            diff = subject.z[positions, j][:, None] - self._z[candidates, j]
+            cost += weight * np.where(np.isnan(diff), self.missing_penalty, diff**2)
+        for j, weight in enumerate(self.category_weights_):
+            mine = subject.codes[positions, j][:, None]
+            theirs = self._codes[candidates, j]
+            missing = (mine == -1) | (theirs == -1)
+            cost += weight * np.where(missing, 0.5, (mine != theirs).astype(float))
+        return cost
