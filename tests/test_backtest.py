@@ -4,7 +4,8 @@ import json
 
 import pandas as pd
 
-from estimo.evaluate.backtest import run_backtest, write_backtest
+from estimo.cli.tables import overall_table
+from estimo.evaluate.backtest import run_backtest, score_predictions, write_backtest
 
 FAST = {"n_estimators": 40, "learning_rate": 0.15, "min_city_rows": 300}
 
@@ -37,6 +38,7 @@ def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
     assert (predictions["predicted"] <= predictions["high"]).all()
     assert 0 < metrics_coverage(paths) < 1
     metrics = json.loads(paths["metrics"].read_text())
+    assert metrics["overall"]["range_level"] == 0.8  # the nominal coverage of low/high
     assert metrics["overall"]["n"] == len(predictions)
     assert {row["city"] for row in metrics["by_city"]} >= {"Milano", "(all)"}
 
@@ -71,3 +73,24 @@ def test_training_rows_are_cleaned_and_calibrated_test_rows_are_not(market, tmp_
     assert (tmp_path / "quality" / "quality.html").exists()
     assert (tmp_path / "quality" / "changes.parquet").exists()
     assert paths["quality"].exists()
+
+
+def test_the_accuracy_table_names_the_range_it_scores() -> None:
+    predictions = pd.DataFrame(
+        {
+            "city": ["A", "A", "B", "B"],
+            "price": [100.0, 200.0, 300.0, 400.0],
+            "predicted": [110.0, 190.0, 330.0, 400.0],
+            "low": [90.0, 180.0, 310.0, 350.0],
+            "high": [120.0, 210.0, 350.0, 450.0],
+        }
+    )
+    overall, _ = score_predictions(predictions, 0, range_level=0.8)
+    assert overall["range_level"] == 0.8 and overall["coverage"] == 0.75
+    table = overall_table(overall)
+    names, values = list(table.columns[0].cells), list(table.columns[1].cells)
+    assert names[-2:] == ["80 % range: prices inside", "80 % range: mean width"]
+    assert values[-2] == "75.0 %"
+    without_level, _ = score_predictions(predictions, 0)
+    assert "range_level" not in without_level
+    assert list(overall_table(without_level).columns[0].cells)[-2] == "range: prices inside"

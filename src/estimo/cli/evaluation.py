@@ -14,6 +14,7 @@ from estimo.cli.tables import overall_table
 from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.backtest import (
     BacktestResult,
+    range_level,
     run_backtest,
     score_predictions,
     value_test_rows,
@@ -282,7 +283,10 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
         )
     valued = value_test_rows(model, test)
     overall, by_city = score_predictions(
-        valued.predictions, len(valued.unvalued), min_group_size=config.backtest.min_group_size
+        valued.predictions,
+        len(valued.unvalued),
+        min_group_size=config.backtest.min_group_size,
+        range_level=range_level(model),
     )
     out.mkdir(parents=True, exist_ok=True)
     valued.predictions.to_parquet(out / "predictions.parquet", index=False)

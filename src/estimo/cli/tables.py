@@ -22,7 +22,10 @@ def overall_table(metrics: dict[str, Any], title: str = "overall") -> Table:
         ("COD", _pct(metrics.get("cod"))),
     ]
     if metrics.get("coverage") is not None:
-        rows.append(("range coverage", _pct(metrics.get("coverage"))))
+        level = metrics.get("range_level")
+        name = "range" if level is None else f"{100 * float(level):.0f} % range"
+        rows.append((f"{name}: prices inside", _pct(metrics.get("coverage"))))
+        rows.append((f"{name}: mean width", _pct(metrics.get("mean_relative_width"))))
     for name, value in rows:
         table.add_row(name, value)
     return table

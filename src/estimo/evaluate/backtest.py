@@ -87,10 +87,32 @@ def value_test_rows(model: Any, test: pd.DataFrame) -> Valued:
     return Valued(predictions.reset_index(drop=True), unvalued.reset_index(drop=True))
 
 
+def range_level(model: Any) -> float | None:
+    """Nominal coverage of a model's ``low``/``high`` range (its first interval level), or
+    None for a model without ranges.
+
+    Examples
+    --------
+    >>> from estimo.model.avm import AVM
+    >>> range_level(AVM(interval_levels=(0.8, 0.9))), range_level(object())
+    (0.8, None)
+    """
+    levels = getattr(model, "interval_levels", None)
+    return float(levels[0]) if levels else None
+
+
 def score_predictions(
-    predictions: pd.DataFrame, n_unvalued: int, *, min_group_size: int = 30
+    predictions: pd.DataFrame,
+    n_unvalued: int,
+    *,
+    min_group_size: int = 30,
+    range_level: float | None = None,
 ) -> tuple[dict[str, Any], pd.DataFrame]:
-    """Overall metrics (with the unvalued count) and the per-city table."""
+    """Overall metrics (with the unvalued count) and the per-city table.
+
+    ``range_level`` is the nominal coverage of the ``low``/``high`` range (recorded as
+    ``range_level`` beside its ``coverage``; see :func:`range_level`).
+    """
     intervals = {"low": "low", "high": "high"} if "low" in predictions else {}
     overall: dict[str, Any] = {"n": 0}
     actual = "price_target" if "price_target" in predictions else "price"
@@ -100,6 +122,8 @@ def score_predictions(
             predictions["predicted"].to_numpy(float),
             **{k: predictions[v].to_numpy(float) for k, v in intervals.items()},
         )
+    if range_level is not None and "coverage" in overall:
+        overall["range_level"] = float(range_level)
     n_total = int(overall["n"]) + n_unvalued
     overall["n_unvalued"] = n_unvalued
     overall["share_valued"] = (overall["n"] / n_total) if n_total else float("nan")
@@ -155,7 +179,10 @@ def run_backtest(
     valued = value_test_rows(model, _features_as_served(split.test, prepared))
     target_kind = _add_scoring_target(valued.predictions, split.test, prepared)
     overall, by_city = score_predictions(
-        valued.predictions, len(valued.unvalued), min_group_size=min_group_size
+        valued.predictions,
+        len(valued.unvalued),
+        min_group_size=min_group_size,
+        range_level=range_level(model),
     )
     metrics = {
         "cutoff": f"{split.cutoff:%Y-%m-%d}",
