@@ -95,6 +95,28 @@ def test_train_registers_a_version_with_an_alias(tmp_path: Path, canonical_csv: 
     assert manifest.quality is not None
 
 
+def test_tune_compares_settings_on_the_validation_slice(
+    tmp_path: Path, canonical_csv: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESTIMO_ENGINE__N_ESTIMATORS", "60")
+    config = project(tmp_path, canonical_csv, area_m2="area_m2")
+    out = tmp_path / "tune"
+    result = runner.invoke(
+        app,
+        ["tune", str(config), "--until", "2023-09-01", "--try", "knn_k=5 comps=false"]
+        + ["--out", str(out)],
+    )
+    assert result.exit_code == 0, result.output
+    saved = json.loads((out / "tune.json").read_text())
+    assert saved["until"] == "2023-09-01"
+    assert [t["settings"] for t in saved["trials"]] == [{}, {"knn_k": 5, "comps": False}]
+    first, second = (t["validation"] for t in saved["trials"])
+    assert first["from"] < "2023-09-01"  # the slice is before --until: no later row is read
+    assert first["comps"]["n"] > 0 and second["comps"]["n"] == 0
+    assert first["trees"] <= 60 * 7  # a global model and at most six city models
+    assert "project settings" in result.output and "knn_k=5" in result.output
+
+
 def test_rolling_backtest(tmp_path: Path, canonical_csv: Path) -> None:
     out = tmp_path / "rolling"
     result = runner.invoke(
@@ -129,6 +151,9 @@ def test_rolling_backtest(tmp_path: Path, canonical_csv: Path) -> None:
         (["backtest", "{negative}"], 1, "non-positive prices"),
         (["evaluate", "{csv}", "--model", "nowhere"], 1, "not a model folder"),
         (["train", "{csv}", "--until", "1990-01-01"], 1, "no rows dated before"),
+        (["tune", "{csv}", "--try", "knn=5"], 2, "knn: Extra inputs are not permitted"),
+        (["tune", "{csv}", "--try", "0.1"], 2, "key=value pairs"),
+        (["tune", "{csv}", "--try", "knn_k=-1"], 2, "knn_k: Input should be greater than 0"),
     ],
 )
 def test_bad_input_gives_one_clear_message(

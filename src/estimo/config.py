@@ -528,12 +528,38 @@ def validate_config(raw: dict[str, Any], source: str = "configuration") -> Proje
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err["loc"])
-            value = err.get("input")
-            lines.append(f"{where}: {err['msg']} (got {value!r})")
-        raise ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines)) from exc
+        raise _config_error(exc, source) from exc
+
+
+def engine_with(
+    engine: EngineConfig, overrides: dict[str, Any], source: str = "engine settings"
+) -> EngineConfig:
+    """The ``engine`` section with some settings replaced, validated as in a project file.
+
+    Examples
+    --------
+    >>> engine_with(EngineConfig(), {"knn_k": 10}).knn_k
+    10
+    >>> engine_with(EngineConfig(), {"knn": 10})
+    Traceback (most recent call last):
+    ...
+    estimo.errors.ConfigError: engine settings is invalid:
+      - knn: Extra inputs are not permitted (got 10)
+    """
+    try:
+        return EngineConfig.model_validate({**engine.model_dump(), **overrides})
+    except ValidationError as exc:
+        raise _config_error(exc, source) from exc
+
+
+def _config_error(exc: ValidationError, source: str) -> ConfigError:
+    """One message listing every invalid field with its value."""
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"])
+        value = err.get("input")
+        lines.append(f"{where}: {err['msg']} (got {value!r})")
+    return ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines))
 
 
 def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ[str]) -> dict:

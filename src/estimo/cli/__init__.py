@@ -17,6 +17,7 @@ from estimo.cli import evaluation as _evaluation
 from estimo.cli import index as _index
 from estimo.cli import models as _models
 from estimo.cli import quality as _quality
+from estimo.cli import tune as _tune
 from estimo.cli import value as _value
 from estimo.cli._common import configure_logging
 
@@ -51,6 +52,7 @@ def _root(
 app.command("demo")(_demo.demo)
 app.command("backtest")(_evaluation.backtest)
 app.command("train")(_evaluation.train)
+app.command("tune")(_tune.tune)
 app.command("evaluate")(_evaluation.evaluate)
 app.command("index")(_index.index)
 app.command("compare")(_compare.compare)
