@@ -44,15 +44,9 @@ def ape_report(actual_log: np.ndarray, predicted_log: np.ndarray) -> dict[str, f
     return {"mdape": float(np.median(ape)), "pe10": float(np.mean(ape <= 0.1))}
 
 
-def trial(settings: dict, train: pd.DataFrame) -> tuple[dict, int]:
-    """The validation report of one setting, and its sub-models' number of trees."""
-    report = AVM(**settings).validate(train)
-    return report, report["trees"]
-
-
 def average_of_seeds(settings: dict, train: pd.DataFrame, seeds: int) -> None:
     """Model-alone accuracy of each seed and of the running average over the seeds."""
-    predictions, actual = [], None
+    predictions = []
     for seed in range(seeds):
         avm = AVM(**{**settings, "seed": seed})
         avm.validate(train)
@@ -81,11 +75,11 @@ def main() -> None:
     print(f"{args.project}: {len(train):,} training rows before {config.backtest.cutoff}")
     for overrides in [{}, *(json.loads(text) for text in args.trials)]:
         started = time.perf_counter()
-        report, trees = trial({**settings, **overrides}, train)
+        report = AVM(**{**settings, **overrides}).validate(train)
         print(
             f"{json.dumps(overrides) or '{}'}: blend {percent(report['blend'])}, model "
-            f"{percent(report['model'])}, comps {percent(report['comps'])}, trees {trees} "
-            f"({time.perf_counter() - started:.0f} s)",
+            f"{percent(report['model'])}, comps {percent(report['comps'])}, "
+            f"trees {report['trees']} ({time.perf_counter() - started:.0f} s)",
             flush=True,
         )
     if args.average_seeds:

@@ -108,6 +108,8 @@ def test_validate_scores_the_validation_slice_only(avm, split) -> None:
     unfitted.validate(split.train)
     with pytest.raises(NotFittedError):
         unfitted.predict(split.test.head(2))
+    with pytest.raises(ValueError, match="already fitted"):  # would change what it serves
+        avm.validate(split.train)
 
 
 def test_huber_delta_reaches_the_sub_models(split) -> None:

@@ -304,7 +304,16 @@ class AVM:
         ------
         DataError
             As :meth:`fit`.
+        ValueError
+            If the engine is already fitted (the pass would replace the blend weights and
+            ranges it serves with).
         """
+        if hasattr(self, "stage_"):
+            raise ValueError(
+                "validate() scores settings before a fit, and this engine is already fitted: "
+                "its validation_ holds its own validation report; to score other rows, use "
+                "AVM(**engine.get_params()).validate(frame)"
+            )
         frame, weight = self._checked_input(frame, sample_weight)
         self.validation_stage_, self.validation_rows_ = self._validation_pass(frame, weight)
         return self.validation_
