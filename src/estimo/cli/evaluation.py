@@ -184,14 +184,8 @@ def _train(
     data: str, out: Path, until: str | None, register: str | None, alias: str | None
 ) -> None:
     config, loaded = load(data)
-    frame = loaded.frame
-    if until is not None:
-        frame = frame.loc[frame["date"] < parse_cutoff(until)]
-        if frame.empty:
-            raise DataError([f"no rows dated before --until {until}"], header="nothing to train on")
-    with console.status("auditing and cleaning the training rows ..."):
-        prepared = prepare_training_data(frame, config.quality)
-    print_training_data(prepared)
+    frame = rows_before(loaded.frame, until, "train")
+    prepared = prepared_training_rows(frame, config)
     with console.status("training the valuation engine (index, city models, comparables) ..."):
         model = AVM(**engine_params(config, loaded.currency)).fit(
             prepared.frame, sample_weight=prepared.weight
@@ -229,6 +223,31 @@ def _train(
             parameters=config.engine.model_dump(),
         )
         console.print(f"registered as {manifest.version} in {register}")
+
+
+def rows_before(frame: pd.DataFrame, until: str | None, purpose: str) -> pd.DataFrame:
+    """The rows dated before ``until`` (all rows when None).
+
+    Raises
+    ------
+    DataError
+        If no row is left ("nothing to ``purpose`` on").
+    """
+    if until is None:
+        return frame
+    kept = frame.loc[frame["date"] < parse_cutoff(until)]
+    if kept.empty:
+        raise DataError([f"no rows dated before {until}"], header=f"nothing to {purpose} on")
+    return kept
+
+
+def prepared_training_rows(frame: pd.DataFrame, config: Any) -> TrainingData:
+    """Audit, clean and weigh training rows by the project's ``quality:`` section, and say
+    what that did."""
+    with console.status("auditing and cleaning the training rows ..."):
+        prepared = prepare_training_data(frame, config.quality)
+    print_training_data(prepared)
+    return prepared
 
 
 def _save_explanation_reference(model: AVM, frame: pd.DataFrame, config: Any, out: Path) -> Path:

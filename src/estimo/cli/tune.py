@@ -21,13 +21,11 @@ import yaml
 from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
-from estimo.cli.evaluation import DataArg, OutOpt, print_training_data
+from estimo.cli.evaluation import DataArg, OutOpt, prepared_training_rows, rows_before
 from estimo.config import engine_with
-from estimo.errors import ConfigError, DataError
+from estimo.errors import ConfigError
 from estimo.jsonutil import write_json
 from estimo.model.avm import AVM
-from estimo.quality.prepare import prepare_training_data
-from estimo.split import parse_cutoff
 
 TUNE_FILE = "tune.json"
 
@@ -147,15 +145,8 @@ def _tune(data: str, texts: list[str], until: str | None, out: Path) -> None:
     config, loaded = load(data)
     overrides = [{}, *(parse_trial(text) for text in texts)]
     settings = [engine_with(config.engine, o, source=f"--try {o}") for o in overrides]
-    frame = loaded.frame
     until = until or config.backtest.cutoff
-    if until is not None:
-        frame = frame.loc[frame["date"] < parse_cutoff(until)]
-        if frame.empty:
-            raise DataError([f"no rows dated before {until}"], header="nothing to tune on")
-    with console.status("auditing and cleaning the training rows ..."):
-        prepared = prepare_training_data(frame, config.quality)
-    print_training_data(prepared)
+    prepared = prepared_training_rows(rows_before(loaded.frame, until, "tune"), config)
     done: list[Trial] = []
     for i, (changed, engine) in enumerate(zip(overrides, settings, strict=True)):
         params = {**engine.model_dump(), "currency": loaded.currency, "progress": False}
