@@ -166,7 +166,7 @@ def _tune(data: str, texts: list[str], until: str | None, out: Path) -> None:
     console.print(
         f"* lowest MdAPE of the valuation: {done[best].name}. On {first['blend'].get('n', 0):,} "
         f"properties PE10 is known to about ±{100 * pe10_error(first):.1f} points; a smaller "
-        "difference may be chance: try another seed (--try seed=1) before trusting it."
+        "difference may be chance: check it with another seed (seed=1 in both trials)."
     )
     out.mkdir(parents=True, exist_ok=True)
     path = out / TUNE_FILE
