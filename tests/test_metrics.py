@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from estimo.evaluate import metric_ci
 from estimo.evaluate import metrics as metrics_module
 from estimo.evaluate.metrics import (
     IAAO_STANDARDS,
@@ -280,7 +281,7 @@ def test_bootstrap_is_reproducible_and_level_widens():
 
 def test_bootstrap_chunks_give_same_result(monkeypatch):
     full = bootstrap_ci(BOOT_ACTUAL, BOOT_PREDICTED, "cod", n_boot=50, seed=5)
-    monkeypatch.setattr(metrics_module, "_BOOTSTRAP_CHUNK_ELEMENTS", 7 * BOOT_ACTUAL.size)
+    monkeypatch.setattr(metric_ci, "_BOOTSTRAP_CHUNK_ELEMENTS", 7 * BOOT_ACTUAL.size)
     assert bootstrap_ci(BOOT_ACTUAL, BOOT_PREDICTED, "cod", n_boot=50, seed=5) == pytest.approx(
         full
     )

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from estimo.evaluate.metrics import BOUNDARY_TOLERANCE
+from estimo.evaluate.metric_kernels import metric_kernel
 
 __all__ = [
     "COMPARED_METRICS",
@@ -32,40 +32,19 @@ __all__ = [
 #: Metrics compared by default; for each, whether a higher value is better.
 COMPARED_METRICS: dict[str, bool] = {"mdape": False, "pe10": True, "cod": False}
 _BOOT_CHUNK = 2_000_000
+_COMPARABLE = frozenset({"mdape", "mape", "cod", "median_ratio"})
 
 
 # --------------------------------------------------------------------------- kernels
 
 
 def _kernel(name: str) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
-    """Row-wise metric over 2-D arrays (one resample per row), same formulas as metrics.py."""
-
-    def mdape(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-        return np.median(np.abs(P / A - 1.0), axis=1)
-
-    def mape(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-        return np.mean(np.abs(P / A - 1.0), axis=1)
-
-    def cod(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-        r = P / A
-        med = np.median(r, axis=1)
-        return np.mean(np.abs(r - med[:, None]), axis=1) / med
-
-    def median_ratio(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-        return np.median(P / A, axis=1)
-
-    fixed = {"mdape": mdape, "mape": mape, "cod": cod, "median_ratio": median_ratio}
-    if name in fixed:
-        return fixed[name]
-    if name.startswith("pe") and name[2:].isdigit():
-        within = int(name[2:]) / 100.0
-
-        def pe(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-            return np.mean(np.abs(P / A - 1.0) <= within + BOUNDARY_TOLERANCE, axis=1)
-
-        return pe
+    """Row-wise metric over 2-D arrays (one resample per row): the formulas of
+    :mod:`estimo.evaluate.metric_kernels`, for the metrics whose direction is known."""
+    if name in _COMPARABLE or (name.startswith("pe") and name[2:].isdigit()):
+        return metric_kernel(name)
     raise ValueError(
-        f"metric {name!r} cannot be compared; expected one of {sorted(fixed)} or 'pe<k>'"
+        f"metric {name!r} cannot be compared; expected one of {sorted(_COMPARABLE)} or 'pe<k>'"
     )
 
 
