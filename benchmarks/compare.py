@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -33,10 +34,21 @@ CUTOFF = "2023-07-01"
 METRICS = ("mdape", "pe10", "cod")
 
 
-def scenario(
-    kind: str, seed: int, *, n_properties: int = 20_000, n_test: int = 500, n_boot: int = 500
-) -> dict[str, Any]:
-    """Train A and B for one scenario and seed; CI on a small sample vs truth on the rest."""
+@dataclass(frozen=True)
+class Pair:
+    """Models A and B of one scenario and seed, their training rows, and the new
+    properties split into a small test ``sample`` and the large ``rest`` (the truth)."""
+
+    a: ValuationModel
+    b: ValuationModel
+    train_a: pd.DataFrame
+    train_b: pd.DataFrame
+    sample: pd.DataFrame
+    rest: pd.DataFrame
+
+
+def trained_pair(kind: str, seed: int, *, n_properties: int = 20_000, n_test: int = 500) -> Pair:
+    """Train A and B for one scenario (``window`` or ``feature``) and seed."""
     market = generate_market(n_properties, seed=seed, faults=False)
     split = out_of_time_split(market.frame, CUTOFF)
     train = split.train
@@ -51,9 +63,23 @@ def scenario(
     a = ValuationModel(**SMALL_MODEL).fit(train_a)
     b = ValuationModel(**SMALL_MODEL).fit(train_b)
     pool = split.test.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    sample, rest = pool.iloc[:n_test], pool.iloc[n_test:]
+    return Pair(a, b, train_a, train_b, pool.iloc[:n_test], pool.iloc[n_test:])
+
+
+def scenario(
+    kind: str, seed: int, *, n_properties: int = 20_000, n_test: int = 500, n_boot: int = 500
+) -> dict[str, Any]:
+    """Train A and B for one scenario and seed; CI on a small sample vs truth on the rest."""
+    pair = trained_pair(kind, seed, n_properties=n_properties, n_test=n_test)
+    a, b, rest = pair.a, pair.b, pair.rest
     result = compare_models(
-        a, b, sample, n_boot=n_boot, seed=seed, train=(train_a, train_b), ablation=False
+        a,
+        b,
+        pair.sample,
+        n_boot=n_boot,
+        seed=seed,
+        train=(pair.train_a, pair.train_b),
+        ablation=False,
     )
     true_a = compute_metrics(rest["price"], a.predict(rest))
     true_b = compute_metrics(rest["price"], b.predict(rest))

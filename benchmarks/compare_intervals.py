@@ -31,23 +31,11 @@ import pandas as pd
 from scipy.stats import norm
 
 from estimo.evaluate.paired import paired_bootstrap
-from estimo.model.valuation import ValuationModel
-from estimo.split import out_of_time_split
-from estimo.synth import generate_market
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from compare import CUTOFF, METRICS, SMALL_MODEL
+from compare import METRICS, trained_pair
 
 LEVEL = 0.95
-
-
-def training_frames(kind: str, train: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Training rows of A and B in a scenario (as in ``benchmarks/compare.py``)."""
-    if kind == "window":
-        older = train.loc[(train["date"] >= "2022-07-01") & (train["date"] < "2023-01-01")]
-        return older, train.loc[train["date"] >= "2023-01-01"]
-    recent = train.loc[train["date"] >= "2022-10-01"]
-    return recent.drop(columns=["year_built"]), recent
 
 
 def intervals(estimate: float, diffs: np.ndarray) -> dict[str, tuple[float, float]]:
@@ -66,11 +54,8 @@ def intervals(estimate: float, diffs: np.ndarray) -> dict[str, tuple[float, floa
 
 def one_seed(kind: str, seed: int, n_boot: int) -> list[dict]:
     """Estimates, truths and the three intervals of every metric for one seed."""
-    split = out_of_time_split(generate_market(20_000, seed=seed, faults=False).frame, CUTOFF)
-    train_a, train_b = training_frames(kind, split.train)
-    a, b = ValuationModel(**SMALL_MODEL).fit(train_a), ValuationModel(**SMALL_MODEL).fit(train_b)
-    pool = split.test.sample(frac=1.0, random_state=seed).reset_index(drop=True)
-    sample, rest = pool.iloc[:500], pool.iloc[500:]
+    pair = trained_pair(kind, seed)
+    a, b, sample, rest = pair.a, pair.b, pair.sample, pair.rest
 
     def boot(rows: pd.DataFrame, n: int) -> tuple[dict, dict]:
         actual = rows["price"].to_numpy(float)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from estimo.evaluate.metrics import compute_metrics
 from estimo.io import load_project, read_table, to_canonical
 from estimo.model.avm import AVM
 from estimo.split import out_of_time_split
@@ -39,9 +40,9 @@ def percent(report: dict) -> str:
 
 
 def ape_report(actual_log: np.ndarray, predicted_log: np.ndarray) -> dict[str, float]:
-    """MdAPE and PE10 of log predictions."""
-    ape = np.abs(np.exp(predicted_log - actual_log) - 1)
-    return {"mdape": float(np.median(ape)), "pe10": float(np.mean(ape <= 0.1))}
+    """MdAPE and PE10 of log predictions (the project's metrics)."""
+    metrics = compute_metrics(np.exp(actual_log), np.exp(predicted_log))
+    return {"mdape": metrics["mdape"], "pe10": metrics["pe10"]}
 
 
 def average_of_seeds(settings: dict, train: pd.DataFrame, seeds: int) -> None:

@@ -40,10 +40,21 @@ class Trial:
 
     @property
     def name(self) -> str:
-        """``"huber_delta=0.07 knn_k=10"``, or ``"project settings"``."""
-        if not self.overrides:
-            return "project settings"
-        return " ".join(f"{k}={v}" for k, v in self.overrides.items())
+        """The trial's settings in words (see :func:`settings_name`)."""
+        return settings_name(self.overrides)
+
+
+def settings_name(overrides: dict[str, Any]) -> str:
+    """``"huber_delta=0.07 knn_k=10"``, or ``"project settings"`` for none.
+
+    Examples
+    --------
+    >>> settings_name({"huber_delta": 0.07, "knn_k": 10}), settings_name({})
+    ('huber_delta=0.07 knn_k=10', 'project settings')
+    """
+    if not overrides:
+        return "project settings"
+    return " ".join(f"{k}={v}" for k, v in overrides.items())
 
 
 def parse_trial(text: str) -> dict[str, Any]:
@@ -150,7 +161,7 @@ def _tune(data: str, texts: list[str], until: str | None, out: Path) -> None:
     done: list[Trial] = []
     for i, (changed, engine) in enumerate(zip(overrides, settings, strict=True)):
         params = {**engine.model_dump(), "currency": loaded.currency, "progress": False}
-        label = Trial(changed, {}, 0.0).name
+        label = settings_name(changed)
         started = time.perf_counter()
         with console.status(f"trial {i + 1} of {len(settings)} ({label}): validation pass ..."):
             report = AVM(**params).validate(prepared.frame, sample_weight=prepared.weight)
