@@ -534,6 +534,7 @@ def _verdict(
     sign = 1.0 if d.higher_is_better else -1.0
     cities = by_city.loc[~by_city["too_small"].astype(bool)]
     gains = sign * cities[f"{metric}_diff"]
+    cities = cities.assign(_g=gains)  # before filtering: assigning to an empty frame adds rows
     gain_low = np.minimum(sign * cities[f"{metric}_low"], sign * cities[f"{metric}_high"])
     gain_high = np.maximum(sign * cities[f"{metric}_low"], sign * cities[f"{metric}_high"])
     # a city is named only when its own interval excludes 0 and the gap exceeds the margin
@@ -545,7 +546,7 @@ def _verdict(
         notable = cities.loc[better]
     else:
         notable = cities.loc[worse | better]
-    notable = notable.assign(_g=gains).sort_values("_g", key=abs, ascending=False).head(3)
+    notable = notable.sort_values("_g", key=abs, ascending=False).head(3)
     for _, row in notable.iterrows():
         word = "better" if row["_g"] > 0 else "worse"
         lo, hi = sorted((100 * abs(row[f"{metric}_low"]), 100 * abs(row[f"{metric}_high"])))
