@@ -121,6 +121,18 @@ def test_huber_delta_reaches_the_sub_models(split) -> None:
     assert not np.allclose(narrow.predict(rows), wide.predict(rows))
 
 
+def test_bagging_and_l2_penalty_reach_the_sub_models(split) -> None:
+    every_row = AVM(**FAST, subsample=1.0, reg_lambda=20.0, comps=False).fit(split.train)
+    assert every_row.stage_.model.subsample == 1.0
+    assert every_row.stage_.model.reg_lambda == 20.0
+    params = every_row.stage_.model.boosters_["(global)"].params
+    assert params["bagging_freq"] == 0 and params["lambda_l2"] == 20.0
+    default = AVM(**FAST, comps=False).fit(split.train)
+    assert default.get_params()["subsample"] == 0.8
+    rows = split.test.head(50)
+    assert not np.allclose(every_row.predict(rows), default.predict(rows))
+
+
 def test_bundle_round_trip_without_pickles(avm, split, tmp_path) -> None:
     save_model(avm, str(tmp_path / "avm"), extra={"note": "test"})
     files = {p.suffix for p in (tmp_path / "avm").rglob("*") if p.is_file()}

@@ -425,6 +425,10 @@ class EngineConfig(_Strict):
     )
     min_child_samples: Annotated[int, Field(gt=0)] = 20
     colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.7
+    subsample: float = Field(
+        default=0.8, gt=0, le=1, description="share of the training rows each tree is grown on"
+    )
+    reg_lambda: float = Field(default=1.0, ge=0, description="L2 penalty on the leaf values")
     objective: Literal["huber", "regression", "regression_l1"] = "huber"
     huber_delta: float = Field(
         default=0.15,

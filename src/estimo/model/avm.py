@@ -64,6 +64,8 @@ _PARAMS = (
     "max_depth",
     "min_child_samples",
     "colsample_bytree",
+    "subsample",
+    "reg_lambda",
     "objective",
     "huber_delta",
     "knn_k",
@@ -98,6 +100,10 @@ class AVM:
         How re-listings of one property are used for training.
     n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
         LightGBM settings of every sub-model (trees are capped by early stopping).
+    subsample : float
+        Share of the training rows each tree is grown on (bagging; 1: every row).
+    reg_lambda : float
+        L2 penalty on the leaf values.
     huber_delta : float
         Where the Huber loss turns from squared to absolute, in log price (0.15: errors
         beyond about 16 % count linearly). 0.07 and 0.3 scored worse on the Poland
@@ -148,6 +154,8 @@ class AVM:
         max_depth: int = 8,
         min_child_samples: int = 20,
         colsample_bytree: float = 0.7,
+        subsample: float = 0.8,
+        reg_lambda: float = 1.0,
         objective: str = "huber",
         huber_delta: float = 0.15,
         knn_k: int = 20,
@@ -176,6 +184,8 @@ class AVM:
         self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.colsample_bytree = colsample_bytree
+        self.subsample = subsample
+        self.reg_lambda = reg_lambda
         self.objective = objective
         self.huber_delta = huber_delta
         self.knn_k = knn_k
@@ -219,6 +229,8 @@ class AVM:
                 max_depth=self.max_depth,
                 min_child_samples=self.min_child_samples,
                 colsample_bytree=self.colsample_bytree,
+                subsample=self.subsample,
+                reg_lambda=self.reg_lambda,
                 objective=self.objective,
                 huber_delta=self.huber_delta,
                 seed=self.seed,
