@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["allocate_money", "log_mean", "round_parts", "round_to_unit"]
+__all__ = ["allocate_money", "log_mean", "round_parts", "round_parts_list", "round_to_unit"]
 
 
 def round_to_unit(value: float, unit: int = 1) -> int:
@@ -142,33 +142,48 @@ def round_parts(parts: Any, total: int) -> np.ndarray:
     >>> round_parts(np.array([1000.4, 250.4, -99.6]), 1151).tolist()
     [1000, 250, -99]
     """
+    return np.array(round_parts_list(parts, total), dtype=np.int64)
+
+
+def round_parts_list(parts: Any, total: int) -> list[int]:
+    """:func:`round_parts` as a list of ``int``: a sentence's few amounts, without the
+    cost of an array.
+
+    Examples
+    --------
+    >>> round_parts_list([1000.4, 250.4, -99.6], 1151)
+    [1000, 250, -99]
+    """
     p = _floats(parts)  # a few items: plain floats
     if not p:
-        return np.zeros(0, dtype=np.int64)
-    size = sum(abs(x) for x in p)
+        return []
+    size = sum(map(abs, p))
     gap = total - sum(p)
     spread = [x + gap * abs(x) / size for x in p] if size > 0 else [x + gap / len(p) for x in p]
-    return _largest_remainder(spread, int(total))
+    return _largest_remainder_list(spread, int(total))
 
 
 def _largest_remainder(values: Any, total: int) -> np.ndarray:
-    """Integers within 1 of ``values`` that sum to ``total`` (values must sum to ~total).
+    """:func:`_largest_remainder_list` as an int64 array."""
+    return np.array(_largest_remainder_list(_floats(values), total), dtype=np.int64)
+
+
+def _largest_remainder_list(vals: list[float], total: int) -> list[int]:
+    """Integers within 1 of ``vals`` that sum to ``total`` (``vals`` must sum to ~total).
 
     A valuation has a handful of reasons, so this works on plain floats: numpy's per-call
     overhead would cost more than the arithmetic.
     """
-    vals = _floats(values)
     out = [math.floor(v) for v in vals]
-    remainders = [v - f for v, f in zip(vals, out, strict=True)]
     missing = int(total) - sum(out)
     if missing > 0:
-        # stable: ties go to the earlier item
-        for i in sorted(range(len(vals)), key=lambda i: -remainders[i])[:missing]:
+        # the largest remainders first; stable: ties go to the earlier item
+        for i in sorted(range(len(vals)), key=lambda i: out[i] - vals[i])[:missing]:
             out[i] += 1
     elif missing < 0:  # only from floating-point noise: take from the smallest remainders
-        for i in sorted(range(len(vals)), key=lambda i: remainders[i])[:-missing]:
+        for i in sorted(range(len(vals)), key=lambda i: vals[i] - out[i])[:-missing]:
             out[i] -= 1
-    return np.array(out, dtype=np.int64)
+    return out
 
 
 def _floats(values: Any) -> list[float]:

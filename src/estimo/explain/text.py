@@ -30,7 +30,7 @@ import pandas as pd
 
 from estimo.explain.labels import Labeler
 from estimo.explain.locale import Locale
-from estimo.explain.money import round_parts
+from estimo.explain.money import round_parts_list
 from estimo.explain.reasons import ReasonSet
 from estimo.explain.reference import ReferenceMatch
 
@@ -163,39 +163,33 @@ def _similarity_sentence(comp: Any, locale: Locale) -> str:
 
 def _adjustment_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
     locale = labeler.locale
+    text, money = locale.text, locale.money
     price = round(float(_get(comp, "price")))
     adjusted = round(float(_get(comp, "adjusted_price")))
-    adjustments = dict(_get(comp, "adjustments", {}) or {})
+    adjustments = _get(comp, "adjustments", None) or {}
     names = list(adjustments)
-    amounts = round_parts([float(adjustments[n]) for n in names], adjusted - price)
+    amounts = round_parts_list([float(adjustments[n]) for n in names], adjusted - price)
     changes = []
     for name, amount in zip(names, amounts, strict=True):
         if amount == 0:
             continue
-        money = locale.money(int(amount), currency, signed=True)
+        shown = money(amount, currency, signed=True)
         if name == "time":
             change = abs(float(_get(comp, "time_factor", 1.0) or 1.0) - 1)
             if change < 0.0005:
-                changes.append(locale.text("adj_time_flat", amount=money))
+                changes.append(text("adj_time_flat", amount=shown))
                 continue
             key = "adj_time_up" if amount > 0 else "adj_time_down"
             pct = locale.percent(change, decimals=1 if change < 0.0095 else 0)
-            changes.append(locale.text(key, pct=pct, amount=money))
+            changes.append(text(key, pct=pct, amount=shown))
         elif name == "other":
-            changes.append(locale.text("adj_other", amount=money))
+            changes.append(text("adj_other", amount=shown))
         else:
-            changes.append(
-                locale.text(
-                    "adj_feature", label=_adjustment_label(name, labeler).lower(), amount=money
-                )
-            )
+            label = _adjustment_label(name, labeler).lower()
+            changes.append(text("adj_feature", label=label, amount=shown))
     if not changes:
-        return locale.text("comp_unadjusted", adjusted=locale.money(adjusted, currency))
-    return locale.text(
-        "comp_adjusted",
-        adjusted=locale.money(adjusted, currency),
-        changes="; ".join(changes),
-    )
+        return text("comp_unadjusted", adjusted=money(adjusted, currency))
+    return text("comp_adjusted", adjusted=money(adjusted, currency), changes="; ".join(changes))
 
 
 def _adjustment_label(name: str, labeler: Labeler) -> str:
