@@ -47,19 +47,28 @@ from estimo.split import out_of_time_split
 from estimo.synth import generate_market
 
 
-def best_of(step: Callable[[Any], object], items: list[Any], repeat: int) -> tuple[float, float]:
-    """Wall time and CPU time (all threads) of ``step`` over ``items``, in seconds: each
-    item's smallest time of ``repeat`` runs, summed (the least disturbed by other jobs; one
-    property at a time, a burst on the machine then spoils one item's run, not a repeat)."""
-    wall = np.full(len(items), np.inf)
-    cpu = np.full(len(items), np.inf)
+def best_of(
+    steps: dict[str, tuple[Callable[[Any], object], list[Any]]], repeat: int
+) -> dict[str, tuple[float, float]]:
+    """Wall time and CPU time (all threads) of each step over its items, in seconds: each
+    item's smallest time of ``repeat`` runs, summed.
+
+    The runs of the steps take turns (every step once over its items, then again): this
+    shared machine has slow spells of several seconds (the same code runs up to twice as
+    slowly, in CPU time too), and taking turns spreads each step's runs over the whole
+    measurement, so that one spell does not spoil every run of one step and none of
+    another's. One property at a time, a short burst spoils one item's run, not a repeat.
+    """
+    wall = {name: np.full(len(items), np.inf) for name, (_, items) in steps.items()}
+    cpu = {name: np.full(len(items), np.inf) for name, (_, items) in steps.items()}
     for _ in range(repeat):
-        for i, item in enumerate(items):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            step(item)
-            wall[i] = min(wall[i], time.perf_counter() - start)
-            cpu[i] = min(cpu[i], time.process_time() - start_cpu)
-    return float(wall.sum()), float(cpu.sum())
+        for name, (step, items) in steps.items():
+            for i, item in enumerate(items):
+                start, start_cpu = time.perf_counter(), time.process_time()
+                step(item)
+                wall[name][i] = min(wall[name][i], time.perf_counter() - start)
+                cpu[name][i] = min(cpu[name][i], time.process_time() - start_cpu)
+    return {name: (float(wall[name].sum()), float(cpu[name].sum())) for name in steps}
 
 
 def measure(name: str, model, train, test, explainer, repeat: int, singles: int) -> list[dict]:
@@ -79,7 +88,13 @@ def measure(name: str, model, train, test, explainer, repeat: int, singles: int)
             cached = [model.value_with_contributions(b) for b in batches]
         else:
             cached = [(value(b), log_contributions(model, b), None) for b in batches]
-        t_value, cpu_value = best_of(value, batches, repeat)
+
+        def words(item: tuple) -> list:
+            b, (v, c, X) = item
+            return explainer.explain(b, c, v if engine else None, feature_values=X)
+
+        pairs = list(zip(batches, cached, strict=True))
+        steps: dict[str, tuple[Callable[[Any], object], list[Any]]] = {"value": (value, batches)}
         if engine:
             # the engine values and explains in one pass (value_with_contributions): the
             # contributions cost what that pass adds to the valuation, the step timed here on
@@ -89,22 +104,18 @@ def measure(name: str, model, train, test, explainer, repeat: int, singles: int)
                 subjects = b.reset_index(drop=True)
                 X = model.stage_.features(subjects)
                 prepared.append((b.index, X, model._parts(subjects, explain=True, features=X)))
-            t_contrib, cpu_contrib = best_of(
+            steps["contributions"] = (
                 lambda item: model._contributions(item[2], None, item[0], features=item[1]),
                 prepared,
-                repeat,
             )
-            t_api, _ = best_of(lambda b: explain_properties(model, b, explainer), batches, repeat)
+            steps["api"] = (lambda b: explain_properties(model, b, explainer), batches)
         else:
-            t_api = np.nan
-            t_contrib, cpu_contrib = best_of(lambda b: log_contributions(model, b), batches, repeat)
-
-        def words(item: tuple) -> list:
-            b, (v, c, X) = item
-            return explainer.explain(b, c, v if engine else None, feature_values=X)
-
-        pairs = list(zip(batches, cached, strict=True))
-        t_words, cpu_words = best_of(words, pairs, repeat)
+            steps["contributions"] = (lambda b: log_contributions(model, b), batches)
+        steps["words"] = (words, pairs)
+        times = best_of(steps, repeat)
+        (t_value, _), (t_contrib, cpu_contrib) = times["value"], times["contributions"]
+        t_words, cpu_words = times["words"]
+        t_api = times["api"][0] if engine else np.nan
         gaps = [additivity_gap(e) for item in pairs for e in words(item)]
         assert not any(gaps), "reasons do not add up"
         extra = t_contrib + t_words
@@ -141,7 +152,7 @@ def main() -> None:
     parser.add_argument("--properties", type=int, default=5_000)
     parser.add_argument("--test-rows", type=int, default=500)
     parser.add_argument("--singles", type=int, default=30)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--trees", type=int, default=2000, help="cap of the trees (early stopping)")
     parser.add_argument(
         "--project", help="measure the engine trained on this project's data instead"
@@ -171,7 +182,10 @@ def main() -> None:
     trees = {name: b.num_trees() for name, b in avm.stage_.model.boosters_.items()}
     table = pd.DataFrame(results)
     with pd.option_context("display.width", 160, "display.float_format", "{:.3f}".format):
-        print(f"{title} (ms per valuation; each item's best of {args.repeat}, summed)")
+        print(
+            f"{title} (ms per valuation; each item's best of {args.repeat} runs, summed; "
+            "the steps' runs take turns)"
+        )
         print("engine trees per sub-model:", trees)
         backend = "numba (the fast extra)" if find_spec("numba") else "LightGBM pred_contrib"
         print("exact TreeSHAP by:", backend)
