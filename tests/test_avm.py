@@ -10,6 +10,7 @@ from estimo.explain.labels import Labeler
 from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
+from estimo.model.segmented import GLOBAL
 from estimo.model.valuation_result import Valuation
 from estimo.split import out_of_time_split
 
@@ -125,7 +126,7 @@ def test_bagging_and_l2_penalty_reach_the_sub_models(split) -> None:
     every_row = AVM(**FAST, subsample=1.0, reg_lambda=20.0, comps=False).fit(split.train)
     assert every_row.stage_.model.subsample == 1.0
     assert every_row.stage_.model.reg_lambda == 20.0
-    params = every_row.stage_.model.boosters_["(global)"].params
+    params = every_row.stage_.model.boosters_[GLOBAL].params
     assert params["bagging_freq"] == 0 and params["lambda_l2"] == 20.0
     default = AVM(**FAST, comps=False).fit(split.train)
     assert default.get_params()["subsample"] == 0.8
