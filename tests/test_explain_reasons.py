@@ -12,7 +12,7 @@ import pytest
 from _explain_helpers import fitted_explainer, fitted_model
 from estimo.explain.contributions import contributions_from_booster, log_contributions
 from estimo.explain.explainer import Explainer, additivity_gap, explain_properties
-from estimo.explain.locale import get_locale
+from estimo.explain.locale import LANGUAGES, get_locale
 from estimo.explain.reasons import records
 from estimo.explain.text import blend_sentence, comparable_sentence
 from estimo.model.valuation_result import Comparable, Valuation
@@ -33,7 +33,7 @@ def test_contributions_follow_the_contract():
     assert log_contributions(model, test).equals(contributions)
 
 
-@pytest.mark.parametrize("language", ["en", "it"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_reasons_add_up_exactly_to_the_valuation(language):
     model, _, test = fitted_model()
     explanations = _explain(test, language)
@@ -76,7 +76,7 @@ def _raw_name_pattern(names: list[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(n) for n in technical))
 
 
-@pytest.mark.parametrize("language", ["en", "it"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_no_raw_column_names_in_any_text(language):
     model, _, test = fitted_model()
     pattern = _raw_name_pattern(model.booster_.feature_name() + list(test.columns))
@@ -147,7 +147,7 @@ def _with_valuations(language: str = "en"):
     return fitted_explainer(language).explain(rows, contributions, valuations), valuations
 
 
-@pytest.mark.parametrize("language", ["en", "it"])
+@pytest.mark.parametrize("language", LANGUAGES)
 def test_engine_valuations_are_explained_consistently(language):
     explanations, valuations = _with_valuations(language)
     locale = get_locale(language)
@@ -223,6 +223,12 @@ def test_warnings_are_reworded_without_column_names():
         ("en", lambda lo: lo.ordinal(12), "12th"),
         ("it", lambda lo: lo.ordinal(3), "3°"),
         ("it", lambda lo: lo.month_year("2024-03-14"), "marzo 2024"),
+        ("es", lambda lo: lo.month_year("2024-03-14"), "marzo de 2024"),
+        ("es", lambda lo: lo.month_in("2024-03-14"), "en marzo de 2024"),
+        ("es", lambda lo: lo.money(1234567, "EUR"), "1.234.567 €"),
+        ("es", lambda lo: lo.ordinal(3), "3.ª"),
+        ("es", lambda lo: lo.percent(0.083), "8\u00a0%"),
+        ("es", lambda lo: lo.list_join(["a", "b", "c"]), "a, b y c"),
         ("en", lambda lo: lo.list_join(["a", "b", "c"]), "a, b and c"),
     ],
 )

@@ -382,7 +382,7 @@ class GateConfig(_Strict):
 class ExplainConfig(_Strict):
     """Explanations shown to home owners (``explain:`` section)."""
 
-    language: Literal["en", "it"] = Field(default="en", description="language of the texts")
+    language: Literal["en", "it", "es"] = Field(default="en", description="language of the texts")
     labels: dict[str, str] = Field(
         default_factory=dict, description="plain labels of your own columns: {column: label}"
     )

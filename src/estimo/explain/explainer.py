@@ -140,7 +140,7 @@ class Explainer:
     Parameters
     ----------
     language : str
-        ``"en"`` (default) or ``"it"``.
+        ``"en"`` (default), ``"it"`` or ``"es"``.
     labels : mapping, optional
         User labels ``{column: "label"}`` (project file ``explain.labels``).
     concepts : mapping, optional

@@ -286,4 +286,12 @@ _TITLES = {
         "importance": "Quali fattori contano di più (effetto medio su una valutazione)",
         "curve": "Come varia il prezzo in base a: {feature} (altre caratteristiche invariate)",
     },
+    "es": {
+        "title": "Qué determina los precios, ciudad por ciudad",
+        "intro": "Todas las valoraciones a precios de {month}. Los importes comparan cada "
+        "vivienda con la vivienda típica de su tipo en su ciudad.",
+        "typical": "Basado en {n} viviendas; valoración típica {price}.",
+        "importance": "Qué factores pesan más (efecto medio en una valoración)",
+        "curve": "Cómo varía el precio según: {feature} (resto de características igual)",
+    },
 }

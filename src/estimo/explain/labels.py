@@ -32,7 +32,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from estimo.errors import ConfigError
-from estimo.explain.locale import Locale, get_locale
+from estimo.explain.locale import LANGUAGES, Locale, get_locale
 
 CONCEPTS: tuple[str, ...] = (
     "location",
@@ -218,7 +218,7 @@ class Labeler:
     Parameters
     ----------
     language : str
-        Locale code (``"en"`` or ``"it"``).
+        Locale code (one of ``LANGUAGES``: ``"en"``, ``"it"``, ``"es"``).
     labels : mapping, optional
         User labels ``{column: "label"}`` (project file ``explain.labels``); they win over
         the built-in ones, in every language.
@@ -305,7 +305,7 @@ class Labeler:
 
 def missing_labels(
     features: Iterable[str],
-    languages: Iterable[str] = ("en", "it"),
+    languages: Iterable[str] = LANGUAGES,
     labels: Mapping[str, str] | None = None,
 ) -> list[str]:
     """Model features without a human label in any of ``languages``, in input order.
@@ -336,7 +336,7 @@ def missing_labels(
 
 def check_labels(
     features: Iterable[str],
-    languages: Iterable[str] = ("en", "it"),
+    languages: Iterable[str] = LANGUAGES,
     labels: Mapping[str, str] | None = None,
 ) -> None:
     """Raise :class:`~estimo.errors.ConfigError` if a model feature has no label.

@@ -3,18 +3,20 @@
 Each language is one JSON file shipped with the package
 (``estimo/explain/locales/<code>.json``): number separators, currency symbols and where
 they go, month names, concept and feature labels, and the sentence templates
-(``str.format`` with named fields). English (``en``) is the default; Italian (``it``)
-proves that every sentence can be translated. Formatting is a tiny, dependency-free
+(``str.format`` with named fields). English (``en``) is the default; Italian (``it``) and
+Spanish (``es``) are shipped too. Formatting is a tiny, dependency-free
 implementation of the few rules these two languages need (grouping, decimal mark, symbol
 before or after the amount), which keeps ``import estimo.explain`` fast.
 
 Examples
 --------
->>> en, it = get_locale("en"), get_locale("it")
+>>> en, it, es = get_locale("en"), get_locale("it"), get_locale("es")
 >>> en.money(1234567, "EUR"), it.money(1234567, "EUR")
 ('€1,234,567', '1.234.567 €')
 >>> en.money(8400, "PLN", signed=True), it.money(-12000, "PLN", signed=True)
 ('+8,400 PLN', '-12.000 PLN')
+>>> es.money(1234567, "EUR"), es.percent(0.12)
+('1.234.567 €', '12\xa0%')
 >>> en.distance(0.62), it.distance(2.345)
 ('600 m', '2,3 km')
 >>> en.text("other_factors")
@@ -35,7 +37,7 @@ import pandas as pd
 
 from estimo.errors import ConfigError
 
-LANGUAGES: tuple[str, ...] = ("en", "it")
+LANGUAGES: tuple[str, ...] = ("en", "it", "es")
 _NO_ENTRY: Mapping[str, Any] = MappingProxyType({})
 
 DEFAULT_LANGUAGE = "en"
@@ -187,9 +189,10 @@ class Locale:
         return f"{n}{suffix}"
 
     def month_year(self, date: Any) -> str:
-        """``2024-03-14`` -> ``March 2024`` (en) or ``marzo 2024`` (it)."""
+        """``2024-03-14`` -> ``March 2024`` (en), ``marzo 2024`` (it), ``marzo de 2024`` (es)."""
         stamp = pd.Timestamp(date)
-        return f"{self.data['months'][stamp.month - 1]} {stamp.year}"
+        month = self.data["months"][stamp.month - 1]
+        return self.data.get("month_year", "{month} {year}").format(month=month, year=stamp.year)
 
     def month_in(self, date: Any) -> str:
         """``2024-04-02`` -> ``in April 2024`` (en) or ``ad aprile 2024`` (it)."""
