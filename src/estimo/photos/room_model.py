@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -219,8 +220,12 @@ def _check_features(features: np.ndarray) -> np.ndarray:
     return features
 
 
+@lru_cache(maxsize=1)
 def load_default_classifier() -> RoomClassifier:
-    """The room model shipped in the package (``estimo/photos/model/room_model.json``)."""
+    """The room model shipped in the package (``estimo/photos/model/room_model.json``).
+
+    Loaded once per process and shared: do not re-calibrate the returned instance.
+    """
     with resources.as_file(resources.files("estimo.photos") / "model" / DEFAULT_MODEL) as path:
         if not path.exists():
             raise FileNotFoundError(
