@@ -16,6 +16,7 @@ from estimo.cli import demo as _demo
 from estimo.cli import evaluation as _evaluation
 from estimo.cli import index as _index
 from estimo.cli import models as _models
+from estimo.cli import photos as _photos
 from estimo.cli import quality as _quality
 from estimo.cli import tune as _tune
 from estimo.cli import value as _value
@@ -63,6 +64,7 @@ app.command("promote")(_models.promote)
 app.add_typer(_models.models_app, name="models")
 app.command("value")(_value.value)
 app.command("explain")(_value.explain)
+app.add_typer(_photos.photos_app, name="photos")  # commands import estimo.photos lazily
 
 
 def main() -> None:

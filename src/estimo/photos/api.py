@@ -1,0 +1,147 @@
+"""``POST /v1/photos/check``: the photos of one listing -> checklist, room types, privacy.
+
+A self-contained FastAPI router; the service mounts it with
+``app.include_router(photos_router())`` (add the service's guard with
+``dependencies=[...]``). Photos arrive as multipart files named ``photos``; the answer is the
+JSON of :meth:`estimo.photos.check.ListingCheck.to_dict`, or with ``?download=zip`` a ZIP
+holding ``check.json`` and the cleaned photos (faces blurred, no EXIF/GPS). The uploaded
+originals are never returned.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
+from fastapi.responses import Response
+
+from estimo.photos.check import MAX_PHOTOS, check_listing
+from estimo.photos.checklist import ChecklistPolicy
+from estimo.photos.faces import FaceDetector, default_detector
+from estimo.photos.images import PhotoError
+from estimo.photos.room_model import RoomClassifier, load_default_classifier
+
+MAX_PHOTO_BYTES = 15 * 1024 * 1024
+"""Largest accepted photo file."""
+
+
+def _problem(field: str, value: object, message: str) -> dict[str, str]:
+    text = repr(value)
+    return {
+        "field": field,
+        "value": text if len(text) <= 80 else text[:77] + "...",
+        "message": message,
+    }
+
+
+def _read_uploads(photos: list[UploadFile]) -> list[tuple[str, bytes]]:
+    if len(photos) > MAX_PHOTOS:
+        raise HTTPException(
+            422,
+            [_problem("photos", len(photos), f"expected at most {MAX_PHOTOS} photos a listing")],
+        )
+    out, problems = [], []
+    for i, upload in enumerate(photos):
+        name = upload.filename or f"photo-{i + 1}"
+        data = upload.file.read(MAX_PHOTO_BYTES + 1)
+        if len(data) > MAX_PHOTO_BYTES:
+            problems.append(
+                _problem(f"photos[{i}]", name, f"larger than {MAX_PHOTO_BYTES // 2**20} MiB")
+            )
+        out.append((name, data))
+    if problems:
+        raise HTTPException(413, problems)
+    return out
+
+
+def _zip(result: dict[str, Any], cleaned: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("check.json", json.dumps(result, indent=2))
+        for name, data in cleaned.items():
+            archive.writestr(f"photos/{name}", data)
+    return buffer.getvalue()
+
+
+def photos_router(
+    *,
+    classifier: RoomClassifier | Callable[[], RoomClassifier] = load_default_classifier,
+    detector: FaceDetector | Callable[[], FaceDetector] = default_detector,
+    policy: ChecklistPolicy | None = None,
+    prefix: str = "/v1/photos",
+) -> APIRouter:
+    """The photo-check router.
+
+    Parameters
+    ----------
+    classifier : RoomClassifier or callable
+        The room model, or a function returning it (called once, on the first request).
+    detector : FaceDetector or callable
+        The face detector, or a function returning it (called once, on the first request).
+    policy : ChecklistPolicy, optional
+        Required rooms per property type.
+    prefix : str
+        Path prefix of the routes.
+
+    Returns
+    -------
+    fastapi.APIRouter
+    """
+    router = APIRouter(prefix=prefix, tags=["photos"])
+    loaded: dict[str, Any] = {}
+
+    def models() -> tuple[RoomClassifier, FaceDetector]:
+        if not loaded:
+            loaded["classifier"] = classifier() if callable(classifier) else classifier
+            loaded["detector"] = detector() if callable(detector) else detector
+        return loaded["classifier"], loaded["detector"]
+
+    @router.post(
+        "/check",
+        summary="Check a listing's photos: required rooms, room types, faces blurred, EXIF removed",
+        responses={
+            200: {"content": {"application/zip": {}}, "description": "JSON, or a ZIP download"},
+            413: {"description": "a photo is too large"},
+            422: {"description": "a photo cannot be read; one problem per photo"},
+        },
+    )
+    def check(
+        photos: Annotated[list[UploadFile], File(description="the listing's photos")],
+        property_type: Annotated[
+            str | None, Form(description="chooses the required rooms, e.g. flat, house, land")
+        ] = None,
+        privacy: Annotated[bool, Form(description="blur faces, remove EXIF/GPS")] = True,
+        download: Annotated[
+            Literal["json", "zip"] | None,
+            Query(description="zip: check.json plus the cleaned photos in one ZIP download"),
+        ] = None,
+    ) -> Any:
+        uploads = _read_uploads(photos)
+        room_model, face_detector = models()
+        try:
+            result = check_listing(
+                uploads,
+                property_type=property_type,
+                policy=policy,
+                privacy=privacy or download == "zip",
+                classifier=room_model,
+                detector=face_detector,
+            )
+        except PhotoError as exc:
+            raise HTTPException(
+                422, [_problem("photos", [name for name, _ in uploads], str(exc))]
+            ) from exc
+        body = result.to_dict()
+        if download == "zip":
+            return Response(
+                _zip(body, result.cleaned_files()),
+                media_type="application/zip",
+                headers={"Content-Disposition": 'attachment; filename="photos-checked.zip"'},
+            )
+        return body
+
+    return router

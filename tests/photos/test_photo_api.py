@@ -1,0 +1,68 @@
+"""``POST /v1/photos/check`` on its own small FastAPI app."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+import pytest
+from _photo_helpers import jpeg_bytes, scene
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from estimo.photos import api
+from estimo.photos.api import photos_router
+from estimo.photos.images import read_metadata
+from estimo.photos.room_model import load_default_classifier
+
+
+@pytest.fixture(scope="module")
+def client() -> TestClient:
+    app = FastAPI()
+    app.include_router(photos_router(classifier=load_default_classifier()))
+    return TestClient(app)
+
+
+def _files(*photos: tuple[str, bytes]) -> list[tuple[str, tuple[str, bytes, str]]]:
+    return [("photos", (name, data, "image/jpeg")) for name, data in photos]
+
+
+def test_check_returns_rooms_and_checklist(client: TestClient) -> None:
+    photos = _files(("k.jpg", jpeg_bytes(scene(1), gps=True)), ("b.jpg", jpeg_bytes(scene(2))))
+    response = client.post("/v1/photos/check", files=photos, data={"property_type": "land"})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [p["file"] for p in body["photos"]] == ["k.jpg", "b.jpg"]
+    assert body["photos"][0]["had_gps"] is True
+    assert body["checklist"]["required"] == ["exterior"]
+    assert body["property_type"] == "land"
+    assert body["model"]["accuracy"] >= 0.85
+
+
+def test_zip_download_holds_clean_photos_and_the_json(client: TestClient) -> None:
+    photos = _files(("k.jpg", jpeg_bytes(scene(1), gps=True)))
+    response = client.post("/v1/photos/check?download=zip", files=photos)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/zip"
+    archive = zipfile.ZipFile(io.BytesIO(response.content))
+    assert sorted(archive.namelist()) == ["check.json", "photos/k.jpg"]
+    assert read_metadata(archive.read("photos/k.jpg")).clean
+    assert json.loads(archive.read("check.json"))["photos"][0]["cleaned"] == "k.jpg"
+
+
+def test_unreadable_photo_is_a_422_naming_it(client: TestClient) -> None:
+    response = client.post(
+        "/v1/photos/check", files=_files(("ok.jpg", jpeg_bytes(scene(1))), ("bad.jpg", b"nope"))
+    )
+    assert response.status_code == 422
+    problem = response.json()["detail"][0]
+    assert problem["field"] == "photos" and "'bad.jpg'" in problem["message"]
+
+
+def test_too_large_and_missing_photos(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(api, "MAX_PHOTO_BYTES", 100)
+    response = client.post("/v1/photos/check", files=_files(("big.jpg", jpeg_bytes(scene(1)))))
+    assert response.status_code == 413
+    assert response.json()["detail"][0]["field"] == "photos[0]"
+    assert client.post("/v1/photos/check", data={"property_type": "flat"}).status_code == 422

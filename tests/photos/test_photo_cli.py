@@ -1,0 +1,74 @@
+"""`estimo photos check | labels` with CliRunner on generated photos."""
+
+from __future__ import annotations
+
+import json
+
+from _photo_helpers import coloured_room, jpeg_bytes, scene, write_labelled_folder
+from typer.testing import CliRunner
+
+from estimo.cli import app
+from estimo.photos.images import read_metadata
+
+runner = CliRunner()
+
+
+def _listing(folder):
+    folder.mkdir()
+    (folder / "a.jpg").write_bytes(jpeg_bytes(scene(1), gps=True))
+    (folder / "b.jpg").write_bytes(jpeg_bytes(scene(2)))
+    coloured_room("kitchen", 3).save(folder / "c.png")
+    (folder / "readme.txt").write_text("not a photo")
+    return folder
+
+
+def test_check_json_prints_one_object_with_photos_and_checklist(tmp_path) -> None:
+    folder = _listing(tmp_path / "listing")
+    result = runner.invoke(app, ["photos", "check", str(folder), "--json", "-t", "flat"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert [p["file"] for p in body["photos"]] == ["a.jpg", "b.jpg", "c.png"]
+    for photo in body["photos"]:
+        assert {"file", "room", "probability", "faces", "people"} <= set(photo)
+    assert body["checklist"]["required"] == ["kitchen", "bathroom", "bedroom"]
+
+
+def test_check_out_writes_clean_photos_and_the_report(tmp_path) -> None:
+    folder = _listing(tmp_path / "listing")
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["photos", "check", str(folder), "--out", str(out), "--no-privacy"])
+    assert result.exit_code == 0, result.output
+    assert "present:" in result.stdout and "missing:" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["a.jpg", "b.jpg", "c.jpg", "check.json"]
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        assert read_metadata((out / name).read_bytes()).clean  # --out always cleans
+    assert json.loads((out / "check.json").read_text())["photos"][0]["had_gps"] is True
+
+
+def test_check_errors_are_one_line_with_exit_codes(tmp_path) -> None:
+    result = runner.invoke(app, ["photos", "check", str(tmp_path / "nope")])
+    assert result.exit_code == 1 and "does not exist" in result.stderr
+    folder = _listing(tmp_path / "listing")
+    (folder / "broken.jpg").write_bytes(b"garbage")
+    result = runner.invoke(app, ["photos", "check", str(folder)])
+    assert result.exit_code == 1 and "'broken.jpg'" in result.stderr
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("default: [garden]\n")
+    (folder / "broken.jpg").unlink()
+    result = runner.invoke(app, ["photos", "check", str(folder), "--policy", str(policy)])
+    assert result.exit_code == 2 and "'garden'" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_labels_command_lists_the_suspect_first(tmp_path) -> None:
+    write_labelled_folder(tmp_path / "labelled", n_houses=8)
+    (tmp_path / "labelled" / "2_bedroom.jpg").rename(tmp_path / "labelled" / "2x_frontal.jpg")
+    args = ["photos", "labels", str(tmp_path / "labelled"), "--folds", "4", "--top", "3"]
+    result = runner.invoke(app, [*args, "--json", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["suspects"][0]["file"].endswith("2x_frontal.jpg") and len(body["suspects"]) == 3
+    full = json.loads((tmp_path / "out" / "labels.json").read_text())
+    assert len(full["suspects"]) == 32
+    text = runner.invoke(app, args)
+    assert text.exit_code == 0 and "2x_frontal.jpg" in text.stdout
