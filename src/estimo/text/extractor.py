@@ -40,7 +40,7 @@ AMENITY_FIELDS: tuple[str, ...] = tuple(f"has_{name}" for name in AMENITIES)
 FIELDS: tuple[str, ...] = NUMERIC_FIELDS + CATEGORY_FIELDS + AMENITY_FIELDS
 """Every field the extractor can fill, in output order."""
 
-DEFAULT_MIN_CONFIDENCE = 0.8
+DEFAULT_MIN_CONFIDENCE = 0.75
 """Facts whose measured precision is below this are not reported."""
 
 
@@ -167,8 +167,12 @@ def extract_frame(
     return extraction_table(rows)
 
 
-def extraction_table(rows: list[Extraction]) -> pd.DataFrame:
-    """The table of :func:`extract_frame` from already computed extractions."""
+def extraction_table(rows: list[Extraction], *, rules: bool = False) -> pd.DataFrame:
+    """The table of :func:`extract_frame` from already computed extractions.
+
+    With ``rules=True`` a ``<field>_rule`` column per field names the rule behind each value
+    (what ``scripts/calibrate_text.py`` measures).
+    """
     data: dict[str, list] = {name: [] for name in FIELDS}
     spans: dict[str, list] = {name: [] for name in FIELDS}
     confidence: dict[str, list] = {name: [] for name in FIELDS}
@@ -193,4 +197,10 @@ def extraction_table(rows: list[Extraction]) -> pd.DataFrame:
     out["text_lang"] = pd.Series(langs, dtype="string")
     for name in FIELDS:
         out[f"{name}_confidence"] = pd.Series(confidence[name], dtype="float64")
+    if rules:
+        for name in FIELDS:
+            out[f"{name}_rule"] = pd.Series(
+                [None if ex.facts.get(name) is None else ex.facts[name].rule for ex in rows],
+                dtype="string",
+            )
     return pd.DataFrame(out)

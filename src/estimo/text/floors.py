@@ -79,7 +79,7 @@ class FloorRules:
         self._building_gate = re.compile(
             r"piani|plantas|alturas|pisos|stor|floor|piętr", re.IGNORECASE
         )
-        self._part_before = re.compile(rf"(?:{lx.part_before_floor})", re.IGNORECASE)
+        self._part_before = re.compile(rf"\b(?:{lx.part_before_floor})", re.IGNORECASE)
         self._scanner: Scanner | None = None
 
     def groups(self) -> dict[str, str]:

@@ -3,7 +3,9 @@
 An area mention is a number (or a range) followed by a unit, or a unit followed by a number
 ("mq 85"). Whether it is the home's area or a part's (a 30 m² terrace, a 500 m² garden, a
 40 m² living room) is read from the nearest noun before it and the words right after it;
-the first mention about the whole home wins, then the first bare one. Counts are a number
+the first mention about the whole home wins, then the first bare one, then a net area
+("65 m² útiles", "80 mq calpestabili": portals report the gross area, so a net area alone is
+kept at the lower confidence measured for it). Counts are a number
 (digits or words) before a counted noun ("tre camere", "2 baños", "two bedrooms"), whole
 words that carry a count ("trilocale", "doppi servizi", "dwupokojowe"), or a lone singular
 mention ("cucina e bagno" with no other bathroom named) at lower confidence.
@@ -36,6 +38,7 @@ _CONFIDENCE = {
     "area.whole": 0.95,
     "area.bare": 0.8,
     "area.range": 0.6,
+    "area.net": 0.6,
     "count.number": 0.95,
     "count.term": 0.95,
     "count.single": 0.8,
@@ -76,12 +79,17 @@ class MeasureRules:
         self._whole = re.compile(rf"\b(?:{lx.whole_nouns})\b", _FLAGS)
         self._part = re.compile(rf"\b(?:{lx.part_nouns})\b", _FLAGS)
         self._part_after = re.compile(
-            rf"\s*(?:circa\s+|ca\.?\s+)?(?:di|de|of|del|della|z|na)\s+(?:{lx.part_nouns})\b",
+            rf"\s*\)|\s*(?:circa\s+|ca\.?\s+)?(?:(?:di|de|of|del|della|z|na)\s+)?"
+            rf"(?:{lx.part_nouns}|ciascun[oa]|cada\s+un[oa]|each|każd)\b",
             _FLAGS,
         )
         self._whole_after = re.compile(
             r"\s*(?:circa\s+)?(?:commerciali|calpestabili|complessivi|totali|construidos|"
             r"útiles|utiles|totales|de\s+superficie|total|of\s+living|powierzchni|użytkow)",
+            _FLAGS,
+        )
+        self._net = re.compile(
+            r"\b(?:[uú]til(?:es)?|calpestabil[ei]|nett[io]|net|usable|użytkow\w*|interni)\b",
             _FLAGS,
         )
         number = number_pattern(lx.code)
@@ -131,7 +139,7 @@ class MeasureRules:
         return facts
 
     def area_mentions(self, text: str, hits: Hits) -> list[_AreaMention]:
-        """Every area mention with its kind (``whole``, ``part``, ``bare``, ``range``)."""
+        """Every area mention with its kind (``whole``, ``part``, ``net``, ``bare``, ``range``)."""
         mentions = []
         lang = self.lexicon.code
         spans = [(s, e, False) for s, e in hits.get("m_area", ())]
@@ -164,6 +172,8 @@ class MeasureRules:
     def _area_kind(self, text: str, start: int, end: int) -> str:
         if self._part_after.match(text, end):
             return "part"
+        if self._net.search(text, max(0, start - 25), min(len(text), end + 20)):
+            return "net"
         if self._whole_after.match(text, end):
             return "whole"
         before = text[max(0, start - 45) : start]
@@ -180,7 +190,7 @@ class MeasureRules:
             for m in self.area_mentions(text, hits)
             if m.kind != "part" and AREA_RANGE[0] <= m.value <= AREA_RANGE[1]
         ]
-        for kind in ("whole", "bare", "range"):
+        for kind in ("whole", "bare", "net", "range"):
             chosen = [m for m in mentions if m.kind == kind]
             if chosen:
                 first = chosen[0]

@@ -104,6 +104,14 @@ def truth_from_idealista(frame: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]:
     return t, set()
 
 
+def idealista_conditions(pred: pd.DataFrame) -> pd.DataFrame:
+    """``pred`` with idealista's condition classes ("renovated" is part of its "good")."""
+    out = pred.copy()
+    if "condition" in out:
+        out["condition"] = out["condition"].replace({"renovated": "good"})
+    return out
+
+
 def _to_float(value: str) -> float | None:
     try:
         return float(value)

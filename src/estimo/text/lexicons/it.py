@@ -85,7 +85,7 @@ LEXICON = Lexicon(
         "elevator": r"ascensor[ei]",
         "terrace": r"terrazz[oaie]|terrazzin[oi]|lastrico\s+solare",
         "balcony": r"balcon[ei]|balconcin[oi]|balconata",
-        "garage": r"box(?:\s+auto)?|garage|autorimessa",
+        "garage": r"box(?:\s+auto)?(?!\s+doccia)|garage|autorimessa",
         "parking": r"posti?\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
         r"riservato|coperto|interno|di\s+propriet[aà])",
         "garden": r"giardin[oi]|giardinett[oi]",
@@ -124,8 +124,8 @@ LEXICON = Lexicon(
     not_own=r"\s+(?:pubblic|comunal|di\s+zona|della\s+zona|in\s+zona|nelle\s+vicinanze)",
     part_before_floor=r"(?:cantin[ae]|box|garage|autorimessa|posto\s+auto|taverna|"
     r"magazzino|deposito|locale|lavanderia|soffitta|giardino|ingresso|portineria|"
-    r"ascensore|(?:camer[ae]|bagn[oi]|cucina|soggiorno|salone|studio)(?:\s+\w+)?)"
-    r"\s+(?:al|a|nel|sul)?\s*$",
+    r"(?:camer[ae]|bagn[oi]|cucina|soggiorno|salone|studio)(?:\s+\w+)?)"
+    r"(?:\s+[^\s.;]+){0,4}\s+(?:al|a|nel|sul|in)\s*$",
     stopwords=frozenset(
         [
             "il",
