@@ -17,6 +17,7 @@ from estimo.cli import evaluation as _evaluation
 from estimo.cli import index as _index
 from estimo.cli import models as _models
 from estimo.cli import quality as _quality
+from estimo.cli import text as _text
 from estimo.cli import tune as _tune
 from estimo.cli import value as _value
 from estimo.cli._common import configure_logging
@@ -63,6 +64,7 @@ app.command("promote")(_models.promote)
 app.add_typer(_models.models_app, name="models")
 app.command("value")(_value.value)
 app.command("explain")(_value.explain)
+app.add_typer(_text.text_app, name="text")
 
 
 def main() -> None:
