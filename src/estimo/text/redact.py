@@ -4,7 +4,9 @@ A phone number is a run of digits (with spaces, dots, dashes or slashes between 
 optional ``+`` or ``00`` prefix) holding 9 to 13 digits, or 6 to 13 right after a cue such as
 "tel.", "cell", "móvil", "phone", "tel:". A run is not a phone number when it reads as a
 price (``€ 1.250.000``, ``250.000 euro``, groups of three digits after a non-zero digit), an
-area or a length (followed by a unit), a date or a range of years.
+area or a length (followed by a unit), a date, a range of years, a reference code ("Rif.
+052033000000") or a list of bus lines ("60-56-90-81"). A run holding more digits than one
+number splits at its spaces and dashes ("0961.33044 - 331.1788889" is two numbers).
 
 Examples
 --------
@@ -27,7 +29,9 @@ MASKS = {"phone": "[phone]", "email": "[email]", "url": "[url]"}
 
 _FLAGS = re.IGNORECASE
 _EMAIL = re.compile(
-    r"[\w.+-]+\s?(?:@|\(at\)|\[at\])\s?[\w-]+(?:\.[\w-]+)*\.[a-z]{2,6}\b", _FLAGS
+    r"[\w.+-]+\s?(?:@|\(at\)|\[at\])\s?[\w-]+(?:\.[\w-]+)*?"
+    r"\.(?-i:[a-z]{2,6}(?![a-z])|[A-Z]{2,6}(?![A-Za-z]))",  # "...@agenzia.itVia" ends at "it"
+    _FLAGS,
 )
 _TLDS = r"it|es|com|net|org|pl|eu|info|biz|co\.uk|uk|de|fr|cat|immo|casa|house|homes|io"
 _URL = re.compile(
@@ -35,7 +39,10 @@ _URL = re.compile(
     r"(?:/[^\s<>\"')\]]*)?",
     _FLAGS,
 )
-_PHONE = re.compile(r"(?<![\w.,/])(?:\+|00)?\(?\d[\d\s./()-]{4,22}\d(?![\w/])")
+_PHONE = re.compile(r"(?<![\d,/])(?<!\d\.)(?:\+|00)?\(?\d[\d\s./()-]{4,40}\d(?![\d])")
+_GAP = re.compile(r"\s*[-/]\s*|\s+")
+_MAX_DIGITS = 11
+"""Digits of the longest national number (Italian landlines); +/00 prefixes add 2."""
 _CUE = re.compile(
     r"(?:tel|telef|tfno|tlf|telf|telefono|teléfono|cell|cellulare|cel|móvil|movil|whatsapp|"
     r"phone|mobile|mob|call|chiama(?:re|te)?|llam(?:a|ar|e)|kom|telefon|dzwoń)\.?\s*:?\s*"
@@ -52,6 +59,10 @@ _MONEY_BEFORE = re.compile(r"(?:€|eur|euro|euros|\$|£|zł|pln|prezzo|precio|p
 _PRICE_SHAPE = re.compile(r"^[1-9]\d{0,2}(?:[.\s,]\d{3})+(?:,\d{1,2})?$")
 _DATE_SHAPE = re.compile(r"^\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{2,4}$")
 _YEARS_SHAPE = re.compile(r"^(?:1[89]|20)\d\d\s*[-/]\s*(?:1[89]|20)?\d\d$")
+_REFERENCE_BEFORE = re.compile(
+    r"(?:rif|ref|cod|codice|riferimento|id|n\.\s*rif)\.?\s*:?\s*[a-z]{0,3}\s*$", _FLAGS
+)
+_SHORT_DASHED = re.compile(r"^\d{1,2}(?:-\d{1,2}){3,}$")
 _TRAILING = re.compile(r"[\s./()-]+$")
 
 
@@ -92,12 +103,45 @@ def find_contacts(text: str) -> list[tuple[str, int, int]]:
             taken.append((m.start(), end))
     for m in _PHONE.finditer(text):
         trailing = _TRAILING.search(m.group(0))
-        start, end = m.start(), m.end() - (len(trailing.group(0)) if trailing else 0)
-        if free(start, end) and is_phone(text, start, end):
-            found.append(("phone", start, end))
-            taken.append((start, end))
+        end = m.end() - (len(trailing.group(0)) if trailing else 0)
+        for start, stop in _numbers_in_run(text, m.start(), end):
+            if free(start, stop) and is_phone(text, start, stop):
+                found.append(("phone", start, stop))
+                taken.append((start, stop))
     found.sort(key=lambda item: item[1])
     return found
+
+
+def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
+    """Split a run of digit groups into numbers ("0961.33044 - 331.1788889" is two).
+
+    Groups separated by spaces or dashes are merged left to right while the number stays
+    within :data:`_MAX_DIGITS` digits (two more after a ``+`` or ``00`` prefix).
+    """
+    run = text[start:end]
+    if sum(ch.isdigit() for ch in run) <= _MAX_DIGITS + 2:
+        return [(start, end)]
+    pieces, cursor = [], 0
+    for gap in _GAP.finditer(run):
+        pieces.append((cursor, gap.start()))
+        cursor = gap.end()
+    pieces.append((cursor, len(run)))
+    numbers: list[tuple[int, int]] = []
+    first: int | None = None
+    digits = last = 0
+    for a, b in pieces:
+        n = sum(ch.isdigit() for ch in run[a:b])
+        limit = _MAX_DIGITS + (2 if first is not None and run[first] == "+" else 0)
+        if first is not None and digits + n > limit:
+            numbers.append((start + first, start + last))
+            first, digits = None, 0
+        if first is None:
+            first = a
+        digits += n
+        last = b
+    if first is not None:
+        numbers.append((start + first, start + last))
+    return numbers
 
 
 def is_phone(text: str, start: int, end: int) -> bool:
@@ -112,10 +156,12 @@ def is_phone(text: str, start: int, end: int) -> bool:
         return False
     if _UNIT_AFTER.match(text, end) or _MONEY_BEFORE.search(before):
         return False
+    if _REFERENCE_BEFORE.search(before) or _SHORT_DASHED.match(token.strip()):
+        return False
     stripped = token.strip()
     if _DATE_SHAPE.match(stripped) or _YEARS_SHAPE.match(stripped):
         return False
-    return not (_PRICE_SHAPE.match(stripped) and not cue)
+    return not (_PRICE_SHAPE.match(stripped) and not cue and digits <= 8)
 
 
 def redact(text: str | None) -> Redaction:
