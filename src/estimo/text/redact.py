@@ -1,12 +1,13 @@
 """Contact details masked: phone numbers, e-mail addresses and URLs; never a price or an area.
 
 A phone number is a run of digits (with spaces, dots, dashes or slashes between groups, an
-optional ``+`` or ``00`` prefix) holding 9 to 13 digits, or 6 to 13 right after a cue such as
-"tel.", "cell", "móvil", "phone", "tel:". A run is not a phone number when it reads as a
-price (``€ 1.250.000``, ``250.000 euro``, groups of three digits after a non-zero digit), an
-area or a length (followed by a unit), a date, a range of years, a reference code ("Rif.
-052033000000") or a list of bus lines ("60-56-90-81"). A run holding more digits than one
-number splits at its spaces and dashes ("0961.33044 - 331.1788889" is two numbers).
+optional ``+`` or ``00`` prefix) holding 9 to 11 digits (up to 15 with a country prefix),
+or 6 or more right after a cue such as "tel.", "cell", "móvil", "phone", "tel:". A run is
+not a phone number when it reads as a price (``€ 1.250.000``, ``250.000 euro``, groups of
+three digits after a non-zero digit), an area or a length (followed by a unit), a date, a
+range of years, a reference code ("Rif. 052033000000") or a list of bus lines
+("60-56-90-81"). A run holding more digits than one number splits at its spaces and dashes
+("0961.33044 - 331.1788889" is two numbers).
 
 Examples
 --------
@@ -39,10 +40,10 @@ _URL = re.compile(
     r"(?:/[^\s<>\"')\]]*)?",
     _FLAGS,
 )
-_PHONE = re.compile(r"(?<![\d,/])(?<!\d\.)(?:\+|00)?\(?\d[\d\s./()-]{4,40}\d(?![\d])")
+_PHONE = re.compile(r"(?<![\d,/mM])(?<!\d\.)(?:\+|00)?\(?\d[\d\s./()-]{4,40}\d(?![\d])")
 _GAP = re.compile(r"\s*[-/]\s*|\s+")
 _MAX_DIGITS = 11
-"""Digits of the longest national number (Italian landlines); +/00 prefixes add 2."""
+"""Digits of the longest national number (Italian landlines); see :func:`_prefix_digits`."""
 _CUE = re.compile(
     r"(?:tel|telef|tfno|tlf|telf|telefono|teléfono|cell|cellulare|cel|móvil|movil|whatsapp|"
     r"phone|mobile|mob|call|chiama(?:re|te)?|llam(?:a|ar|e)|kom|telefon|dzwoń)\.?\s*:?\s*"
@@ -50,7 +51,7 @@ _CUE = re.compile(
     _FLAGS,
 )
 _UNIT_AFTER = re.compile(
-    r"^\s*(?:€|eur|euro|mq|m2|m²|m\b|mt|metri|metros|sq|ft|km|cm|mm|%|x\b|kw|kwh|anni|años|"
+    r"\s*(?:€|eur|euro|mq|m2|m²|m\b|mt|metri|metros|sq|ft|km|cm|mm|%|x\b|kw|kwh|anni|años|"
     r"years|lat|zł|pln|\$|£)",
     _FLAGS,
 )
@@ -116,10 +117,10 @@ def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
     """Split a run of digit groups into numbers ("0961.33044 - 331.1788889" is two).
 
     Groups separated by spaces or dashes are merged left to right while the number stays
-    within :data:`_MAX_DIGITS` digits (two more after a ``+`` or ``00`` prefix).
+    within :data:`_MAX_DIGITS` digits (plus those of a ``+`` or ``00`` country prefix).
     """
     run = text[start:end]
-    if sum(ch.isdigit() for ch in run) <= _MAX_DIGITS + 2:
+    if sum(ch.isdigit() for ch in run) <= _MAX_DIGITS + _prefix_digits(run):
         return [(start, end)]
     pieces, cursor = [], 0
     for gap in _GAP.finditer(run):
@@ -131,7 +132,7 @@ def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
     digits = last = 0
     for a, b in pieces:
         n = sum(ch.isdigit() for ch in run[a:b])
-        limit = _MAX_DIGITS + (2 if first is not None and run[first] == "+" else 0)
+        limit = _MAX_DIGITS + (_prefix_digits(run[first:]) if first is not None else 0)
         if first is not None and digits + n > limit:
             numbers.append((start + first, start + last))
             first, digits = None, 0
@@ -144,11 +145,18 @@ def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:
     return numbers
 
 
+def _prefix_digits(run: str) -> int:
+    """Digits an international prefix adds (``+39``: up to 3, ``0039``: up to 4)."""
+    if run.startswith("+"):
+        return 3
+    return 4 if run.startswith("00") and not run.startswith("000") else 0
+
+
 def is_phone(text: str, start: int, end: int) -> bool:
     """Whether the digit run ``text[start:end]`` is a phone number (see the module docstring)."""
     token = text[start:end]
     digits = sum(ch.isdigit() for ch in token)
-    if digits > 13:
+    if digits > _MAX_DIGITS + _prefix_digits(token):
         return False
     before = text[max(0, start - 25) : start]
     cue = _CUE.search(before) is not None

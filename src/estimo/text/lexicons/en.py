@@ -101,6 +101,13 @@ LEXICON = Lexicon(
     r"\s+(?:on|at)?\s*(?:the)?\s*$",
     stopwords=frozenset(
         [
+            "with",
+            "kitchen",
+            "bathroom",
+            "garden",
+            "lift",
+            "house",
+            "no",
             "the",
             "and",
             "with",

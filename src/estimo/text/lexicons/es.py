@@ -111,6 +111,16 @@ LEXICON = Lexicon(
     r"\s+(?:en|a)?\s*(?:la|el)?\s*$",
     stopwords=frozenset(
         [
+            "sin",
+            "dormitorios",
+            "baño",
+            "cocina",
+            "ascensor",
+            "salón",
+            "vivienda",
+            "trastero",
+            "habitaciones",
+            "garaje",
             "el",
             "la",
             "los",

@@ -86,7 +86,7 @@ LEXICON = Lexicon(
         "terrace": r"terrazz[oaie]|terrazzin[oi]|lastrico\s+solare",
         "balcony": r"balcon[ei]|balconcin[oi]|balconata",
         "garage": r"box(?:\s+auto)?(?!\s+doccia)|garage|autorimessa",
-        "parking": r"posti?\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
+        "parking": r"post[oi]\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
         r"riservato|coperto|interno|di\s+propriet[aà])",
         "garden": r"giardin[oi]|giardinett[oi]",
         "cellar": r"cantin[ae]|cantinol[ae]",
@@ -128,7 +128,21 @@ LEXICON = Lexicon(
     r"(?:\s+[^\s.;]+){0,4}\s+(?:al|a|nel|sul|in)\s*$",
     stopwords=frozenset(
         [
+            "senza",
+            "bilocale",
+            "trilocale",
+            "monolocale",
+            "cantina",
+            "ascensore",
+            "bagno",
+            "camera",
+            "cucina",
+            "soggiorno",
+            "appartamento",
+            "terrazzo",
+            "box",
             "il",
+            "e",
             "lo",
             "la",
             "gli",

@@ -120,6 +120,14 @@ LEXICON = Lexicon(
     part_before_floor=r"(?:piwnic\w*|garaż\w*|komórk\w*|miejsce\s+postojowe)\s+(?:na)?\s*$",
     stopwords=frozenset(
         [
+            "pokój",
+            "kuchnia",
+            "łazienka",
+            "balkon",
+            "winda",
+            "bez",
+            "piętrze",
+            "piwnica",
             "i",
             "w",
             "z",
