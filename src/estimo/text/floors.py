@@ -77,7 +77,7 @@ class FloorRules:
         self._special_values = list(lx.floor_special.values())
         self._building = re.compile(rf"\b(?:{lx.building_floors})", re.IGNORECASE)
         self._building_gate = re.compile(
-            r"piani|plantas|alturas|pisos|stor|floor|piętr", re.IGNORECASE
+            r"piani\b|plantas|alturas|pisos|stor|floor|piętr", re.IGNORECASE
         )
         self._part_before = re.compile(rf"\b(?:{lx.part_before_floor})", re.IGNORECASE)
         self._scanner: Scanner | None = None
@@ -176,9 +176,11 @@ class FloorRules:
         for _, start, end, _, total in found:
             if total is not None:
                 return self._building_fact(total, start, end, text)
-        if not self._building_gate.search(text):
-            return None
-        m = self._building.search(text)
+        m = None
+        for gate in self._building_gate.finditer(text):  # the plural storey noun ends the phrase
+            m = self._building.search(text, max(0, gate.start() - 90), gate.end() + 12)
+            if m is not None:
+                break
         if m is None:
             return None
         token = next(g for g in m.groups() if g)
