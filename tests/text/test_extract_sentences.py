@@ -140,3 +140,17 @@ def test_unknown_language_is_rejected() -> None:
 def test_empty_text_gives_no_facts() -> None:
     assert extract(None).facts == {}
     assert extract("   ").facts == {}
+
+
+@pytest.mark.parametrize(
+    ("sentence", "field", "expected"),
+    [
+        ("1° piano NO ascensore NO terrazzo", "has_terrace", False),
+        ("balcone (no box e cantina)", "has_garage", False),
+        ("il condominio non e servito da ascensore", "has_elevator", False),
+        ("camera con box armadio", "has_garage", None),
+    ],
+)
+def test_italian_informal_negations(sentence: str, field: str, expected: object) -> None:
+    facts = extract(sentence, lang="it", min_confidence=0.0).facts
+    assert (facts[field].value if field in facts else None) == expected

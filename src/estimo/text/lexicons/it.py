@@ -85,7 +85,7 @@ LEXICON = Lexicon(
         "elevator": r"ascensor[ei]",
         "terrace": r"terrazz[oaie]|terrazzin[oi]|lastrico\s+solare",
         "balcony": r"balcon[ei]|balconcin[oi]|balconata",
-        "garage": r"box(?:\s+auto)?(?!\s+doccia)|garage|autorimessa",
+        "garage": r"box(?:\s+auto)?(?!\s+(?:doccia|armadio))|garage|autorimessa",
         "parking": r"post[oi]\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
         r"riservato|coperto|interno|di\s+propriet[aà])",
         "garden": r"giardin[oi]|giardinett[oi]",
@@ -93,12 +93,13 @@ LEXICON = Lexicon(
         "air_conditioning": r"aria\s+condizionata|climatizzat[oaie]|climatizzator[ei]|"
         r"condizionator[ei]|impianto\s+di\s+climatizzazione|climatizzazione",
     },
-    negation_before=r"senza|privo\s+di|priva\s+di|sprovvist[oa]\s+di|non\s+(?:è\s+)?"
+    negation_before=r"senza|no|non\s+(?:è|e)\s+servit[oa]\s+da|privo\s+di|priva\s+di|sprovvist[oa]\s+di|non\s+(?:è\s+)?"
     r"(?:dotat[oa]\s+di|provvist[oa]\s+di|c'è|ha|presente|dispone\s+di)|non|né|niente|manca",
     negation_after=r"\s*:\s*no\b|\s+assente|\s+non\s+presente|\s+mancante|:\s*assente",
     hedges=r"possibilit[aà]\s+(?:di|d')|eventuale|eventualmente|predisposizion[ei]|predispost[oa]|"
     r"a\s+richiesta|su\s+richiesta|facoltativ[oa]|a\s+parte|separatamente|opzional[ei]|"
-    r"acquistabile|in\s+aggiunta|ricavare|possibile|in\s+vendita\s+anche|volendo",
+    r"acquistabile|in\s+aggiunta|ricavare|possibile|in\s+vendita\s+anche|volendo|potrebbe|"
+    r"potrà|può\s+essere|può\s+trovare|qualora|a\s+partire\s+da",
     conditions={
         "new": r"nuova\s+costruzione|di\s+nuova\s+realizzazione|mai\s+abitat[oa]|in\s+costruzione|"
         r"nuovo\s+di\s+zecca|appena\s+costruit[oa]",
