@@ -31,7 +31,7 @@ from estimo.text.condition import ConditionRules
 from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction, Fact
 from estimo.text.floors import FloorRules
 from estimo.text.language import detect_language
-from estimo.text.lexicon import AMENITIES, LANGUAGES, get_lexicon
+from estimo.text.lexicon import AMENITIES, get_lexicon
 from estimo.text.measures import MeasureRules
 
 AMENITY_FIELDS: tuple[str, ...] = tuple(f"has_{name}" for name in AMENITIES)
@@ -98,9 +98,7 @@ def extract(
         lang = detect_language(text)
         if lang is None:
             return Extraction(None)
-    elif lang not in LANGUAGES:
-        get_lexicon(lang)
-    rules = _rules(lang)
+    rules = _rules(lang)  # raises ValueError for an unsupported language
     hits = rules.scanner.scan(text)
     facts: list[Fact] = []
     for part in rules.parts:
