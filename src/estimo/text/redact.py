@@ -156,7 +156,7 @@ def is_phone(text: str, start: int, end: int) -> bool:
     """Whether the digit run ``text[start:end]`` is a phone number (see the module docstring)."""
     token = text[start:end]
     digits = sum(ch.isdigit() for ch in token)
-    if digits > _MAX_DIGITS + _prefix_digits(token):
+    if digits > _MAX_DIGITS + 1 + _prefix_digits(token):  # one more: a glued house number
         return False
     before = text[max(0, start - 25) : start]
     cue = _CUE.search(before) is not None
