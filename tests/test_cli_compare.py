@@ -29,6 +29,7 @@ def project(tmp_path_factory: pytest.TempPathFactory, clean_market) -> Path:
         "engine:\n  n_estimators: 30\n  learning_rate: 0.15\n  num_leaves: 15\n  n_jobs: 1\n"
         "  comps: false\n  min_city_rows: 300\n"
         "evaluation:\n  min_group_size: 20\n"
+        "quality:\n  text:\n    enabled: false\n"  # has_terrace must not come back from the text
     )
     (tmp_path / "estimo.yaml").write_text(text)
     (tmp_path / "old.yaml").write_text(text.replace("market.parquet", "old.parquet"))

@@ -260,6 +260,33 @@ class CalibrationSettings(_Strict):
     asking_weight: Annotated[float, Field(gt=0)] = 0.5
 
 
+class TextSettings(_Strict):
+    """Facts read from the ``description`` column while cleaning (``quality.text``)."""
+
+    enabled: bool = Field(
+        default=True, description="read the description when the table has one"
+    )
+    min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.75, description="leave out facts whose measured precision is lower"
+    )
+    fields: list[str] = Field(
+        default_factory=lambda: [
+            "area_m2", "rooms", "bedrooms", "bathrooms", "floor", "floors_in_building",
+            "year_built", "condition",
+        ],
+        description="columns filled where missing (numeric extras only if the table has them)",
+    )
+    amenities: bool = Field(
+        default=True, description="has_<amenity> flags from the text become model features"
+    )
+    min_amenity_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.02, description="a new amenity column needs this share of rows mentioning it"
+    )
+    redact: bool = Field(
+        default=True, description="mask phone numbers, e-mail addresses and URLs"
+    )
+
+
 class QualityConfig(_Strict):
     """Data-quality audit, cleaning policy and label calibration (``quality:`` section)."""
 
@@ -279,6 +306,7 @@ class QualityConfig(_Strict):
     drift: DriftRules = Field(default_factory=DriftRules)
     clean: CleanSettings = Field(default_factory=CleanSettings)
     calibration: CalibrationSettings = Field(default_factory=CalibrationSettings)
+    text: TextSettings = Field(default_factory=TextSettings)
     max_examples: Annotated[int, Field(ge=1, le=100)] = 5
 
 

@@ -49,7 +49,7 @@ def test_clean_counts_add_up(messy_parquet, tmp_path):
     dropped = pd.read_parquet(tmp_path / "dropped.parquet")
     changes = pd.read_parquet(tmp_path / "changes.parquet")
     assert len(cleaned) + len(dropped) == len(pd.read_parquet(messy_parquet))
-    assert set(changes.columns) == {"row", "id", "column", "old_value", "new_value", "rule"}
+    assert set(changes.columns) == {"row", "id", "column", "old_value", "new_value", "rule", "span"}
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from estimo.cli import index as _index
 from estimo.cli import models as _models
 from estimo.cli import photos as _photos
 from estimo.cli import quality as _quality
+from estimo.cli import text as _text
 from estimo.cli import tune as _tune
 from estimo.cli import value as _value
 from estimo.cli._common import configure_logging
@@ -65,6 +66,7 @@ app.add_typer(_models.models_app, name="models")
 app.command("value")(_value.value)
 app.command("explain")(_value.explain)
 app.add_typer(_photos.photos_app, name="photos")  # commands import estimo.photos lazily
+app.add_typer(_text.text_app, name="text")
 
 
 def main() -> None:

@@ -113,6 +113,18 @@ FEATURES: dict[str, FeatureInfo] = {
     **_info("location", "km", "loc_centre_km"),
     # synthetic market extras
     **_info("amenities", "flag", "has_elevator", "has_terrace"),
+    # read from listing descriptions (estimo.text)
+    **_info(
+        "amenities",
+        "flag",
+        "has_balcony",
+        "has_garage",
+        "has_parking",
+        "has_garden",
+        "has_cellar",
+        "has_air_conditioning",
+    ),
+    **_info("layout", "count", "bedrooms"),
     **_info("floor", "count", "floors_in_building"),
     # Poland listings
     **_info("floor", "count", "floorCount"),

@@ -29,12 +29,15 @@ from estimo.quality.rules import (
     duplicates,
     labels,
     location,
+    text,
     validity,
 )
 
 log = logging.getLogger(__name__)
 
-STEPS = ("completeness", "validity", "location", "duplicates", "consistency", "labels", "drift")
+STEPS = (
+    "completeness", "validity", "location", "duplicates", "consistency", "labels", "text", "drift"
+)
 MAX_MAP_POINTS = 4_000
 MAX_PLOT_CITIES = 12
 Progress = Callable[[str], None]
@@ -116,6 +119,8 @@ def _audit(
     consistency.check(ctx, exclude)
     step("labels")
     labels.check(ctx)
+    step("text")
+    text.check(ctx)
     if reference is not None:
         step("drift")
         drift.check(ctx, prepare_frame(reference).frame)

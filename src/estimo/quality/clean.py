@@ -11,7 +11,10 @@ city and country, which columns get a missing indicator), learned attributes end
   value is imputed from the fitted rules, and each row carries plain-language warnings.
 
 Every change is one row of the change log (``row``, ``id``, ``column``, ``old_value``,
-``new_value``, ``rule``); ``len(frame) + len(dropped)`` always equals the input's rows.
+``new_value``, ``rule``, ``span``); ``len(frame) + len(dropped)`` always equals the input's
+rows. With a ``description`` column (and ``quality.text.enabled``), missing fields the text
+states are filled first (rule ``text.<column>``, ``span``: the words read), amenity flags
+become ``has_<amenity>`` columns and contact details are masked (``estimo.text.fill``).
 
 Examples
 --------
@@ -43,10 +46,11 @@ from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
 from estimo.quality.rules import validity
 from estimo.quality.rules.location import learn_regions, locate
+from estimo.text.fill import TextResult, apply_text, plan_text
 
 log = logging.getLogger(__name__)
 
-CHANGE_COLUMNS = ["row", "id", "column", "old_value", "new_value", "rule"]
+CHANGE_COLUMNS = ["row", "id", "column", "old_value", "new_value", "rule", "span"]
 DROP_COLUMNS = ["row", "id", "rule", "reason"]
 Mode = Literal["train", "predict"]
 
@@ -124,6 +128,7 @@ class CleaningPolicy:
         self.columns_in_ = [str(c) for c in frame.columns]
         self.cities_ = tuple(sorted(repaired["city"].dropna().astype(str).unique()))
         self.impute_values_ = self._learn_impute(repaired, cfg)
+        self.text_plan_ = plan_text(repaired, cfg.text)
         missing = repaired.isna().mean() if len(repaired) else pd.Series(dtype=float)
         candidates = [c for c in cfg.clean.impute_columns if c in repaired] + ["lat", "lon"]
         self.indicator_columns_ = (
@@ -202,6 +207,7 @@ class CleaningPolicy:
             drops += self._train_drops(data, flags, weight, cfg)
         data = self._repair_coordinates(data, flags, changes, warnings)
         data = self._null_flagged(data, flags, changes, warnings)
+        text = self._read_text(data, changes, warnings)
         if mode == "train" and cfg.clean.drop_missing_critical:
             critical = [c for c in cfg.critical_columns if c in self.columns_in_ and c in data]
             for column in critical:
@@ -224,7 +230,23 @@ class CleaningPolicy:
                 )
         if cfg.clean.impute:
             data = self._impute(data, changes, warnings, mode)
-        return self._result(data, changes, drops, warnings, weight, np.arange(n), n)
+        result = self._result(data, changes, drops, warnings, weight, np.arange(n), n)
+        if text is not None:
+            result.summary["text"] = text.summary()
+        return result
+
+    def _read_text(self, data: pd.DataFrame, changes: list, warnings: list) -> TextResult | None:
+        """Fill missing fields from the description (``quality.text``; see estimo.text.fill)."""
+        plan = getattr(self, "text_plan_", None)
+        if plan is None or "description" not in data:
+            return None
+        text = apply_text(data, plan, self._settings().text)
+        if len(text.changes):
+            ids = data["id"].to_numpy()[text.changes["row"].to_numpy(int)]
+            changes.append(text.changes.assign(id=ids)[CHANGE_COLUMNS])
+        for i, lines in text.warnings.items():
+            warnings[i].extend(lines)
+        return text
 
     def _detect(self, data: pd.DataFrame, mode: Mode) -> pd.DataFrame:
         cfg = self._settings()
@@ -477,6 +499,7 @@ def _log(
                 "old_value": _text(old),
                 "new_value": _text(new),
                 "rule": rule,
+                "span": None,
             }
         )
     )
