@@ -112,20 +112,6 @@ class DataConfig(_Strict):
         return self.price_kind in PRICE_KINDS
 
 
-class ModelConfig(_Strict):
-    """LightGBM settings of the valuation model (log-price target)."""
-
-    n_estimators: Annotated[int, Field(gt=0)] = 2000
-    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.03
-    num_leaves: Annotated[int, Field(gt=1)] = 63
-    min_child_samples: Annotated[int, Field(gt=0)] = 20
-    subsample: Annotated[float, Field(gt=0, le=1)] = 0.8
-    colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.8
-    reg_lambda: Annotated[float, Field(ge=0)] = 1.0
-    seed: int = 0
-    n_jobs: int = 2
-
-
 class BacktestConfig(_Strict):
     """Out-of-time evaluation settings."""
 
@@ -500,7 +486,6 @@ class ProjectConfig(_Strict):
     """The whole project file."""
 
     data: DataConfig
-    model: ModelConfig = Field(default_factory=ModelConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
@@ -556,7 +541,24 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> ProjectC
 
 
 def validate_config(raw: dict[str, Any], source: str = "configuration") -> ProjectConfig:
-    """Validate a configuration mapping, turning pydantic's errors into one clear message."""
+    """Validate a configuration mapping, turning pydantic's errors into one clear message.
+
+    Raises
+    ------
+    ConfigError
+        If a field is invalid, or the retired ``model:`` section is present (its settings
+        belong under ``engine:``, the one place the valuation engine is configured).
+
+    Examples
+    --------
+    >>> validate_config({"data": {"path": "x.csv"}, "model": {"n_estimators": 500}})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    estimo.errors.ConfigError: configuration: the 'model:' section is retired ...
+    """
+    if "model" in raw:
+        raise ConfigError(f"{source}: {retired_model_message(raw['model'])}")
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as exc:
@@ -582,6 +584,29 @@ def engine_with(
         return EngineConfig.model_validate({**engine.model_dump(), **overrides})
     except ValidationError as exc:
         raise _config_error(exc, source) from exc
+
+
+def retired_model_message(section: Any) -> str:
+    """What to do with a ``model:`` section: move its settings under ``engine:``.
+
+    Examples
+    --------
+    >>> retired_model_message({"n_estimators": 500})  # doctest: +ELLIPSIS
+    "the 'model:' section is retired ... write them under 'engine:' instead: engine: {n_estimators: 500}"
+    """
+    keys = sorted(section) if isinstance(section, dict) else []
+    known = [k for k in keys if k in EngineConfig.model_fields]
+    unknown = [k for k in keys if k not in EngineConfig.model_fields]
+    text = (
+        "the 'model:' section is retired (no command read it); the valuation engine has one "
+        "place for its settings, 'engine:'"
+    )
+    if known:
+        moved = ", ".join(f"{k}: {section[k]!r}" for k in known)
+        text += f"; write them under 'engine:' instead: engine: {{{moved}}}"
+    if unknown:
+        text += f" ({', '.join(repr(k) for k in unknown)} are not engine settings: drop them)"
+    return text
 
 
 def _config_error(exc: ValidationError, source: str) -> ConfigError:
