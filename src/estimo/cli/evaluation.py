@@ -99,6 +99,7 @@ def _rolling(data: str, out: Path, origins: int, horizon: int) -> None:
         factory=lambda: AVM(**params),
         min_group_size=config.backtest.min_group_size,
         progress=True,
+        quality=config.quality,
     )
     print_rolling(result)
     paths = write_rolling(result, out)
