@@ -17,7 +17,6 @@ from estimo.evaluate.backtest import (
     range_level,
     run_backtest,
     score_predictions,
-    value_test_rows,
     write_backtest,
 )
 from estimo.evaluate.report import evaluation_report
@@ -291,17 +290,29 @@ def evaluate(
 
 @handle_errors
 def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
+    from estimo.evaluate.protocol import (
+        new_property_rows,
+        saved_calibrator,
+        score_model,
+        training_end,
+        training_rows,
+    )
+
     model = load_model(str(model_dir))
     config, loaded = load(data)
-    start = parse_cutoff(since) if since else model.trained_until_ + pd.Timedelta(days=1)
-    test = loaded.frame.loc[loaded.frame["date"] >= start]
-    test = test.sort_values("date", kind="stable").drop_duplicates("id", keep="first")
-    if test.empty:
+    train = training_rows(model, loaded.frame)
+    rows = new_property_rows(
+        loaded.frame,
+        after=training_end(model),
+        since=parse_cutoff(since) if since else None,
+        seen_ids=None if train is None else train["id"],
+    )
+    if rows.frame.empty:
         raise EstimoError(
-            f"no rows dated on/after {start:%Y-%m-%d} to score; the data ends "
+            f"no labelled rows to score ({rows.facts['rule']}); the data ends "
             f"{loaded.frame['date'].max():%Y-%m-%d} (use --since)"
         )
-    valued = value_test_rows(model, test)
+    valued = score_model(model, rows.frame, calibrator=saved_calibrator(model))
     overall, by_city = score_predictions(
         valued.predictions,
         len(valued.unvalued),
@@ -312,15 +323,22 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
     valued.predictions.to_parquet(out / "predictions.parquet", index=False)
     valued.unvalued.to_parquet(out / "unvalued.parquet", index=False)
     write_json(
-        out / "metrics.json", {"since": f"{start:%Y-%m-%d}", "overall": overall, "by_city": by_city}
+        out / "metrics.json",
+        {
+            "since": since or _day_after(training_end(model)),
+            "rows": rows.facts,
+            "target": valued.target,
+            "overall": overall,
+            "by_city": by_city,
+        },
     )
-    console.print(overall_table(overall, title=f"accuracy on rows from {start:%Y-%m-%d}"))
-    train = loaded.frame.loc[loaded.frame["date"] <= model.trained_until_]
+    console.print(f"scored {len(valued.predictions):,} properties: {rows.facts['rule']}")
+    console.print(overall_table(overall, title=f"accuracy on rows from {rows.facts['from']}"))
     with console.status("writing the evaluation report (segments, reference model, maps) ..."):
         report = evaluation_report(
             valued.predictions,
-            test,
-            train=train if len(train) else None,
+            rows.frame,
+            train=train,
             settings=config.evaluation,
             n_unvalued=len(valued.unvalued),
         )
@@ -330,6 +348,10 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
         f"\nfiles: {out}/predictions.parquet, unvalued.parquet, metrics.json, report.html, "
         "report.json"
     )
+
+
+def _day_after(end: pd.Timestamp | None) -> str | None:
+    return None if end is None else f"{end + pd.Timedelta(days=1):%Y-%m-%d}"
 
 
 def _choose_cutoff(cutoff: str | None, frame: pd.DataFrame) -> pd.Timestamp:
