@@ -118,13 +118,12 @@ def _date(value: str | None, option: str) -> pd.Timestamp | None:
 
 
 def _training_rows(model: Any, frame: pd.DataFrame, folder: Path) -> pd.DataFrame | None:
-    window = (getattr(model, "bundle_extra_", None) or {}).get("training_window") or {}
-    if not window.get("from") or not window.get("to"):
+    from estimo.evaluate.protocol import training_rows
+
+    rows = training_rows(model, frame)
+    if rows is None:
         err_console.print(f"  [yellow]warning:[/] {folder} records no training window")
-        return None
-    start, end = pd.Timestamp(window["from"]), pd.Timestamp(window["to"])
-    rows = frame.loc[(frame["date"] >= start) & (frame["date"] <= end)]
-    return rows if len(rows) else None
+    return rows
 
 
 def print_comparison(result: Comparison) -> None:
