@@ -347,6 +347,26 @@ class RegistryConfig(_Strict):
         return resolve_path(self.url, base_dir)
 
 
+DEFAULT_QUALITY_LIMITS: dict[str, float] = {
+    "duplicates.exact": 0.04,
+    "location.zero": 0.02,
+    "location.swapped": 0.03,
+    "completeness.missing_critical": 0.05,
+    "validity.range": 0.03,
+    "validity.area_per_room": 0.03,
+    "consistency.price_scale": 0.02,
+    "consistency.price_outlier": 0.04,
+}
+"""The gate's default limit per quality finding kind, as a share of the training rows.
+
+A listing source always has some faults (the synthetic demo market has 1-2 % of duplicates,
+swapped coordinates, implausible years, price outliers and about 0.5 % of prices off by a
+factor of ten); these limits sit at about twice those usual shares, so a source that went
+wrong (5 % of prices x10, 5 % of coordinates at (0, 0), 5 % duplicates) blocks the model
+trained on it, while an ordinary one does not. ``consistency.price_outlier`` is a warning
+(a price far from its group) counted here because wrong prices are what it catches."""
+
+
 class GateConfig(_Strict):
     """Rules of the promotion gate (``gate:`` section); fractions, 0.01 = 1 point.
 
@@ -372,10 +392,25 @@ class GateConfig(_Strict):
     interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
     critical_severities: list[str] = Field(
         default_factory=lambda: ["critical", "error"],
-        description="quality findings of these severities in the candidate's manifest block it",
+        description="quality findings of these severities in the candidate's manifest block it "
+        "when they affect more than max_critical_share of rows (kinds in quality_limits have "
+        "their own limit, whatever their severity)",
     )
     max_critical_share: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.005, description="... when they affect more than this share of rows"
+        default=0.03,
+        description="... the share of rows a critical finding not listed in quality_limits may "
+        "affect",
+    )
+    quality_limits: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: dict(DEFAULT_QUALITY_LIMITS),
+        description="largest share of the training rows each finding kind ('rule' or "
+        "'rule:column') may affect before it blocks the candidate; listings always have a "
+        "few faults, a source with many more is broken",
+    )
+    cod_trim: Literal["iqr", "range", "none"] = Field(
+        default="iqr",
+        description="valuation ratios trimmed before the COD check (IAAO): outside 1.5 IQR of "
+        "the quartiles, outside 0.5-2.0, or none",
     )
     require_quality_report: bool = False
     min_rows: Annotated[int, Field(gt=0)] = Field(
