@@ -239,9 +239,34 @@ def test_coverage_rule(coverage: float | None, status: str) -> None:
         (None, {}, "pass"),
         (None, {"require_quality_report": True}, "fail"),
         ({"findings": []}, {}, "pass"),
-        ({"findings": [{"rule": "a", "severity": "error", "share": 0.03}]}, {}, "fail"),
-        ({"findings": [{"rule": "a", "severity": "critical", "share": 0.01}]}, {}, "fail"),
-        ({"findings": [{"rule": "a", "severity": "error", "share": 0.001}]}, {}, "pass"),
+        ({"findings": [{"rule": "a", "severity": "error", "share": 0.05}]}, {}, "fail"),
+        ({"findings": [{"rule": "a", "severity": "critical", "share": 0.04}]}, {}, "fail"),
+        ({"findings": [{"rule": "a", "severity": "error", "share": 0.02}]}, {}, "pass"),
+        ({"findings": [{"rule": "location.zero", "severity": "error", "share": 0.01}]}, {}, "pass"),
+        ({"findings": [{"rule": "location.zero", "severity": "error", "share": 0.05}]}, {}, "fail"),
+        (
+            {
+                "findings": [
+                    {"rule": "consistency.price_outlier", "severity": "warning", "share": 0.02}
+                ]
+            },
+            {},
+            "pass",
+        ),
+        (
+            {
+                "findings": [
+                    {"rule": "consistency.price_outlier", "severity": "warning", "share": 0.06}
+                ]
+            },
+            {},
+            "fail",
+        ),
+        (
+            {"findings": [{"rule": "location.zero", "severity": "error", "share": 0.01}]},
+            {"quality_limits": {"location.zero": 0.005}},
+            "fail",
+        ),
         ({"findings": [{"rule": "a", "severity": "warning", "share": 0.5}]}, {}, "pass"),
         (
             {"findings": [{"rule": "a", "severity": "error", "share": 0.3, "resolved": True}]},

@@ -138,7 +138,8 @@ def new_property_rows(
     rows = rows.loc[~is_seen].sort_values("date", kind="stable")
     first = rows.drop_duplicates("id", keep="first")
     facts.update(
-        rule=rule + ("; properties seen in training left out" if seen else "")
+        rule=rule
+        + ("; properties seen in training left out" if seen else "")
         + "; one row per property (its first appearance)",
         n_seen_in_training=int(is_seen.sum()),
         n_repeats=len(rows) - len(first),

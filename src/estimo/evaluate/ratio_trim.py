@@ -27,7 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["TRIM_RULES", "TrimRule", "robust_cod", "trim_mask"]
+__all__ = ["TRIM_RULES", "TrimRule", "robust_cod", "trim_mask", "with_robust_cod"]
 
 TrimRule = Literal["iqr", "range", "none"]
 TRIM_RULES: dict[str, str] = {
@@ -102,4 +102,24 @@ def robust_cod(
         "n": int(kept.size),
         "n_trimmed": int(ratio.size - kept.size),
         "rule": TRIM_RULES[rule],
+    }
+
+
+def with_robust_cod(
+    metrics: dict[str, Any], actual: npt.ArrayLike, predicted: npt.ArrayLike, rule: TrimRule
+) -> dict[str, Any]:
+    """``metrics`` plus ``cod_robust``, ``cod_n_trimmed`` and ``cod_trim_rule``.
+
+    Examples
+    --------
+    >>> out = with_robust_cod({"n": 3}, [100, 100, 100], [95, 105, 1000], "range")
+    >>> out["cod_n_trimmed"], round(out["cod_robust"], 3)
+    (1, 0.05)
+    """
+    robust = robust_cod(actual, predicted, rule)
+    return {
+        **metrics,
+        "cod_robust": robust["cod"],
+        "cod_n_trimmed": robust["n_trimmed"],
+        "cod_trim_rule": robust["rule"],
     }

@@ -33,6 +33,7 @@ import pandas as pd
 
 from estimo.errors import EstimoError
 from estimo.evaluate.metrics import BOUNDARY_TOLERANCE, compute_metrics
+from estimo.evaluate.ratio_trim import TrimRule, with_robust_cod
 from estimo.jsonutil import to_jsonable
 from estimo.registry.manifest import fingerprint_frame
 from estimo.registry.scoring import can_value
@@ -248,13 +249,18 @@ def _from_evaluation(
     n_boot: int,
     confidence: float,
     seed: int,
+    train: tuple[Any, Any] | None,
+    cod_trim: TrimRule,
 ) -> tuple[GateComparison, pd.DataFrame]:
     """Run the evaluation package's ``compare_models`` and translate its result."""
+    have_train = train is not None and all(t is not None for t in train)
     cmp = compare_models(
         champion,
         candidate,
         rows,
         since=since,
+        train=train if have_train else None,
+        ablation=False,
         n_boot=n_boot,
         seed=seed,
         level=confidence,
@@ -279,13 +285,15 @@ def _from_evaluation(
     keyed = rows.set_index("id", drop=False)
     shared = keyed.loc[scored["id"].to_numpy()].reset_index(drop=True)
     actual = scored["actual"].to_numpy(float)
+    predicted = scored["predicted_b"].to_numpy(float)
     ranges = _candidate_range(candidate, shared, interval_level)
     extra = {} if ranges is None else {"low": ranges[0], "high": ranges[1]}
+    candidate_metrics = compute_metrics(actual, predicted, **extra)
     result = GateComparison(
         n_rows=int(cmp.n),
         overall=overall,
         by_city=by_city,
-        candidate_metrics=compute_metrics(actual, scored["predicted_b"].to_numpy(float), **extra),
+        candidate_metrics=with_robust_cod(candidate_metrics, actual, predicted, cod_trim),
         champion_metrics=compute_metrics(actual, scored["predicted_a"].to_numpy(float)),
         confidence=confidence,
         source="estimo.evaluate.compare.compare_models",
@@ -307,6 +315,8 @@ def compare_for_gate(
     confidence: float = 0.95,
     seed: int = 0,
     use_evaluation: bool = True,
+    train: tuple[Any, Any] | None = None,
+    cod_trim: TrimRule = "iqr",
 ) -> GateComparison:
     """Score both models on the rows both can value and compare them (paired).
 
@@ -322,6 +332,12 @@ def compare_for_gate(
     use_evaluation : bool, default True
         Use ``estimo.evaluate.compare.compare_models`` when it is installed; else (or with
         False) the built-in :func:`paired_comparison`.
+    train : (DataFrame, DataFrame), optional
+        Training rows of (champion, candidate): properties they saw are not scored, exactly
+        as ``estimo compare`` leaves them out (the protocol of
+        :mod:`estimo.evaluate.protocol`).
+    cod_trim : {"iqr", "range", "none"}
+        Ratio trimming of the candidate's ``cod_robust`` (:mod:`estimo.evaluate.ratio_trim`).
     """
     compare_models = None
     if use_evaluation:
@@ -341,6 +357,8 @@ def compare_for_gate(
             n_boot=n_boot,
             confidence=confidence,
             seed=seed,
+            train=train,
+            cod_trim=cod_trim,
         )
     else:
         result, shared = _built_in(
