@@ -191,15 +191,11 @@ def _train(
             prepared.frame, sample_weight=prepared.weight
         )
     window = {"from": f"{frame['date'].min():%Y-%m-%d}", "to": f"{frame['date'].max():%Y-%m-%d}"}
+    extra = {"currency": loaded.currency, "quality": prepared.summary()}
     save_model(
         model,
         str(out),
-        extra={
-            "currency": loaded.currency,
-            "training_window": window,
-            "n_train": len(prepared.frame),
-            "quality": prepared.summary(),
-        },
+        extra={**extra, "training_window": window, "n_train": len(prepared.frame)},
     )
     prepared.write(out / "quality")
     reference = _save_explanation_reference(model, prepared.frame, config, out)
@@ -211,18 +207,56 @@ def _train(
     served = pd.Series({c: r["served_by"] for c, r in model.routing_.items()})
     console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
     if register is not None:
-        from estimo.registry import register_model
+        _register_trained(register, alias, model, frame, prepared, loaded, config, extra)
 
-        manifest = register_model(
-            register,
-            model,
-            train_frame=prepared.frame,
-            quality=prepared.report.summary(),
-            quality_cleaned=config.quality.enabled,
-            alias=alias,
-            parameters=config.engine.model_dump(),
+
+def _register_trained(
+    url: str,
+    alias: str | None,
+    model: AVM,
+    frame: pd.DataFrame,
+    prepared: TrainingData,
+    loaded: Any,
+    config: Any,
+    extra: dict[str, Any],
+) -> None:
+    """Register a model just trained on ``frame`` (the raw rows of its window, as
+    ``estimo models register --data`` describes them): its test metrics (the rows after
+    its window, by the evaluation protocol) or, without such rows, its validation figures
+    (labelled so), and the quality findings of its training rows (for the gate's
+    data-quality rule)."""
+    from estimo.evaluate.protocol import new_property_rows
+    from estimo.registry import register_model
+
+    test = new_property_rows(loaded.frame, after=frame["date"].max(), seen_ids=frame["id"]).frame
+    manifest = register_model(
+        url,
+        model,
+        train_frame=frame,
+        test_frame=test if len(test) else None,
+        quality=prepared.report,
+        quality_cleaned=config.quality.enabled,
+        policy=prepared.policy,
+        calibrator=prepared.calibrator,
+        validation=model.validation_,
+        min_group_size=config.backtest.min_group_size,
+        alias=alias,
+        parameters=config.engine.model_dump(),
+        extra=extra,
+    )
+    scored = manifest.test
+    what = "no accuracy recorded"
+    if scored is not None:
+        what = (
+            f"{scored.kind} PE10 {100 * scored.overall.get('pe10', float('nan')):.1f} % on "
+            f"{scored.overall.get('n', 0):,} rows"
         )
-        console.print(f"registered as {manifest.version} in {register}")
+        if scored.kind == "validation":
+            what += " (no labelled rows after the training window: use --until to keep some)"
+    n_findings = len((manifest.quality or {}).get("findings") or [])
+    console.print(
+        f"registered as {manifest.version} in {url}: {what}; {n_findings} quality findings"
+    )
 
 
 def rows_before(frame: pd.DataFrame, until: str | None, purpose: str) -> pd.DataFrame:
