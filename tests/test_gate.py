@@ -89,7 +89,9 @@ def test_faulty_candidate_is_rejected_and_clean_newer_one_promoted(
     faulty = promote(registry, _register(registry, models["faulty"]), data)
     assert faulty.outcome == "rejected"
     assert "data_quality" in faulty.failed
-    assert {"pe10_overall", "pe10_by_city", "cod"} & set(faulty.failed)
+    quality = {c.name: c for c in faulty.checks}["data_quality"].message
+    for named in ("x10", "(0, 0)", "duplicate"):
+        assert named in quality
     assert registry.aliases.get("champion") == "v1"
 
     clean = promote(registry, _register(registry, models["clean"]), data)
@@ -202,8 +204,8 @@ def test_pe10_overall_rule(diff: float, status: str) -> None:
     ("cities", "status", "named"),
     [
         ({"Roma": 0.01, "Milano": -0.02}, "pass", []),
-        ({"Roma": 0.05, "Milano": -0.031}, "fail", ["Milano"]),
-        ({"Roma": -0.04, "Milano": -0.05}, "fail", ["Roma", "Milano"]),
+        ({"Roma": 0.05, "Milano": -0.051}, "fail", ["Milano"]),
+        ({"Roma": -0.06, "Milano": -0.07}, "fail", ["Roma", "Milano"]),
         ({}, "skip", []),
     ],
 )
@@ -213,6 +215,15 @@ def test_pe10_by_city_rule(cities: dict[str, float], status: str, named: list[st
     for city in named:
         assert city in check.message
     assert "Tiny" in check.message  # too small cities are named, not judged
+
+
+@pytest.mark.parametrize(("must_be_clear", "status"), [(True, "pass"), (False, "fail")])
+def test_a_city_drop_must_be_clear_by_default(must_be_clear: bool, status: str) -> None:
+    """Milano loses 4 points but its CI (-9 to +1) reaches zero: noise, unless configured."""
+    rules = GateConfig(city_drop_must_be_clear=must_be_clear)
+    check = check_pe10_by_city(_comparison(0.0, {"Roma": 0.0, "Milano": -0.04}), rules)
+    assert check.status == status
+    assert "Milano" in check.message
 
 
 @pytest.mark.parametrize(

@@ -383,6 +383,11 @@ class GateConfig(_Strict):
     min_city_rows: Annotated[int, Field(gt=0)] = Field(
         default=30, description="cities with fewer comparison rows are not judged"
     )
+    city_drop_must_be_clear: bool = Field(
+        default=True,
+        description="a city fails max_city_pe10_drop only when its confidence interval of the "
+        "difference lies below zero too (a drop measured on a few dozen rows is often noise)",
+    )
     cod_range: tuple[float, float] = Field(
         default=(0.05, 0.15), description="candidate COD must lie in this range (IAAO)"
     )

@@ -17,7 +17,7 @@ import typer
 from rich.table import Table
 
 from estimo.cli._common import console, err_console, handle_errors, load
-from estimo.config import ProjectConfig, load_config
+from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
 from estimo.evaluate.segments import format_metrics_table
 from estimo.io import load_project
@@ -154,7 +154,7 @@ def _show(ref: str, url: str | None, as_json: bool, project: Path | None) -> Non
     _print_manifest(reg, manifest)
 
 
-def _print_manifest(reg: Registry, m: ModelManifest) -> None:
+def _print_manifest(reg: Registry, m: ModelManifest, gate_rules: GateConfig | None = None) -> None:
     facts = Table(title=f"{m.version} in {reg.url}", show_header=False)
     facts.add_column("field")
     facts.add_column("value")
@@ -196,15 +196,16 @@ def _print_manifest(reg: Registry, m: ModelManifest) -> None:
             )
         )
     if m.quality is not None:
+        from estimo.promote.gate import check_quality
+
         findings = m.quality.get("findings") or []
-        open_errors = [
-            f for f in findings if f.get("severity") == "error" and not f.get("resolved")
-        ]
+        gate = check_quality(m.quality, gate_rules or GateConfig())
         rows.append(
             (
                 "data quality",
-                f"{len(findings)} findings, {len(open_errors)} unresolved errors"
-                + (" (trained on cleaned data)" if m.quality.get("cleaned") else ""),
+                f"{len(findings)} findings"
+                + (" (trained on cleaned data)" if m.quality.get("cleaned") else "")
+                + f"; gate: {gate.message}",
             )
         )
     if m.description:

@@ -10,7 +10,8 @@ checks the data-quality summary in the candidate's manifest, and applies the rul
 check                  passes when (defaults)
 =====================  ==================================================================
 ``pe10_overall``       candidate PE10 - champion PE10 >= -1 point
-``pe10_by_city``       no city (with >= 30 rows) loses more than 3 points of PE10
+``pe10_by_city``       no city (with >= 30 rows) clearly loses more than 3 points of PE10
+                       (its drop and its whole CI below zero)
 ``cod``                candidate COD within the IAAO range 5-15 %, measured robustly:
                        valuation ratios outside 1.5 IQR of the quartiles are trimmed
                        first (IAAO practice; ``cod_trim``), and the trim is reported
@@ -152,11 +153,20 @@ def check_pe10_overall(comparison: GateComparison | None, rules: GateConfig) -> 
 
 
 def check_pe10_by_city(comparison: GateComparison | None, rules: GateConfig) -> CheckResult:
-    """No city with enough rows loses more than ``max_city_pe10_drop`` of PE10."""
+    """No city with enough rows loses more than ``max_city_pe10_drop`` of PE10.
+
+    With ``city_drop_must_be_clear`` (default) a city fails only when the upper end of its
+    confidence interval of the difference is below zero as well: a clear loss, not noise.
+    """
     if comparison is None:
         return CheckResult(name="pe10_by_city", status="skip", message="no champion to compare")
     judged = [c for c in comparison.by_city if not c["too_small"]]
-    worse = [c for c in judged if c["pe10_diff"] < -rules.max_city_pe10_drop]
+    worse = [
+        c
+        for c in judged
+        if c["pe10_diff"] < -rules.max_city_pe10_drop
+        and (not rules.city_drop_must_be_clear or c["pe10_ci_high"] < 0)
+    ]
     too_small = [c["city"] for c in comparison.by_city if c["too_small"]]
     note = (
         f"; not judged (< {rules.min_city_rows} rows): {', '.join(too_small)}" if too_small else ""
@@ -176,9 +186,11 @@ def check_pe10_by_city(comparison: GateComparison | None, rules: GateConfig) -> 
         )
         message = f"PE10 worse by more than {100 * rules.max_city_pe10_drop:.1f} points in {listed}"
     else:
+        clear = " (or not clearly: its CI reaches 0)" if rules.city_drop_must_be_clear else ""
         message = (
-            f"every judged city within {100 * rules.max_city_pe10_drop:.1f} points; worst "
-            f"{worst['city']} {_pts(worst['pe10_diff'])}"
+            f"every judged city within {100 * rules.max_city_pe10_drop:.1f} points{clear}; "
+            f"worst {worst['city']} {_pts(worst['pe10_diff'])} (CI {_num(worst['pe10_ci_low'])} "
+            f"to {_num(worst['pe10_ci_high'])})"
         )
     return CheckResult(
         name="pe10_by_city",

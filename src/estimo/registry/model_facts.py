@@ -44,7 +44,7 @@ def model_kind(model: Any) -> str:
         return name
     cities = [str(k) for k in boosters if not str(k).startswith("(")]
     parts = [
-        f"{len(boosters)} sub-models ("
+        f"{len(boosters)} sub-model{'s' if len(boosters) != 1 else ''} ("
         + " + ".join(
             (["global"] if len(cities) < len(boosters) else [])
             + ([f"{len(cities)} cities"] if cities else [])
