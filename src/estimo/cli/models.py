@@ -19,11 +19,7 @@ from rich.table import Table
 from estimo.cli._common import console, err_console, handle_errors, load
 from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
-from estimo.evaluate.segments import format_metrics_table
-from estimo.io import load_project
-from estimo.model.bundle import load_model
-from estimo.registry import ModelManifest, Registry, register_model
-from estimo.split import parse_cutoff
+from estimo.registry import ModelManifest, Registry
 
 DEFAULT_REGISTRY = "runs/registry"
 PROJECT_FILE = "estimo.yaml"
@@ -214,6 +210,8 @@ def _print_manifest(reg: Registry, m: ModelManifest, gate_rules: GateConfig | No
         facts.add_row(name, value)
     console.print(facts)
     if m.test is not None:
+        from estimo.evaluate.segments import format_metrics_table
+
         for column, records in m.test.segments.items():
             frame = pd.DataFrame(records)
             if not frame.empty and "n" in frame:
@@ -270,6 +268,8 @@ def _register(
     description: str,
 ) -> None:
     from estimo.evaluate.protocol import saved_calibrator
+    from estimo.model.bundle import load_model
+    from estimo.registry import register_model
 
     model = load_model(str(model_dir))
     quality = None
@@ -309,6 +309,8 @@ def _training_and_test_rows(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     window = (getattr(model, "bundle_extra_", None) or {}).get("training_window") or {}
     last = window.get("to") or getattr(model, "trained_until_", None)
+    from estimo.split import parse_cutoff
+
     if until is not None:
         train = frame.loc[frame["date"] < parse_cutoff(until)]
     elif last is not None:
@@ -515,6 +517,8 @@ def _promote(
         raise ConfigError(
             "give --data: a project file or table with labelled rows newer than both models"
         )
+    from estimo.io import load_project
+
     config = load_project(data)
     reg = _registry(url, config)
     reg.resolve(candidate)  # fail fast on an unknown candidate, before reading the data
