@@ -45,13 +45,15 @@ def heavy_modules(code: str) -> list[str]:
         + f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    return [m for m in out.stdout.strip().splitlines()[-1].split(",") if m]
+    last = out.stdout.rstrip("\n").split("\n")[-1]
+    return [m for m in last.split(",") if m]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=10)
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     for argv in COMMANDS.values():  # warm the file cache once
         wall_seconds(argv)
     times: dict[str, list[float]] = {name: [] for name in COMMANDS}
@@ -59,7 +61,7 @@ def main() -> None:
         for name, argv in COMMANDS.items():
             times[name].append(wall_seconds(argv))
     base = statistics.median(times["python -c pass"])
-    print(f"load average before/after: {os.getloadavg()[0]:.2f} (1 min)")
+    print(f"load average (1 min) before: {load_before:.2f}, after: {os.getloadavg()[0]:.2f}")
     print(f"{'command':28s} {'median s':>9s} {'min s':>7s} {'max s':>7s} {'x pass':>7s}")
     for name, values in times.items():
         median = statistics.median(values)
