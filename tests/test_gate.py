@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from estimo.config import GateConfig
+from estimo.evaluate.protocol import new_property_rows
 from estimo.model.valuation import ValuationModel
 from estimo.promote import GateError, list_decisions, promote
-from estimo.promote.comparison import GateComparison, compare_for_gate, newest_labelled_rows
+from estimo.promote.comparison import GateComparison, compare_for_gate
 from estimo.promote.gate import (
     check_cod,
     check_coverage,
@@ -153,7 +154,7 @@ def test_gate_refuses_to_decide_without_new_data(
 def test_gate_comparison_matches_the_built_in_paired_bootstrap(
     models: dict[str, Trained], clean_market: SyntheticMarket
 ) -> None:
-    rows = newest_labelled_rows(clean_market.frame, NEW_END)
+    rows = new_property_rows(clean_market.frame, since=NEW_END).frame
     kwargs = {"since": NEW_END, "n_boot": 200, "interval_level": None}
     champ, cand = models["champion"].model, models["clean"].model
     theirs = compare_for_gate(champ, cand, rows, **kwargs)

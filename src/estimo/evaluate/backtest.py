@@ -4,8 +4,8 @@ The model is Estimo's valuation engine (:class:`~estimo.model.avm.AVM`: price in
 features, per-city models, comparables blend and conformal price ranges); predictions carry
 ``low``/``high`` (the first, default 80 % range), the other ranges (``low_90``/``high_90``),
 the model and comparables values, the blend weight, the FSD and the sub-model that served
-each row. A plain :class:`~estimo.model.valuation.ValuationModel` (e.g. a loaded old bundle)
-still works with :func:`value_test_rows`.
+each row. The rows, the target and the valuation follow the one evaluation protocol
+(:mod:`estimo.evaluate.protocol`), as every other command does.
 
 Every test row gets a valuation or, if it truly cannot be valued (its city was never seen
 in training, so there is nothing to compare it with), a row in the ``unvalued`` table with
@@ -32,7 +32,7 @@ import pandas as pd
 
 from estimo.config import QualityConfig
 from estimo.evaluate.metrics import compute_metrics
-from estimo.evaluate.protocol import PRICE_TARGET, Valued, score_model
+from estimo.evaluate.protocol import PRICE_TARGET, score_model
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.model.avm import AVM
@@ -56,12 +56,6 @@ class BacktestResult:
     by_city: pd.DataFrame
     metrics: dict[str, Any]
     training_data: TrainingData | None = None
-
-
-def value_test_rows(model: Any, test: pd.DataFrame) -> Valued:
-    """Value raw test rows (no cleaning policy, observed price as target); see
-    :func:`estimo.evaluate.protocol.score_model` for the protocol's full form."""
-    return score_model(model, test)
 
 
 def range_level(model: Any) -> float | None:

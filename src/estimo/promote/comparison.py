@@ -44,7 +44,6 @@ __all__ = [
     "GateComparison",
     "GateError",
     "compare_for_gate",
-    "newest_labelled_rows",
     "paired_comparison",
 ]
 
@@ -85,25 +84,6 @@ class GateComparison:
     source: str
     rows: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
-
-
-def newest_labelled_rows(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
-    """Rows dated on/after ``since`` with a positive price, first appearance per property.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"id": ["a", "a", "b"], "price": [1.0, 2.0, 3.0],
-    ...     "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2023-01-01"])})
-    >>> newest_labelled_rows(f, pd.Timestamp("2023-06-01"))["price"].tolist()
-    [1.0]
-    """
-    price = pd.to_numeric(frame["price"], errors="coerce")
-    rows = frame.loc[(frame["date"] >= since) & price.notna() & (price > 0)]
-    rows = rows.sort_values("date", kind="stable")
-    if "id" in rows:
-        rows = rows.drop_duplicates("id", keep="first")
-    return rows
 
 
 def _kernels(A: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
@@ -326,7 +306,8 @@ def compare_for_gate(
         Models with ``predict(frame)``; the candidate's ``predict_interval(frame, level)``
         is used for coverage when present.
     rows : pandas.DataFrame
-        The newest labelled rows (see :func:`newest_labelled_rows`).
+        The rows to compare on (see :func:`estimo.promote.gate.gate_rows`: the evaluation
+        protocol's rows for the pair).
     since : Timestamp, optional
         First date of ``rows`` (after both training windows).
     use_evaluation : bool, default True

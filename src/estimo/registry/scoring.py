@@ -1,9 +1,9 @@
-"""Score any registered model on labelled rows: which rows it can value, and its metrics.
+"""The test report a manifest records: a registered model's metrics on labelled rows.
 
-Works with every model the registry stores: it only calls ``predict(frame)`` and, when the
-model has it, ``predict_interval(frame, level)``; a model that exposes ``can_value(frame)``
-(a boolean mask) decides itself which rows it can value, otherwise a model with ``cities_``
-values the rows of its cities.
+The rows are valued and scored by the evaluation protocol (:mod:`estimo.evaluate.protocol`);
+:func:`can_value` says which rows a model can value (the gate's comparison counts them): a
+model that exposes ``can_value(frame)`` (a boolean mask) decides itself, otherwise a model
+with ``cities_`` values the rows of its cities.
 
 Examples
 --------
@@ -11,9 +11,9 @@ Examples
 >>> from estimo.model.valuation import ValuationModel
 >>> frame = generate_market(1_000, seed=4, faults=False).frame
 >>> model = ValuationModel(n_estimators=20).fit(frame.iloc[:700])
->>> scored = score_frame(model, frame.iloc[700:])
->>> list(scored.columns)
-['id', 'city', 'date', 'price', 'property_type', 'predicted']
+>>> report = test_report(model, frame.iloc[700:])
+>>> report.overall["n"] + report.overall["n_unvalued"] == len(frame) - 700, report.target
+(True, 'observed price')
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from estimo.registry.manifest import TestReport, data_window
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SEGMENTS", "can_value", "score_frame", "test_report"]
+__all__ = ["DEFAULT_SEGMENTS", "can_value", "test_report"]
 
 DEFAULT_SEGMENTS: tuple[str, ...] = ("city", "property_type")
 _KEEP = ["id", "city", "date", "price"]
@@ -47,48 +47,6 @@ def can_value(model: Any, frame: pd.DataFrame) -> np.ndarray:
     if cities is not None and "city" in frame:
         return frame["city"].astype(str).isin(set(cities)).to_numpy()
     return np.ones(len(frame), dtype=bool)
-
-
-def score_frame(model: Any, frame: pd.DataFrame, *, level: float | None = None) -> pd.DataFrame:
-    """Predictions for the rows ``model`` can value.
-
-    Parameters
-    ----------
-    model : object
-        Anything with ``predict(frame)``.
-    frame : pandas.DataFrame
-        Canonical labelled rows.
-    level : float, optional
-        Nominal level of the price range; with a model that has ``predict_interval`` the
-        result gets ``low`` and ``high``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id``, ``city``, ``date``, ``price``, the segment columns of
-        :data:`DEFAULT_SEGMENTS` present in ``frame``, ``predicted`` (+ ``low``, ``high``),
-        with the index of
-        ``frame``; rows whose valuation is missing or not positive are left out.
-    """
-    keep = [c for c in [*_KEEP, *DEFAULT_SEGMENTS] if c in frame and c not in ("predicted",)]
-    keep = list(dict.fromkeys(keep))
-    rows = frame.loc[can_value(model, frame)]
-    out = rows[keep].copy()
-    if rows.empty:
-        out["predicted"] = pd.Series(dtype="float64")
-        return out
-    out["predicted"] = np.asarray(model.predict(rows), dtype=float)
-    if level is not None and callable(getattr(model, "predict_interval", None)):
-        low, high = model.predict_interval(rows, level)
-        out["low"] = np.asarray(low, dtype=float)
-        out["high"] = np.asarray(high, dtype=float)
-    valid = np.isfinite(out["predicted"]) & (out["predicted"] > 0)
-    if "low" in out:
-        valid &= np.isfinite(out["low"]) & np.isfinite(out["high"])
-    dropped = int((~valid).sum())
-    if dropped:
-        log.info("%d rows got no usable valuation and are left out", dropped)
-    return out.loc[valid]
 
 
 def test_report(
