@@ -66,7 +66,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=12_000)
     parser.add_argument("--trees", type=int, default=None)
-    parser.add_argument("--old", default="2023-05-01")
+    parser.add_argument("--old", default="2023-01-01")
     parser.add_argument("--new", default="2023-09-01")
     parser.add_argument("--out", type=Path, default=Path("runs/gate_demo"))
     args = parser.parse_args()

@@ -245,6 +245,16 @@ def test_coverage_rule(coverage: float | None, status: str) -> None:
     assert check_coverage(metrics, GateConfig(), "on test rows").status == status
 
 
+@pytest.mark.parametrize(("trim", "status"), [("iqr", "pass"), ("none", "fail")])
+def test_coverage_is_judged_on_the_trimmed_rows(trim: str, status: str) -> None:
+    """Wrong prices (outlier ratios) lie in no range: by default coverage is judged on the
+    rows the ratio trim keeps, and the coverage of all rows is quoted."""
+    metrics = {"coverage": 0.72, "coverage_robust": 0.78}
+    check = check_coverage(metrics, GateConfig(ratio_trim=trim), "on test rows")
+    assert check.status == status
+    assert "72.0 %" in check.message
+
+
 @pytest.mark.parametrize(
     ("summary", "rules", "status"),
     [

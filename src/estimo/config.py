@@ -412,10 +412,10 @@ class GateConfig(_Strict):
         "'rule:column') may affect before it blocks the candidate; listings always have a "
         "few faults, a source with many more is broken",
     )
-    cod_trim: Literal["iqr", "range", "none"] = Field(
+    ratio_trim: Literal["iqr", "range", "none"] = Field(
         default="iqr",
-        description="valuation ratios trimmed before the COD check (IAAO): outside 1.5 IQR of "
-        "the quartiles, outside 0.5-2.0, or none",
+        description="valuation ratios trimmed before the COD and coverage checks (IAAO): "
+        "outside 1.5 IQR of the quartiles, outside 0.5-2.0, or none",
     )
     require_quality_report: bool = False
     min_rows: Annotated[int, Field(gt=0)] = Field(

@@ -106,20 +106,35 @@ def robust_cod(
 
 
 def with_robust_cod(
-    metrics: dict[str, Any], actual: npt.ArrayLike, predicted: npt.ArrayLike, rule: TrimRule
+    metrics: dict[str, Any],
+    actual: npt.ArrayLike,
+    predicted: npt.ArrayLike,
+    rule: TrimRule,
+    low: npt.ArrayLike | None = None,
+    high: npt.ArrayLike | None = None,
 ) -> dict[str, Any]:
-    """``metrics`` plus ``cod_robust``, ``cod_n_trimmed`` and ``cod_trim_rule``.
+    """``metrics`` plus ``cod_robust``, ``cod_n_trimmed`` and ``cod_trim_rule``; with the
+    ranges ``low``/``high`` also ``coverage_robust``: the share of the rows kept by the trim
+    whose price lies in its range (a price typed x10 lies in no range a model could give).
 
     Examples
     --------
-    >>> out = with_robust_cod({"n": 3}, [100, 100, 100], [95, 105, 1000], "range")
-    >>> out["cod_n_trimmed"], round(out["cod_robust"], 3)
-    (1, 0.05)
+    >>> out = with_robust_cod({"n": 3}, [100, 100, 100], [95, 105, 1000], "range",
+    ...                       low=[90, 90, 900], high=[110, 110, 1100])
+    >>> out["cod_n_trimmed"], round(out["cod_robust"], 3), out["coverage_robust"]
+    (1, 0.05, 1.0)
     """
     robust = robust_cod(actual, predicted, rule)
-    return {
+    out = {
         **metrics,
         "cod_robust": robust["cod"],
         "cod_n_trimmed": robust["n_trimmed"],
         "cod_trim_rule": robust["rule"],
     }
+    if low is not None and high is not None:
+        a = np.asarray(actual, dtype=float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            keep = trim_mask(np.asarray(predicted, dtype=float) / a, rule)
+        inside = (a >= np.asarray(low, dtype=float)) & (a <= np.asarray(high, dtype=float))
+        out["coverage_robust"] = float(inside[keep].mean()) if keep.any() else float("nan")
+    return out

@@ -230,7 +230,7 @@ def _from_evaluation(
     confidence: float,
     seed: int,
     train: tuple[Any, Any] | None,
-    cod_trim: TrimRule,
+    ratio_trim: TrimRule,
 ) -> tuple[GateComparison, pd.DataFrame]:
     """Run the evaluation package's ``compare_models`` and translate its result."""
     have_train = train is not None and all(t is not None for t in train)
@@ -273,7 +273,9 @@ def _from_evaluation(
         n_rows=int(cmp.n),
         overall=overall,
         by_city=by_city,
-        candidate_metrics=with_robust_cod(candidate_metrics, actual, predicted, cod_trim),
+        candidate_metrics=with_robust_cod(
+            candidate_metrics, actual, predicted, ratio_trim, **extra
+        ),
         champion_metrics=compute_metrics(actual, scored["predicted_a"].to_numpy(float)),
         confidence=confidence,
         source="estimo.evaluate.compare.compare_models",
@@ -296,7 +298,7 @@ def compare_for_gate(
     seed: int = 0,
     use_evaluation: bool = True,
     train: tuple[Any, Any] | None = None,
-    cod_trim: TrimRule = "iqr",
+    ratio_trim: TrimRule = "iqr",
 ) -> GateComparison:
     """Score both models on the rows both can value and compare them (paired).
 
@@ -317,8 +319,9 @@ def compare_for_gate(
         Training rows of (champion, candidate): properties they saw are not scored, exactly
         as ``estimo compare`` leaves them out (the protocol of
         :mod:`estimo.evaluate.protocol`).
-    cod_trim : {"iqr", "range", "none"}
-        Ratio trimming of the candidate's ``cod_robust`` (:mod:`estimo.evaluate.ratio_trim`).
+    ratio_trim : {"iqr", "range", "none"}
+        Ratio trimming of the candidate's ``cod_robust`` and ``coverage_robust``
+        (:mod:`estimo.evaluate.ratio_trim`).
     """
     compare_models = None
     if use_evaluation:
@@ -339,7 +342,7 @@ def compare_for_gate(
             confidence=confidence,
             seed=seed,
             train=train,
-            cod_trim=cod_trim,
+            ratio_trim=ratio_trim,
         )
     else:
         result, shared = _built_in(

@@ -14,9 +14,9 @@ check                  passes when (defaults)
                        (its drop and its whole CI below zero)
 ``cod``                candidate COD within the IAAO range 5-15 %, measured robustly:
                        valuation ratios outside 1.5 IQR of the quartiles are trimmed
-                       first (IAAO practice; ``cod_trim``), and the trim is reported
-``interval_coverage``  coverage of the candidate's ranges within 5 points of nominal
-                       (skipped when the model has no ranges)
+                       first (IAAO practice; ``ratio_trim``), and the trim is reported
+``interval_coverage``  coverage of the candidate's ranges within 5 points of nominal, on
+                       the rows the ratio trim keeps (skipped without ranges)
 ``data_quality``       no finding kind on more than its limit of the training rows
                        (``quality_limits``: e.g. 2 % for prices about x10, 2 % for
                        coordinates at (0, 0), 4 % for exact duplicates; other
@@ -206,20 +206,20 @@ def check_cod(metrics: dict[str, Any], rules: GateConfig, source: str) -> CheckR
     """The candidate's COD lies within ``cod_range`` (IAAO 5-15 % by default).
 
     The COD is measured robustly, as the IAAO recommends for ratio studies: valuation
-    ratios outside the fences of ``cod_trim`` are trimmed first (``cod_robust`` in
+    ratios outside the fences of ``ratio_trim`` are trimmed first (``cod_robust`` in
     ``metrics``, see :mod:`estimo.evaluate.ratio_trim`), so a few wrong prices among the
     newest rows do not sink a good model; the untrimmed COD is quoted beside it.
     """
     low, high = rules.cod_range
     raw = metrics.get("cod")
-    cod = metrics.get("cod_robust", raw) if rules.cod_trim != "none" else raw
+    cod = metrics.get("cod_robust", raw) if rules.ratio_trim != "none" else raw
     if cod is None or cod != cod:
         return CheckResult(name="cod", status="fail", message=f"no COD available ({source})")
     ok = low <= cod <= high
     how = ""
-    if rules.cod_trim != "none" and "cod_robust" in metrics:
+    if rules.ratio_trim != "none" and "cod_robust" in metrics:
         how = (
-            f" ({metrics.get('cod_trim_rule', TRIM_RULES[rules.cod_trim])}: "
+            f" ({metrics.get('cod_trim_rule', TRIM_RULES[rules.ratio_trim])}: "
             f"{metrics.get('cod_n_trimmed', 0)} rows; untrimmed {_pct(raw)})"
         )
     return CheckResult(
@@ -232,21 +232,29 @@ def check_cod(metrics: dict[str, Any], rules: GateConfig, source: str) -> CheckR
 
 
 def check_coverage(metrics: dict[str, Any], rules: GateConfig, source: str) -> CheckResult:
-    """Coverage of the candidate's ranges within ``max_coverage_gap`` of nominal."""
-    coverage = metrics.get("coverage")
+    """Coverage of the candidate's ranges within ``max_coverage_gap`` of nominal.
+
+    Measured on the rows the ratio trim keeps (``coverage_robust``, as for the COD): a row
+    whose price is wrong (typed x10) lies in no range; the coverage of all rows is quoted.
+    """
+    raw = metrics.get("coverage")
+    coverage = raw
+    if rules.ratio_trim != "none" and metrics.get("coverage_robust") is not None:
+        coverage = metrics["coverage_robust"]
     if coverage is None:
         return CheckResult(
             name="interval_coverage", status="skip", message="the model gives no price ranges"
         )
     gap = float(coverage) - rules.interval_level
     ok = abs(gap) <= rules.max_coverage_gap
+    how = f" (ratio outliers trimmed; all rows {_pct(raw)})" if coverage is not raw else ""
     return CheckResult(
         name="interval_coverage",
         status="pass" if ok else "fail",
         value=float(coverage),
         limit=rules.interval_level,
         message=(
-            f"coverage {_pct(coverage)} of nominal {_pct(rules.interval_level)} ranges "
+            f"coverage {_pct(coverage)}{how} of nominal {_pct(rules.interval_level)} ranges "
             f"({_pts(gap)}) {source}; allowed gap {100 * rules.max_coverage_gap:.1f} points"
         ),
     )
@@ -397,7 +405,7 @@ def _absolute_metrics(
         ranges = {"low": scored["low"], "high": scored["high"]} if "low" in scored else {}
         metrics = compute_metrics(scored["price_target"], scored["predicted"], **ranges)
         metrics = with_robust_cod(
-            metrics, scored["price_target"], scored["predicted"], rules.cod_trim
+            metrics, scored["price_target"], scored["predicted"], rules.ratio_trim, **ranges
         )
         return metrics, f"on {len(scored)} newest labelled rows ({valued.target})"
     test = candidate.manifest.test
@@ -444,7 +452,7 @@ def evaluate_gate(
             confidence=rules.confidence,
             seed=rules.seed,
             train=trains,
-            cod_trim=rules.cod_trim,
+            ratio_trim=rules.ratio_trim,
         )
         data.update(comparison.rows)
         metrics = comparison.candidate_metrics
