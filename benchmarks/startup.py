@@ -42,11 +42,12 @@ def heavy_modules(code: str) -> list[str]:
         "import sys\ntry:\n"
         + "".join(f"    {line}\n" for line in code.splitlines())
         + "except SystemExit:\n    pass\n"
-        + f"print(','.join(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY!r}))))"
+        + "print('HEAVY:' + ','.join(sorted({m.split('.')[0] for m in sys.modules} & "
+        + f"set({HEAVY!r}))))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    last = out.stdout.rstrip("\n").split("\n")[-1]
-    return [m for m in last.split(",") if m]
+    [line] = [x for x in out.stdout.splitlines() if x.startswith("HEAVY:")]
+    return [m for m in line.removeprefix("HEAVY:").split(",") if m]
 
 
 def main() -> None:
