@@ -241,3 +241,21 @@ def test_quality_summary_keeps_the_findings_whether_or_not_cleaned(cleaned) -> N
 def test_add_folder_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a model folder"):
         Registry(str(tmp_path / "r")).add_folder(str(tmp_path))
+
+
+def test_without_test_rows_the_validation_figures_are_recorded_and_labelled(frames) -> None:
+    """`estimo train --register` with no rows after the window: the engine's validation
+    figures, labelled as such (never passed off as test metrics)."""
+    train = frames[0]
+    model = ValuationModel(n_estimators=10, n_jobs=1).fit(train)
+    validation = {
+        "n": 80,
+        "from": str(train["date"].max().date()),
+        "blend": {"n": 80, "mdape": 0.07, "pe10": 0.64},
+    }
+    manifest = register_model(
+        Registry("memory://validation-kind"), model, train_frame=train, validation=validation
+    )
+    assert manifest.test is not None and manifest.test.kind == "validation"
+    assert manifest.test.overall["pe10"] == 0.64 and manifest.test.overall["n"] == 80
+    assert "validation" in manifest.test.target
