@@ -22,7 +22,7 @@ from estimo.registry import Registry
 from estimo.synth import generate_market
 
 runner = CliRunner()
-OLD_UNTIL, NEW_UNTIL = "2023-03-01", "2023-09-01"
+OLD_UNTIL, NEW_UNTIL = "2022-10-01", "2023-09-01"
 LABELS = (
     "explain:\n  labels: {area_m2_missing: area unknown, year_built_missing: year unknown, "
     "condition_missing: condition unknown, rooms_missing: rooms unknown, "
