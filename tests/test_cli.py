@@ -14,14 +14,14 @@ runner = CliRunner()
 
 @pytest.fixture(autouse=True)
 def fast_model(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ESTIMO_MODEL__N_ESTIMATORS", "40")
-    monkeypatch.setenv("ESTIMO_MODEL__LEARNING_RATE", "0.1")
+    monkeypatch.setenv("ESTIMO_ENGINE__N_ESTIMATORS", "40")
+    monkeypatch.setenv("ESTIMO_ENGINE__LEARNING_RATE", "0.1")
 
 
 def project(tmp_path: Path, data: Path, **columns: str) -> Path:
     mapping = {"price": "price", "date": "date", "city": "city", "id": "id", **columns}
     text = "data:\n  path: " + str(data) + "\n  columns: " + json.dumps(mapping) + "\n"
-    text += "  price_kind: price_kind\nmodel:\n  n_estimators: 40\n"
+    text += "  price_kind: price_kind\nengine:\n  n_estimators: 40\n"
     path = tmp_path / "estimo.yaml"
     path.write_text(text)
     return path

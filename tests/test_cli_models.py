@@ -124,3 +124,36 @@ def test_registry_url_from_environment(setup: dict, tmp_path: Path, monkeypatch)
     monkeypatch.setenv("ESTIMO_REGISTRY__URL", str(tmp_path / "env-registry"))
     assert run("models", "register", setup["old"]).exit_code == 0
     assert (tmp_path / "env-registry" / "versions" / "v1" / "COMMITTED").exists()
+
+
+def test_models_commands_use_the_project_files_registry(
+    setup: dict, tmp_path: Path, monkeypatch
+) -> None:
+    """`estimo models list/show/history` read registry.url of ./estimo.yaml (or --project)."""
+    monkeypatch.delenv("ESTIMO_REGISTRY__URL", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "estimo.yaml").write_text(
+        f"data: {{path: {setup['data']}}}\nregistry: {{url: project-registry}}\n"
+    )
+    assert run("models", "register", setup["old"], "--alias", "champion").exit_code == 0
+    assert (tmp_path / "project-registry" / "versions" / "v1" / "COMMITTED").exists()
+    for args, shown in ((["list"], "v1"), (["show", "v1"], "v1"), (["history"], "champion")):
+        result = run("models", *args)
+        assert result.exit_code == 0, result.output
+        assert shown in result.output, args  # the default runs/registry holds nothing
+    assert "no models in runs/registry" in run("models", "list", "-r", "runs/registry").output
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    result = run("models", "list", "--project", tmp_path / "estimo.yaml")
+    assert result.exit_code == 0 and "v1" in result.output
+
+
+def test_a_registry_option_naming_a_file_is_a_clear_error(setup: dict, tmp_path: Path) -> None:
+    project = tmp_path / "estimo.yaml"
+    project.write_text(f"data: {{path: {setup['data']}}}\n")
+    result = run("models", "list", "-r", project)
+    assert result.exit_code == 2
+    message = " ".join(result.output.split())
+    assert "is a file; expected a registry folder" in message
+    assert "--project" in message

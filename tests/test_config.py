@@ -51,7 +51,7 @@ def test_constant_and_date_parts() -> None:
             {"data": {"path": "x", "columns": {"city": {"value": "A", "column": "c"}}}},
             "exactly one of",
         ),
-        ({"data": {"path": "x"}, "model": {"n_estimators": 0}}, "model.n_estimators"),
+        ({"data": {"path": "x"}, "engine": {"n_estimators": 0}}, "engine.n_estimators"),
         ({"data": {"path": "x"}, "modle": {}}, "modle"),
         ({}, "data"),
     ],
@@ -64,11 +64,12 @@ def test_invalid_configs_name_the_field(raw: dict, fragment: str) -> None:
 
 
 def test_env_overrides_reach_nested_fields(tmp_path: Path) -> None:
-    path = write(tmp_path, "data:\n  path: x.csv\nmodel:\n  n_estimators: 100\n")
+    path = write(tmp_path, "data:\n  path: x.csv\nengine:\n  n_estimators: 100\n")
     config = load_config(
-        path, env={"ESTIMO_MODEL__N_ESTIMATORS": "7", "OTHER": "1", "ESTIMO_DATA__CURRENCY": "PLN"}
+        path,
+        env={"ESTIMO_ENGINE__N_ESTIMATORS": "7", "OTHER": "1", "ESTIMO_DATA__CURRENCY": "PLN"},
     )
-    assert config.model.n_estimators == 7
+    assert config.engine.n_estimators == 7
     assert config.data.currency == "PLN"
 
 
@@ -89,3 +90,23 @@ def test_unreadable_project_files(tmp_path: Path, text: str, fragment: str) -> N
 def test_missing_project_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="does not exist"):
         load_config(tmp_path / "nope.yaml")
+
+
+def test_the_retired_model_section_points_to_engine(tmp_path: Path) -> None:
+    """`model:` was read by no command: a project file with it is refused, saying where its
+    settings go."""
+    path = tmp_path / "estimo.yaml"
+    path.write_text("data: {path: x.csv}\nmodel: {n_estimators: 500, learning_rate: 0.1}\n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    message = str(info.value)
+    assert "'model:' section is retired" in message
+    assert "engine: {learning_rate: 0.1, n_estimators: 500}" in message
+
+
+def test_a_model_override_from_the_environment_is_refused_too(tmp_path: Path) -> None:
+    path = tmp_path / "estimo.yaml"
+    path.write_text("data: {path: x.csv}\n")
+    with pytest.raises(ConfigError, match="retired"):
+        load_config(path, env={"ESTIMO_MODEL__N_ESTIMATORS": "40"})
+    assert load_config(path, env={"ESTIMO_ENGINE__N_ESTIMATORS": "40"}).engine.n_estimators == 40

@@ -13,9 +13,10 @@ import pandas as pd
 import pytest
 
 from estimo.config import GateConfig
+from estimo.evaluate.protocol import new_property_rows
 from estimo.model.valuation import ValuationModel
 from estimo.promote import GateError, list_decisions, promote
-from estimo.promote.comparison import GateComparison, compare_for_gate, newest_labelled_rows
+from estimo.promote.comparison import GateComparison, compare_for_gate
 from estimo.promote.gate import (
     check_cod,
     check_coverage,
@@ -89,7 +90,9 @@ def test_faulty_candidate_is_rejected_and_clean_newer_one_promoted(
     faulty = promote(registry, _register(registry, models["faulty"]), data)
     assert faulty.outcome == "rejected"
     assert "data_quality" in faulty.failed
-    assert {"pe10_overall", "pe10_by_city", "cod"} & set(faulty.failed)
+    quality = {c.name: c for c in faulty.checks}["data_quality"].message
+    for named in ("x10", "(0, 0)", "duplicate"):
+        assert named in quality
     assert registry.aliases.get("champion") == "v1"
 
     clean = promote(registry, _register(registry, models["clean"]), data)
@@ -151,7 +154,7 @@ def test_gate_refuses_to_decide_without_new_data(
 def test_gate_comparison_matches_the_built_in_paired_bootstrap(
     models: dict[str, Trained], clean_market: SyntheticMarket
 ) -> None:
-    rows = newest_labelled_rows(clean_market.frame, NEW_END)
+    rows = new_property_rows(clean_market.frame, since=NEW_END).frame
     kwargs = {"since": NEW_END, "n_boot": 200, "interval_level": None}
     champ, cand = models["champion"].model, models["clean"].model
     theirs = compare_for_gate(champ, cand, rows, **kwargs)
@@ -202,8 +205,8 @@ def test_pe10_overall_rule(diff: float, status: str) -> None:
     ("cities", "status", "named"),
     [
         ({"Roma": 0.01, "Milano": -0.02}, "pass", []),
-        ({"Roma": 0.05, "Milano": -0.031}, "fail", ["Milano"]),
-        ({"Roma": -0.04, "Milano": -0.05}, "fail", ["Roma", "Milano"]),
+        ({"Roma": 0.05, "Milano": -0.06}, "fail", ["Milano"]),
+        ({"Roma": -0.06, "Milano": -0.07}, "fail", ["Roma", "Milano"]),
         ({}, "skip", []),
     ],
 )
@@ -213,6 +216,27 @@ def test_pe10_by_city_rule(cities: dict[str, float], status: str, named: list[st
     for city in named:
         assert city in check.message
     assert "Tiny" in check.message  # too small cities are named, not judged
+
+
+def test_city_intervals_are_widened_for_judging_every_city_at_once() -> None:
+    """Six cities judged at once: a drop whose 95 % CI only just excludes zero is not clear."""
+    cities = {"Roma": 0.0, "Milano": 0.0, "Torino": 0.0, "Madrid": 0.0, "Valencia": 0.0}
+    marginal = _comparison(0.0, {**cities, "Bologna": -0.06})
+    for city in marginal.by_city:
+        if city["city"] == "Bologna":
+            city["pe10_ci_low"], city["pe10_ci_high"] = -0.11, -0.01
+    check = check_pe10_by_city(marginal, GateConfig())
+    assert check.status == "pass", check.message
+    assert "upper end over 6 cities" in check.message
+
+
+@pytest.mark.parametrize(("must_be_clear", "status"), [(True, "pass"), (False, "fail")])
+def test_a_city_drop_must_be_clear_by_default(must_be_clear: bool, status: str) -> None:
+    """Milano loses 4 points but its CI (-9 to +1) reaches zero: noise, unless configured."""
+    rules = GateConfig(city_drop_must_be_clear=must_be_clear)
+    check = check_pe10_by_city(_comparison(0.0, {"Roma": 0.0, "Milano": -0.04}), rules)
+    assert check.status == status
+    assert "Milano" in check.message
 
 
 @pytest.mark.parametrize(
@@ -233,15 +257,50 @@ def test_coverage_rule(coverage: float | None, status: str) -> None:
     assert check_coverage(metrics, GateConfig(), "on test rows").status == status
 
 
+@pytest.mark.parametrize(("trim", "status"), [("iqr", "pass"), ("none", "fail")])
+def test_coverage_is_judged_on_the_trimmed_rows(trim: str, status: str) -> None:
+    """Wrong prices (outlier ratios) lie in no range: by default coverage is judged on the
+    rows the ratio trim keeps, and the coverage of all rows is quoted."""
+    metrics = {"coverage": 0.72, "coverage_robust": 0.78}
+    check = check_coverage(metrics, GateConfig(ratio_trim=trim), "on test rows")
+    assert check.status == status
+    assert "72.0 %" in check.message
+
+
 @pytest.mark.parametrize(
     ("summary", "rules", "status"),
     [
         (None, {}, "pass"),
         (None, {"require_quality_report": True}, "fail"),
         ({"findings": []}, {}, "pass"),
-        ({"findings": [{"rule": "a", "severity": "error", "share": 0.03}]}, {}, "fail"),
-        ({"findings": [{"rule": "a", "severity": "critical", "share": 0.01}]}, {}, "fail"),
-        ({"findings": [{"rule": "a", "severity": "error", "share": 0.001}]}, {}, "pass"),
+        ({"findings": [{"rule": "a", "severity": "error", "share": 0.05}]}, {}, "fail"),
+        ({"findings": [{"rule": "a", "severity": "critical", "share": 0.04}]}, {}, "fail"),
+        ({"findings": [{"rule": "a", "severity": "error", "share": 0.02}]}, {}, "pass"),
+        ({"findings": [{"rule": "location.zero", "severity": "error", "share": 0.01}]}, {}, "pass"),
+        ({"findings": [{"rule": "location.zero", "severity": "error", "share": 0.05}]}, {}, "fail"),
+        (
+            {
+                "findings": [
+                    {"rule": "consistency.price_outlier", "severity": "warning", "share": 0.02}
+                ]
+            },
+            {},
+            "pass",
+        ),
+        (
+            {
+                "findings": [
+                    {"rule": "consistency.price_outlier", "severity": "warning", "share": 0.06}
+                ]
+            },
+            {},
+            "fail",
+        ),
+        (
+            {"findings": [{"rule": "location.zero", "severity": "error", "share": 0.01}]},
+            {"quality_limits": {"location.zero": 0.005}},
+            "fail",
+        ),
         ({"findings": [{"rule": "a", "severity": "warning", "share": 0.5}]}, {}, "pass"),
         (
             {"findings": [{"rule": "a", "severity": "error", "share": 0.3, "resolved": True}]},

@@ -40,8 +40,6 @@ def test_example_project_loads_every_row(shared_data: Path, name: str) -> None:
 def test_backtest_runs_on_each_example(
     shared_data: Path, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("ESTIMO_MODEL__N_ESTIMATORS", "60")
-    monkeypatch.setenv("ESTIMO_MODEL__LEARNING_RATE", "0.1")
     monkeypatch.setenv("ESTIMO_ENGINE__N_ESTIMATORS", "60")
     monkeypatch.setenv("ESTIMO_ENGINE__LEARNING_RATE", "0.1")
     cutoff = EXAMPLES[name][0]

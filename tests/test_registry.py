@@ -218,20 +218,22 @@ def test_fingerprint_names_a_missing_column(frames) -> None:
         fingerprint_frame(frames[0], ["price", "nope"])
 
 
-@pytest.mark.parametrize(
-    ("cleaned", "expected"),
-    [(False, [False, False]), (True, [True, False])],
-)
-def test_quality_summary_marks_errors_resolved_after_cleaning(cleaned, expected) -> None:
+@pytest.mark.parametrize("cleaned", [False, True])
+def test_quality_summary_keeps_the_findings_whether_or_not_cleaned(cleaned) -> None:
+    """Cleaning repairs rows but does not make a broken source sound: the findings stay
+    open for the gate (only a finding marked resolved in the report is resolved)."""
     report = {
         "summary": {"n_rows": 10},
         "findings": [
             {"rule": "a", "severity": "error", "share": 0.2, "example_ids": ["x"]},
             {"rule": "b", "severity": "warning", "share": 0.3},
+            {"rule": "c", "severity": "error", "share": 0.1, "resolved": True},
         ],
     }
     summary = quality_summary(report, cleaned=cleaned)
-    assert [f["resolved"] for f in summary["findings"]] == expected
+    assert summary["cleaned"] is cleaned
+    assert [f["resolved"] for f in summary["findings"]] == [False, False, True]
+    assert [f["share"] for f in summary["findings"]] == [0.2, 0.3, 0.1]
     assert "example_ids" not in summary["findings"][0]
     json.dumps(summary)
 
@@ -239,3 +241,21 @@ def test_quality_summary_marks_errors_resolved_after_cleaning(cleaned, expected)
 def test_add_folder_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(Exception, match="not a model folder"):
         Registry(str(tmp_path / "r")).add_folder(str(tmp_path))
+
+
+def test_without_test_rows_the_validation_figures_are_recorded_and_labelled(frames) -> None:
+    """`estimo train --register` with no rows after the window: the engine's validation
+    figures, labelled as such (never passed off as test metrics)."""
+    train = frames[0]
+    model = ValuationModel(n_estimators=10, n_jobs=1).fit(train)
+    validation = {
+        "n": 80,
+        "from": str(train["date"].max().date()),
+        "blend": {"n": 80, "mdape": 0.07, "pe10": 0.64},
+    }
+    manifest = register_model(
+        Registry("memory://validation-kind"), model, train_frame=train, validation=validation
+    )
+    assert manifest.test is not None and manifest.test.kind == "validation"
+    assert manifest.test.overall["pe10"] == 0.64 and manifest.test.overall["n"] == 80
+    assert "validation" in manifest.test.target

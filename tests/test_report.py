@@ -184,3 +184,18 @@ def test_missing_segment_sources_are_noted_not_fatal():
     report = build_evaluation_report(rows)
     assert set(report.segments) == {"city", "price_quintile"}
     assert any("location" in note for note in report.notes)
+
+
+def test_the_report_scores_against_price_target_when_present() -> None:
+    """Predictions of a calibrated model are scored against the sale-equivalent target,
+    exactly as the backtest scores them (not against the observed asking price)."""
+    rows = scored_rows()
+    rows["price_target"] = rows["price"] * 0.95
+    report = build_evaluation_report(rows)
+    expected = build_evaluation_report(rows.assign(price=rows["price_target"]))
+    assert report.overall["pe10"] == pytest.approx(expected.overall["pe10"])
+    assert report.overall["pe10"] != pytest.approx(
+        build_evaluation_report(rows.drop(columns="price_target")).overall["pe10"]
+    )
+    assert any("price_target" in note for note in report.notes)
+    assert report.rows["price_observed"].tolist() == rows["price"].tolist()

@@ -1,6 +1,43 @@
-"""Estimo: an open-source automated valuation model (AVM) platform."""
+"""Estimo: an open-source automated valuation model (AVM) platform.
+
+The public names are re-exported lazily: ``import estimo`` imports nothing heavy (no pandas,
+LightGBM or scipy); ``estimo.<name>`` imports the module that defines ``<name>`` on first
+use. To re-export a name, add it to :data:`_EXPORTS` (name -> module).
+
+Examples
+--------
+>>> import estimo
+>>> estimo.generate_market.__module__
+'estimo.synth.market'
+>>> estimo.no_such_name
+Traceback (most recent call last):
+...
+AttributeError: module 'estimo' has no attribute 'no_such_name'
+"""
 
 from __future__ import annotations
 
+import importlib
+
 __version__ = "0.1.0"
-__all__ = ["__version__"]
+
+_EXPORTS: dict[str, str] = {
+    "generate_market": "estimo.synth",
+    "load_config": "estimo.config",
+}
+"""Public name -> the module it is imported from, on first use."""
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> object:  # no `typing` import: it costs ~10 ms at start-up
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'estimo' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -112,20 +112,6 @@ class DataConfig(_Strict):
         return self.price_kind in PRICE_KINDS
 
 
-class ModelConfig(_Strict):
-    """LightGBM settings of the valuation model (log-price target)."""
-
-    n_estimators: Annotated[int, Field(gt=0)] = 2000
-    learning_rate: Annotated[float, Field(gt=0, le=1)] = 0.03
-    num_leaves: Annotated[int, Field(gt=1)] = 63
-    min_child_samples: Annotated[int, Field(gt=0)] = 20
-    subsample: Annotated[float, Field(gt=0, le=1)] = 0.8
-    colsample_bytree: Annotated[float, Field(gt=0, le=1)] = 0.8
-    reg_lambda: Annotated[float, Field(ge=0)] = 1.0
-    seed: int = 0
-    n_jobs: int = 2
-
-
 class BacktestConfig(_Strict):
     """Out-of-time evaluation settings."""
 
@@ -361,6 +347,26 @@ class RegistryConfig(_Strict):
         return resolve_path(self.url, base_dir)
 
 
+DEFAULT_QUALITY_LIMITS: dict[str, float] = {
+    "duplicates.exact": 0.04,
+    "location.zero": 0.02,
+    "location.swapped": 0.03,
+    "completeness.missing_critical": 0.05,
+    "validity.range": 0.03,
+    "validity.area_per_room": 0.03,
+    "consistency.price_scale": 0.02,
+    "consistency.price_outlier": 0.04,
+}
+"""The gate's default limit per quality finding kind, as a share of the training rows.
+
+A listing source always has some faults (the synthetic demo market has 1-2 % of duplicates,
+swapped coordinates, implausible years, price outliers and about 0.5 % of prices off by a
+factor of ten); these limits sit at about twice those usual shares, so a source that went
+wrong (5 % of prices x10, 5 % of coordinates at (0, 0), 5 % duplicates) blocks the model
+trained on it, while an ordinary one does not. ``consistency.price_outlier`` is a warning
+(a price far from its group) counted here because wrong prices are what it catches."""
+
+
 class GateConfig(_Strict):
     """Rules of the promotion gate (``gate:`` section); fractions, 0.01 = 1 point.
 
@@ -377,6 +383,11 @@ class GateConfig(_Strict):
     min_city_rows: Annotated[int, Field(gt=0)] = Field(
         default=30, description="cities with fewer comparison rows are not judged"
     )
+    city_drop_must_be_clear: bool = Field(
+        default=True,
+        description="a city fails max_city_pe10_drop only when its confidence interval of the "
+        "difference lies below zero too (a drop measured on a few dozen rows is often noise)",
+    )
     cod_range: tuple[float, float] = Field(
         default=(0.05, 0.15), description="candidate COD must lie in this range (IAAO)"
     )
@@ -386,10 +397,25 @@ class GateConfig(_Strict):
     interval_level: Annotated[float, Field(gt=0, lt=1)] = 0.8
     critical_severities: list[str] = Field(
         default_factory=lambda: ["critical", "error"],
-        description="quality findings of these severities in the candidate's manifest block it",
+        description="quality findings of these severities in the candidate's manifest block it "
+        "when they affect more than max_critical_share of rows (kinds in quality_limits have "
+        "their own limit, whatever their severity)",
     )
     max_critical_share: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.005, description="... when they affect more than this share of rows"
+        default=0.03,
+        description="... the share of rows a critical finding not listed in quality_limits may "
+        "affect",
+    )
+    quality_limits: dict[str, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: dict(DEFAULT_QUALITY_LIMITS),
+        description="largest share of the training rows each finding kind ('rule' or "
+        "'rule:column') may affect before it blocks the candidate; listings always have a "
+        "few faults, a source with many more is broken",
+    )
+    ratio_trim: Literal["iqr", "range", "none"] = Field(
+        default="iqr",
+        description="valuation ratios trimmed before the COD and coverage checks (IAAO): "
+        "outside 1.5 IQR of the quartiles, outside 0.5-2.0, or none",
     )
     require_quality_report: bool = False
     min_rows: Annotated[int, Field(gt=0)] = Field(
@@ -500,7 +526,6 @@ class ProjectConfig(_Strict):
     """The whole project file."""
 
     data: DataConfig
-    model: ModelConfig = Field(default_factory=ModelConfig)
     backtest: BacktestConfig = Field(default_factory=BacktestConfig)
     quality: QualityConfig = Field(default_factory=QualityConfig)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
@@ -556,7 +581,24 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> ProjectC
 
 
 def validate_config(raw: dict[str, Any], source: str = "configuration") -> ProjectConfig:
-    """Validate a configuration mapping, turning pydantic's errors into one clear message."""
+    """Validate a configuration mapping, turning pydantic's errors into one clear message.
+
+    Raises
+    ------
+    ConfigError
+        If a field is invalid, or the retired ``model:`` section is present (its settings
+        belong under ``engine:``, the one place the valuation engine is configured).
+
+    Examples
+    --------
+    >>> validate_config({"data": {"path": "x.csv"}, "model": {"n_estimators": 500}})
+    ... # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    estimo.errors.ConfigError: configuration: the 'model:' section is retired ...
+    """
+    if "model" in raw:
+        raise ConfigError(f"{source}: {retired_model_message(raw['model'])}")
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as exc:
@@ -582,6 +624,29 @@ def engine_with(
         return EngineConfig.model_validate({**engine.model_dump(), **overrides})
     except ValidationError as exc:
         raise _config_error(exc, source) from exc
+
+
+def retired_model_message(section: Any) -> str:
+    """What to do with a ``model:`` section: move its settings under ``engine:``.
+
+    Examples
+    --------
+    >>> retired_model_message({"n_estimators": 500}).split("; ")[-1]
+    "write them under 'engine:' instead: engine: {n_estimators: 500}"
+    """
+    keys = sorted(section) if isinstance(section, dict) else []
+    known = [k for k in keys if k in EngineConfig.model_fields]
+    unknown = [k for k in keys if k not in EngineConfig.model_fields]
+    text = (
+        "the 'model:' section is retired (no command read it); the valuation engine has one "
+        "place for its settings, 'engine:'"
+    )
+    if known:
+        moved = ", ".join(f"{k}: {section[k]!r}" for k in known)
+        text += f"; write them under 'engine:' instead: engine: {{{moved}}}"
+    if unknown:
+        text += f" ({', '.join(repr(k) for k in unknown)} are not engine settings: drop them)"
+    return text
 
 
 def _config_error(exc: ValidationError, source: str) -> ConfigError:

@@ -1,7 +1,12 @@
-"""Estimo's command line (Typer): ``estimo demo | backtest | train | evaluate``.
+"""Estimo's command line (Typer): ``estimo demo | backtest | train | evaluate | ...``.
 
 Exit codes: 0 ok, 1 failure (bad data, failed check), 2 bad usage (bad options or project
 file). Errors go to stderr as one message, never a traceback.
+
+Commands are registered by name in :data:`COMMANDS` and their modules imported only when
+they run (:mod:`estimo.cli.lazy`), so ``estimo --help`` and every command start without
+importing what other commands need. To add a command: write its module (a function, or a
+``typer.Typer`` for a group) and add one :class:`~estimo.cli.lazy.LazyCommand` line here.
 """
 
 from __future__ import annotations
@@ -11,24 +16,103 @@ from typing import Annotated
 import typer
 
 from estimo import __version__
-from estimo.cli import compare as _compare
-from estimo.cli import demo as _demo
-from estimo.cli import evaluation as _evaluation
-from estimo.cli import index as _index
-from estimo.cli import models as _models
-from estimo.cli import photos as _photos
-from estimo.cli import quality as _quality
-from estimo.cli import text as _text
-from estimo.cli import tune as _tune
-from estimo.cli import value as _value
-from estimo.cli._common import configure_logging
+from estimo.cli.lazy import LazyCommand, LazyGroup
+
+COMMANDS: dict[str, LazyCommand] = {
+    "demo": LazyCommand(
+        "estimo.cli.demo",
+        "demo",
+        "Generate a synthetic market, train, backtest out of time and show accuracy per city.",
+    ),
+    "backtest": LazyCommand(
+        "estimo.cli.evaluation",
+        "backtest",
+        "Out-of-time evaluation: train before the cut-off, value new properties after it.",
+    ),
+    "train": LazyCommand(
+        "estimo.cli.evaluation",
+        "train",
+        "Audit, clean and train the valuation engine; save it (LightGBM text, Parquet, JSON).",
+    ),
+    "tune": LazyCommand(
+        "estimo.cli.tune",
+        "tune",
+        "Compare engine settings on the validation slice (never on test rows); tune.json.",
+    ),
+    "evaluate": LazyCommand(
+        "estimo.cli.evaluation",
+        "evaluate",
+        "Score a trained model on labelled data it has not seen.",
+    ),
+    "index": LazyCommand(
+        "estimo.cli.index",
+        "index",
+        "Fit the monthly price index per city, print it and plot it (index.html, index.csv).",
+    ),
+    "compare": LazyCommand(
+        "estimo.cli.compare",
+        "compare",
+        "Compare two trained models fairly: same rows, paired bootstrap CIs, a verdict.",
+    ),
+    "report": LazyCommand(
+        "estimo.cli.compare",
+        "report",
+        "Write the evaluation report (report.json + one self-contained report.html).",
+    ),
+    "audit": LazyCommand(
+        "estimo.cli.quality",
+        "audit_command",
+        "Audit the data: completeness, validity, location, duplicates, consistency, labels, drift.",
+    ),
+    "clean": LazyCommand(
+        "estimo.cli.quality",
+        "clean_command",
+        "Clean the data by the project's policy; log every change and every dropped row.",
+    ),
+    "promote": LazyCommand(
+        "estimo.cli.models",
+        "promote",
+        "Promote a candidate if it passes the gate against the current champion; record why.",
+    ),
+    "models": LazyCommand(
+        "estimo.cli.models",
+        "models_app",
+        "Versioned models: list, show, register, aliases, history, rollback.",
+    ),
+    "value": LazyCommand(
+        "estimo.cli.value", "value", "Value properties and explain each valuation in plain words."
+    ),
+    "explain": LazyCommand(
+        "estimo.cli.value",
+        "explain",
+        "Global explanations per city (HTML report) and the reference table for `estimo value`.",
+    ),
+    "photos": LazyCommand(
+        "estimo.cli.photos",
+        "photos_app",
+        "Seller photos: room checklist, privacy (faces, EXIF/GPS), label quality.",
+    ),
+    "text": LazyCommand(
+        "estimo.cli.text", "text_app", "Facts from listing descriptions (it, es, en, pl)."
+    ),
+}
+"""Every command: name -> where it lives and its one-line help (shown by ``estimo --help``)."""
+
+
+class EstimoCommands(LazyGroup):
+    """The root group: Estimo's commands, imported when run."""
+
+    lazy_commands = COMMANDS
+
 
 app = typer.Typer(
     name="estimo",
+    cls=EstimoCommands,
     help="Estimo: automated property valuation you can check.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # the command list is plain text: drawing it with rich costs ~0.2 s
 )
 
 
@@ -48,25 +132,9 @@ def _root(
         ),
     ] = False,
 ) -> None:
+    from estimo.cli._common import configure_logging
+
     configure_logging(verbose)
-
-
-app.command("demo")(_demo.demo)
-app.command("backtest")(_evaluation.backtest)
-app.command("train")(_evaluation.train)
-app.command("tune")(_tune.tune)
-app.command("evaluate")(_evaluation.evaluate)
-app.command("index")(_index.index)
-app.command("compare")(_compare.compare)
-app.command("report")(_compare.report)
-app.command("audit")(_quality.audit_command)
-app.command("clean")(_quality.clean_command)
-app.command("promote")(_models.promote)
-app.add_typer(_models.models_app, name="models")
-app.command("value")(_value.value)
-app.command("explain")(_value.explain)
-app.add_typer(_photos.photos_app, name="photos")  # commands import estimo.photos lazily
-app.add_typer(_text.text_app, name="text")
 
 
 def main() -> None:
@@ -74,4 +142,4 @@ def main() -> None:
     app()
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "app", "main"]

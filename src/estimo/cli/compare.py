@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pandas as pd
 import typer
@@ -16,12 +16,13 @@ from rich.table import Table
 
 from estimo.cli._common import console, err_console, handle_errors, load
 from estimo.errors import ConfigError, DataError, EstimoError
-from estimo.evaluate.compare import Comparison, compare_models
 from estimo.evaluate.compare_text import label
-from estimo.evaluate.report import EvaluationReport, evaluation_report
-from estimo.evaluate.rolling import RollingResult
 from estimo.evaluate.segments import ALL_LABEL, format_metrics_table
-from estimo.model.bundle import load_model
+
+if TYPE_CHECKING:  # the commands import what they run (a light `estimo report`)
+    from estimo.evaluate.compare import Comparison
+    from estimo.evaluate.report import EvaluationReport
+    from estimo.evaluate.rolling import RollingResult
 
 DataOpt = Annotated[
     str,
@@ -76,6 +77,9 @@ def _compare(
     seed: int,
     ablation: bool,
 ) -> None:
+    from estimo.evaluate.compare import compare_models
+    from estimo.model.bundle import load_model
+
     a, b = load_model(str(model_a)), load_model(str(model_b))
     config, loaded = load(data)
     frame = loaded.frame
@@ -118,13 +122,12 @@ def _date(value: str | None, option: str) -> pd.Timestamp | None:
 
 
 def _training_rows(model: Any, frame: pd.DataFrame, folder: Path) -> pd.DataFrame | None:
-    window = (getattr(model, "bundle_extra_", None) or {}).get("training_window") or {}
-    if not window.get("from") or not window.get("to"):
+    from estimo.evaluate.protocol import training_rows
+
+    rows = training_rows(model, frame)
+    if rows is None:
         err_console.print(f"  [yellow]warning:[/] {folder} records no training window")
-        return None
-    start, end = pd.Timestamp(window["from"]), pd.Timestamp(window["to"])
-    rows = frame.loc[(frame["date"] >= start) & (frame["date"] <= end)]
-    return rows if len(rows) else None
+    return rows
 
 
 def print_comparison(result: Comparison) -> None:
@@ -197,6 +200,8 @@ def report(
 
 @handle_errors
 def _report(predictions: Path, data: str, out: Path, reference: bool) -> None:
+    from estimo.evaluate.report import evaluation_report
+
     if not predictions.is_file():
         raise EstimoError(f"predictions file {str(predictions)!r} does not exist")
     try:

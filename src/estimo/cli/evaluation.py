@@ -17,7 +17,6 @@ from estimo.evaluate.backtest import (
     range_level,
     run_backtest,
     score_predictions,
-    value_test_rows,
     write_backtest,
 )
 from estimo.evaluate.report import evaluation_report
@@ -99,6 +98,7 @@ def _rolling(data: str, out: Path, origins: int, horizon: int) -> None:
         factory=lambda: AVM(**params),
         min_group_size=config.backtest.min_group_size,
         progress=True,
+        quality=config.quality,
     )
     print_rolling(result)
     paths = write_rolling(result, out)
@@ -191,15 +191,11 @@ def _train(
             prepared.frame, sample_weight=prepared.weight
         )
     window = {"from": f"{frame['date'].min():%Y-%m-%d}", "to": f"{frame['date'].max():%Y-%m-%d}"}
+    extra = {"currency": loaded.currency, "quality": prepared.summary()}
     save_model(
         model,
         str(out),
-        extra={
-            "currency": loaded.currency,
-            "training_window": window,
-            "n_train": len(prepared.frame),
-            "quality": prepared.summary(),
-        },
+        extra={**extra, "training_window": window, "n_train": len(prepared.frame)},
     )
     prepared.write(out / "quality")
     reference = _save_explanation_reference(model, prepared.frame, config, out)
@@ -211,18 +207,56 @@ def _train(
     served = pd.Series({c: r["served_by"] for c, r in model.routing_.items()})
     console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
     if register is not None:
-        from estimo.registry import register_model
+        _register_trained(register, alias, model, frame, prepared, loaded, config, extra)
 
-        manifest = register_model(
-            register,
-            model,
-            train_frame=prepared.frame,
-            quality=prepared.report.summary(),
-            quality_cleaned=config.quality.enabled,
-            alias=alias,
-            parameters=config.engine.model_dump(),
+
+def _register_trained(
+    url: str,
+    alias: str | None,
+    model: AVM,
+    frame: pd.DataFrame,
+    prepared: TrainingData,
+    loaded: Any,
+    config: Any,
+    extra: dict[str, Any],
+) -> None:
+    """Register a model just trained on ``frame`` (the raw rows of its window, as
+    ``estimo models register --data`` describes them): its test metrics (the rows after
+    its window, by the evaluation protocol) or, without such rows, its validation figures
+    (labelled so), and the quality findings of its training rows (for the gate's
+    data-quality rule)."""
+    from estimo.evaluate.protocol import new_property_rows
+    from estimo.registry import register_model
+
+    test = new_property_rows(loaded.frame, after=frame["date"].max(), seen_ids=frame["id"]).frame
+    manifest = register_model(
+        url,
+        model,
+        train_frame=frame,
+        test_frame=test if len(test) else None,
+        quality=prepared.report,
+        quality_cleaned=config.quality.enabled,
+        policy=prepared.policy,
+        calibrator=prepared.calibrator,
+        validation=model.validation_,
+        min_group_size=config.backtest.min_group_size,
+        alias=alias,
+        parameters=config.engine.model_dump(),
+        extra=extra,
+    )
+    scored = manifest.test
+    what = "no accuracy recorded"
+    if scored is not None:
+        what = (
+            f"{scored.kind} PE10 {100 * scored.overall.get('pe10', float('nan')):.1f} % on "
+            f"{scored.overall.get('n', 0):,} rows"
         )
-        console.print(f"registered as {manifest.version} in {register}")
+        if scored.kind == "validation":
+            what += " (no labelled rows after the training window: use --until to keep some)"
+    n_findings = len((manifest.quality or {}).get("findings") or [])
+    console.print(
+        f"registered as {manifest.version} in {url}: {what}; {n_findings} quality findings"
+    )
 
 
 def rows_before(frame: pd.DataFrame, until: str | None, purpose: str) -> pd.DataFrame:
@@ -290,17 +324,29 @@ def evaluate(
 
 @handle_errors
 def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
+    from estimo.evaluate.protocol import (
+        new_property_rows,
+        saved_calibrator,
+        score_model,
+        training_end,
+        training_rows,
+    )
+
     model = load_model(str(model_dir))
     config, loaded = load(data)
-    start = parse_cutoff(since) if since else model.trained_until_ + pd.Timedelta(days=1)
-    test = loaded.frame.loc[loaded.frame["date"] >= start]
-    test = test.sort_values("date", kind="stable").drop_duplicates("id", keep="first")
-    if test.empty:
+    train = training_rows(model, loaded.frame)
+    rows = new_property_rows(
+        loaded.frame,
+        after=training_end(model),
+        since=parse_cutoff(since) if since else None,
+        seen_ids=None if train is None else train["id"],
+    )
+    if rows.frame.empty:
         raise EstimoError(
-            f"no rows dated on/after {start:%Y-%m-%d} to score; the data ends "
+            f"no labelled rows to score ({rows.facts['rule']}); the data ends "
             f"{loaded.frame['date'].max():%Y-%m-%d} (use --since)"
         )
-    valued = value_test_rows(model, test)
+    valued = score_model(model, rows.frame, calibrator=saved_calibrator(model))
     overall, by_city = score_predictions(
         valued.predictions,
         len(valued.unvalued),
@@ -311,15 +357,22 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
     valued.predictions.to_parquet(out / "predictions.parquet", index=False)
     valued.unvalued.to_parquet(out / "unvalued.parquet", index=False)
     write_json(
-        out / "metrics.json", {"since": f"{start:%Y-%m-%d}", "overall": overall, "by_city": by_city}
+        out / "metrics.json",
+        {
+            "since": since or _day_after(training_end(model)),
+            "rows": rows.facts,
+            "target": valued.target,
+            "overall": overall,
+            "by_city": by_city,
+        },
     )
-    console.print(overall_table(overall, title=f"accuracy on rows from {start:%Y-%m-%d}"))
-    train = loaded.frame.loc[loaded.frame["date"] <= model.trained_until_]
+    console.print(f"scored {len(valued.predictions):,} properties: {rows.facts['rule']}")
+    console.print(overall_table(overall, title=f"accuracy on rows from {rows.facts['from']}"))
     with console.status("writing the evaluation report (segments, reference model, maps) ..."):
         report = evaluation_report(
             valued.predictions,
-            test,
-            train=train if len(train) else None,
+            rows.frame,
+            train=train,
             settings=config.evaluation,
             n_unvalued=len(valued.unvalued),
         )
@@ -329,6 +382,10 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
         f"\nfiles: {out}/predictions.parquet, unvalued.parquet, metrics.json, report.html, "
         "report.json"
     )
+
+
+def _day_after(end: pd.Timestamp | None) -> str | None:
+    return None if end is None else f"{end + pd.Timedelta(days=1):%Y-%m-%d}"
 
 
 def _choose_cutoff(cutoff: str | None, frame: pd.DataFrame) -> pd.Timestamp:

@@ -2,7 +2,8 @@
 `estimo promote`.
 
 The registry is ``--registry URL`` (or ``$ESTIMO_REGISTRY__URL``), else the ``registry.url``
-of the project file given with ``--data``, else ``runs/registry``.
+of the project file (``--data``/``--project FILE``, else ``estimo.yaml`` in the current
+folder when there is one), else ``runs/registry``.
 """
 
 from __future__ import annotations
@@ -16,15 +17,12 @@ import typer
 from rich.table import Table
 
 from estimo.cli._common import console, err_console, handle_errors, load
-from estimo.config import ProjectConfig
+from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
-from estimo.evaluate.segments import format_metrics_table
-from estimo.io import load_project
-from estimo.model.bundle import load_model
-from estimo.registry import ModelManifest, Registry, register_model
-from estimo.split import parse_cutoff
+from estimo.registry import ModelManifest, Registry
 
 DEFAULT_REGISTRY = "runs/registry"
+PROJECT_FILE = "estimo.yaml"
 
 models_app = typer.Typer(
     name="models",
@@ -46,9 +44,39 @@ RegistryOpt = Annotated[
 ReasonOpt = Annotated[str, typer.Option("--reason", help="why; kept in the history")]
 
 
-def _registry(url: str | None, config: ProjectConfig | None = None) -> Registry:
+ProjectOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--project",
+        "-p",
+        help=f"project file whose registry.url to use (default: ./{PROJECT_FILE} if present)",
+        show_default=False,
+    ),
+]
+
+
+def _registry(
+    url: str | None, config: ProjectConfig | None = None, project: Path | None = None
+) -> Registry:
+    """The registry named by ``--registry``, else the project file's ``registry.url``.
+
+    Raises
+    ------
+    ConfigError
+        If ``--registry`` names a file (a registry is a folder or URL), or the project
+        file is missing or invalid.
+    """
     if url:
+        if "://" not in url and Path(url).is_file():
+            raise ConfigError(
+                f"--registry {url!r} is a file; expected a registry folder or fsspec URL "
+                f"(to use a project file's registry.url, pass it with --project {url})"
+            )
         return Registry(url)
+    if config is None:
+        path = project if project is not None else Path(PROJECT_FILE)
+        if project is not None or path.is_file():
+            config = load_config(path)
     if config is not None:
         return Registry(config.registry.resolved_url(config.base_dir))
     return Registry(DEFAULT_REGISTRY)
@@ -62,14 +90,14 @@ def _pct(value: Any) -> str:
 
 
 @models_app.command("list")
-def list_models(registry: RegistryOpt = None) -> None:
+def list_models(registry: RegistryOpt = None, project: ProjectOpt = None) -> None:
     """List the versions with their aliases, training window and test accuracy."""
-    _list(registry)
+    _list(registry, project)
 
 
 @handle_errors
-def _list(url: str | None) -> None:
-    reg = _registry(url)
+def _list(url: str | None, project: Path | None) -> None:
+    reg = _registry(url, project=project)
     manifests = reg.manifests()
     if not manifests:
         console.print(f"no models in {reg.url} yet (register one with `estimo models register`)")
@@ -106,14 +134,15 @@ def show(
     ref: Annotated[str, typer.Argument(help="version (v3 or 3), 'latest' or alias")],
     registry: RegistryOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="print the manifest as JSON")] = False,
+    project: ProjectOpt = None,
 ) -> None:
     """Show a version's manifest: provenance, data fingerprints and test metrics."""
-    _show(ref, registry, as_json)
+    _show(ref, registry, as_json, project)
 
 
 @handle_errors
-def _show(ref: str, url: str | None, as_json: bool) -> None:
-    reg = _registry(url)
+def _show(ref: str, url: str | None, as_json: bool, project: Path | None) -> None:
+    reg = _registry(url, project=project)
     manifest = reg.manifest(ref)
     if as_json:
         typer.echo(manifest.to_json())
@@ -121,7 +150,7 @@ def _show(ref: str, url: str | None, as_json: bool) -> None:
     _print_manifest(reg, manifest)
 
 
-def _print_manifest(reg: Registry, m: ModelManifest) -> None:
+def _print_manifest(reg: Registry, m: ModelManifest, gate_rules: GateConfig | None = None) -> None:
     facts = Table(title=f"{m.version} in {reg.url}", show_header=False)
     facts.add_column("field")
     facts.add_column("value")
@@ -134,7 +163,7 @@ def _print_manifest(reg: Registry, m: ModelManifest) -> None:
             f"estimo {code.estimo}, commit {code.git_commit or 'unknown'}"
             + (" (uncommitted changes)" if code.git_dirty else ""),
         ),
-        ("model", f"{m.model_class}, {len(m.features)} features"),
+        ("model", f"{m.model_kind or m.model_class}, {len(m.features)} features"),
         ("valuation date", str(m.valuation_date or "–")),
     ]
     if m.training is not None:
@@ -148,7 +177,7 @@ def _print_manifest(reg: Registry, m: ModelManifest) -> None:
     if m.test is not None:
         rows.append(
             (
-                "test data",
+                "test data" if m.test.kind == "test" else "validation slice (no test rows)",
                 f"{m.test.data.n_rows:,} rows, {m.test.data.date_from} .. "
                 f"{m.test.data.date_to}, {m.test.data.fingerprint}",
             )
@@ -156,22 +185,23 @@ def _print_manifest(reg: Registry, m: ModelManifest) -> None:
         overall = m.test.overall
         rows.append(
             (
-                "test accuracy",
+                f"{m.test.kind} accuracy",
                 f"MdAPE {_pct(overall.get('mdape'))}, PE10 "
                 f"{_pct(overall.get('pe10'))}, COD {_pct(overall.get('cod'))}"
                 + (f", coverage {_pct(overall['coverage'])}" if "coverage" in overall else ""),
             )
         )
     if m.quality is not None:
+        from estimo.promote.gate import check_quality
+
         findings = m.quality.get("findings") or []
-        open_errors = [
-            f for f in findings if f.get("severity") == "error" and not f.get("resolved")
-        ]
+        gate = check_quality(m.quality, gate_rules or GateConfig())
         rows.append(
             (
                 "data quality",
-                f"{len(findings)} findings, {len(open_errors)} unresolved errors"
-                + (" (trained on cleaned data)" if m.quality.get("cleaned") else ""),
+                f"{len(findings)} findings"
+                + (" (trained on cleaned data)" if m.quality.get("cleaned") else "")
+                + f"; gate: {gate.message}",
             )
         )
     if m.description:
@@ -180,6 +210,8 @@ def _print_manifest(reg: Registry, m: ModelManifest) -> None:
         facts.add_row(name, value)
     console.print(facts)
     if m.test is not None:
+        from estimo.evaluate.segments import format_metrics_table
+
         for column, records in m.test.segments.items():
             frame = pd.DataFrame(records)
             if not frame.empty and "n" in frame:
@@ -212,7 +244,11 @@ def register(
         Path | None, typer.Option(help="quality report JSON (`estimo audit`) of the training data")
     ] = None,
     cleaned: Annotated[
-        bool, typer.Option(help="the model was trained on cleaned data (errors resolved)")
+        bool,
+        typer.Option(
+            help="the model was trained on cleaned data (recorded; the findings stay open "
+            "for the gate's data-quality rule)"
+        ),
     ] = False,
     description: Annotated[str, typer.Option(help="free text kept in the manifest")] = "",
 ) -> None:
@@ -231,12 +267,16 @@ def _register(
     cleaned: bool,
     description: str,
 ) -> None:
+    from estimo.evaluate.protocol import saved_calibrator
+    from estimo.model.bundle import load_model
+    from estimo.registry import register_model
+
     model = load_model(str(model_dir))
     quality = None
     if quality_report is not None:
         quality = json.loads(quality_report.read_text(encoding="utf-8"))
     if data is None:
-        reg = _registry(url)
+        reg = _registry(url, project=None)
         manifest = reg.add_folder(str(model_dir), description=description)
         if quality is not None:
             err_console.print("[yellow]warning:[/] --quality-report needs --data; not recorded")
@@ -253,6 +293,7 @@ def _register(
             test_frame=test,
             quality=quality,
             quality_cleaned=cleaned,
+            calibrator=saved_calibrator(model),
             extra=getattr(model, "bundle_extra_", None),
             min_group_size=config.backtest.min_group_size,
             description=description,
@@ -268,6 +309,8 @@ def _training_and_test_rows(
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     window = (getattr(model, "bundle_extra_", None) or {}).get("training_window") or {}
     last = window.get("to") or getattr(model, "trained_until_", None)
+    from estimo.split import parse_cutoff
+
     if until is not None:
         train = frame.loc[frame["date"] < parse_cutoff(until)]
     elif last is not None:
@@ -283,11 +326,10 @@ def _training_and_test_rows(
             ["no rows of --data fall in the model's training window"],
             header="cannot describe the training data",
         )
-    after = frame.loc[frame["date"] > train["date"].max()]
-    if "id" in after:
-        after = after.loc[~after["id"].isin(set(train["id"]))]
-        after = after.sort_values("date", kind="stable").drop_duplicates("id", keep="first")
-    return train, after
+    from estimo.evaluate.protocol import new_property_rows
+
+    test = new_property_rows(frame, after=train["date"].max(), seen_ids=train["id"])
+    return train, test.frame
 
 
 def _audit(train: pd.DataFrame, config: ProjectConfig) -> Any:
@@ -308,14 +350,15 @@ def alias(
     version: Annotated[str, typer.Argument(help="version to point it at (v3, 3 or latest)")],
     registry: RegistryOpt = None,
     reason: ReasonOpt = "",
+    project: ProjectOpt = None,
 ) -> None:
     """Point an alias at a version (by hand; `estimo promote` applies the gate)."""
-    _alias(name, version, registry, reason)
+    _alias(name, version, registry, reason, project)
 
 
 @handle_errors
-def _alias(name: str, version: str, url: str | None, reason: str) -> None:
-    reg = _registry(url)
+def _alias(name: str, version: str, url: str | None, reason: str, project: Path | None) -> None:
+    reg = _registry(url, project=project)
     event = reg.aliases.set(name, reg.resolve(version), reason=reason or "set by hand")
     console.print(f"{name}: {event.from_version or '(unset)'} -> [bold]{event.to_version}[/]")
 
@@ -324,14 +367,15 @@ def _alias(name: str, version: str, url: str | None, reason: str) -> None:
 def history(
     name: Annotated[str | None, typer.Argument(help="alias (default: all)")] = None,
     registry: RegistryOpt = None,
+    project: ProjectOpt = None,
 ) -> None:
     """Which version held which alias when, who changed it and why."""
-    _history(name, registry)
+    _history(name, registry, project)
 
 
 @handle_errors
-def _history(name: str | None, url: str | None) -> None:
-    reg = _registry(url)
+def _history(name: str | None, url: str | None, project: Path | None) -> None:
+    reg = _registry(url, project=project)
     events = reg.aliases.history(name)
     if not events:
         console.print("no alias has been set yet")
@@ -360,14 +404,17 @@ def rollback(
     ] = None,
     registry: RegistryOpt = None,
     reason: ReasonOpt = "",
+    project: ProjectOpt = None,
 ) -> None:
     """Point an alias back at the version that held it before."""
-    _rollback(name, to, registry, reason)
+    _rollback(name, to, registry, reason, project)
 
 
 @handle_errors
-def _rollback(name: str, to: str | None, url: str | None, reason: str) -> None:
-    reg = _registry(url)
+def _rollback(
+    name: str, to: str | None, url: str | None, reason: str, project: Path | None
+) -> None:
+    reg = _registry(url, project=project)
     target = reg.resolve(to) if to else None
     event = reg.aliases.rollback(name, to=target, reason=reason or "rollback")
     console.print(f"{name} rolled back: {event.from_version} -> [bold]{event.to_version}[/]")
@@ -377,16 +424,16 @@ def _rollback(name: str, to: str | None, url: str | None, reason: str) -> None:
 
 
 @models_app.command("decisions")
-def decisions(registry: RegistryOpt = None) -> None:
+def decisions(registry: RegistryOpt = None, project: ProjectOpt = None) -> None:
     """List the gate's recorded decisions."""
-    _decisions(registry)
+    _decisions(registry, project)
 
 
 @handle_errors
-def _decisions(url: str | None) -> None:
+def _decisions(url: str | None, project: Path | None) -> None:
     from estimo.promote.record import list_decisions
 
-    reg = _registry(url)
+    reg = _registry(url, project=project)
     table = Table(title=f"gate decisions in {reg.url}")
     for header in ("when (UTC)", "candidate", "alias", "champion", "outcome", "failed checks"):
         table.add_column(header)
@@ -470,6 +517,8 @@ def _promote(
         raise ConfigError(
             "give --data: a project file or table with labelled rows newer than both models"
         )
+    from estimo.io import load_project
+
     config = load_project(data)
     reg = _registry(url, config)
     reg.resolve(candidate)  # fail fast on an unknown candidate, before reading the data

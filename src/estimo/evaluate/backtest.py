@@ -4,8 +4,8 @@ The model is Estimo's valuation engine (:class:`~estimo.model.avm.AVM`: price in
 features, per-city models, comparables blend and conformal price ranges); predictions carry
 ``low``/``high`` (the first, default 80 % range), the other ranges (``low_90``/``high_90``),
 the model and comparables values, the blend weight, the FSD and the sub-model that served
-each row. A plain :class:`~estimo.model.valuation.ValuationModel` (e.g. a loaded old bundle)
-still works with :func:`value_test_rows`.
+each row. The rows, the target and the valuation follow the one evaluation protocol
+(:mod:`estimo.evaluate.protocol`), as every other command does.
 
 Every test row gets a valuation or, if it truly cannot be valued (its city was never seen
 in training, so there is nothing to compare it with), a row in the ``unvalued`` table with
@@ -32,6 +32,7 @@ import pandas as pd
 
 from estimo.config import QualityConfig
 from estimo.evaluate.metrics import compute_metrics
+from estimo.evaluate.protocol import PRICE_TARGET, score_model
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.model.avm import AVM
@@ -45,14 +46,6 @@ PREDICTION_COLUMNS = ["id", "city", "date", "price", "predicted", "low", "high"]
 
 
 @dataclass
-class Valued:
-    """Predictions for the rows that could be valued, and the rows that could not."""
-
-    predictions: pd.DataFrame
-    unvalued: pd.DataFrame
-
-
-@dataclass
 class BacktestResult:
     """Everything a backtest produced."""
 
@@ -63,28 +56,6 @@ class BacktestResult:
     by_city: pd.DataFrame
     metrics: dict[str, Any]
     training_data: TrainingData | None = None
-
-
-def value_test_rows(model: Any, test: pd.DataFrame) -> Valued:
-    """Value every row that the model can value; list the others with their reason.
-
-    A model with ``predict_table`` (the :class:`~estimo.model.avm.AVM`) adds its ranges and
-    components to the predictions; any other model gives ``predicted`` only.
-    """
-    known_city = test["city"].astype(str).isin(set(model.cities_))
-    unvalued = test.loc[~known_city, ["id", "city", "date", "price"]].copy()
-    unvalued["reason"] = [
-        f"city {c!r} has no training data (known cities: {', '.join(model.cities_)})"
-        for c in unvalued["city"]
-    ]
-    valued = test.loc[known_city]
-    predictions = valued[["id", "city", "date", "price"]].copy()
-    if hasattr(model, "predict_table") and len(valued):
-        table = model.predict_table(valued).set_axis(predictions.index)
-        predictions = pd.concat([predictions, table], axis=1)
-    else:
-        predictions["predicted"] = model.predict(valued)
-    return Valued(predictions.reset_index(drop=True), unvalued.reset_index(drop=True))
 
 
 def range_level(model: Any) -> float | None:
@@ -115,7 +86,7 @@ def score_predictions(
     """
     intervals = {"low": "low", "high": "high"} if "low" in predictions else {}
     overall: dict[str, Any] = {"n": 0}
-    actual = "price_target" if "price_target" in predictions else "price"
+    actual = PRICE_TARGET if PRICE_TARGET in predictions else "price"
     if len(predictions):
         overall = compute_metrics(
             predictions[actual].to_numpy(float),
@@ -176,8 +147,12 @@ def run_backtest(
     train = prepared.frame if prepared is not None else split.train
     weight = prepared.weight if prepared is not None else None
     model = AVM(**(model_params or {})).fit(train, sample_weight=weight)
-    valued = value_test_rows(model, _features_as_served(split.test, prepared))
-    target_kind = _add_scoring_target(valued.predictions, split.test, prepared)
+    valued = score_model(
+        model,
+        split.test,
+        policy=prepared.policy if prepared is not None else None,
+        calibrator=prepared.calibrator if prepared is not None else None,
+    )
     overall, by_city = score_predictions(
         valued.predictions,
         len(valued.unvalued),
@@ -189,7 +164,7 @@ def run_backtest(
         "n_train": len(split.train),
         "n_test": len(split.test),
         "n_test_seen_ids": split.n_test_seen_ids,
-        "target": target_kind,
+        "target": valued.target,
         "quality": prepared.summary() if prepared is not None else None,
         "overall": overall,
         "by_city": to_jsonable(by_city),
@@ -203,36 +178,6 @@ def run_backtest(
     }
     return BacktestResult(
         split, model, valued.predictions, valued.unvalued, by_city, metrics, prepared
-    )
-
-
-def _features_as_served(test: pd.DataFrame, prepared: TrainingData | None) -> pd.DataFrame:
-    """Test rows as the service would value them: the fitted cleaning policy repairs and
-    imputes their features (prediction mode never drops a row); their prices stay observed.
-    """
-    if prepared is None or prepared.policy is None:
-        return test
-    served = prepared.policy.transform(test, mode="predict").frame
-    served["price"] = test["price"].to_numpy()
-    return served
-
-
-def _add_scoring_target(
-    predictions: pd.DataFrame, test: pd.DataFrame, prepared: TrainingData | None
-) -> str:
-    """Put the price the metrics compare with in ``predictions["price_target"]``.
-
-    Returns a description of the target for ``metrics.json``.
-    """
-    calibrator = prepared.calibrator if prepared is not None else None
-    if calibrator is None or getattr(calibrator, "n_pairs_", 0) == 0:
-        predictions["price_target"] = predictions["price"]
-        return "observed price"
-    rows = test.set_index("id").loc[predictions["id"]].reset_index()
-    predictions["price_target"] = calibrator.calibrated_prices(rows).to_numpy(float)
-    return (
-        "sale-equivalent price: observed sale prices, and asking prices times the "
-        f"asking-to-sale ratio learned on the training rows (global {calibrator.global_ratio_:.3f})"
     )
 
 

@@ -6,7 +6,9 @@ are we?" so that a retrained model is promoted on evidence, not on faith:
 1. **Same rows.** Both models value exactly the same properties: labelled rows dated after
    both training windows (the newest data, so neither model has seen them, even when the
    windows differ), one row per property, minus the ids seen in training when the training
-   frames are given, and only the rows *both* models can value (the intersection).
+   frames are given, and only the rows *both* models can value (the intersection): the
+   rows of :func:`estimo.evaluate.protocol.new_property_rows`, scored against the
+   protocol's target (the sale-equivalent ``price_target`` when a calibration is known).
 2. **Same valuation date.** With ``valuation_date``, every actual price is brought to that
    date with a price index (:class:`estimo.index.PriceIndex`) and both models value the
    properties at that date; without it each row is valued at its own date.
@@ -53,6 +55,12 @@ from estimo.evaluate.paired import (
     MetricDifference,
     difference,
     paired_bootstrap,
+)
+from estimo.evaluate.protocol import (
+    new_property_rows,
+    saved_calibrator,
+    scoring_target,
+    training_end,
 )
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.schema import feature_columns
@@ -147,15 +155,6 @@ def model_features(model: Any) -> list[str] | None:
     return None
 
 
-def training_end(model: Any) -> pd.Timestamp | None:
-    """Last date of a model's training data (``trained_until_`` or the bundle's window)."""
-    end = getattr(model, "trained_until_", None)
-    if end is None:
-        window = (getattr(model, "bundle_extra_", None) or {}).get("training_window") or {}
-        end = window.get("to")
-    return None if end is None else pd.Timestamp(end)
-
-
 def clone_factory(model: Any) -> Factory:
     """A factory building an unfitted copy of ``model`` from its ``get_params()``."""
     params = model.get_params()
@@ -210,6 +209,7 @@ def compare_models(
     metrics: Sequence[str] = tuple(COMPARED_METRICS),
     primary: str = "pe10",
     city_margin: float = 0.01,
+    calibrator: Any | None = None,
 ) -> Comparison:
     """Compare two fitted models fairly on the same rows (see the module docstring).
 
@@ -254,6 +254,10 @@ def compare_models(
     city_margin : float, default 0.01
         Cities where B differs from A by more than this (in ``primary``, against the overall
         verdict) are named in it.
+    calibrator : LabelCalibrator, optional
+        Gives the price both models are scored against (``price_target`` of
+        :mod:`estimo.evaluate.protocol`); default: the calibration recorded by the model
+        whose training window ends last (B on a tie), else the observed price.
 
     Returns
     -------
@@ -290,7 +294,8 @@ def compare_models(
             header="nothing to compare on",
         )
     scored = rows.loc[both, ["id", "city", "date", "price"]].reset_index(drop=True)
-    scored["actual"] = scored["price"].to_numpy(float)
+    calibrator = calibrator if calibrator is not None else _pair_calibrator(a, b)
+    scored["actual"], scoring["target"] = scoring_target(rows.loc[both], calibrator)
     if vdate is not None:
         index = price_index if price_index is not None else _fit_index(frame)
         scored["actual"] = scored["actual"] * index.factor(scored["city"], scored["date"], vdate)
@@ -362,40 +367,42 @@ def _fit_index(frame: pd.DataFrame) -> Any:
     return PriceIndex().fit(frame)
 
 
+def _pair_calibrator(a: Any, b: Any) -> Any | None:
+    """The saved calibration of the model trained on the newer window (B on a tie)."""
+    ends = [training_end(m) for m in (a, b)]
+    newer = a if ends[0] is not None and (ends[1] is None or ends[0] > ends[1]) else b
+    return saved_calibrator(newer) or saved_calibrator(b if newer is a else a)
+
+
 def _scoring_rows(
     a: Any, b: Any, frame: pd.DataFrame, since: Any, trains: tuple[Any, Any]
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The protocol's rows (:func:`estimo.evaluate.protocol.new_property_rows`) for a pair:
+    after the later of the two training windows, minus the properties either saw."""
     missing = [c for c in ("id", "date", "city", "price") if c not in frame]
     if missing:
         raise DataError(
             [f"column {missing[0]!r} is missing from the scoring frame"], "cannot compare"
         )
-    rows = frame.loc[pd.to_numeric(frame["price"], errors="coerce") > 0]
     ends = {name: training_end(m) for name, m in (("a", a), ("b", b))}
-    scoring: dict[str, Any] = {
-        "training_end": {k: None if v is None else f"{v:%Y-%m-%d}" for k, v in ends.items()}
-    }
-    if since is not None:
-        start = pd.Timestamp(since)
-        rows = rows.loc[rows["date"] >= start]
-        scoring["rule"] = f"rows dated on/after {start:%Y-%m-%d} (given)"
-    elif any(v is not None for v in ends.values()):
-        end = max(v for v in ends.values() if v is not None)
-        rows = rows.loc[rows["date"] > end]
-        differ = ends["a"] != ends["b"]
-        scoring["rule"] = f"rows dated after {end:%Y-%m-%d}, the end of " + (
-            "the later training window (the windows differ)" if differ else "both training windows"
-        )
-    else:
-        scoring["rule"] = "every row (the models do not say when their training data ends)"
+    known = [v for v in ends.values() if v is not None]
     seen: set[Any] = set()
     for t in {id(t): t for t in trains if t is not None}.values():
         seen |= set(t["id"])
-    if seen:
-        before = len(rows)
-        rows = rows.loc[~rows["id"].isin(seen)]
-        scoring["n_dropped_seen_in_training"] = before - len(rows)
-    rows = rows.sort_values("date", kind="stable").drop_duplicates("id", keep="first")
+    chosen = new_property_rows(
+        frame,
+        after=max(known) if known else None,
+        since=since,
+        seen_ids=seen if seen else None,
+    )
+    rows = chosen.frame
+    scoring: dict[str, Any] = {
+        "training_end": {k: None if v is None else f"{v:%Y-%m-%d}" for k, v in ends.items()},
+        "rule": chosen.facts["rule"],
+        "n_dropped_seen_in_training": chosen.facts["n_seen_in_training"],
+    }
+    if known and since is None and ends["a"] != ends["b"]:
+        scoring["rule"] += " (the training windows differ: the later one)"
     if rows.empty:
         raise DataError(
             [
@@ -404,9 +411,9 @@ def _scoring_rows(
             ],
             header="nothing to compare on",
         )
-    scoring["from"] = f"{rows['date'].min():%Y-%m-%d}"
-    scoring["to"] = f"{rows['date'].max():%Y-%m-%d}"
-    return rows.reset_index(drop=True), scoring
+    scoring["from"] = chosen.facts["from"]
+    scoring["to"] = chosen.facts["to"]
+    return rows, scoring
 
 
 def _feature_sets(a: Any, b: Any) -> dict[str, Any]:

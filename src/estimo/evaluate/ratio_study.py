@@ -28,7 +28,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from estimo.evaluate.metric_kernels import (
     _ols_slope,
@@ -237,6 +236,8 @@ def prb(actual: ArrayLike, predicted: ArrayLike, *, level: float = 0.95) -> PRBR
     if not np.isfinite(slope) or dof < 1:
         return PRBResult(slope, float("nan"), float("nan"))
     stderr = float(np.sqrt(ssr / dof / sxx))
+    from scipy import stats  # lazy: scipy.stats costs ~1 s to import, only PRB needs it
+
     half_width = float(stats.t.ppf(0.5 + level / 2.0, dof)) * stderr
     return PRBResult(slope, slope - half_width, slope + half_width)
 

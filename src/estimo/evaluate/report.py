@@ -46,6 +46,7 @@ import pandas as pd
 from estimo.config import EvaluationConfig
 from estimo.errors import DataError
 from estimo.evaluate.metrics import check_prices, compute_metrics, iaao_ratio_study
+from estimo.evaluate.protocol import PRICE_TARGET
 from estimo.evaluate.segments import ALL_LABEL, MISSING_LABEL, metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_report
 
@@ -293,7 +294,9 @@ def build_evaluation_report(
     ----------
     predictions : pandas.DataFrame
         One row per scored property: ``price`` and ``predicted`` (both > 0), usually ``id``,
-        ``city``, ``date``; optionally ``low``/``high`` (the price range) and the canonical
+        ``city``, ``date``; with ``price_target`` (the protocol's target, see
+        :mod:`estimo.evaluate.protocol`) the rows are scored against it, not ``price``;
+        optionally ``low``/``high`` (the price range) and the canonical
         columns segments are derived from (see :func:`add_segment_columns`).
     settings : EvaluationConfig, optional
         Segments, thresholds, minimum group size (defaults of the ``evaluation:`` section).
@@ -317,7 +320,7 @@ def build_evaluation_report(
         If ``price`` or ``predicted`` is missing, not positive, or the rows are empty.
     """
     cfg = settings or EvaluationConfig()
-    rows = _check_predictions(predictions)
+    rows, notes = _scored_against_target(_check_predictions(predictions))
     rows = add_segment_columns(rows, frame, settings=cfg)
     ref = _check_reference(reference, len(rows))
     intervals = {"low": "low", "high": "high"} if {"low", "high"} <= set(rows) else {}
@@ -328,7 +331,6 @@ def build_evaluation_report(
     )
     overall["n_unvalued"] = int(n_unvalued)
     study = iaao_ratio_study(rows["price"].to_numpy(float), rows["predicted"].to_numpy(float))
-    notes: list[str] = []
     segments: dict[str, pd.DataFrame] = {}
     for name in cfg.segments:
         if name not in rows or rows[name].isna().all():
@@ -371,6 +373,26 @@ def _check_predictions(predictions: pd.DataFrame) -> pd.DataFrame:
     except ValueError as exc:
         raise DataError([str(exc)], header="cannot build the evaluation report") from None
     return predictions.reset_index(drop=True)
+
+
+def _scored_against_target(rows: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Score against ``price_target`` when the predictions carry it (the protocol's target,
+    :mod:`estimo.evaluate.protocol`): it becomes ``price``; the observed price is kept as
+    ``price_observed``."""
+    if PRICE_TARGET not in rows:
+        return rows, []
+    target = pd.to_numeric(rows[PRICE_TARGET], errors="coerce")
+    try:
+        check_prices(target, f"column {PRICE_TARGET!r}")
+    except ValueError as exc:
+        raise DataError([str(exc)], header="cannot build the evaluation report") from None
+    rows = rows.assign(price_observed=rows["price"], price=target.to_numpy(float))
+    changed = int((rows["price"] != rows["price_observed"]).sum())
+    note = (
+        f"scored against {PRICE_TARGET!r}, the price the model was trained to value at "
+        f"({changed} of {len(rows)} rows differ from the observed price)"
+    )
+    return rows, [note]
 
 
 def _check_reference(reference: npt.ArrayLike | None, n: int) -> np.ndarray | None:

@@ -31,9 +31,11 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
+from estimo.evaluate.protocol import PRICE_TARGET, score_model
 from estimo.evaluate.segments import ALL_LABEL, metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.progress import step_progress
+from estimo.quality.prepare import prepare_training_data
 from estimo.split import out_of_time_split, parse_cutoff
 
 log = logging.getLogger(__name__)
@@ -56,7 +58,8 @@ class RollingResult:
     Attributes
     ----------
     predictions : DataFrame
-        ``id``, ``city``, ``date``, ``price``, ``predicted``, ``origin`` (cut-off) and
+        ``id``, ``city``, ``date``, ``price``, ``predicted`` (and the model's other
+        columns), ``price_target`` (the price scored against), ``origin`` (cut-off) and
         ``horizon`` (model age in months, 1 = the cut-off's month).
     by_horizon, by_city, by_origin : DataFrame
         :func:`~estimo.evaluate.segments.metrics_by_segment` tables by ``horizon``, by
@@ -142,6 +145,7 @@ def run_rolling_backtest(
     min_group_size: int = 30,
     tolerance: float = 0.02,
     progress: bool = False,
+    quality: Any | None = None,
 ) -> RollingResult:
     """Retrain at successive monthly cut-offs and score the following months.
 
@@ -166,6 +170,13 @@ def run_rolling_backtest(
         PE10 loss (fraction) accepted before retraining; see :func:`retrain_advice`.
     progress : bool, default False
         Show a progress bar on stderr.
+    quality : QualityConfig, optional
+        The project's ``quality`` section: at every origin the training rows are audited,
+        cleaned and calibrated (:func:`~estimo.quality.prepare.prepare_training_data`), the
+        test rows valued through the fitted cleaning policy and scored against
+        ``price_target``, exactly as :func:`~estimo.evaluate.backtest.run_backtest` does
+        (the protocol of :mod:`estimo.evaluate.protocol`). ``None`` trains on the rows as
+        loaded and scores against the observed price.
 
     Returns
     -------
@@ -191,7 +202,7 @@ def run_rolling_backtest(
         "rolling backtest", len(origins), enabled=progress, done="trained"
     ) as advance:
         for cutoff in origins:
-            scored, skipped, n_train = _one_origin(frame, cutoff, horizon, factory)
+            scored, skipped, n_train = _one_origin(frame, cutoff, horizon, factory, quality)
             parts.append(scored)
             n_unvalued += skipped
             train_sizes[f"{cutoff:%Y-%m-%d}"] = n_train
@@ -199,13 +210,14 @@ def run_rolling_backtest(
     predictions = pd.concat(parts, ignore_index=True)
     if predictions.empty:
         raise DataError(["no test rows could be valued at any origin"], "empty rolling backtest")
-    by_horizon = metrics_by_segment(predictions, "horizon", min_group_size=min_group_size)
-    by_city = metrics_by_segment(predictions, ["city", "horizon"], min_group_size=min_group_size)
+    scored = {"actual": PRICE_TARGET, "min_group_size": min_group_size}
+    by_horizon = metrics_by_segment(predictions, "horizon", **scored)
+    by_city = metrics_by_segment(predictions, ["city", "horizon"], **scored)
     by_origin = metrics_by_segment(
         predictions.assign(origin=predictions["origin"].dt.strftime("%Y-%m-%d")),
         ["origin", "horizon"],
-        min_group_size=min_group_size,
         include_overall=False,
+        **scored,
     )
     advice: dict[str, Any] = {
         "tolerance": tolerance,
@@ -230,21 +242,25 @@ def run_rolling_backtest(
 
 
 def _one_origin(
-    frame: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, factory: Factory
+    frame: pd.DataFrame, cutoff: pd.Timestamp, horizon: int, factory: Factory, quality: Any
 ) -> tuple[pd.DataFrame, int, int]:
     split = out_of_time_split(frame, cutoff)
     test = split.test.copy()
     test["horizon"] = _months_after(test["date"], cutoff)
     test = test.loc[test["horizon"] <= horizon]
-    model = factory().fit(split.train)
-    known = getattr(model, "cities_", None)
-    valued = (
-        test["city"].astype(str).isin(set(known)) if known is not None else test["city"].notna()
+    prepared = prepare_training_data(split.train, quality) if quality is not None else None
+    if prepared is None:
+        model = factory().fit(split.train)
+    else:
+        model = factory().fit(prepared.frame, sample_weight=prepared.weight)
+    valued = score_model(
+        model,
+        test,
+        policy=prepared.policy if prepared is not None else None,
+        calibrator=prepared.calibrator if prepared is not None else None,
+        carry=["horizon"],
     )
-    test_valued = test.loc[valued]
-    out = test_valued[["id", "city", "date", "price", "horizon"]].copy()
-    out["predicted"] = np.asarray(model.predict(test_valued), dtype=float) if len(out) else []
-    out = out.loc[np.isfinite(out["predicted"]) & (out["predicted"] > 0)]
+    out = valued.predictions
     out["origin"] = cutoff
     log.info(
         "origin %s: trained on %d rows, scored %d rows",
@@ -252,7 +268,7 @@ def _one_origin(
         len(split.train),
         len(out),
     )
-    return out, int((~valued).sum()), len(split.train)
+    return out, len(valued.unvalued), len(split.train)
 
 
 def _months_after(dates: pd.Series, cutoff: pd.Timestamp) -> pd.Series:

@@ -33,6 +33,7 @@ import pandas as pd
 
 from estimo.errors import EstimoError
 from estimo.evaluate.metrics import BOUNDARY_TOLERANCE, compute_metrics
+from estimo.evaluate.ratio_trim import TrimRule, with_robust_cod
 from estimo.jsonutil import to_jsonable
 from estimo.registry.manifest import fingerprint_frame
 from estimo.registry.scoring import can_value
@@ -43,7 +44,6 @@ __all__ = [
     "GateComparison",
     "GateError",
     "compare_for_gate",
-    "newest_labelled_rows",
     "paired_comparison",
 ]
 
@@ -84,25 +84,6 @@ class GateComparison:
     source: str
     rows: dict[str, Any] = field(default_factory=dict)
     verdict: str = ""
-
-
-def newest_labelled_rows(frame: pd.DataFrame, since: pd.Timestamp) -> pd.DataFrame:
-    """Rows dated on/after ``since`` with a positive price, first appearance per property.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> f = pd.DataFrame({"id": ["a", "a", "b"], "price": [1.0, 2.0, 3.0],
-    ...     "date": pd.to_datetime(["2024-01-01", "2024-02-01", "2023-01-01"])})
-    >>> newest_labelled_rows(f, pd.Timestamp("2023-06-01"))["price"].tolist()
-    [1.0]
-    """
-    price = pd.to_numeric(frame["price"], errors="coerce")
-    rows = frame.loc[(frame["date"] >= since) & price.notna() & (price > 0)]
-    rows = rows.sort_values("date", kind="stable")
-    if "id" in rows:
-        rows = rows.drop_duplicates("id", keep="first")
-    return rows
 
 
 def _kernels(A: np.ndarray, P: np.ndarray) -> dict[str, np.ndarray]:
@@ -248,13 +229,18 @@ def _from_evaluation(
     n_boot: int,
     confidence: float,
     seed: int,
+    train: tuple[Any, Any] | None,
+    ratio_trim: TrimRule,
 ) -> tuple[GateComparison, pd.DataFrame]:
     """Run the evaluation package's ``compare_models`` and translate its result."""
+    have_train = train is not None and all(t is not None for t in train)
     cmp = compare_models(
         champion,
         candidate,
         rows,
         since=since,
+        train=train if have_train else None,
+        ablation=False,
         n_boot=n_boot,
         seed=seed,
         level=confidence,
@@ -279,13 +265,17 @@ def _from_evaluation(
     keyed = rows.set_index("id", drop=False)
     shared = keyed.loc[scored["id"].to_numpy()].reset_index(drop=True)
     actual = scored["actual"].to_numpy(float)
+    predicted = scored["predicted_b"].to_numpy(float)
     ranges = _candidate_range(candidate, shared, interval_level)
     extra = {} if ranges is None else {"low": ranges[0], "high": ranges[1]}
+    candidate_metrics = compute_metrics(actual, predicted, **extra)
     result = GateComparison(
         n_rows=int(cmp.n),
         overall=overall,
         by_city=by_city,
-        candidate_metrics=compute_metrics(actual, scored["predicted_b"].to_numpy(float), **extra),
+        candidate_metrics=with_robust_cod(
+            candidate_metrics, actual, predicted, ratio_trim, **extra
+        ),
         champion_metrics=compute_metrics(actual, scored["predicted_a"].to_numpy(float)),
         confidence=confidence,
         source="estimo.evaluate.compare.compare_models",
@@ -307,6 +297,8 @@ def compare_for_gate(
     confidence: float = 0.95,
     seed: int = 0,
     use_evaluation: bool = True,
+    train: tuple[Any, Any] | None = None,
+    ratio_trim: TrimRule = "iqr",
 ) -> GateComparison:
     """Score both models on the rows both can value and compare them (paired).
 
@@ -316,12 +308,20 @@ def compare_for_gate(
         Models with ``predict(frame)``; the candidate's ``predict_interval(frame, level)``
         is used for coverage when present.
     rows : pandas.DataFrame
-        The newest labelled rows (see :func:`newest_labelled_rows`).
+        The rows to compare on (see :func:`estimo.promote.gate.gate_rows`: the evaluation
+        protocol's rows for the pair).
     since : Timestamp, optional
         First date of ``rows`` (after both training windows).
     use_evaluation : bool, default True
         Use ``estimo.evaluate.compare.compare_models`` when it is installed; else (or with
         False) the built-in :func:`paired_comparison`.
+    train : (DataFrame, DataFrame), optional
+        Training rows of (champion, candidate): properties they saw are not scored, exactly
+        as ``estimo compare`` leaves them out (the protocol of
+        :mod:`estimo.evaluate.protocol`).
+    ratio_trim : {"iqr", "range", "none"}
+        Ratio trimming of the candidate's ``cod_robust`` and ``coverage_robust``
+        (:mod:`estimo.evaluate.ratio_trim`).
     """
     compare_models = None
     if use_evaluation:
@@ -341,6 +341,8 @@ def compare_for_gate(
             n_boot=n_boot,
             confidence=confidence,
             seed=seed,
+            train=train,
+            ratio_trim=ratio_trim,
         )
     else:
         result, shared = _built_in(

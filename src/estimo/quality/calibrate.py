@@ -186,6 +186,32 @@ class LabelCalibrator:
             default=self.asking_weight,
         ).astype(float)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> LabelCalibrator:
+        """A fitted calibrator from :meth:`to_dict` (what a model bundle records).
+
+        Only what :meth:`ratio` and :meth:`calibrated_prices` need is restored; the
+        training weights are those of the defaults.
+
+        Examples
+        --------
+        >>> import pandas as pd
+        >>> c = LabelCalibrator.from_dict({"n_pairs": 5, "global_ratio": 0.9, "effects": {},
+        ...                                "time_unit": "quarter"})
+        >>> rows = pd.DataFrame({"price": [100.0, 100.0], "price_kind": ["asking", "sale"],
+        ...                      "date": pd.to_datetime(["2024-01-01"] * 2)})
+        >>> c.calibrated_prices(rows).round(6).tolist()
+        [90.0, 100.0]
+        """
+        out = cls(time_unit=str(data.get("time_unit", "quarter")))
+        out.n_pairs_ = int(data.get("n_pairs", 0))
+        out.global_log_ratio_ = float(np.log(float(data.get("global_ratio", 1.0))))
+        out.effects_ = {
+            str(k): {str(g): float(v) for g, v in (e or {}).items()}
+            for k, e in (data.get("effects") or {}).items()
+        }
+        return out
+
     def to_dict(self) -> dict[str, Any]:
         """Learned ratios as plain JSON (for a model bundle; no pickles)."""
         self._check_fitted()

@@ -28,7 +28,7 @@ import socket
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -88,7 +88,14 @@ class TestReport(_Model):
 
     __test__ = False  # not a pytest class
 
+    kind: Literal["test", "validation"] = Field(
+        default="test",
+        description="'test': rows after the training window the model never saw; "
+        "'validation': the engine's own held-out slice at the end of its training window "
+        "(recorded when no test rows exist)",
+    )
     data: DataWindow
+    target: str = Field(default="observed price", description="the price scored against")
     overall: dict[str, Any] = Field(default_factory=dict)
     segments: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
     interval_level: float | None = None
@@ -104,6 +111,7 @@ class ModelManifest(_Model):
     created_by: str
     code: CodeVersion
     model_class: str = Field(description="class of the saved model, e.g. 'ValuationModel'")
+    model_kind: str = Field(default="", description="what the model is, in words")
     training: DataWindow | None = None
     valuation_date: date | None = None
     features: list[str] = Field(default_factory=list)

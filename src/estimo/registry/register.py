@@ -28,13 +28,13 @@ from typing import Any
 import pandas as pd
 
 from estimo.jsonutil import to_jsonable
-from estimo.registry.manifest import ModelManifest, data_window, frame_schema
+from estimo.registry.manifest import ModelManifest, TestReport, data_window, frame_schema
 from estimo.registry.scoring import DEFAULT_SEGMENTS, test_report
 from estimo.registry.store import Registry
 
 log = logging.getLogger(__name__)
 
-__all__ = ["quality_summary", "register_model"]
+__all__ = ["quality_summary", "register_model", "validation_report"]
 
 
 _FINDING_KEYS = ("rule", "column", "severity", "count", "share", "message", "action")
@@ -50,9 +50,12 @@ def quality_summary(report: Any, *, cleaned: bool = False) -> dict[str, Any] | N
         ``summary()``), its ``to_dict()`` output, or an already compact dict with a
         ``findings`` list.
     cleaned : bool, default False
-        Whether the model was trained on the data *after* the cleaning policy, which
-        repairs or drops every ``error`` finding: those findings are then marked
-        ``resolved`` so the gate does not hold them against the model.
+        Whether the model was trained on the data *after* the cleaning policy (recorded).
+        The findings stay open: cleaning repairs or drops the rows it recognises, but a
+        source with many more faults of a kind than usual is broken (and holds more of
+        them than the audit finds), so the gate judges every finding's share
+        (:func:`estimo.promote.gate.check_quality`). Only findings marked ``resolved`` in
+        ``report`` are resolved.
 
     Returns
     -------
@@ -64,8 +67,8 @@ def quality_summary(report: Any, *, cleaned: bool = False) -> dict[str, Any] | N
     --------
     >>> s = quality_summary({"findings": [{"rule": "r", "severity": "error", "share": 0.1}]},
     ...                     cleaned=True)
-    >>> s["findings"][0]["resolved"]
-    True
+    >>> s["cleaned"], s["findings"][0]["resolved"]
+    (True, False)
     """
     if report is None:
         return None
@@ -91,8 +94,7 @@ def quality_summary(report: Any, *, cleaned: bool = False) -> dict[str, Any] | N
     if isinstance(findings, list):
         for finding in findings:
             item = {k: finding.get(k) for k in _FINDING_KEYS if k in finding}
-            resolved = bool(finding.get("resolved", False))
-            item["resolved"] = resolved or (cleaned and finding.get("severity") == "error")
+            item["resolved"] = bool(finding.get("resolved", False))
             compact.append(item)
     summary = raw.get("summary") if isinstance(raw.get("summary"), dict) else {}
     if not summary and isinstance(findings, dict):
@@ -103,6 +105,34 @@ def quality_summary(report: Any, *, cleaned: bool = False) -> dict[str, Any] | N
         if key in raw:
             out[key] = raw[key]
     return to_jsonable(out)
+
+
+def validation_report(validation: dict[str, Any], train_frame: pd.DataFrame) -> TestReport:
+    """A ``kind="validation"`` report from an engine's ``validation_`` figures.
+
+    The valuation (blend) figures are the overall metrics when present, else the model's.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> train = pd.DataFrame({"id": [1, 2], "date": pd.to_datetime(["2024-01-01", "2024-03-01"]),
+    ...                       "price": [1.0, 2.0]})
+    >>> r = validation_report({"n": 40, "from": "2024-02-01",
+    ...                        "blend": {"n": 40, "mdape": 0.08, "pe10": 0.6}}, train)
+    >>> r.kind, r.overall["pe10"], str(r.data.date_from)
+    ('validation', 0.6, '2024-03-01')
+    """
+    figures = validation.get("blend") or validation.get("model") or {}
+    start = validation.get("from")
+    rows = train_frame if start is None else train_frame.loc[train_frame["date"] >= start]
+    overall = {k: v for k, v in figures.items() if isinstance(v, int | float)}
+    overall.setdefault("n", int(validation.get("n", len(rows))))
+    return TestReport(
+        kind="validation",
+        data=data_window(rows),
+        target="the engine's validation slice (its training target)",
+        overall=to_jsonable(overall),
+    )
 
 
 def register_model(
@@ -119,6 +149,9 @@ def register_model(
     segments: Sequence[str] = DEFAULT_SEGMENTS,
     min_group_size: int = 30,
     interval_level: float | None = 0.8,
+    policy: Any | None = None,
+    calibrator: Any | None = None,
+    validation: dict[str, Any] | None = None,
     description: str = "",
     tags: dict[str, str] | None = None,
     alias: str | None = None,
@@ -140,8 +173,8 @@ def register_model(
         The data-quality report of the training data (summarised, see
         :func:`quality_summary`).
     quality_cleaned : bool, default False
-        Whether the model was trained on the data after the cleaning policy (its ``error``
-        findings are then recorded as resolved).
+        Whether the model was trained on the data after the cleaning policy (recorded;
+        the findings stay open for the gate, see :func:`quality_summary`).
     valuation_date : date or str, optional
         Date the model values at (default: the last training date).
     parameters : dict, optional
@@ -150,6 +183,14 @@ def register_model(
         Passed to ``save_model`` (kept inside the bundle).
     segments, min_group_size, interval_level
         How the test set is broken down (see :func:`estimo.registry.scoring.test_report`).
+    policy, calibrator : optional
+        The fitted cleaning policy and label calibrator of the training rows: the test
+        rows are valued through the policy and scored against the calibrated target (the
+        evaluation protocol, :mod:`estimo.evaluate.protocol`).
+    validation : dict, optional
+        Without test rows: the engine's validation figures (``AVM.validation_``), recorded
+        as a ``kind="validation"`` report so that the registry still shows an accuracy,
+        clearly labelled.
     description : str
         Free text.
     tags : dict, optional
@@ -174,7 +215,11 @@ def register_model(
             segments=segments,
             min_group_size=min_group_size,
             interval_level=interval_level,
+            policy=policy,
+            calibrator=calibrator,
         )
+    elif validation:
+        report = validation_report(validation, train_frame)
     bundle_extra = {
         "training_window": {"from": str(training.date_from), "to": str(training.date_to)},
         "n_train": training.n_rows,

@@ -1,9 +1,9 @@
-"""Score any registered model on labelled rows: which rows it can value, and its metrics.
+"""The test report a manifest records: a registered model's metrics on labelled rows.
 
-Works with every model the registry stores: it only calls ``predict(frame)`` and, when the
-model has it, ``predict_interval(frame, level)``; a model that exposes ``can_value(frame)``
-(a boolean mask) decides itself which rows it can value, otherwise a model with ``cities_``
-values the rows of its cities.
+The rows are valued and scored by the evaluation protocol (:mod:`estimo.evaluate.protocol`);
+:func:`can_value` says which rows a model can value (the gate's comparison counts them): a
+model that exposes ``can_value(frame)`` (a boolean mask) decides itself, otherwise a model
+with ``cities_`` values the rows of its cities.
 
 Examples
 --------
@@ -11,9 +11,9 @@ Examples
 >>> from estimo.model.valuation import ValuationModel
 >>> frame = generate_market(1_000, seed=4, faults=False).frame
 >>> model = ValuationModel(n_estimators=20).fit(frame.iloc[:700])
->>> scored = score_frame(model, frame.iloc[700:])
->>> list(scored.columns)
-['id', 'city', 'date', 'price', 'property_type', 'predicted']
+>>> report = test_report(model, frame.iloc[700:])
+>>> report.overall["n"] + report.overall["n_unvalued"] == len(frame) - 700, report.target
+(True, 'observed price')
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from estimo.registry.manifest import TestReport, data_window
 
 log = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_SEGMENTS", "can_value", "score_frame", "test_report"]
+__all__ = ["DEFAULT_SEGMENTS", "can_value", "test_report"]
 
 DEFAULT_SEGMENTS: tuple[str, ...] = ("city", "property_type")
 _KEEP = ["id", "city", "date", "price"]
@@ -49,48 +49,6 @@ def can_value(model: Any, frame: pd.DataFrame) -> np.ndarray:
     return np.ones(len(frame), dtype=bool)
 
 
-def score_frame(model: Any, frame: pd.DataFrame, *, level: float | None = None) -> pd.DataFrame:
-    """Predictions for the rows ``model`` can value.
-
-    Parameters
-    ----------
-    model : object
-        Anything with ``predict(frame)``.
-    frame : pandas.DataFrame
-        Canonical labelled rows.
-    level : float, optional
-        Nominal level of the price range; with a model that has ``predict_interval`` the
-        result gets ``low`` and ``high``.
-
-    Returns
-    -------
-    pandas.DataFrame
-        ``id``, ``city``, ``date``, ``price``, the segment columns of
-        :data:`DEFAULT_SEGMENTS` present in ``frame``, ``predicted`` (+ ``low``, ``high``),
-        with the index of
-        ``frame``; rows whose valuation is missing or not positive are left out.
-    """
-    keep = [c for c in [*_KEEP, *DEFAULT_SEGMENTS] if c in frame and c not in ("predicted",)]
-    keep = list(dict.fromkeys(keep))
-    rows = frame.loc[can_value(model, frame)]
-    out = rows[keep].copy()
-    if rows.empty:
-        out["predicted"] = pd.Series(dtype="float64")
-        return out
-    out["predicted"] = np.asarray(model.predict(rows), dtype=float)
-    if level is not None and callable(getattr(model, "predict_interval", None)):
-        low, high = model.predict_interval(rows, level)
-        out["low"] = np.asarray(low, dtype=float)
-        out["high"] = np.asarray(high, dtype=float)
-    valid = np.isfinite(out["predicted"]) & (out["predicted"] > 0)
-    if "low" in out:
-        valid &= np.isfinite(out["low"]) & np.isfinite(out["high"])
-    dropped = int((~valid).sum())
-    if dropped:
-        log.info("%d rows got no usable valuation and are left out", dropped)
-    return out.loc[valid]
-
-
 def test_report(
     model: Any,
     test: pd.DataFrame,
@@ -98,28 +56,42 @@ def test_report(
     segments: Sequence[str] = DEFAULT_SEGMENTS,
     min_group_size: int = 30,
     interval_level: float | None = 0.8,
+    policy: Any | None = None,
+    calibrator: Any | None = None,
 ) -> TestReport:
     """Overall and per-segment metrics of ``model`` on a test table, with its fingerprint.
+
+    The rows are valued and scored by the evaluation protocol
+    (:func:`estimo.evaluate.protocol.score_model`): through the fitted cleaning ``policy``
+    when given, against ``price_target`` (the ``calibrator``'s sale-equivalent price when
+    given, else the observed price).
 
     Parameters
     ----------
     model : object
-        Anything with ``predict(frame)`` (and optionally ``predict_interval``).
+        A fitted model with ``cities_`` and ``predict_table(frame)`` or ``predict(frame)``
+        (and optionally ``predict_interval``).
     test : pandas.DataFrame
-        Canonical labelled test rows.
+        Canonical labelled test rows (see :func:`estimo.evaluate.protocol.new_property_rows`).
     segments : sequence of str
         Segment columns (those missing from ``test`` are skipped).
     min_group_size : int
         Smaller groups are reported as too small.
     interval_level : float, optional
         Nominal level of the ranges scored for coverage.
+    policy, calibrator : optional
+        The fitted cleaning policy and label calibrator of the model's training rows.
     """
-    scored = score_frame(model, test, level=interval_level)
-    has_range = "low" in scored
+    from estimo.evaluate.protocol import PRICE_TARGET, score_model
+
+    carry = [c for c in segments if c in test and c not in ("city",)]
+    valued = score_model(model, test, policy=policy, calibrator=calibrator, carry=carry)
+    scored = valued.predictions
+    has_range = _ranges_at(model, test, scored, interval_level)
     overall: dict[str, Any] = {"n": 0}
     if len(scored):
         overall = compute_metrics(
-            scored["price"].to_numpy(float),
+            scored[PRICE_TARGET].to_numpy(float),
             scored["predicted"].to_numpy(float),
             **({"low": scored["low"], "high": scored["high"]} if has_range else {}),
         )
@@ -131,16 +103,33 @@ def test_report(
         table = metrics_by_segment(
             scored,
             column,
+            actual=PRICE_TARGET,
             min_group_size=min_group_size,
             **({"low": "low", "high": "high"} if has_range else {}),
         )
         by_segment[column] = to_jsonable(table)
     return TestReport(
         data=data_window(test),
+        target=valued.target,
         overall=to_jsonable(overall),
         segments=by_segment,
         interval_level=interval_level if has_range else None,
     )
+
+
+def _ranges_at(model: Any, test: pd.DataFrame, scored: pd.DataFrame, level: float | None) -> bool:
+    """Put the ``level`` range in ``scored["low"/"high"]``; False when there is none."""
+    if level is None or scored.empty:
+        return False
+    levels = getattr(model, "interval_levels", None)
+    if "low" in scored and levels and float(levels[0]) == float(level):
+        return True
+    if not callable(getattr(model, "predict_interval", None)):
+        return False
+    rows = test.drop_duplicates("id").set_index("id").loc[scored["id"]].reset_index()
+    low, high = model.predict_interval(rows, level)
+    scored["low"], scored["high"] = np.asarray(low, float), np.asarray(high, float)
+    return True
 
 
 test_report.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -70,6 +70,7 @@ from estimo.registry.manifest import (
     current_user,
     utc_now,
 )
+from estimo.registry.model_facts import model_features, model_kind
 
 log = logging.getLogger(__name__)
 
@@ -260,7 +261,8 @@ class Registry:
             "model_class": type(model).__name__,
             "training": training,
             "valuation_date": valuation_date,
-            "features": features if features is not None else _model_features(model),
+            "features": features if features is not None else model_features(model),
+            "model_kind": model_kind(model),
             "schema": schema or {},
             "parameters": to_jsonable(
                 parameters if parameters is not None else _model_params(model)
@@ -290,7 +292,8 @@ class Registry:
             model = load_model(folder)
             fields = {
                 "model_class": type(model).__name__,
-                "features": _model_features(model),
+                "features": model_features(model),
+                "model_kind": model_kind(model),
                 "parameters": to_jsonable(_model_params(model)),
             }
         fields.update(manifest_fields)
@@ -421,14 +424,6 @@ def _modified(fs: fsspec.AbstractFileSystem, path: str) -> float:
     if stamp is None:
         return 0.0
     return stamp.timestamp() if hasattr(stamp, "timestamp") else float(stamp)
-
-
-def _model_features(model: Any) -> list[str]:
-    spec = getattr(model, "feature_spec_", None)
-    if spec is not None and hasattr(spec, "names"):
-        return list(spec.names)
-    names = getattr(model, "feature_names_", None) or getattr(model, "features_", None)
-    return [str(n) for n in names] if names is not None else []
 
 
 def _model_params(model: Any) -> dict[str, Any]:

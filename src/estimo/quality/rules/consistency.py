@@ -33,6 +33,7 @@ from estimo.quality.findings import AuditContext
 from estimo.quality.rules.hedonic import hedonic_z
 
 MIN_LOG_SCALE = 0.03
+SCALE_ERROR_DECADES = 0.3
 MAX_GROUPS_IN_TABLE = 300
 
 
@@ -88,11 +89,21 @@ def robust_z_and_level(
     frame: pd.DataFrame, learned: list[tuple[list[str], pd.DataFrame]]
 ) -> tuple[np.ndarray, np.ndarray]:
     """Robust z-scores and the index of the level each row was compared in (-1: none)."""
+    deviation, scale, level_used = group_deviation(frame, learned)
+    return deviation / scale, level_used
+
+
+def group_deviation(
+    frame: pd.DataFrame, learned: list[tuple[list[str], pd.DataFrame]]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per row: log price per m2 minus its most specific group's median, that group's
+    scale, and the index of its level (NaN, NaN, -1 where no group is known)."""
     target, has_area = log_target(frame)
-    z = np.full(len(frame), np.nan)
+    deviation = np.full(len(frame), np.nan)
+    scale_used = np.full(len(frame), np.nan)
     level_used = np.full(len(frame), -1)
     for i, (level, stats) in enumerate(learned):
-        todo = np.isnan(z) & np.isfinite(target)
+        todo = np.isnan(deviation) & np.isfinite(target)
         if not todo.any() or stats.empty:
             continue
         keys = _keys(frame, level, has_area)
@@ -101,9 +112,24 @@ def robust_z_and_level(
         scale = stats["scale"].reindex(index).to_numpy(float)
         found = np.isfinite(median)
         rows = np.flatnonzero(todo)[found]
-        z[rows] = (target[rows] - median[found]) / scale[found]
+        deviation[rows] = target[rows] - median[found]
+        scale_used[rows] = scale[found]
         level_used[rows] = i
-    return z, level_used
+    return deviation, scale_used, level_used
+
+
+def scale_errors(outlier: np.ndarray, deviation: np.ndarray) -> np.ndarray:
+    """Outliers whose price is about 10 times (or a tenth of) its group's: a zero too many
+    or too few (a factor between 10**0.7 and 10**1.3, about 5 to 20).
+
+    Examples
+    --------
+    >>> scale_errors(np.array([True, True, True, False]),
+    ...              np.log([10.0, 0.12, 2.0, 10.0])).tolist()
+    [True, True, False, False]
+    """
+    decades = np.abs(np.nan_to_num(deviation)) / np.log(10.0)
+    return outlier & (np.abs(decades - 1.0) <= SCALE_ERROR_DECADES)
 
 
 def id_conflicts(frame: pd.DataFrame, z: np.ndarray, max_ratio: float) -> np.ndarray:
@@ -130,12 +156,14 @@ def id_conflicts(frame: pd.DataFrame, z: np.ndarray, max_ratio: float) -> np.nda
 
 
 def check(ctx: AuditContext, exclude: np.ndarray) -> None:
-    """Add consistency findings (flags ``consistency.price_outlier`` and
-    ``consistency.id_conflict``) and the group dispersion table."""
+    """Add consistency findings (flags ``consistency.price_outlier``, its subset
+    ``consistency.price_scale`` (prices about x10 or x0.1) and ``consistency.id_conflict``)
+    and the group dispersion table."""
     rules = ctx.config.consistency
     frame = ctx.frame
     learned = learn_group_stats(frame, rules, exclude=exclude)
-    z, level_used = robust_z_and_level(frame, learned)
+    deviation, scale, level_used = group_deviation(frame, learned)
+    z = deviation / scale
     residual_z = hedonic_z(frame, exclude)
     z = np.where(np.isfinite(residual_z), residual_z, z)
     ctx.tables["robust_z"] = pd.DataFrame({"z": z, "level": level_used})
@@ -150,6 +178,17 @@ def check(ctx: AuditContext, exclude: np.ndarray) -> None:
         "location x segment group and attributes predict",
         values=values,
         action=f"{ctx.config.clean.outliers} (clean.outliers)",
+    )
+    factor = pd.Series(np.round(np.exp(deviation), 2))
+    ctx.flag(
+        "consistency.price_scale",
+        scale_errors(outlier, deviation),
+        column="price",
+        severity="error",
+        message="price about x10 or x0.1 of its location x segment group's (a zero too many "
+        "or too few); values: price / group price",
+        values=factor,
+        action=f"{ctx.config.clean.outliers} (clean.outliers, as a price outlier)",
     )
     conflict = id_conflicts(frame, z, rules.relisting_max_ratio) & ~exclude & ~outlier
     ctx.flag(
