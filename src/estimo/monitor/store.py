@@ -1,0 +1,319 @@
+"""The monitoring store: served valuations and their outcomes, on SQLite or PostgreSQL.
+
+:class:`ValuationStore` wraps a SQLAlchemy engine and the tables of one prefix
+(:mod:`estimo.monitor.tables`). It migrates its tables on first use (Alembic, see
+:mod:`estimo.monitor.migrate`), writes valuations idempotently by request id (a retried
+write never duplicates a row), upserts outcomes by their identity (a re-import adds nothing,
+a corrected price replaces the old one) and reads both back as pandas frames for the
+reports.
+
+URLs: ``sqlite:///path/to/monitor.db`` (the embedded default; WAL journal, so readers never
+block the writer) or ``postgresql+psycopg://user@host:5432/db`` (``pip install
+estimo[postgres]``).
+
+Examples
+--------
+>>> store = ValuationStore.from_url("sqlite://")   # in memory
+>>> store.record_valuations([{"request_id": "r1", "served_at": "2024-05-01",
+...     "property": {"id": "P1", "city": "Roma"}, "answer": {"price": 250000.0}}])
+1
+>>> store.record_outcomes([{"kind": "sale", "property_id": "P1", "price": 260000,
+...     "date": "2024-07-01", "source": "notary"}])
+{'inserted': 1, 'updated': 0, 'unchanged': 0}
+>>> store.count_valuations(), len(store.outcomes_frame())
+(1, 1)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.pool import StaticPool
+
+from estimo.errors import ConfigError, EstimoError
+from estimo.monitor import migrate
+from estimo.monitor.rows import check_rows, outcome_row, utc_naive, valuation_row
+from estimo.monitor.tables import MonitorTables, build_tables
+
+log = logging.getLogger(__name__)
+
+__all__ = ["StoreError", "ValuationStore"]
+
+# Rows per INSERT statement batch (bounded memory, and SQLite's variable limit).
+_CHUNK = 5_000
+_VALUATION_COLUMNS = (
+    "request_id",
+    "served_at",
+    "property_id",
+    "city",
+    "property_type",
+    "model_version",
+    "sub_model",
+    "tier",
+    "price",
+    "low",
+    "high",
+)
+
+
+class StoreError(EstimoError):
+    """The monitoring store cannot be reached or used."""
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+class ValuationStore:
+    """Served valuations and outcomes in one database (see the module docstring).
+
+    Parameters
+    ----------
+    engine : sqlalchemy.Engine
+        The database.
+    table_prefix : str, default ""
+        Prefix of the table names (several stores can share one database).
+    """
+
+    def __init__(self, engine: Engine, table_prefix: str = "") -> None:
+        self.engine = engine
+        self.tables: MonitorTables = build_tables(table_prefix)
+        self.table_prefix = table_prefix
+
+    # ------------------------------------------------------------------ opening
+    @classmethod
+    def from_url(cls, url: str, *, table_prefix: str = "", upgrade: bool = True) -> ValuationStore:
+        """Open the store at ``url``, migrating its tables to the newest revision.
+
+        Parameters
+        ----------
+        url : str
+            SQLAlchemy URL, e.g. ``sqlite:///runs/monitor.db`` or
+            ``postgresql+psycopg://postgres@127.0.0.1:5432/estimo``.
+        table_prefix : str, default ""
+            Prefix of the table names.
+        upgrade : bool, default True
+            Apply pending migrations (``False``: fail if the tables are not up to date).
+
+        Raises
+        ------
+        ConfigError
+            If the URL is malformed or names a driver that is not installed.
+        StoreError
+            If the database cannot be reached, or is behind and ``upgrade`` is False.
+        """
+        engine = _engine(url)
+        store = cls(engine, table_prefix)
+        try:
+            current = migrate.current_revision(engine, table_prefix)
+            head = migrate.head_revision()
+            if current != head:
+                if not upgrade:
+                    raise StoreError(
+                        f"the monitoring store at {_safe(url)!r} is at revision {current!r}, "
+                        f"this Estimo needs {head!r}; run `estimo monitor db upgrade`"
+                    )
+                migrate.upgrade(engine, table_prefix)
+        except StoreError:
+            engine.dispose()
+            raise
+        except OperationalError as exc:
+            engine.dispose()
+            raise StoreError(
+                f"cannot open the monitoring store at {_safe(url)!r}: {exc.orig}"
+            ) from exc
+        return store
+
+    def revision(self) -> str | None:
+        """The migration revision the tables are at."""
+        return migrate.current_revision(self.engine, self.table_prefix)
+
+    def dispose(self) -> None:
+        """Close every pooled connection."""
+        self.engine.dispose()
+
+    def drop(self) -> None:
+        """Drop this prefix's tables and migration record (for tests and throw-away stores)."""
+        with self.engine.begin() as connection:
+            self.tables.metadata.drop_all(connection)
+            connection.execute(text(f'DROP TABLE IF EXISTS "{self.tables.version_table}"'))
+
+    # ------------------------------------------------------------------ writing
+    def record_valuations(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Store served valuations; a request id already stored is left as it is.
+
+        Parameters
+        ----------
+        rows : iterable of mapping
+            See :func:`estimo.monitor.rows.valuation_row`.
+
+        Returns
+        -------
+        int
+            Rows given (all checked first: one bad row writes nothing and raises
+            :class:`~estimo.errors.DataError` listing every bad row).
+        """
+        checked = check_rows(rows, valuation_row, "served valuations")
+        self.write_valuation_rows(checked)
+        return len(checked)
+
+    def write_valuation_rows(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows already made by :func:`~estimo.monitor.rows.valuation_row`."""
+        if not rows:
+            return
+        table = self.tables.valuations
+        with self.engine.begin() as connection:
+            for start in range(0, len(rows), _CHUNK):
+                chunk = rows[start : start + _CHUNK]
+                connection.execute(self._insert_ignore(table), list(chunk))
+
+    def _insert_ignore(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table).on_conflict_do_nothing(index_elements=["request_id"])
+
+    def record_outcomes(
+        self, rows: Iterable[Mapping[str, Any]], recorded_at: dt.datetime | None = None
+    ) -> dict[str, int]:
+        """Store outcomes idempotently: new ones are inserted, known ones updated.
+
+        Returns
+        -------
+        dict
+            ``inserted``, ``updated`` (known outcome, new price) and ``unchanged`` counts.
+        """
+        now = recorded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
+        checked = check_rows(rows, lambda r: outcome_row(r, now), "outcomes")
+        unique = {r["outcome_key"]: r for r in checked}  # the last of duplicates in one batch
+        table = self.tables.outcomes
+        counts = {"inserted": 0, "updated": 0, "unchanged": len(checked) - len(unique)}
+        keys = list(unique)
+        with self.engine.begin() as connection:
+            known: dict[str, float] = {}
+            for start in range(0, len(keys), _CHUNK):
+                part = keys[start : start + _CHUNK]
+                query = select(table.c.outcome_key, table.c.price).where(
+                    table.c.outcome_key.in_(part)
+                )
+                known.update({k: p for k, p in connection.execute(query)})
+            new = [r for k, r in unique.items() if k not in known]
+            changed = [r for k, r in unique.items() if k in known and known[k] != r["price"]]
+            for start in range(0, len(new), _CHUNK):
+                connection.execute(table.insert(), new[start : start + _CHUNK])
+            for row in changed:
+                connection.execute(
+                    table.update()
+                    .where(table.c.outcome_key == row["outcome_key"])
+                    .values(price=row["price"], recorded_at=row["recorded_at"])
+                )
+        counts["inserted"] = len(new)
+        counts["updated"] = len(changed)
+        counts["unchanged"] += len(unique) - len(new) - len(changed)
+        return counts
+
+    # ------------------------------------------------------------------ reading
+    def count_valuations(self) -> int:
+        """Number of stored valuations."""
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(self.tables.valuations)
+                ).scalar_one()
+            )
+
+    def count_outcomes(self) -> int:
+        """Number of stored outcomes."""
+        with self.engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count()).select_from(self.tables.outcomes)
+                ).scalar_one()
+            )
+
+    def valuations_frame(
+        self, since: Any = None, until: Any = None, *, records: bool = False
+    ) -> pd.DataFrame:
+        """Served valuations with ``served_at`` in ``[since, until)``, oldest first.
+
+        Parameters
+        ----------
+        since, until : date-like, optional
+            Bounds of ``served_at`` (UTC).
+        records : bool, default False
+            Also return ``record`` (the property as received, a dict per row).
+        """
+        table = self.tables.valuations
+        columns = [table.c[name] for name in _VALUATION_COLUMNS]
+        if records:
+            columns.append(table.c.record)
+        query = select(*columns).order_by(table.c.served_at)
+        if since is not None:
+            query = query.where(table.c.served_at >= utc_naive(since, "since"))
+        if until is not None:
+            query = query.where(table.c.served_at < utc_naive(until, "until"))
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).all(), columns=[c.name for c in columns])
+        frame["served_at"] = pd.to_datetime(frame["served_at"]).astype("datetime64[ns]")
+        return frame
+
+    def outcomes_frame(self, kinds: Sequence[str] | None = None) -> pd.DataFrame:
+        """Stored outcomes (all kinds, or only ``kinds``), oldest first."""
+        table = self.tables.outcomes
+        query = select(table).order_by(table.c.date, table.c.outcome_key)
+        if kinds is not None:
+            query = query.where(table.c.kind.in_(list(kinds)))
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(
+                connection.execute(query).all(), columns=[c.name for c in table.columns]
+            )
+        for name in ("date", "recorded_at"):
+            frame[name] = pd.to_datetime(frame[name]).astype("datetime64[ns]")
+        return frame
+
+    def table_names(self) -> list[str]:
+        """Tables of this prefix present in the database."""
+        names = inspect(self.engine).get_table_names()
+        return sorted(n for n in names if n.startswith(self.table_prefix))
+
+
+def _engine(url: str) -> Engine:
+    try:
+        if url in ("sqlite://", "sqlite:///:memory:"):
+            engine = create_engine(
+                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            )
+        else:
+            engine = create_engine(url, pool_pre_ping=True)
+    except (ArgumentError, ValueError) as exc:
+        raise ConfigError(
+            f"monitor store URL {_safe(url)!r} is not valid ({exc}); expected e.g. "
+            "'sqlite:///runs/monitor.db' or 'postgresql+psycopg://user@host:5432/db'"
+        ) from exc
+    except ImportError as exc:
+        raise ConfigError(
+            f"monitor store URL {_safe(url)!r} needs a database driver that is not installed "
+            f"({exc}); for PostgreSQL: pip install 'estimo[postgres]'"
+        ) from exc
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _safe(url: str) -> str:
+    """The URL without its password."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return url[:80]
