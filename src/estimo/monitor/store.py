@@ -266,6 +266,29 @@ class ValuationStore:
         frame["served_at"] = pd.to_datetime(frame["served_at"]).astype("datetime64[ns]")
         return frame
 
+    def records_frame(
+        self, since: Any = None, until: Any = None, limit: int = 50_000
+    ) -> pd.DataFrame:
+        """The newest ``limit`` served records in ``[since, until)``: ``request_id``,
+        ``served_at``, ``city`` and ``record`` (a dict per row)."""
+        table = self.tables.valuations
+        query = (
+            select(table.c.request_id, table.c.served_at, table.c.city, table.c.record)
+            .order_by(table.c.served_at.desc())
+            .limit(limit)
+        )
+        if since is not None:
+            query = query.where(table.c.served_at >= utc_naive(since, "since"))
+        if until is not None:
+            query = query.where(table.c.served_at < utc_naive(until, "until"))
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(
+                connection.execute(query).all(),
+                columns=["request_id", "served_at", "city", "record"],
+            )
+        frame["served_at"] = pd.to_datetime(frame["served_at"]).astype("datetime64[ns]")
+        return frame.iloc[::-1].reset_index(drop=True)
+
     def outcomes_frame(self, kinds: Sequence[str] | None = None) -> pd.DataFrame:
         """Stored outcomes (all kinds, or only ``kinds``), oldest first."""
         table = self.tables.outcomes
