@@ -579,8 +579,13 @@ class OutcomeImport(_Strict):
 class MonitorAlerts(_Strict):
     """Alert rules of ``estimo monitor`` (fractions: 0.03 = 3 %)."""
 
-    max_bias: Annotated[float, Field(gt=0, lt=1)] = Field(
+    max_drift: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.03,
+        description="alert when a city's valuation error has been trending (slope interval "
+        "excluding 0) and the accumulated drift since the model started serving exceeds this",
+    )
+    max_bias: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05,
         description="alert when a city-month's median ratio (valuation / outcome) is, with "
         "its whole confidence interval, further than this from 1",
     )

@@ -30,7 +30,7 @@ from estimo.monitor.alerts import Alert
 
 __all__ = ["retraining_advice"]
 
-_RETRAIN_RULES = ("bias", "pe10", "market", "stale")
+_RETRAIN_RULES = ("drift", "bias", "pe10", "market", "stale")
 
 
 def retraining_advice(
@@ -42,6 +42,7 @@ def retraining_advice(
     *,
     max_bias: float,
     max_index_gap: float = 0.05,
+    trends: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
     """Which cities to retrain, and on which window (see the module docstring).
 
@@ -71,7 +72,9 @@ def retraining_advice(
             {
                 "city": city,
                 "reasons": sorted(set(reasons[city])),
-                "drift_since": _drift_since(city, accuracy, market, max_bias, max_index_gap),
+                "drift_since": _drift_since(
+                    city, accuracy, market, trends, max_bias, max_index_gap
+                ),
             }
         )
     if cities:
@@ -93,9 +96,19 @@ def retraining_advice(
 
 
 def _drift_since(
-    city: str, accuracy: pd.DataFrame, market: pd.DataFrame, max_bias: float, max_index_gap: float
+    city: str,
+    accuracy: pd.DataFrame,
+    market: pd.DataFrame,
+    trends: pd.DataFrame | None,
+    max_bias: float,
+    max_index_gap: float,
 ) -> str | None:
     months: list[str] = []
+    if trends is not None and len(trends):
+        rows = trends.loc[
+            (trends["city"] == city) & ((trends["slope_low"] > 0) | (trends["slope_high"] < 0))
+        ]
+        months += rows["first_month"].tolist()
     if len(accuracy):
         rows = accuracy.loc[
             (accuracy["dimension"] == "city")

@@ -3,6 +3,9 @@
 Rules (thresholds under ``monitor.alerts`` in ``estimo.yaml``), judged on the newest month
 only, and only in groups that pass the minimum-group rule:
 
+* ``drift`` (per city): the valuation error has been trending month after month (the
+  slope's interval excludes 0, :mod:`~estimo.monitor.trend`) and the accumulated drift
+  exceeds ``max_drift`` (critical beyond twice);
 * ``bias`` (per city and outcome kind): the median ratio valuation / outcome lies, with its
   whole confidence interval, further than ``max_bias`` from 1 (critical beyond twice);
 * ``pe10`` (per city and kind): the PE10 interval lies entirely below ``min_pe10``;
@@ -106,10 +109,35 @@ def _bias_alerts(accuracy: pd.DataFrame, month: str, rules: MonitorAlerts) -> li
     return out
 
 
+def _drift_alerts(trends: pd.DataFrame, month: str, rules: MonitorAlerts) -> list[Alert]:
+    out = []
+    for r in trends.itertuples():
+        trending = r.slope_low > 0 or r.slope_high < 0
+        if r.latest_month != month or not trending or abs(r.drift) <= rules.max_drift:
+            continue
+        severity = "critical" if abs(r.drift) > 2 * rules.max_drift else "warning"
+        side = "under-values" if r.drift > 0 else "over-values"
+        out.append(
+            Alert(
+                "drift",
+                severity,
+                r.city,
+                month,
+                f"{r.city}: prices are moving away from the model by {r.slope:+.1%} a month "
+                f"(interval {r.slope_low:+.1%} to {r.slope_high:+.1%}); it now {side} by about "
+                f"{abs(r.drift):.1%} more than when it started serving ({r.first_month})",
+                float(r.drift),
+                rules.max_drift,
+            )
+        )
+    return out
+
+
 def evaluate_alerts(
     *,
     month: str | None,
     accuracy: pd.DataFrame,
+    trends: pd.DataFrame,
     market: pd.DataFrame,
     drift: pd.DataFrame,
     outside: pd.DataFrame,
@@ -120,9 +148,12 @@ def evaluate_alerts(
     """Every alert the rules raise on the newest ``month`` (see the module docstring)."""
     if month is None:
         return []
-    alerts = _bias_alerts(accuracy, month, rules) if len(accuracy) else []
+    alerts = _drift_alerts(trends, month, rules)
+    alerts += _bias_alerts(accuracy, month, rules) if len(accuracy) else []
     if len(market):
-        latest = market.loc[market["month"] == market["month"].max()]
+        latest = market.loc[
+            (market["month"] == market["month"].max()) & (market["n"] >= min_group_size)
+        ]
         for r in latest.itertuples():
             if abs(r.gap) > rules.max_index_gap:
                 alerts.append(

@@ -157,6 +157,31 @@ def _accuracy(data: dict[str, Any], months: Sequence[str]) -> str:
     return section("Accuracy over time", "".join(parts) or "<p>No group is large enough.</p>")
 
 
+def _trends(data: dict[str, Any]) -> str:
+    trends = _frame(data, "trends")
+    if trends.empty:
+        return ""
+    table = table_html(
+        trends,
+        [
+            ("city", "city", "text"),
+            ("first_month", "from", "text"),
+            ("latest_month", "to", "text"),
+            ("n", "outcomes", "int"),
+            ("slope", "error trend / month", "pct"),
+            ("slope_low", "low", "pct"),
+            ("slope_high", "high", "pct"),
+            ("drift", "accumulated", "pct"),
+        ],
+    )
+    note = (
+        "<p class='muted'>Trend of the monthly median log(outcome / valuation), appraisals "
+        "and sales together: a positive trend means prices rise faster than the model "
+        "assumes.</p>"
+    )
+    return section("Error trend per city (drift)", note + table)
+
+
 def _appraisers(data: dict[str, Any]) -> str:
     model = _frame(data, "appraiser_model")
     sale = _frame(data, "appraiser_sale")

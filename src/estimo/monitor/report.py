@@ -38,6 +38,7 @@ from estimo.monitor.market import index_gap
 from estimo.monitor.matching import match_outcomes
 from estimo.monitor.staleness import staleness
 from estimo.monitor.store import ValuationStore
+from estimo.monitor.trend import error_trends
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class MonitorReport:
     summary: dict[str, Any]
     volume: pd.DataFrame
     accuracy: pd.DataFrame
+    trends: pd.DataFrame
     appraiser_model: pd.DataFrame
     appraiser_sale: pd.DataFrame
     drift: pd.DataFrame
@@ -87,7 +89,7 @@ class MonitorReport:
     exit_code: int
     notes: list[str] = field(default_factory=list)
 
-    def flagged(self, rules: tuple[str, ...] = ("bias", "market")) -> set[str]:
+    def flagged(self, rules: tuple[str, ...] = ("drift",)) -> set[str]:
         """Subjects (cities, features) of the alerts of some rules."""
         return {a.subject for a in self.alerts if a.rule in rules and a.subject is not None}
 
@@ -102,6 +104,7 @@ class MonitorReport:
                 "notes": self.notes,
                 "volume": self.volume,
                 "accuracy": self.accuracy,
+                "trends": self.trends,
                 "appraiser_model": self.appraiser_model,
                 "appraiser_sale": self.appraiser_sale,
                 "drift": self.drift,
@@ -234,6 +237,12 @@ def build_report(
         n_boot=config.n_boot,
         confidence=config.confidence,
     )
+    trends = error_trends(
+        pairs.loc[pairs["kind"].isin(["sale", "appraisal"])],
+        min_group_size=config.min_group_size,
+        n_boot=config.n_boot,
+        confidence=config.confidence,
+    )
     if pairs.empty:
         notes.append("no outcome could be paired with a served valuation: no accuracy yet")
     appraiser_model = appraiser_vs_model(pairs, config.min_group_size)
@@ -276,6 +285,7 @@ def build_report(
     alerts = evaluate_alerts(
         month=latest,
         accuracy=accuracy,
+        trends=trends,
         market=market,
         drift=drift,
         outside=outside,
@@ -291,6 +301,7 @@ def build_report(
         inputs.training_months,
         max_bias=rules.max_bias,
         max_index_gap=rules.max_index_gap,
+        trends=trends,
     )
     kinds = outcomes["kind"].value_counts()
     summary = {
@@ -309,6 +320,7 @@ def build_report(
         summary,
         _volume(valuations),
         accuracy,
+        trends,
         appraiser_model,
         appraiser_sale,
         drift,

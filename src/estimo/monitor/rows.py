@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -51,6 +52,10 @@ def utc_naive(value: Any, field: str) -> dt.datetime:
     >>> utc_naive("2024-05-01T12:00:00+02:00", "served_at")
     datetime.datetime(2024, 5, 1, 10, 0)
     """
+    if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp):
+        if value.tzinfo is None:
+            return value
+        return value.astimezone(dt.UTC).replace(tzinfo=None)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ValueError(f"{field} is missing; expected a date or an ISO date-time")
     try:
@@ -64,7 +69,7 @@ def utc_naive(value: Any, field: str) -> dt.datetime:
         raise ValueError(f"{field} is missing; expected a date or an ISO date-time")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_convert("UTC").tz_localize(None)
-    return stamp.to_pydatetime()
+    return stamp.floor("us").to_pydatetime()
 
 
 def _text(value: Any, field: str, max_len: int, required: bool = False) -> str | None:
@@ -96,6 +101,16 @@ def _price(value: Any, field: str, required: bool = True) -> float | None:
             return None
         raise ValueError(f"{field} is {_shown(value)}; expected a finite number > 0")
     return number
+
+
+def _plain(value: Any) -> Any:
+    """``value`` itself when it is already plain, finite JSON (the usual case), else a
+    converted copy (:func:`_jsonable`)."""
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return _jsonable(value)
+    return value
 
 
 def _jsonable(value: Any) -> Any:
@@ -150,8 +165,8 @@ def valuation_row(row: Mapping[str, Any]) -> dict[str, Any]:
         "price": _price(answer.get("price"), "answer.price"),
         "low": _price(answer.get("low"), "answer.low", required=False),
         "high": _price(answer.get("high"), "answer.high", required=False),
-        "record": _jsonable(record),
-        "answer": _jsonable(answer),
+        "record": _plain(record),
+        "answer": _plain(answer),
     }
 
 

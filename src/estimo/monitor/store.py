@@ -27,6 +27,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -48,6 +49,21 @@ __all__ = ["StoreError", "ValuationStore"]
 
 # Rows per INSERT statement batch (bounded memory, and SQLite's variable limit).
 _CHUNK = 5_000
+_ALL_VALUATION_COLUMNS = (
+    "request_id",
+    "served_at",
+    "property_id",
+    "city",
+    "property_type",
+    "model_version",
+    "sub_model",
+    "tier",
+    "price",
+    "low",
+    "high",
+    "record",
+    "answer",
+)
 _VALUATION_COLUMNS = (
     "request_id",
     "served_at",
@@ -169,14 +185,74 @@ class ValuationStore:
         return len(checked)
 
     def write_valuation_rows(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows already made by :func:`~estimo.monitor.rows.valuation_row`."""
+        """Insert rows already made by :func:`~estimo.monitor.rows.valuation_row`.
+
+        One transaction; rows whose request id is stored already are skipped. SQLite and
+        PostgreSQL take a fast path through the driver (``executemany`` of plain tuples;
+        ``COPY`` into a temporary table), other databases SQLAlchemy's ``executemany``.
+        """
         if not rows:
             return
-        table = self.tables.valuations
+        dialect = self.engine.dialect.name
+        if dialect == "sqlite":
+            self._write_sqlite(rows)
+        elif dialect == "postgresql" and self.engine.dialect.driver == "psycopg":
+            self._write_postgres(rows)
+        else:
+            table = self.tables.valuations
+            with self.engine.begin() as connection:
+                for start in range(0, len(rows), _CHUNK):
+                    chunk = rows[start : start + _CHUNK]
+                    connection.execute(self._insert_ignore(table), list(chunk))
+
+    def _tuples(self, rows: Sequence[dict[str, Any]], stamp: Any) -> list[tuple]:
+        dumps = json.dumps
+        return [
+            (
+                *(r[c] for c in _VALUATION_COLUMNS[:1]),
+                stamp(r["served_at"]),
+                *(r[c] for c in _VALUATION_COLUMNS[2:]),
+                dumps(r["record"]),
+                dumps(r["answer"]),
+            )
+            for r in rows
+        ]
+
+    def _write_sqlite(self, rows: Sequence[dict[str, Any]]) -> None:
+        # The text format of SQLAlchemy's SQLite DateTime, so queries compare like for like.
+        def stamp(d: dt.datetime) -> str:
+            return f"{d:%Y-%m-%d %H:%M:%S}.{d.microsecond:06d}"
+
+        columns = ", ".join(_ALL_VALUATION_COLUMNS)
+        marks = ", ".join("?" * len(_ALL_VALUATION_COLUMNS))
+        sql = f'INSERT OR IGNORE INTO "{self.tables.valuations.name}" ({columns}) VALUES ({marks})'
         with self.engine.begin() as connection:
-            for start in range(0, len(rows), _CHUNK):
-                chunk = rows[start : start + _CHUNK]
-                connection.execute(self._insert_ignore(table), list(chunk))
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                cursor.executemany(sql, self._tuples(rows, stamp))
+            finally:
+                cursor.close()
+
+    def _write_postgres(self, rows: Sequence[dict[str, Any]]) -> None:
+        name = self.tables.valuations.name
+        columns = ", ".join(_ALL_VALUATION_COLUMNS)
+        staging = f"{name}_staging"
+        with self.engine.begin() as connection:
+            cursor = connection.connection.dbapi_connection.cursor()
+            try:
+                cursor.execute(
+                    f'CREATE TEMPORARY TABLE IF NOT EXISTS "{staging}" '
+                    f'(LIKE "{name}" INCLUDING DEFAULTS) ON COMMIT DELETE ROWS'
+                )
+                with cursor.copy(f'COPY "{staging}" ({columns}) FROM STDIN') as copy:
+                    for row in self._tuples(rows, lambda d: d):
+                        copy.write_row(row)
+                cursor.execute(
+                    f'INSERT INTO "{name}" ({columns}) SELECT {columns} FROM "{staging}" '
+                    "ON CONFLICT (request_id) DO NOTHING"
+                )
+            finally:
+                cursor.close()
 
     def _insert_ignore(self, table: Any) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
