@@ -2,10 +2,11 @@
 
 :func:`render_dashboard` takes the plain data of
 :meth:`estimo.monitor.report.MonitorReport.to_dict` (lists of records) and imports nothing
-from the report module. Sections: the headline, alerts, retraining advice, per-city error
-and bias over time (against sales and against appraisals), appraisers, market drift,
-feature drift, requests outside the training envelope, volume and staleness. Charts use the
-house style of :mod:`estimo.evaluate.plots` and :mod:`estimo.evaluate.html`.
+from the report module. Sections: the headline, alerts, retraining advice, the error trend
+per city, per-city error and bias over time (against sales and against appraisals),
+appraisers, market drift, feature drift, requests outside the training envelope, volume
+and staleness. Charts use the house style of :mod:`estimo.evaluate.plots` and
+:mod:`estimo.evaluate.html`.
 
 Examples
 --------
@@ -324,6 +325,7 @@ def render_dashboard(data: dict[str, Any]) -> str:
         _headline(data),
         _alerts(data),
         _advice(data),
+        _trends(data),
         _accuracy(data, months),
         _appraisers(data),
         _market(data, months),
