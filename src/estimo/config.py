@@ -639,7 +639,8 @@ class MonitorConfig(_Strict):
     n_boot: Annotated[int, Field(gt=0)] = 400
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.9
     max_drift_rows: Annotated[int, Field(gt=0)] = Field(
-        default=50_000, description="served records sampled per window for feature drift"
+        default=10_000,
+        description="newest served records read per month for feature drift and the envelope",
     )
     outcomes: OutcomeImport = Field(default_factory=OutcomeImport)
     alerts: MonitorAlerts = Field(default_factory=MonitorAlerts)

@@ -83,12 +83,14 @@ def match_outcomes(
     """
     vals = valuations[_VALUATION].rename(columns={"price": "predicted"})
     outs = outcomes.rename(columns={"price": "actual"})
-    by_request = outs["request_id"].notna() & outs["request_id"].isin(vals["request_id"])
+    served_ids = set(vals["request_id"].tolist())
+    by_request = outs["request_id"].map(served_ids.__contains__).fillna(False).astype(bool)
     direct = outs.loc[by_request, [*_OUTCOME_RENAMED, "request_id"]].merge(
         vals, on="request_id", how="inner"
     )
     rest = outs.loc[~by_request & outs["property_id"].notna()]
-    rest = rest.loc[rest["property_id"].isin(vals["property_id"])]
+    properties = set(vals["property_id"].dropna().tolist())
+    rest = rest.loc[rest["property_id"].map(properties.__contains__).astype(bool)]
     timed = pd.DataFrame(columns=direct.columns)
     if len(rest):
         left = rest[[*_OUTCOME_RENAMED, "property_id"]].sort_values("date")

@@ -33,7 +33,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, create_engine, event, func, inspect, select, text
+from sqlalchemy import (
+    Engine,
+    String,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    type_coerce,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.pool import StaticPool
@@ -329,7 +339,8 @@ class ValuationStore:
             Also return ``record`` (the property as received, a dict per row).
         """
         table = self.tables.valuations
-        columns = [table.c[name] for name in _VALUATION_COLUMNS]
+        columns = [self._served_at(), *(table.c[name] for name in _VALUATION_COLUMNS[2:])]
+        columns.insert(0, table.c.request_id)
         if records:
             columns.append(table.c.record)
         query = select(*columns).order_by(table.c.served_at)
@@ -337,9 +348,31 @@ class ValuationStore:
             query = query.where(table.c.served_at >= utc_naive(since, "since"))
         if until is not None:
             query = query.where(table.c.served_at < utc_naive(until, "until"))
+        frame = self._frame(query, [c.name for c in columns])
+        frame["served_at"] = _datetimes(frame["served_at"])
+        for name in ("price", "low", "high"):
+            frame[name] = pd.to_numeric(frame[name], errors="coerce").astype(float)
+        return frame
+
+    def _served_at(self) -> Any:
+        """``served_at`` as the driver gives it; on SQLite the stored text, parsed later in
+        one vectorised call instead of row by row."""
+        column = self.tables.valuations.c.served_at
+        if self.engine.dialect.name == "sqlite":
+            return type_coerce(column, String).label("served_at")
+        return column
+
+    def _frame(self, query: Any, names: list[str]) -> pd.DataFrame:
+        """Rows straight from the driver's cursor (plain tuples: SQLite gives datetimes and
+        JSON as text, PostgreSQL as Python objects), without SQLAlchemy's row processing."""
         with self.engine.connect() as connection:
-            frame = pd.DataFrame(connection.execute(query).all(), columns=[c.name for c in columns])
-        frame["served_at"] = pd.to_datetime(frame["served_at"]).astype("datetime64[ns]")
+            result = connection.execute(query)
+            rows = result.cursor.fetchall()
+            result.close()
+        frame = pd.DataFrame.from_records(rows, columns=names)
+        if "record" in frame and len(frame) and isinstance(frame["record"].iloc[0], str):
+            loads = json.loads
+            frame["record"] = [None if r is None else loads(r) for r in frame["record"]]
         return frame
 
     def records_frame(
@@ -349,7 +382,7 @@ class ValuationStore:
         ``served_at``, ``city`` and ``record`` (a dict per row)."""
         table = self.tables.valuations
         query = (
-            select(table.c.request_id, table.c.served_at, table.c.city, table.c.record)
+            select(table.c.request_id, self._served_at(), table.c.city, table.c.record)
             .order_by(table.c.served_at.desc())
             .limit(limit)
         )
@@ -357,12 +390,8 @@ class ValuationStore:
             query = query.where(table.c.served_at >= utc_naive(since, "since"))
         if until is not None:
             query = query.where(table.c.served_at < utc_naive(until, "until"))
-        with self.engine.connect() as connection:
-            frame = pd.DataFrame(
-                connection.execute(query).all(),
-                columns=["request_id", "served_at", "city", "record"],
-            )
-        frame["served_at"] = pd.to_datetime(frame["served_at"]).astype("datetime64[ns]")
+        frame = self._frame(query, ["request_id", "served_at", "city", "record"])
+        frame["served_at"] = _datetimes(frame["served_at"])
         return frame.iloc[::-1].reset_index(drop=True)
 
     def outcomes_frame(self, kinds: Sequence[str] | None = None) -> pd.DataFrame:
@@ -383,6 +412,18 @@ class ValuationStore:
         """Tables of this prefix present in the database."""
         names = inspect(self.engine).get_table_names()
         return sorted(n for n in names if n.startswith(self.table_prefix))
+
+
+def _datetimes(values: pd.Series) -> pd.Series:
+    """Datetimes (naive UTC) from driver values or SQLite's stored text."""
+    if values.empty:
+        return pd.Series(values, dtype="datetime64[ns]")
+    parsed = (
+        pd.to_datetime(values, format="ISO8601")
+        if values.dtype == object and isinstance(values.iloc[0], str)
+        else pd.to_datetime(values)
+    )
+    return parsed.astype("datetime64[ns]")
 
 
 def _engine(url: str) -> Engine:
