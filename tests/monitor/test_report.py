@@ -186,8 +186,12 @@ def test_an_empty_period_is_a_clear_error(sqlite_store: ValuationStore) -> None:
 
 def test_report_on_both_databases(store: ValuationStore) -> None:
     fill(store, seed=1)
-    report = build_report(store, MonitorConfig(n_boot=100))
+    report = build_report(store, MonitorConfig(n_boot=100), inputs=inputs())
     assert report.flagged() == {"B"}
+    assert ("feature_drift", "area_m2") in {(a.rule, a.subject) for a in report.alerts}
+    records = store.records_frame(limit=5)
+    assert len(records) == 5 and records["served_at"].is_monotonic_increasing
+    assert set(records["record"].iloc[0]) == {"id", "city", "area_m2", "rooms", "lat", "lon"}
 
 
 def test_command_line(tmp_path: Path) -> None:
