@@ -581,8 +581,9 @@ class MonitorAlerts(_Strict):
 
     max_drift: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.03,
-        description="alert when a city's valuation error has been trending (slope interval "
-        "excluding 0) and the accumulated drift since the model started serving exceeds this",
+        description="alert when a city's valuation error has been trending and its accumulated "
+        "drift since the model started serving exceeds this (and half of it at the near end "
+        "of its interval)",
     )
     max_bias: Annotated[float, Field(gt=0, lt=1)] = Field(
         default=0.05,

@@ -3,9 +3,9 @@
 Rules (thresholds under ``monitor.alerts`` in ``estimo.yaml``), judged on the newest month
 only, and only in groups that pass the minimum-group rule:
 
-* ``drift`` (per city): the valuation error has been trending month after month (the
-  slope's interval excludes 0, :mod:`~estimo.monitor.trend`) and the accumulated drift
-  exceeds ``max_drift`` (critical beyond twice);
+* ``drift`` (per city): the valuation error has been trending month after month
+  (:mod:`~estimo.monitor.trend`): the accumulated drift exceeds ``max_drift`` and, at the
+  end of the slope's interval nearer 0, still exceeds half of it (critical beyond twice);
 * ``bias`` (per city and outcome kind): the median ratio valuation / outcome lies, with its
   whole confidence interval, further than ``max_bias`` from 1 (critical beyond twice);
 * ``pe10`` (per city and kind): the PE10 interval lies entirely below ``min_pe10``;
@@ -112,8 +112,11 @@ def _bias_alerts(accuracy: pd.DataFrame, month: str, rules: MonitorAlerts) -> li
 def _drift_alerts(trends: pd.DataFrame, month: str, rules: MonitorAlerts) -> list[Alert]:
     out = []
     for r in trends.itertuples():
+        near = min(abs(r.slope_low), abs(r.slope_high)) * r.served_months  # interval's near end
         trending = r.slope_low > 0 or r.slope_high < 0
-        if r.latest_month != month or not trending or abs(r.drift) <= rules.max_drift:
+        if r.latest_month != month or not trending:
+            continue
+        if abs(r.drift) <= rules.max_drift or near <= rules.max_drift / 2:
             continue
         severity = "critical" if abs(r.drift) > 2 * rules.max_drift else "warning"
         side = "under-values" if r.drift > 0 else "over-values"

@@ -39,6 +39,7 @@ _COLUMNS = [
     "slope",
     "slope_low",
     "slope_high",
+    "served_months",
     "drift",
     "latest_level",
 ]
@@ -76,8 +77,9 @@ def error_trends(
     pandas.DataFrame
         ``city``, ``n_months``, ``first_month``, ``latest_month``, ``n`` (outcomes),
         ``slope`` (log change per month; > 0: outcomes rise faster than valuations, the
-        model under-values more and more), ``slope_low`` / ``slope_high``, ``drift``
-        (slope x months served) and ``latest_level`` (the newest month's median).
+        model under-values more and more), ``slope_low`` / ``slope_high``,
+        ``served_months`` (the line's span plus one), ``drift`` (slope x months served)
+        and ``latest_level`` (the newest month's median).
     """
     rng = np.random.default_rng(seed)
     rows = []
@@ -113,6 +115,7 @@ def error_trends(
                 "slope": slope,
                 "slope_low": float(low),
                 "slope_high": float(high),
+                "served_months": int(served),
                 "drift": slope * served,
                 "latest_level": float(medians[-1]),
             }
