@@ -160,12 +160,12 @@ def upgrade(config: ConfigOpt = None, store: StoreOpt = None) -> None:
 @handle_errors
 def _upgrade(config_path: Path | None, store_url: str | None) -> None:
     from estimo.monitor import migrate
-    from estimo.monitor.store import ValuationStore, _safe
+    from estimo.monitor.store import ValuationStore, safe_url
 
     settings, url = monitor_settings(config_path, store_url)
     store = ValuationStore.from_url(url, table_prefix=settings.table_prefix)
     console.print(
-        f"monitoring store {_safe(url)} at revision {store.revision()} "
+        f"monitoring store {safe_url(url)} at revision {store.revision()} "
         f"(newest: {migrate.head_revision()})",
         highlight=False,
     )

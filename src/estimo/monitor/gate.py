@@ -52,19 +52,6 @@ class Valuer(Protocol):
     def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray: ...
 
 
-def _records(store: ValuationStore, request_ids: list[str]) -> dict[str, dict]:
-    from sqlalchemy import select
-
-    table = store.tables.valuations
-    out: dict[str, dict] = {}
-    with store.engine.connect() as connection:
-        for start in range(0, len(request_ids), 5_000):
-            part = request_ids[start : start + 5_000]
-            query = select(table.c.request_id, table.c.record).where(table.c.request_id.in_(part))
-            out.update({r: rec or {} for r, rec in connection.execute(query)})
-    return out
-
-
 def live_comparison(
     store: ValuationStore,
     champion: Valuer,
@@ -118,7 +105,7 @@ def live_comparison(
         result["verdict"] = "too few outcomes"
         result["min_rows"] = min_rows
         return result
-    records = _records(store, pairs["request_id"].tolist())
+    records = store.records_for(pairs["request_id"].tolist())
     frame = pd.DataFrame([records.get(r, {}) for r in pairs["request_id"]])
     frame["date"] = pairs["served_at"].dt.normalize().to_numpy()
     actual = pairs["actual"].to_numpy(float)

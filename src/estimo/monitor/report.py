@@ -336,17 +336,7 @@ def build_report(
 
 def _with_records(store: ValuationStore, pairs: pd.DataFrame) -> pd.DataFrame:
     """Outcome prices with the served property's area and coordinates (hedonic controls)."""
-    table = store.tables.valuations
-    from sqlalchemy import select
-
-    wanted = pairs["request_id"].unique().tolist()
-    records: dict[str, dict] = {}
-    with store.engine.connect() as connection:
-        for start in range(0, len(wanted), 5_000):
-            query = select(table.c.request_id, table.c.record).where(
-                table.c.request_id.in_(wanted[start : start + 5_000])
-            )
-            records.update({r: rec or {} for r, rec in connection.execute(query)})
+    records = store.records_for(pairs["request_id"].tolist())
 
     def pick(name: str) -> pd.Series:
         values = [records.get(r, {}).get(name) for r in pairs["request_id"]]

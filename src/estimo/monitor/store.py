@@ -55,7 +55,7 @@ from estimo.monitor.tables import MonitorTables, build_tables
 
 log = logging.getLogger(__name__)
 
-__all__ = ["StoreError", "ValuationStore"]
+__all__ = ["StoreError", "ValuationStore", "safe_url"]
 
 # Rows per INSERT statement batch (bounded memory, and SQLite's variable limit).
 _CHUNK = 5_000
@@ -147,7 +147,7 @@ class ValuationStore:
             if current != head:
                 if not upgrade:
                     raise StoreError(
-                        f"the monitoring store at {_safe(url)!r} is at revision {current!r}, "
+                        f"the monitoring store at {safe_url(url)!r} is at revision {current!r}, "
                         f"this Estimo needs {head!r}; run `estimo monitor db upgrade`"
                     )
                 migrate.upgrade(engine, table_prefix)
@@ -157,7 +157,7 @@ class ValuationStore:
         except OperationalError as exc:
             engine.dispose()
             raise StoreError(
-                f"cannot open the monitoring store at {_safe(url)!r}: {exc.orig}"
+                f"cannot open the monitoring store at {safe_url(url)!r}: {exc.orig}"
             ) from exc
         return store
 
@@ -394,6 +394,21 @@ class ValuationStore:
         frame["served_at"] = _datetimes(frame["served_at"])
         return frame.iloc[::-1].reset_index(drop=True)
 
+    def records_for(self, request_ids: Sequence[str]) -> dict[str, dict]:
+        """The property records (as received) of some requests: ``request_id -> record``."""
+        table = self.tables.valuations
+        wanted = list(dict.fromkeys(request_ids))
+        out: dict[str, dict] = {}
+        for start in range(0, len(wanted), _CHUNK):
+            query = select(table.c.request_id, table.c.record).where(
+                table.c.request_id.in_(wanted[start : start + _CHUNK])
+            )
+            frame = self._frame(query, ["request_id", "record"])
+            out.update(
+                zip(frame["request_id"], frame["record"].map(lambda r: r or {}), strict=True)
+            )
+        return out
+
     def outcomes_frame(self, kinds: Sequence[str] | None = None) -> pd.DataFrame:
         """Stored outcomes (all kinds, or only ``kinds``), oldest first."""
         table = self.tables.outcomes
@@ -436,12 +451,12 @@ def _engine(url: str) -> Engine:
             engine = create_engine(url, pool_pre_ping=True)
     except (ArgumentError, ValueError) as exc:
         raise ConfigError(
-            f"monitor store URL {_safe(url)!r} is not valid ({exc}); expected e.g. "
+            f"monitor store URL {safe_url(url)!r} is not valid ({exc}); expected e.g. "
             "'sqlite:///runs/monitor.db' or 'postgresql+psycopg://user@host:5432/db'"
         ) from exc
     except ImportError as exc:
         raise ConfigError(
-            f"monitor store URL {_safe(url)!r} needs a database driver that is not installed "
+            f"monitor store URL {safe_url(url)!r} needs a database driver that is not installed "
             f"({exc}); for PostgreSQL: pip install 'estimo[postgres]'"
         ) from exc
     if engine.dialect.name == "sqlite":
@@ -449,7 +464,7 @@ def _engine(url: str) -> Engine:
     return engine
 
 
-def _safe(url: str) -> str:
+def safe_url(url: str) -> str:
     """The URL without its password."""
     try:
         from sqlalchemy.engine import make_url
