@@ -122,10 +122,11 @@ def _rows(n: int, start: float) -> list[dict]:
 def _ingest(url: str, rows: list[dict], label: str) -> ValuationStore:
     prefix = f"bench_{uuid.uuid4().hex[:8]}_"
     store = ValuationStore.from_url(url, table_prefix=prefix)
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for k in range(0, len(rows), 10_000):
         store.record_valuations(rows[k : k + 10_000])
     seconds = time.perf_counter() - started
+    cpu = time.process_time() - cpu
     assert store.count_valuations() == len(rows)
     base = ValuationStore.from_url(url, table_prefix=prefix + "b")
     sample = [dict(r, request_id="x" + r["request_id"]) for r in rows[:2000]]

@@ -59,11 +59,9 @@ def test_opening_again_keeps_the_data_and_does_not_migrate(
     again.dispose()
 
 
-def test_an_empty_database_without_upgrade_is_refused(store_url: str) -> None:
-    from tests.monitor.conftest import unique_prefix
-
+def test_an_empty_database_without_upgrade_is_refused(store_url: str, table_prefix: str) -> None:
     with pytest.raises(StoreError, match="estimo monitor db upgrade"):
-        ValuationStore.from_url(store_url, table_prefix=unique_prefix(), upgrade=False)
+        ValuationStore.from_url(store_url, table_prefix=table_prefix, upgrade=False)
 
 
 def test_valuations_round_trip(store: ValuationStore) -> None:
