@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from estimo.config import MonitorConfig
@@ -157,11 +158,15 @@ def load_inputs(
 
 
 def _months(frame: pd.DataFrame) -> pd.Series:
-    return frame["served_at"].dt.strftime("%Y-%m")
+    """``YYYY-MM`` of each ``served_at`` (formatted once per distinct month, not per row)."""
+    months = frame["served_at"].to_numpy().astype("datetime64[M]")
+    codes, uniques = pd.factorize(months, sort=True)
+    labels = np.array([str(u)[:7] for u in uniques], dtype=object)
+    return pd.Series(labels[codes], index=frame.index)
 
 
-def _volume(valuations: pd.DataFrame) -> pd.DataFrame:
-    frame = valuations.assign(month=_months(valuations))
+def _volume(valuations: pd.DataFrame, months: pd.Series) -> pd.DataFrame:
+    frame = valuations.assign(month=months)
     for column in ("city", "model_version", "tier"):
         frame[column] = frame[column].fillna("(missing)")
     table = frame.groupby(["month", "city", "model_version", "tier"]).size()
@@ -228,7 +233,8 @@ def build_report(
     if until is not None:
         outcomes = outcomes.loc[outcomes["date"] < pd.Timestamp(until)]
     pairs, n_unmatched = match_outcomes(valuations, outcomes, config.match_days)
-    months = sorted(_months(valuations).unique())
+    served_month = _months(valuations)
+    months = sorted(served_month.unique())
     latest = months[-1]
     notes: list[str] = []
     accuracy = accuracy_over_time(
@@ -318,7 +324,7 @@ def build_report(
     }
     return MonitorReport(
         summary,
-        _volume(valuations),
+        _volume(valuations, served_month),
         accuracy,
         trends,
         appraiser_model,
