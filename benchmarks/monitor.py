@@ -137,7 +137,8 @@ def _ingest(url: str, rows: list[dict], label: str) -> ValuationStore:
     base.drop()
     base.dispose()
     print(
-        f"{label}: {len(rows):,} valuations in {seconds:.1f} s ({len(rows) / seconds:,.0f}/s); "
+        f"{label}: {len(rows):,} valuations in {seconds:.1f} s wall, {cpu:.1f} s CPU of this "
+        f"process ({len(rows) / seconds:,.0f}/s); "
         f"baseline one commit per valuation: {per_row * 1e3:.2f} ms/row, "
         f"{per_row * len(rows):.0f} s extrapolated"
     )
@@ -179,11 +180,12 @@ def ingest(n: int) -> None:
         t0 = time.perf_counter()
         store.record_outcomes(outcomes)
         print(f"{label}: {len(outcomes):,} outcomes in {time.perf_counter() - t0:.1f} s")
-        t0 = time.perf_counter()
+        t0, cpu = time.perf_counter(), time.process_time()
         report = build_report(store, MonitorConfig(n_boot=200), inputs=inputs)
         print(
             f"{label}: monitor report over {report.summary['n_valuations']:,} valuations and "
-            f"{report.summary['n_paired']:,} paired outcomes in {time.perf_counter() - t0:.1f} s"
+            f"{report.summary['n_paired']:,} paired outcomes in {time.perf_counter() - t0:.1f} s "
+            f"wall, {time.process_time() - cpu:.1f} s CPU of this process"
         )
         store.drop()
         store.dispose()
