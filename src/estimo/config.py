@@ -522,6 +522,146 @@ class EngineConfig(_Strict):
     n_jobs: Annotated[int, Field(gt=0)] = 2
 
 
+# --------------------------------------------------------------------------- monitor: section
+
+#: Fields of an outcome (an appraisal, a sale or an asking price of a valued property).
+OUTCOME_FIELDS: tuple[str, ...] = (
+    "property_id",
+    "request_id",
+    "kind",
+    "price",
+    "date",
+    "appraiser_id",
+    "source",
+)
+
+
+class OutcomeImport(_Strict):
+    """How ``estimo outcomes import`` maps a CSV/Parquet table onto outcomes.
+
+    Fields found under their own name need no mapping; ``kind`` and ``source`` may be
+    constants for the whole file.
+    """
+
+    columns: dict[str, ColumnSource] = Field(
+        default_factory=dict,
+        description="outcome field -> input column name or {value: constant}",
+    )
+    date_format: str | None = Field(default=None, description="strftime format of the dates")
+    kind: str = Field(
+        default="sale", description="appraisal | sale | asking, or the name of a column"
+    )
+    source: str = Field(
+        default="import", description="where the outcomes come from, when no column says it"
+    )
+    read_options: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("columns", mode="before")
+    @classmethod
+    def _strings_are_columns(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({"column": v} if isinstance(v, str) else v) for k, v in value.items()}
+        return value
+
+    @field_validator("columns")
+    @classmethod
+    def _known_fields(cls, value: dict[str, ColumnSource]) -> dict[str, ColumnSource]:
+        unknown = sorted(set(value) - set(OUTCOME_FIELDS))
+        if unknown:
+            raise ValueError(
+                f"unknown outcome field(s) {unknown!r}; expected some of {list(OUTCOME_FIELDS)!r}"
+            )
+        if any(s.year is not None for s in value.values()):
+            raise ValueError("outcome fields are a column or a {value: ...} constant")
+        return value
+
+
+class MonitorAlerts(_Strict):
+    """Alert rules of ``estimo monitor`` (fractions: 0.03 = 3 %)."""
+
+    max_drift: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.03,
+        description="alert when a city's valuation error has been trending and its accumulated "
+        "drift since the model started serving exceeds this (and half of it at the near end "
+        "of its interval)",
+    )
+    max_bias: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.05,
+        description="alert when a city-month's median ratio (valuation / outcome) is, with "
+        "its whole confidence interval, further than this from 1",
+    )
+    min_pe10: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.5, description="alert when a city-month's PE10 interval lies below this"
+    )
+    max_psi: Annotated[float, Field(gt=0)] = Field(
+        default=0.25, description="alert when a feature's PSI against the training data is higher"
+    )
+    max_missing_change: Annotated[float, Field(gt=0, le=1)] = Field(
+        default=0.10, description="alert when a feature's missing rate changed more than this"
+    )
+    max_index_gap: Annotated[float, Field(gt=0)] = Field(
+        default=0.05,
+        description="alert when a city's price index re-fitted on outcomes moved this much "
+        "more (or less) than the model's index since its training",
+    )
+    max_outside_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.10,
+        description="alert when more requests than this fall outside the training area or ranges",
+    )
+    stale: bool = Field(
+        default=True, description="alert when a model is older than the rolling backtest's advice"
+    )
+    fail_on: Literal["warning", "critical"] = Field(
+        default="warning", description="lowest alert severity that makes the exit code 1"
+    )
+
+
+class MonitorConfig(_Strict):
+    """Live monitoring (``monitor:`` section): the store, outcome import, report, alerts."""
+
+    store_url: str = Field(
+        default="sqlite:///runs/monitor.db",
+        description="SQLAlchemy URL; a relative SQLite path is relative to the project file; "
+        "production: postgresql+psycopg://user@host:5432/db",
+    )
+    table_prefix: str = ""
+    flush_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=1.0, description="the service writes served valuations this often"
+    )
+    match_days: Annotated[int, Field(gt=0)] = Field(
+        default=180,
+        description="an outcome without a request id is matched to the property's latest "
+        "valuation served at most this many days before it",
+    )
+    window_months: Annotated[int, Field(gt=0)] = Field(
+        default=1, description="recent months compared with the training data for drift"
+    )
+    min_group_size: Annotated[int, Field(gt=0)] = 30
+    n_boot: Annotated[int, Field(gt=0)] = 400
+    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    max_drift_rows: Annotated[int, Field(gt=0)] = Field(
+        default=10_000,
+        description="newest served records read per month for feature drift and the envelope",
+    )
+    outcomes: OutcomeImport = Field(default_factory=OutcomeImport)
+    alerts: MonitorAlerts = Field(default_factory=MonitorAlerts)
+
+    def resolved_store_url(self, base_dir: Path) -> str:
+        """The store URL, a relative SQLite path resolved against ``base_dir``.
+
+        Examples
+        --------
+        >>> MonitorConfig().resolved_store_url(Path("/srv/p"))
+        'sqlite:////srv/p/runs/monitor.db'
+        """
+        prefix = "sqlite:///"
+        if self.store_url.startswith(prefix) and self.store_url != prefix:
+            path = self.store_url[len(prefix) :]
+            if path != ":memory:" and not Path(path).is_absolute():
+                return prefix + str((base_dir / path).resolve())
+        return self.store_url
+
+
 class ProjectConfig(_Strict):
     """The whole project file."""
 
@@ -533,6 +673,7 @@ class ProjectConfig(_Strict):
     gate: GateConfig = Field(default_factory=GateConfig)
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
+    monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolved_data_path(self) -> str:

@@ -95,6 +95,16 @@ COMMANDS: dict[str, LazyCommand] = {
     "text": LazyCommand(
         "estimo.cli.text", "text_app", "Facts from listing descriptions (it, es, en, pl)."
     ),
+    "monitor": LazyCommand(
+        "estimo.cli.monitor",
+        "monitor_app",
+        "Live accuracy against appraisals and sales, drift, staleness, alerts (exit 1 on one).",
+    ),
+    "outcomes": LazyCommand(
+        "estimo.cli.outcomes",
+        "outcomes_app",
+        "Outcomes of valued properties (appraisals, sales) into the monitoring store.",
+    ),
 }
 """Every command: name -> where it lives and its one-line help (shown by ``estimo --help``)."""
 

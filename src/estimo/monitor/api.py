@@ -1,0 +1,140 @@
+"""``POST /v1/outcomes``: appraisals and sales sent to the service, as a FastAPI router.
+
+The service mounts it with its own dependencies (API keys)::
+
+    from estimo.monitor.api import outcomes_router
+    app.include_router(outcomes_router(get_store))
+
+where ``get_store`` returns the app's :class:`~estimo.monitor.store.ValuationStore` (it is a
+FastAPI dependency, so tests can override it). The body is one outcome or a list of up to
+:data:`MAX_OUTCOMES`; invalid fields give a 422 with field-level detail (the list index in
+``loc``), nothing stored; the answer counts what was new, updated and already known.
+
+Examples
+--------
+>>> from fastapi import FastAPI
+>>> from fastapi.testclient import TestClient
+>>> from estimo.monitor.store import ValuationStore
+>>> store = ValuationStore.from_url("sqlite://")
+>>> app = FastAPI()
+>>> app.include_router(outcomes_router(lambda: store))
+>>> client = TestClient(app)
+>>> client.post("/v1/outcomes", json={"kind": "sale", "property_id": "P1",
+...     "price": 250000, "date": "2024-05-01", "source": "notary"}).json()
+{'received': 1, 'inserted': 1, 'updated': 0, 'unchanged': 0}
+"""
+
+# No ``from __future__ import annotations``: FastAPI reads the endpoint's annotations, which
+# refer to the local ``store_getter``.
+import datetime as dt
+import math
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, HTTPException
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from estimo.errors import DataError
+from estimo.monitor.store import StoreError, ValuationStore
+
+__all__ = ["MAX_OUTCOMES", "OutcomeIn", "OutcomesAnswer", "outcomes_router"]
+
+#: Most outcomes one request may carry.
+MAX_OUTCOMES = 10_000
+
+
+class OutcomeIn(BaseModel):
+    """One appraisal, sale or asking price of a property that was valued."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["appraisal", "sale", "asking"]
+    price: float = Field(gt=0, description="in the currency of the valuations")
+    date: dt.date | dt.datetime = Field(description="date of the appraisal, sale or listing")
+    source: str = Field(min_length=1, max_length=128, description="who reported it")
+    property_id: str | None = Field(default=None, min_length=1, max_length=128)
+    request_id: str | None = Field(
+        default=None, min_length=1, max_length=64, description="the valuation it answers"
+    )
+    appraiser_id: str | None = Field(default=None, min_length=1, max_length=128)
+
+    @field_validator("price")
+    @classmethod
+    def _finite(cls, value: float) -> float:
+        if not math.isfinite(value):
+            raise ValueError(f"price is {value!r}; expected a finite number > 0")
+        return value
+
+    @model_validator(mode="after")
+    def _identified(self) -> "OutcomeIn":
+        if self.property_id is None and self.request_id is None:
+            raise ValueError("give property_id or request_id (or both)")
+        if self.appraiser_id is not None and self.kind != "appraisal":
+            raise ValueError(
+                f"appraiser_id is given on a {self.kind!r} outcome; only "
+                "appraisals have an appraiser"
+            )
+        return self
+
+
+class OutcomesAnswer(BaseModel):
+    """What the store did with the outcomes."""
+
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+_ONE = TypeAdapter(OutcomeIn)
+_MANY = TypeAdapter(list[OutcomeIn])
+
+
+def _parse(body: Any) -> list[OutcomeIn]:
+    """The outcomes of a body; a 422 locating every bad field (``body``, index, field)."""
+    try:
+        return (
+            _MANY.validate_python(body) if isinstance(body, list) else [_ONE.validate_python(body)]
+        )
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_context=False)
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
+
+
+def outcomes_router(store_getter: Callable[[], ValuationStore]) -> APIRouter:
+    """The ``POST /v1/outcomes`` router over the store ``store_getter`` returns."""
+    router = APIRouter(prefix="/v1", tags=["outcomes"])
+
+    @router.post("/outcomes", response_model=OutcomesAnswer)
+    def post_outcomes(
+        body: Annotated[Any, Body(description="one outcome (OutcomeIn) or a list of them")],
+        store: Annotated[ValuationStore, Depends(store_getter)],
+    ) -> OutcomesAnswer:
+        """Record one outcome or a list of outcomes (idempotent: re-sending adds nothing)."""
+        items = _parse(body)
+        if not items:
+            raise HTTPException(
+                422, detail=[{"loc": ["body"], "msg": "the list is empty", "type": "value_error"}]
+            )
+        if len(items) > MAX_OUTCOMES:
+            raise HTTPException(
+                413, detail=f"{len(items)} outcomes in one request; send at most {MAX_OUTCOMES}"
+            )
+        try:
+            counts = store.record_outcomes(item.model_dump() for item in items)
+        except DataError as exc:  # pydantic checked the fields; this is a belt and braces
+            raise HTTPException(422, detail=exc.problems) from exc
+        except StoreError as exc:
+            raise HTTPException(503, detail=str(exc)) from exc
+        return OutcomesAnswer(received=len(items), **counts)
+
+    return router

@@ -1,0 +1,1 @@
+"""Alembic migrations of the monitoring store (applied by :mod:`estimo.monitor.migrate`)."""

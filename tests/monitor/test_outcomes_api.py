@@ -1,0 +1,177 @@
+"""Outcomes in: the file import (CSV/Parquet, column mapping) and POST /v1/outcomes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from estimo.config import OutcomeImport
+from estimo.errors import DataError
+from estimo.monitor.api import MAX_OUTCOMES, outcomes_router
+from estimo.monitor.outcomes import import_outcomes, read_outcomes
+from estimo.monitor.store import StoreError, ValuationStore
+
+APPRAISALS = pd.DataFrame(
+    {
+        "ref": ["P1", "P2", "P3"],
+        "valuer": ["A1", "A1", "A2"],
+        "value_eur": [250_000, 180_500.5, 99_000],
+        "when": ["03/2024", "04/2024", "04/2024"],
+        "type": ["appraisal", "appraisal", "appraisal"],
+    }
+)
+MAPPING = OutcomeImport(
+    columns={
+        "property_id": "ref",
+        "appraiser_id": "valuer",
+        "price": "value_eur",
+        "date": "when",
+        "kind": "type",
+    },
+    date_format="%m/%Y",
+    source="bank-x",
+)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_import_is_idempotent(store: ValuationStore, tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"appraisals{suffix}"
+    if suffix == ".csv":
+        APPRAISALS.to_csv(path, index=False)
+    else:
+        APPRAISALS.to_parquet(path, index=False)
+    first = import_outcomes(store, str(path), MAPPING)
+    assert first == {"rows": 3, "inserted": 3, "updated": 0, "unchanged": 0}
+    again = import_outcomes(store, str(path), MAPPING)
+    assert again == {"rows": 3, "inserted": 0, "updated": 0, "unchanged": 3}
+    frame = store.outcomes_frame().sort_values("property_id")
+    assert frame["price"].tolist() == [250_000.0, 180_500.5, 99_000.0]
+    assert frame["date"].dt.strftime("%Y-%m-%d").tolist() == [
+        "2024-03-01",
+        "2024-04-01",
+        "2024-04-01",
+    ]
+    assert set(frame["source"]) == {"bank-x"} and set(frame["kind"]) == {"appraisal"}
+    assert frame["appraiser_id"].tolist() == ["A1", "A1", "A2"]
+
+
+def test_canonical_names_need_no_mapping(tmp_path: Path) -> None:
+    path = tmp_path / "sales.csv"
+    pd.DataFrame(
+        {"property_id": ["P1"], "price": [1.0e5], "date": ["2024-01-31"], "request_id": ["r9"]}
+    ).to_csv(path, index=False)
+    rows = read_outcomes(str(path))
+    assert rows == [
+        {
+            "property_id": "P1",
+            "price": 1.0e5,
+            "date": "2024-01-31",
+            "request_id": "r9",
+            "kind": "sale",
+            "source": "import",
+        }
+    ]
+
+
+def test_a_mapping_that_does_not_fit_lists_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    pd.DataFrame({"a": [1]}).to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        read_outcomes(str(path), OutcomeImport(columns={"price": "Price"}, kind="Kind"))
+    text = str(err.value)
+    assert "mapped columns not found: 'Kind' (for 'kind'), 'Price' (for 'price')" in text
+    assert "outcome field 'date' has no column" in text
+    assert "neither 'property_id' nor 'request_id'" in text
+
+
+def test_bad_rows_are_listed_and_nothing_is_stored(store: ValuationStore, tmp_path: Path) -> None:
+    bad = APPRAISALS.assign(value_eur=[250_000, -3, 99_000], when=["03/2024", "04/2024", "x"])
+    path = tmp_path / "bad.csv"
+    bad.to_csv(path, index=False)
+    with pytest.raises(DataError) as err:
+        import_outcomes(store, str(path), MAPPING)
+    assert "row 1: price is -3" in str(err.value)
+    assert "row 2: date is 'x'" in str(err.value)
+    assert store.count_outcomes() == 0
+
+
+def client_for(store: ValuationStore) -> TestClient:
+    app = FastAPI()
+    app.include_router(outcomes_router(lambda: store))
+    return TestClient(app)
+
+
+SALE = {
+    "kind": "sale",
+    "property_id": "P1",
+    "price": 250_000,
+    "date": "2024-05-01",
+    "source": "notary",
+}
+
+
+def test_post_one_or_many_outcomes(store: ValuationStore) -> None:
+    client = client_for(store)
+    answer = client.post("/v1/outcomes", json=SALE)
+    assert answer.status_code == 200
+    assert answer.json() == {"received": 1, "inserted": 1, "updated": 0, "unchanged": 0}
+    many = [
+        SALE,
+        {
+            **SALE,
+            "kind": "appraisal",
+            "appraiser_id": "A3",
+            "price": 240_000,
+            "date": "2024-04-20T09:30:00Z",
+            "source": "bank",
+        },
+    ]
+    answer = client.post("/v1/outcomes", json=many)
+    assert answer.json() == {"received": 2, "inserted": 1, "updated": 0, "unchanged": 1}
+    frame = store.outcomes_frame()
+    assert frame["kind"].tolist() == ["appraisal", "sale"]
+    assert frame["date"].iloc[0] == pd.Timestamp("2024-04-20 09:30:00")
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "message"),
+    [
+        ({**SALE, "price": -1}, ["body", "price"], "greater than 0"),
+        ({**SALE, "kind": "rent"}, ["body", "kind"], "Input should be 'appraisal'"),
+        ({**SALE, "property_id": None}, ["body"], "give property_id or request_id"),
+        ({**SALE, "appraiser_id": "A1"}, ["body"], "only appraisals have an appraiser"),
+        ({**SALE, "colour": "red"}, ["body", "colour"], "Extra inputs are not permitted"),
+        ([SALE, {**SALE, "date": "soon"}], ["body", 1, "date"], "valid date"),
+    ],
+)
+def test_bad_outcomes_get_a_422_with_the_field(
+    store: ValuationStore, body: object, where: list, message: str
+) -> None:
+    answer = client_for(store).post("/v1/outcomes", json=body)
+    assert answer.status_code == 422
+    details = answer.json()["detail"]
+    hits = [d for d in details if d["loc"][: len(where)] == where and message in d["msg"]]
+    assert hits, details
+    assert store.count_outcomes() == 0
+
+
+def test_an_empty_or_too_long_list_is_refused(store: ValuationStore) -> None:
+    client = client_for(store)
+    assert client.post("/v1/outcomes", json=[]).status_code == 422
+    assert client.post("/v1/outcomes", json=[SALE] * (MAX_OUTCOMES + 1)).status_code == 413
+
+
+def test_an_unreachable_store_is_a_503() -> None:
+    class DownStore:
+        def record_outcomes(self, rows: object) -> dict:
+            raise StoreError("cannot open the monitoring store at 'postgresql://db'")
+
+    app = FastAPI()
+    app.include_router(outcomes_router(lambda: DownStore()))
+    answer = TestClient(app).post("/v1/outcomes", json=SALE)
+    assert answer.status_code == 503
+    assert "cannot open the monitoring store" in answer.json()["detail"]
