@@ -37,6 +37,7 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.linalg import lsqr
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
 
@@ -289,6 +290,16 @@ class PriceIndex:
                 "min_rows",
             )
         }
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the index table into ``folder``; returns the facts :meth:`from_bundle` reads."""
+        folder.write_parquet("index.parquet", self.table())
+        return {"params": self.get_params()}
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> PriceIndex:
+        """A fitted index from :meth:`to_bundle`'s folder and facts."""
+        return cls.from_table(folder.read_parquet("index.parquet"), meta["params"])
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, params: dict[str, Any]) -> PriceIndex:

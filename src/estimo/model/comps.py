@@ -72,6 +72,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
@@ -256,6 +257,19 @@ class ComparablesFinder(CandidateSearch):
             params["feature_weights"] = dict(params["feature_weights"])
         params["location_features"] = list(params["location_features"])
         return params
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the reference table (``comps.parquet``) into ``folder``; returns the facts
+        :meth:`from_bundle` reads."""
+        self._check_fitted()
+        folder.write_parquet("comps.parquet", self.reference_)
+        return {"params": self.get_params()}
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ComparablesFinder:
+        """A fitted finder from :meth:`to_bundle`'s folder and facts: the encodings and
+        search trees are derived from the stored reference rows, as :meth:`fit` did."""
+        return cls(**meta["params"]).fit(folder.read_parquet("comps.parquet"))
 
     # ------------------------------------------------------------------------------ fit
 

@@ -44,6 +44,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
 
@@ -231,6 +232,19 @@ class ConformalIntervals:
             "min_segment_rows": self.min_segment_rows,
             "centre": self.centre,
         }
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the calibration table (``calibration.parquet``) into ``folder``; returns the
+        facts :meth:`from_bundle` reads."""
+        self._check_fitted()
+        folder.write_parquet("calibration.parquet", self.table_)
+        return {"params": self.get_params(), "use_segments": bool(self.use_segments_)}
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ConformalIntervals:
+        """Calibrated intervals from :meth:`to_bundle`'s folder and facts."""
+        table = folder.read_parquet("calibration.parquet")
+        return cls.from_table(table, meta["params"], bool(meta["use_segments"]))
 
     @classmethod
     def from_table(

@@ -38,6 +38,7 @@ import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
 from estimo.frames import str_values
 from estimo.model.booster_input import booster_predict
@@ -411,6 +412,50 @@ class SegmentedModel:
             }
         return routing
 
+    # ------------------------------------------------------------------ saving
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save one LightGBM text model per sub-model (``models/<name>.txt``) into
+        ``folder``; returns the facts (spec, routing, rounds) :meth:`from_bundle` reads."""
+        self._check_fitted()
+        files = {name: _model_file(name) for name in self.boosters_}
+        for name, booster in self.boosters_.items():
+            folder.write_text(files[name], booster.model_to_string())
+        return {
+            "params": self.get_params(),
+            "numeric": list(self.spec_.numeric),
+            "categorical": {k: list(v) for k, v in self.spec_.categorical.items()},
+            "routing": self.routing_,
+            "rounds": self.rounds_,
+            "cities": list(self.cities_),
+            "n_train": self.n_train_,
+            "base_score": self.base_score_,
+            "files": files,
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> SegmentedModel:
+        """A fitted model from :meth:`to_bundle`'s folder and facts."""
+        model = cls(**meta["params"])
+        model.spec_ = FeatureSpec(
+            numeric=tuple(meta["numeric"]),
+            categorical={k: tuple(v) for k, v in meta["categorical"].items()},
+        )
+        model.boosters_ = {
+            name: lgb.Booster(model_str=folder.read_text(path))
+            for name, path in meta["files"].items()
+        }
+        model.rounds_ = {k: int(v) for k, v in meta["rounds"].items()}
+        model.cities_ = tuple(meta["cities"])
+        model.routing_ = meta["routing"]
+        model.n_train_ = int(meta["n_train"])
+        model.base_score_ = float(meta["base_score"])
+        return model
+
+    def memory_bytes(self) -> int:
+        """Size of the sub-models' trees (their text form, close to LightGBM's own)."""
+        self._check_fitted()
+        return sum(len(b.model_to_string()) for b in self.boosters_.values())
+
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
         if not hasattr(self, "boosters_"):
@@ -517,6 +562,11 @@ class SegmentedModel:
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
         return names, values
+
+
+def _model_file(name: str) -> str:
+    """File of a sub-model in a bundle (its name with anything unusual as ``_``)."""
+    return "models/" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + ".txt"
 
 
 def _take(matrix: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:

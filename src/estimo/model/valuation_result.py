@@ -203,6 +203,14 @@ class Valuation:
         Plain sentences about what limits the valuation.
     subject_id : str or None
         The subject's id when it has one.
+    ranges : mapping of str to (float, float)
+        The other price ranges by nominal coverage in percent (``{"90": (low, high)}``);
+        ``low``/``high`` is the first, default one.
+    reasons : sequence of mapping
+        The reasons in plain words with their amounts (when explained; see
+        :meth:`estimo.explain.explainer.Explanation.to_dict`).
+    model : mapping
+        Facts about the model that valued (training window, fingerprint, version).
     """
 
     price: float
@@ -220,6 +228,9 @@ class Valuation:
     comparables: Sequence[Comparable] = ()
     warnings: Sequence[str] = ()
     subject_id: str | None = None
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    reasons: Sequence[Mapping[str, Any]] = ()
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("price", "low", "high", "model_price"):
@@ -252,6 +263,7 @@ class Valuation:
         object.__setattr__(self, "valuation_date", pd.Timestamp(self.valuation_date))
         object.__setattr__(self, "comparables", tuple(self.comparables))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "reasons", tuple(self.reasons))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field (comparables as dicts, dates as ISO strings)."""
@@ -261,6 +273,11 @@ class Valuation:
                 "price": self.price,
                 "low": self.low,
                 "high": self.high,
+                **{
+                    f"{end}_{pct}": bound
+                    for pct, (low, high) in self.ranges.items()
+                    for end, bound in (("low", low), ("high", high))
+                },
                 "currency": self.currency,
                 "confidence": self.confidence,
                 "confidence_score": self.confidence_score,
@@ -272,6 +289,8 @@ class Valuation:
                 "blend_weight": self.blend_weight,
                 "comparables": [c.to_dict() for c in self.comparables],
                 "warnings": list(self.warnings),
+                "reasons": [dict(r) for r in self.reasons],
+                "model": dict(self.model),
             }
         )
 

@@ -212,6 +212,38 @@ class LabelCalibrator:
         }
         return out
 
+    def to_bundle(self) -> dict[str, Any]:
+        """Settings and learned ratios as plain JSON (read back by :meth:`from_bundle`)."""
+        self._check_fitted()
+        return {
+            "params": {
+                "segment_columns": list(self.segment_columns),
+                "time_unit": self.time_unit,
+                "shrinkage": self.shrinkage,
+                "asking_price_column": self.asking_price_column,
+                "sale_weight": self.sale_weight,
+                "appraisal_weight": self.appraisal_weight,
+                "asking_weight": self.asking_weight,
+                "min_ratio": self.min_ratio,
+                "max_ratio": self.max_ratio,
+            },
+            "n_pairs": int(self.n_pairs_),
+            "global_log_ratio": float(self.global_log_ratio_),
+            "effects": {
+                name: {str(k): float(v) for k, v in effect.items()}
+                for name, effect in self.effects_.items()
+            },
+        }
+
+    @classmethod
+    def from_bundle(cls, meta: dict[str, Any]) -> LabelCalibrator:
+        """A fitted calibrator from :meth:`to_bundle`'s facts."""
+        calibrator = cls(**meta["params"])
+        calibrator.n_pairs_ = int(meta["n_pairs"])
+        calibrator.global_log_ratio_ = float(meta["global_log_ratio"])
+        calibrator.effects_ = {k: dict(v) for k, v in meta["effects"].items()}
+        return calibrator
+
     def to_dict(self) -> dict[str, Any]:
         """Learned ratios as plain JSON (for a model bundle; no pickles)."""
         self._check_fitted()
