@@ -94,6 +94,13 @@ class ValuationPipeline(BaseEstimator):
         :meth:`fit` fails when a model feature has no label.
     currency : str
         Currency of the prices.
+    clean : bool
+        Audit, clean and calibrate the training rows (default). ``False``: the engine learns
+        from the rows as given and valuations use them as given (no policy is kept).
+    explanations : bool
+        Check every model feature has a label and learn the explanation reference
+        (default). ``False`` (a backtest that only scores) skips both; such a pipeline
+        values without reasons.
     """
 
     def __init__(
@@ -104,12 +111,16 @@ class ValuationPipeline(BaseEstimator):
         labels: Mapping[str, str] | None = None,
         concepts: Mapping[str, str] | None = None,
         currency: str = "EUR",
+        clean: bool = True,
+        explanations: bool = True,
     ) -> None:
         self.engine = engine
         self.quality = quality
         self.labels = labels
         self.concepts = concepts
         self.currency = currency
+        self.clean = clean
+        self.explanations = explanations
 
     @classmethod
     def from_config(
@@ -151,17 +162,22 @@ class ValuationPipeline(BaseEstimator):
             If a model feature has no human label (add it under ``explain.labels``).
         """
         started = time.perf_counter()
-        quality = self.quality if self.quality is not None else QualityConfig()
-        prepared = prepare_training_data(frame, quality)
         engine = clone(self.engine) if self.engine is not None else AVM()
         engine.set_params(currency=self.currency)
-        engine.fit(prepared.frame, sample_weight=prepared.weight)
+        prepared = None
+        if self.clean:
+            quality = self.quality if self.quality is not None else QualityConfig()
+            prepared = prepare_training_data(frame, quality)
+            engine.fit(prepared.frame, sample_weight=prepared.weight)
+        else:
+            engine.fit(frame)
+        train = prepared.frame if prepared is not None else frame
         self.engine_ = engine
-        self.policy_ = prepared.policy
-        self.calibrator_ = prepared.calibrator
-        self.reference_ = self._fit_reference(engine, prepared.frame)
+        self.policy_ = prepared.policy if prepared is not None else None
+        self.calibrator_ = prepared.calibrator if prepared is not None else None
+        self.reference_ = self._fit_reference(engine, train) if self.explanations else None
         self.training_data_ = prepared
-        self.facts_ = _training_facts(frame, prepared, self.currency)
+        self.facts_ = _training_facts(frame, train, prepared, self.currency)
         self.facts_["fit_seconds"] = time.perf_counter() - started
         self._explainers: dict[str, Explainer] = {}
         return self
@@ -228,7 +244,7 @@ class ValuationPipeline(BaseEstimator):
         return self.engine_.memory_bytes()
 
     # ------------------------------------------------------------------ predicting
-    def clean(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
+    def cleaned(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
         """Rows as the engine sees them, and per row what the cleaning policy did.
 
         The fitted policy in prediction mode (never drops a row); without a policy (cleaning
@@ -244,7 +260,7 @@ class ValuationPipeline(BaseEstimator):
         """Everything a backtest stores per row (``predicted``, ``model``, ``comps``,
         ``blend_weight``, ``low``/``high`` and the other ranges, ``fsd``, ``sub_model``),
         for raw rows: they are cleaned first. Row-aligned with ``frame`` (positional)."""
-        served, _ = self.clean(frame)
+        served, _ = self.cleaned(frame)
         return self.engine_.predict_table(served, valuation_date)
 
     def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
@@ -344,7 +360,7 @@ class ValuationPipeline(BaseEstimator):
         valuation_date: Any,
         input_warnings: Sequence[Sequence[str]] | None = None,
     ) -> tuple[list[Valuation], list[Explanation] | None]:
-        served, cleaning = self.clean(frame)
+        served, cleaning = self.cleaned(frame)
         if input_warnings is not None:
             cleaning = [[*a, *b] for a, b in zip(input_warnings, cleaning, strict=True)]
         engine = self.engine_
@@ -352,6 +368,11 @@ class ValuationPipeline(BaseEstimator):
         if not explain:
             valuations = engine.value(served, valuation_date)
             return [_with(v, cleaning[i], facts) for i, v in enumerate(valuations)], None
+        if self.reference_ is None:
+            raise EstimoError(
+                "this pipeline was fitted with explanations=False: it values without reasons "
+                "(use explain=False)"
+            )
         passed = engine.value_with_contributions(served, valuation_date)
         valuations = [_with(v, cleaning[i], facts) for i, v in enumerate(passed.valuations)]
         explanations = self.explainer(lang).explain(
@@ -395,7 +416,8 @@ class ValuationPipeline(BaseEstimator):
         policy = None
         if self.policy_ is not None:
             policy = self.policy_.to_bundle(root.sub(CLEANING_FOLDER))
-        root.write_json(REFERENCE_FILE, self.reference_.to_dict())
+        if self.reference_ is not None:
+            root.write_json(REFERENCE_FILE, self.reference_.to_dict())
         root.write_json(
             PIPELINE_FILE,
             {
@@ -403,6 +425,7 @@ class ValuationPipeline(BaseEstimator):
                 "format_version": FORMAT_VERSION,
                 "estimo_version": __version__,
                 "currency": self.currency,
+                "clean": self.clean,
                 "labels": dict(self.labels or {}),
                 "concepts": dict(self.concepts or {}),
                 "facts": self.facts_,
@@ -435,6 +458,8 @@ class ValuationPipeline(BaseEstimator):
             labels=meta["labels"] or None,
             concepts=meta["concepts"] or None,
             currency=meta["currency"],
+            clean=bool(meta.get("clean", True)),
+            explanations=root.exists(REFERENCE_FILE),
         )
         pipeline.engine_ = engine
         pipeline.policy_ = None
@@ -446,7 +471,11 @@ class ValuationPipeline(BaseEstimator):
         pipeline.calibrator_ = (
             None if calibration is None else LabelCalibrator.from_bundle(calibration)
         )
-        pipeline.reference_ = ReferenceTable.from_dict(root.read_json(REFERENCE_FILE))
+        pipeline.reference_ = (
+            ReferenceTable.from_dict(root.read_json(REFERENCE_FILE))
+            if root.exists(REFERENCE_FILE)
+            else None
+        )
         pipeline.facts_ = {**meta["facts"], "extra": meta.get("extra", {})}
         pipeline._explainers = {}
         return pipeline
@@ -478,7 +507,9 @@ def _with(valuation: Valuation, warnings: Sequence[str], facts: dict[str, Any]) 
     return replace(valuation, warnings=(*warnings, *valuation.warnings), model=facts)
 
 
-def _training_facts(frame: pd.DataFrame, prepared: TrainingData, currency: str) -> dict[str, Any]:
+def _training_facts(
+    frame: pd.DataFrame, train: pd.DataFrame, prepared: TrainingData | None, currency: str
+) -> dict[str, Any]:
     from estimo.registry.manifest import fingerprint_frame  # a leaf helper; keeps this light
 
     dates = pd.to_datetime(frame["date"])
@@ -487,10 +518,7 @@ def _training_facts(frame: pd.DataFrame, prepared: TrainingData, currency: str) 
         "currency": currency,
         "training_window": {"from": f"{dates.min():%Y-%m-%d}", "to": f"{dates.max():%Y-%m-%d}"},
         "n_input": len(frame),
-        "n_train": len(prepared.frame),
-        "fingerprints": {
-            "input": fingerprint_frame(frame),
-            "train": fingerprint_frame(prepared.frame),
-        },
-        "quality": prepared.summary(),
+        "n_train": len(train),
+        "fingerprints": {"input": fingerprint_frame(frame), "train": fingerprint_frame(train)},
+        "quality": prepared.summary() if prepared is not None else None,
     }
