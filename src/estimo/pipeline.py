@@ -30,7 +30,7 @@ Examples
 --------
 >>> import tempfile
 >>> from estimo.synth import generate_market
->>> from estimo.model.avm import AVM
+>>> from estimo.model.avm import AVM, BUNDLE_META
 >>> frame = generate_market(2_500, seed=3).frame
 >>> engine = AVM(n_estimators=30, min_city_rows=300, comps_k=5, progress=False)
 >>> pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(frame)
@@ -60,7 +60,7 @@ from estimo.errors import ConfigError, EstimoError
 from estimo.explain.explainer import Explainer, Explanation
 from estimo.explain.labels import missing_labels
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
-from estimo.model.avm import AVM
+from estimo.model.avm import AVM, BUNDLE_META
 from estimo.model.valuation_result import Valuation
 from estimo.quality.calibrate import LabelCalibrator
 from estimo.quality.clean import CleaningPolicy
@@ -69,7 +69,7 @@ from estimo.records import records_frame
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PIPELINE_FILE", "ValuationPipeline", "load_pipeline"]
+__all__ = ["PIPELINE_FILE", "ValuationPipeline", "load_bundle", "load_pipeline", "save_bundle"]
 
 PIPELINE_FILE = "pipeline.json"
 KIND = "valuation_pipeline"
@@ -175,17 +175,28 @@ class ValuationPipeline(BaseEstimator):
         self.engine_ = engine
         self.policy_ = prepared.policy if prepared is not None else None
         self.calibrator_ = prepared.calibrator if prepared is not None else None
-        self.reference_ = self._fit_reference(engine, train) if self.explanations else None
+        self.reference_ = None
+        self._explainers: dict[str, Explainer] = {}
+        if self.explanations:
+            self.fit_reference(train)
         self.training_data_ = prepared
         self.facts_ = _training_facts(frame, train, prepared, self.currency)
         self.facts_["fit_seconds"] = time.perf_counter() - started
-        self._explainers: dict[str, Explainer] = {}
         return self
 
-    def _fit_reference(self, engine: AVM, frame: pd.DataFrame) -> ReferenceTable:
-        """Check every model feature has a label; learn the explanation reference."""
-        sample = reference_sample(frame)
-        contributions = engine.log_contributions(sample)
+    def fit_reference(self, train: pd.DataFrame) -> ValuationPipeline:
+        """Check every model feature has a label and learn the explanation reference from
+        the engine's training rows (``training_data_.frame``: as cleaned); returns ``self``.
+
+        :meth:`fit` does this unless ``explanations=False``.
+
+        Raises
+        ------
+        ConfigError
+            If a model feature has no human label (add it under ``explain.labels``).
+        """
+        sample = reference_sample(train)
+        contributions = self.engine_.log_contributions(sample)
         features = [c for c in contributions.columns if not c.startswith("_")]
         missing = missing_labels(features, labels=self.labels)
         if missing:
@@ -193,7 +204,8 @@ class ValuationPipeline(BaseEstimator):
                 f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
                 'add them to the project file as explain: {labels: {column: "plain label"}}'
             )
-        return ReferenceTable().fit(sample, contributions)
+        self.use_reference(ReferenceTable().fit(sample, contributions))
+        return self
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "engine_"):
@@ -225,6 +237,12 @@ class ValuationPipeline(BaseEstimator):
         """Nominal coverages of the price ranges (the first is ``low``/``high``)."""
         source = self.engine_ if hasattr(self, "engine_") else (self.engine or AVM())
         return tuple(float(x) for x in source.interval_levels)
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """The engine's model features (canonical, extra, indicator and location columns)."""
+        self._check_fitted()
+        return list(self.engine_.stage_.feature_names_)
 
     def describe(self) -> dict[str, Any]:
         """The training facts (window, currency, rows, fingerprints, quality, engine)."""
@@ -267,6 +285,14 @@ class ValuationPipeline(BaseEstimator):
         """Valuations of raw rows (cleaned first)."""
         return self.predict_table(frame, valuation_date)["predicted"].to_numpy(float)
 
+    def predict_interval(
+        self, frame: pd.DataFrame, level: float | None = None, valuation_date: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper ends of the price range of raw rows at nominal coverage ``level``
+        (default: the first of :attr:`interval_levels`)."""
+        served, _ = self.cleaned(frame)
+        return self.engine_.predict_interval(served, level, valuation_date)
+
     def value(
         self,
         frame: pd.DataFrame,
@@ -280,12 +306,12 @@ class ValuationPipeline(BaseEstimator):
         valuations, _ = self._value_frame(frame, explain, lang, valuation_date)
         return valuations
 
-    def explain(
+    def value_explained(
         self, frame: pd.DataFrame, *, lang: str = "en", valuation_date: Any = None
-    ) -> list[Explanation]:
-        """The explanation of each valuation of raw rows, in language ``lang``."""
-        _, explanations = self._value_frame(frame, True, lang, valuation_date)
-        return explanations or []
+    ) -> tuple[list[Valuation], list[Explanation]]:
+        """The valuations of raw rows and their explanations in language ``lang``."""
+        valuations, explanations = self._value_frame(frame, True, lang, valuation_date)
+        return valuations, explanations or []
 
     def value_one(
         self,
@@ -396,6 +422,12 @@ class ValuationPipeline(BaseEstimator):
             "estimo_version": self.facts_.get("estimo_version"),
         }
 
+    def use_reference(self, reference: ReferenceTable) -> None:
+        """Explain against another reference table (e.g. one written by ``estimo explain``)."""
+        self._check_fitted()
+        self.reference_ = reference
+        self._explainers = {}
+
     def explainer(self, lang: str = "en") -> Explainer:
         """The explainer of this pipeline in language ``lang`` (built once per language)."""
         self._check_fitted()
@@ -437,9 +469,36 @@ class ValuationPipeline(BaseEstimator):
         return folder
 
     @classmethod
+    def from_engine(cls, engine: AVM) -> ValuationPipeline:
+        """A pipeline around an engine fitted and saved on its own (before pipelines): no
+        cleaning policy (rows are valued as given), no explanation reference."""
+        extra = dict(getattr(engine, "bundle_extra_", {}))
+        currency = engine.currency or extra.get("currency") or "EUR"
+        pipeline = cls(engine=clone(engine), currency=currency, clean=False, explanations=False)
+        pipeline.engine_ = engine
+        pipeline.policy_ = None
+        pipeline.calibrator_ = None
+        pipeline.reference_ = None
+        pipeline.training_data_ = None
+        pipeline.facts_ = {
+            "estimo_version": None,
+            "currency": currency,
+            "training_window": extra.get("training_window"),
+            "n_train": engine.n_train_,
+            "fingerprints": {},
+            "quality": extra.get("quality"),
+            "extra": extra,
+        }
+        pipeline._explainers = {}
+        return pipeline
+
+    @classmethod
     def load(cls, folder: str) -> ValuationPipeline:
         """Read a pipeline written by :meth:`save` (see :func:`load_pipeline`)."""
         root = BundleFolder(folder)
+        if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
+            log.warning("%s holds an engine saved without its pipeline: no cleaning", folder)
+            return cls.from_engine(AVM.from_bundle(root))
         if not root.exists(PIPELINE_FILE):
             raise EstimoError(
                 f"{folder!r} holds no valuation pipeline: expected {PIPELINE_FILE} "
@@ -494,12 +553,34 @@ class ValuationPipeline(BaseEstimator):
 def load_pipeline(folder_or_url: str) -> ValuationPipeline:
     """Load a saved :class:`ValuationPipeline` from a folder or fsspec URL.
 
+    A folder holding only an engine (``model.json`` of kind ``avm``, saved before
+    pipelines) loads as a pipeline without cleaning policy or explanation reference.
+
     Raises
     ------
     EstimoError
         If the folder holds no pipeline (or one of another format).
     """
     return ValuationPipeline.load(str(folder_or_url))
+
+
+def save_bundle(model: Any, folder: str, extra: dict[str, Any] | None = None) -> str:
+    """Save what the registry stores: a pipeline (its :meth:`~ValuationPipeline.save`),
+    or an engine or plain model saved on its own (:func:`estimo.model.bundle.save_model`)."""
+    if isinstance(model, ValuationPipeline):
+        return model.save(folder, extra=extra)
+    from estimo.model.bundle import save_model
+
+    return save_model(model, folder, extra)
+
+
+def load_bundle(folder: str) -> Any:
+    """Load what :func:`save_bundle` saved: a pipeline, else the engine or plain model."""
+    if BundleFolder(folder).exists(PIPELINE_FILE):
+        return load_pipeline(folder)
+    from estimo.model.bundle import load_model
+
+    return load_model(folder)
 
 
 def _with(valuation: Valuation, warnings: Sequence[str], facts: dict[str, Any]) -> Valuation:
