@@ -47,11 +47,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.neighbors import KDTree
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
+from estimo.params import json_params
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +133,7 @@ def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok
 
 
-class LocationFeatures:
+class LocationFeatures(BaseEstimator):
     """Spatial-lag, distance and neighbourhood features (see the module docstring).
 
     Parameters
@@ -159,6 +161,7 @@ class LocationFeatures:
 
     def __init__(
         self,
+        *,
         k: int = 20,
         k_near: int = 5,
         building_m: float = 40.0,
@@ -471,7 +474,7 @@ class LocationFeatures:
         if self.neighbourhood_table_ is not None:
             folder.write_parquet("neighbourhoods.parquet", self.neighbourhood_table_)
         return {
-            "params": self.get_params(),
+            "params": json_params(self),
             "centres": {k: [float(x) for x in v] for k, v in self.centres_.items()},
             "city_mean": None
             if self.neighbourhood_table_ is None
@@ -501,20 +504,3 @@ class LocationFeatures:
             loc.city_mean_ = pd.Series(meta["city_mean"], dtype=float)
         loc.n_train_ = int(meta["n_train"])
         return loc
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "k",
-                "k_near",
-                "building_m",
-                "centre_share",
-                "neighbourhood_smoothing",
-                "twins",
-                "twin_m",
-                "twin_log_area",
-                "twin_past_only",
-            )
-        }

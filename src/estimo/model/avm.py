@@ -49,10 +49,10 @@ from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
-from estimo.model.params import json_params
 from estimo.model.segmented import SegmentedModel
 from estimo.model.valuation import _check_training_frame
 from estimo.model.valuation_result import Valuation, build_warnings
+from estimo.params import json_params
 from estimo.split import out_of_time_split
 
 log = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class AVM(BaseEstimator):
 
     Follows scikit-learn's estimator contract: keyword-only parameters that ``__init__``
     only stores, ``get_params``/``set_params``, ``sklearn.base.clone``; learned attributes
-    end in ``_``. :func:`estimo.model.params.json_params` gives the parameters as JSON.
+    end in ``_``. :func:`estimo.params.json_params` gives the parameters as JSON.
 
     Parameters
     ----------

@@ -71,6 +71,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
@@ -98,6 +99,7 @@ from estimo.model.comps_encoding import (
 from estimo.model.comps_search import CandidateSearch, Matches
 from estimo.model.comps_stats import row_stat, similarity, trimmed_mean
 from estimo.model.valuation_result import Comparable
+from estimo.params import json_params
 
 log = logging.getLogger(__name__)
 
@@ -180,7 +182,7 @@ class ComparablesResult:
         return out
 
 
-class ComparablesFinder(CandidateSearch):
+class ComparablesFinder(CandidateSearch, BaseEstimator):
     """Find, adjust and combine comparable properties (see the module docstring).
 
     Parameters
@@ -226,6 +228,7 @@ class ComparablesFinder(CandidateSearch):
 
     def __init__(
         self,
+        *,
         n_comps: int = 8,
         n_candidates: int = 64,
         max_distance_km: float = 5.0,
@@ -250,20 +253,12 @@ class ComparablesFinder(CandidateSearch):
         self.exclude_future = exclude_future
         self.location_features = location_features
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-ready), as scikit-learn's ``get_params``."""
-        params = {k: getattr(self, k) for k in _PARAM_NAMES}
-        if params["feature_weights"] is not None:
-            params["feature_weights"] = dict(params["feature_weights"])
-        params["location_features"] = list(params["location_features"])
-        return params
-
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
         """Save the reference table (``comps.parquet``) into ``folder``; returns the facts
         :meth:`from_bundle` reads."""
         self._check_fitted()
         folder.write_parquet("comps.parquet", self.reference_)
-        return {"params": self.get_params()}
+        return {"params": json_params(self)}
 
     @classmethod
     def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ComparablesFinder:
@@ -542,18 +537,3 @@ class ComparablesFinder(CandidateSearch):
             }
         )
         return summary, keep[sub, rank]
-
-
-_PARAM_NAMES = (
-    "n_comps",
-    "n_candidates",
-    "max_distance_km",
-    "distance_scale_km",
-    "age_scale_months",
-    "feature_weights",
-    "missing_penalty",
-    "trim",
-    "exclude_same_id",
-    "exclude_future",
-    "location_features",
-)

@@ -37,6 +37,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
@@ -52,6 +53,7 @@ from estimo.model.valuation import (
     lightgbm_params,
     trained_on_spec,
 )
+from estimo.params import json_params
 from estimo.progress import step_progress
 
 log = logging.getLogger(__name__)
@@ -86,7 +88,7 @@ def encode(X: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     return build_feature_matrix(X, spec, with_date=False)
 
 
-class SegmentedModel:
+class SegmentedModel(BaseEstimator):
     """Per-city LightGBM models with a global fallback (see the module docstring).
 
     Parameters
@@ -119,6 +121,7 @@ class SegmentedModel:
 
     def __init__(
         self,
+        *,
         min_city_rows: int = 2000,
         min_validation_rows: int = 50,
         n_estimators: int = 2000,
@@ -152,29 +155,6 @@ class SegmentedModel:
         self.seed = seed
         self.n_jobs = n_jobs
         self.progress = progress
-
-    _PARAMS = (
-        "min_city_rows",
-        "min_validation_rows",
-        "n_estimators",
-        "learning_rate",
-        "num_leaves",
-        "max_depth",
-        "min_child_samples",
-        "subsample",
-        "colsample_bytree",
-        "reg_lambda",
-        "early_stopping_rounds",
-        "objective",
-        "huber_delta",
-        "seed",
-        "n_jobs",
-        "progress",
-    )
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {k: getattr(self, k) for k in self._PARAMS}
 
     def _booster_params(self, n_rows: int) -> dict[str, Any]:
         params = lightgbm_params(
@@ -421,7 +401,7 @@ class SegmentedModel:
         for name, booster in self.boosters_.items():
             folder.write_text(files[name], booster.model_to_string())
         return {
-            "params": self.get_params(),
+            "params": json_params(self),
             "numeric": list(self.spec_.numeric),
             "categorical": {k: list(v) for k, v in self.spec_.categorical.items()},
             "routing": self.routing_,

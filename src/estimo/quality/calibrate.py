@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
 from estimo.quality.rules.labels import asking_sale_pairs
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 _FREQ = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
-class LabelCalibrator:
+class LabelCalibrator(BaseEstimator):
     """Learn the sale/asking ratio by segment and time; calibrate asking prices.
 
     Parameters
@@ -59,6 +60,7 @@ class LabelCalibrator:
 
     def __init__(
         self,
+        *,
         segment_columns: tuple[str, ...] | list[str] = ("city", "property_type"),
         time_unit: str = "quarter",
         shrinkage: float = 20.0,

@@ -38,6 +38,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
@@ -89,8 +90,11 @@ class CleanResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-class CleaningPolicy:
+class CleaningPolicy(BaseEstimator):
     """Repair, impute and filter canonical frames by the rules of ``quality.clean``.
+
+    A scikit-learn estimator (``get_params``, ``clone``); its one parameter may be given
+    by position, as the quality commands do.
 
     Parameters
     ----------
