@@ -59,17 +59,17 @@ def test_value_on_a_saved_pipeline_is_bit_for_bit_the_backtest(market, tmp_path,
     assert served["low_90"] == float(expected["low_90"])
 
 
-def test_value_says_when_a_model_folder_has_no_explanation_reference(tmp_path, market) -> None:
+def test_an_engine_saved_before_pipelines_still_values_as_given(tmp_path, market) -> None:
     train = market.frame.loc[market.frame["date"] < CUTOFF]
     engine = AVM(**FAST).fit(train)
     from estimo.model.bundle import save_model
 
     save_model(engine, str(tmp_path / "engine"))
-    record = json.dumps({"city": "Milano", "area_m2": 80})
-    out = runner.invoke(app, ["value", "-m", str(tmp_path / "engine"), "-p", record])
-    assert out.exit_code == 2
-    assert "no explanation reference" in out.output
-    # the engine alone still loads as a pipeline (rows valued as given)
     pipeline = load_pipeline(str(tmp_path / "engine"))
+    assert pipeline.policy_ is None and pipeline.reference_ is None
     rows = pd.DataFrame([{"city": "Milano", "area_m2": 80.0, "date": pd.Timestamp(CUTOFF)}])
     assert pipeline.predict(rows)[0] == engine.predict(rows)[0]
+    record = json.dumps({"city": "Milano", "area_m2": 80, "date": CUTOFF})
+    out = runner.invoke(app, ["value", "-m", str(tmp_path / "engine"), "--json", "-p", record])
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)[0]["valuation"]["price"] == engine.predict(rows)[0]

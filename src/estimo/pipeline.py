@@ -99,8 +99,9 @@ class ValuationPipeline(BaseEstimator):
         from the rows as given and valuations use them as given (no policy is kept).
     explanations : bool
         Check every model feature has a label and learn the explanation reference
-        (default). ``False`` (a backtest that only scores) skips both; such a pipeline
-        values without reasons.
+        (default). ``False`` (a backtest that only scores) skips both; such a pipeline's
+        reasons are measured against the model's overall average (see
+        :class:`~estimo.explain.explainer.Explainer`).
     """
 
     def __init__(
@@ -394,11 +395,6 @@ class ValuationPipeline(BaseEstimator):
         if not explain:
             valuations = engine.value(served, valuation_date)
             return [_with(v, cleaning[i], facts) for i, v in enumerate(valuations)], None
-        if self.reference_ is None:
-            raise EstimoError(
-                "this pipeline was fitted with explanations=False: it values without reasons "
-                "(use explain=False)"
-            )
         passed = engine.value_with_contributions(served, valuation_date)
         valuations = [_with(v, cleaning[i], facts) for i, v in enumerate(passed.valuations)]
         explanations = self.explainer(lang).explain(
@@ -421,6 +417,15 @@ class ValuationPipeline(BaseEstimator):
             "fingerprint": self.facts_.get("fingerprints", {}).get("train"),
             "estimo_version": self.facts_.get("estimo_version"),
         }
+
+    def warm_up(self) -> float:
+        """Value one typical property of the first city with reasons, to compile (or load
+        from numba's cache) the explanation kernels and build every per-model cache before
+        the first request; returns the seconds it took."""
+        self._check_fitted()
+        started = time.perf_counter()
+        self.value_one({"city": self.cities_[0]})
+        return time.perf_counter() - started
 
     def use_reference(self, reference: ReferenceTable) -> None:
         """Explain against another reference table (e.g. one written by ``estimo explain``)."""
@@ -497,7 +502,7 @@ class ValuationPipeline(BaseEstimator):
         """Read a pipeline written by :meth:`save` (see :func:`load_pipeline`)."""
         root = BundleFolder(folder)
         if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
-            log.warning("%s holds an engine saved without its pipeline: no cleaning", folder)
+            log.info("%s holds an engine saved without its pipeline: no cleaning", folder)
             return cls.from_engine(AVM.from_bundle(root))
         if not root.exists(PIPELINE_FILE):
             raise EstimoError(

@@ -76,12 +76,6 @@ def _value(
         frame["date"] = pd.Timestamp.today().normalize()
     if reference_path is not None:
         pipeline.use_reference(ReferenceTable.load(reference_path))
-    if pipeline.reference_ is None:
-        raise ConfigError(
-            f"the model in {str(model_dir)!r} has no explanation reference (saved before "
-            "pipelines); retrain it with `estimo train`, or give --reference "
-            "(written by `estimo explain`)"
-        )
     valuations, explanations = pipeline.value_explained(frame, lang=lang)
     if html is not None:
         html.mkdir(parents=True, exist_ok=True)
@@ -143,6 +137,27 @@ def _read_file(path: Path) -> pd.DataFrame:
         raise ConfigError(f"--file {str(path)!r} cannot be read: {exc}") from None
     raise ConfigError(
         f"--file {str(path)!r} has suffix {suffix!r}; expected .csv, .json or .parquet"
+    )
+
+
+def warmup(model: Annotated[str, typer.Argument(help="pipeline folder or URL")]) -> None:
+    """Compile and cache the fast explanation kernels (numba) by valuing one property with
+    the model: run it once when building a container image, so the first request is fast."""
+    _warmup(model)
+
+
+@handle_errors
+def _warmup(model: str) -> None:
+    import time
+
+    from estimo.pipeline import load_pipeline
+
+    started = time.perf_counter()
+    pipeline = load_pipeline(model)
+    seconds = pipeline.warm_up()
+    console.print(
+        f"warmed up {model} in {time.perf_counter() - started:.1f} s "
+        f"(first valuation {seconds:.1f} s; kernels cached for later processes)"
     )
 
 
