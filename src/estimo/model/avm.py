@@ -33,7 +33,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -51,7 +51,7 @@ from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
 from estimo.model.segmented import SegmentedModel
 from estimo.model.valuation import _check_training_frame
-from estimo.model.valuation_result import Valuation, build_warnings
+from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
 from estimo.params import json_params
 from estimo.split import out_of_time_split
 
@@ -728,14 +728,6 @@ def _nested_layout(meta: dict[str, Any]) -> dict[str, Any]:
         "stage": stage,
         "comps": None if meta["comps"] is None else {"params": meta["comps"]},
     }
-
-
-class ExplanationPass(NamedTuple):
-    """What :meth:`AVM.value_with_contributions` returns: everything an explanation needs."""
-
-    valuations: list[Valuation]
-    contributions: pd.DataFrame
-    features: pd.DataFrame
 
 
 @functools.lru_cache(maxsize=64)

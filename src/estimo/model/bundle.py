@@ -128,4 +128,5 @@ def load_model(folder: str) -> ValuationModel | AVM:
     model.cities_ = tuple(meta["cities"])
     model.trained_until_ = pd.Timestamp(meta["trained_until"])
     model.bundle_extra_ = meta.get("extra", {})
+    model.currency = str(model.bundle_extra_.get("currency") or "")
     return model

@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -37,6 +37,7 @@ from estimo.jsonutil import to_jsonable
 __all__ = [
     "CONFIDENCE_LEVELS",
     "Comparable",
+    "ExplanationPass",
     "Valuation",
     "WarningThresholds",
     "build_warnings",
@@ -395,3 +396,23 @@ def _number(value: Any, default: float = math.nan) -> float:
     except (TypeError, ValueError):
         return default
     return out if not math.isnan(out) else default
+
+
+class ExplanationPass(NamedTuple):
+    """What a model's ``value_with_contributions(frame)`` returns: everything an
+    explanation needs, from one pass over the rows.
+
+    Attributes
+    ----------
+    valuations : list of Valuation or None
+        The valuations (None for a model that gives prices only, without ranges).
+    contributions : pandas.DataFrame
+        The contribution frame of ``docs/CONTRACTS.md``, indexed like the rows.
+    features : pandas.DataFrame or None
+        The feature rows the model saw (positional index), whose derived values (the
+        distance to the centre, ...) the words quote; None when they are the rows' own.
+    """
+
+    valuations: list[Valuation] | None
+    contributions: pd.DataFrame
+    features: pd.DataFrame | None
