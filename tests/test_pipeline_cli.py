@@ -37,6 +37,9 @@ def test_train_on_the_demo_data_without_a_project_file(market, tmp_path, monkeyp
     assert indicators  # the faulty market has missing values the policy flags
     assert (out / PIPELINE_FILE).is_file() and (out / "quality" / "quality.json").is_file()
     assert pipeline.describe()["n_input"] == len(market.frame)
+    warm = runner.invoke(app, ["warmup", str(out)])
+    assert warm.exit_code == 0, warm.output
+    assert "warmed up" in warm.output
 
 
 @pytest.mark.parametrize("row", [0, 7, 23])

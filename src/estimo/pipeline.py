@@ -477,7 +477,7 @@ class ValuationPipeline(BaseEstimator):
     def from_engine(cls, engine: AVM) -> ValuationPipeline:
         """A pipeline around an engine fitted and saved on its own (before pipelines): no
         cleaning policy (rows are valued as given), no explanation reference."""
-        extra = dict(getattr(engine, "bundle_extra_", {}))
+        extra = dict(engine.bundle_extra_)
         currency = engine.currency or extra.get("currency") or "EUR"
         pipeline = cls(engine=clone(engine), currency=currency, clean=False, explanations=False)
         pipeline.engine_ = engine

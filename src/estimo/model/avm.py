@@ -250,6 +250,7 @@ class AVM(BaseEstimator):
         self.reference_date_ = self.stage_.reference_date_
         self.routing_ = self.stage_.model.routing_
         self.n_train_ = len(frame)
+        self.bundle_extra_: dict[str, Any] = {}  # facts a saved bundle keeps (from_bundle)
         self.fit_seconds_ = time.perf_counter() - started
         log.info("AVM fitted on %d rows in %.1f s", len(frame), self.fit_seconds_)
         return self
