@@ -254,17 +254,62 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         self.location_features = location_features
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
-        """Save the reference table (``comps.parquet``) into ``folder``; returns the facts
-        :meth:`from_bundle` reads."""
+        """Save the reference table (``comps.parquet``) and its encoding as candidates
+        (``comps_encoded.parquet``: standardized features, category codes, coordinates,
+        ids, months) into ``folder``; returns the facts :meth:`from_bundle` reads."""
         self._check_fitted()
         folder.write_parquet("comps.parquet", self.reference_)
-        return {"params": json_params(self)}
+        encoded = {f"z{j}": self._z[:, j] for j in range(self._z.shape[1])}
+        encoded.update({f"code{j}": self._codes[:, j] for j in range(self._codes.shape[1])})
+        encoded.update(
+            lat=self._coords[:, 0],
+            lon=self._coords[:, 1],
+            has_coords=self._has_coords,
+            id=self._ids,
+            id_code=self._id_codes,
+            month=self._months,
+        )
+        folder.write_parquet("comps_encoded.parquet", pd.DataFrame(encoded))
+        return {
+            "params": json_params(self),
+            "numeric_features": list(self.numeric_features_),
+            "categorical_features": {k: list(v) for k, v in self.categorical_features_.items()},
+            "weights": self.weights_.tolist(),
+            "category_weights": self.category_weights_.tolist(),
+            "center": self.center_.tolist(),
+            "scale": self.scale_.tolist(),
+            "last_date": self.last_date_.isoformat(),
+        }
 
     @classmethod
     def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ComparablesFinder:
-        """A fitted finder from :meth:`to_bundle`'s folder and facts: the encodings and
-        search trees are derived from the stored reference rows, as :meth:`fit` did."""
-        return cls(**meta["params"]).fit(folder.read_parquet("comps.parquet"))
+        """A fitted finder from :meth:`to_bundle`'s folder and facts: the candidates'
+        encoding is read as stored; only the per-city search trees are built from it."""
+        finder = cls(**meta["params"])
+        finder.reference_ = folder.read_parquet("comps.parquet")
+        if "numeric_features" not in meta:  # saved before the encoding was stored
+            return finder.fit(finder.reference_)
+        encoded = folder.read_parquet("comps_encoded.parquet")
+        finder.numeric_features_ = tuple(meta["numeric_features"])
+        finder.categorical_features_ = {
+            k: tuple(v) for k, v in meta["categorical_features"].items()
+        }
+        finder.weights_ = np.asarray(meta["weights"], dtype=float)
+        finder.category_weights_ = np.asarray(meta["category_weights"], dtype=float)
+        finder.center_ = np.asarray(meta["center"], dtype=float)
+        finder.scale_ = np.asarray(meta["scale"], dtype=float)
+        finder.last_date_ = pd.Timestamp(meta["last_date"])
+        n_z, n_codes = len(finder.numeric_features_), len(finder.categorical_features_)
+        finder._z = encoded[[f"z{j}" for j in range(n_z)]].to_numpy(float).reshape(-1, n_z)
+        codes = encoded[[f"code{j}" for j in range(n_codes)]].to_numpy(np.int64)
+        finder._codes = codes.reshape(-1, n_codes)
+        finder._coords = encoded[["lat", "lon"]].to_numpy(float)
+        finder._has_coords = encoded["has_coords"].to_numpy(bool)
+        finder._ids = encoded["id"].astype(object).where(encoded["id"].notna(), None).to_numpy()
+        finder._id_codes = encoded["id_code"].to_numpy(np.int64)
+        finder._months = encoded["month"].to_numpy(float)
+        finder._build_trees(finder.reference_["city"].astype(str).to_numpy())
+        return finder
 
     # ------------------------------------------------------------------------------ fit
 
