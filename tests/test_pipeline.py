@@ -55,6 +55,8 @@ def test_saved_pipeline_values_raw_rows_like_the_fitted_one(fitted, tmp_path) ->
     pipeline, _, test = fitted
     folder = pipeline.save(str(tmp_path / "pipeline"))
     again = load_pipeline(folder)
+    pd.testing.assert_frame_equal(again.cleaned(test)[0], pipeline.cleaned(test)[0])
+    assert again.policy_.regions_.attrs["stacked"]  # the market's stacked points
     rows = test.head(40)
     pd.testing.assert_frame_equal(again.predict_table(rows), pipeline.predict_table(rows))
     assert again.cities_ == pipeline.cities_

@@ -162,6 +162,7 @@ class CleaningPolicy(BaseEstimator):
                 for column, tables in self.impute_values_.items()
             },
             "indicator_columns": list(self.indicator_columns_),
+            "stacked_points": [list(p) for p in self.regions_.attrs.get("stacked", [])],
         }
 
     @classmethod
@@ -169,6 +170,7 @@ class CleaningPolicy(BaseEstimator):
         """A fitted policy (prediction mode) from :meth:`to_bundle`'s folder and facts."""
         policy = cls(QualityConfig.model_validate(meta["config"]))
         policy.regions_ = folder.read_parquet("regions.parquet").set_index("city")
+        policy.regions_.attrs = {"stacked": [tuple(p) for p in meta["stacked_points"]]}
         policy.columns_in_ = list(meta["columns_in"])
         policy.cities_ = tuple(meta["cities"])
         policy.impute_values_ = meta["impute_values"]
