@@ -8,6 +8,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from estimo.config import QualityConfig
 from estimo.errors import ConfigError, DataError, EstimoError
@@ -121,3 +123,33 @@ def test_unfitted_and_unlabelled_pipelines_fail_clearly(market) -> None:
 def test_load_pipeline_names_what_is_missing(tmp_path) -> None:
     with pytest.raises(EstimoError, match=PIPELINE_FILE):
         load_pipeline(str(tmp_path))
+
+
+CITIES = ("Milano", "Roma", "Torino", "Madrid", "Valencia", "Bologna", "Atlantis")
+_maybe = st.none()
+RECORD = st.fixed_dictionaries(
+    {"city": st.sampled_from(CITIES)},
+    optional={
+        "area_m2": st.one_of(_maybe, st.floats(5, 400, allow_nan=False)),
+        "rooms": st.one_of(_maybe, st.integers(0, 9)),
+        "year_built": st.one_of(_maybe, st.integers(1850, 2024)),
+        "floor": st.one_of(_maybe, st.integers(-1, 20)),
+        "lat": st.one_of(_maybe, st.floats(36.0, 46.0)),
+        "lon": st.one_of(_maybe, st.floats(-5.0, 13.0)),
+        "property_type": st.one_of(_maybe, st.sampled_from(["flat", "house", "loft"])),
+        "condition": st.one_of(_maybe, st.sampled_from(["good", "renovated", "to_renovate"])),
+        "date": st.dates(pd.Timestamp("2023-01-01").date(), pd.Timestamp("2024-06-30").date()),
+    },
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(RECORD, min_size=1, max_size=6))
+def test_one_record_and_a_batch_give_the_same_valuation(fitted, records) -> None:
+    pipeline = fitted[0]
+    records = [{**r, "date": str(r["date"])} if "date" in r else r for r in records]
+    batch = pipeline.value_many(records, explain=False)
+    for record, in_batch in zip(records, batch, strict=True):
+        alone = pipeline.value_one(record, explain=False)
+        assert round(alone.price) == round(in_batch.price)
+        assert (round(alone.low), round(alone.high)) == (round(in_batch.low), round(in_batch.high))
