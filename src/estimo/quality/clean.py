@@ -170,7 +170,8 @@ class CleaningPolicy(BaseEstimator):
         """A fitted policy (prediction mode) from :meth:`to_bundle`'s folder and facts."""
         policy = cls(QualityConfig.model_validate(meta["config"]))
         policy.regions_ = folder.read_parquet("regions.parquet").set_index("city")
-        policy.regions_.attrs = {"stacked": [tuple(p) for p in meta["stacked_points"]]}
+        stacked = meta.get("stacked_points", policy.regions_.attrs.get("stacked", []))
+        policy.regions_.attrs = {"stacked": [tuple(p) for p in stacked]}
         policy.columns_in_ = list(meta["columns_in"])
         policy.cities_ = tuple(meta["cities"])
         policy.impute_values_ = meta["impute_values"]
