@@ -303,7 +303,9 @@ class ValuationPipeline(BaseEstimator):
         valuation_date: Any = None,
     ) -> list[Valuation]:
         """Full valuations of raw rows (cleaned first; the cleaning's warnings come first in
-        each valuation's warnings). ``explain``: with the reasons in plain words."""
+        each valuation's warnings). ``explain``: with the reasons in plain words and each
+        comparable's adjustment split by feature (without: the same prices, ranges and
+        comparables, faster)."""
         valuations, _ = self._value_frame(frame, explain, lang, valuation_date)
         return valuations
 
@@ -392,8 +394,8 @@ class ValuationPipeline(BaseEstimator):
             cleaning = [[*a, *b] for a, b in zip(input_warnings, cleaning, strict=True)]
         engine = self.engine_
         facts = self._model_facts()
-        if not explain:
-            valuations = engine.value(served, valuation_date)
+        if not explain:  # no reasons, and no split of the comparables' adjustments
+            valuations = engine.value(served, valuation_date, explain=False)
             return [_with(v, cleaning[i], facts) for i, v in enumerate(valuations)], None
         passed = engine.value_with_contributions(served, valuation_date)
         valuations = [_with(v, cleaning[i], facts) for i, v in enumerate(passed.valuations)]
