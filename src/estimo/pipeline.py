@@ -56,7 +56,7 @@ from sklearn.base import BaseEstimator, clone
 from estimo import __version__
 from estimo.bundle_folder import BundleFolder
 from estimo.config import ProjectConfig, QualityConfig
-from estimo.errors import ConfigError, EstimoError
+from estimo.errors import ConfigError, EstimoError, NotFittedError
 from estimo.explain.explainer import Explainer, Explanation
 from estimo.explain.labels import missing_labels
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
@@ -88,7 +88,7 @@ class ValuationPipeline(BaseEstimator):
         :meth:`fit`.
     quality : QualityConfig, optional
         The project's ``quality:`` section (default settings when omitted). With
-        ``enabled: false`` the rows are not cleaned and no policy is kept.
+        ``enabled: false`` the rows are only audited and calibrated, no policy is kept.
     labels, concepts : mapping, optional
         The project's ``explain.labels`` / ``explain.concepts`` for the user's own columns.
         :meth:`fit` fails when a model feature has no label.
@@ -210,8 +210,6 @@ class ValuationPipeline(BaseEstimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "engine_"):
-            from estimo.errors import NotFittedError
-
             raise NotFittedError("this ValuationPipeline is not fitted yet; call fit(frame)")
 
     # ------------------------------------------------------------------ what it is
@@ -326,7 +324,8 @@ class ValuationPipeline(BaseEstimator):
     ) -> Valuation:
         """Value one raw property record (a mapping of canonical fields and extra features).
 
-        Without a ``date`` field or ``valuation_date`` the property is valued today.
+        Without a ``date`` field or ``valuation_date`` the property is valued today. The
+        numbers are the batch path's (:meth:`value` of a one-row frame: this is that path).
 
         Raises
         ------

@@ -26,6 +26,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import column_arrays
@@ -245,7 +246,7 @@ def lightgbm_params(
 _CONTRACT = ("_base", "_time", "_comparables")
 
 
-class ValuationModel:
+class ValuationModel(BaseEstimator):
     """LightGBM valuation model on log price.
 
     Parameters
@@ -267,6 +268,7 @@ class ValuationModel:
 
     def __init__(
         self,
+        *,
         n_estimators: int = 2000,
         learning_rate: float = 0.03,
         num_leaves: int = 63,
@@ -286,23 +288,6 @@ class ValuationModel:
         self.reg_lambda = reg_lambda
         self.seed = seed
         self.n_jobs = n_jobs
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as scikit-learn's ``get_params``."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "n_estimators",
-                "learning_rate",
-                "num_leaves",
-                "min_child_samples",
-                "subsample",
-                "colsample_bytree",
-                "reg_lambda",
-                "seed",
-                "n_jobs",
-            )
-        }
 
     def _booster_params(self) -> dict[str, Any]:
         return lightgbm_params(
