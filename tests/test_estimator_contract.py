@@ -17,6 +17,7 @@ from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder
 from estimo.model.intervals import ConformalIntervals
 from estimo.model.segmented import SegmentedModel
+from estimo.model.valuation import ValuationModel
 from estimo.params import json_params
 from estimo.pipeline import ValuationPipeline
 from estimo.quality.calibrate import LabelCalibrator
@@ -32,6 +33,7 @@ KEYWORD_ONLY = [
     BlendWeights,
     LabelCalibrator,
     ValuationPipeline,
+    ValuationModel,
 ]
 
 
