@@ -162,6 +162,7 @@ class CleaningPolicy(BaseEstimator):
                 for column, tables in self.impute_values_.items()
             },
             "indicator_columns": list(self.indicator_columns_),
+            "text_plan": self.text_plan_,
             "stacked_points": [list(p) for p in self.regions_.attrs.get("stacked", [])],
         }
 
@@ -176,6 +177,7 @@ class CleaningPolicy(BaseEstimator):
         policy.cities_ = tuple(meta["cities"])
         policy.impute_values_ = meta["impute_values"]
         policy.indicator_columns_ = list(meta["indicator_columns"])
+        policy.text_plan_ = meta.get("text_plan")
         return policy
 
     def _check_fitted(self) -> None:
