@@ -154,16 +154,17 @@ def test_test_rows_cannot_influence_training(clean_market) -> None:
     perturbed.loc[after, "price"] *= rng.uniform(0.3, 3.0, int(after.sum()))
     a = run_backtest(frame, CUTOFF, model_params=FAST)
     b = run_backtest(perturbed, CUTOFF, model_params=FAST)
-    pd.testing.assert_frame_equal(a.model.stage_.index.table(), b.model.stage_.index.table())
-    np.testing.assert_array_equal(a.model.stage_.location.values_, b.model.stage_.location.values_)
-    pd.testing.assert_frame_equal(a.model.intervals_.table_, b.model.intervals_.table_)
-    assert a.model.blend_.to_dict() == b.model.blend_.to_dict()
-    assert a.model.routing_ == b.model.routing_
+    ea, eb = a.model.engine_, b.model.engine_  # the engines inside the backtests' pipelines
+    pd.testing.assert_frame_equal(ea.stage_.index.table(), eb.stage_.index.table())
+    np.testing.assert_array_equal(ea.stage_.location.values_, eb.stage_.location.values_)
+    pd.testing.assert_frame_equal(ea.intervals_.table_, eb.intervals_.table_)
+    assert ea.blend_.to_dict() == eb.blend_.to_dict()
+    assert ea.routing_ == eb.routing_
     train = split.train.head(200)
-    np.testing.assert_array_equal(a.model.predict_log(train), b.model.predict_log(train))
+    np.testing.assert_array_equal(ea.predict_log(train), eb.predict_log(train))
     # location features of the test rows (spatial lag, twins) come from training rows only
     test = split.test.head(200)
-    features_a, features_b = a.model.stage_.features(test), b.model.stage_.features(test)
+    features_a, features_b = ea.stage_.features(test), eb.stage_.features(test)
     assert {"loc_twin", "loc_twin_n"} <= set(features_a.columns)
     pd.testing.assert_frame_equal(features_a, features_b)
     # the test predictions are identical too: only the scores see the perturbed prices

@@ -270,9 +270,13 @@ def test_location_features_are_adjusted_with_the_coordinates(use_model: str, spl
 
 
 def test_location_features_round_trip_through_params() -> None:
+    from estimo.params import json_params
+
     finder = ComparablesFinder(location_features=("centre_km",))
-    assert finder.get_params()["location_features"] == ["centre_km"]
-    assert ComparablesFinder(**finder.get_params()).location_features == ["centre_km"]
+    assert finder.get_params()["location_features"] == ("centre_km",)  # as given (sklearn)
+    params = json_params(finder)  # as JSON, for bundles and manifests
+    assert params["location_features"] == ["centre_km"]
+    assert ComparablesFinder(**params).location_features == ["centre_km"]
 
 
 @pytest.mark.parametrize(

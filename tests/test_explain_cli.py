@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 from _explain_helpers import fitted_model
 from estimo.cli import app
-from estimo.model.bundle import save_model
+from estimo.model.avm import AVM
+from estimo.pipeline import ValuationPipeline
 
 runner = CliRunner()
 PROPERTY = {
@@ -26,9 +27,11 @@ PROPERTY = {
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory) -> Path:
-    model, _, _ = fitted_model()
+    _, train, _ = fitted_model()
+    engine = AVM(n_estimators=40, min_city_rows=300, comps_k=5)
+    pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(train)
     folder = tmp_path_factory.mktemp("model")
-    save_model(model, str(folder), extra={"currency": "EUR"})
+    pipeline.save(str(folder))
     return folder
 
 

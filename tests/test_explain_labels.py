@@ -191,3 +191,22 @@ def test_bad_user_labels_name_the_field(kwargs, message):
 )
 def test_concepts(feature, concept):
     assert Labeler().concept(feature) == concept
+
+
+@pytest.mark.parametrize(
+    ("language", "feature", "label", "concept"),
+    [
+        ("en", "year_built_missing", "Year built: given or not", "age_condition"),
+        ("it", "area_m2_missing", "Superficie: indicato o no", "size"),
+        ("en", "lat_missing", "Position on the map: given or not", "location"),
+    ],
+)
+def test_missing_indicators_of_the_cleaning_policy_are_labelled(language, feature, label, concept):
+    labeler = Labeler(language)
+    assert (labeler.label(feature), labeler.concept(feature)) == (label, concept)
+    assert missing_labels([feature]) == []
+
+
+def test_an_indicator_of_an_unlabelled_column_stays_unlabelled():
+    assert missing_labels(["garden_m2_missing"]) == ["garden_m2_missing"]
+    assert missing_labels(["garden_m2_missing"], labels={"garden_m2": "Garden"}) == []

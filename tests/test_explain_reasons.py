@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from _explain_helpers import fitted_explainer, fitted_model
-from estimo.explain.contributions import contributions_from_booster, log_contributions
+from estimo.explain.contributions import log_contributions
 from estimo.explain.explainer import Explainer, additivity_gap, explain_properties
 from estimo.explain.locale import LANGUAGES, get_locale
 from estimo.explain.reasons import records
@@ -25,7 +25,7 @@ def _explain(frame: pd.DataFrame, language: str = "en", **kwargs):
 
 def test_contributions_follow_the_contract():
     model, _, test = fitted_model()
-    contributions = contributions_from_booster(model, test)
+    contributions = log_contributions(model, test)
     assert list(contributions.columns[-3:]) == ["_base", "_time", "_comparables"]
     assert list(contributions.columns[:-3]) == model.booster_.feature_name()
     assert np.allclose(contributions.sum(axis=1), model.predict_log(test))
@@ -140,7 +140,7 @@ def _valuation(price: float = 300_000.0) -> Valuation:
 def _with_valuations(language: str = "en"):
     model, _, test = fitted_model()
     rows = test.head(3)
-    contributions = contributions_from_booster(model, rows)
+    contributions = log_contributions(model, rows)
     valuations = [_valuation(p) for p in np.round(model.predict(rows) * 1.02, 2)]
     contributions["_comparables"] = np.log([v.price / v.model_price for v in valuations])
     contributions["_base"] += np.log(model.predict(rows) * 0.98 * 1.02 / model.predict(rows))

@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "generate_market": "estimo.synth",
     "load_config": "estimo.config",
+    "load_pipeline": "estimo.pipeline",
 }
 """Public name -> the module it is imported from, on first use."""
 

@@ -36,9 +36,12 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 from scipy.sparse.linalg import lsqr
+from sklearn.base import BaseEstimator
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
+from estimo.params import json_params
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +68,7 @@ def month_number(dates: Any) -> np.ndarray:
     return out
 
 
-class PriceIndex:
+class PriceIndex(BaseEstimator):
     """Monthly price index per city with a global fallback (see the module docstring).
 
     Parameters
@@ -86,6 +89,7 @@ class PriceIndex:
 
     def __init__(
         self,
+        *,
         cell_km: float = 1.0,
         smoothing: float = 50.0,
         trend_months: int = 3,
@@ -276,19 +280,15 @@ class PriceIndex:
         ]
         return pd.concat(parts, ignore_index=True)
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "cell_km",
-                "smoothing",
-                "trend_months",
-                "damping",
-                "max_extrapolation_months",
-                "min_rows",
-            )
-        }
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the index table into ``folder``; returns the facts :meth:`from_bundle` reads."""
+        folder.write_parquet("index.parquet", self.table())
+        return {"params": json_params(self)}
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> PriceIndex:
+        """A fitted index from :meth:`to_bundle`'s folder and facts."""
+        return cls.from_table(folder.read_parquet("index.parquet"), meta["params"])
 
     @classmethod
     def from_table(cls, table: pd.DataFrame, params: dict[str, Any]) -> PriceIndex:

@@ -82,6 +82,11 @@ COMMANDS: dict[str, LazyCommand] = {
     "value": LazyCommand(
         "estimo.cli.value", "value", "Value properties and explain each valuation in plain words."
     ),
+    "warmup": LazyCommand(
+        "estimo.cli.value",
+        "warmup",
+        "Compile and cache the explanation kernels by valuing one property with the model.",
+    ),
     "explain": LazyCommand(
         "estimo.cli.value",
         "explain",

@@ -78,9 +78,9 @@ def _compare(
     ablation: bool,
 ) -> None:
     from estimo.evaluate.compare import compare_models
-    from estimo.model.bundle import load_model
+    from estimo.pipeline import load_bundle
 
-    a, b = load_model(str(model_a)), load_model(str(model_b))
+    a, b = load_bundle(str(model_a)), load_bundle(str(model_b))
     config, loaded = load(data)
     frame = loaded.frame
     trains = (_training_rows(a, frame, model_a), _training_rows(b, frame, model_b))

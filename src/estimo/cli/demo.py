@@ -14,7 +14,6 @@ from estimo.cli.evaluation import print_backtest, print_training_data
 from estimo.cli.value import print_explanation
 from estimo.config import QualityConfig
 from estimo.evaluate.backtest import BacktestResult, run_backtest, write_backtest
-from estimo.explain.explainer import Explainer, explain_properties
 from estimo.synth import generate_market
 
 DEMO_MODEL = {"n_estimators": 600, "learning_rate": 0.08, "min_city_rows": 1000, "progress": True}
@@ -81,7 +80,9 @@ def _print_one_valuation(result: BacktestResult) -> None:
         f"   model {v.model_price:,.0f}{comps}, comparables weight {v.blend_weight:.0%}, "
         f"served by {v.sub_model}, {len(v.comparables)} comparables"
     )
-    explainer = Explainer().fit_reference(result.model, result.split.train)
-    explanation = explain_properties(result.model, subject, explainer, currency="EUR")[0]
+    pipeline = result.model
+    train = result.training_data.frame if result.training_data is not None else result.split.train
+    _, explanations = pipeline.fit_reference(train).value_explained(subject)
+    explanation = explanations[0]
     console.print("\n4. the explanation a home owner sees:")
     print_explanation(explanation)

@@ -11,7 +11,7 @@ import typer
 from estimo.cli._common import console, handle_errors, load
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
-from estimo.errors import ConfigError, DataError, EstimoError
+from estimo.errors import DataError, EstimoError
 from estimo.evaluate.backtest import (
     BacktestResult,
     range_level,
@@ -21,10 +21,9 @@ from estimo.evaluate.backtest import (
 )
 from estimo.evaluate.report import evaluation_report
 from estimo.evaluate.segments import format_metrics_table
-from estimo.explain.reference import REFERENCE_FILE
 from estimo.jsonutil import write_json
 from estimo.model.avm import AVM
-from estimo.model.bundle import load_model, save_model
+from estimo.pipeline import load_bundle
 from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.split import default_cutoff, parse_cutoff
 
@@ -183,37 +182,35 @@ def train(
 def _train(
     data: str, out: Path, until: str | None, register: str | None, alias: str | None
 ) -> None:
+    from estimo.pipeline import ValuationPipeline
+
     config, loaded = load(data)
     frame = rows_before(loaded.frame, until, "train")
-    prepared = prepared_training_rows(frame, config)
-    with console.status("training the valuation engine (index, city models, comparables) ..."):
-        model = AVM(**engine_params(config, loaded.currency)).fit(
-            prepared.frame, sample_weight=prepared.weight
-        )
-    window = {"from": f"{frame['date'].min():%Y-%m-%d}", "to": f"{frame['date'].max():%Y-%m-%d}"}
+    pipeline = ValuationPipeline.from_config(config, loaded.currency, progress=True)
+    with console.status("auditing, cleaning and training the valuation engine ..."):
+        pipeline.fit(frame)
+    prepared = pipeline.training_data_
+    print_training_data(prepared)
+    window = pipeline.facts_["training_window"]
     extra = {"currency": loaded.currency, "quality": prepared.summary()}
-    save_model(
-        model,
-        str(out),
-        extra={**extra, "training_window": window, "n_train": len(prepared.frame)},
-    )
+    pipeline.save(str(out), extra={**extra, "training_window": window})
     prepared.write(out / "quality")
-    reference = _save_explanation_reference(model, prepared.frame, config, out)
+    engine = pipeline.engine_
     console.print(
         f"trained on {len(prepared.frame):,} rows ({window['from']} .. {window['to']}), "
-        f"{len(model.stage_.feature_names_)} features, {len(model.stage_.model.boosters_)} "
-        f"sub-models; saved to {out} (with quality/ and {reference.name})"
+        f"{len(pipeline.feature_names_)} features, {len(engine.stage_.model.boosters_)} "
+        f"sub-models; saved the valuation pipeline to {out} (with quality/)"
     )
-    served = pd.Series({c: r["served_by"] for c, r in model.routing_.items()})
+    served = pd.Series({c: r["served_by"] for c, r in engine.routing_.items()})
     console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
     if register is not None:
-        _register_trained(register, alias, model, frame, prepared, loaded, config, extra)
+        _register_trained(register, alias, pipeline, frame, prepared, loaded, config, extra)
 
 
 def _register_trained(
     url: str,
     alias: str | None,
-    model: AVM,
+    model: Any,
     frame: pd.DataFrame,
     prepared: TrainingData,
     loaded: Any,
@@ -236,9 +233,9 @@ def _register_trained(
         test_frame=test if len(test) else None,
         quality=prepared.report,
         quality_cleaned=config.quality.enabled,
-        policy=prepared.policy,
-        calibrator=prepared.calibrator,
-        validation=model.validation_,
+        policy=None,  # the pipeline cleans the rows itself
+        calibrator=model.calibrator_,
+        validation=model.engine_.validation_,
         min_group_size=config.backtest.min_group_size,
         alias=alias,
         parameters=config.engine.model_dump(),
@@ -284,29 +281,6 @@ def prepared_training_rows(frame: pd.DataFrame, config: Any) -> TrainingData:
     return prepared
 
 
-def _save_explanation_reference(model: AVM, frame: pd.DataFrame, config: Any, out: Path) -> Path:
-    """Check every model feature has a human label and store the explanation reference.
-
-    Raises
-    ------
-    ConfigError
-        If a model feature has no label (add it under ``explain.labels``).
-    """
-    from estimo.explain.contributions import feature_names, log_contributions
-    from estimo.explain.labels import missing_labels
-    from estimo.explain.reference import ReferenceTable, reference_sample
-
-    sample = reference_sample(frame)
-    contributions = log_contributions(model, sample)
-    missing = missing_labels(feature_names(contributions), labels=config.explain.labels)
-    if missing:
-        raise ConfigError(
-            f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
-            'add them to the project file as explain: {labels: {column: "plain label"}}'
-        )
-    return ReferenceTable().fit(sample, contributions).save(out / REFERENCE_FILE)
-
-
 def evaluate(
     data: DataArg,
     model: Annotated[Path, typer.Option("--model", "-m", help="folder written by estimo train")],
@@ -332,7 +306,7 @@ def _evaluate(data: str, model_dir: Path, out: Path, since: str | None) -> None:
         training_rows,
     )
 
-    model = load_model(str(model_dir))
+    model = load_bundle(str(model_dir))
     config, loaded = load(data)
     train = training_rows(model, loaded.frame)
     rows = new_property_rows(

@@ -268,10 +268,10 @@ def _register(
     description: str,
 ) -> None:
     from estimo.evaluate.protocol import saved_calibrator
-    from estimo.model.bundle import load_model
+    from estimo.pipeline import load_bundle
     from estimo.registry import register_model
 
-    model = load_model(str(model_dir))
+    model = load_bundle(str(model_dir))
     quality = None
     if quality_report is not None:
         quality = json.loads(quality_report.read_text(encoding="utf-8"))

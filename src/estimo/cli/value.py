@@ -13,13 +13,13 @@ from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
 from estimo.errors import ConfigError, DataError
-from estimo.explain.explainer import Explainer, Explanation, explain_properties
+from estimo.explain.explainer import Explanation
 from estimo.explain.global_report import global_report
 from estimo.explain.labels import Labeler, missing_labels
 from estimo.explain.locale import LANGUAGES
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.jsonutil import to_jsonable, write_json
-from estimo.schema import FIELDS
+from estimo.records import canonical_types, records_frame
 
 ModelOpt = Annotated[
     Path, typer.Option("--model", "-m", help="model folder (written by estimo train)")
@@ -69,32 +69,27 @@ def _value(
     if lang not in LANGUAGES:
         raise ConfigError(f"--lang is {lang!r}; expected one of {list(LANGUAGES)!r}")
     frame = _read_properties(property_json, file)
-    from estimo.model.bundle import load_model
+    from estimo.pipeline import load_pipeline
 
-    model = load_model(str(model_dir))
-    if "date" not in frame:  # a plain model knows prices up to the end of its training data
-        today = pd.Timestamp.today().normalize()
-        plain = not hasattr(model, "value") and hasattr(model, "trained_until_")
-        frame["date"] = min(today, model.trained_until_) if plain else today
-    reference = _load_reference(model_dir, reference_path)
-    explainer = Explainer(lang, reference=reference)
-    explanations = explain_properties(model, frame, explainer)
+    pipeline = load_pipeline(str(model_dir))
+    if "date" not in frame:
+        frame["date"] = pd.Timestamp.today().normalize()
+    if reference_path is not None:
+        pipeline.use_reference(ReferenceTable.load(reference_path))
+    valuations, explanations = pipeline.value_explained(frame, lang=lang)
     if html is not None:
         html.mkdir(parents=True, exist_ok=True)
         for i, explanation in enumerate(explanations):
             (html / f"explanation_{i + 1}.html").write_text(explanation.to_html(), encoding="utf-8")
     if as_json:
-        console.print_json(json.dumps(to_jsonable([e.to_dict() for e in explanations])))
+        shown = [
+            {**e.to_dict(), "valuation": v.to_dict()}
+            for v, e in zip(valuations, explanations, strict=True)
+        ]
+        console.print_json(json.dumps(to_jsonable(shown)))
         return
     for explanation in explanations:
         print_explanation(explanation)
-
-
-def _load_reference(model_dir: Path, path: Path | None) -> ReferenceTable | None:
-    if path is not None:
-        return ReferenceTable.load(path)
-    stored = model_dir / REFERENCE_FILE
-    return ReferenceTable.load(stored) if stored.is_file() else None
 
 
 def _read_properties(property_json: str | None, file: Path | None) -> pd.DataFrame:
@@ -115,10 +110,16 @@ def _read_properties(property_json: str | None, file: Path | None) -> pd.DataFra
             raise ConfigError(
                 f"--property is {property_json!r}; expected a JSON object or a list of objects"
             )
-        frame = pd.DataFrame.from_records(records)
-    else:
-        frame = _read_file(file)  # type: ignore[arg-type]
-    return _canonical_types(frame)
+        return _parsed(records_frame, records)
+    return _parsed(canonical_types, _read_file(file))  # type: ignore[arg-type]
+
+
+def _parsed(parse: Any, given: Any) -> pd.DataFrame:
+    """The properties parsed by ``parse``; what cannot be parsed is a usage error (exit 2)."""
+    try:
+        return parse(given)
+    except DataError as exc:
+        raise ConfigError(str(exc)) from None
 
 
 def _read_file(path: Path) -> pd.DataFrame:
@@ -139,36 +140,25 @@ def _read_file(path: Path) -> pd.DataFrame:
     )
 
 
-def _canonical_types(frame: pd.DataFrame) -> pd.DataFrame:
-    problems = []
-    if "city" not in frame or frame["city"].isna().any():
-        problems.append("field 'city' is missing; every property needs its city")
-    for name in frame.columns:
-        spec = FIELDS.get(name)
-        if spec is None:
-            continue
-        if spec.kind == "numeric":
-            parsed = pd.to_numeric(frame[name], errors="coerce")
-            bad = parsed.isna() & frame[name].notna()
-            if bad.any():
-                problems.append(
-                    f"field {name!r} is {frame.loc[bad, name].iloc[0]!r}; expected a number"
-                )
-            frame[name] = parsed.astype(float)
-        elif spec.kind == "date":
-            parsed = pd.to_datetime(frame[name], errors="coerce")
-            bad = parsed.isna() & frame[name].notna()
-            if bad.any():
-                problems.append(
-                    f"field {name!r} is {frame.loc[bad, name].iloc[0]!r}; "
-                    "expected a date such as '2024-05-01'"
-                )
-            frame[name] = parsed
-        elif spec.kind in ("category", "id", "text"):
-            frame[name] = frame[name].astype(object)
-    if problems:
-        raise ConfigError("cannot value these properties:\n  - " + "\n  - ".join(problems))
-    return frame
+def warmup(model: Annotated[str, typer.Argument(help="pipeline folder or URL")]) -> None:
+    """Compile and cache the fast explanation kernels (numba) by valuing one property with
+    the model: run it once when building a container image, so the first request is fast."""
+    _warmup(model)
+
+
+@handle_errors
+def _warmup(model: str) -> None:
+    import time
+
+    from estimo.pipeline import load_pipeline
+
+    started = time.perf_counter()
+    pipeline = load_pipeline(model)
+    seconds = pipeline.warm_up()
+    console.print(
+        f"warmed up {model} in {time.perf_counter() - started:.1f} s "
+        f"(first valuation {seconds:.1f} s; kernels cached for later processes)"
+    )
 
 
 def print_explanation(explanation: Explanation) -> None:
@@ -217,19 +207,19 @@ def explain(
 @handle_errors
 def _explain(model_dir: Path, data: str, out: Path, lang: str | None, sample: int) -> None:
     from estimo.explain.contributions import feature_names, log_contributions
-    from estimo.model.bundle import load_model
+    from estimo.pipeline import load_pipeline
 
-    model = load_model(str(model_dir))
+    pipeline = load_pipeline(str(model_dir))
+    model = pipeline.engine_
     config, loaded = load(data)
     settings = config.explain
     language = lang or settings.language
     if language not in LANGUAGES:
         raise ConfigError(f"--lang is {language!r}; expected one of {list(LANGUAGES)!r}")
-    frame = loaded.frame
-    if "date" in frame and hasattr(model, "trained_until_"):
-        frame = frame.loc[frame["date"] <= model.trained_until_]
+    frame = loaded.frame.loc[loaded.frame["date"] <= pipeline.trained_until_]
     if frame.empty:
         raise DataError(["no rows of the data fall in the model's training window"])
+    frame, _ = pipeline.cleaned(frame)  # the rows as the engine sees them
     with console.status("explaining the model ..."):
         reference_rows = reference_sample(frame)
         contributions = log_contributions(model, reference_rows)

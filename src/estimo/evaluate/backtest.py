@@ -36,8 +36,8 @@ from estimo.evaluate.protocol import PRICE_TARGET, score_model
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.model.avm import AVM
-from estimo.model.valuation import ValuationModel
-from estimo.quality.prepare import TrainingData, prepare_training_data
+from estimo.pipeline import ValuationPipeline
+from estimo.quality.prepare import TrainingData
 from estimo.split import OutOfTimeSplit, out_of_time_split
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,7 @@ class BacktestResult:
     """Everything a backtest produced."""
 
     split: OutOfTimeSplit
-    model: AVM | ValuationModel
+    model: ValuationPipeline
     predictions: pd.DataFrame
     unvalued: pd.DataFrame
     by_city: pd.DataFrame
@@ -143,16 +143,18 @@ def run_backtest(
     """
     split = out_of_time_split(frame, cutoff)
     log.info("%s", split.describe())
-    prepared = prepare_training_data(split.train, quality) if quality is not None else None
-    train = prepared.frame if prepared is not None else split.train
-    weight = prepared.weight if prepared is not None else None
-    model = AVM(**(model_params or {})).fit(train, sample_weight=weight)
-    valued = score_model(
-        model,
-        split.test,
-        policy=prepared.policy if prepared is not None else None,
-        calibrator=prepared.calibrator if prepared is not None else None,
-    )
+    params = dict(model_params or {})
+    pipeline = ValuationPipeline(
+        engine=AVM(**params),
+        quality=quality,
+        currency=params.get("currency", ""),
+        clean=quality is not None,
+        explanations=False,
+    ).fit(split.train)
+    prepared = pipeline.training_data_
+    model = pipeline.engine_
+    # the pipeline cleans the raw test rows itself (its policy), as the service does
+    valued = score_model(pipeline, split.test, policy=None, calibrator=pipeline.calibrator_)
     overall, by_city = score_predictions(
         valued.predictions,
         len(valued.unvalued),
@@ -177,7 +179,7 @@ def run_backtest(
         ),
     }
     return BacktestResult(
-        split, model, valued.predictions, valued.unvalued, by_city, metrics, prepared
+        split, pipeline, valued.predictions, valued.unvalued, by_city, metrics, prepared
     )
 
 

@@ -157,7 +157,7 @@ def model_features(model: Any) -> list[str] | None:
 
 def clone_factory(model: Any) -> Factory:
     """A factory building an unfitted copy of ``model`` from its ``get_params()``."""
-    params = model.get_params()
+    params = model.get_params(deep=False)
     cls = type(model)
     return lambda: cls(**params)
 

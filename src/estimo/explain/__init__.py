@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-from estimo.explain.contributions import contributions_from_booster, log_contributions
+from estimo.explain.contributions import log_contributions
 from estimo.explain.explainer import Explainer, Explanation, explain_properties
 from estimo.explain.global_report import GlobalReport, global_report
 from estimo.explain.labels import Labeler, check_labels, missing_labels
@@ -32,7 +32,6 @@ __all__ = [
     "allocate_money",
     "build_reasons",
     "check_labels",
-    "contributions_from_booster",
     "explain_properties",
     "global_report",
     "log_contributions",

@@ -5,11 +5,10 @@ feature plus ``_base`` (the model's expected log price), ``_time`` (the price-in
 the valuation date) and ``_comparables`` (what blending with comparables changed), and its
 columns sum, row by row, to the log of the final valuation.
 
-:func:`log_contributions` takes it from any model that offers ``log_contributions(frame)``
-(the engine's :class:`~estimo.model.avm.AVM`) and falls back to
-:func:`contributions_from_booster` for a plain :class:`~estimo.model.valuation.ValuationModel`
-(exact TreeSHAP values, :func:`estimo.model.treeshap.tree_contributions`: LightGBM's
-``pred_contrib`` numbers, faster with the ``fast`` extra; ``_time`` and ``_comparables`` are 0).
+:func:`log_contributions` takes it from a model's ``log_contributions(frame)``: the
+engine's :class:`~estimo.model.avm.AVM` (the :class:`~estimo.pipeline.ValuationPipeline`'s
+engine), or the plain benchmark :class:`~estimo.model.valuation.ValuationModel` (exact
+TreeSHAP values, LightGBM's ``pred_contrib`` numbers; ``_time`` and ``_comparables`` 0).
 
 Examples
 --------
@@ -17,7 +16,7 @@ Examples
 >>> from estimo.model.valuation import ValuationModel
 >>> market = generate_market(1_000, seed=1, faults=False)
 >>> model = ValuationModel(n_estimators=20).fit(market.frame)
->>> contrib = contributions_from_booster(model, market.frame.head(3))
+>>> contrib = log_contributions(model, market.frame.head(3))
 >>> list(contrib.columns[-3:])
 ['_base', '_time', '_comparables']
 >>> bool(np.allclose(contrib.sum(axis=1), model.predict_log(market.frame.head(3))))
@@ -33,72 +32,43 @@ import pandas as pd
 
 from estimo.errors import EstimoError
 from estimo.explain.labels import CONTRACT_COLUMNS
-from estimo.model.treeshap import tree_contributions
 
 __all__ = [
     "CONTRACT_COLUMNS",
     "check_contributions",
-    "contributions_from_booster",
+    "checked_contributions",
     "feature_names",
     "log_contributions",
 ]
 
 
-def contributions_from_booster(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
-    """Contribution frame of a fitted :class:`~estimo.model.valuation.ValuationModel`.
-
-    Parameters
-    ----------
-    model : ValuationModel
-        Fitted (has ``booster_`` and ``feature_spec_``).
-    frame : pandas.DataFrame
-        Canonical rows to explain.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Same index as ``frame``: one column per model feature, then ``_base``, ``_time``
-        (0) and ``_comparables`` (0).
-    """
-    model._check_fitted()
-    names = list(model.booster_.feature_name())
-    if len(frame) == 0:
-        return pd.DataFrame(columns=[*names, *CONTRACT_COLUMNS], dtype=float)
-    raw = np.asarray(tree_contributions(model.booster_, model.model_matrix(frame)), dtype=float)
-    out = pd.DataFrame(raw[:, :-1], columns=names, index=frame.index)
-    out["_base"] = raw[:, -1]
-    out["_time"] = 0.0
-    out["_comparables"] = 0.0
-    return out
-
-
 def log_contributions(model: Any, frame: pd.DataFrame) -> pd.DataFrame:
-    """The contract's contribution frame of any supported model.
-
-    Uses ``model.log_contributions(frame)`` when the model has it (the engine), else
-    :func:`contributions_from_booster`.
+    """The contract's contribution frame of a model: ``model.log_contributions(frame)``
+    (the engine, the pipeline's engine, or the plain benchmark model), checked.
 
     Raises
     ------
     EstimoError
-        If the model offers neither, or its frame breaks the contract.
+        If the frame breaks the contract.
     """
-    if hasattr(model, "log_contributions"):
-        out = model.log_contributions(frame)
-    elif hasattr(model, "booster_"):
-        out = contributions_from_booster(model, frame)
-    else:
-        raise EstimoError(
-            f"cannot explain a {type(model).__name__}: expected a model with "
-            "log_contributions(frame) or a LightGBM booster_"
-        )
-    missing = [c for c in CONTRACT_COLUMNS if c not in out.columns]
+    return checked_contributions(model.log_contributions(frame))
+
+
+def checked_contributions(contributions: pd.DataFrame) -> pd.DataFrame:
+    """``contributions``, after checking it has the contract's columns.
+
+    Raises
+    ------
+    EstimoError
+        If a contract column is missing.
+    """
+    missing = [c for c in CONTRACT_COLUMNS if c not in contributions.columns]
     if missing:
         raise EstimoError(
             f"contribution frame lacks column(s) {missing!r}; the contract needs "
             f"{list(CONTRACT_COLUMNS)!r} besides one column per feature"
         )
-    return out
+    return contributions
 
 
 def feature_names(contributions: pd.DataFrame) -> list[str]:

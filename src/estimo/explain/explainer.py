@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.explain.contributions import log_contributions
+from estimo.explain.contributions import checked_contributions, log_contributions
 from estimo.explain.labels import Labeler
 from estimo.explain.reasons import ReasonSet, build_reasons, records
 from estimo.explain.reference import ReferenceTable, reference_sample
@@ -318,11 +318,13 @@ def explain_properties(
     explainer: Explainer,
     currency: str | None = None,
 ) -> list[Explanation]:
-    """Value and explain properties with any supported model.
+    """Value and explain properties with a model's ``value_with_contributions(frame)``.
 
-    With the engine (a model with ``value(frame)`` and ``log_contributions(frame)``) the
-    explanation covers the blend, the comparables and the range; with a plain
-    :class:`~estimo.model.valuation.ValuationModel` it covers the reasons only.
+    The engine (:class:`~estimo.model.avm.AVM`) gives valuations too, and the explanation
+    covers the blend, the comparables and the range; the plain benchmark
+    :class:`~estimo.model.valuation.ValuationModel` gives prices only (reasons, no range).
+    A :class:`~estimo.pipeline.ValuationPipeline` explains raw rows itself
+    (:meth:`~estimo.pipeline.ValuationPipeline.value_explained`).
 
     Parameters
     ----------
@@ -332,36 +334,16 @@ def explain_properties(
         Canonical rows to value.
     explainer : Explainer
     currency : str, optional
-        Currency of a plain model (default: the model bundle's, else EUR).
+        Currency of the amounts (default: the model's, else EUR).
     """
-    if hasattr(model, "value_with_contributions"):  # the engine: one pass for all three
-        valuations, raw, feature_values = model.value_with_contributions(frame)
-        contributions = log_contributions(_Precomputed(raw), frame)
-    else:
-        contributions = log_contributions(model, frame)
-        valuations = model.value(frame) if hasattr(model, "value") else None
-        feature_values = None  # a plain model's features are the property's own columns
-    if currency is None:
-        currency = str(
-            getattr(model, "currency", None)
-            or getattr(model, "bundle_extra_", {}).get("currency")
-            or "EUR"
-        )
-    if valuations is None and len(frame):
-        log.debug("plain model: explaining %d rows without comparables or range", len(frame))
+    valuations, contributions, feature_values = model.value_with_contributions(frame)
     return explainer.explain(
-        frame, contributions, valuations, currency=currency, feature_values=feature_values
+        frame,
+        checked_contributions(contributions),
+        valuations,
+        currency=currency or model.currency or "EUR",
+        feature_values=feature_values,
     )
-
-
-class _Precomputed:
-    """Contributions already computed, checked against the contract like any model's."""
-
-    def __init__(self, contributions: pd.DataFrame) -> None:
-        self.contributions = contributions
-
-    def log_contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
-        return self.contributions
 
 
 def additivity_gap(explanation: Explanation) -> int:

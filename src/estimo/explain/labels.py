@@ -224,6 +224,25 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 """Future engine features recognised by name, with the concept they belong to."""
 
 
+INDICATOR_SUFFIX = "_missing"
+"""Suffix of the missing-value indicator columns the cleaning policy adds
+(:class:`estimo.quality.clean.CleaningPolicy`): ``year_built_missing`` is 1 where the year
+built was not given."""
+
+
+def indicator_base(feature: str) -> str | None:
+    """The column a missing-value indicator stands for, or None for any other feature.
+
+    Examples
+    --------
+    >>> indicator_base("year_built_missing"), indicator_base("year_built")
+    ('year_built', None)
+    """
+    if feature.endswith(INDICATOR_SUFFIX) and len(feature) > len(INDICATOR_SUFFIX):
+        return feature[: -len(INDICATOR_SUFFIX)]
+    return None
+
+
 class Labeler:
     """Concept, label and value wording of features in one language.
 
@@ -274,6 +293,9 @@ class Labeler:
             return FEATURES[feature]
         if feature in CONTRACT_COLUMNS:
             return FeatureInfo(CONTRACT_COLUMNS[feature], "none")
+        base = indicator_base(feature)
+        if base is not None:  # "was the year built given?" belongs with the year built
+            return FeatureInfo(self.info(base).concept, "none")
         for pattern, concept in _PATTERNS:
             if pattern.search(feature):
                 return FeatureInfo(concept, "none")
@@ -293,7 +315,10 @@ class Labeler:
         """Whether the feature has a human label in this language."""
         if feature in self.user_labels:
             return True
-        return bool(self.locale.feature_entry(feature).get("label"))
+        if self.locale.feature_entry(feature).get("label"):
+            return True
+        base = indicator_base(feature)
+        return base is not None and self.has_label(base)
 
     def label(self, feature: str) -> str:
         """Plain label of a feature.
@@ -306,6 +331,9 @@ class Labeler:
         if feature in self.user_labels:
             return self.user_labels[feature]
         label = self.locale.feature_entry(feature).get("label")
+        base = indicator_base(feature)
+        if not label and base is not None and self.has_label(base):
+            return self.locale.text("indicator_label", label=self.label(base))
         if not label:
             raise KeyError(f"feature {feature!r} has no label in locale {self.locale.code!r}")
         return str(label)

@@ -47,10 +47,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 from sklearn.neighbors import KDTree
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
+from estimo.params import json_params
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +133,7 @@ def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok
 
 
-class LocationFeatures:
+class LocationFeatures(BaseEstimator):
     """Spatial-lag, distance and neighbourhood features (see the module docstring).
 
     Parameters
@@ -158,6 +161,7 @@ class LocationFeatures:
 
     def __init__(
         self,
+        *,
         k: int = 20,
         k_near: int = 5,
         building_m: float = 40.0,
@@ -456,19 +460,47 @@ class LocationFeatures:
         position = np.fromiter((rows.get(key, -1) for key in keys), dtype=np.int64, count=len(city))
         return position, columns, city_mean
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the training positions, values, ids and twin keys (``location.parquet``)
+        and the neighbourhood table into ``folder``; returns the facts :meth:`from_bundle`
+        reads."""
+        self._check_fitted()
+        table = pd.DataFrame(self.xyz_, columns=["x", "y", "z"])
+        table["value"] = self.values_
+        table["id"] = self.ids_.astype(str)
+        for i, name in enumerate(TWIN_KEY_COLUMNS):
+            table[name] = self.twin_keys_[:, i]
+        folder.write_parquet("location.parquet", table)
+        if self.neighbourhood_table_ is not None:
+            folder.write_parquet("neighbourhoods.parquet", self.neighbourhood_table_)
         return {
-            k: getattr(self, k)
-            for k in (
-                "k",
-                "k_near",
-                "building_m",
-                "centre_share",
-                "neighbourhood_smoothing",
-                "twins",
-                "twin_m",
-                "twin_log_area",
-                "twin_past_only",
-            )
+            "params": json_params(self),
+            "centres": {k: [float(x) for x in v] for k, v in self.centres_.items()},
+            "city_mean": None
+            if self.neighbourhood_table_ is None
+            else {str(k): float(v) for k, v in self.city_mean_.items()},
+            "n_train": self.n_train_,
         }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> LocationFeatures:
+        """Fitted location features from :meth:`to_bundle`'s folder and facts (the search
+        tree is built from the stored positions)."""
+        # a bundle written before the twin features has no "twins" parameter
+        loc = cls(**{"twins": False, **meta["params"]})
+        table = folder.read_parquet("location.parquet")
+        loc.xyz_ = table[["x", "y", "z"]].to_numpy(float)
+        loc.values_ = table["value"].to_numpy(float)
+        loc.ids_ = table["id"].to_numpy(dtype=object)
+        if all(name in table for name in TWIN_KEY_COLUMNS):
+            loc.twin_keys_ = table[list(TWIN_KEY_COLUMNS)].to_numpy(float)
+        else:  # a bundle written before the twin features
+            loc.twin_keys_ = np.full((len(table), len(TWIN_KEY_COLUMNS)), np.nan)
+        loc.tree_ = KDTree(loc.xyz_) if len(table) else None
+        loc.centres_ = {k: np.asarray(v, dtype=float) for k, v in meta["centres"].items()}
+        loc.neighbourhood_table_ = None
+        if meta["city_mean"] is not None:
+            loc.neighbourhood_table_ = folder.read_parquet("neighbourhoods.parquet")
+            loc.city_mean_ = pd.Series(meta["city_mean"], dtype=float)
+        loc.n_train_ = int(meta["n_train"])
+        return loc

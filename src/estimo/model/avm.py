@@ -33,12 +33,15 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
-from estimo.errors import DataError, NotFittedError
+from estimo import __version__
+from estimo.bundle_folder import BundleFolder
+from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
 from estimo.index import PriceIndex
@@ -48,47 +51,21 @@ from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
 from estimo.model.segmented import SegmentedModel
 from estimo.model.valuation import _check_training_frame
-from estimo.model.valuation_result import Valuation, build_warnings
+from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
+from estimo.params import json_params
 from estimo.split import out_of_time_split
 
 log = logging.getLogger(__name__)
 
 KEY_FIELDS = ("area_m2", "rooms", "year_built", "floor", "lat", "lon")
-_PARAMS = (
-    "min_city_rows",
-    "validation_months",
-    "dedupe",
-    "n_estimators",
-    "learning_rate",
-    "num_leaves",
-    "max_depth",
-    "min_child_samples",
-    "colsample_bytree",
-    "subsample",
-    "reg_lambda",
-    "objective",
-    "huber_delta",
-    "knn_k",
-    "twin_m",
-    "twin_log_area",
-    "use_offset",
-    "index_smoothing",
-    "index_trend_months",
-    "index_damping",
-    "comps",
-    "comps_k",
-    "comps_location_features",
-    "interval_levels",
-    "interval_segment",
-    "seed",
-    "n_jobs",
-    "currency",
-    "progress",
-)
 
 
-class AVM:
+class AVM(BaseEstimator):
     """Estimo's valuation engine (see the module docstring).
+
+    Follows scikit-learn's estimator contract: keyword-only parameters that ``__init__``
+    only stores, ``get_params``/``set_params``, ``sklearn.base.clone``; learned attributes
+    end in ``_``. :func:`estimo.params.json_params` gives the parameters as JSON.
 
     Parameters
     ----------
@@ -145,6 +122,7 @@ class AVM:
 
     def __init__(
         self,
+        *,
         min_city_rows: int = 2000,
         validation_months: int = 2,
         dedupe: str = "latest",
@@ -204,13 +182,6 @@ class AVM:
         self.n_jobs = n_jobs
         self.currency = currency
         self.progress = progress
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-ready)."""
-        params = {k: getattr(self, k) for k in _PARAMS}
-        params["interval_levels"] = [float(x) for x in params["interval_levels"]]
-        params["comps_location_features"] = list(params["comps_location_features"])
-        return params
 
     # ------------------------------------------------------------------ building blocks
     def _new_stage(self) -> EngineStage:
@@ -279,6 +250,7 @@ class AVM:
         self.reference_date_ = self.stage_.reference_date_
         self.routing_ = self.stage_.model.routing_
         self.n_train_ = len(frame)
+        self.bundle_extra_: dict[str, Any] = {}  # facts a saved bundle keeps (from_bundle)
         self.fit_seconds_ = time.perf_counter() - started
         log.info("AVM fitted on %d rows in %.1f s", len(frame), self.fit_seconds_)
         return self
@@ -324,7 +296,7 @@ class AVM:
             raise ValueError(
                 "validate() scores settings before a fit, and this engine is already fitted: "
                 "its validation_ holds its own validation report; to score other rows, use "
-                "AVM(**engine.get_params()).validate(frame)"
+                "sklearn.base.clone(engine).validate(frame)"
             )
         frame, weight = self._checked_input(frame, sample_weight)
         self.validation_stage_, self.validation_rows_ = self._validation_pass(frame, weight)
@@ -574,6 +546,10 @@ class AVM:
         dates = self.stage_.valuation_dates(subjects, valuation_date)
         names = self.sub_model_names(subjects)
         result: ComparablesResult | None = parts["comps"]
+        other_ranges = {
+            f"{round(level * 100)}": self._interval(subjects, final, level)
+            for level in self.interval_levels[1:]
+        }
         out = []
         for i in range(len(subjects)):
             comparables = result.for_subject(i) if result is not None else []
@@ -602,6 +578,9 @@ class AVM:
                     comparables=comparables,
                     warnings=warnings,
                     subject_id=str(subjects["id"].iloc[i]) if "id" in subjects else None,
+                    ranges={
+                        k: (float(lo[i]), float(hi[i])) for k, (lo, hi) in other_ranges.items()
+                    },
                 )
             )
         return out
@@ -657,13 +636,99 @@ class AVM:
             np.hstack([values, extra]), columns=_contract_columns(names), index=index
         )
 
+    # ------------------------------------------------------------------ saving
+    def to_bundle(self, folder: BundleFolder, extra: dict[str, Any] | None = None) -> None:
+        """Save the fitted engine into ``folder`` (layout in :mod:`estimo.model.bundle`):
+        each part writes its own files; ``model.json`` holds the facts and ``extra``."""
+        self._check_fitted()
+        meta = {
+            "format_version": BUNDLE_FORMAT,
+            "estimo_version": __version__,
+            "kind": BUNDLE_KIND,
+            "params": json_params(self),
+            "cities": list(self.cities_),
+            "trained_until": self.trained_until_.isoformat(),
+            "n_train": self.n_train_,
+            "fit_seconds": self.fit_seconds_,
+            "validation": self.validation_,
+            "blend": None if self.blend_ is None else self.blend_.to_dict(),
+            "intervals": self.intervals_.to_bundle(folder),
+            "comps": None if self.finder_ is None else self.finder_.to_bundle(folder),
+            "stage": self.stage_.to_bundle(folder),
+            "extra": extra or {},
+        }
+        folder.write_json(BUNDLE_META, meta)
 
-class ExplanationPass(NamedTuple):
-    """What :meth:`AVM.value_with_contributions` returns: everything an explanation needs."""
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder) -> AVM:
+        """A fitted engine from a folder written by :meth:`to_bundle`.
 
-    valuations: list[Valuation]
-    contributions: pd.DataFrame
-    features: pd.DataFrame
+        Raises
+        ------
+        EstimoError
+            If the folder holds no engine of this format.
+        """
+        if not folder.exists(BUNDLE_META):
+            raise EstimoError(f"{folder.url!r} holds no engine: {BUNDLE_META} is missing")
+        meta = folder.read_json(BUNDLE_META)
+        if meta.get("kind") != BUNDLE_KIND or meta.get("format_version") != BUNDLE_FORMAT:
+            raise EstimoError(
+                f"{folder.url!r}/{BUNDLE_META} has kind {meta.get('kind')!r}, format_version "
+                f"{meta.get('format_version')!r}; expected {BUNDLE_KIND!r} version {BUNDLE_FORMAT}"
+            )
+        meta = _nested_layout(meta)
+        model = cls(**meta["params"])
+        model.stage_ = EngineStage.from_bundle(folder, meta["stage"])
+        model.cities_ = tuple(meta["cities"])
+        model.trained_until_ = pd.Timestamp(meta["trained_until"])
+        model.reference_date_ = model.stage_.reference_date_
+        model.routing_ = model.stage_.model.routing_
+        model.n_train_ = int(meta["n_train"])
+        model.fit_seconds_ = float(meta["fit_seconds"])
+        model.validation_ = meta["validation"]
+        model.blend_ = None if meta["blend"] is None else BlendWeights.from_dict(meta["blend"])
+        model.intervals_ = ConformalIntervals.from_bundle(folder, meta["intervals"])
+        model.finder_ = (
+            None if meta["comps"] is None else ComparablesFinder.from_bundle(folder, meta["comps"])
+        )
+        model.bundle_extra_ = meta.get("extra", {})
+        return model
+
+    def memory_bytes(self) -> int:
+        """Bytes held by the fitted engine: tree models (text size), location and
+        comparables tables, index and calibration tables."""
+        self._check_fitted()
+        stage = self.stage_
+        loc = stage.location
+        arrays = [loc.xyz_, loc.values_, loc.ids_, loc.twin_keys_]
+        total = stage.model.memory_bytes() + sum(int(np.asarray(a).nbytes) for a in arrays)
+        tables = [stage.index.table(), self.intervals_.table_]
+        if loc.neighbourhood_table_ is not None:
+            tables.append(loc.neighbourhood_table_)
+        if self.finder_ is not None:
+            tables.append(self.finder_.reference_)
+        return total + sum(int(t.memory_usage(deep=True).sum()) for t in tables)
+
+
+BUNDLE_META = "model.json"
+BUNDLE_KIND = "avm"
+BUNDLE_FORMAT = 1
+
+
+def _nested_layout(meta: dict[str, Any]) -> dict[str, Any]:
+    """The facts of an engine saved before each part saved itself (one flat model.json)
+    in today's nested layout; today's facts unchanged."""
+    if "index_params" not in meta:
+        return meta
+    stage = dict(meta["stage"])
+    stage["index"] = {"params": meta["index_params"]}
+    stage["location"] = meta["location"]
+    stage["segmented"] = meta["segmented"]
+    return {
+        **meta,
+        "stage": stage,
+        "comps": None if meta["comps"] is None else {"params": meta["comps"]},
+    }
 
 
 @functools.lru_cache(maxsize=64)

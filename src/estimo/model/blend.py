@@ -53,6 +53,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy.optimize import minimize
+from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
 
@@ -89,7 +90,7 @@ def blend_log(model_log: Any, comps_log: Any, weight: Any) -> np.ndarray:
     return np.where(use, m + w * (np.where(use, c, m) - m), m)
 
 
-class BlendWeights:
+class BlendWeights(BaseEstimator):
     """Weight of the comparables value per valuation (see the module docstring).
 
     Parameters
@@ -106,16 +107,12 @@ class BlendWeights:
     """
 
     def __init__(
-        self, w_max: float = 0.8, min_comps: int = 3, l2: float = 1e-4, min_rows: int = 30
+        self, *, w_max: float = 0.8, min_comps: int = 3, l2: float = 1e-4, min_rows: int = 30
     ) -> None:
         self.w_max = w_max
         self.min_comps = min_comps
         self.l2 = l2
         self.min_rows = min_rows
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {k: getattr(self, k) for k in ("w_max", "min_comps", "l2", "min_rows")}
 
     def fit(
         self,

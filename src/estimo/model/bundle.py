@@ -5,8 +5,19 @@ A bundle is a folder (local or any fsspec URL). A single
 and a JSON description of the inputs and settings (``model.json``). An
 :class:`~estimo.model.avm.AVM` is several LightGBM text models, Parquet tables (price index,
 interval calibration, location and comparables reference) and ``model.json`` with
-``"kind": "avm"`` (layout in :mod:`estimo.model.avm_bundle`). Loading parses text, JSON
-and Parquet only: nothing stored executes code.
+``"kind": "avm"``; each part of the engine saves and loads its own files
+(``to_bundle``/``from_bundle``)::
+
+    model.json              kind "avm", parameters, routing, blend weights, validation report
+    models/<name>.txt       one LightGBM text model per sub-model ("(global)", cities)
+    index.parquet           the price index table (city, month, log_index, ...)
+    calibration.parquet     conformal quantiles and FSD per group
+    location.parquet        training positions (x, y, z km), time-adjusted log price/m², ids
+    neighbourhoods.parquet  neighbourhood encoding table (when the data has neighbourhoods)
+    comps.parquet           the comparables reference table (training rows)
+
+Loading parses text, JSON and Parquet only: nothing stored executes code. What is served
+is the :class:`~estimo.pipeline.ValuationPipeline`, which keeps its engine in such a folder.
 
 Examples
 --------
@@ -33,6 +44,7 @@ import lightgbm as lgb
 import pandas as pd
 
 from estimo import __version__
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import EstimoError
 from estimo.model.avm import AVM
 from estimo.model.valuation import FeatureSpec, ValuationModel
@@ -60,15 +72,7 @@ def save_model(
     fs, root = fsspec.core.url_to_fs(folder)
     fs.makedirs(root, exist_ok=True)
     if isinstance(model, AVM):
-        from estimo.model.avm_bundle import avm_meta, save_avm
-
-        meta = {
-            "format_version": FORMAT_VERSION,
-            "estimo_version": __version__,
-            **avm_meta(model),
-            "extra": extra or {},
-        }
-        save_avm(model, fs, root, meta)
+        model.to_bundle(BundleFolder(folder), extra=extra)
         return folder
     meta = {
         "format_version": FORMAT_VERSION,
@@ -100,9 +104,7 @@ def load_model(folder: str) -> ValuationModel | AVM:
         with fs.open(f"{root}/{META_FILE}", "r") as fh:
             meta = json.load(fh)
         if meta.get("kind") == "avm" and meta.get("format_version") == FORMAT_VERSION:
-            from estimo.model.avm_bundle import load_avm
-
-            return load_avm(fs, root, meta)
+            return AVM.from_bundle(BundleFolder(folder))
     if not fs.exists(f"{root}/{META_FILE}") or not fs.exists(f"{root}/{MODEL_FILE}"):
         raise EstimoError(
             f"{folder!r} is not a model folder: expected {MODEL_FILE} and {META_FILE} "
@@ -126,4 +128,5 @@ def load_model(folder: str) -> ValuationModel | AVM:
     model.cities_ = tuple(meta["cities"])
     model.trained_until_ = pd.Timestamp(meta["trained_until"])
     model.bundle_extra_ = meta.get("extra", {})
+    model.currency = str(model.bundle_extra_.get("currency") or "")
     return model

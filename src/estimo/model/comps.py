@@ -71,7 +71,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
@@ -97,6 +99,7 @@ from estimo.model.comps_encoding import (
 from estimo.model.comps_search import CandidateSearch, Matches
 from estimo.model.comps_stats import row_stat, similarity, trimmed_mean
 from estimo.model.valuation_result import Comparable
+from estimo.params import json_params
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +182,7 @@ class ComparablesResult:
         return out
 
 
-class ComparablesFinder(CandidateSearch):
+class ComparablesFinder(CandidateSearch, BaseEstimator):
     """Find, adjust and combine comparable properties (see the module docstring).
 
     Parameters
@@ -225,6 +228,7 @@ class ComparablesFinder(CandidateSearch):
 
     def __init__(
         self,
+        *,
         n_comps: int = 8,
         n_candidates: int = 64,
         max_distance_km: float = 5.0,
@@ -249,13 +253,63 @@ class ComparablesFinder(CandidateSearch):
         self.exclude_future = exclude_future
         self.location_features = location_features
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments (JSON-ready), as scikit-learn's ``get_params``."""
-        params = {k: getattr(self, k) for k in _PARAM_NAMES}
-        if params["feature_weights"] is not None:
-            params["feature_weights"] = dict(params["feature_weights"])
-        params["location_features"] = list(params["location_features"])
-        return params
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the reference table (``comps.parquet``) and its encoding as candidates
+        (``comps_encoded.parquet``: standardized features, category codes, coordinates,
+        ids, months) into ``folder``; returns the facts :meth:`from_bundle` reads."""
+        self._check_fitted()
+        folder.write_parquet("comps.parquet", self.reference_)
+        encoded = {f"z{j}": self._z[:, j] for j in range(self._z.shape[1])}
+        encoded.update({f"code{j}": self._codes[:, j] for j in range(self._codes.shape[1])})
+        encoded.update(
+            lat=self._coords[:, 0],
+            lon=self._coords[:, 1],
+            has_coords=self._has_coords,
+            id=self._ids,
+            id_code=self._id_codes,
+            month=self._months,
+        )
+        folder.write_parquet("comps_encoded.parquet", pd.DataFrame(encoded))
+        return {
+            "params": json_params(self),
+            "numeric_features": list(self.numeric_features_),
+            "categorical_features": {k: list(v) for k, v in self.categorical_features_.items()},
+            "weights": self.weights_.tolist(),
+            "category_weights": self.category_weights_.tolist(),
+            "center": self.center_.tolist(),
+            "scale": self.scale_.tolist(),
+            "last_date": self.last_date_.isoformat(),
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ComparablesFinder:
+        """A fitted finder from :meth:`to_bundle`'s folder and facts: the candidates'
+        encoding is read as stored; only the per-city search trees are built from it."""
+        finder = cls(**meta["params"])
+        finder.reference_ = folder.read_parquet("comps.parquet")
+        if "numeric_features" not in meta:  # saved before the encoding was stored
+            return finder.fit(finder.reference_)
+        encoded = folder.read_parquet("comps_encoded.parquet")
+        finder.numeric_features_ = tuple(meta["numeric_features"])
+        finder.categorical_features_ = {
+            k: tuple(v) for k, v in meta["categorical_features"].items()
+        }
+        finder.weights_ = np.asarray(meta["weights"], dtype=float)
+        finder.category_weights_ = np.asarray(meta["category_weights"], dtype=float)
+        finder.center_ = np.asarray(meta["center"], dtype=float)
+        finder.scale_ = np.asarray(meta["scale"], dtype=float)
+        finder.last_date_ = pd.Timestamp(meta["last_date"])
+        n_z, n_codes = len(finder.numeric_features_), len(finder.categorical_features_)
+        finder._z = encoded[[f"z{j}" for j in range(n_z)]].to_numpy(float).reshape(-1, n_z)
+        codes = encoded[[f"code{j}" for j in range(n_codes)]].to_numpy(np.int64)
+        finder._codes = codes.reshape(-1, n_codes)
+        finder._coords = encoded[["lat", "lon"]].to_numpy(float)
+        finder._has_coords = encoded["has_coords"].to_numpy(bool)
+        finder._ids = encoded["id"].astype(object).where(encoded["id"].notna(), None).to_numpy()
+        finder._id_codes = encoded["id_code"].to_numpy(np.int64)
+        finder._months = encoded["month"].to_numpy(float)
+        finder._build_trees(finder.reference_["city"].astype(str).to_numpy())
+        return finder
 
     # ------------------------------------------------------------------------------ fit
 
@@ -528,18 +582,3 @@ class ComparablesFinder(CandidateSearch):
             }
         )
         return summary, keep[sub, rank]
-
-
-_PARAM_NAMES = (
-    "n_comps",
-    "n_candidates",
-    "max_distance_km",
-    "distance_scale_km",
-    "age_scale_months",
-    "feature_weights",
-    "missing_penalty",
-    "trim",
-    "exclude_same_id",
-    "exclude_future",
-    "location_features",
-)

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.bundle_folder import BundleFolder
 from estimo.features.location import LocationFeatures
 from estimo.frames import column_arrays, str_values
 from estimo.index import PriceIndex
@@ -285,6 +286,43 @@ class EngineStage:
         dates = self.valuation_dates(frame, valuation_date)
         cities = frame["city"] if "city" in frame else pd.Series("", index=frame.index)
         return self.index.log_factor(cities, [self.reference_date_] * len(frame), dates)
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the index, location features and segmented model into ``folder``; returns
+        the facts (with theirs) :meth:`from_bundle` reads."""
+        return {
+            "dedupe": self.dedupe,
+            "use_offset": self.use_offset,
+            "twin_offset": self.twin_offset,
+            "reference_date": self.reference_date_.isoformat(),
+            "city_level": self.city_level_,
+            "global_level": self.global_level_,
+            "feature_names": self.feature_names_,
+            "n_train": self.n_train_,
+            "median_log_area": self.median_log_area_,
+            "index": self.index.to_bundle(folder),
+            "location": self.location.to_bundle(folder),
+            "segmented": self.model.to_bundle(folder),
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> EngineStage:
+        """A fitted stage from :meth:`to_bundle`'s folder and facts."""
+        stage = cls(
+            PriceIndex.from_bundle(folder, meta["index"]),
+            LocationFeatures.from_bundle(folder, meta["location"]),
+            SegmentedModel.from_bundle(folder, meta["segmented"]),
+            meta["dedupe"],
+            meta["use_offset"],
+            twin_offset=bool(meta.get("twin_offset", False)),
+        )
+        stage.reference_date_ = pd.Timestamp(meta["reference_date"])
+        stage.city_level_ = {k: float(v) for k, v in meta["city_level"].items()}
+        stage.global_level_ = float(meta["global_level"])
+        stage.feature_names_ = list(meta["feature_names"])
+        stage.n_train_ = int(meta["n_train"])
+        stage.median_log_area_ = float(meta["median_log_area"])
+        return stage
 
     def describe(self) -> dict[str, Any]:
         """Facts about the fitted stage, for logs and manifests."""

@@ -43,9 +43,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
+from estimo.params import json_params
 
 GLOBAL = "(all)"
 NO_SEGMENT = "(any)"
@@ -74,7 +77,7 @@ def _fsd(residuals: np.ndarray) -> float:
     return float((q84 - q16) / 2)
 
 
-class ConformalIntervals:
+class ConformalIntervals(BaseEstimator):
     """Mondrian split-conformal intervals with a fallback (see the module docstring).
 
     Parameters
@@ -91,6 +94,7 @@ class ConformalIntervals:
 
     def __init__(
         self,
+        *,
         levels: tuple[float, ...] = (0.8, 0.9),
         min_city_rows: int = 150,
         min_segment_rows: int = 300,
@@ -223,14 +227,18 @@ class ConformalIntervals:
         """Which calibration group served each row: 'city×segment', 'city' or 'global'."""
         return self._lookup(cities, segments)["group"].to_numpy()
 
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {
-            "levels": list(self.levels),
-            "min_city_rows": self.min_city_rows,
-            "min_segment_rows": self.min_segment_rows,
-            "centre": self.centre,
-        }
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the calibration table (``calibration.parquet``) into ``folder``; returns the
+        facts :meth:`from_bundle` reads."""
+        self._check_fitted()
+        folder.write_parquet("calibration.parquet", self.table_)
+        return {"params": json_params(self), "use_segments": bool(self.use_segments_)}
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ConformalIntervals:
+        """Calibrated intervals from :meth:`to_bundle`'s folder and facts."""
+        table = folder.read_parquet("calibration.parquet")
+        return cls.from_table(table, meta["params"], bool(meta["use_segments"]))
 
     @classmethod
     def from_table(

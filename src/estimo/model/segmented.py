@@ -37,7 +37,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
 from estimo.frames import str_values
 from estimo.model.booster_input import booster_predict
@@ -51,6 +53,7 @@ from estimo.model.valuation import (
     lightgbm_params,
     trained_on_spec,
 )
+from estimo.params import json_params
 from estimo.progress import step_progress
 
 log = logging.getLogger(__name__)
@@ -85,7 +88,7 @@ def encode(X: pd.DataFrame, spec: FeatureSpec) -> pd.DataFrame:
     return build_feature_matrix(X, spec, with_date=False)
 
 
-class SegmentedModel:
+class SegmentedModel(BaseEstimator):
     """Per-city LightGBM models with a global fallback (see the module docstring).
 
     Parameters
@@ -118,6 +121,7 @@ class SegmentedModel:
 
     def __init__(
         self,
+        *,
         min_city_rows: int = 2000,
         min_validation_rows: int = 50,
         n_estimators: int = 2000,
@@ -151,29 +155,6 @@ class SegmentedModel:
         self.seed = seed
         self.n_jobs = n_jobs
         self.progress = progress
-
-    _PARAMS = (
-        "min_city_rows",
-        "min_validation_rows",
-        "n_estimators",
-        "learning_rate",
-        "num_leaves",
-        "max_depth",
-        "min_child_samples",
-        "subsample",
-        "colsample_bytree",
-        "reg_lambda",
-        "early_stopping_rounds",
-        "objective",
-        "huber_delta",
-        "seed",
-        "n_jobs",
-        "progress",
-    )
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments."""
-        return {k: getattr(self, k) for k in self._PARAMS}
 
     def _booster_params(self, n_rows: int) -> dict[str, Any]:
         params = lightgbm_params(
@@ -411,6 +392,50 @@ class SegmentedModel:
             }
         return routing
 
+    # ------------------------------------------------------------------ saving
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save one LightGBM text model per sub-model (``models/<name>.txt``) into
+        ``folder``; returns the facts (spec, routing, rounds) :meth:`from_bundle` reads."""
+        self._check_fitted()
+        files = {name: _model_file(name) for name in self.boosters_}
+        for name, booster in self.boosters_.items():
+            folder.write_text(files[name], booster.model_to_string())
+        return {
+            "params": json_params(self),
+            "numeric": list(self.spec_.numeric),
+            "categorical": {k: list(v) for k, v in self.spec_.categorical.items()},
+            "routing": self.routing_,
+            "rounds": self.rounds_,
+            "cities": list(self.cities_),
+            "n_train": self.n_train_,
+            "base_score": self.base_score_,
+            "files": files,
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> SegmentedModel:
+        """A fitted model from :meth:`to_bundle`'s folder and facts."""
+        model = cls(**meta["params"])
+        model.spec_ = FeatureSpec(
+            numeric=tuple(meta["numeric"]),
+            categorical={k: tuple(v) for k, v in meta["categorical"].items()},
+        )
+        model.boosters_ = {
+            name: lgb.Booster(model_str=folder.read_text(path))
+            for name, path in meta["files"].items()
+        }
+        model.rounds_ = {k: int(v) for k, v in meta["rounds"].items()}
+        model.cities_ = tuple(meta["cities"])
+        model.routing_ = meta["routing"]
+        model.n_train_ = int(meta["n_train"])
+        model.base_score_ = float(meta["base_score"])
+        return model
+
+    def memory_bytes(self) -> int:
+        """Size of the sub-models' trees (their text form, close to LightGBM's own)."""
+        self._check_fitted()
+        return sum(len(b.model_to_string()) for b in self.boosters_.values())
+
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
         if not hasattr(self, "boosters_"):
@@ -517,6 +542,11 @@ class SegmentedModel:
             values[rows] = np.where(blended[:, None], (own + values[rows]) / 2, own)
         values[:, -1] += self.base_score_
         return names, values
+
+
+def _model_file(name: str) -> str:
+    """File of a sub-model in a bundle (its name with anything unusual as ``_``)."""
+    return "models/" + "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + ".txt"
 
 
 def _take(matrix: np.ndarray | pd.DataFrame, rows: np.ndarray) -> np.ndarray | pd.DataFrame:

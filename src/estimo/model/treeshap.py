@@ -51,7 +51,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.model.booster_input import FrameConverter
+from estimo.model.booster_input import SMALL_BATCH, FrameConverter
 from estimo.model.lightgbm_trees import Forest, UnsupportedModelError, parse_model
 from estimo.model.treeshap_kernels import K_ZERO, MAX_PATH_FEATURES, compiled_kernels, quadrature
 
@@ -441,5 +441,6 @@ def tree_contributions(booster: Any, X: pd.DataFrame | np.ndarray) -> np.ndarray
     explainer = _explainer(booster)
     matrix = None if explainer is None else explainer._matrix(X)
     if explainer is None or matrix is None:
-        return booster.predict(X, pred_contrib=True)
+        threads = {"num_threads": 1} if len(X) <= SMALL_BATCH else {}  # see booster_predict
+        return booster.predict(X, pred_contrib=True, **threads)
     return explainer._explain(matrix)

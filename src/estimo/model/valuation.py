@@ -26,10 +26,12 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import column_arrays
 from estimo.model.booster_input import booster_predict
+from estimo.model.valuation_result import ExplanationPass
 from estimo.schema import feature_columns
 
 log = logging.getLogger(__name__)
@@ -241,7 +243,10 @@ def lightgbm_params(
     }
 
 
-class ValuationModel:
+_CONTRACT = ("_base", "_time", "_comparables")
+
+
+class ValuationModel(BaseEstimator):
     """LightGBM valuation model on log price.
 
     Parameters
@@ -252,10 +257,18 @@ class ValuationModel:
         Seed of every random choice; the same seed and data give the same model.
     n_jobs : int
         Threads used by LightGBM.
+
+    Attributes
+    ----------
+    currency : str
+        Currency of the prices ("" unless a loaded bundle recorded one).
     """
+
+    currency = ""
 
     def __init__(
         self,
+        *,
         n_estimators: int = 2000,
         learning_rate: float = 0.03,
         num_leaves: int = 63,
@@ -275,23 +288,6 @@ class ValuationModel:
         self.reg_lambda = reg_lambda
         self.seed = seed
         self.n_jobs = n_jobs
-
-    def get_params(self) -> dict[str, Any]:
-        """Constructor arguments, as scikit-learn's ``get_params``."""
-        return {
-            k: getattr(self, k)
-            for k in (
-                "n_estimators",
-                "learning_rate",
-                "num_leaves",
-                "min_child_samples",
-                "subsample",
-                "colsample_bytree",
-                "reg_lambda",
-                "seed",
-                "n_jobs",
-            )
-        }
 
     def _booster_params(self) -> dict[str, Any]:
         return lightgbm_params(
@@ -377,6 +373,30 @@ class ValuationModel:
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Predicted prices for a canonical frame (any subset of the feature columns)."""
         return np.exp(self.predict_log(frame))
+
+    def log_contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """The contribution frame of ``docs/CONTRACTS.md``: exact TreeSHAP values
+        (:func:`estimo.model.treeshap.tree_contributions`, LightGBM's ``pred_contrib``
+        numbers) per model feature, then ``_base``, ``_time`` (0) and ``_comparables`` (0);
+        indexed like ``frame``; each row sums to :meth:`predict_log`."""
+        from estimo.model.treeshap import tree_contributions
+
+        self._check_fitted()
+        names = list(self.booster_.feature_name())
+        if len(frame) == 0:
+            return pd.DataFrame(columns=[*names, *_CONTRACT], dtype=float)
+        raw = np.asarray(tree_contributions(self.booster_, self.model_matrix(frame)), float)
+        out = pd.DataFrame(raw[:, :-1], columns=names, index=frame.index)
+        out["_base"] = raw[:, -1]
+        out["_time"] = 0.0
+        out["_comparables"] = 0.0
+        return out
+
+    def value_with_contributions(self, frame: pd.DataFrame) -> ExplanationPass:
+        """The explanation protocol of the engine, for this plain model: no valuations
+        (prices only, no range or comparables), its contributions, its features are the
+        rows' own."""
+        return ExplanationPass(None, self.log_contributions(frame), None)
 
     def feature_importance(self) -> pd.Series:
         """Total gain per feature, largest first."""

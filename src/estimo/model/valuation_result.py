@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import pandas as pd
 
@@ -37,6 +37,7 @@ from estimo.jsonutil import to_jsonable
 __all__ = [
     "CONFIDENCE_LEVELS",
     "Comparable",
+    "ExplanationPass",
     "Valuation",
     "WarningThresholds",
     "build_warnings",
@@ -203,6 +204,14 @@ class Valuation:
         Plain sentences about what limits the valuation.
     subject_id : str or None
         The subject's id when it has one.
+    ranges : mapping of str to (float, float)
+        The other price ranges by nominal coverage in percent (``{"90": (low, high)}``);
+        ``low``/``high`` is the first, default one.
+    reasons : sequence of mapping
+        The reasons in plain words with their amounts (when explained; see
+        :meth:`estimo.explain.explainer.Explanation.to_dict`).
+    model : mapping
+        Facts about the model that valued (training window, fingerprint, version).
     """
 
     price: float
@@ -220,6 +229,9 @@ class Valuation:
     comparables: Sequence[Comparable] = ()
     warnings: Sequence[str] = ()
     subject_id: str | None = None
+    ranges: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    reasons: Sequence[Mapping[str, Any]] = ()
+    model: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for name in ("price", "low", "high", "model_price"):
@@ -252,6 +264,7 @@ class Valuation:
         object.__setattr__(self, "valuation_date", pd.Timestamp(self.valuation_date))
         object.__setattr__(self, "comparables", tuple(self.comparables))
         object.__setattr__(self, "warnings", tuple(self.warnings))
+        object.__setattr__(self, "reasons", tuple(self.reasons))
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict of every field (comparables as dicts, dates as ISO strings)."""
@@ -261,6 +274,11 @@ class Valuation:
                 "price": self.price,
                 "low": self.low,
                 "high": self.high,
+                **{
+                    f"{end}_{pct}": bound
+                    for pct, (low, high) in self.ranges.items()
+                    for end, bound in (("low", low), ("high", high))
+                },
                 "currency": self.currency,
                 "confidence": self.confidence,
                 "confidence_score": self.confidence_score,
@@ -272,6 +290,8 @@ class Valuation:
                 "blend_weight": self.blend_weight,
                 "comparables": [c.to_dict() for c in self.comparables],
                 "warnings": list(self.warnings),
+                "reasons": [dict(r) for r in self.reasons],
+                "model": dict(self.model),
             }
         )
 
@@ -376,3 +396,23 @@ def _number(value: Any, default: float = math.nan) -> float:
     except (TypeError, ValueError):
         return default
     return out if not math.isnan(out) else default
+
+
+class ExplanationPass(NamedTuple):
+    """What a model's ``value_with_contributions(frame)`` returns: everything an
+    explanation needs, from one pass over the rows.
+
+    Attributes
+    ----------
+    valuations : list of Valuation or None
+        The valuations (None for a model that gives prices only, without ranges).
+    contributions : pandas.DataFrame
+        The contribution frame of ``docs/CONTRACTS.md``, indexed like the rows.
+    features : pandas.DataFrame or None
+        The feature rows the model saw (positional index), whose derived values (the
+        distance to the centre, ...) the words quote; None when they are the rows' own.
+    """
+
+    valuations: list[Valuation] | None
+    contributions: pd.DataFrame
+    features: pd.DataFrame | None

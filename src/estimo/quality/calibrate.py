@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
 from estimo.quality.rules.labels import asking_sale_pairs
@@ -38,7 +39,7 @@ log = logging.getLogger(__name__)
 _FREQ = {"year": "Y", "quarter": "Q", "month": "M"}
 
 
-class LabelCalibrator:
+class LabelCalibrator(BaseEstimator):
     """Learn the sale/asking ratio by segment and time; calibrate asking prices.
 
     Parameters
@@ -59,6 +60,7 @@ class LabelCalibrator:
 
     def __init__(
         self,
+        *,
         segment_columns: tuple[str, ...] | list[str] = ("city", "property_type"),
         time_unit: str = "quarter",
         shrinkage: float = 20.0,
@@ -211,6 +213,38 @@ class LabelCalibrator:
             for k, e in (data.get("effects") or {}).items()
         }
         return out
+
+    def to_bundle(self) -> dict[str, Any]:
+        """Settings and learned ratios as plain JSON (read back by :meth:`from_bundle`)."""
+        self._check_fitted()
+        return {
+            "params": {
+                "segment_columns": list(self.segment_columns),
+                "time_unit": self.time_unit,
+                "shrinkage": self.shrinkage,
+                "asking_price_column": self.asking_price_column,
+                "sale_weight": self.sale_weight,
+                "appraisal_weight": self.appraisal_weight,
+                "asking_weight": self.asking_weight,
+                "min_ratio": self.min_ratio,
+                "max_ratio": self.max_ratio,
+            },
+            "n_pairs": int(self.n_pairs_),
+            "global_log_ratio": float(self.global_log_ratio_),
+            "effects": {
+                name: {str(k): float(v) for k, v in effect.items()}
+                for name, effect in self.effects_.items()
+            },
+        }
+
+    @classmethod
+    def from_bundle(cls, meta: dict[str, Any]) -> LabelCalibrator:
+        """A fitted calibrator from :meth:`to_bundle`'s facts."""
+        calibrator = cls(**meta["params"])
+        calibrator.n_pairs_ = int(meta["n_pairs"])
+        calibrator.global_log_ratio_ = float(meta["global_log_ratio"])
+        calibrator.effects_ = {k: dict(v) for k, v in meta["effects"].items()}
+        return calibrator
 
     def to_dict(self) -> dict[str, Any]:
         """Learned ratios as plain JSON (for a model bundle; no pickles)."""

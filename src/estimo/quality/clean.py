@@ -38,7 +38,9 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
+from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
 from estimo.quality._frame import prepare_frame
@@ -88,8 +90,11 @@ class CleanResult:
     summary: dict[str, Any] = field(default_factory=dict)
 
 
-class CleaningPolicy:
+class CleaningPolicy(BaseEstimator):
     """Repair, impute and filter canonical frames by the rules of ``quality.clean``.
+
+    A scikit-learn estimator (``get_params``, ``clone``); its one parameter may be given
+    by position, as the quality commands do.
 
     Parameters
     ----------
@@ -141,6 +146,39 @@ class CleaningPolicy:
             else []
         )
         return self
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save what prediction mode needs (settings, city regions, imputation values,
+        indicator columns) into ``folder``; returns the JSON facts :meth:`from_bundle`
+        reads. The training audit (``report_``) is not kept: it is in the quality report."""
+        self._check_fitted()
+        folder.write_parquet("regions.parquet", self.regions_.reset_index())
+        return {
+            "config": self._settings().model_dump(mode="json"),
+            "columns_in": list(self.columns_in_),
+            "cities": list(self.cities_),
+            "impute_values": {
+                column: {level: _jsonable(table) for level, table in tables.items()}
+                for column, tables in self.impute_values_.items()
+            },
+            "indicator_columns": list(self.indicator_columns_),
+            "text_plan": self.text_plan_,
+            "stacked_points": [list(p) for p in self.regions_.attrs.get("stacked", [])],
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> CleaningPolicy:
+        """A fitted policy (prediction mode) from :meth:`to_bundle`'s folder and facts."""
+        policy = cls(QualityConfig.model_validate(meta["config"]))
+        policy.regions_ = folder.read_parquet("regions.parquet").set_index("city")
+        stacked = meta.get("stacked_points", policy.regions_.attrs.get("stacked", []))
+        policy.regions_.attrs = {"stacked": [tuple(p) for p in stacked]}
+        policy.columns_in_ = list(meta["columns_in"])
+        policy.cities_ = tuple(meta["cities"])
+        policy.impute_values_ = meta["impute_values"]
+        policy.indicator_columns_ = list(meta["indicator_columns"])
+        policy.text_plan_ = meta.get("text_plan")
+        return policy
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "impute_values_"):
@@ -462,6 +500,13 @@ class CleaningPolicy:
             n_input=n,
             summary=summary,
         )
+
+
+def _jsonable(value: Any) -> Any:
+    """An imputation table or value as plain JSON (numpy scalars as Python numbers)."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _mode(values: pd.Series) -> Any:

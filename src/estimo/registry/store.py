@@ -216,9 +216,9 @@ class Registry:
             self.verify(version)
         manifest = ModelManifest.from_json(self.fs.cat_file(f"{folder}/{MANIFEST_FILE}"))
         url = to_url(self.fs, f"{folder}/{BUNDLE_DIR}")
-        from estimo.model.bundle import load_model  # lazy: keeps this module light
+        from estimo.pipeline import load_bundle  # lazy: keeps this module light
 
-        return LoadedVersion(version=version, model=load_model(url), manifest=manifest, url=url)
+        return LoadedVersion(version=version, model=load_bundle(url), manifest=manifest, url=url)
 
     def verify(self, ref: str) -> None:
         """Check the files of a version against the checksums of its ``COMMITTED`` marker."""
@@ -272,9 +272,9 @@ class Registry:
             "description": description,
             "tags": tags or {},
         }
-        from estimo.model.bundle import save_model
+        from estimo.pipeline import save_bundle
 
-        return self._publish(lambda url: save_model(model, url, extra), fields)
+        return self._publish(lambda url: save_bundle(model, url, extra), fields)
 
     def add_folder(
         self, folder: str, *, validate: bool = True, **manifest_fields: Any
@@ -287,9 +287,9 @@ class Registry:
         """
         fields: dict[str, Any] = {"model_class": "unknown"}
         if validate:
-            from estimo.model.bundle import load_model
+            from estimo.pipeline import load_bundle
 
-            model = load_model(folder)
+            model = load_bundle(folder)
             fields = {
                 "model_class": type(model).__name__,
                 "features": model_features(model),

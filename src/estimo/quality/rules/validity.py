@@ -156,6 +156,8 @@ def _area_per_room(ctx: AuditContext) -> None:
 
 def _robust_z(values: pd.Series, keys: list[pd.Series]) -> np.ndarray:
     """Robust z-score within groups that have at least ``MIN_STATS_ROWS`` values, else NaN."""
+    if len(values) < MIN_STATS_ROWS:  # no group can be large enough (one property valued)
+        return np.full(len(values), np.nan)
     stats = group_robust_stats(values, keys)
     stats = stats[(stats["n"] >= MIN_STATS_ROWS) & (stats["scale"] > 0)]
     if stats.empty:

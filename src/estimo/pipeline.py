@@ -1,0 +1,611 @@
+"""The valuation pipeline: the one fitted object that is saved, registered, evaluated and served.
+
+A :class:`ValuationPipeline` holds, fitted on the same training rows:
+
+1. the **cleaning policy** (:class:`~estimo.quality.clean.CleaningPolicy`) in prediction
+   mode: it never drops a row, it repairs and imputes features and says so in warnings;
+2. the **label calibration** (:class:`~estimo.quality.calibrate.LabelCalibrator`): the
+   asking-to-sale ratio the engine's sale-equivalent prices were trained with (used to
+   score asking-price test rows against the same scale);
+3. the **engine** (:class:`~estimo.model.avm.AVM`): index, location features, city models,
+   comparables, blend and price ranges;
+4. the **explanation reference** and the feature **labels** (reasons in plain words);
+5. the **training facts**: window, currency, row counts, data fingerprints, quality summary.
+
+Every way Estimo values a property goes through it: ``estimo backtest`` values its test
+rows with :meth:`ValuationPipeline.predict_table`, ``estimo value`` and the service with
+:meth:`ValuationPipeline.value_one` / :meth:`ValuationPipeline.value_many`; the numbers are
+the same for the same raw row.
+
+A saved pipeline is one folder (local or fsspec URL)::
+
+    pipeline.json             kind, versions, facts, labels, cleaning and calibration facts
+    cleaning/regions.parquet  the policy's city regions
+    engine/                   the engine (LightGBM text models, Parquet tables, JSON)
+    explain_reference.json    the explanation reference groups
+
+No pickles: loading reads text, JSON and Parquet only.
+
+Examples
+--------
+>>> import tempfile
+>>> from estimo.synth import generate_market
+>>> from estimo.model.avm import AVM, BUNDLE_META
+>>> frame = generate_market(2_500, seed=3).frame
+>>> engine = AVM(n_estimators=30, min_city_rows=300, comps_k=5, progress=False)
+>>> pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(frame)
+>>> folder = pipeline.save(tempfile.mkdtemp())
+>>> again = load_pipeline(folder)
+>>> record = {"city": "Milano", "area_m2": 70, "rooms": 3, "date": "2024-01-15"}
+>>> again.value_one(record, explain=False).price == pipeline.value_one(record).price
+True
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator, clone
+
+from estimo import __version__
+from estimo.bundle_folder import BundleFolder
+from estimo.config import ProjectConfig, QualityConfig
+from estimo.errors import ConfigError, EstimoError, NotFittedError
+from estimo.explain.explainer import Explainer, Explanation
+from estimo.explain.labels import missing_labels
+from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
+from estimo.model.avm import AVM, BUNDLE_META
+from estimo.model.valuation_result import Valuation
+from estimo.quality.calibrate import LabelCalibrator
+from estimo.quality.clean import CleaningPolicy
+from estimo.quality.prepare import TrainingData, prepare_training_data
+from estimo.records import records_frame
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PIPELINE_FILE", "ValuationPipeline", "load_bundle", "load_pipeline", "save_bundle"]
+
+PIPELINE_FILE = "pipeline.json"
+KIND = "valuation_pipeline"
+FORMAT_VERSION = 1
+ENGINE_FOLDER = "engine"
+CLEANING_FOLDER = "cleaning"
+
+
+class ValuationPipeline(BaseEstimator):
+    """Cleaning policy + label calibration + engine + explanations (see the module doc).
+
+    Parameters
+    ----------
+    engine : AVM, optional
+        The unfitted engine with its settings (default: ``AVM()``); it is cloned by
+        :meth:`fit`.
+    quality : QualityConfig, optional
+        The project's ``quality:`` section (default settings when omitted). With
+        ``enabled: false`` the rows are only audited and calibrated, no policy is kept.
+    labels, concepts : mapping, optional
+        The project's ``explain.labels`` / ``explain.concepts`` for the user's own columns.
+        :meth:`fit` fails when a model feature has no label.
+    currency : str
+        Currency of the prices.
+    clean : bool
+        Audit, clean and calibrate the training rows (default). ``False``: the engine learns
+        from the rows as given and valuations use them as given (no policy is kept).
+    explanations : bool
+        Check every model feature has a label and learn the explanation reference
+        (default). ``False`` (a backtest that only scores) skips both; such a pipeline's
+        reasons are measured against the model's overall average (see
+        :class:`~estimo.explain.explainer.Explainer`).
+    """
+
+    def __init__(
+        self,
+        *,
+        engine: AVM | None = None,
+        quality: QualityConfig | None = None,
+        labels: Mapping[str, str] | None = None,
+        concepts: Mapping[str, str] | None = None,
+        currency: str = "EUR",
+        clean: bool = True,
+        explanations: bool = True,
+    ) -> None:
+        self.engine = engine
+        self.quality = quality
+        self.labels = labels
+        self.concepts = concepts
+        self.currency = currency
+        self.clean = clean
+        self.explanations = explanations
+
+    @classmethod
+    def from_config(
+        cls, config: ProjectConfig, currency: str | None = None, **engine_overrides: Any
+    ) -> ValuationPipeline:
+        """An unfitted pipeline with a project file's ``engine``, ``quality`` and
+        ``explain`` sections (``currency``: the loaded data's, default the project's)."""
+        currency = config.data.currency if currency is None else currency
+        engine = AVM(**{**config.engine.model_dump(), "currency": currency, **engine_overrides})
+        return cls(
+            engine=engine,
+            quality=config.quality,
+            labels=dict(config.explain.labels),
+            concepts=dict(config.explain.concepts),
+            currency=currency,
+        )
+
+    # ------------------------------------------------------------------ fitting
+    def fit(self, frame: pd.DataFrame) -> ValuationPipeline:
+        """Audit, clean and calibrate ``frame``, fit the engine on the cleaned rows and the
+        explanation reference on a sample of them.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame
+            Canonical training rows as loaded (``price``, ``date``, ``city`` required).
+
+        Returns
+        -------
+        ValuationPipeline
+            ``self``; ``training_data_`` keeps the audit, change log and dropped rows of
+            this fit (not saved: ``estimo train`` writes them as the quality report).
+
+        Raises
+        ------
+        DataError
+            If the rows cannot be trained on.
+        ConfigError
+            If a model feature has no human label (add it under ``explain.labels``).
+        """
+        started = time.perf_counter()
+        engine = clone(self.engine) if self.engine is not None else AVM()
+        engine.set_params(currency=self.currency)
+        prepared = None
+        if self.clean:
+            quality = self.quality if self.quality is not None else QualityConfig()
+            prepared = prepare_training_data(frame, quality)
+            engine.fit(prepared.frame, sample_weight=prepared.weight)
+        else:
+            engine.fit(frame)
+        train = prepared.frame if prepared is not None else frame
+        self.engine_ = engine
+        self.policy_ = prepared.policy if prepared is not None else None
+        self.calibrator_ = prepared.calibrator if prepared is not None else None
+        self.reference_ = None
+        self._explainers: dict[str, Explainer] = {}
+        if self.explanations:
+            self.fit_reference(train)
+        self.training_data_ = prepared
+        self.facts_ = _training_facts(frame, train, prepared, self.currency)
+        self.facts_["fit_seconds"] = time.perf_counter() - started
+        return self
+
+    def fit_reference(self, train: pd.DataFrame) -> ValuationPipeline:
+        """Check every model feature has a label and learn the explanation reference from
+        the engine's training rows (``training_data_.frame``: as cleaned); returns ``self``.
+
+        :meth:`fit` does this unless ``explanations=False``.
+
+        Raises
+        ------
+        ConfigError
+            If a model feature has no human label (add it under ``explain.labels``).
+        """
+        sample = reference_sample(train)
+        contributions = self.engine_.log_contributions(sample)
+        features = [c for c in contributions.columns if not c.startswith("_")]
+        missing = missing_labels(features, labels=self.labels)
+        if missing:
+            raise ConfigError(
+                f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
+                'add them to the project file as explain: {labels: {column: "plain label"}}'
+            )
+        self.use_reference(ReferenceTable().fit(sample, contributions))
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "engine_"):
+            raise NotFittedError("this ValuationPipeline is not fitted yet; call fit(frame)")
+
+    # ------------------------------------------------------------------ what it is
+    @property
+    def cities_(self) -> tuple[str, ...]:
+        """Cities seen in training (valued with their data; the others are unvalued)."""
+        self._check_fitted()
+        return tuple(self.engine_.cities_)
+
+    @property
+    def city_models_(self) -> tuple[str, ...]:
+        """Cities served by a model of their own (alone or averaged with the global one)."""
+        self._check_fitted()
+        return tuple(c for c, r in self.engine_.routing_.items() if r.get("served_by") != "global")
+
+    @property
+    def trained_until_(self) -> pd.Timestamp:
+        """Date of the last training row."""
+        self._check_fitted()
+        return self.engine_.trained_until_
+
+    @property
+    def interval_levels(self) -> tuple[float, ...]:
+        """Nominal coverages of the price ranges (the first is ``low``/``high``)."""
+        source = self.engine_ if hasattr(self, "engine_") else (self.engine or AVM())
+        return tuple(float(x) for x in source.interval_levels)
+
+    @property
+    def feature_names_(self) -> list[str]:
+        """The engine's model features (canonical, extra, indicator and location columns)."""
+        self._check_fitted()
+        return list(self.engine_.stage_.feature_names_)
+
+    def describe(self) -> dict[str, Any]:
+        """The training facts (window, currency, rows, fingerprints, quality, engine)."""
+        self._check_fitted()
+        return {
+            **self.facts_,
+            "cities": list(self.cities_),
+            "city_models": list(self.city_models_),
+            "cleaning": self.policy_ is not None,
+            "trained_until": f"{self.trained_until_:%Y-%m-%d}",
+        }
+
+    def memory_bytes(self) -> int:
+        """Bytes the fitted pipeline holds: tree models (their text size, a close measure
+        of LightGBM's in-memory trees), location and comparables tables, index, ranges."""
+        self._check_fitted()
+        return self.engine_.memory_bytes()
+
+    # ------------------------------------------------------------------ predicting
+    def cleaned(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[list[str]]]:
+        """Rows as the engine sees them, and per row what the cleaning policy did.
+
+        The fitted policy in prediction mode (never drops a row); without a policy (cleaning
+        disabled, or an engine saved on its own) the rows as given and no warnings.
+        """
+        self._check_fitted()
+        if self.policy_ is None:
+            return frame.reset_index(drop=True), [[] for _ in range(len(frame))]
+        result = self.policy_.transform(frame, mode="predict")
+        return result.frame, result.warnings
+
+    def predict_table(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
+        """Everything a backtest stores per row (``predicted``, ``model``, ``comps``,
+        ``blend_weight``, ``low``/``high`` and the other ranges, ``fsd``, ``sub_model``),
+        for raw rows: they are cleaned first. Row-aligned with ``frame`` (positional)."""
+        served, _ = self.cleaned(frame)
+        return self.engine_.predict_table(served, valuation_date)
+
+    def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
+        """Valuations of raw rows (cleaned first)."""
+        return self.predict_table(frame, valuation_date)["predicted"].to_numpy(float)
+
+    def predict_interval(
+        self, frame: pd.DataFrame, level: float | None = None, valuation_date: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Lower and upper ends of the price range of raw rows at nominal coverage ``level``
+        (default: the first of :attr:`interval_levels`)."""
+        served, _ = self.cleaned(frame)
+        return self.engine_.predict_interval(served, level, valuation_date)
+
+    def value(
+        self,
+        frame: pd.DataFrame,
+        *,
+        explain: bool = False,
+        lang: str = "en",
+        valuation_date: Any = None,
+    ) -> list[Valuation]:
+        """Full valuations of raw rows (cleaned first; the cleaning's warnings come first in
+        each valuation's warnings). ``explain``: with the reasons in plain words and each
+        comparable's adjustment split by feature (without: the same prices, ranges and
+        comparables, faster)."""
+        valuations, _ = self._value_frame(frame, explain, lang, valuation_date)
+        return valuations
+
+    def value_explained(
+        self, frame: pd.DataFrame, *, lang: str = "en", valuation_date: Any = None
+    ) -> tuple[list[Valuation], list[Explanation]]:
+        """The valuations of raw rows and their explanations in language ``lang``."""
+        valuations, explanations = self._value_frame(frame, True, lang, valuation_date)
+        return valuations, explanations or []
+
+    def value_one(
+        self,
+        record: Mapping[str, Any],
+        *,
+        explain: bool = True,
+        lang: str = "en",
+        valuation_date: Any = None,
+    ) -> Valuation:
+        """Value one raw property record (a mapping of canonical fields and extra features).
+
+        Without a ``date`` field or ``valuation_date`` the property is valued today. The
+        numbers are the batch path's (:meth:`value` of a one-row frame: this is that path).
+
+        Raises
+        ------
+        DataError
+            If the record cannot be valued (no city, a value that is not a number or date),
+            naming each field.
+        """
+        frame, warnings = self._validated(record)
+        valuations, _ = self._value_frame(frame, explain, lang, valuation_date, warnings)
+        return valuations[0]
+
+    def value_many(
+        self,
+        records: Iterable[Mapping[str, Any]],
+        *,
+        explain: bool = True,
+        lang: str = "en",
+        valuation_date: Any = None,
+    ) -> list[Valuation | EstimoError]:
+        """Value many records in one pass; a record that cannot be valued gets its error in
+        its place (the others are valued, with the same numbers as :meth:`value_one`)."""
+        records = list(records)
+        out: list[Valuation | EstimoError | None] = [None] * len(records)
+        good: list[int] = []
+        frames: list[pd.DataFrame] = []
+        notes: list[list[str]] = []
+        for i, record in enumerate(records):
+            try:
+                frame, warnings = self._validated(record)
+            except EstimoError as exc:
+                out[i] = exc
+                continue
+            good.append(i)
+            frames.append(frame)
+            notes.extend(warnings)
+        if good:
+            batch = pd.concat(frames, ignore_index=True)
+            valuations, _ = self._value_frame(batch, explain, lang, valuation_date, notes)
+            for i, valuation in zip(good, valuations, strict=True):
+                out[i] = valuation
+        return out  # type: ignore[return-value]
+
+    def _validated(self, record: Mapping[str, Any]) -> tuple[pd.DataFrame, list[list[str]]]:
+        """The one call point of input validation: a record as a one-row canonical frame
+        (dated today when it has no date) and its warnings.
+
+        The shared property contract (``estimo.property_input.validate_property``) replaces
+        the body of this method when it lands; nothing else reads raw records.
+        """
+        frame = records_frame([record])
+        if "date" not in frame or frame["date"].isna().all():
+            frame["date"] = pd.Timestamp.today().normalize()
+        return frame, [[]]
+
+    def _value_frame(
+        self,
+        frame: pd.DataFrame,
+        explain: bool,
+        lang: str,
+        valuation_date: Any,
+        input_warnings: Sequence[Sequence[str]] | None = None,
+    ) -> tuple[list[Valuation], list[Explanation] | None]:
+        served, cleaning = self.cleaned(frame)
+        if input_warnings is not None:
+            cleaning = [[*a, *b] for a, b in zip(input_warnings, cleaning, strict=True)]
+        engine = self.engine_
+        facts = self._model_facts()
+        if not explain:  # no reasons, and no split of the comparables' adjustments
+            valuations = engine.value(served, valuation_date, explain=False)
+            return [_with(v, cleaning[i], facts) for i, v in enumerate(valuations)], None
+        passed = engine.value_with_contributions(served, valuation_date)
+        valuations = [_with(v, cleaning[i], facts) for i, v in enumerate(passed.valuations)]
+        explanations = self.explainer(lang).explain(
+            served,
+            passed.contributions,
+            valuations,
+            currency=self.currency,
+            feature_values=passed.features,
+        )
+        valuations = [
+            replace(v, reasons=tuple(e.to_dict()["reasons"]))
+            for v, e in zip(valuations, explanations, strict=True)
+        ]
+        return valuations, explanations
+
+    def _model_facts(self) -> dict[str, Any]:
+        return {
+            "trained_until": f"{self.trained_until_:%Y-%m-%d}",
+            "training_window": self.facts_.get("training_window"),
+            "fingerprint": self.facts_.get("fingerprints", {}).get("train"),
+            "estimo_version": self.facts_.get("estimo_version"),
+        }
+
+    def warm_up(self) -> float:
+        """Value one typical property of the first city with reasons, to compile (or load
+        from numba's cache) the explanation kernels and build every per-model cache before
+        the first request; returns the seconds it took."""
+        self._check_fitted()
+        started = time.perf_counter()
+        self.value_one({"city": self.cities_[0]})
+        return time.perf_counter() - started
+
+    def use_reference(self, reference: ReferenceTable) -> None:
+        """Explain against another reference table (e.g. one written by ``estimo explain``)."""
+        self._check_fitted()
+        self.reference_ = reference
+        self._explainers = {}
+
+    def explainer(self, lang: str = "en") -> Explainer:
+        """The explainer of this pipeline in language ``lang`` (built once per language)."""
+        self._check_fitted()
+        if lang not in self._explainers:
+            self._explainers[lang] = Explainer(
+                lang, labels=self.labels, concepts=self.concepts, reference=self.reference_
+            )
+        return self._explainers[lang]
+
+    # ------------------------------------------------------------------ saving
+    def save(self, folder: str, extra: Mapping[str, Any] | None = None) -> str:
+        """Write the pipeline into ``folder`` (local path or fsspec URL; see the module
+        docstring for the layout) and return ``folder``. ``extra``: JSON-ready facts kept
+        with it (e.g. the registry's)."""
+        self._check_fitted()
+        root = BundleFolder(folder)
+        self.engine_.to_bundle(root.sub(ENGINE_FOLDER))
+        policy = None
+        if self.policy_ is not None:
+            policy = self.policy_.to_bundle(root.sub(CLEANING_FOLDER))
+        if self.reference_ is not None:
+            root.write_json(REFERENCE_FILE, self.reference_.to_dict())
+        root.write_json(
+            PIPELINE_FILE,
+            {
+                "kind": KIND,
+                "format_version": FORMAT_VERSION,
+                "estimo_version": __version__,
+                "currency": self.currency,
+                "clean": self.clean,
+                "labels": dict(self.labels or {}),
+                "concepts": dict(self.concepts or {}),
+                "facts": self.facts_,
+                "extra": dict(extra or {}),
+                "cleaning": policy,
+                "calibration": None if self.calibrator_ is None else self.calibrator_.to_bundle(),
+            },
+        )
+        return folder
+
+    @classmethod
+    def from_engine(cls, engine: AVM) -> ValuationPipeline:
+        """A pipeline around an engine fitted and saved on its own (before pipelines): no
+        cleaning policy (rows are valued as given), no explanation reference."""
+        extra = dict(engine.bundle_extra_)
+        currency = engine.currency or extra.get("currency") or "EUR"
+        pipeline = cls(engine=clone(engine), currency=currency, clean=False, explanations=False)
+        pipeline.engine_ = engine
+        pipeline.policy_ = None
+        pipeline.calibrator_ = None
+        pipeline.reference_ = None
+        pipeline.training_data_ = None
+        pipeline.facts_ = {
+            "estimo_version": None,
+            "currency": currency,
+            "training_window": extra.get("training_window"),
+            "n_train": engine.n_train_,
+            "fingerprints": {},
+            "quality": extra.get("quality"),
+            "extra": extra,
+        }
+        pipeline._explainers = {}
+        return pipeline
+
+    @classmethod
+    def load(cls, folder: str) -> ValuationPipeline:
+        """Read a pipeline written by :meth:`save` (see :func:`load_pipeline`)."""
+        root = BundleFolder(folder)
+        if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
+            log.info("%s holds an engine saved without its pipeline: no cleaning", folder)
+            return cls.from_engine(AVM.from_bundle(root))
+        if not root.exists(PIPELINE_FILE):
+            raise EstimoError(
+                f"{folder!r} holds no valuation pipeline: expected {PIPELINE_FILE} "
+                "(written by `estimo train`)"
+            )
+        meta = root.read_json(PIPELINE_FILE)
+        if meta.get("kind") != KIND or meta.get("format_version") != FORMAT_VERSION:
+            raise EstimoError(
+                f"{folder!r}/{PIPELINE_FILE} has kind {meta.get('kind')!r}, format_version "
+                f"{meta.get('format_version')!r}; this Estimo reads {KIND!r} version "
+                f"{FORMAT_VERSION}"
+            )
+        engine = AVM.from_bundle(root.sub(ENGINE_FOLDER))
+        pipeline = cls(
+            engine=AVM(**engine.get_params()),
+            labels=meta["labels"] or None,
+            concepts=meta["concepts"] or None,
+            currency=meta["currency"],
+            clean=bool(meta.get("clean", True)),
+            explanations=root.exists(REFERENCE_FILE),
+        )
+        pipeline.engine_ = engine
+        pipeline.policy_ = None
+        if meta["cleaning"] is not None:
+            cleaning = meta["cleaning"]
+            pipeline.policy_ = CleaningPolicy.from_bundle(root.sub(CLEANING_FOLDER), cleaning)
+            pipeline.quality = pipeline.policy_.config
+        calibration = meta["calibration"]
+        pipeline.calibrator_ = (
+            None if calibration is None else LabelCalibrator.from_bundle(calibration)
+        )
+        pipeline.reference_ = (
+            ReferenceTable.from_dict(root.read_json(REFERENCE_FILE))
+            if root.exists(REFERENCE_FILE)
+            else None
+        )
+        pipeline.facts_ = {**meta["facts"], "extra": meta.get("extra", {})}
+        pipeline._explainers = {}
+        return pipeline
+
+    @property
+    def bundle_extra_(self) -> dict[str, Any]:
+        """The ``extra`` facts saved with the pipeline (and the training window, currency)."""
+        self._check_fitted()
+        return {
+            "currency": self.currency,
+            "training_window": self.facts_.get("training_window"),
+            **self.facts_.get("extra", {}),
+        }
+
+
+def load_pipeline(folder_or_url: str) -> ValuationPipeline:
+    """Load a saved :class:`ValuationPipeline` from a folder or fsspec URL.
+
+    A folder holding only an engine (``model.json`` of kind ``avm``, saved before
+    pipelines) loads as a pipeline without cleaning policy or explanation reference.
+
+    Raises
+    ------
+    EstimoError
+        If the folder holds no pipeline (or one of another format).
+    """
+    return ValuationPipeline.load(str(folder_or_url))
+
+
+def save_bundle(model: Any, folder: str, extra: dict[str, Any] | None = None) -> str:
+    """Save what the registry stores: a pipeline (its :meth:`~ValuationPipeline.save`),
+    or an engine or plain model saved on its own (:func:`estimo.model.bundle.save_model`)."""
+    if isinstance(model, ValuationPipeline):
+        return model.save(folder, extra=extra)
+    from estimo.model.bundle import save_model
+
+    return save_model(model, folder, extra)
+
+
+def load_bundle(folder: str) -> Any:
+    """Load what :func:`save_bundle` saved: a pipeline, else the engine or plain model."""
+    if BundleFolder(folder).exists(PIPELINE_FILE):
+        return load_pipeline(folder)
+    from estimo.model.bundle import load_model
+
+    return load_model(folder)
+
+
+def _with(valuation: Valuation, warnings: Sequence[str], facts: dict[str, Any]) -> Valuation:
+    """A valuation with the cleaning's warnings first and the model's facts."""
+    return replace(valuation, warnings=(*warnings, *valuation.warnings), model=facts)
+
+
+def _training_facts(
+    frame: pd.DataFrame, train: pd.DataFrame, prepared: TrainingData | None, currency: str
+) -> dict[str, Any]:
+    from estimo.registry.manifest import fingerprint_frame  # a leaf helper; keeps this light
+
+    dates = pd.to_datetime(frame["date"])
+    return {
+        "estimo_version": __version__,
+        "currency": currency,
+        "training_window": {"from": f"{dates.min():%Y-%m-%d}", "to": f"{dates.max():%Y-%m-%d}"},
+        "n_input": len(frame),
+        "n_train": len(train),
+        "fingerprints": {"input": fingerprint_frame(frame), "train": fingerprint_frame(train)},
+        "quality": prepared.summary() if prepared is not None else None,
+    }
