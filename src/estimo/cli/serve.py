@@ -158,7 +158,8 @@ def show_service(model: Any, subject: Any, out: Path) -> None:
     from estimo.model.bundle import save_model
     from estimo.schema import FIELDS
 
-    folder = save_model(model, str(out / "model"))
+    engine = getattr(model, "engine_", model)  # a ValuationPipeline serves its engine (adapter)
+    folder = save_model(engine, str(out / "model"))
     record = records_of(subject.drop(columns=["price", "price_kind", "id"], errors="ignore"))[0]
     extra = [name for name in record if name not in FIELDS]  # the market's own feature columns
     settings = ServeSettings(
