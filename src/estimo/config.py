@@ -213,6 +213,19 @@ class CleanSettings(_Strict):
     """What ``estimo clean`` (and training) does with what the audit found."""
 
     drop_missing_critical: bool = True
+    max_critical_missing_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="a critical column missing on more than this share of the training rows "
+        "no longer drops them: the rows are kept, the value imputed with a missing indicator",
+    )
+    warn_dropped_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="train and backtest warn when cleaning drops more than this share",
+    )
     drop_duplicates: bool = True
     drop_near_duplicates: bool = True
     repair_coordinates: bool = True

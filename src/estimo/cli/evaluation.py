@@ -122,6 +122,21 @@ def print_training_data(prepared: TrainingData) -> None:
             f"(sale/asking {calibration['global_ratio']:.3f})"
         )
     console.print(text, highlight=False)
+    print_dropped_rows(prepared)
+
+
+def print_dropped_rows(prepared: TrainingData) -> None:
+    """How many training rows cleaning dropped and why; a warning over the threshold."""
+    settings = prepared.policy.config if prepared.policy is not None else None
+    warn_share = settings.clean.warn_dropped_share if settings is not None else 0.05
+    lines, too_many = prepared.dropped_lines(warn_share)
+    if too_many:
+        lines[0] = (
+            f"[bold yellow]warning: {lines[0]}, over {100 * warn_share:.0f} %[/] "
+            "(quality.clean settings decide what is dropped)"
+        )
+    for line in lines:
+        console.print(line, highlight=False)
 
 
 def _as_list(paths: Any) -> list[Any]:
