@@ -477,6 +477,14 @@ class EngineConfig(_Strict):
         description="last months before the training end used for model choice, "
         "blend weights and interval calibration",
     )
+    holdout: Literal["random", "spatial"] = Field(
+        default="random",
+        description="data without time to split on (one date): hold out random properties "
+        "or whole ~2 km cells, for the engine's choices and for cross-validation",
+    )
+    holdout_folds: Annotated[int, Field(ge=2)] = Field(
+        default=5, description="the engine's held-out fold is one of this many"
+    )
     dedupe: Literal["latest", "first", "weight", "none"] = Field(
         default="latest",
         description="re-listings: keep the latest or the first appearance, weight 1/n, or keep all",
