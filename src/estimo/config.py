@@ -67,6 +67,23 @@ class ColumnSource(_Strict):
         return [c for c in (self.column, self.year, self.month, self.day) if c is not None]
 
 
+class OperationFilter(_Strict):
+    """Rows of one operation from a table holding several (sale and rent listings).
+
+    ``{column: Negotiation_Type, keep: sale}`` keeps the rows whose ``Negotiation_Type`` is
+    ``sale`` (case and surrounding spaces ignored); a list keeps several values.
+    """
+
+    column: str
+    keep: str | list[str]
+
+    @property
+    def kept_values(self) -> list[str]:
+        """The values kept, lower-cased and stripped."""
+        values = [self.keep] if isinstance(self.keep, str) else self.keep
+        return [str(v).strip().lower() for v in values]
+
+
 class DataConfig(_Strict):
     """How to read the user's table and map it onto the canonical record."""
 
@@ -80,7 +97,20 @@ class DataConfig(_Strict):
     )
     area_unit: Literal["m2", "sqft"] = "m2"
     price_kind: str = Field(
-        default="asking", description="asking | sale | appraisal, or the name of a column"
+        default="asking",
+        description="asking | sale | appraisal | rent (monthly), or the name of a column",
+    )
+    operation: OperationFilter | None = Field(
+        default=None,
+        description="keep the rows of one operation, e.g. {column: Negotiation_Type, keep: sale}",
+    )
+    as_of: str | None = Field(
+        default=None,
+        description="date of every row when the data has no date (default: the first day of "
+        "the current month); such data is evaluated by cross-validation",
+    )
+    delimiter: str | None = Field(
+        default=None, description="CSV field separator, e.g. ';' (default: ',', tab for .tsv)"
     )
     currency: str = "EUR"
     extra_features: Literal["all", "none"] | list[str] = "all"
