@@ -147,6 +147,12 @@ class BacktestConfig(_Strict):
 
     cutoff: str | None = Field(default=None, description="YYYY-MM-DD; default: last 20 % of dates")
     min_group_size: Annotated[int, Field(gt=0)] = 30
+    cv_folds: Annotated[int, Field(ge=2)] = Field(
+        default=5, description="folds of the cross-validated backtest (data without dates)"
+    )
+    cv_repeats: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="repeats of the cross-validation, with fresh folds"
+    )
 
 
 class RangeRule(_Strict):

@@ -223,9 +223,7 @@ def to_canonical(
     fatal = _structural_problems(raw, data, mapping) + one_column_hint(raw)
     if fatal:
         raise DataError(fatal, header="the column mapping does not fit the data")
-    report = LoadReport(
-        n_input_rows=len(raw), n_other_operation=n_other_operation, undated=undated
-    )
+    report = LoadReport(n_input_rows=len(raw), n_other_operation=n_other_operation, undated=undated)
     out = pd.DataFrame(index=raw.index)
     raw_values: dict[str, pd.Series] = {}
     for name in CANONICAL_COLUMNS:
