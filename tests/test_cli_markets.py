@@ -59,3 +59,49 @@ def test_cv_and_cutoff_together_is_bad_usage(tmp_path: Path, clean_market) -> No
     )
     assert result.exit_code == 2
     assert "either --cutoff or --cv" in result.output
+
+
+@pytest.mark.parametrize("width", [80, 140])
+def test_audit_table_fits_the_terminal(market, width: int) -> None:
+    from rich.console import Console
+
+    from estimo.cli.quality import findings_table
+    from estimo.quality.auditor import audit
+
+    report = audit(market.frame)
+    console = Console(width=width, record=True)
+    console.print(findings_table(report, width=width))
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert ("e.g." in text) is (width >= 110)
+    if width < 110:
+        assert "…" not in text  # nothing cut
+    for finding in report.findings[:25]:  # every rule:column whole
+        name = finding.rule + (f":{finding.column}" if finding.column else "")
+        assert name in text
+
+
+def test_all_row_is_not_marked_as_passing_when_cities_fail() -> None:
+    import io
+
+    import numpy as np
+    from rich.console import Console
+
+    from estimo.evaluate.segments import format_metrics_table, metrics_by_segment
+
+    rng = np.random.default_rng(0)
+    price = rng.uniform(1e5, 5e5, 400)
+    good = price * rng.normal(1.0, 0.05, 400)
+    bad = price * (1.6 - price / 5e5) * rng.normal(1.0, 0.02, 400)  # regressive: fails PRB
+    frame = pd.DataFrame(
+        {
+            "city": ["a"] * 400 + ["b"] * 400,
+            "price": np.concatenate([price, price]),
+            "predicted": np.concatenate([good, bad]),
+        }
+    )
+    table = metrics_by_segment(frame, "city", min_group_size=30)
+    console = Console(file=io.StringIO(), width=160)
+    console.print(format_metrics_table(table))
+    all_line = next(line for line in console.file.getvalue().splitlines() if "(all)" in line)
+    assert "✗" in all_line and "of 2 groups fail" in all_line
