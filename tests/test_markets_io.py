@@ -97,3 +97,23 @@ def test_semicolon_csv_without_delimiter_says_how_to_read_it(tmp_path: Path) -> 
     data = {"path": str(_semicolon_csv(tmp_path)), "price_kind": "sale"}
     with pytest.raises(DataError, match=r"single column .*separated by ';'.*delimiter: ';'"):
         load_dataset(ProjectConfig.model_validate({"data": data}))
+
+
+def test_rent_data_is_explained_as_monthly_rent() -> None:
+    from _explain_helpers import fitted_model
+    from estimo.config import validate_config
+
+    config = validate_config({"data": {"path": "x.csv", "price_kind": "rent"}})
+    assert config.explain.price_terms == "rent"
+    kept = validate_config(
+        {"data": {"path": "x.csv", "price_kind": "rent"}, "explain": {"price_terms": "price"}}
+    )
+    assert kept.explain.price_terms == "price"
+
+    from estimo.explain.explainer import Explainer, explain_properties
+
+    model, train, test = fitted_model()
+    explainer = Explainer.from_config(config.explain).fit_reference(model, train)
+    explanation = explain_properties(model, test.head(1), explainer, currency="PLN")[0]
+    assert explanation.headings["title"] == "Monthly rent of your home"
+    assert explanation.total_line.startswith("Our estimate of the monthly rent: ")

@@ -500,6 +500,11 @@ class ExplainConfig(_Strict):
     rounding: Annotated[int, Field(gt=0)] = Field(
         default=1, description="amounts are whole multiples of this (1 = the currency unit)"
     )
+    price_terms: Literal["price", "rent"] = Field(
+        default="price",
+        description="words of the explanations: a price, or a monthly rent (the default when "
+        "data.price_kind is rent)",
+    )
 
 
 class EngineConfig(_Strict):
@@ -732,6 +737,13 @@ class ProjectConfig(_Strict):
     engine: EngineConfig = Field(default_factory=EngineConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _rent_terms(self) -> ProjectConfig:
+        """Explanations of rent data speak of monthly rents unless told otherwise."""
+        if self.data.price_kind == "rent" and "price_terms" not in self.explain.model_fields_set:
+            self.explain.price_terms = "rent"
+        return self
 
     def resolved_data_path(self) -> str:
         """The data path, relative paths resolved against the project file's folder."""
