@@ -84,3 +84,26 @@ def test_a_slice_longer_than_the_data_falls_back_to_a_holdout(clean_market) -> N
 def test_too_few_properties_is_a_clear_error(clean_market) -> None:
     with pytest.raises(DataError, match=r"validation fold \(1 of 5, random\) holds \d+ properties"):
         AVM(**FAST).fit(_undated(clean_market.frame).head(100))
+
+
+def test_undated_near_duplicates_need_the_same_price() -> None:
+    from estimo.config import DuplicateRules
+    from estimo.quality.rules.duplicates import near_duplicates
+
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "city": ["X"] * 3,
+            "lat": [45.0] * 3,
+            "lon": [9.0] * 3,
+            "area_m2": [60.0] * 3,
+            "rooms": [2.0] * 3,
+            "floor": [1.0] * 3,
+            "price": [1e5, 1e5, 1.2e5],
+            "date": pd.Timestamp("2024-01-01"),
+        }
+    )
+    dated = near_duplicates(frame, DuplicateRules())
+    undated = near_duplicates(frame, DuplicateRules(), same_price=True)
+    assert dated.sum() == 2  # every other id within the window
+    assert undated.tolist() == [False, True, False]  # the same flat twice; c is another flat
