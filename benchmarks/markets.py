@@ -97,7 +97,8 @@ def plain_predict(
             if parsed.notna().mean() > 0.9:  # a date written as text
                 out[c] = (parsed - pd.Timestamp("1970-01-01")).dt.days.astype(float)
             else:
-                out[c] = pd.Categorical(out[c].astype(object), categories=levels[c])
+                known = out[c].astype(object).where(out[c].astype(str).isin(levels[c]))
+                out[c] = pd.Categorical(known, categories=levels[c])
         return out
 
     params = {
