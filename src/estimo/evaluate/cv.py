@@ -29,14 +29,8 @@ import numpy as np
 import pandas as pd
 
 from estimo.config import QualityConfig
-from estimo.evaluate.backtest import (
-    BacktestResult,
-    _add_scoring_target,
-    _features_as_served,
-    range_level,
-    score_predictions,
-    value_test_rows,
-)
+from estimo.evaluate.backtest import BacktestResult, range_level, score_predictions
+from estimo.evaluate.protocol import score_model
 from estimo.jsonutil import to_jsonable
 from estimo.model.avm import AVM
 from estimo.quality.prepare import prepare_training_data
@@ -122,8 +116,13 @@ def run_cv_backtest(
             weight = prepared.weight if prepared is not None else None
             model = AVM(**(model_params or {})).fit(rows, sample_weight=weight)
             test = test.reset_index(drop=True)
-            valued = value_test_rows(model, _features_as_served(test, prepared))
-            target = _add_scoring_target(valued.predictions, test, prepared)
+            valued = score_model(
+                model,
+                test,
+                policy=prepared.policy if prepared is not None else None,
+                calibrator=prepared.calibrator if prepared is not None else None,
+            )
+            target = valued.target
             for table in (valued.predictions, valued.unvalued):
                 table["fold"], table["repeat"] = fold, repeat
             parts.append(valued.predictions)
