@@ -48,6 +48,10 @@ def test_backtest_on_a_project_file(tmp_path: Path, canonical_csv: Path) -> None
     assert metrics["cutoff"] == "2023-09-01"
     assert metrics["overall"]["n"] > 0
     assert (out / "unvalued.parquet").exists()
+    # how many training rows cleaning dropped, and why (rule by rule)
+    assert "training rows (" in result.output
+    n_dropped = metrics["quality"]["n_dropped"]
+    assert f"dropped {n_dropped:,} of" in result.output
 
 
 def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:

@@ -67,6 +67,23 @@ class ColumnSource(_Strict):
         return [c for c in (self.column, self.year, self.month, self.day) if c is not None]
 
 
+class OperationFilter(_Strict):
+    """Rows of one operation from a table holding several (sale and rent listings).
+
+    ``{column: Negotiation_Type, keep: sale}`` keeps the rows whose ``Negotiation_Type`` is
+    ``sale`` (case and surrounding spaces ignored); a list keeps several values.
+    """
+
+    column: str
+    keep: str | list[str]
+
+    @property
+    def kept_values(self) -> list[str]:
+        """The values kept, lower-cased and stripped."""
+        values = [self.keep] if isinstance(self.keep, str) else self.keep
+        return [str(v).strip().lower() for v in values]
+
+
 class DataConfig(_Strict):
     """How to read the user's table and map it onto the canonical record."""
 
@@ -80,7 +97,20 @@ class DataConfig(_Strict):
     )
     area_unit: Literal["m2", "sqft"] = "m2"
     price_kind: str = Field(
-        default="asking", description="asking | sale | appraisal, or the name of a column"
+        default="asking",
+        description="asking | sale | appraisal | rent (monthly), or the name of a column",
+    )
+    operation: OperationFilter | None = Field(
+        default=None,
+        description="keep the rows of one operation, e.g. {column: Negotiation_Type, keep: sale}",
+    )
+    as_of: str | None = Field(
+        default=None,
+        description="date of every row when the data has no date (default: the first day of "
+        "the current month); such data is evaluated by cross-validation",
+    )
+    delimiter: str | None = Field(
+        default=None, description="CSV field separator, e.g. ';' (default: ',', tab for .tsv)"
     )
     currency: str = "EUR"
     extra_features: Literal["all", "none"] | list[str] = "all"
@@ -117,6 +147,12 @@ class BacktestConfig(_Strict):
 
     cutoff: str | None = Field(default=None, description="YYYY-MM-DD; default: last 20 % of dates")
     min_group_size: Annotated[int, Field(gt=0)] = 30
+    cv_folds: Annotated[int, Field(ge=2)] = Field(
+        default=5, description="folds of the cross-validated backtest (data without dates)"
+    )
+    cv_repeats: Annotated[int, Field(ge=1)] = Field(
+        default=1, description="repeats of the cross-validation, with fresh folds"
+    )
 
 
 class RangeRule(_Strict):
@@ -213,6 +249,19 @@ class CleanSettings(_Strict):
     """What ``estimo clean`` (and training) does with what the audit found."""
 
     drop_missing_critical: bool = True
+    max_critical_missing_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="a critical column missing on more than this share of the training rows "
+        "no longer drops them: the rows are kept, the value imputed with a missing indicator",
+    )
+    warn_dropped_share: float = Field(
+        default=0.05,
+        ge=0,
+        le=1,
+        description="train and backtest warn when cleaning drops more than this share",
+    )
     drop_duplicates: bool = True
     drop_near_duplicates: bool = True
     repair_coordinates: bool = True
@@ -451,6 +500,11 @@ class ExplainConfig(_Strict):
     rounding: Annotated[int, Field(gt=0)] = Field(
         default=1, description="amounts are whole multiples of this (1 = the currency unit)"
     )
+    price_terms: Literal["price", "rent"] = Field(
+        default="price",
+        description="words of the explanations: a price, or a monthly rent (the default when "
+        "data.price_kind is rent)",
+    )
 
 
 class EngineConfig(_Strict):
@@ -463,6 +517,14 @@ class EngineConfig(_Strict):
         default=2,
         description="last months before the training end used for model choice, "
         "blend weights and interval calibration",
+    )
+    holdout: Literal["random", "spatial"] = Field(
+        default="random",
+        description="data without time to split on (one date): hold out random properties "
+        "or whole ~2 km cells, for the engine's choices and for cross-validation",
+    )
+    holdout_folds: Annotated[int, Field(ge=2)] = Field(
+        default=5, description="the engine's held-out fold is one of this many"
     )
     dedupe: Literal["latest", "first", "weight", "none"] = Field(
         default="latest",
@@ -679,6 +741,13 @@ class ProjectConfig(_Strict):
         description="the valuation service's section, validated by estimo.serve.settings",
     )
     base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _rent_terms(self) -> ProjectConfig:
+        """Explanations of rent data speak of monthly rents unless told otherwise."""
+        if self.data.price_kind == "rent" and "price_terms" not in self.explain.model_fields_set:
+            self.explain.price_terms = "rent"
+        return self
 
     def resolved_data_path(self) -> str:
         """The data path, relative paths resolved against the project file's folder."""

@@ -379,3 +379,28 @@ def _broadcast_months(date: Any, n: int) -> np.ndarray:
             header="cannot apply the price index",
         )
     return months
+
+
+def data_period_months(dates: Any) -> int:
+    """How many months apart the data's dates usually are: 1 for monthly or irregular data,
+    3 for quarterly snapshots, 12 for yearly ones, 0 when there is a single date (no time
+    at all: a cross-section).
+
+    The period is the median gap between consecutive distinct months, so a few missing
+    months do not change it.
+
+    Examples
+    --------
+    >>> data_period_months(pd.to_datetime(["2023-03-01", "2023-06-01", "2023-09-01",
+    ...                                    "2023-12-01", "2023-12-01"]))
+    3
+    >>> data_period_months(pd.to_datetime(["2024-01-05", "2024-01-20", "2024-02-11"]))
+    1
+    >>> data_period_months(pd.to_datetime(["2024-05-01"] * 3))
+    0
+    """
+    months = np.unique(month_number(dates))
+    months = months[np.isfinite(months)]
+    if len(months) < 2:
+        return 0
+    return max(1, int(round(float(np.median(np.diff(months))))))

@@ -91,6 +91,8 @@ class LoadReport:
     n_rows: int = 0
     issues: list[LoadIssue] = field(default_factory=list)
     dropped_ids: list[str] = field(default_factory=list)
+    n_other_operation: int = 0
+    undated: bool = False
 
     @property
     def n_dropped(self) -> int:
@@ -103,6 +105,8 @@ class LoadReport:
             "n_input_rows": self.n_input_rows,
             "n_rows": self.n_rows,
             "n_dropped": self.n_dropped,
+            "n_other_operation": self.n_other_operation,
+            "undated": self.undated,
             "issues": [
                 {
                     "column": i.column,
@@ -196,7 +200,7 @@ def load_dataset(
         Raise instead of dropping when more than this share of rows is unusable (a sign of
         a wrong mapping rather than of a few bad rows).
     """
-    raw = read_table(config.resolved_data_path(), config.data.read_options)
+    raw = read_table(config.resolved_data_path(), read_options_of(config.data))
     log.info("read %d rows x %d columns from %s", len(raw), raw.shape[1], config.data.path)
     return to_canonical(raw, config.data, max_dropped_share=max_dropped_share)
 
@@ -211,11 +215,15 @@ def to_canonical(
 
     See the module docstring for the error policy.
     """
+    raw, n_other_operation = keep_operation(raw, data)
     mapping = _complete_mapping(data, list(raw.columns))
-    fatal = _structural_problems(raw, data, mapping)
+    undated = "date" not in mapping
+    if undated:
+        mapping["date"] = undated_date_source(data)
+    fatal = _structural_problems(raw, data, mapping) + one_column_hint(raw)
     if fatal:
         raise DataError(fatal, header="the column mapping does not fit the data")
-    report = LoadReport(n_input_rows=len(raw))
+    report = LoadReport(n_input_rows=len(raw), n_other_operation=n_other_operation, undated=undated)
     out = pd.DataFrame(index=raw.index)
     raw_values: dict[str, pd.Series] = {}
     for name in CANONICAL_COLUMNS:
@@ -235,8 +243,11 @@ def to_canonical(
     used = {c for s in mapping.values() for c in s.input_columns}
     if not data.price_kind_is_constant:
         used.add(data.price_kind)
+    if data.operation is not None:  # one value left: not a feature
+        used.add(data.operation.column)
     for col in _extra_columns(raw, data, used):
         out[col] = _clean_extra(raw[col])
+    fatal += mixed_price_scales(out["price_kind"], data)
     if fatal:
         raise DataError(fatal, header="the data cannot be mapped onto the canonical record")
     keep = _rows_with_valid_required_fields(out, raw_values, report)
@@ -497,3 +508,127 @@ def _rows_with_valid_required_fields(
 def _empty_dtype(name: str) -> str:
     kind = FIELDS[name].kind
     return {"numeric": "float64", "date": "datetime64[ns]"}.get(kind, "object")
+
+
+# ---------------------------------------------------------------------- markets (issue 19)
+_SEPARATORS = {";": "';'", "\t": "a tab ('\\t')", "|": "'|'"}
+
+
+def read_options_of(data: DataConfig) -> dict[str, Any]:
+    """``pandas`` read options of the data: ``read_options`` plus ``delimiter`` as ``sep``.
+
+    Examples
+    --------
+    >>> read_options_of(DataConfig(path="x.csv", delimiter=";"))
+    {'sep': ';'}
+    """
+    options = dict(data.read_options)
+    if data.delimiter is not None:
+        options["sep"] = data.delimiter
+    return options
+
+
+def one_column_hint(raw: pd.DataFrame) -> list[str]:
+    """A problem naming the likely delimiter when a CSV reads as one column.
+
+    Examples
+    --------
+    >>> one_column_hint(pd.DataFrame({"price;city;date": ["1;a;2024"]}))[0][:46]
+    "the table reads as a single column 'price;city"
+    """
+    if raw.shape[1] != 1:
+        return []
+    name = str(raw.columns[0])
+    for separator, said in _SEPARATORS.items():
+        if separator in name:
+            return [
+                f"the table reads as a single column {name[:60]!r}: its fields look separated "
+                f"by {said}; set data.delimiter: {separator!r} in the project file"
+            ]
+    return []
+
+
+def keep_operation(raw: pd.DataFrame, data: DataConfig) -> tuple[pd.DataFrame, int]:
+    """The rows of the operation ``data.operation`` keeps (all rows without one), and how
+    many rows of other operations were left out.
+
+    Raises
+    ------
+    DataError
+        If the column is not in the data or no row has a kept value (the message lists the
+        values found).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"kind": ["sale", "Rent ", "rent"], "price": [9e5, 2e3, 3e3]})
+    >>> cfg = DataConfig(path="-", operation={"column": "kind", "keep": "rent"})
+    >>> kept, n_other = keep_operation(raw, cfg)
+    >>> kept["price"].tolist(), n_other
+    ([2000.0, 3000.0], 1)
+    """
+    rule = data.operation
+    if rule is None:
+        return raw, 0
+    if rule.column not in raw:
+        raise DataError(
+            [
+                f"data.operation.column {rule.column!r} is not a column of the data; "
+                f"available columns: {list(raw.columns)!r}"
+            ],
+            header="cannot select the operation",
+        )
+    values = raw[rule.column].astype("string").str.strip().str.lower()
+    keep = values.isin(rule.kept_values).fillna(False).to_numpy(bool)
+    if not keep.any():
+        found = values.dropna().unique()[:MAX_EXAMPLES].tolist()
+        raise DataError(
+            [
+                f"data.operation keeps {rule.kept_values!r} of column {rule.column!r}, but no "
+                f"row has it; values found: {found!r}"
+            ],
+            header="cannot select the operation",
+        )
+    log.info(
+        "kept %d rows with %s in %r, left out %d of other operations",
+        keep.sum(),
+        rule.kept_values,
+        rule.column,
+        (~keep).sum(),
+    )
+    return raw.loc[keep].reset_index(drop=True), int((~keep).sum())
+
+
+def undated_date_source(data: DataConfig) -> ColumnSource:
+    """The date of every row of data without a date: ``data.as_of``, else the first day of
+    the current month. The price index is then flat and accuracy is measured by
+    cross-validation (``estimo backtest --cv K``)."""
+    as_of = data.as_of or f"{pd.Timestamp.today():%Y-%m-01}"
+    log.warning(
+        "the data has no date column: every row is dated %s (set data.as_of); "
+        "the price index is off and backtests cross-validate",
+        as_of,
+    )
+    return ColumnSource(value=as_of)
+
+
+def mixed_price_scales(kinds: pd.Series, data: DataConfig) -> list[str]:
+    """A problem when monthly rents and prices (sale, asking, appraisal) share one table.
+
+    Rents and prices differ by two orders of magnitude; one model must never learn both.
+
+    Examples
+    --------
+    >>> mixed_price_scales(pd.Series(["rent", "sale", "rent"]), DataConfig(path="-"))[0][:40]
+    'price kinds mix monthly rents (2 rows) a'
+    """
+    rent = kinds == "rent"
+    other = kinds.notna() & ~rent
+    if not (rent.any() and other.any()):
+        return []
+    source = data.price_kind if not data.price_kind_is_constant else "price_kind"
+    return [
+        f"price kinds mix monthly rents ({int(rent.sum())} rows) and prices "
+        f"({int(other.sum())} rows, e.g. {kinds[other].iloc[0]!r}) in column {source!r}; "
+        "one model must never learn both: keep one with data.operation: "
+        "{column: <column>, keep: rent} (or sale), one project file each"
+    ]

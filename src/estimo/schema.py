@@ -21,7 +21,8 @@ from typing import Literal
 import pandas as pd
 
 FieldKind = Literal["id", "numeric", "category", "date", "text"]
-PRICE_KINDS: tuple[str, ...] = ("asking", "sale", "appraisal")
+PRICE_KINDS: tuple[str, ...] = ("asking", "sale", "appraisal", "rent")
+"""Kinds of price; ``rent`` is a monthly rent (never mixed with the others in one model)."""
 SQFT_TO_M2 = 0.09290304
 
 

@@ -222,3 +222,39 @@ def test_write_training_data(market, tmp_path):
         "changes.parquet",
         "dropped.parquet",
     }
+
+
+def _with_missing_area(market: SyntheticMarket, share: float) -> pd.DataFrame:
+    frame = market.frame.copy()
+    rng = np.random.default_rng(0)
+    frame.loc[rng.random(len(frame)) < share, "area_m2"] = np.nan
+    return frame
+
+
+@pytest.mark.parametrize(
+    ("share", "dropped", "kept_finding"),
+    [(0.02, True, False), (0.5, False, True)],
+)
+def test_critical_column_dropped_only_where_rare(market, share, dropped, kept_finding):
+    frame = _with_missing_area(market, share)
+    policy = CleaningPolicy()
+    result = policy.fit_transform(frame)
+    rules = set(result.dropped["rule"])
+    assert ("completeness.missing_critical:area_m2" in rules) is dropped
+    assert ("area_m2" in policy.critical_to_drop_) is dropped
+    findings = {(f.rule, f.column) for f in policy.report_.findings}
+    assert (("completeness.missing_critical_kept", "area_m2") in findings) is kept_finding
+    if kept_finding:
+        assert result.frame["area_m2"].notna().all()  # imputed ...
+        assert result.frame["area_m2_missing"].sum() > 0.4 * len(result.frame)  # ... and marked
+        message = next(
+            f.message for f in policy.report_.findings if f.rule.endswith("critical_kept")
+        )
+        assert "%" in message and "kept" in message
+
+
+def test_critical_share_setting_keeps_every_row(market):
+    frame = _with_missing_area(market, 0.02)
+    config = QualityConfig.model_validate({"clean": {"max_critical_missing_share": 0.0}})
+    result = CleaningPolicy(config).fit_transform(frame)
+    assert not result.dropped["rule"].str.startswith("completeness.missing_critical").any()

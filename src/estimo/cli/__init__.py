@@ -24,6 +24,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "demo",
         "Generate a synthetic market, train, backtest out of time and show accuracy per city.",
     ),
+    "init": LazyCommand(
+        "estimo.cli.init",
+        "init",
+        "Write a commented estimo.yaml with the mapping inferred from a table ('# check:').",
+    ),
     "backtest": LazyCommand(
         "estimo.cli.evaluation",
         "backtest",

@@ -11,7 +11,7 @@ import typer
 from estimo.cli._common import console, handle_errors, load
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
-from estimo.errors import DataError, EstimoError
+from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.backtest import (
     BacktestResult,
     range_level,
@@ -21,6 +21,7 @@ from estimo.evaluate.backtest import (
 )
 from estimo.evaluate.report import evaluation_report
 from estimo.evaluate.segments import format_metrics_table
+from estimo.index import data_period_months
 from estimo.jsonutil import write_json
 from estimo.model.avm import AVM
 from estimo.pipeline import load_bundle
@@ -56,17 +57,38 @@ def backtest(
     horizon: Annotated[
         int, typer.Option(help="--rolling: months scored after each cut-off", min=1)
     ] = 3,
+    cv: Annotated[
+        int | None,
+        typer.Option(
+            "--cv",
+            help="K-fold cross-validation instead of a cut-off (the default for data "
+            "without dates, with backtest.cv_folds folds)",
+            min=2,
+        ),
+    ] = None,
+    spatial: Annotated[
+        bool,
+        typer.Option(
+            "--spatial", help="--cv: hold out whole ~2 km cells (default: engine.holdout)"
+        ),
+    ] = False,
 ) -> None:
-    """Out-of-time evaluation: train before the cut-off, value new properties after it."""
+    """Out-of-time evaluation: train before the cut-off, value new properties after it
+    (cross-validation for data without dates)."""
     if rolling:
         _rolling(data, out, origins, horizon)
     else:
-        _backtest(data, out, cutoff)
+        _backtest(data, out, cutoff, cv, spatial)
 
 
 @handle_errors
-def _backtest(data: str, out: Path, cutoff: str | None) -> None:
+def _backtest(data: str, out: Path, cutoff: str | None, cv: int | None, spatial: bool) -> None:
     config, loaded = load(data)
+    if cv is not None or data_period_months(loaded.frame["date"]) == 0:
+        if cutoff is not None:
+            raise ConfigError("give either --cutoff or --cv, not both")
+        _cv_backtest(config, loaded, out, cv or config.backtest.cv_folds, spatial)
+        return
     cut = _choose_cutoff(cutoff or config.backtest.cutoff, loaded.frame)
     with console.status("auditing, cleaning and training the valuation engine ..."):
         result = run_backtest(
@@ -78,6 +100,35 @@ def _backtest(data: str, out: Path, cutoff: str | None) -> None:
         )
     paths = write_backtest(result, out)
     if result.training_data is not None:
+        print_training_data(result.training_data)
+    print_backtest(result, loaded.currency)
+    console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
+
+
+def _cv_backtest(config: Any, loaded: Any, out: Path, folds: int, spatial: bool) -> None:
+    from estimo.evaluate.cv import run_cv_backtest
+
+    spatial = spatial or config.engine.holdout == "spatial"
+    repeats = config.backtest.cv_repeats
+    console.print(
+        f"{folds}-fold {'spatial' if spatial else 'random'} cross-validation"
+        + (f", {repeats} repeats" if repeats > 1 else "")
+        + ("" if data_period_months(loaded.frame["date"]) else " (the data has no dates)")
+    )
+    with console.status(f"training {folds * repeats} engines, one per fold ..."):
+        result = run_cv_backtest(
+            loaded.frame,
+            folds,
+            repeats=repeats,
+            spatial=spatial,
+            seed=config.engine.seed,
+            model_params={**engine_params(config, loaded.currency), "progress": False},
+            min_group_size=config.backtest.min_group_size,
+            quality=config.quality,
+        )
+    paths = write_backtest(result, out)
+    if result.training_data is not None:
+        console.print("last fold's training rows:", highlight=False)
         print_training_data(result.training_data)
     print_backtest(result, loaded.currency)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
@@ -121,6 +172,21 @@ def print_training_data(prepared: TrainingData) -> None:
             f"(sale/asking {calibration['global_ratio']:.3f})"
         )
     console.print(text, highlight=False)
+    print_dropped_rows(prepared)
+
+
+def print_dropped_rows(prepared: TrainingData) -> None:
+    """How many training rows cleaning dropped and why; a warning over the threshold."""
+    settings = prepared.policy.config if prepared.policy is not None else None
+    warn_share = settings.clean.warn_dropped_share if settings is not None else 0.05
+    lines, too_many = prepared.dropped_lines(warn_share)
+    if too_many:
+        lines[0] = (
+            f"[bold yellow]warning: {lines[0]}, over {100 * warn_share:.0f} %[/] "
+            "(quality.clean settings decide what is dropped)"
+        )
+    for line in lines:
+        console.print(line, highlight=False)
 
 
 def _as_list(paths: Any) -> list[Any]:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich import box
 from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
@@ -24,26 +25,37 @@ _STYLE = {"error": "bold red", "warning": "yellow", "info": "blue"}
 
 
 def _print_findings(report: QualityReport, limit: int = 25) -> None:
-    table = Table(title=f"data quality: {report.n_rows:,} rows")
-    table.add_column("severity", no_wrap=True)
-    table.add_column("rule", no_wrap=True)
-    table.add_column("column", no_wrap=True)
-    table.add_column("rows", justify="right", no_wrap=True)
-    table.add_column("share", justify="right", no_wrap=True)
-    table.add_column("e.g.", overflow="ellipsis", no_wrap=True, max_width=30)
-    for f in report.findings[:limit]:
-        example = "; ".join(f"{v}" for v in (f.example_values or f.example_ids)[:2])
-        table.add_row(
-            f"[{_STYLE[f.severity]}]{f.severity}[/]",
-            f.rule,
-            f.column or "",
-            f"{f.count:,}",
-            f"{f.share:.1%}",
-            example,
-        )
-    console.print(table)
+    console.print(findings_table(report, limit, width=console.width))
     if len(report.findings) > limit:
         console.print(f"... and {len(report.findings) - limit} more findings in quality.json")
+
+
+EXAMPLES_MIN_WIDTH = 110
+"""Terminal width from which the findings table shows example values."""
+
+
+def findings_table(report: QualityReport, limit: int = 25, width: int = 80) -> Table:
+    """The findings as a table that fits ``width`` columns: rule and column in one cell
+    (wrapped, never cut), examples only on wide terminals."""
+    table = Table(title=f"data quality: {report.n_rows:,} rows", box=box.SIMPLE_HEAD)
+    table.add_column("severity", no_wrap=True)
+    table.add_column("finding (rule:column)", overflow="fold", ratio=1)
+    table.add_column("rows", justify="right", no_wrap=True)
+    table.add_column("share", justify="right", no_wrap=True)
+    examples = width >= EXAMPLES_MIN_WIDTH
+    if examples:
+        table.add_column("e.g.", overflow="ellipsis", no_wrap=True, max_width=30)
+    for f in report.findings[:limit]:
+        cells = [
+            f"[{_STYLE[f.severity]}]{f.severity}[/]",
+            f.rule + (f":{f.column}" if f.column else ""),
+            f"{f.count:,}",
+            f"{f.share:.1%}",
+        ]
+        if examples:
+            cells.append("; ".join(f"{v}" for v in (f.example_values or f.example_ids)[:2]))
+        table.add_row(*cells)
+    return table
 
 
 def audit_command(

@@ -234,6 +234,7 @@ def format_metrics_table(df: pd.DataFrame, *, title: str | None = None) -> Table
         table.add_column(str(col))
     for header in ("n", "MdAPE", "PE10", "PE20", "COD", "IAAO"):
         table.add_column(header, justify="right")
+    groups = _group_iaao_failures(df, by_cols)
     for _, row in df.iterrows():
         labels = [str(row[col]) for col in by_cols]
         n = int(row["n"])
@@ -248,9 +249,49 @@ def format_metrics_table(df: pd.DataFrame, *, title: str | None = None) -> Table
             _percent(row["pe10"]),
             _percent(row["pe20"]),
             cod_cell,
-            _iaao_cell(row),
+            _all_iaao_cell(row, groups) if _is_all_row(row, by_cols) else _iaao_cell(row),
         )
     return table
+
+
+def _is_all_row(row: pd.Series, by_cols: list[str]) -> bool:
+    return all(str(row[col]) == ALL_LABEL for col in by_cols)
+
+
+def _group_iaao_failures(df: pd.DataFrame, by_cols: list[str]) -> dict[str, Any]:
+    """How many judged groups (not too small, not the "(all)" row) fail the IAAO standards,
+    and which standards fail most often."""
+    failed: list[list[str]] = []
+    for _, row in df.iterrows():
+        if bool(row["too_small"]) or _is_all_row(row, by_cols):
+            continue
+        flags = {name: row.get(f"{name}_passed") for name in IAAO_STANDARDS}
+        failed.append([name for name, flag in flags.items() if _mark(flag) != "✓"])
+    counts = pd.Series([name for names in failed for name in names]).value_counts()
+    return {
+        "n": len(failed),
+        "n_failed": sum(bool(names) for names in failed),
+        "standards": list(counts.index),
+    }
+
+
+def _all_iaao_cell(row: pd.Series, groups: dict[str, Any]) -> str:
+    """The pooled row's mark is ✓ only when every judged group passes too.
+
+    Examples
+    --------
+    >>> row = pd.Series({f"{name}_passed": True for name in IAAO_STANDARDS})
+    >>> _all_iaao_cell(row, {"n": 15, "n_failed": 13, "standards": ["prb"]})
+    '✗ 13 of 15 groups fail (prb)'
+    >>> _all_iaao_cell(row, {"n": 15, "n_failed": 0, "standards": []})
+    '✓'
+    """
+    pooled = _iaao_cell(row)
+    if not groups["n_failed"]:
+        return pooled
+    which = ", ".join(groups["standards"])
+    text = f"{groups['n_failed']} of {groups['n']} groups fail ({which})"
+    return f"✗ {text}" if pooled == "✓" else f"{pooled}; {text}"
 
 
 def _percent(value: Any) -> str:

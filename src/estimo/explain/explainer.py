@@ -154,6 +154,8 @@ class Explainer:
         Rounding unit of every amount (1 = the currency unit).
     max_comparables : int
         Comparables described in words at most.
+    price_terms : {"price", "rent"}
+        Words of the title and the total: a price, or a monthly rent.
     """
 
     def __init__(
@@ -165,8 +167,10 @@ class Explainer:
         n_reasons: int = 5,
         unit: int = 1,
         max_comparables: int = 5,
+        price_terms: str = "price",
     ) -> None:
         self.language = language
+        self.price_terms = price_terms
         self.labels = labels
         self.concepts = concepts
         self.reference = reference
@@ -186,6 +190,7 @@ class Explainer:
             "concepts": dict(config.concepts),
             "n_reasons": config.n_reasons,
             "unit": config.rounding,
+            "price_terms": config.price_terms,
         }
         params.update(overrides)
         return cls(reference=reference, **params)
@@ -259,11 +264,15 @@ class Explainer:
             for i in range(len(sets))
         ]
 
+    def _term(self, key: str) -> str:
+        """The template key in the terms of the prices: ``title_rent`` for monthly rents."""
+        return f"{key}_rent" if self.price_terms == "rent" else key
+
     def _one(self, reasons: ReasonSet, date: pd.Timestamp, valuation: Any | None) -> Explanation:
         locale = self.labeler.locale
         t = locale.text
         headings = {
-            "title": t("title"),
+            "title": t(self._term("title")),
             "reasons": t("section_reasons"),
             "comparables": t("section_comparables"),
             "blend": t("section_blend"),
@@ -279,7 +288,9 @@ class Explainer:
             "reference": reference_phrase(reasons.reference, locale),
             "reference_sentence": reference_sentence(reasons, date, locale),
             "reason_lines": tuple(reason_lines(reasons, locale)),
-            "total_line": t("reasons_total", price=locale.money(reasons.price, reasons.currency)),
+            "total_line": t(
+                self._term("reasons_total"), price=locale.money(reasons.price, reasons.currency)
+            ),
             "headings": headings,
         }
         if valuation is None:

@@ -33,7 +33,7 @@ import functools
 import logging
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -44,7 +44,7 @@ from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
-from estimo.index import PriceIndex
+from estimo.index import PriceIndex, data_period_months
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.engine import EngineStage
@@ -53,10 +53,14 @@ from estimo.model.segmented import SegmentedModel
 from estimo.model.valuation import _check_training_frame
 from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
 from estimo.params import json_params
-from estimo.split import out_of_time_split
+from estimo.split import out_of_time_split, property_folds
 
 log = logging.getLogger(__name__)
 
+MIN_VALIDATION_ROWS = 30
+"""New properties the validation slice needs at least."""
+MIN_FIT_SHARE = 0.5
+"""Share of the training rows an out-of-time validation slice must leave before it."""
 KEY_FIELDS = ("area_m2", "rooms", "year_built", "floor", "lat", "lon")
 
 
@@ -72,7 +76,14 @@ class AVM(BaseEstimator):
     min_city_rows : int
         Training rows a city needs for its own model.
     validation_months : int
-        Months at the end of the training window held out for choices and calibration.
+        Months at the end of the training window held out for choices and calibration
+        (at least one period of the data: quarterly snapshots hold out the last quarter).
+    holdout : {"random", "spatial"}
+        How properties are held out when the data has no time to split on (a single date,
+        or dates that cannot give an out-of-time slice): random properties, or whole ~2 km
+        cells (valuing where there are no nearby sales).
+    holdout_folds : int
+        The held-out fold is one of this many (5: a fifth of the properties).
     dedupe : {"latest", "first", "weight", "none"}
         How re-listings of one property are used for training.
     n_estimators, learning_rate, num_leaves, min_child_samples, colsample_bytree, objective :
@@ -125,6 +136,8 @@ class AVM(BaseEstimator):
         *,
         min_city_rows: int = 2000,
         validation_months: int = 2,
+        holdout: str = "random",
+        holdout_folds: int = 5,
         dedupe: str = "latest",
         n_estimators: int = 2000,
         learning_rate: float = 0.05,
@@ -155,6 +168,8 @@ class AVM(BaseEstimator):
     ) -> None:
         self.min_city_rows = min_city_rows
         self.validation_months = validation_months
+        self.holdout = holdout
+        self.holdout_folds = holdout_folds
         self.dedupe = dedupe
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
@@ -327,44 +342,73 @@ class AVM(BaseEstimator):
         the blend and calibrate the ranges on the slice (sets ``validation_``). Returns the
         stage and the slice's rows."""
         split = self._validation_split(frame)
-        fit_rows = np.flatnonzero(frame["date"].to_numpy() < split.cutoff.to_datetime64())
+        fit_rows = split.fit_rows
         fit_part = frame.iloc[fit_rows].reset_index(drop=True)
         stage = self._new_stage().fit(
             fit_part, None if weight is None else weight[fit_rows], validation=split.test
         )
         self._calibrate(stage, fit_part, split.test)
         self.validation_["trees"] = int(sum(stage.model.rounds_.values()))
+        self.validation_["kind"] = split.kind
         return stage, split.test
 
-    def _validation_split(self, frame: pd.DataFrame) -> Any:
-        """The last ``validation_months`` months (new properties only), widened a month at a
-        time while it holds fewer than 30 new properties and under 30 % of the rows."""
-        last = pd.Timestamp(frame["date"].max()).to_period("M").to_timestamp()
-        months = self.validation_months
+    def _validation_split(self, frame: pd.DataFrame) -> ValidationSlice:
+        """The rows the choices are made on, and the rows the validation stage is fitted on.
+
+        Dated data: the new properties of the last ``validation_months`` months, or of the
+        last period of the data when its dates are further apart (quarterly or yearly
+        snapshots: :func:`estimo.index.data_period_months`), widened a period at a time
+        while it holds fewer than 30 new properties, as long as at least half the rows stay
+        before it. Data with a single date (no time: a cross-section), or whose time cannot
+        give such a slice: one of ``holdout_folds`` folds of the properties, drawn at random
+        or by ~2 km cells (``holdout="spatial"``).
+        """
+        period = data_period_months(frame["date"])
+        if period == 0:
+            return self._holdout_slice(frame, "the data has a single date")
+        starts = np.unique(frame["date"].dt.to_period("M").dt.to_timestamp().to_numpy())
+        last = pd.Timestamp(starts[-1])
+        periods = -(-int(self.validation_months) // period)  # whole periods, at least one
+        latest = (last - pd.DateOffset(months=(periods - 1) * period)).to_datetime64()
         problem = "no month before it to train on"
-        while True:
-            cutoff = last - pd.DateOffset(months=months - 1)
-            if (frame["date"] < cutoff).mean() < 0.7:
+        for cutoff in (pd.Timestamp(c) for c in starts[::-1] if c <= latest):
+            before = (frame["date"] < cutoff).to_numpy()
+            if before.mean() < MIN_FIT_SHARE:
+                problem = f"fewer than {MIN_FIT_SHARE:.0%} of the rows are dated before it"
                 break
             try:
                 split = out_of_time_split(frame, cutoff)
             except DataError as exc:
                 problem = str(exc).splitlines()[-1].strip(" -")
-            else:
-                if len(split.test) >= 30:
-                    if months > self.validation_months:
-                        log.info("validation slice widened to %d months", months)
-                    return split
-                problem = f"only {len(split.test)} new properties in it"
-            months += 1
-        raise DataError(
-            [
-                f"the validation slice (the last {self.validation_months} month(s) before "
-                f"{last:%Y-%m}, widened up to 30 % of the rows) cannot be used: {problem}; the "
-                "engine needs at least 30 new properties there (give more data)"
-            ],
-            header="cannot train",
+                continue
+            if len(split.test) >= MIN_VALIDATION_ROWS:
+                log.info("validation slice: %s", split.describe())
+                return ValidationSlice(np.flatnonzero(before), split.test, "out of time")
+            problem = f"only {len(split.test)} new properties in it"
+        return self._holdout_slice(
+            frame,
+            f"no out-of-time slice from {pd.Timestamp(latest):%Y-%m} back works ({problem})",
         )
+
+    def _holdout_slice(self, frame: pd.DataFrame, why: str) -> ValidationSlice:
+        """One fold of the properties (random or spatial) held out for the choices."""
+        folds = property_folds(
+            frame, self.holdout_folds, spatial=self.holdout == "spatial", seed=self.seed
+        )
+        held = folds == 0
+        test = frame.loc[held].drop_duplicates("id", keep="first").reset_index(drop=True)
+        if len(test) < MIN_VALIDATION_ROWS or held.all():
+            raise DataError(
+                [
+                    f"the validation fold (1 of {self.holdout_folds}, {self.holdout}) holds "
+                    f"{len(test)} properties; the engine needs at least {MIN_VALIDATION_ROWS} "
+                    f"to choose its settings, i.e. about {MIN_VALIDATION_ROWS * self.holdout_folds}"
+                    f" properties in all (the training rows have {frame['id'].nunique()})"
+                ],
+                header="cannot train",
+            )
+        log.info("validation slice: %s fold of %d properties (%s)", self.holdout, len(test), why)
+        return ValidationSlice(np.flatnonzero(~held), test, f"{self.holdout} hold-out fold")
 
     def _calibrate(
         self, stage: EngineStage, fit_part: pd.DataFrame, validation: pd.DataFrame
@@ -763,3 +807,12 @@ def _validation_report(
         "blend": score(final_log),
         "by_city": {c: score(final_log, cities == c) for c in np.unique(cities)},
     }
+
+
+class ValidationSlice(NamedTuple):
+    """Where the engine makes its choices: the positions of the rows the validation stage is
+    fitted on, the held-out properties (one row each), and how they were held out."""
+
+    fit_rows: np.ndarray
+    test: pd.DataFrame
+    kind: str

@@ -192,7 +192,9 @@ class EngineStage:
 
     def _training_features(self, train: pd.DataFrame, y: np.ndarray) -> pd.DataFrame:
         values = y - log_area(train)
-        usable = np.isfinite(values)
+        # a price per m2 from an imputed area (the cleaning policy's missing indicator) is
+        # no evidence of the neighbourhood's price level: such rows are only described
+        usable = np.isfinite(values) & (_column_or(train, "area_m2_missing", 0.0) != 1.0)
         loc = pd.DataFrame(index=train.index)
         if usable.any():
             inside = self.location.fit_transform(train.loc[usable], values[usable])
@@ -359,3 +361,10 @@ class HedonicView:
         X = self.features(frame)
         at_reference = stage.model.predict_log(X, offset=stage.offset(frame, X))
         return at_reference + stage.time_shift(frame, valuation_date)
+
+
+def _column_or(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:
+    """``frame[name]`` as floats, or ``default`` everywhere when the column is absent."""
+    if name not in frame:
+        return np.full(len(frame), default)
+    return pd.to_numeric(frame[name], errors="coerce").fillna(default).to_numpy(float)

@@ -47,6 +47,7 @@ from estimo.quality._frame import prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
 from estimo.quality.rules import validity
+from estimo.quality.rules.completeness import critical_to_drop
 from estimo.quality.rules.location import learn_regions, locate
 from estimo.text.fill import TextResult, apply_text, plan_text
 
@@ -131,6 +132,7 @@ class CleaningPolicy(BaseEstimator):
         repaired = self._null_flagged(data, self.report_.flags, changes=None)
         repaired = repaired.loc[usable]
         self.columns_in_ = [str(c) for c in frame.columns]
+        self.critical_to_drop_ = critical_to_drop(data, cfg, self.columns_in_)
         self.cities_ = tuple(sorted(repaired["city"].dropna().astype(str).unique()))
         self.impute_values_ = self._learn_impute(repaired, cfg)
         self.text_plan_ = plan_text(repaired, cfg.text)
@@ -246,9 +248,8 @@ class CleaningPolicy(BaseEstimator):
         data = self._repair_coordinates(data, flags, changes, warnings)
         data = self._null_flagged(data, flags, changes, warnings)
         text = self._read_text(data, changes, warnings)
-        if mode == "train" and cfg.clean.drop_missing_critical:
-            critical = [c for c in cfg.critical_columns if c in self.columns_in_ and c in data]
-            for column in critical:
+        if mode == "train":
+            for column in [c for c in self.critical_to_drop_ if c in data]:
                 drops.append(
                     (
                         data[column].isna().to_numpy(),
@@ -394,11 +395,7 @@ class CleaningPolicy(BaseEstimator):
             if column not in data:
                 continue
             todo = data[column].isna().to_numpy().copy()
-            if (
-                mode == "train"
-                and column in cfg.critical_columns
-                and cfg.clean.drop_missing_critical
-            ):
+            if mode == "train" and column in self.critical_to_drop_:
                 continue
             for rule in overrides:
                 if rule.column != column:

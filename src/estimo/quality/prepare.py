@@ -85,6 +85,32 @@ class TrainingData:
             "quality": self.report.summary(),
         }
 
+    def dropped_lines(self, warn_share: float = 0.05) -> tuple[list[str], bool]:
+        """What cleaning dropped, one line per rule with its count, share and reason, and
+        whether the total is over ``warn_share`` of the rows given.
+
+        Examples
+        --------
+        >>> dropped = pd.DataFrame({"row": [0, 1], "id": ["a", "b"], "rule": ["r", "r"],
+        ...                         "reason": ["why", "why"]})
+        >>> data = TrainingData(pd.DataFrame({"price": [1.0] * 8}), np.ones(8), None,
+        ...                     pd.DataFrame(), dropped, None, None)
+        >>> data.dropped_lines(warn_share=0.05)
+        (['dropped 2 of 10 training rows (20.0 %)', '  r: 2 (20.0 %): why'], True)
+        """
+        n_input = len(self.frame) + len(self.dropped)
+        n = len(self.dropped)
+        share = n / n_input if n_input else 0.0
+        lines = [f"dropped {n:,} of {n_input:,} training rows ({100 * share:.1f} %)"]
+        if n:
+            counts = self.dropped.groupby("rule", sort=False)["reason"].agg(["size", "first"])
+            for rule, row in counts.sort_values("size", ascending=False).iterrows():
+                lines.append(
+                    f"  {rule}: {row['size']:,} ({100 * row['size'] / n_input:.1f} %): "
+                    f"{row['first']}"
+                )
+        return lines, share > warn_share
+
     def write(self, out_dir: str | Path) -> dict[str, Path]:
         """Write ``quality.json``, ``quality.html``, ``changes.parquet``, ``dropped.parquet``
         and ``cleaning.json`` into ``out_dir``."""

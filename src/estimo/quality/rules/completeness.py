@@ -11,7 +11,10 @@ Examples
 >>> ctx = AuditContext(prepare_frame(frame).frame, QualityConfig())
 >>> check(ctx, present=list(frame.columns))
 >>> [(f.rule, f.column, f.count) for f in ctx.findings]
-[('completeness.missing_critical', 'area_m2', 1)]
+[('completeness.missing_critical_kept', 'area_m2', 1)]
+
+One area missing in two rows is 50 %, over the 5 % share below which a critical column's
+missing rows are dropped: the rows are kept (``critical_to_drop`` returns no column).
 """
 
 from __future__ import annotations
@@ -19,10 +22,41 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from estimo.config import QualityConfig
 from estimo.quality.findings import AuditContext
 
 MAX_CITIES_IN_TABLE = 25
 _SKIP = ("id", "description")
+
+
+def critical_to_drop(frame: pd.DataFrame, config: QualityConfig, present: list[str]) -> list[str]:
+    """Critical columns whose missing rows are dropped from training.
+
+    A critical column missing on at most ``clean.max_critical_missing_share`` of the rows
+    (5 % by default) drops those rows; missing more often, the column is a property of the
+    data rather than a fault of a few rows (public sale records rarely carry the building
+    area): its rows are kept, imputed and marked by a missing indicator, so the model sees
+    the missingness. A column missing everywhere is ignored.
+
+    Examples
+    --------
+    >>> from estimo.config import QualityConfig
+    >>> frame = pd.DataFrame({"price": [1.0] * 40, "rooms": [2.0] * 39 + [None],
+    ...                       "area_m2": [50.0] * 30 + [None] * 10})
+    >>> critical_to_drop(frame, QualityConfig(), present=list(frame.columns))
+    ['price', 'rooms']
+    """
+    if not config.clean.drop_missing_critical or len(frame) == 0:
+        return []
+    limit = config.clean.max_critical_missing_share
+    out = []
+    for name in config.critical_columns:
+        if name not in present or name not in frame:
+            continue
+        share = float(frame[name].isna().mean())
+        if share < 1.0 and share <= limit:
+            out.append(name)
+    return out
 
 
 def check(ctx: AuditContext, present: list[str]) -> None:
@@ -39,6 +73,7 @@ def check(ctx: AuditContext, present: list[str]) -> None:
     columns = [c for c in frame.columns if c in present and c not in _SKIP]
     missing = frame[columns].isna()
     critical = [c for c in ctx.config.critical_columns if c in present]
+    dropped = critical_to_drop(frame, ctx.config, present)
     for name in ctx.config.critical_columns:
         if name not in present:
             ctx.note(
@@ -63,7 +98,20 @@ def check(ctx: AuditContext, present: list[str]) -> None:
                 action="ignored (not imputed, not a reason to drop)",
             )
             continue
-        if name in critical:
+        if name in critical and name not in dropped:
+            limit = ctx.config.clean.max_critical_missing_share
+            ctx.flag(
+                "completeness.missing_critical_kept",
+                missing[name].to_numpy(),
+                column=name,
+                severity="warning",
+                message=f"CRITICAL COLUMN {name!r} IS MISSING IN {rate:.1%} OF THE ROWS "
+                f"({count}), over the {limit:.0%} share below which such rows are dropped; "
+                "the rows are kept",
+                action="kept in training: imputed, with a missing-indicator column the model "
+                "sees; features that need it fall back",
+            )
+        elif name in critical:
             ctx.flag(
                 "completeness.missing_critical",
                 missing[name].to_numpy(),
@@ -81,7 +129,7 @@ def check(ctx: AuditContext, present: list[str]) -> None:
                 message=f"column {name!r} is missing in {count} rows ({rate:.1%})",
                 action="imputed by location when configured, with a missing-indicator column",
             )
-    usable_critical = [c for c in critical if not missing[c].all()] if ctx.n else []
+    usable_critical = [c for c in dropped if not missing[c].all()] if ctx.n else []
     ctx.flags["completeness.missing_critical"] = (
         missing[usable_critical].any(axis=1).to_numpy()
         if usable_critical

@@ -39,9 +39,15 @@ def exact_duplicates(frame: pd.DataFrame) -> np.ndarray:
 
 
 def near_duplicates(
-    frame: pd.DataFrame, rules: DuplicateRules, exclude: np.ndarray | None = None
+    frame: pd.DataFrame,
+    rules: DuplicateRules,
+    exclude: np.ndarray | None = None,
+    same_price: bool = False,
 ) -> np.ndarray:
-    """Rows of another id at the same point, area, rooms and floor within ``window_days``."""
+    """Rows of another id at the same point, area, rooms and floor within ``window_days``
+    (``same_price``: and at the same price, for data without dates, where every row is
+    within any window and identical flats of one building would otherwise all look like
+    one flat listed many times)."""
     n = len(frame)
     lat, lon = frame["lat"].to_numpy(float), frame["lon"].to_numpy(float)
     usable = np.isfinite(lat) & np.isfinite(lon) & ~((lat == 0) & (lon == 0))
@@ -60,12 +66,13 @@ def near_duplicates(
             "area": np.round(frame["area_m2"].to_numpy(float) / tol),
             "rooms": frame["rooms"].fillna(-1).to_numpy(float),
             "floor": frame["floor"].fillna(-99).to_numpy(float),
+            "price": frame["price"].to_numpy(float) if same_price else 0.0,
         }
     )[usable]
     keys["date"] = frame["date"].to_numpy()[usable]
     keys["id"] = frame["id"].astype(str).to_numpy()[usable]
     keys["row"] = np.flatnonzero(usable)
-    key_cols = ["city", "lat", "lon", "area", "rooms", "floor"]
+    key_cols = ["city", "lat", "lon", "area", "rooms", "floor", "price"]
     keys = keys.sort_values([*key_cols, "date"], kind="stable")
     same_key = (keys[key_cols] == keys[key_cols].shift()).all(axis=1).to_numpy()
     other_id = (keys["id"] != keys["id"].shift()).to_numpy()
@@ -121,16 +128,24 @@ def check(ctx: AuditContext, stacked: np.ndarray | None = None) -> None:
         values=frame["id"],
         action="row dropped (the first copy is kept)",
     )
+    undated = frame["date"].nunique() <= 1
     near = near_duplicates(
-        frame, ctx.config.duplicates, exclude=exact | (stacked if stacked is not None else False)
+        frame,
+        ctx.config.duplicates,
+        exclude=exact | (stacked if stacked is not None else False),
+        same_price=undated,
+    )
+    window = (
+        "at the same price (the data has no dates)"
+        if undated
+        else f"within {ctx.config.duplicates.window_days} days"
     )
     ctx.flag(
         "duplicates.near",
         near,
         column=None,
         severity="warning",
-        message=f"another id at the same point with the same area, rooms and floor within "
-        f"{ctx.config.duplicates.window_days} days",
+        message=f"another id at the same point with the same area, rooms and floor {window}",
         values=frame["id"],
         action="row dropped (the earliest listing is kept)",
     )
