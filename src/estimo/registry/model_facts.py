@@ -35,7 +35,11 @@ def model_features(model: Any) -> list[str]:
 
 def model_kind(model: Any) -> str:
     """One line saying what the model is, e.g. ``"valuation engine (AVM): 3 sub-models
-    (global + 2 cities), comparables blend, ranges 80/90 %"``."""
+    (global + 2 cities), comparables blend, ranges 80/90 %"``; a saved pipeline is named
+    with the engine it wraps."""
+    engine = getattr(model, "engine_", None)
+    if engine is not None:
+        return f"valuation pipeline (cleaning policy + {model_kind(engine)})"
     name = type(model).__name__
     boosters = getattr(getattr(getattr(model, "stage_", None), "model", None), "boosters_", None)
     if boosters is None:
