@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 import pytest
+from _guard_backends import REDIS_URL, require_server
 from _serve_helpers import PROPERTY, ready_client
 
 from estimo.serve.guard.keys import KeyStore
@@ -170,3 +172,21 @@ def test_cors_opens_only_to_configured_origins(bundles: Path, tmp_path: Path) ->
         ok = asks["https://estimo.example"].headers
         assert ok["access-control-allow-origin"] == "https://estimo.example"
         assert "access-control-allow-origin" not in asks["https://evil.example"].headers
+
+
+def test_two_pods_share_their_limits_in_redis(bundles: Path, tmp_path: Path) -> None:
+    require_server("Redis", "127.0.0.1", 6379)
+    shared = {
+        "anonymous_tier": "public",
+        "limits_storage": REDIS_URL,
+        "limits_namespace": f"test-{uuid.uuid4().hex}",
+        "key_limits": {"public": "3/minute"},
+    }
+    running = [ready_client(_app(bundles, tmp_path, **shared)) for _ in range(2)]
+    clients = [next(pod) for pod in running]
+    try:
+        codes = [clients[i % 2].post("/v1/valuations", json=PROPERTY).status_code for i in range(6)]
+    finally:
+        for pod in running:
+            pod.close()
+    assert codes == [200, 200, 200, 429, 429, 429]

@@ -74,7 +74,7 @@ class Guard:
     ) -> None:
         self.settings = settings
         self.captcha = captcha or load_verifier(settings.captcha_verifier)
-        self.limiter = Limiter(settings.limits_storage)
+        self.limiter = Limiter(settings.limits_storage, settings.limits_namespace)
         self.audit = AuditLog(settings.extraction.audit_log)
         self.detector = ExtractionDetector(settings.extraction, scale, self.audit)
         self._keys: KeyStore | None = None

@@ -101,6 +101,9 @@ class GuardSettings(BaseModel):
         default="memory://",
         description="'memory://' (one process) or 'redis://host:6379' (shared by pods)",
     )
+    limits_namespace: str = Field(
+        default="estimo", description="prefix of the counters (services sharing one Redis)"
+    )
     key_limits: dict[TierName, str] = Field(
         default_factory=lambda: {
             "internal": "100/second;5000000/day",
