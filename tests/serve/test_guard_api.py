@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from pathlib import Path
 
@@ -190,3 +191,64 @@ def test_two_pods_share_their_limits_in_redis(bundles: Path, tmp_path: Path) -> 
         for pod in running:
             pod.close()
     assert codes == [200, 200, 200, 429, 429, 429]
+
+
+class TokenDouble:
+    """A captcha verifier that accepts the token 'solved' once per client."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def verify(self, token: str, client_id: str) -> bool:
+        self.calls.append((token, client_id))
+        return token == "solved"
+
+
+def _sweep(n: int) -> list[dict]:
+    return [{**PROPERTY, "area_m2": 40 + i} for i in range(n)]
+
+
+def test_a_sweep_must_solve_captchas_then_is_refused_without(bundles: Path, tmp_path: Path) -> None:
+    captcha = TokenDouble()
+    app = _app(
+        bundles,
+        tmp_path,
+        captcha=captcha,
+        anonymous_tier="public",
+        key_limits={"public": "1000/second"},
+        extraction={
+            "min_queries": 10,
+            "actions": {"sweep": "captcha"},
+            "audit_log": str(tmp_path / "audit.jsonl"),
+        },
+    )
+    for client in ready_client(app):
+        codes = [client.post("/v1/valuations", json=p).status_code for p in _sweep(10)]
+        assert codes == [200] * 9 + [403]
+        refused = client.post("/v1/valuations", json=PROPERTY).json()
+        assert refused["type"] == "urn:estimo:problem:captcha-required"
+        wrong = client.post("/v1/valuations", json=PROPERTY, headers={"X-Captcha-Token": "x"})
+        assert wrong.status_code == 403
+        solved = {"X-Captcha-Token": "solved"}
+        assert client.post("/v1/valuations", json=PROPERTY, headers=solved).status_code == 200
+        assert captcha.calls[-1] == ("solved", "anon:testclient")
+    events = [json.loads(x) for x in (tmp_path / "audit.jsonl").read_text().splitlines()]
+    assert events[0]["action"] == "captcha" and "sweep" in events[0]["signals"]
+    assert events[0]["client"] == "anon:testclient"
+
+
+def test_a_sweep_is_blocked_but_internal_keys_are_exempt(bundles: Path, tmp_path: Path) -> None:
+    store = KeyStore.from_url(f"sqlite:///{tmp_path / 'keys.db'}")
+    internal = {"X-API-Key": store.create("analysts", "internal")[1]}
+    partner = {"X-API-Key": store.create("acme", "partner")[1]}
+    app = _app(bundles, tmp_path, extraction={"min_queries": 10})
+    for client in ready_client(app):
+        for p in _sweep(12):
+            assert client.post("/v1/valuations", json=p, headers=internal).status_code == 200
+        codes = [
+            client.post("/v1/valuations", json=p, headers=partner).status_code for p in _sweep(12)
+        ]
+        assert codes[:9] == [200] * 9 and set(codes[9:]) == {403}
+        body = {"properties": [PROPERTY]}
+        blocked = client.post("/v1/valuations:batch", json=body, headers=partner).json()
+        assert blocked["type"] == "urn:estimo:problem:blocked"

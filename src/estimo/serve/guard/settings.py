@@ -45,10 +45,11 @@ class ExtractionSettings(BaseModel):
     min_queries: int = Field(default=40, ge=10, description="queries before any verdict")
     window: int = Field(default=500, ge=20, description="last queries kept per client")
     prada_threshold: float = Field(
-        default=0.90,
+        default=0.80,
         gt=0,
         lt=1,
-        description="Shapiro-Wilk W of the minimum distances below which a client is flagged",
+        description="Shapiro-Wilk W (of the square roots of the minimum distances) below "
+        "which a client is flagged",
     )
     sweep_window: int = Field(default=30, ge=5, description="last steps checked for sweeps")
     sweep_share: float = Field(
@@ -64,7 +65,8 @@ class ExtractionSettings(BaseModel):
             "cities": "throttle",
             "ood": "throttle",
         },
-        description="what each signal does (the strictest fired action wins)",
+        description="what each signal does (the strictest fired action wins; a signal "
+        "left out of a given mapping only allows)",
     )
     throttle_limit: str = Field(default="1/second;300/day", description="limit when throttled")
     block_seconds: float = Field(default=3600.0, gt=0, description="how long a block lasts")
