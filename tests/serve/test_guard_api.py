@@ -252,3 +252,21 @@ def test_a_sweep_is_blocked_but_internal_keys_are_exempt(bundles: Path, tmp_path
         body = {"properties": [PROPERTY]}
         blocked = client.post("/v1/valuations:batch", json=body, headers=partner).json()
         assert blocked["type"] == "urn:estimo:problem:blocked"
+
+
+def test_the_python_client_sends_its_key(
+    bundles: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from estimo.client import EstimoClient, ServiceError
+    from estimo.serve.background import ServiceThread
+
+    store = KeyStore.from_url(f"sqlite:///{tmp_path / 'keys.db'}")
+    plain = store.create("form", "public")[1]
+    with ServiceThread(_app(bundles, tmp_path)) as running:
+        assert EstimoClient(running.url, api_key=plain).value(PROPERTY)["price"] % 5000 == 0
+        monkeypatch.setenv("ESTIMO_API_KEY", plain)
+        assert "fsd" not in EstimoClient(running.url).value(PROPERTY)
+        monkeypatch.delenv("ESTIMO_API_KEY")
+        with pytest.raises(ServiceError) as refused:
+            EstimoClient(running.url).value(PROPERTY)
+        assert refused.value.status == 401
