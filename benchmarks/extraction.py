@@ -125,7 +125,6 @@ def main() -> None:
     guard = GuardSettings()
     step = guard.public_price_step
     market = generate_market(args.rows, seed=7, faults=False).frame
-    market = market.sort_values("date").reset_index(drop=True)
     n_train = args.rows // 3
     train, rest = market.iloc[:n_train], market.iloc[n_train:]
     fresh = rest.sample(args.fresh, random_state=1)
