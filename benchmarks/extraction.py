@@ -125,6 +125,7 @@ def main() -> None:
     guard = GuardSettings()
     step = guard.public_price_step
     market = generate_market(args.rows, seed=7, faults=False).frame
+    market = market.sample(frac=1.0, random_state=0).reset_index(drop=True)  # every month
     n_train = args.rows // 3
     train, rest = market.iloc[:n_train], market.iloc[n_train:]
     fresh = rest.sample(args.fresh, random_state=1)
