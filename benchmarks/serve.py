@@ -102,7 +102,17 @@ def constant_app() -> Any:
         def load(self, ref: BundleRef) -> Constant:
             return Constant()
 
-    settings = ServeSettings(model=".", alias_poll_seconds=0, batch_max=1000, extra_fields=EXTRAS)
+    settings = ServeSettings(
+        model=".",
+        alias_poll_seconds=0,
+        batch_max=1000,
+        extra_fields=EXTRAS,
+        guard={
+            "anonymous_tier": "internal",
+            "key_limits": {"internal": "1000000/second"},
+            "address_limit": "1000000/second",
+        },
+    )
     configure_json_logging("INFO")
     return create_app(settings, catalog=OneBundle())
 

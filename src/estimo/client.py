@@ -23,6 +23,7 @@ Typical use (with a service running)::
 from __future__ import annotations
 
 import json
+import os
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -65,12 +66,21 @@ class EstimoClient:
         Seconds to wait for each answer.
     lang : str
         Language of the words (``Accept-Language``): ``"en"``, ``"it"`` or ``"es"``.
+    api_key : str, optional
+        The API key (``estimo keys create``); default: the ``ESTIMO_API_KEY`` variable.
     """
 
-    def __init__(self, base_url: str, timeout: float = 30.0, lang: str = "en") -> None:
+    def __init__(
+        self,
+        base_url: str,
+        timeout: float = 30.0,
+        lang: str = "en",
+        api_key: str | None = None,
+    ) -> None:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.lang = lang
+        self.api_key = api_key or os.environ.get("ESTIMO_API_KEY") or None
 
     def value(
         self, record: Mapping[str, Any], *, explain: bool = True, lang: str | None = None
@@ -119,6 +129,8 @@ class EstimoClient:
         if explain is not None:
             url += "?" + urllib.parse.urlencode({"explain": str(explain).lower()})
         headers = {"Accept": "application/json", "Accept-Language": lang or self.lang}
+        if self.api_key:
+            headers["X-API-Key"] = self.api_key
         data = None
         if body is not None:
             data = json.dumps(body, default=str).encode("utf-8")

@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+#: Guard settings of a service open to anonymous callers with the full (internal) answer.
+OPEN = {"anonymous_tier": "internal"}
 PROPERTY = {"city": "Milano", "area_m2": 80, "rooms": 3, "lat": 45.46, "lon": 9.19}
 
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from _serve_helpers import PROPERTY, ready_client
+from _serve_helpers import OPEN, PROPERTY, ready_client
 
 from estimo.serve.deps import get_model_router, pick_language
 from estimo.serve.logs import JsonFormatter
@@ -18,7 +18,7 @@ from estimo.serve.settings import ServeSettings
 
 @pytest.fixture()
 def client(bundles: Path):
-    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, batch_max=5)
+    settings = ServeSettings(guard=OPEN, model=str(bundles), alias_poll_seconds=0, batch_max=5)
     yield from ready_client(create_app(settings))
 
 
@@ -89,7 +89,9 @@ def test_bad_fields_are_named_in_a_problem(client, payload: dict, fields: set[st
 
 
 def test_extra_fields_can_be_allowed(bundles: Path) -> None:
-    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, extra_fields=["pool"])
+    settings = ServeSettings(
+        guard=OPEN, model=str(bundles), alias_poll_seconds=0, extra_fields=["pool"]
+    )
     for client in ready_client(create_app(settings)):
         assert client.post("/v1/valuations", json={**PROPERTY, "pool": 1}).status_code == 200
         bad = client.post("/v1/valuations", json={**PROPERTY, "pool": [1]})
@@ -114,7 +116,7 @@ def test_batch_answers_each_item_and_fails_none_for_one_bad(client) -> None:
 
 def test_batch_over_the_limit_is_refused(client) -> None:
     response = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 6})
-    assert response.status_code == 422
+    assert response.status_code == 413
     assert response.json()["errors"][0]["field"] == "properties"
     assert "at most 5" in response.json()["errors"][0]["message"]
 
@@ -166,7 +168,7 @@ def test_unexpected_error_is_a_500_problem_without_traceback(bundles: Path) -> N
         def resolve(self, city: str) -> None:
             raise RuntimeError("secret /srv/models/v3/model.json")
 
-    app = create_app(ServeSettings(model=str(bundles), alias_poll_seconds=0))
+    app = create_app(ServeSettings(guard=OPEN, model=str(bundles), alias_poll_seconds=0))
     app.dependency_overrides[get_model_router] = lambda: Exploding()
     for client in ready_client(app):
         response = client.post("/v1/valuations", json=PROPERTY)
@@ -185,7 +187,7 @@ def test_not_ready_until_preloaded(bundles: Path) -> None:
         def loaded(self) -> list:
             return []
 
-    app = create_app(ServeSettings(model=str(bundles), alias_poll_seconds=0))
+    app = create_app(ServeSettings(guard=OPEN, model=str(bundles), alias_poll_seconds=0))
     app.dependency_overrides[get_model_router] = lambda: Waiting()
     from fastapi.testclient import TestClient
 
@@ -234,7 +236,9 @@ def test_new_champion_is_served_without_restart(bundles: Path, tmp_path: Path) -
     registry.add_folder(str(bundles / "_global"))
     registry.add_folder(str(bundles / "_global"))
     registry.aliases.set("champion", "v1")
-    settings = ServeSettings(registry=registry.url, alias_poll_seconds=0.05, hot_cities=["global"])
+    settings = ServeSettings(
+        guard=OPEN, registry=registry.url, alias_poll_seconds=0.05, hot_cities=["global"]
+    )
     for client in ready_client(create_app(settings)):
         assert client.post("/v1/valuations", json=PROPERTY).json()["model"]["version"] == "v1"
         registry.aliases.set("champion", "v2")
@@ -255,7 +259,7 @@ def test_broken_city_bundle_answers_from_global_and_shows_in_models(
     bundle_copy: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     (bundle_copy / "Roma" / "model.json").write_text("{not json", encoding="utf-8")
-    settings = ServeSettings(model=str(bundle_copy), alias_poll_seconds=0)
+    settings = ServeSettings(guard=OPEN, model=str(bundle_copy), alias_poll_seconds=0)
     for client in ready_client(create_app(settings)):
         response = client.post("/v1/valuations?explain=false", json={"city": "Roma", "area_m2": 70})
         assert response.status_code == 200

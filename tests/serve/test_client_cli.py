@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from _serve_helpers import PROPERTY
+from _serve_helpers import OPEN, PROPERTY
 from typer.testing import CliRunner
 
 from estimo.cli import app
@@ -20,7 +20,9 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def service(bundles: Path):
-    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, hot_cities=["global"])
+    settings = ServeSettings(
+        guard=OPEN, model=str(bundles), alias_poll_seconds=0, hot_cities=["global"]
+    )
     with ServiceThread(create_app(settings)) as running:
         client = EstimoClient(running.url)
         while not client.health()["ready"]:

@@ -120,6 +120,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "serve",
         "Serve valuations over HTTP (OpenAPI at /docs); needs the serve extra.",
     ),
+    "keys": LazyCommand(
+        "estimo.cli.keys",
+        "keys_app",
+        "API keys of the valuation service: create, list, revoke (internal, partner, public).",
+    ),
 }
 """Every command: name -> where it lives and its one-line help (shown by ``estimo --help``)."""
 

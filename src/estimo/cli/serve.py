@@ -163,7 +163,11 @@ def show_service(model: Any, subject: Any, out: Path) -> None:
     record = records_of(subject.drop(columns=["price", "price_kind", "id"], errors="ignore"))[0]
     extra = [name for name in record if name not in FIELDS]  # the market's own feature columns
     settings = ServeSettings(
-        model=folder, hot_cities=["global"], alias_poll_seconds=0, extra_fields=extra
+        model=folder,
+        hot_cities=["global"],
+        alias_poll_seconds=0,
+        extra_fields=extra,
+        guard={"anonymous_tier": "internal"},  # a demo on this machine: no key, full answer
     )
     with ServiceThread(create_app(settings)) as service:
         client = EstimoClient(service.url)

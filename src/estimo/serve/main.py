@@ -19,6 +19,10 @@ from fastapi import FastAPI
 
 from estimo import __version__
 from estimo.serve.catalog import Catalog, make_catalog
+from estimo.serve.guard import Guard
+from estimo.serve.guard.body import BodyLimitMiddleware
+from estimo.serve.guard.captcha import CaptchaVerifier
+from estimo.serve.guard.headers import install_security
 from estimo.serve.logs import install_request_id
 from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.middleware import RequestMiddleware
@@ -37,7 +41,11 @@ DESCRIPTION = (
 )
 
 
-def create_app(settings: ServeSettings | None = None, catalog: Catalog | None = None) -> FastAPI:
+def create_app(
+    settings: ServeSettings | None = None,
+    catalog: Catalog | None = None,
+    captcha: CaptchaVerifier | None = None,
+) -> FastAPI:
     """The valuation service.
 
     Parameters
@@ -46,6 +54,8 @@ def create_app(settings: ServeSettings | None = None, catalog: Catalog | None = 
         Default: :func:`~estimo.serve.settings.get_settings` (env + estimo.yaml).
     catalog : Catalog, optional
         Where the bundles are (default: from the settings' registry or model folder).
+    captcha : CaptchaVerifier, optional
+        Checks captcha tokens (default: ``serve.guard.captcha_verifier``).
     """
     settings = settings or get_settings()
     install_request_id()
@@ -86,9 +96,12 @@ def create_app(settings: ServeSettings | None = None, catalog: Catalog | None = 
     app.state.settings = settings
     app.state.model_router = model_router
     app.state.metrics = service_metrics
+    app.state.guard = Guard(settings.guard, captcha=captcha)
     install_problem_handlers(app)
     for module in (valuations, models, health, metrics):
         app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.guard.max_body_bytes)
+    install_security(app, settings.cors_origins)
     app.add_middleware(RequestMiddleware, metrics=service_metrics)
     return app
 

@@ -2,7 +2,8 @@
 
 Sources, highest first: keyword arguments, environment variables ``ESTIMO_SERVE__<KEY>``
 (e.g. ``ESTIMO_SERVE__MEMORY_BUDGET_MB=512``, lists as JSON:
-``ESTIMO_SERVE__HOT_CITIES='["Milano"]'``), then the ``serve:`` section of the project file
+``ESTIMO_SERVE__HOT_CITIES='["Milano"]'``, nested keys with ``__``:
+``ESTIMO_SERVE__GUARD__ANONYMOUS_TIER=public``), then the ``serve:`` section of the project file
 (``estimo.yaml`` in the working directory, or the file named by ``ESTIMO_CONFIG``).
 
 Examples
@@ -27,6 +28,8 @@ from pydantic_settings import (
     SettingsConfigDict,
     YamlConfigSettingsSource,
 )
+
+from estimo.serve.guard.settings import GuardSettings
 
 __all__ = ["ServeSettings", "get_settings", "project_file"]
 
@@ -78,7 +81,18 @@ class ServeSettings(BaseSettings):
         "scale with workers and pods, not threads",
     )
 
-    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+    cors_origins: list[str] = Field(
+        default_factory=list,
+        description="origins allowed to call from a browser (CORS); empty: none",
+    )
+    guard: GuardSettings = Field(
+        default_factory=GuardSettings,
+        description="API keys, tiers, limits and extraction detection",
+    )
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> ServeSettings:

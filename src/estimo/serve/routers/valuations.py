@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Header, Query
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from estimo.errors import EstimoError
 from estimo.serve.deps import LanguageDep, ModelRouterDep, SettingsDep
+from estimo.serve.guard import Client, ClientDep, GuardDep
 from estimo.serve.model_router import NoModelError, Route
 from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
 from estimo.serve.schemas import (
@@ -29,6 +30,10 @@ router = APIRouter(prefix="/v1", tags=["valuations"])
 
 ExplainQuery = Annotated[
     bool, Query(description="false: price, range and confidence only (faster)")
+]
+CaptchaHeader = Annotated[
+    str | None,
+    Header(alias="X-Captcha-Token", description="captcha token, when a 403 asked for one"),
 ]
 
 EXAMPLE_VALUATION: dict[str, Any] = {
@@ -77,6 +82,10 @@ PROBLEMS = {
         "description": "invalid fields, named one by one",
         "content": {"application/problem+json": {"example": INVALID_EXAMPLE}},
     },
+    401: {"model": ProblemOut, "description": "no API key, or an unknown or revoked one"},
+    403: {"model": ProblemOut, "description": "blocked, or a captcha token is required"},
+    413: {"model": ProblemOut, "description": "request body or batch too large"},
+    429: {"model": ProblemOut, "description": "over a limit; wait Retry-After seconds"},
     503: {"model": ProblemOut, "description": "no model can be loaded"},
 }
 
@@ -88,11 +97,13 @@ def _no_model(exc: NoModelError) -> ProblemError:
     )
 
 
-def _answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
+def _answer(
+    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client
+) -> dict[str, Any]:
     answer["model"] = route.model
     if route.warnings:
         answer["warnings"] = [*route.warnings, *answer.get("warnings", [])]
-    return answer
+    return guard.shape(answer, client)
 
 
 @router.post(
@@ -117,20 +128,26 @@ def create_valuation(
     model_router: ModelRouterDep,
     settings: SettingsDep,
     lang: LanguageDep,
+    client: ClientDep,
+    guard: GuardDep,
+    captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
     """Price, 80 % and 90 % ranges, confidence, reasons in money, comparables (numbers and
     sentences), warnings, valuation date, currency, the bundle version and sub-model that
-    answered. ``Accept-Language`` (en, it, es) picks the words."""
+    answered. ``Accept-Language`` (en, it, es) picks the words. What is shown depends on the
+    API key's tier (``public``: rounded price, range, confidence, reasons in words)."""
     errors = check_extra_fields(item, frozenset(settings.extra_fields))
     if errors:
         raise invalid_input(errors)
+    record = item.record()
+    guard.admit(client, [record], captcha)
     try:
         route = model_router.resolve(item.city)
     except NoModelError as exc:
         raise _no_model(exc) from None
-    answer = route.valuer.value_one(item.record(), explain=explain, lang=lang)
-    return JSONResponse(_answer(route, answer), headers={"Content-Language": lang})
+    answer = route.valuer.value_one(record, explain=explain, lang=lang)
+    return JSONResponse(_answer(route, answer, guard, client), headers={"Content-Language": lang})
 
 
 @router.post(
@@ -164,20 +181,28 @@ def create_valuations(
     model_router: ModelRouterDep,
     settings: SettingsDep,
     lang: LanguageDep,
+    client: ClientDep,
+    guard: GuardDep,
+    captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
     """One answer per property, in order; a bad property gets its own problem and does not
-    fail the batch. At most ``serve.batch_max`` properties."""
+    fail the batch. At most ``serve.batch_max`` properties (413 above); every property
+    counts against the limits."""
     n = len(batch.properties)
     if n > settings.batch_max:
-        raise invalid_input(
+        raise ProblemError(
+            413,
+            "too-large",
+            "Batch too large",
+            f"the batch holds {n} properties; at most {settings.batch_max} are accepted",
             [
                 {
                     "field": "properties",
                     "value": f"{n} properties",
                     "message": f"a batch holds at most {settings.batch_max} properties",
                 }
-            ]
+            ],
         )
     items: list[dict[str, Any] | None] = [None] * n
     groups: dict[str, tuple[Route, list[int], list[dict[str, Any]]]] = {}
@@ -202,13 +227,18 @@ def create_valuations(
         group = groups.setdefault(key, (route, [], []))
         group[1].append(i)
         group[2].append(item.record())
+    guard.admit(client, [r for _, _, records in groups.values() for r in records], captcha, cost=n)
     for route, positions, records in groups.values():
         answers = route.valuer.value_many(records, explain=explain, lang=lang)
         for i, answer in zip(positions, answers, strict=True):
             if isinstance(answer, Exception):
                 items[i] = _failed(i, _cannot_value(answer))
             else:
-                items[i] = {"index": i, "ok": True, "valuation": _answer(route, answer)}
+                items[i] = {
+                    "index": i,
+                    "ok": True,
+                    "valuation": _answer(route, answer, guard, client),
+                }
     n_ok = sum(1 for item in items if item and item["ok"])
     body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
     return JSONResponse(body, headers={"Content-Language": lang})

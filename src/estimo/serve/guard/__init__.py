@@ -1,0 +1,233 @@
+"""The guard of the valuation service: who calls, what they may see, how much, and why not.
+
+* :mod:`~estimo.serve.guard.keys`: API keys (salted hashes in a database) and their tiers.
+* :mod:`~estimo.serve.guard.tiers`: the answer each tier sees.
+* :mod:`~estimo.serve.guard.limiter`: limits per key and per address (memory or Redis).
+* :mod:`~estimo.serve.guard.extraction`: detection of model-extraction traffic.
+* :mod:`~estimo.serve.guard.body`: the request-size limit (413).
+
+:class:`Guard` puts them together; the routes use two dependencies: :data:`ClientDep`
+(identify the caller: 401 without a valid key unless anonymous access is on) and
+:data:`GuardDep`, whose :meth:`Guard.admit` (429, 403) and :meth:`Guard.shape` they call.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+
+from estimo.serve.guard.captcha import CaptchaVerifier, load_verifier
+from estimo.serve.guard.extraction import AuditLog, ExtractionDetector, FeatureScale
+from estimo.serve.guard.keys import KeyStore
+from estimo.serve.guard.limiter import Limiter
+from estimo.serve.guard.settings import GuardSettings
+from estimo.serve.guard.tiers import shape_answer
+from estimo.serve.problems import ProblemError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["Client", "ClientDep", "Guard", "GuardDep", "get_client", "get_guard"]
+
+
+@dataclass(frozen=True)
+class Client:
+    """The caller of one request.
+
+    Attributes
+    ----------
+    identity : str
+        ``key:<key_id>``, or ``anon:<address>`` without a key.
+    tier : str
+        ``internal``, ``partner`` or ``public``.
+    address : str
+        The client's address.
+    """
+
+    identity: str
+    tier: str
+    address: str
+
+
+class Guard:
+    """Keys, limits, detection and answer shaping of one app (see the module docstring).
+
+    Parameters
+    ----------
+    settings : GuardSettings
+        The ``serve.guard`` section.
+    captcha : CaptchaVerifier, optional
+        Default: the one named by ``settings.captcha_verifier`` (or none).
+    scale : FeatureScale, optional
+        Standardisation of the detector (default: running over all traffic).
+    """
+
+    def __init__(
+        self,
+        settings: GuardSettings,
+        captcha: CaptchaVerifier | None = None,
+        scale: FeatureScale | None = None,
+    ) -> None:
+        self.settings = settings
+        self.captcha = captcha or load_verifier(settings.captcha_verifier)
+        self.limiter = Limiter(settings.limits_storage, settings.limits_namespace)
+        self.audit = AuditLog(settings.extraction.audit_log)
+        self.detector = ExtractionDetector(settings.extraction, scale, self.audit)
+        self._keys: KeyStore | None = None
+        self._keys_lock = threading.Lock()
+
+    @property
+    def keys(self) -> KeyStore:
+        """The key store, opened on first use (an anonymous-only service never opens it)."""
+        with self._keys_lock:
+            if self._keys is None:
+                self._keys = KeyStore.from_url(
+                    self.settings.keys_url, self.settings.keys_cache_seconds
+                )
+            return self._keys
+
+    def identify(self, presented: str | None, address: str) -> Client:
+        """The caller of a request with key ``presented`` (or none) from ``address``.
+
+        Raises
+        ------
+        ProblemError
+            401 if the key is unknown or revoked, or missing while anonymous access is off.
+        """
+        if presented:
+            key = self.keys.verify(presented)
+            if key is None:
+                raise _unauthorized("the API key is unknown or revoked")
+            return Client(f"key:{key.key_id}", key.tier, address)
+        if self.settings.anonymous_tier is None:
+            raise _unauthorized(
+                "an API key is required: send it as 'X-API-Key: <key>' or "
+                "'Authorization: Bearer <key>'"
+            )
+        return Client(f"anon:{address}", self.settings.anonymous_tier, address)
+
+    def admit(
+        self,
+        client: Client,
+        records: Sequence[Mapping[str, Any]],
+        captcha_token: str | None = None,
+        cost: int | None = None,
+    ) -> None:
+        """Let a request of ``records`` through, or raise its problem.
+
+        ``cost`` (default: ``len(records)``, at least 1) is what the request counts against
+        the limits (a batch counts every property, valid or not).
+
+        Raises
+        ------
+        ProblemError
+            429 (``Retry-After``) over a limit or while throttled; 403 when blocked, or
+            when a captcha is required and the token is missing or wrong.
+        """
+        cost = max(1, len(records) if cost is None else cost)
+        s = self.settings
+        wait = self.limiter.hit(s.address_limit, "address", client.address, cost=cost)
+        if wait is None:
+            wait = self.limiter.hit(
+                s.key_limits.get(client.tier, s.address_limit),  # type: ignore[call-overload]
+                "client",
+                client.identity,
+                cost=cost,
+            )
+        if wait is not None:
+            raise _too_many(wait, "the request limit of this client is reached")
+        if not s.extraction.enabled or client.tier in s.extraction.exempt_tiers:
+            return
+        verdict = self.detector.observe(client.identity, records)
+        if verdict.action == "block":
+            raise ProblemError(
+                403,
+                "blocked",
+                "Blocked",
+                "this client's queries look like an attempt to copy the model; "
+                "contact the operator",
+            )
+        if verdict.action == "captcha":
+            ok = bool(
+                captcha_token
+                and self.captcha is not None
+                and self.captcha.verify(captcha_token, client.identity)
+            )
+            if not ok:
+                raise ProblemError(
+                    403,
+                    "captcha-required",
+                    "Captcha required",
+                    "solve the captcha and send its token in the X-Captcha-Token header",
+                )
+        if verdict.action == "throttle":
+            wait = self.limiter.hit(
+                s.extraction.throttle_limit, "throttle", client.identity, cost=cost
+            )
+            if wait is not None:
+                raise _too_many(wait, "this client is throttled")
+
+    def shape(self, answer: dict[str, Any], client: Client) -> dict[str, Any]:
+        """The answer as the client's tier may see it."""
+        return shape_answer(
+            answer,
+            client.tier,
+            price_step=self.settings.public_price_step,
+            n_reasons=self.settings.public_reasons,
+        )
+
+
+def _unauthorized(detail: str) -> ProblemError:
+    return ProblemError(
+        401, "unauthorized", "Unauthorized", detail, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def _too_many(wait: float, detail: str) -> ProblemError:
+    seconds = str(int(max(1, wait)))
+    return ProblemError(
+        429,
+        "too-many-requests",
+        "Too many requests",
+        f"{detail}; retry after {seconds} s",
+        headers={"Retry-After": seconds},
+    )
+
+
+def get_guard(request: Request) -> Guard:
+    """The app's guard."""
+    return request.app.state.guard
+
+
+def client_address(request: Request, trust_forwarded_for: bool) -> str:
+    """The caller's address (the first ``X-Forwarded-For`` hop when trusted)."""
+    if trust_forwarded_for:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        first = forwarded.split(",")[0].strip()
+        if first:
+            return first[:64]
+    return request.client.host if request.client else "unknown"
+
+
+def get_client(
+    request: Request,
+    guard: Annotated[Guard, Depends(get_guard)],
+    x_api_key: Annotated[str | None, Header(description="your API key")] = None,
+    authorization: Annotated[
+        str | None, Header(description="'Bearer <API key>' (instead of X-API-Key)")
+    ] = None,
+) -> Client:
+    """Who calls (401 if they may not)."""
+    presented = x_api_key
+    if not presented and authorization and authorization.lower().startswith("bearer "):
+        presented = authorization[7:].strip()
+    address = client_address(request, guard.settings.trust_forwarded_for)
+    return guard.identify(presented, address)
+
+
+GuardDep = Annotated[Guard, Depends(get_guard)]
+ClientDep = Annotated[Client, Depends(get_client)]

@@ -1,0 +1,140 @@
+"""Settings of the guard: ``serve.guard`` in estimo.yaml (env ``ESTIMO_SERVE__GUARD__*``).
+
+Examples
+--------
+>>> GuardSettings().anonymous_tier is None
+True
+>>> GuardSettings(key_limits={"public": "1/second"}).key_limits["public"]
+'1/second'
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+__all__ = ["Action", "ExtractionSettings", "GuardSettings", "Signal"]
+
+Action = Literal["allow", "throttle", "captcha", "block"]
+Signal = Literal["prada", "sweep", "cities", "ood"]
+TierName = Literal["internal", "partner", "public"]
+
+
+def _check_limit(value: str) -> str:
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ValueError(
+            f"rate limit {value[:60]!r} is not understood; expected e.g. '5/second;1000/day'"
+        ) from None
+    return value
+
+
+class ExtractionSettings(BaseModel):
+    """Thresholds of the extraction detector (:mod:`estimo.serve.guard.extraction`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    exempt_tiers: list[TierName] = Field(
+        default_factory=lambda: ["internal"], description="tiers never checked"
+    )
+    min_queries: int = Field(default=40, ge=10, description="queries before any verdict")
+    window: int = Field(default=500, ge=20, description="last queries kept per client")
+    prada_threshold: float = Field(
+        default=0.80,
+        gt=0,
+        lt=1,
+        description="Shapiro-Wilk W (of the square roots of the minimum distances) below "
+        "which a client is flagged",
+    )
+    sweep_window: int = Field(default=30, ge=5, description="last steps checked for sweeps")
+    sweep_share: float = Field(
+        default=0.5, gt=0, le=1, description="share of one-feature steps that flags a sweep"
+    )
+    max_cities: int = Field(default=12, ge=2, description="distinct cities in the window")
+    ood_z: float = Field(default=4.0, gt=0, description="|z| that makes a query out of range")
+    ood_share: float = Field(default=0.25, gt=0, le=1, description="share that flags a client")
+    actions: dict[Signal, Action] = Field(
+        default_factory=lambda: {
+            "prada": "captcha",
+            "sweep": "block",
+            "cities": "throttle",
+            "ood": "throttle",
+        },
+        description="what each signal does (the strictest fired action wins; a signal "
+        "left out of a given mapping only allows)",
+    )
+    throttle_limit: str = Field(default="1/second;300/day", description="limit when throttled")
+    block_seconds: float = Field(default=3600.0, gt=0, description="how long a block lasts")
+    audit_log: str | None = Field(
+        default=None, description="JSON-lines file of every decision (default: the log only)"
+    )
+
+    @field_validator("throttle_limit")
+    @classmethod
+    def _limit(cls, value: str) -> str:
+        return _check_limit(value)
+
+
+class GuardSettings(BaseModel):
+    """Keys, tiers, limits and extraction detection of the service."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    keys_url: str = Field(
+        default="sqlite:///runs/monitor.db",
+        description="database of the API keys (the monitoring store's by default)",
+    )
+    keys_cache_seconds: float = Field(
+        default=30.0, ge=0, description="a revoked key works at most this long in other pods"
+    )
+    anonymous_tier: TierName | None = Field(
+        default=None, description="tier of requests without a key (None: a key is required)"
+    )
+    public_price_step: float = Field(
+        default=5000.0, gt=0, description="public prices are rounded to this step"
+    )
+    public_reasons: int = Field(default=3, ge=0, description="reasons (words only) shown publicly")
+    limits_storage: str = Field(
+        default="memory://",
+        description="'memory://' (one process) or 'redis://host:6379' (shared by pods)",
+    )
+    limits_namespace: str = Field(
+        default="estimo", description="prefix of the counters (services sharing one Redis)"
+    )
+    key_limits: dict[TierName, str] = Field(
+        default_factory=lambda: {
+            "internal": "100/second;5000000/day",
+            "partner": "20/second;200000/day",
+            "public": "2/second;300/day",
+        },
+        description="limits per key (per anonymous address for the anonymous tier) by tier",
+    )
+    address_limit: str = Field(
+        default="20/second;100000/day", description="limits per client address, whatever the key"
+    )
+    trust_forwarded_for: bool = Field(
+        default=False,
+        description="take the client address from X-Forwarded-For (only behind a proxy)",
+    )
+    captcha_verifier: str | None = Field(
+        default=None, description="'package.module:factory' of the captcha verifier"
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, description="413 above this")
+    extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
+
+    @field_validator("address_limit")
+    @classmethod
+    def _address(cls, value: str) -> str:
+        return _check_limit(value)
+
+    @field_validator("key_limits")
+    @classmethod
+    def _keys(cls, value: dict[str, str]) -> dict[str, str]:
+        for limit in value.values():
+            _check_limit(limit)
+        return value
