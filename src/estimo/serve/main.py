@@ -1,0 +1,116 @@
+"""Builds the FastAPI app of the valuation service; nothing else happens here.
+
+:func:`create_app` wires settings, the model router (with its catalog), metrics, the request
+middleware, the problem handlers and one router per resource. On start-up the hot cities are
+loaded in a background thread (``/readyz`` answers 503 until then) and a poller re-reads the
+aliases every ``serve.alias_poll_seconds`` (a new champion is served without a restart).
+:func:`app_from_env` is the factory uvicorn workers call (settings from ``ESTIMO_SERVE__*``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from estimo import __version__
+from estimo.serve.catalog import Catalog, make_catalog
+from estimo.serve.logs import install_request_id
+from estimo.serve.metrics import ServiceMetrics
+from estimo.serve.middleware import RequestMiddleware
+from estimo.serve.model_router import ModelRouter
+from estimo.serve.problems import install_problem_handlers
+from estimo.serve.routers import health, metrics, models, valuations
+from estimo.serve.settings import ServeSettings, get_settings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["app_from_env", "create_app"]
+
+DESCRIPTION = (
+    "Property valuations with a price range, confidence, reasons in money and comparables. "
+    "Every error is RFC 9457 problem details; every response carries X-Request-ID."
+)
+
+
+def create_app(settings: ServeSettings | None = None, catalog: Catalog | None = None) -> FastAPI:
+    """The valuation service.
+
+    Parameters
+    ----------
+    settings : ServeSettings, optional
+        Default: :func:`~estimo.serve.settings.get_settings` (env + estimo.yaml).
+    catalog : Catalog, optional
+        Where the bundles are (default: from the settings' registry or model folder).
+    """
+    settings = settings or get_settings()
+    install_request_id()
+    service_metrics = ServiceMetrics()
+    service_metrics.budget.set(settings.memory_budget_bytes)
+    model_router = ModelRouter(
+        catalog or make_catalog(settings),
+        settings.memory_budget_bytes,
+        hot_cities=settings.hot_cities,
+        events=service_metrics,
+    )
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        stop = threading.Event()
+        threads = [threading.Thread(target=_start, args=(model_router,), daemon=True)]
+        if settings.alias_poll_seconds > 0:
+            threads.append(
+                threading.Thread(
+                    target=_poll,
+                    args=(model_router, settings.alias_poll_seconds, stop),
+                    daemon=True,
+                )
+            )
+        for thread in threads:
+            thread.start()
+        yield
+        stop.set()
+
+    app = FastAPI(
+        title="Estimo valuation service",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.model_router = model_router
+    app.state.metrics = service_metrics
+    install_problem_handlers(app)
+    for module in (valuations, models, health, metrics):
+        app.include_router(module.router)
+    app.add_middleware(RequestMiddleware, metrics=service_metrics)
+    return app
+
+
+def _start(model_router: ModelRouter) -> None:
+    try:
+        model_router.start()
+    except Exception as exc:
+        log.error("the service cannot start serving: %s", exc)
+
+
+def _poll(model_router: ModelRouter, seconds: float, stop: threading.Event) -> None:
+    while not stop.wait(seconds):
+        if not model_router.ready:
+            continue
+        try:
+            model_router.refresh()
+        except Exception as exc:  # logged by the router; keep polling
+            log.debug("refresh failed: %s", exc)
+
+
+def app_from_env() -> FastAPI:
+    """The app from the environment's settings, with JSON logs (``uvicorn --factory``)."""
+    from estimo.serve.logs import configure_json_logging
+
+    settings = get_settings()
+    configure_json_logging(settings.log_level)
+    return create_app(settings)

@@ -1,0 +1,198 @@
+"""One error shape for every answer that is not a success: RFC 9457 problem details.
+
+Every 4xx/5xx is ``application/problem+json`` with ``type``, ``title``, ``status``,
+``detail``, ``instance`` (the path), ``request_id`` and, for bad input, ``errors``: one
+``{"field", "value", "message"}`` per problem. No traceback and no file path ever reaches a
+client: details pass through :func:`public_text`, and unexpected errors answer 500 with the
+request id only (the traceback is in the log line with the same id).
+
+Examples
+--------
+>>> public_text("cannot read /srv/models/v3/bundle/model.json: bad JSON")
+'cannot read <path>: bad JSON'
+>>> shorten("x" * 200)[-5:]
+'x ...'
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from estimo.errors import EstimoError
+from estimo.serve.logs import request_id
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PROBLEM_TYPE", "ProblemError", "install_problem_handlers", "public_text", "shorten"]
+
+PROBLEM_TYPE = "urn:estimo:problem:"
+MEDIA_TYPE = "application/problem+json"
+_PATH = re.compile(r"(?<![\w<])(?:[A-Za-z]:\\|file://|s3://|gs://|memory://|/)[^\s'\",;:)]+")
+
+
+def public_text(text: str) -> str:
+    """``text`` with anything that looks like a file path or storage URL replaced."""
+    return _PATH.sub("<path>", str(text))
+
+
+def shorten(value: Any, limit: int = 80) -> str:
+    """``repr`` of a value, cut to ``limit`` characters."""
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+class ProblemError(Exception):
+    """An answer in problem-details form, raised from anywhere in a request.
+
+    Parameters
+    ----------
+    status : int
+        HTTP status.
+    kind : str
+        Short slug of the problem type (``"invalid-input"``); the ``type`` is
+        ``urn:estimo:problem:<kind>``.
+    title : str
+        Short summary of the problem type.
+    detail : str
+        What happened in this request.
+    errors : list of dict, optional
+        Field-level problems ``{"field", "value", "message"}``.
+    headers : dict, optional
+        Extra response headers (``Retry-After``, ...).
+    """
+
+    def __init__(
+        self,
+        status: int,
+        kind: str,
+        title: str,
+        detail: str,
+        errors: list[dict[str, str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.kind = kind
+        self.title = title
+        self.detail = detail
+        self.errors = errors
+        self.headers = headers
+
+    def body(self, instance: str) -> dict[str, Any]:
+        """The problem-details object."""
+        out: dict[str, Any] = {
+            "type": PROBLEM_TYPE + self.kind,
+            "title": self.title,
+            "status": self.status,
+            "detail": public_text(self.detail),
+            "instance": instance,
+            "request_id": request_id.get(),
+        }
+        if self.errors is not None:
+            out["errors"] = [{k: public_text(v) for k, v in e.items()} for e in self.errors]
+        return out
+
+    def response(self, instance: str) -> JSONResponse:
+        """The JSON response of this problem."""
+        return JSONResponse(
+            self.body(instance), self.status, headers=self.headers, media_type=MEDIA_TYPE
+        )
+
+
+def field_errors(errors: list[dict[str, Any]], skip: int = 1) -> list[dict[str, str]]:
+    """Pydantic's errors as ``{"field", "value", "message"}`` (``skip`` drops 'body')."""
+    out = []
+    for err in errors:
+        where = [str(p) for p in err.get("loc", ())[skip:]]
+        field = ".".join(where) or "body"
+        value = err.get("input")
+        if err.get("type") == "extra_forbidden":
+            message = f"unknown field {where[-1]!r}; expected a field of the canonical record"
+        elif err.get("type") == "missing":
+            message = f"field {field!r} is required"
+            value = None
+        else:
+            message = f"{err.get('msg', 'invalid')}"
+        out.append({"field": field, "value": shorten(value), "message": message})
+    return out
+
+
+def _unknown_fields(
+    body: dict[str, Any], allowed: Any, found: list[dict[str, str]]
+) -> list[dict[str, str]]:
+    """Unknown fields of a property that failed validation, so all problems come at once."""
+    from estimo.serve.schemas import PropertyIn, check_extra_fields
+
+    named = {e["field"] for e in found}
+    extras = {k: v for k, v in body.items() if k not in PropertyIn.model_fields and k not in named}
+    item = PropertyIn.model_construct(**extras)
+    return check_extra_fields(item, frozenset(allowed))
+
+
+def invalid_input(errors: list[dict[str, str]]) -> ProblemError:
+    """The 422 problem for field-level errors."""
+    names = ", ".join(repr(e["field"]) for e in errors[:5])
+    return ProblemError(
+        422,
+        "invalid-input",
+        "The request has invalid fields",
+        f"{len(errors)} problem(s) with the request: {names}",
+        errors,
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    """Answer every error raised in a request as problem details."""
+
+    @app.exception_handler(ProblemError)
+    async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
+        return exc.response(request.url.path)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = field_errors(list(exc.errors()))
+        body = getattr(exc, "body", None)
+        if isinstance(body, dict) and request.url.path.endswith("/valuations"):
+            errors += _unknown_fields(body, request.app.state.settings.extra_fields, errors)
+        return invalid_input(errors).response(request.url.path)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        titles = {404: "Not found", 405: "Method not allowed"}
+        problem = ProblemError(
+            exc.status_code,
+            "http-" + str(exc.status_code),
+            titles.get(exc.status_code, "HTTP error"),
+            str(exc.detail),
+            headers=dict(exc.headers or {}) or None,
+        )
+        return problem.response(request.url.path)
+
+    @app.exception_handler(EstimoError)
+    async def _estimo(request: Request, exc: EstimoError) -> JSONResponse:
+        problems = getattr(exc, "problems", None)
+        errors = None
+        if problems and all(isinstance(p, dict) for p in problems):  # InputError.problems
+            errors = [
+                {k: str(p.get(k, "")) for k in ("field", "value", "message")} for p in problems
+            ]
+        return ProblemError(
+            422, "cannot-value", "The property cannot be valued", str(exc), errors
+        ).response(request.url.path)
+
+
+def internal_error() -> ProblemError:
+    """The 500 problem of an unexpected error (its traceback goes to the log only)."""
+    return ProblemError(
+        500,
+        "internal",
+        "Internal error",
+        f"the service failed on this request; quote request id {request_id.get()}",
+    )

@@ -1,0 +1,59 @@
+"""``GET /healthz`` (the process is alive) and ``GET /readyz`` (preloading is done)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from estimo.serve.deps import ModelRouterDep
+from estimo.serve.problems import ProblemError
+from estimo.serve.schemas import ProblemOut
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/healthz",
+    summary="The process is alive",
+    responses={200: {"content": {"application/json": {"example": {"status": "ok"}}}}},
+)
+def healthz() -> dict[str, Any]:
+    """Always 200 while the process answers (Kubernetes liveness probe)."""
+    return {"status": "ok"}
+
+
+@router.get(
+    "/readyz",
+    summary="The hot cities are loaded",
+    responses={
+        200: {"content": {"application/json": {"example": {"status": "ready", "loaded": 3}}}},
+        503: {
+            "model": ProblemOut,
+            "description": "still preloading",
+            "content": {
+                "application/problem+json": {
+                    "example": {
+                        "type": "urn:estimo:problem:not-ready",
+                        "title": "Not ready",
+                        "status": 503,
+                        "detail": "the hot cities are still loading",
+                        "instance": "/readyz",
+                        "request_id": "6f1c0d2e",
+                    }
+                }
+            },
+        },
+    },
+)
+def readyz(model_router: ModelRouterDep) -> dict[str, Any]:
+    """200 once the configured hot cities are loaded (readiness and startup probes)."""
+    if not model_router.ready:
+        raise ProblemError(
+            503,
+            "not-ready",
+            "Not ready",
+            "the hot cities are still loading",
+            headers={"Retry-After": "1"},
+        )
+    return {"status": "ready", "loaded": len(model_router.loaded())}

@@ -1,0 +1,227 @@
+"""``POST /v1/valuations`` (one property) and ``POST /v1/valuations:batch`` (many)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Query
+from fastapi.responses import JSONResponse
+from pydantic import ValidationError
+
+from estimo.errors import EstimoError
+from estimo.serve.deps import LanguageDep, ModelRouterDep, SettingsDep
+from estimo.serve.model_router import NoModelError, Route
+from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
+from estimo.serve.schemas import (
+    EXAMPLE_PROPERTY,
+    BatchIn,
+    BatchOut,
+    ProblemOut,
+    PropertyIn,
+    ValuationOut,
+    check_extra_fields,
+)
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1", tags=["valuations"])
+
+ExplainQuery = Annotated[
+    bool, Query(description="false: price, range and confidence only (faster)")
+]
+
+EXAMPLE_VALUATION: dict[str, Any] = {
+    "price": 412000.0,
+    "low": 371000.0,
+    "high": 455000.0,
+    "low_90": 358000.0,
+    "high_90": 470000.0,
+    "currency": "EUR",
+    "confidence": "high",
+    "confidence_score": 0.86,
+    "fsd": 0.07,
+    "valuation_date": "2024-05-01",
+    "sub_model": "city:Milano",
+    "model_price": 405000.0,
+    "comps_price": 421000.0,
+    "blend_weight": 0.4,
+    "comparables": [{"price": 398000.0, "distance_m": 240.0, "similarity": 0.91}],
+    "warnings": [],
+    "explanation": {
+        "language": "en",
+        "reasons": [{"concept": "area", "amount": 61000, "text": "Living area 85 m²: +61,000 €"}],
+        "text": {"total": "Estimated value: 412,000 €"},
+    },
+    "model": {"bundle": "milano", "version": "v7", "fallback": False},
+}
+INVALID_EXAMPLE = {
+    "type": "urn:estimo:problem:invalid-input",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "2 problem(s) with the request: 'area_m2', 'pool'",
+    "instance": "/v1/valuations",
+    "request_id": "6f1c0d2e9a",
+    "errors": [
+        {"field": "area_m2", "value": "-80", "message": "Input should be greater than 0"},
+        {
+            "field": "pool",
+            "value": "True",
+            "message": "unknown field 'pool'; expected a canonical field",
+        },
+    ],
+}
+PROBLEMS = {
+    422: {
+        "model": ProblemOut,
+        "description": "invalid fields, named one by one",
+        "content": {"application/problem+json": {"example": INVALID_EXAMPLE}},
+    },
+    503: {"model": ProblemOut, "description": "no model can be loaded"},
+}
+
+
+def _no_model(exc: NoModelError) -> ProblemError:
+    log.error("no model: %s", exc)
+    return ProblemError(
+        503, "no-model", "No model available", str(exc), headers={"Retry-After": "5"}
+    )
+
+
+def _answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
+    answer["model"] = route.model
+    if route.warnings:
+        answer["warnings"] = [*route.warnings, *answer.get("warnings", [])]
+    return answer
+
+
+@router.post(
+    "/valuations",
+    summary="Value one property",
+    response_model=ValuationOut,
+    responses={200: {"content": {"application/json": {"example": EXAMPLE_VALUATION}}}, **PROBLEMS},
+)
+def create_valuation(
+    item: Annotated[
+        PropertyIn,
+        Body(
+            openapi_examples={
+                "flat": {"summary": "a flat in Milano", "value": EXAMPLE_PROPERTY},
+                "minimal": {
+                    "summary": "city and area only",
+                    "value": {"city": "Roma", "area_m2": 70},
+                },
+            }
+        ),
+    ],
+    model_router: ModelRouterDep,
+    settings: SettingsDep,
+    lang: LanguageDep,
+    explain: ExplainQuery = True,
+) -> JSONResponse:
+    """Price, 80 % and 90 % ranges, confidence, reasons in money, comparables (numbers and
+    sentences), warnings, valuation date, currency, the bundle version and sub-model that
+    answered. ``Accept-Language`` (en, it) picks the words."""
+    errors = check_extra_fields(item, frozenset(settings.extra_fields))
+    if errors:
+        raise invalid_input(errors)
+    try:
+        route = model_router.resolve(item.city)
+    except NoModelError as exc:
+        raise _no_model(exc) from None
+    answer = route.valuer.value_one(item.record(), explain=explain, lang=lang)
+    return JSONResponse(_answer(route, answer), headers={"Content-Language": lang})
+
+
+@router.post(
+    "/valuations:batch",
+    summary="Value many properties",
+    response_model=BatchOut,
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {
+                        "items": [
+                            {"index": 0, "ok": True, "valuation": EXAMPLE_VALUATION},
+                            {
+                                "index": 1,
+                                "ok": False,
+                                "problem": {**INVALID_EXAMPLE, "instance": "/v1/valuations:batch"},
+                            },
+                        ],
+                        "n_ok": 1,
+                        "n_failed": 1,
+                    }
+                }
+            }
+        },
+        **PROBLEMS,
+    },
+)
+def create_valuations(
+    batch: BatchIn,
+    model_router: ModelRouterDep,
+    settings: SettingsDep,
+    lang: LanguageDep,
+    explain: ExplainQuery = True,
+) -> JSONResponse:
+    """One answer per property, in order; a bad property gets its own problem and does not
+    fail the batch. At most ``serve.batch_max`` properties."""
+    n = len(batch.properties)
+    if n > settings.batch_max:
+        raise invalid_input(
+            [
+                {
+                    "field": "properties",
+                    "value": f"{n} properties",
+                    "message": f"a batch holds at most {settings.batch_max} properties",
+                }
+            ]
+        )
+    items: list[dict[str, Any] | None] = [None] * n
+    groups: dict[str, tuple[Route, list[int], list[dict[str, Any]]]] = {}
+    routes: dict[str, Route] = {}
+    for i, raw in enumerate(batch.properties):
+        try:
+            item = PropertyIn.model_validate(raw)
+        except ValidationError as exc:
+            items[i] = _failed(i, invalid_input(field_errors(list(exc.errors()), skip=0)))
+            continue
+        errors = check_extra_fields(item, frozenset(settings.extra_fields))
+        if errors:
+            items[i] = _failed(i, invalid_input(errors))
+            continue
+        if item.city not in routes:
+            try:
+                routes[item.city] = model_router.resolve(item.city)
+            except NoModelError as exc:
+                raise _no_model(exc) from None
+        route = routes[item.city]
+        key = f"{route.ref.key}@{route.ref.version}"
+        group = groups.setdefault(key, (route, [], []))
+        group[1].append(i)
+        group[2].append(item.record())
+    for route, positions, records in groups.values():
+        answers = route.valuer.value_many(records, explain=explain, lang=lang)
+        for i, answer in zip(positions, answers, strict=True):
+            if isinstance(answer, Exception):
+                items[i] = _failed(i, _cannot_value(answer))
+            else:
+                items[i] = {"index": i, "ok": True, "valuation": _answer(route, answer)}
+    n_ok = sum(1 for item in items if item and item["ok"])
+    body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
+    return JSONResponse(body, headers={"Content-Language": lang})
+
+
+def _cannot_value(exc: Exception) -> ProblemError:
+    if isinstance(exc, EstimoError):
+        return ProblemError(422, "cannot-value", "The property cannot be valued", str(exc))
+    log.error("unexpected error valuing a batch item", exc_info=exc)
+    return ProblemError(500, "internal", "Internal error", "the service failed on this property")
+
+
+def _failed(index: int, problem: ProblemError) -> dict[str, Any]:
+    body = problem.body("/v1/valuations:batch")
+    body["detail"] = public_text(body["detail"])
+    return {"index": index, "ok": False, "problem": body}

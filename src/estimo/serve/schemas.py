@@ -1,0 +1,205 @@
+"""Request and response models of the API (they also write the OpenAPI document).
+
+:class:`PropertyIn` is the canonical record (:mod:`estimo.schema`) as a request: unknown
+fields are refused by name, except the extra feature columns the service is configured to
+accept (``serve.extra_fields``, checked by :func:`check_extra_fields`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "EXAMPLE_PROPERTY",
+    "BatchIn",
+    "BatchItem",
+    "BatchOut",
+    "ModelsOut",
+    "ProblemOut",
+    "PropertyIn",
+    "ValuationOut",
+    "check_extra_fields",
+]
+
+EXAMPLE_PROPERTY: dict[str, Any] = {
+    "city": "Milano",
+    "neighbourhood": "Isola",
+    "lat": 45.487,
+    "lon": 9.19,
+    "area_m2": 85,
+    "rooms": 3,
+    "bathrooms": 1,
+    "floor": 2,
+    "year_built": 1965,
+    "property_type": "flat",
+    "condition": "good",
+    "date": "2024-05-01",
+}
+
+
+class PropertyIn(BaseModel):
+    """One property to value: the canonical record's fields (``city`` is required)."""
+
+    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [EXAMPLE_PROPERTY]})
+
+    city: str = Field(min_length=1, max_length=100, description="city (the model segment)")
+    id: str | int | None = Field(default=None, description="property identifier")
+    date: dt.date | None = Field(
+        default=None, description="valuation date (default: today)", examples=["2024-05-01"]
+    )
+    neighbourhood: str | None = Field(default=None, max_length=200)
+    country: str | None = Field(default=None, max_length=100)
+    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude, WGS84")
+    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude, WGS84")
+    area_m2: float | None = Field(default=None, gt=0, le=100_000, description="living area, m²")
+    rooms: float | None = Field(default=None, ge=0, le=1000)
+    bathrooms: float | None = Field(default=None, ge=0, le=1000)
+    floor: float | None = Field(default=None, ge=-10, le=300, description="0 = ground floor")
+    year_built: float | None = Field(default=None, ge=1000, le=2200)
+    property_type: str | None = Field(default=None, max_length=100, description="flat, house, ...")
+    condition: str | None = Field(default=None, max_length=100, description="state of repair")
+    description: str | None = Field(default=None, max_length=20_000)
+    price: float | None = Field(default=None, gt=0, description="known price (not used to value)")
+    price_kind: str | None = Field(default=None, description="asking | sale | appraisal")
+
+    def record(self) -> dict[str, Any]:
+        """The record for the valuer: set fields only, extras included."""
+        out = self.model_dump(exclude_none=True)
+        if "id" in out:
+            out["id"] = str(out["id"])
+        return out
+
+
+def check_extra_fields(item: PropertyIn, allowed: frozenset[str]) -> list[dict[str, str]]:
+    """One field error per extra field that is not an allowed feature column."""
+    from estimo.serve.problems import shorten
+
+    errors = []
+    for name, value in (item.model_extra or {}).items():
+        if name not in allowed:
+            hint = f" or one of {sorted(allowed)!r}" if allowed else ""
+            errors.append(
+                {
+                    "field": name,
+                    "value": shorten(value),
+                    "message": f"unknown field {name!r}; expected a canonical field{hint}",
+                }
+            )
+        elif not isinstance(value, int | float | str | bool | None):
+            errors.append(
+                {
+                    "field": name,
+                    "value": shorten(value),
+                    "message": f"field {name!r} must be a number, text or a boolean",
+                }
+            )
+    return errors
+
+
+class ComparableOut(BaseModel):
+    """A comparable behind the valuation (numbers; sentences are in the explanation)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class ModelFacts(BaseModel):
+    """Which bundle answered."""
+
+    bundle: str = Field(description="'global' or the city bundle's key")
+    version: str = Field(description="registry version or folder of the bundle")
+    fallback: bool = Field(description="the city's own bundle failed; the global one answered")
+
+
+class ValuationOut(BaseModel):
+    """One valuation."""
+
+    model_config = ConfigDict(extra="allow")
+
+    price: float
+    low: float = Field(description="low end of the 80 % range")
+    high: float = Field(description="high end of the 80 % range")
+    low_90: float | None = Field(default=None, description="low end of the 90 % range")
+    high_90: float | None = Field(default=None, description="high end of the 90 % range")
+    currency: str
+    confidence: str = Field(description="high | medium | low")
+    fsd: float = Field(description="forecast standard deviation (relative)")
+    valuation_date: str
+    sub_model: str = Field(description="sub-model that answered, e.g. 'city:Milano'")
+    comparables: list[dict[str, Any]]
+    warnings: list[str]
+    explanation: dict[str, Any] | None = Field(
+        default=None, description="reasons in money and sentences (absent with explain=false)"
+    )
+    model: ModelFacts
+
+
+class BatchIn(BaseModel):
+    """Up to ``serve.batch_max`` properties."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"properties": [EXAMPLE_PROPERTY, {**EXAMPLE_PROPERTY, "area_m2": 60}]}]
+        },
+    )
+
+    properties: list[dict[str, Any]] = Field(
+        min_length=1, description="canonical records (see PropertyIn); each is checked alone"
+    )
+
+
+class BatchItem(BaseModel):
+    """The answer for one property of a batch: a valuation or a problem."""
+
+    index: int
+    ok: bool
+    valuation: ValuationOut | None = None
+    problem: dict[str, Any] | None = None
+
+
+class BatchOut(BaseModel):
+    """One item per property, in order."""
+
+    items: list[BatchItem]
+    n_ok: int
+    n_failed: int
+
+
+class BundleOut(BaseModel):
+    """A bundle the service can serve."""
+
+    bundle: str
+    city: str | None
+    version: str
+    state: str = Field(description="loaded | not loaded | broken")
+    cities: list[str]
+    memory_bytes: int | None
+    load_ms: float | None
+    requests: int
+    error: str | None = None
+
+
+class ModelsOut(BaseModel):
+    """Which versions serve which cities, loaded or not, with their memory."""
+
+    source: str
+    ready: bool
+    memory_budget_bytes: int
+    memory_bytes: int
+    catalog_error: str | None
+    bundles: list[BundleOut]
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details (``application/problem+json``)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    request_id: str | None
+    errors: list[dict[str, str]] | None = None

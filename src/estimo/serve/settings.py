@@ -1,0 +1,109 @@
+"""Settings of the valuation service, read once (:func:`get_settings`).
+
+Sources, highest first: keyword arguments, environment variables ``ESTIMO_SERVE__<KEY>``
+(e.g. ``ESTIMO_SERVE__MEMORY_BUDGET_MB=512``, lists as JSON:
+``ESTIMO_SERVE__HOT_CITIES='["Milano"]'``), then the ``serve:`` section of the project file
+(``estimo.yaml`` in the working directory, or the file named by ``ESTIMO_CONFIG``).
+
+Examples
+--------
+>>> ServeSettings(model="runs/model").memory_budget_mb
+1024.0
+>>> ServeSettings(model="runs/model", batch_max=500).batch_max
+500
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+__all__ = ["ServeSettings", "get_settings", "project_file"]
+
+ENV_PREFIX = "ESTIMO_SERVE__"
+
+
+def project_file() -> Path:
+    """The project file whose ``serve:`` section is read (``ESTIMO_CONFIG`` or estimo.yaml)."""
+    return Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
+
+
+class ServeSettings(BaseSettings):
+    """Everything ``estimo serve`` can be told (see the module docstring)."""
+
+    registry: str | None = Field(
+        default=None, description="registry folder or URL; the bundles come from its aliases"
+    )
+    alias: str = Field(
+        default="champion",
+        description="alias of the global bundle; city bundles are aliases '<alias>--<city>'",
+    )
+    model: str | None = Field(
+        default=None,
+        description="a model folder, or a folder of bundles (one per city + '_global')",
+    )
+    hot_cities: list[str] = Field(
+        default_factory=list, description="cities loaded before /readyz says ready"
+    )
+    memory_budget_mb: float = Field(
+        default=1024.0, gt=0, description="memory budget of the loaded bundles (MiB)"
+    )
+    batch_max: int = Field(default=100, ge=1, description="properties per batch request")
+    alias_poll_seconds: float = Field(
+        default=5.0, ge=0, description="how often the aliases are re-read (0: never)"
+    )
+    default_language: Literal["en", "it"] = "en"
+    extra_fields: list[str] = Field(
+        default_factory=list,
+        description="non-canonical feature columns accepted in a request (numbers or text)",
+    )
+    log_level: str = "INFO"
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ServeSettings:
+        if (self.registry is None) == (self.model is None):
+            raise ValueError(
+                f"give exactly one of registry (got {self.registry!r}) or model "
+                f"(got {self.model!r}): where the bundles to serve are"
+            )
+        return self
+
+    @property
+    def memory_budget_bytes(self) -> int:
+        """The budget in bytes."""
+        return int(self.memory_budget_mb * 1024 * 1024)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        path = project_file()
+        if path.is_file():
+            sources.append(
+                YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_config_section="serve")
+            )
+        return tuple(sources)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> ServeSettings:
+    """The service's settings, read once per process."""
+    return ServeSettings()

@@ -1,0 +1,226 @@
+"""The HTTP API: valuations, batch, models, health, metrics, problems, request ids."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import pytest
+from tests.serve.conftest import PROPERTY, ready_client
+
+from estimo.serve.deps import get_model_router, pick_language
+from estimo.serve.logs import JsonFormatter
+from estimo.serve.main import create_app
+from estimo.serve.settings import ServeSettings
+
+
+@pytest.fixture()
+def client(bundles: Path):
+    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, batch_max=5)
+    yield from ready_client(create_app(settings))
+
+
+def test_one_valuation_has_price_ranges_reasons_and_model(client) -> None:
+    response = client.post("/v1/valuations", json=PROPERTY)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["low_90"] <= body["low"] <= body["price"] <= body["high"] <= body["high_90"]
+    assert body["currency"] == "EUR"
+    assert body["confidence"] in {"high", "medium", "low"}
+    assert body["model"] == {"bundle": "global", "version": "_global", "fallback": False}
+    explanation = body["explanation"]
+    amounts = sum(r["amount"] for r in explanation["reasons"])
+    assert explanation["baseline"] + amounts == explanation["price"] == round(body["price"])
+    assert explanation["text"]["comparables"], "comparables in words"
+    assert body["comparables"] and body["comparables"][0]["price"] > 0
+    assert response.headers["content-language"] == "en"
+
+
+def test_city_bundle_answers_for_its_city(client) -> None:
+    body = client.post("/v1/valuations", json={"city": "roma", "area_m2": 70}).json()
+    assert body["model"]["bundle"] == "roma"
+    assert body["model"]["version"] == "Roma"
+
+
+def test_explain_false_gives_price_and_range_only(client) -> None:
+    body = client.post("/v1/valuations?explain=false", json=PROPERTY).json()
+    assert body["explanation"] is None
+    assert body["low"] <= body["price"] <= body["high"]
+
+
+@pytest.mark.parametrize(
+    ("header", "language", "word"),
+    [
+        ("it-IT,it;q=0.9", "it", "valutazione"),
+        ("en-GB", "en", "our valuation"),
+        ("fr", "en", "our valuation"),
+    ],
+)
+def test_accept_language_picks_the_words(client, header: str, language: str, word: str) -> None:
+    response = client.post("/v1/valuations", json=PROPERTY, headers={"Accept-Language": header})
+    body = response.json()
+    assert response.headers["content-language"] == language
+    assert body["explanation"]["language"] == language
+    assert word.lower() in body["explanation"]["text"]["total"].lower()
+
+
+@pytest.mark.parametrize(
+    ("payload", "fields"),
+    [
+        ({**PROPERTY, "pool": True, "garden_m2": 20}, {"pool", "garden_m2"}),
+        ({**PROPERTY, "area_m2": -80, "pool": 1}, {"area_m2", "pool"}),
+        ({"area_m2": 80}, {"city"}),
+        ({**PROPERTY, "rooms": "many"}, {"rooms"}),
+        ({**PROPERTY, "date": "yesterday"}, {"date"}),
+    ],
+)
+def test_bad_fields_are_named_in_a_problem(client, payload: dict, fields: set[str]) -> None:
+    response = client.post("/v1/valuations", json=payload)
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert problem["type"] == "urn:estimo:problem:invalid-input"
+    assert problem["request_id"] == response.headers["x-request-id"]
+    assert {e["field"] for e in problem["errors"]} == fields
+    unknown = [e for e in problem["errors"] if e["field"] in {"pool", "garden_m2"}]
+    assert all("unknown field" in e["message"] for e in unknown)
+
+
+def test_extra_fields_can_be_allowed(bundles: Path) -> None:
+    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, extra_fields=["pool"])
+    for client in ready_client(create_app(settings)):
+        assert client.post("/v1/valuations", json={**PROPERTY, "pool": 1}).status_code == 200
+        bad = client.post("/v1/valuations", json={**PROPERTY, "pool": [1]})
+        assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "pool"
+
+
+def test_batch_answers_each_item_and_fails_none_for_one_bad(client) -> None:
+    payload = {
+        "properties": [PROPERTY, {"city": "Roma", "pool": 1}, {"city": "Roma", "area_m2": 50}]
+    }
+    response = client.post("/v1/valuations:batch?explain=false", json=payload)
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["n_ok"], body["n_failed"]) == (2, 1)
+    items = body["items"]
+    assert [i["index"] for i in items] == [0, 1, 2]
+    assert items[1]["problem"]["errors"][0]["field"] == "pool"
+    assert items[2]["valuation"]["model"]["bundle"] == "roma"
+    single = client.post("/v1/valuations?explain=false", json=PROPERTY).json()
+    assert items[0]["valuation"]["price"] == pytest.approx(single["price"])
+
+
+def test_batch_over_the_limit_is_refused(client) -> None:
+    response = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 6})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["field"] == "properties"
+    assert "at most 5" in response.json()["errors"][0]["message"]
+
+
+def test_models_lists_bundles_with_state_and_memory(client) -> None:
+    before = client.get("/v1/models").json()
+    assert {b["bundle"]: b["state"] for b in before["bundles"]} == {
+        "global": "not loaded",
+        "roma": "not loaded",
+    }
+    client.post("/v1/valuations", json={"city": "Roma", "area_m2": 70})
+    after = {b["bundle"]: b for b in client.get("/v1/models").json()["bundles"]}
+    assert after["roma"]["state"] == "loaded"
+    assert after["roma"]["memory_bytes"] > 100_000
+    assert after["roma"]["cities"] == ["Roma"]
+
+
+def test_health_and_metrics(client) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    client.post("/v1/valuations", json=PROPERTY)
+    client.post("/v1/valuations", json={"city": ""})
+    text = client.get("/metrics").text
+    assert 'estimo_requests_total{method="POST",route="/v1/valuations",status="200"} 1.0' in text
+    assert 'estimo_errors_total{route="/v1/valuations",status="422"} 1.0' in text
+    assert 'estimo_model_loads_total{bundle="global",outcome="ok"} 1.0' in text
+    assert 'estimo_model_memory_bytes{bundle="global",version="_global"}' in text
+    assert 'estimo_request_seconds_bucket{le="0.25",route="/v1/valuations"}' in text
+
+
+def test_request_id_is_echoed_or_made(client) -> None:
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
+        == "abc-123"
+    )
+    made = client.get("/healthz", headers={"X-Request-ID": "bad id\twith space"})
+    assert len(made.headers["x-request-id"]) == 32
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.json()["request_id"] == missing.headers["x-request-id"]
+
+
+def test_unexpected_error_is_a_500_problem_without_traceback(bundles: Path) -> None:
+    class Exploding:
+        ready = True
+
+        def loaded(self) -> list:
+            return []
+
+        def resolve(self, city: str) -> None:
+            raise RuntimeError("secret /srv/models/v3/model.json")
+
+    app = create_app(ServeSettings(model=str(bundles), alias_poll_seconds=0))
+    app.dependency_overrides[get_model_router] = lambda: Exploding()
+    for client in ready_client(app):
+        response = client.post("/v1/valuations", json=PROPERTY)
+        assert response.status_code == 500
+        body = response.json()
+        assert body["type"] == "urn:estimo:problem:internal"
+        assert "secret" not in response.text and "/srv" not in response.text
+        assert "Traceback" not in response.text
+        assert response.headers["x-request-id"] in body["detail"]
+
+
+def test_not_ready_until_preloaded(bundles: Path) -> None:
+    class Waiting:
+        ready = False
+
+        def loaded(self) -> list:
+            return []
+
+    app = create_app(ServeSettings(model=str(bundles), alias_poll_seconds=0))
+    app.dependency_overrides[get_model_router] = lambda: Waiting()
+    from fastapi.testclient import TestClient
+
+    with TestClient(app) as client:
+        response = client.get("/readyz")
+        assert response.status_code == 503
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["type"] == "urn:estimo:problem:not-ready"
+
+
+def test_openapi_has_examples_for_every_endpoint(client) -> None:
+    spec = client.get("/openapi.json").json()
+    for path, methods in spec["paths"].items():
+        for method, operation in methods.items():
+            ok = operation["responses"]["200"]["content"]
+            assert any("example" in c or "examples" in c for c in ok.values()), (path, method)
+            if "requestBody" in operation:
+                body = operation["requestBody"]["content"]["application/json"]
+                schema = body.get("schema", {})
+                ref = schema.get("$ref", "").rsplit("/", 1)[-1]
+                has = "examples" in body or "examples" in spec["components"]["schemas"][ref]
+                assert has, (path, method)
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [(None, "en"), ("it", "it"), ("de-DE,it;q=0.5,en;q=0.7", "en"), ("en;q=0,it;q=0.1", "it")],
+)
+def test_pick_language(header: str | None, expected: str) -> None:
+    assert pick_language(header) == expected
+
+
+def test_json_log_line_carries_request_id(client, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="estimo.serve.access"):
+        client.get("/healthz", headers={"X-Request-ID": "log-me"})
+    lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
+    access = [line for line in lines if line["logger"] == "estimo.serve.access"]
+    assert access[-1]["request_id"] == "log-me"
+    assert access[-1]["status"] == 200 and access[-1]["route"] == "/healthz"
