@@ -674,6 +674,10 @@ class ProjectConfig(_Strict):
     explain: ExplainConfig = Field(default_factory=ExplainConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
     monitor: MonitorConfig = Field(default_factory=MonitorConfig)
+    serve: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the valuation service's section, validated by estimo.serve.settings",
+    )
     base_dir: Path = Field(default=Path("."), exclude=True)
 
     def resolved_data_path(self) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -224,3 +225,27 @@ def test_json_log_line_carries_request_id(client, caplog: pytest.LogCaptureFixtu
     access = [line for line in lines if line["logger"] == "estimo.serve.access"]
     assert access[-1]["request_id"] == "log-me"
     assert access[-1]["status"] == 200 and access[-1]["route"] == "/healthz"
+
+
+def test_new_champion_is_served_without_restart(bundles: Path, tmp_path: Path) -> None:
+    from estimo.registry.store import Registry
+
+    registry = Registry(str(tmp_path / "registry"))
+    registry.add_folder(str(bundles / "_global"))
+    registry.add_folder(str(bundles / "_global"))
+    registry.aliases.set("champion", "v1")
+    settings = ServeSettings(registry=registry.url, alias_poll_seconds=0.05, hot_cities=["global"])
+    for client in ready_client(create_app(settings)):
+        assert client.post("/v1/valuations", json=PROPERTY).json()["model"]["version"] == "v1"
+        registry.aliases.set("champion", "v2")
+        deadline = time.monotonic() + 10
+        seen = []
+        while time.monotonic() < deadline:
+            response = client.post("/v1/valuations?explain=false", json=PROPERTY)
+            assert response.status_code == 200
+            seen.append(response.json()["model"]["version"])
+            if seen[-1] == "v2":
+                break
+        assert seen[-1] == "v2"
+        models = client.get("/v1/models").json()["bundles"]
+        assert [(b["version"], b["state"]) for b in models] == [("v2", "loaded")]

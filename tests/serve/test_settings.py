@@ -1,0 +1,78 @@
+"""Service settings: estimo.yaml's serve section, ESTIMO_SERVE__* overrides, one source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from estimo.config import load_config
+from estimo.serve.settings import ServeSettings, get_settings
+
+YAML = """
+data:
+  path: sales.csv
+serve:
+  registry: models/
+  hot_cities: [Milano, Roma]
+  memory_budget_mb: 256
+"""
+
+
+@pytest.fixture()
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    path = tmp_path / "estimo.yaml"
+    path.write_text(YAML, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    for key in ("ESTIMO_CONFIG", "ESTIMO_SERVE__MEMORY_BUDGET_MB", "ESTIMO_SERVE__REGISTRY"):
+        monkeypatch.delenv(key, raising=False)
+    return path
+
+
+def test_reads_the_serve_section(project: Path) -> None:
+    settings = ServeSettings()
+    assert (settings.registry, settings.hot_cities) == ("models/", ["Milano", "Roma"])
+    assert settings.memory_budget_bytes == 256 * 2**20
+    assert load_config(project).serve["memory_budget_mb"] == 256  # the project file stays valid
+
+
+def test_environment_wins_over_the_file(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ESTIMO_SERVE__MEMORY_BUDGET_MB", "64")
+    monkeypatch.setenv("ESTIMO_SERVE__HOT_CITIES", '["Torino"]')
+    settings = ServeSettings()
+    assert (settings.memory_budget_mb, settings.hot_cities) == (64.0, ["Torino"])
+
+
+def test_config_file_named_by_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    other = tmp_path / "prod.yaml"
+    other.write_text("serve:\n  model: runs/model\n  batch_max: 7\n", encoding="utf-8")
+    monkeypatch.setenv("ESTIMO_CONFIG", str(other))
+    assert ServeSettings().batch_max == 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({}, "exactly one of registry"),
+        ({"registry": "r", "model": "m"}, "exactly one of registry"),
+        ({"model": "m", "memory_budget_mb": 0}, "memory_budget_mb"),
+        ({"model": "m", "colour": "red"}, "colour"),
+    ],
+)
+def test_invalid_settings_are_named(
+    kwargs: dict, message: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ValidationError, match=message):
+        ServeSettings(**kwargs)
+
+
+def test_settings_are_read_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("ESTIMO_SERVE__MODEL", "a")
+    get_settings.cache_clear()
+    first = get_settings()
+    monkeypatch.setenv("ESTIMO_SERVE__MODEL", "b")
+    assert get_settings() is first and first.model == "a"
+    get_settings.cache_clear()
