@@ -32,6 +32,7 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "accuracy per city" in result.output
     assert "Milano" in result.output
+    assert "/v1/valuations" in result.output and "/docs" in result.output  # served over HTTP
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     assert {"id", "city", "date", "price", "predicted"} <= set(predictions.columns)
 

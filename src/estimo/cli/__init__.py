@@ -110,6 +110,11 @@ COMMANDS: dict[str, LazyCommand] = {
         "outcomes_app",
         "Outcomes of valued properties (appraisals, sales) into the monitoring store.",
     ),
+    "serve": LazyCommand(
+        "estimo.cli.serve",
+        "serve",
+        "Serve valuations over HTTP (OpenAPI at /docs); needs the serve extra.",
+    ),
 }
 """Every command: name -> where it lives and its one-line help (shown by ``estimo --help``)."""
 

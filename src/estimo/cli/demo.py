@@ -56,6 +56,7 @@ def _demo(out: Path, n: int, seed: int) -> None:
         print_training_data(result.training_data)
     print_backtest(result)
     _print_one_valuation(result)
+    _show_service(result, out)
     console.print(f"\nfiles: {', '.join(str(p) for p in [data_path, *paths.values()])}")
     console.print(f"done in {time.perf_counter() - started:.0f} s")
 
@@ -86,3 +87,12 @@ def _print_one_valuation(result: BacktestResult) -> None:
     explanation = explanations[0]
     console.print("\n4. the explanation a home owner sees:")
     print_explanation(explanation)
+
+
+def _show_service(result: BacktestResult, out: Path) -> None:
+    """Serve the demo's model over HTTP and value one test property through it."""
+    from estimo.cli.serve import show_service
+
+    subject = result.split.test.loc[result.split.test["city"].isin(result.model.cities_)].head(1)
+    if not subject.empty:
+        show_service(result.model, subject, out)

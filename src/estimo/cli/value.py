@@ -28,7 +28,9 @@ LangOpt = Annotated[str, typer.Option("--lang", help=f"language: {' | '.join(LAN
 
 
 def value(
-    model: ModelOpt,
+    model: Annotated[
+        Path | None, typer.Option("--model", "-m", help="model folder (written by estimo train)")
+    ] = None,
     property_json: Annotated[
         str | None,
         typer.Option(
@@ -51,24 +53,34 @@ def value(
     html: Annotated[
         Path | None, typer.Option(help="also write each explanation as an HTML fragment here")
     ] = None,
+    url: Annotated[
+        str | None, typer.Option(help="value through a running `estimo serve` at this URL")
+    ] = None,
 ) -> None:
     """Value properties and explain each valuation in plain words."""
-    _value(model, property_json, file, lang, as_json, reference, html)
+    _value(model, property_json, file, lang, as_json, reference, html, url)
 
 
 @handle_errors
 def _value(
-    model_dir: Path,
+    model_dir: Path | None,
     property_json: str | None,
     file: Path | None,
     lang: str,
     as_json: bool,
     reference_path: Path | None,
     html: Path | None,
+    url: str | None = None,
 ) -> None:
     if lang not in LANGUAGES:
         raise ConfigError(f"--lang is {lang!r}; expected one of {list(LANGUAGES)!r}")
     frame = _read_properties(property_json, file)
+    if url is not None:  # the service values them (estimo.cli.serve)
+        from estimo.cli.serve import records_of, value_remote
+
+        return value_remote(url, records_of(frame), lang, as_json)
+    if model_dir is None:
+        raise ConfigError("give --model DIR (a model folder) or --url URL (a running service)")
     from estimo.pipeline import load_pipeline
 
     pipeline = load_pipeline(str(model_dir))

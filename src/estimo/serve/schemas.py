@@ -58,7 +58,7 @@ class PropertyIn(BaseModel):
     rooms: float | None = Field(default=None, ge=0, le=1000)
     bathrooms: float | None = Field(default=None, ge=0, le=1000)
     floor: float | None = Field(default=None, ge=-10, le=300, description="0 = ground floor")
-    year_built: float | None = Field(default=None, ge=1000, le=2200)
+    year_built: float | None = Field(default=None, ge=0, le=2200)
     property_type: str | None = Field(default=None, max_length=100, description="flat, house, ...")
     condition: str | None = Field(default=None, max_length=100, description="state of repair")
     description: str | None = Field(default=None, max_length=20_000)

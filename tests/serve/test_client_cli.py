@@ -1,0 +1,94 @@
+"""The Python client, `estimo value --url` and `estimo serve`, against a real local server."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from tests.serve.conftest import PROPERTY
+from typer.testing import CliRunner
+
+from estimo.cli import app
+from estimo.client import EstimoClient, ServiceError
+from estimo.serve.background import ServiceThread, free_port
+from estimo.serve.main import create_app
+from estimo.serve.settings import ServeSettings
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def service(bundles: Path):
+    settings = ServeSettings(model=str(bundles), alias_poll_seconds=0, hot_cities=["global"])
+    with ServiceThread(create_app(settings)) as running:
+        client = EstimoClient(running.url)
+        while not client.health()["ready"]:
+            pass
+        yield running
+
+
+def test_client_values_one_and_many(service: ServiceThread) -> None:
+    client = EstimoClient(service.url, lang="it")
+    one = client.value(PROPERTY)
+    assert one["explanation"]["language"] == "it"
+    many = client.value_batch([PROPERTY, {"city": "Roma", "area_m2": 50}])
+    assert [item["ok"] for item in many["items"]] == [True, True]
+    assert many["items"][0]["valuation"]["price"] == pytest.approx(one["price"])
+    assert many["items"][0]["valuation"]["explanation"] is None  # batches skip reasons
+
+
+def test_client_models_and_health(service: ServiceThread) -> None:
+    client = EstimoClient(service.url)
+    assert client.health() == {"alive": True, "ready": True}
+    bundles = {b["bundle"]: b["state"] for b in client.models()["bundles"]}
+    assert bundles["global"] == "loaded"
+
+
+def test_client_raises_the_problem_with_its_fields(service: ServiceThread) -> None:
+    with pytest.raises(ServiceError) as info:
+        EstimoClient(service.url).value({"city": "Roma", "area_m2": -1, "pool": True})
+    assert info.value.status == 422
+    assert {e["field"] for e in info.value.problem["errors"]} == {"area_m2", "pool"}
+    assert "area_m2 = -1" in str(info.value)
+
+
+def test_client_says_when_nothing_listens() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(ServiceError, match="no answer from") as info:
+        EstimoClient(url, timeout=2).models()
+    assert info.value.status == 0
+    assert EstimoClient(url, timeout=2).health() == {"alive": False, "ready": False}
+
+
+def test_value_command_with_url(service: ServiceThread) -> None:
+    result = runner.invoke(
+        app, ["value", "--url", service.url, "--property", json.dumps(PROPERTY), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    answers = json.loads(result.output)
+    assert answers[0]["model"]["bundle"] == "global" and answers[0]["price"] > 0
+    text = runner.invoke(app, ["value", "--url", service.url, "--property", json.dumps(PROPERTY)])
+    assert text.exit_code == 0 and "Our valuation" in text.output
+
+
+def test_value_command_reports_the_service_problem(service: ServiceThread) -> None:
+    bad = json.dumps({"city": "Roma", "pool": 1})
+    result = runner.invoke(app, ["value", "--url", service.url, "--property", bad])
+    assert result.exit_code == 1
+    assert "unknown field 'pool'" in result.output
+
+
+def test_value_command_needs_a_model_or_url() -> None:
+    result = runner.invoke(app, ["value", "--property", json.dumps(PROPERTY)])
+    assert result.exit_code == 2
+    assert "--model DIR" in result.output and "--url URL" in result.output
+
+
+def test_serve_command_refuses_two_sources(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    for key in ("ESTIMO_SERVE__MODEL", "ESTIMO_SERVE__REGISTRY"):
+        monkeypatch.delenv(key, raising=False)
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "exactly one of" in result.output and "registry" in result.output
