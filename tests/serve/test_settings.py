@@ -76,3 +76,10 @@ def test_settings_are_read_once(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     monkeypatch.setenv("ESTIMO_SERVE__MODEL", "b")
     assert get_settings() is first and first.model == "a"
     get_settings.cache_clear()
+
+
+def test_languages_are_the_explainers() -> None:
+    from estimo.explain.locale import LANGUAGES as EXPLAINER_LANGUAGES
+    from estimo.serve.settings import LANGUAGES
+
+    assert LANGUAGES == EXPLAINER_LANGUAGES

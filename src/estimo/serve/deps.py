@@ -11,10 +11,9 @@ from typing import Annotated
 
 from fastapi import Depends, Header, Request
 
-from estimo.explain.locale import LANGUAGES
 from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.model_router import ModelRouter
-from estimo.serve.settings import ServeSettings
+from estimo.serve.settings import LANGUAGES, ServeSettings
 
 __all__ = [
     "LanguageDep",

@@ -95,6 +95,8 @@ def _start(model_router: ModelRouter) -> None:
         model_router.start()
     except Exception as exc:
         log.error("the service cannot start serving: %s", exc)
+        return
+    model_router.warm()  # ready already; the first lazy load will not pay for the imports
 
 
 def _poll(model_router: ModelRouter, seconds: float, stop: threading.Event) -> None:

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 from estimo.errors import EstimoError
 from estimo.serve.catalog import GLOBAL, BundleRef, Catalog, city_key
 from estimo.serve.memory import rss_bytes
-from estimo.serve.valuer import Valuer
+from estimo.serve.valuer import Valuer, warm_imports
 
 log = logging.getLogger(__name__)
 
@@ -142,6 +142,14 @@ class ModelRouter:
             route = self.resolve(None if city_key(city) == GLOBAL else city)
             log.info("preloaded %s %s for %r", route.ref.key, route.ref.version, city)
         self.ready = True
+
+    def warm(self) -> None:
+        """Import what loading a bundle needs, under the load lock (so no RSS delta of a
+        bundle counts the libraries); called after :meth:`start` when nothing was preloaded."""
+        with self._load_lock:
+            started = time.perf_counter()
+            warm_imports()
+            log.info("libraries imported in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def refresh(self) -> list[str]:
         """Re-read the catalog; switch changed bundles after loading their new version.

@@ -31,6 +31,9 @@ from pydantic_settings import (
 __all__ = ["ServeSettings", "get_settings", "project_file"]
 
 ENV_PREFIX = "ESTIMO_SERVE__"
+#: Languages of the words (the explainer's locales; kept here so the app starts without
+#: importing the explainer, a test checks they agree).
+LANGUAGES: tuple[str, ...] = ("en", "it")
 
 
 def project_file() -> Path:

@@ -27,7 +27,14 @@ from estimo.errors import EstimoError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BundleValuer", "PipelineValuer", "Valuer", "load_valuer", "record_frame"]
+__all__ = [
+    "BundleValuer",
+    "PipelineValuer",
+    "Valuer",
+    "load_valuer",
+    "record_frame",
+    "warm_imports",
+]
 
 
 @runtime_checkable
@@ -67,6 +74,13 @@ def load_valuer(url: str) -> Valuer:
         If the folder holds no servable bundle.
     """
     return BundleValuer.load(url)
+
+
+def warm_imports() -> None:
+    """Import the engine and the explainer (what :func:`load_valuer` and a valuation use)."""
+    import estimo.explain.contributions
+    import estimo.explain.explainer
+    import estimo.model.bundle  # noqa: F401
 
 
 def record_frame(records: Sequence[Mapping[str, Any]]) -> Any:
