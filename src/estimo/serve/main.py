@@ -10,6 +10,7 @@ aliases every ``serve.alias_poll_seconds`` (a new champion is served without a r
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,8 @@ def create_app(settings: ServeSettings | None = None, catalog: Catalog | None = 
     """
     settings = settings or get_settings()
     install_request_id()
+    # before LightGBM is imported: one valuation on one core (threads fight on a busy pod)
+    os.environ.setdefault("OMP_NUM_THREADS", str(settings.threads_per_request))
     service_metrics = ServiceMetrics()
     service_metrics.budget.set(settings.memory_budget_bytes)
     model_router = ModelRouter(

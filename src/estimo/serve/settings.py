@@ -71,6 +71,12 @@ class ServeSettings(BaseSettings):
         description="non-canonical feature columns accepted in a request (numbers or text)",
     )
     log_level: str = "INFO"
+    threads_per_request: int = Field(
+        default=1,
+        ge=1,
+        description="OpenMP threads of one valuation (OMP_NUM_THREADS unless set); "
+        "scale with workers and pods, not threads",
+    )
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
