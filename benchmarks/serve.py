@@ -8,7 +8,9 @@ constant from ``POST /v1/valuations`` and ``POST /v1/valuations:batch``. Measure
    median of 3 starts, and the ratio to the bare app's start;
 2. first request for a city whose bundle is not loaded yet (median and max of 5 cities);
 3. one valuation with reasons and comparables: p50/p99 of sequential requests, and
-   valuations/s with 4 client threads; ratio to the bare endpoint;
+   valuations/s with 4 client threads; ratio to the bare endpoint; the same for the service
+   around a constant valuer (what the service adds, whatever the engine costs) and, for
+   reference, the engine alone in this process (no HTTP);
 4. a batch of 100 without reasons: valuations/s;
 5. 100 synthetic city bundles under a 1 GiB budget: resident memory of the server sampled
    every second over a load touching all of them (random city per request, 4 threads);
@@ -67,6 +69,70 @@ def bare_app() -> Any:
         return {"items": [answer] * len(body["properties"])}
 
     return app
+
+
+def constant_app() -> Any:
+    """Estimo's app (middleware, validation, routing, problems, logs, metrics) around a valuer
+    that answers a constant: what the service adds, whatever the engine costs."""
+    from estimo.serve.catalog import GLOBAL, BundleRef
+    from estimo.serve.logs import configure_json_logging
+    from estimo.serve.main import create_app
+    from estimo.serve.settings import ServeSettings
+
+    answer = {"price": 412000.0, "low": 371000.0, "high": 455000.0, "currency": "EUR"}
+
+    class Constant:
+        cities = ()
+
+        def memory_bytes(self) -> int:
+            return 1
+
+        def value_one(self, record: Any, *, explain: bool = True, lang: str = "en") -> dict:
+            return dict(answer, warnings=[])
+
+        def value_many(self, records: Any, *, explain: bool = True, lang: str = "en") -> list:
+            return [dict(answer, warnings=[]) for _ in records]
+
+    class OneBundle:
+        source = "constant"
+
+        def refresh(self) -> dict[str, BundleRef]:
+            return {GLOBAL: BundleRef(GLOBAL, None, "v1", "")}
+
+        def load(self, ref: BundleRef) -> Constant:
+            return Constant()
+
+    settings = ServeSettings(model=".", alias_poll_seconds=0, batch_max=1000, extra_fields=EXTRAS)
+    configure_json_logging("INFO")
+    return create_app(settings, catalog=OneBundle())
+
+
+EXTRAS = ["has_elevator", "floors_in_building", "has_terrace"]
+
+
+def in_process(url: str, body: dict[str, Any], n: int) -> dict[str, float]:
+    """The engine alone: the same valuation through the valuer, no HTTP."""
+    from estimo.registry.store import Registry
+    from estimo.serve.valuer import load_valuer
+
+    registry = Registry(url)
+    valuer = load_valuer(registry.bundle_url(registry.aliases.get("champion--city000")))
+    for _ in range(10):
+        valuer.value_one(body)
+    times = []
+    for _ in range(n):
+        started = time.perf_counter()
+        valuer.value_one(body)
+        times.append((time.perf_counter() - started) * 1000)
+    batch = [{**body, "area_m2": 40.0 + i} for i in range(100)]
+    started = time.perf_counter()
+    valuer.value_many(batch, explain=False)
+    times.sort()
+    return {
+        "p50_ms": times[len(times) // 2],
+        "p99_ms": times[int(len(times) * 0.99) - 1],
+        "batch100_no_reasons_per_s": 100 / (time.perf_counter() - started),
+    }
 
 
 # ---------------------------------------------------------------------- bundles
@@ -201,6 +267,7 @@ def estimo_env(url: str, alias: str, extras: list[str], **more: Any) -> dict[str
 
 ESTIMO = "estimo.serve.main:app_from_env"
 BARE = "serve:bare_app"
+CONSTANT = "serve:constant_app"
 
 
 # ---------------------------------------------------------------------- measurements
@@ -223,13 +290,20 @@ def cold_start(url: str, extras: list[str]) -> dict[str, float]:
 
 def first_requests(server: Server, requests: dict[str, dict[str, Any]]) -> dict[str, float]:
     conn = server.connection()
+    started = time.perf_counter()  # the very first load also waits for the engine's imports
+    status, body = request(conn, "POST", "/v1/valuations", requests[list(requests)[-1]])
+    first_ever = (time.perf_counter() - started) * 1000
     times = []
     for city in list(requests)[1:6]:
         started = time.perf_counter()
         status, body = request(conn, "POST", "/v1/valuations", requests[city])
         assert status == 200, body[:300]
         times.append((time.perf_counter() - started) * 1000)
-    return {"median_ms": statistics.median(times), "max_ms": max(times)}
+    return {
+        "median_ms": statistics.median(times),
+        "max_ms": max(times),
+        "very_first_request_ms": first_ever,
+    }
 
 
 def latency(server: Server, path: str, body: Any, n: int) -> dict[str, float]:
@@ -388,19 +462,26 @@ def main() -> None:
 
         bare = Server(BARE, {}, app_dir=HERE)
         bare.wait_ready()
+        constant = Server(CONSTANT, {}, app_dir=HERE)
+        constant.wait_ready()
         rows = {}
-        for name, server in (("estimo", estimo), ("bare", bare)):
+        for name, server in (("estimo", estimo), ("estimo_constant", constant), ("bare", bare)):
             rows[name] = {
                 **latency(server, "/v1/valuations", one, args.requests),
                 "threads4_per_s": load(server, "/v1/valuations", [one], 5.0)["per_s"],
                 "batch100_no_reasons_per_s": 100
                 * load(server, "/v1/valuations:batch?explain=false", [batch], 5.0)["per_s"],
             }
-        ratios = {k: rows["estimo"][k] / rows["bare"][k] for k in rows["estimo"]}
+        ratios = {
+            name: {k: rows[name][k] / rows["bare"][k] for k in rows["bare"]}
+            for name in ("estimo", "estimo_constant")
+        }
         print("\n3-4. one valuation with reasons (sequential, 4 threads); batch of 100")
-        print(json.dumps({**rows, "estimo_over_bare": ratios}, indent=1))
-        estimo.stop()
-        bare.stop()
+        print("estimo_constant: the service around a constant valuer (what HTTP + the app add)")
+        rows["engine_in_process"] = in_process(url, one, min(args.requests, 200))
+        print(json.dumps({**rows, "over_bare": ratios}, indent=1))
+        for server in (estimo, constant, bare):
+            server.stop()
 
         print(f"\n5. {args.cities} city bundles, 1 GiB budget, {args.load_seconds:.0f} s load")
         big = budget_run(url, requests, extras, 1024, args.load_seconds)
