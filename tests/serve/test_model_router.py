@@ -223,3 +223,22 @@ def test_load_valuer_refuses_a_plain_model(tmp_path: Path) -> None:
     save_model(ValuationModel(n_estimators=5).fit(frame), str(tmp_path / "plain"))
     with pytest.raises(EstimoError, match="needs an engine bundle"):
         load_valuer(str(tmp_path / "plain"))
+
+
+def test_a_bundle_is_charged_what_its_loads_measured(bundles: Path) -> None:
+    """Free memory goes back before each load and the libraries' one-time allocations are
+    absorbed by warm(), so the charge of a bundle is its own growth, kept across reloads."""
+    router = ModelRouter(FolderCatalog(bundles), budget_bytes=1)  # each load evicts the other
+    router.start()
+    router.warm()
+    loads = []
+    for city in ["Roma", "Napoli"] * 4:
+        router.resolve(city)
+        loads.append(router.loaded()[-1])
+    roma = [b for b in loads if b.ref.key == "roma"]
+    charged = [b.memory for b in roma]
+    assert charged == sorted(charged)  # the largest measurement so far, kept
+    memory = charged[-1]
+    files = sum(p.stat().st_size for p in (bundles / "Roma").rglob("*") if p.is_file())
+    assert memory == max(files, *(b.rss_delta for b in roma))
+    assert files <= memory < 20 * 2**20  # not the libraries' tens of MB

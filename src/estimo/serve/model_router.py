@@ -6,10 +6,14 @@ an LRU cache whose total memory stays under a budget:
 - **Resolve**: a request's city (by :func:`~estimo.serve.catalog.city_key`) goes to its city
   bundle when the catalog has one, else to the ``global`` bundle (which may hold a model for
   the city inside it).
-- **Lazy loads, measured**: a bundle is loaded on first use. Loads are serialised, and the
-  memory charged to a bundle is the growth of the process's resident memory during its load,
-  at least its file size (the valuer's ``memory_bytes()``; the allocator often reuses memory
-  an evicted bundle freed, so the RSS delta alone can be near zero).
+- **Lazy loads, measured**: a bundle is loaded on first use. Loads are serialised; before
+  each, free memory goes back to the system (:func:`~estimo.serve.memory.release_free_memory`),
+  and the memory charged to the bundle is the growth of resident memory during its load, at
+  least its file size (the valuer's ``memory_bytes()``) and at least the largest growth
+  measured at its earlier loads (a reload can still reuse freed memory and measure less).
+  Bundles hold reference cycles:
+  after an eviction the garbage collector runs once before the next load. :meth:`warm`
+  absorbs the libraries' one-time allocations before the first measured load.
 - **LRU under the budget**: after a load, least recently used bundles are dropped until the
   total fits (never the bundle just loaded). Requests that hold a dropped bundle finish with
   it.
@@ -25,6 +29,7 @@ an LRU cache whose total memory stays under a budget:
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
 import threading
 import time
@@ -35,7 +40,7 @@ from typing import Any, Protocol
 
 from estimo.errors import EstimoError
 from estimo.serve.catalog import GLOBAL, BundleRef, Catalog, city_key
-from estimo.serve.memory import rss_bytes
+from estimo.serve.memory import release_free_memory, rss_bytes
 from estimo.serve.valuer import Valuer, warm_imports
 
 log = logging.getLogger(__name__)
@@ -130,6 +135,8 @@ class ModelRouter:
         self.catalog_error: str | None = None
         self._loaded: OrderedDict[BundleRef, LoadedBundle] = OrderedDict()
         self._broken: dict[BundleRef, str] = {}
+        self._dropped = False  # bundles left memory since the last load
+        self._measured: dict[BundleRef, int] = {}  # largest measurement of each bundle
         self._lock = threading.Lock()  # guards refs, _loaded, _broken
         self._load_lock = threading.Lock()  # one load at a time: RSS deltas are per bundle
 
@@ -144,12 +151,17 @@ class ModelRouter:
         self.ready = True
 
     def warm(self) -> None:
-        """Import what loading a bundle needs, under the load lock (so no RSS delta of a
-        bundle counts the libraries); called after :meth:`start` when nothing was preloaded."""
+        """Import what loading a bundle needs and load the global bundle once, throwing it
+        away, under the load lock: the libraries' one-time allocations (tens of MB) are then
+        not charged to the first bundle that loads. Called after :meth:`start`."""
         with self._load_lock:
             started = time.perf_counter()
             warm_imports()
-            log.info("libraries imported in %.0f ms", (time.perf_counter() - started) * 1000)
+            ref = self.refs.get(GLOBAL)
+            if ref is not None:
+                with contextlib.suppress(Exception):  # a broken bundle shows up when used
+                    self.catalog.load(ref)
+            log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def refresh(self) -> list[str]:
         """Re-read the catalog; switch changed bundles after loading their new version.
@@ -182,6 +194,7 @@ class ModelRouter:
             for ref in stale:
                 del self._loaded[ref]
                 self.events.evicted(ref)
+            self._dropped = self._dropped or bool(stale)
         for key in changed:
             old = old_refs.get(key)
             log.info(
@@ -243,7 +256,12 @@ class ModelRouter:
             return self._load(ref).valuer
 
     def _load(self, ref: BundleRef) -> LoadedBundle:
-        before, started = rss_bytes(), time.perf_counter()
+        started = time.perf_counter()
+        if self._dropped:  # bundles hold reference cycles: free the dropped ones first
+            gc.collect()
+            self._dropped = False
+        release_free_memory()
+        before = rss_bytes()
         try:
             valuer = self.catalog.load(ref)
         except Exception as exc:
@@ -255,10 +273,10 @@ class ModelRouter:
             raise
         seconds = time.perf_counter() - started
         delta = rss_bytes() - before
-        bundle = LoadedBundle(
-            ref, valuer, max(delta, valuer.memory_bytes(), 1), max(delta, 0), seconds, requests=1
-        )
+        memory = max(delta, valuer.memory_bytes(), self._measured.get(ref, 0), 1)
+        bundle = LoadedBundle(ref, valuer, memory, max(delta, 0), seconds, requests=1)
         with self._lock:
+            self._measured[ref] = memory
             self._loaded[ref] = bundle
             self._broken.pop(ref, None)
             evicted = self._evict_over_budget(keep=ref)
@@ -286,6 +304,7 @@ class ModelRouter:
                 continue
             total -= self._loaded.pop(ref).memory
             evicted.append(ref)
+        self._dropped = self._dropped or bool(evicted)
         if total > self.budget_bytes:
             log.warning(
                 "bundle %s alone takes %.1f MiB, over the budget of %.1f MiB",
