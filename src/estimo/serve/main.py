@@ -99,7 +99,7 @@ def _start(model_router: ModelRouter) -> None:
     except Exception as exc:
         log.error("the service cannot start serving: %s", exc)
         return
-    model_router.warm()  # ready already; the first lazy load will not pay for the imports
+    model_router.warm()  # (no-op after hot cities) the first lazy load will not pay for it
 
 
 def _poll(model_router: ModelRouter, seconds: float, stop: threading.Event) -> None:

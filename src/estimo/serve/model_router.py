@@ -131,6 +131,7 @@ class ModelRouter:
         self.hot_cities = tuple(hot_cities)
         self.events = events or _NoEvents()
         self.ready = False
+        self.warmed = False
         self.refs: dict[str, BundleRef] = {}
         self.catalog_error: str | None = None
         self._loaded: OrderedDict[BundleRef, LoadedBundle] = OrderedDict()
@@ -145,6 +146,8 @@ class ModelRouter:
     def start(self) -> None:
         """Read the catalog and load the hot cities; then :attr:`ready` is True."""
         self.refresh()
+        if self.hot_cities:  # measured loads follow: warm up first
+            self.warm()
         for city in self.hot_cities:
             route = self.resolve(None if city_key(city) == GLOBAL else city)
             log.info("preloaded %s %s for %r", route.ref.key, route.ref.version, city)
@@ -153,14 +156,18 @@ class ModelRouter:
     def warm(self) -> None:
         """Import what loading a bundle needs and load the global bundle once, throwing it
         away, under the load lock: the libraries' one-time allocations (tens of MB) are then
-        not charged to the first bundle that loads. Called after :meth:`start`."""
+        not charged to the first bundle that loads. Before the hot cities in :meth:`start`;
+        without hot cities, right after (the service is ready meanwhile)."""
         with self._load_lock:
+            if self.warmed:
+                return
             started = time.perf_counter()
             warm_imports()
             ref = self.refs.get(GLOBAL)
             if ref is not None:
                 with contextlib.suppress(Exception):  # a broken bundle shows up when used
                     self.catalog.load(ref)
+            self.warmed = True
             log.info("warmed up in %.0f ms", (time.perf_counter() - started) * 1000)
 
     def refresh(self) -> list[str]:
