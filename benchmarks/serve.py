@@ -444,10 +444,18 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cities", type=int, default=N_CITIES, help="city bundles (>= 15)")
+    parser.add_argument("--workdir", help="keep the trained bundles here and reuse them")
     args = parser.parse_args()
     print(f"uptime: {os.popen('uptime').read().strip()}")
     with tempfile.TemporaryDirectory() as tmp:
-        url, requests, extras = build_registry(Path(tmp), args.seed, args.cities)
+        work = Path(args.workdir or tmp)
+        saved = work / "requests.json"
+        if saved.is_file():  # bundles trained by an earlier run with --workdir
+            url, requests, extras = json.loads(saved.read_text())
+            print(f"reusing the {len(requests)} city bundles in {work}")
+        else:
+            url, requests, extras = build_registry(work, args.seed, args.cities)
+            saved.write_text(json.dumps([url, requests, extras]))
         one = requests["City000"]
         batch = {"properties": [{**one, "area_m2": 40.0 + i} for i in range(100)]}
 
