@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from fastapi.testclient import TestClient
 
 from estimo.model.avm import AVM
 from estimo.model.bundle import save_model
 from estimo.synth import generate_market
 
 SMALL = {"n_estimators": 15, "min_city_rows": 300, "n_jobs": 1, "currency": "EUR"}
-PROPERTY = {"city": "Milano", "area_m2": 80, "rooms": 3, "lat": 45.46, "lon": 9.19}
 
 
 @pytest.fixture(scope="session")
@@ -34,15 +31,3 @@ def bundle_copy(bundles: Path, tmp_path: Path) -> Path:
     target = tmp_path / "bundles"
     shutil.copytree(bundles, target)
     return target
-
-
-def ready_client(app) -> Iterator[TestClient]:
-    """A TestClient whose app has finished preloading."""
-    import time
-
-    with TestClient(app) as client:
-        deadline = time.monotonic() + 30
-        while client.get("/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the app never became ready"
-            time.sleep(0.01)
-        yield client

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.serve.conftest import PROPERTY, ready_client
+from _serve_helpers import PROPERTY, ready_client
 
 from estimo.serve.deps import get_model_router, pick_language
 from estimo.serve.logs import JsonFormatter

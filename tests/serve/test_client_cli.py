@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.serve.conftest import PROPERTY
+from _serve_helpers import PROPERTY
 from typer.testing import CliRunner
 
 from estimo.cli import app

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.serve.conftest import PROPERTY
+from _serve_helpers import PROPERTY
 
 from estimo.serve.valuer import load_valuer
 
