@@ -64,7 +64,7 @@ class EstimoClient:
     timeout : float
         Seconds to wait for each answer.
     lang : str
-        Language of the words (``Accept-Language``): ``"en"`` or ``"it"``.
+        Language of the words (``Accept-Language``): ``"en"``, ``"it"`` or ``"es"``.
     """
 
     def __init__(self, base_url: str, timeout: float = 30.0, lang: str = "en") -> None:

@@ -33,7 +33,7 @@ __all__ = ["ServeSettings", "get_settings", "project_file"]
 ENV_PREFIX = "ESTIMO_SERVE__"
 #: Languages of the words (the explainer's locales; kept here so the app starts without
 #: importing the explainer, a test checks they agree).
-LANGUAGES: tuple[str, ...] = ("en", "it")
+LANGUAGES: tuple[str, ...] = ("en", "it", "es")
 
 
 def project_file() -> Path:
@@ -65,7 +65,7 @@ class ServeSettings(BaseSettings):
     alias_poll_seconds: float = Field(
         default=5.0, ge=0, description="how often the aliases are re-read (0: never)"
     )
-    default_language: Literal["en", "it"] = "en"
+    default_language: Literal["en", "it", "es"] = "en"
     extra_fields: list[str] = Field(
         default_factory=list,
         description="non-canonical feature columns accepted in a request (numbers or text)",

@@ -121,7 +121,7 @@ def create_valuation(
 ) -> JSONResponse:
     """Price, 80 % and 90 % ranges, confidence, reasons in money, comparables (numbers and
     sentences), warnings, valuation date, currency, the bundle version and sub-model that
-    answered. ``Accept-Language`` (en, it) picks the words."""
+    answered. ``Accept-Language`` (en, it, es) picks the words."""
     errors = check_extra_fields(item, frozenset(settings.extra_fields))
     if errors:
         raise invalid_input(errors)
