@@ -249,3 +249,21 @@ def test_new_champion_is_served_without_restart(bundles: Path, tmp_path: Path) -
         assert seen[-1] == "v2"
         models = client.get("/v1/models").json()["bundles"]
         assert [(b["version"], b["state"]) for b in models] == [("v2", "loaded")]
+
+
+def test_broken_city_bundle_answers_from_global_and_shows_in_models(
+    bundle_copy: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (bundle_copy / "Roma" / "model.json").write_text("{not json", encoding="utf-8")
+    settings = ServeSettings(model=str(bundle_copy), alias_poll_seconds=0)
+    for client in ready_client(create_app(settings)):
+        response = client.post("/v1/valuations?explain=false", json={"city": "Roma", "area_m2": 70})
+        assert response.status_code == 200
+        body = response.json()
+        assert body["model"] == {"bundle": "global", "version": "_global", "fallback": True}
+        assert body["warnings"][0].startswith("the model for Roma could not be loaded")
+        bundles = {b["bundle"]: b for b in client.get("/v1/models").json()["bundles"]}
+        assert bundles["roma"]["state"] == "broken"
+        assert str(bundle_copy) not in client.get("/v1/models").text
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert any("roma" in r.getMessage() and "cannot be loaded" in r.getMessage() for r in errors)
