@@ -203,6 +203,7 @@ class Server:
         if app_dir is not None:
             command += ["--app-dir", str(app_dir)]
         self.started = time.perf_counter()
+        STARTED.append(self)
         self.process = subprocess.Popen(
             command,
             env={**os.environ, **env},
@@ -239,8 +240,15 @@ class Server:
         return total
 
     def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=20)
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+STARTED: list[Server] = []  # every server of the run, stopped at the end whatever happens
 
 
 def request(
@@ -504,4 +512,8 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        for server in STARTED:
+            server.stop()
