@@ -282,17 +282,30 @@ CONSTANT = "serve:constant_app"
 
 
 def cold_start(url: str, extras: list[str]) -> dict[str, float]:
-    times: dict[str, list[float]] = {"estimo": [], "bare": []}
+    """Registry with 15 city aliases; also a model folder (no registry: the registry package
+    imports pandas, the folder catalog does not)."""
+    from estimo.registry.store import Registry
+
+    folder = Registry(url).bundle_url("champion")
+    envs = {
+        "estimo": estimo_env(url, "cold", extras, alias_poll_seconds=0),
+        "estimo_model_folder": {
+            "ESTIMO_SERVE__MODEL": folder.removeprefix("file://"),
+            "ESTIMO_SERVE__ALIAS_POLL_SECONDS": "0",
+        },
+    }
+    times: dict[str, list[float]] = {"estimo": [], "estimo_model_folder": [], "bare": []}
     for _ in range(3):
-        for name in ("bare", "estimo"):
-            if name == "estimo":
-                server = Server(ESTIMO, estimo_env(url, "cold", extras, alias_poll_seconds=0))
-            else:
+        for name in times:
+            if name == "bare":
                 server = Server(BARE, {}, app_dir=HERE)
+            else:
+                server = Server(ESTIMO, envs[name])
             times[name].append(server.wait_ready())
             server.stop()
     out = {f"{k}_s": statistics.median(v) for k, v in times.items()}
     out["ratio"] = out["estimo_s"] / out["bare_s"]
+    out["ratio_model_folder"] = out["estimo_model_folder_s"] / out["bare_s"]
     return out
 
 
