@@ -8,6 +8,7 @@ The language comes from ``?lang=`` (the switcher), else ``Accept-Language``.
 from __future__ import annotations
 
 import logging
+import weakref
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import parse_qsl
@@ -78,9 +79,22 @@ def _context(
     }
 
 
+_FIELDS: weakref.WeakKeyDictionary[Any, dict[frozenset[str], list[FormField]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def _fields(model_router: Any, settings: ServeSettings) -> list[FormField]:
-    """The form's fields for the global bundle (it knows every city)."""
-    return form_fields(model_router.resolve(None).valuer, frozenset(settings.extra_fields))
+    """The form's fields for the global bundle (it knows every city), once per bundle."""
+    valuer = model_router.resolve(None).valuer
+    extra = frozenset(settings.extra_fields)
+    try:
+        cached = _FIELDS.setdefault(valuer, {})
+    except TypeError:  # a valuer that cannot be weakly referenced: computed every time
+        return form_fields(valuer, extra)
+    if extra not in cached:
+        cached[extra] = form_fields(valuer, extra)
+    return cached[extra]
 
 
 def _render(context: dict[str, Any], status: int = 200) -> HTMLResponse:
