@@ -252,8 +252,8 @@ def test_time_from_submit_to_answer(service: str, browser) -> None:
     page.close()
 
 
-def test_screenshots_command_writes_both_widths(service: str, tmp_path: Path) -> None:
-    written = take_screenshots(service, tmp_path)
+def test_screenshots_command_writes_both_widths(service: str, browser, tmp_path: Path) -> None:
+    written = take_screenshots(service, tmp_path, browser=browser)
     assert sorted(p.name for p in written) == [
         "page-answer-desktop.png",
         "page-answer-phone.png",

@@ -141,30 +141,41 @@ def fill_form(page: Any, values: Mapping[str, str], unknown: Sequence[str] = ())
         page.locator(f"input[name='{name}__unknown']").check()
 
 
-def take_screenshots(base: str, folder: Path, chromium: str = CHROMIUM) -> list[Path]:
-    """The form and the answer at every width of :data:`SIZES`, as PNG files in ``folder``."""
+def take_screenshots(
+    base: str, folder: Path, chromium: str = CHROMIUM, browser: Any = None
+) -> list[Path]:
+    """The form and the answer at every width of :data:`SIZES`, as PNG files in ``folder``.
+
+    ``browser``: a running Playwright browser to use (default: launch ``chromium``).
+    """
+    if browser is not None:
+        return _screenshots(base, folder, browser)
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=chromium)
+        try:
+            return _screenshots(base, folder, launched)
+        finally:
+            launched.close()
+
+
+def _screenshots(base: str, folder: Path, browser: Any) -> list[Path]:
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium)
-        try:
-            for name, (width, height) in SIZES.items():
-                page = browser.new_page(viewport={"width": width, "height": height})
-                page.goto(f"{base}/?lang=en")
-                path = folder / f"page-form-{name}.png"
-                page.screenshot(path=str(path), full_page=True)
-                written.append(path)
-                fill_form(page, EXAMPLE_FORM)
-                page.locator("#submit").click()
-                page.wait_for_selector("#answer")
-                path = folder / f"page-answer-{name}.png"
-                page.screenshot(path=str(path), full_page=True)
-                written.append(path)
-                page.close()
-        finally:
-            browser.close()
+    for name, (width, height) in SIZES.items():
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(f"{base}/?lang=en")
+        path = folder / f"page-form-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        written.append(path)
+        fill_form(page, EXAMPLE_FORM)
+        page.locator("#submit").click()
+        page.wait_for_selector("#answer")
+        path = folder / f"page-answer-{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        written.append(path)
+        page.close()
     return written
 
 
