@@ -12,7 +12,7 @@ from _serve_helpers import ready_client
 from estimo.explain.locale import get_locale
 from estimo.serve.main import create_app
 from estimo.serve.page.form import form_fields, parse_form
-from estimo.serve.page.words import WORDS
+from estimo.serve.page.words import ERRORS, WORDS
 from estimo.serve.settings import LANGUAGES, ServeSettings
 
 EXTRAS = ["has_elevator", "has_terrace", "floors_in_building"]
@@ -155,3 +155,13 @@ def test_parse_form_without_a_model_applies_the_api_rules() -> None:
     assert [e["field"] for e in errors] == ["rooms"]
     record, errors = parse_form({"city": "Roma", "area_m2": "70"}, fields)
     assert errors == [] and record == {"city": "Roma", "area_m2": 70.0}
+    assert set(ERRORS) == set(LANGUAGES)
+    assert all(set(e) == set(ERRORS["en"]) for e in ERRORS.values())
+
+
+def test_field_errors_in_the_page_language(client) -> None:
+    html = unescape(client.post("/?lang=it", data={**FORM, "area_m2": "-80", "lat": "123"}).text)
+    assert "Deve essere maggiore di 0." in html
+    assert "Deve essere al massimo 90." in html
+    html = unescape(client.post("/?lang=es", data={**FORM, "city": ""}).text)
+    assert "Obligatorio: elige uno." in html

@@ -189,7 +189,9 @@ def parse_form(
     record : dict
         The API's record when valid (as ``PropertyIn.record()``); else the values as typed.
     errors : list of dict
-        ``{"field", "value", "message"}`` per bad field, as in the API's problem details.
+        ``{"field", "value", "message"}`` per bad field, as in the API's problem details,
+        with pydantic's error ``code`` and the bound (``limit``) when there is one, for
+        :func:`estimo.serve.page.words.error_message`.
     """
     record: dict[str, Any] = {}
     errors: list[dict[str, str]] = []
@@ -207,14 +209,25 @@ def parse_form(
                 record[spec.name] = float(value)
             except ValueError:
                 errors.append(
-                    {"field": spec.name, "value": value[:40], "message": "expected a number"}
+                    {
+                        "field": spec.name,
+                        "value": value[:40],
+                        "message": "expected a number",
+                        "code": "float_parsing",
+                    }
                 )
             continue
         record[spec.name] = value
     try:
         item = PropertyIn.model_validate(record)
     except ValidationError as exc:
-        errors.extend(field_errors(list(exc.errors()), skip=0))
+        raw = list(exc.errors())
+        for error, detail in zip(field_errors(raw, skip=0), raw, strict=True):
+            limit = next(iter((detail.get("ctx") or {}).values()), None)
+            error["code"] = str(detail.get("type", ""))
+            if isinstance(limit, int | float):
+                error["limit"] = str(limit)
+            errors.append(error)
         return record, errors
     errors.extend(check_extra_fields(item, frozenset(extra_fields) | numeric_extras))
     return (record if errors else item.record()), errors

@@ -4,6 +4,8 @@ Examples
 --------
 >>> words("it")["submit"]
 'Valuta'
+>>> error_message({"code": "greater_than", "limit": "0.0", "message": "..."}, "es")
+'Debe ser mayor que 0.'
 >>> from estimo.serve.settings import LANGUAGES
 >>> sorted(WORDS) == sorted(LANGUAGES)
 True
@@ -11,7 +13,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["WORDS", "words"]
+__all__ = ["ERRORS", "WORDS", "error_message", "words"]
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -129,3 +131,52 @@ WORDS: dict[str, dict[str, str]] = {
 def words(lang: str) -> dict[str, str]:
     """The page's words in ``lang`` (English for an unknown language)."""
     return WORDS.get(lang, WORDS["en"])
+
+
+ERRORS: dict[str, dict[str, str]] = {
+    "en": {
+        "greater_than": "Must be more than {limit}.",
+        "greater_than_equal": "Must be at least {limit}.",
+        "less_than": "Must be less than {limit}.",
+        "less_than_equal": "Must be at most {limit}.",
+        "float_parsing": "Enter a number.",
+        "float_type": "Enter a number.",
+        "missing": "Required: please choose one.",
+        "string_too_long": "Too long: at most {limit} characters.",
+    },
+    "it": {
+        "greater_than": "Deve essere maggiore di {limit}.",
+        "greater_than_equal": "Deve essere almeno {limit}.",
+        "less_than": "Deve essere minore di {limit}.",
+        "less_than_equal": "Deve essere al massimo {limit}.",
+        "float_parsing": "Inserisci un numero.",
+        "float_type": "Inserisci un numero.",
+        "missing": "Obbligatorio: scegline uno.",
+        "string_too_long": "Troppo lungo: al massimo {limit} caratteri.",
+    },
+    "es": {
+        "greater_than": "Debe ser mayor que {limit}.",
+        "greater_than_equal": "Debe ser al menos {limit}.",
+        "less_than": "Debe ser menor que {limit}.",
+        "less_than_equal": "Debe ser como máximo {limit}.",
+        "float_parsing": "Introduce un número.",
+        "float_type": "Introduce un número.",
+        "missing": "Obligatorio: elige uno.",
+        "string_too_long": "Demasiado largo: como máximo {limit} caracteres.",
+    },
+}
+"""Field errors in words, by pydantic's error type (others keep the API's message)."""
+
+
+def error_message(error: dict[str, str], lang: str) -> str:
+    """A field error of :func:`~estimo.serve.page.form.parse_form` in the page's language."""
+    from estimo.explain.locale import get_locale
+
+    template = ERRORS.get(lang, ERRORS["en"]).get(error.get("code", ""))
+    if template is None:
+        return error["message"]
+    limit = error.get("limit")
+    if limit is not None:
+        number = float(limit)
+        limit = get_locale(lang).number(number, 0 if number.is_integer() else 2)
+    return template.format(limit=limit)

@@ -25,7 +25,7 @@ from estimo.serve.deps import ModelRouterDep, SettingsDep, pick_language
 from estimo.serve.model_router import NoModelError
 from estimo.serve.page.answer import answer_view
 from estimo.serve.page.form import STEPS, FormField, form_fields, parse_form
-from estimo.serve.page.words import words
+from estimo.serve.page.words import error_message, words
 from estimo.serve.problems import public_text
 from estimo.serve.settings import LANGUAGES, ServeSettings
 
@@ -137,7 +137,7 @@ async def submit(
     record, errors = parse_form(form, fields, frozenset(settings.extra_fields))
     values = {k: v for k, v in form.items() if k != "lang"}
     if errors:
-        by_field = {e["field"]: e["message"] for e in errors}
+        by_field = {e["field"]: error_message(e, language) for e in errors}
         context = _context(request, language, fields, settings, values=values, errors=by_field)
         return _render(context, 422)
     from estimo.serve.routers.valuations import _answer
