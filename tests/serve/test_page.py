@@ -64,7 +64,8 @@ def test_form_has_the_model_fields_with_labels_in_steps(client) -> None:
         assert f'name="{name}"' in html, name
     for step in ("where", "size", "condition", "amenities"):
         assert f'id="step-{step}"' in html
-    assert '<label for="f-area_m2">Living area' in html or 'for="f-area_m2"' in html
+    assert '<label for="f-area_m2">Living area (m²)' in unescape(html)
+    assert '<label for="f-lat">Latitude' in html and '<label for="f-lon">Longitude' in html
     assert 'min="0.01"' in html and 'max="100000.0"' in html  # the API's bounds
     assert 'name="area_m2__unknown"' in html and 'name="city__unknown"' not in html
     assert '<option value="Roma"' in html and '<option value="Madrid"' in html
@@ -127,6 +128,7 @@ def test_language_from_header_and_switcher(client, lang: str) -> None:
     assert WORDS[lang]["submit"] in by_header.text
     switched = client.get(f"/?lang={lang}", headers={"Accept-Language": "en"})
     assert WORDS[lang]["title"] in unescape(switched.text)
+    assert f'<option value="yes">{WORDS[lang]["value_yes"]}</option>' in unescape(switched.text)
     answer = client.post(f"/?lang={lang}", data=FORM).text
     api = _api(client, FORM, lang)
     assert _text(answer, "price") == get_locale(lang).money(api["price"], "EUR")

@@ -61,14 +61,22 @@ def _context(
 ) -> dict[str, Any]:
     labeler = Labeler(lang)
     locale = get_locale(lang)
+    page_words = words(lang)
+
+    def label(name: str) -> str:
+        return page_words.get(f"field_{name}") or labeler.label(name)
+
+    def value_word(name: str, value: str) -> str:
+        return page_words.get(f"value_{value}") or locale.value_word(name, value)
+
     return {
         "request": request,
         "lang": lang,
         "languages": [(code, get_locale(code).data.get("language", code)) for code in LANGUAGES],
-        "t": words(lang),
+        "t": page_words,
         "steps": [(step, [f for f in fields if f.step == step]) for step in STEPS],
-        "label": labeler.label,
-        "value_word": locale.value_word,
+        "label": label,
+        "value_word": value_word,
         "visit_url": settings.page_visit_url,
         "static": STATIC_PATH,
         "values": {},
