@@ -47,8 +47,6 @@ _CANONICAL: dict[str, str] = {
 }
 """Canonical fields a home owner can answer, and their step (in the page's order)."""
 
-_NUMBER_STEP = {"lat": "any", "lon": "any", "area_m2": "any"}
-
 
 @dataclass(frozen=True)
 class FormField:
@@ -86,8 +84,8 @@ class FormField:
 
     @property
     def number_step(self) -> str:
-        """The ``step`` attribute of a number input."""
-        return _NUMBER_STEP.get(self.name, "1")
+        """The ``step`` attribute of a number input: any (the API takes 2.5 rooms too)."""
+        return "any"
 
 
 def _bounds(name: str) -> tuple[float | None, float | None, bool]:

@@ -76,6 +76,10 @@ def _context(
         "t": page_words,
         "steps": [(step, [f for f in fields if f.step == step]) for step in STEPS],
         "label": label,
+        "error_text": lambda code, limit=None: error_message(
+            {"code": code, "limit": None if limit is None else str(limit), "message": code},
+            lang,
+        ),
         "value_word": value_word,
         "visit_url": settings.page_visit_url,
         "static": STATIC_PATH,

@@ -6,11 +6,18 @@
   "use strict";
   var form = document.getElementById("valuation-form");
 
+  // the page's own words (data-* attributes, in the page's language), else the browser's
+  function message(input) {
+    var v = input.validity, d = input.dataset;
+    return (v.valueMissing && d.missing) || (v.badInput && d.bad) ||
+      (v.rangeUnderflow && d.under) || (v.rangeOverflow && d.over) || input.validationMessage;
+  }
+
   function showError(input) {
     var box = document.getElementById("e-" + input.name);
     if (!box) return;
     var bad = !input.disabled && !input.checkValidity();
-    box.textContent = bad ? input.validationMessage : "";
+    box.textContent = bad ? message(input) : "";
     box.hidden = !bad;
     if (bad) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
     input.closest(".field").classList.toggle("invalid", bad);
