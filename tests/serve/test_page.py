@@ -167,3 +167,17 @@ def test_field_errors_in_the_page_language(client) -> None:
     assert "Deve essere al massimo 90." in html
     html = unescape(client.post("/?lang=es", data={**FORM, "city": ""}).text)
     assert "Obligatorio: elige uno." in html
+
+
+def test_form_fields_from_the_saved_pipeline_too() -> None:
+    from estimo.model.avm import AVM
+    from estimo.pipeline import ValuationPipeline
+    from estimo.serve.valuer import PipelineValuer
+    from estimo.synth import generate_market
+
+    frame = generate_market(600, seed=3, faults=False).frame
+    pipeline = ValuationPipeline(engine=AVM(n_estimators=10, min_city_rows=300, n_jobs=1))
+    fields = {f.name: f for f in form_fields(PipelineValuer(pipeline.fit(frame)), frozenset())}
+    assert fields["city"].choices == tuple(sorted(frame["city"].astype(str).unique()))
+    assert set(fields["condition"].choices) == set(frame["condition"].dropna().astype(str))
+    assert "has_elevator" not in fields  # not an accepted extra field

@@ -103,16 +103,23 @@ def _bounds(name: str) -> tuple[float | None, float | None, bool]:
     return low, high, exclusive
 
 
+def _engine(valuer: Any) -> Any:
+    """The fitted engine behind a valuer: ``BundleValuer.model`` or the pipeline's engine."""
+    model = getattr(valuer, "model", None)
+    if model is None:  # PipelineValuer over estimo.pipeline.ValuationPipeline
+        model = getattr(getattr(valuer, "pipeline", None), "engine_", None)
+    return model
+
+
 def _reference(valuer: Any) -> Any:
     """The bundle's training rows kept for the comparables (None if the bundle has none)."""
-    model = getattr(valuer, "model", None)
-    finder = getattr(model, "finder_", None)
+    finder = getattr(_engine(valuer), "finder_", None)
     return getattr(finder, "reference_", None)
 
 
 def _features(valuer: Any) -> list[str] | None:
     """The served model's feature columns (None when the bundle does not say)."""
-    stage = getattr(getattr(valuer, "model", None), "stage_", None)
+    stage = getattr(_engine(valuer), "stage_", None)
     names = getattr(stage, "feature_names_", None)
     return None if names is None else [str(n) for n in names]
 
