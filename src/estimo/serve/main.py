@@ -28,7 +28,7 @@ from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.middleware import RequestMiddleware
 from estimo.serve.model_router import ModelRouter
 from estimo.serve.problems import install_problem_handlers
-from estimo.serve.routers import health, metrics, models, valuations
+from estimo.serve.routers import health, metrics, models, page, valuations
 from estimo.serve.settings import ServeSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -98,8 +98,9 @@ def create_app(
     app.state.metrics = service_metrics
     app.state.guard = Guard(settings.guard, captcha=captcha)
     install_problem_handlers(app)
-    for module in (valuations, models, health, metrics):
+    for module in (valuations, models, health, metrics, page):
         app.include_router(module.router)
+    app.mount(page.STATIC_PATH, page.static_files(), name="page-static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.guard.max_body_bytes)
     install_security(app, settings.cors_origins)
     app.add_middleware(RequestMiddleware, metrics=service_metrics)

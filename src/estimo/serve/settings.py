@@ -73,6 +73,10 @@ class ServeSettings(BaseSettings):
         default_factory=list,
         description="non-canonical feature columns accepted in a request (numbers or text)",
     )
+    page_visit_url: str | None = Field(
+        default=None,
+        description="the valuation page's 'book a visit' link (none: the button is not shown)",
+    )
     log_level: str = "INFO"
     threads_per_request: int = Field(
         default=1,

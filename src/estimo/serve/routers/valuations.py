@@ -97,13 +97,19 @@ def _no_model(exc: NoModelError) -> ProblemError:
     )
 
 
-def _answer(
-    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client
-) -> dict[str, Any]:
+def routed_answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
+    """The valuer's answer with the bundle that answered and the route's own warnings (a
+    broken city bundle served by the global model)."""
     answer["model"] = route.model
     if route.warnings:
         answer["warnings"] = [*route.warnings, *answer.get("warnings", [])]
-    return guard.shape(answer, client)
+    return answer
+
+
+def _answer(
+    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client
+) -> dict[str, Any]:
+    return guard.shape(routed_answer(route, answer), client)
 
 
 @router.post(

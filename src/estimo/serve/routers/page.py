@@ -1,0 +1,174 @@
+"""``GET /`` and ``POST /``: the valuation page (server-rendered; works without script).
+
+The page values with the same bundle, the same record and the same rules as
+``POST /v1/valuations`` (:mod:`estimo.serve.page.form`), so its price is the API's price.
+The language comes from ``?lang=`` (the switcher), else ``Accept-Language``.
+"""
+
+from __future__ import annotations
+
+import logging
+import weakref
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from estimo.errors import EstimoError
+from estimo.explain.labels import Labeler
+from estimo.explain.locale import get_locale
+from estimo.serve.deps import ModelRouterDep, SettingsDep, pick_language
+from estimo.serve.model_router import NoModelError
+from estimo.serve.page.answer import answer_view
+from estimo.serve.page.form import STEPS, FormField, form_fields, parse_form
+from estimo.serve.page.words import error_message, words
+from estimo.serve.problems import public_text
+from estimo.serve.settings import LANGUAGES, ServeSettings
+
+log = logging.getLogger(__name__)
+
+__all__ = ["STATIC_PATH", "router", "static_files"]
+
+_HERE = Path(__file__).resolve().parent.parent / "page"
+STATIC_PATH = "/static/page"
+templates = Jinja2Templates(directory=str(_HERE / "templates"))
+router = APIRouter(tags=["page"], include_in_schema=False)
+
+LangQuery = Annotated[str | None, Query(description="en, it or es (the language switcher)")]
+
+
+def static_files() -> StaticFiles:
+    """The page's script and stylesheet (mounted at :data:`STATIC_PATH`)."""
+    return StaticFiles(directory=str(_HERE / "static"))
+
+
+def _language(request: Request, lang: str | None, settings: ServeSettings) -> str:
+    if lang in LANGUAGES:
+        return str(lang)
+    return pick_language(request.headers.get("accept-language"), settings.default_language)
+
+
+def _context(
+    request: Request,
+    lang: str,
+    fields: list[FormField],
+    settings: ServeSettings,
+    **extra: Any,
+) -> dict[str, Any]:
+    labeler = Labeler(lang)
+    locale = get_locale(lang)
+    page_words = words(lang)
+
+    def label(name: str) -> str:
+        return page_words.get(f"field_{name}") or labeler.label(name)
+
+    def value_word(name: str, value: str) -> str:
+        return page_words.get(f"value_{value}") or locale.value_word(name, value)
+
+    return {
+        "request": request,
+        "lang": lang,
+        "languages": [(code, get_locale(code).data.get("language", code)) for code in LANGUAGES],
+        "t": page_words,
+        "steps": [(step, [f for f in fields if f.step == step]) for step in STEPS],
+        "label": label,
+        "error_text": lambda code, limit=None: error_message(
+            {"code": code, "limit": None if limit is None else str(limit), "message": code},
+            lang,
+        ),
+        "value_word": value_word,
+        "visit_url": settings.page_visit_url,
+        "static": STATIC_PATH,
+        "values": {},
+        "errors": {},
+        "answer": None,
+        "problem": None,
+        **extra,
+    }
+
+
+_FIELDS: weakref.WeakKeyDictionary[Any, dict[frozenset[str], list[FormField]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _fields(model_router: Any, settings: ServeSettings) -> list[FormField]:
+    """The form's fields for the global bundle (it knows every city), once per bundle."""
+    valuer = model_router.resolve(None).valuer
+    extra = frozenset(settings.extra_fields)
+    try:
+        cached = _FIELDS.setdefault(valuer, {})
+    except TypeError:  # a valuer that cannot be weakly referenced: computed every time
+        return form_fields(valuer, extra)
+    if extra not in cached:
+        cached[extra] = form_fields(valuer, extra)
+    return cached[extra]
+
+
+def _render(context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    response = templates.TemplateResponse(
+        context["request"], "page.html", context, status_code=status
+    )
+    response.headers["Content-Language"] = context["lang"]
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def page(
+    request: Request, model_router: ModelRouterDep, settings: SettingsDep, lang: LangQuery = None
+) -> HTMLResponse:
+    """The form."""
+    language = _language(request, lang, settings)
+    try:
+        fields = _fields(model_router, settings)
+    except NoModelError as exc:
+        log.error("page without a model: %s", exc)
+        context = _context(request, language, [], settings, problem=words(language)["no_model"])
+        return _render(context, 503)
+    return _render(_context(request, language, fields, settings))
+
+
+@router.post("/", response_class=HTMLResponse)
+async def submit(
+    request: Request, model_router: ModelRouterDep, settings: SettingsDep, lang: LangQuery = None
+) -> HTMLResponse:
+    """The answer (or the form again with its errors named field by field)."""
+    body = (await request.body()).decode("utf-8", errors="replace")
+    form = dict(parse_qsl(body, keep_blank_values=True))
+    language = _language(request, lang or form.get("lang"), settings)
+    try:
+        fields = _fields(model_router, settings)
+    except NoModelError as exc:
+        log.error("page without a model: %s", exc)
+        context = _context(request, language, [], settings, problem=words(language)["no_model"])
+        return _render(context, 503)
+    record, errors = parse_form(form, fields, frozenset(settings.extra_fields))
+    values = {k: v for k, v in form.items() if k != "lang"}
+    if errors:
+        by_field = {e["field"]: error_message(e, language) for e in errors}
+        context = _context(request, language, fields, settings, values=values, errors=by_field)
+        return _render(context, 422)
+    from estimo.serve.routers.valuations import routed_answer
+
+    try:
+        route = model_router.resolve(record["city"])
+        answer = routed_answer(route, route.valuer.value_one(record, explain=True, lang=language))
+    except (NoModelError, EstimoError) as exc:
+        log.info("page: cannot value: %s", exc)
+        problem = public_text(str(exc)) if isinstance(exc, EstimoError) else None
+        context = _context(
+            request,
+            language,
+            fields,
+            settings,
+            values=values,
+            problem=problem or words(language)["no_model"],
+        )
+        return _render(context, 503 if isinstance(exc, NoModelError) else 422)
+    view = answer_view(answer, language, words(language))
+    context = _context(request, language, fields, settings, values=values, answer=view)
+    return _render(context)
