@@ -178,7 +178,7 @@ def run_dated(spec: MarketSet, config: Any, raw: pd.DataFrame, frame: pd.DataFra
         "plain": {**_scores(actual, plain, None), "seconds": plain_seconds},
         "estimo": {**_scores(actual, estimo, table), "seconds": seconds, **_dropped(result)},
         "validation": result.metrics["engine"]["validation"].get("kind"),
-        "routing": {c: r["served_by"] for c, r in result.model.routing_.items()},
+        "routing": {c: r["served_by"] for c, r in result.model.engine_.routing_.items()},
     }
 
 
