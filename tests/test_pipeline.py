@@ -130,13 +130,13 @@ _maybe = st.none()
 RECORD = st.fixed_dictionaries(
     {"city": st.sampled_from(CITIES)},
     optional={
-        "area_m2": st.one_of(_maybe, st.floats(5, 400, allow_nan=False)),
+        "area_m2": st.one_of(_maybe, st.floats(30, 400, allow_nan=False)),
         "rooms": st.one_of(_maybe, st.integers(0, 9)),
         "year_built": st.one_of(_maybe, st.integers(1850, 2024)),
         "floor": st.one_of(_maybe, st.integers(-1, 20)),
         "lat": st.one_of(_maybe, st.floats(36.0, 46.0)),
         "lon": st.one_of(_maybe, st.floats(-5.0, 13.0)),
-        "property_type": st.one_of(_maybe, st.sampled_from(["flat", "house", "loft"])),
+        "property_type": st.one_of(_maybe, st.sampled_from(["flat", "house", "penthouse"])),
         "condition": st.one_of(_maybe, st.sampled_from(["good", "renovated", "to_renovate"])),
         "date": st.dates(pd.Timestamp("2023-01-01").date(), pd.Timestamp("2024-06-30").date()),
     },

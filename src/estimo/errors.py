@@ -42,3 +42,25 @@ class DataError(EstimoError):
 
 class NotFittedError(EstimoError, ValueError):
     """An estimator was used before ``fit``."""
+
+
+class InputError(DataError):
+    """A property to value breaks the input contract (:mod:`estimo.property_input`).
+
+    Parameters
+    ----------
+    problems : iterable of dict
+        One ``{"field", "value", "message"}`` per refused field (the value shortened);
+        the API answers them as the problem's ``errors``, the CLI prints the messages.
+    header : str
+        First line of the message.
+    """
+
+    exit_code = 1
+
+    def __init__(
+        self, problems: Iterable[dict[str, str]], header: str = "cannot value this property"
+    ) -> None:
+        items = [dict(p) for p in problems]
+        super().__init__([p["message"] for p in items], header=header)
+        self.problems = items  # type: ignore[assignment]

@@ -62,6 +62,7 @@ from estimo.explain.labels import missing_labels
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.model.avm import AVM, BUNDLE_META
 from estimo.model.valuation_result import Valuation
+from estimo.property_input import PropertyContract, widen_valuation
 from estimo.quality.calibrate import LabelCalibrator
 from estimo.quality.clean import CleaningPolicy
 from estimo.quality.prepare import TrainingData, prepare_training_data
@@ -333,8 +334,8 @@ class ValuationPipeline(BaseEstimator):
             If the record cannot be valued (no city, a value that is not a number or date),
             naming each field.
         """
-        frame, warnings = self._validated(record)
-        valuations, _ = self._value_frame(frame, explain, lang, valuation_date, warnings)
+        frame, warnings, widen = self.check_records([record])
+        valuations, _ = self._value_frame(frame, explain, lang, valuation_date, warnings, widen)
         return valuations[0]
 
     def value_many(
@@ -352,33 +353,61 @@ class ValuationPipeline(BaseEstimator):
         good: list[int] = []
         frames: list[pd.DataFrame] = []
         notes: list[list[str]] = []
+        widen: list[bool] = []
         for i, record in enumerate(records):
             try:
-                frame, warnings = self._validated(record)
+                frame, warnings, wide = self.check_records([record])
             except EstimoError as exc:
                 out[i] = exc
                 continue
             good.append(i)
             frames.append(frame)
             notes.extend(warnings)
+            widen.extend(wide)
         if good:
             batch = pd.concat(frames, ignore_index=True)
-            valuations, _ = self._value_frame(batch, explain, lang, valuation_date, notes)
+            valuations, _ = self._value_frame(batch, explain, lang, valuation_date, notes, widen)
             for i, valuation in zip(good, valuations, strict=True):
                 out[i] = valuation
         return out  # type: ignore[return-value]
 
-    def _validated(self, record: Mapping[str, Any]) -> tuple[pd.DataFrame, list[list[str]]]:
-        """The one call point of input validation: a record as a one-row canonical frame
-        (dated today when it has no date) and its warnings.
+    def contract(self) -> PropertyContract:
+        """The input contract of this pipeline (:mod:`estimo.property_input`): the cleaning
+        policy's ranges, the training window, the model's features and categories."""
+        self._check_fitted()
+        contract = getattr(self, "_contract", None)
+        if contract is None:
+            contract = PropertyContract.for_pipeline(self)
+            self._contract = contract
+        return contract
 
-        The shared property contract (``estimo.property_input.validate_property``) replaces
-        the body of this method when it lands; nothing else reads raw records.
+    def check_records(
+        self, records: Sequence[Mapping[str, Any]]
+    ) -> tuple[pd.DataFrame, list[list[str]], list[bool]]:
+        """Raw records through the input contract: a canonical frame (dated today where no
+        date is given), each record's warnings and whether its range is widened.
+
+        Raises
+        ------
+        InputError
+            Naming every refused field (of every record, when there are several).
         """
-        frame = records_frame([record])
-        if "date" not in frame or frame["date"].isna().all():
-            frame["date"] = pd.Timestamp.today().normalize()
-        return frame, [[]]
+        contract = self.contract()
+        if len(records) == 1:
+            checked = [contract.check(records[0])]
+        else:
+            checked = contract.check_many(records)
+        frame = records_frame([c.record for c in checked])
+        return frame, [list(c.warnings) for c in checked], [c.widen for c in checked]
+
+    def value_records(
+        self, records: Sequence[Mapping[str, Any]], *, lang: str = "en"
+    ) -> tuple[list[Valuation], list[Explanation]]:
+        """Raw records checked by the input contract (all or none: one
+        :class:`~estimo.errors.InputError` lists every problem), valued and explained."""
+        frame, warnings, widen = self.check_records(list(records))
+        valuations, explanations = self._value_frame(frame, True, lang, None, warnings, widen)
+        return valuations, explanations or []
 
     def _value_frame(
         self,
@@ -387,17 +416,21 @@ class ValuationPipeline(BaseEstimator):
         lang: str,
         valuation_date: Any,
         input_warnings: Sequence[Sequence[str]] | None = None,
+        widen: Sequence[bool] | None = None,
     ) -> tuple[list[Valuation], list[Explanation] | None]:
         served, cleaning = self.cleaned(frame)
         if input_warnings is not None:
             cleaning = [[*a, *b] for a, b in zip(input_warnings, cleaning, strict=True)]
+        wide = list(widen) if widen is not None else [False] * len(cleaning)
         engine = self.engine_
         facts = self._model_facts()
         if not explain:  # no reasons, and no split of the comparables' adjustments
             valuations = engine.value(served, valuation_date, explain=False)
-            return [_with(v, cleaning[i], facts) for i, v in enumerate(valuations)], None
+            return [_with(v, cleaning[i], facts, wide[i]) for i, v in enumerate(valuations)], None
         passed = engine.value_with_contributions(served, valuation_date)
-        valuations = [_with(v, cleaning[i], facts) for i, v in enumerate(passed.valuations)]
+        valuations = [
+            _with(v, cleaning[i], facts, wide[i]) for i, v in enumerate(passed.valuations)
+        ]
         explanations = self.explainer(lang).explain(
             served,
             passed.contributions,
@@ -589,8 +622,13 @@ def load_bundle(folder: str) -> Any:
     return load_model(folder)
 
 
-def _with(valuation: Valuation, warnings: Sequence[str], facts: dict[str, Any]) -> Valuation:
-    """A valuation with the cleaning's warnings first and the model's facts."""
+def _with(
+    valuation: Valuation, warnings: Sequence[str], facts: dict[str, Any], widen: bool = False
+) -> Valuation:
+    """A valuation with the input's and the cleaning's warnings first and the model's facts;
+    ``widen``: its ranges widened and its confidence low (the input contract's policy)."""
+    if widen:
+        return replace(widen_valuation(valuation, warnings), model=facts)
     return replace(valuation, warnings=(*warnings, *valuation.warnings), model=facts)
 
 

@@ -70,7 +70,7 @@ def test_form_has_the_model_fields_with_labels_in_steps(client) -> None:
         assert f'id="step-{step}"' in html
     assert '<label for="f-area_m2">Living area (m²)' in unescape(html)
     assert '<label for="f-lat">Latitude' in html and '<label for="f-lon">Longitude' in html
-    assert 'min="0.01"' in html and 'max="100000.0"' in html  # the API's bounds
+    assert 'min="8.0"' in html and 'max="5000.0"' in html  # the API's bounds (policy's)
     assert 'name="area_m2__unknown"' in html and 'name="city__unknown"' not in html
     assert '<option value="Roma"' in html and '<option value="Madrid"' in html
     assert 'data-city="Milano"' in html  # neighbourhood suggestions per city
@@ -167,7 +167,7 @@ def test_parse_form_without_a_model_applies_the_api_rules() -> None:
 
 def test_field_errors_in_the_page_language(client) -> None:
     html = unescape(client.post("/?lang=it", data={**FORM, "area_m2": "-80", "lat": "123"}).text)
-    assert "Deve essere maggiore di 0." in html
+    assert "Deve essere almeno 8." in html
     assert "Deve essere al massimo 90." in html
     html = unescape(client.post("/?lang=es", data={**FORM, "city": ""}).text)
     assert "Obligatorio: elige uno." in html

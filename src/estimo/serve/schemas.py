@@ -10,7 +10,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from estimo.property_input import DEFAULT_RANGES, markup_problem
 
 __all__ = [
     "EXAMPLE_PROPERTY",
@@ -40,10 +42,26 @@ EXAMPLE_PROPERTY: dict[str, Any] = {
 }
 
 
-class PropertyIn(BaseModel):
-    """One property to value: the canonical record's fields (``city`` is required)."""
+def _low(name: str) -> float | None:
+    return DEFAULT_RANGES.get(name, (None, None))[0]
 
-    model_config = ConfigDict(extra="allow", json_schema_extra={"examples": [EXAMPLE_PROPERTY]})
+
+def _high(name: str) -> float | None:
+    return DEFAULT_RANGES.get(name, (None, None))[1]
+
+
+class PropertyIn(BaseModel):
+    """One property to value: the canonical record's fields (``city`` is required).
+
+    The first gate of the input contract (:mod:`estimo.property_input`): types (no booleans,
+    NaN or Infinity as numbers, no lists, no markup in text) and the cleaning policy's
+    default ranges, so the OpenAPI document shows them. The valuer then applies the whole
+    contract with the served model's own ranges, training window and categories.
+    """
+
+    model_config = ConfigDict(
+        extra="allow", allow_inf_nan=False, json_schema_extra={"examples": [EXAMPLE_PROPERTY]}
+    )
 
     city: str = Field(min_length=1, max_length=100, description="city (the model segment)")
     id: str | int | None = Field(default=None, description="property identifier")
@@ -52,18 +70,63 @@ class PropertyIn(BaseModel):
     )
     neighbourhood: str | None = Field(default=None, max_length=200)
     country: str | None = Field(default=None, max_length=100)
-    lat: float | None = Field(default=None, ge=-90, le=90, description="latitude, WGS84")
-    lon: float | None = Field(default=None, ge=-180, le=180, description="longitude, WGS84")
-    area_m2: float | None = Field(default=None, gt=0, le=100_000, description="living area, m²")
-    rooms: float | None = Field(default=None, ge=0, le=1000)
-    bathrooms: float | None = Field(default=None, ge=0, le=1000)
-    floor: float | None = Field(default=None, ge=-10, le=300, description="0 = ground floor")
-    year_built: float | None = Field(default=None, ge=0, le=2200)
+    lat: float | None = Field(
+        default=None, ge=_low("lat"), le=_high("lat"), description="latitude, WGS84"
+    )
+    lon: float | None = Field(
+        default=None, ge=_low("lon"), le=_high("lon"), description="longitude, WGS84"
+    )
+    area_m2: float | None = Field(
+        default=None, ge=_low("area_m2"), le=_high("area_m2"), description="living area, m²"
+    )
+    rooms: float | None = Field(default=None, ge=_low("rooms"), le=_high("rooms"))
+    bathrooms: float | None = Field(default=None, ge=_low("bathrooms"), le=_high("bathrooms"))
+    floor: float | None = Field(
+        default=None, ge=_low("floor"), le=_high("floor"), description="0 = ground floor"
+    )
+    year_built: float | None = Field(default=None, ge=_low("year_built"), le=_high("year_built"))
     property_type: str | None = Field(default=None, max_length=100, description="flat, house, ...")
     condition: str | None = Field(default=None, max_length=100, description="state of repair")
     description: str | None = Field(default=None, max_length=20_000)
     price: float | None = Field(default=None, gt=0, description="known price (not used to value)")
     price_kind: str | None = Field(default=None, description="asking | sale | appraisal")
+
+    @field_validator(
+        "lat",
+        "lon",
+        "area_m2",
+        "rooms",
+        "bathrooms",
+        "floor",
+        "year_built",
+        "price",
+        mode="before",
+    )
+    @classmethod
+    def _no_boolean(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            raise ValueError("expected a number, not a boolean")
+        return value
+
+    @field_validator(
+        "city", "neighbourhood", "country", "property_type", "condition", "price_kind", "id"
+    )
+    @classmethod
+    def _plain_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            problem = markup_problem(value)
+            if problem:
+                raise ValueError(problem)
+        return value
+
+    @field_validator("description")
+    @classmethod
+    def _plain_description(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            problem = markup_problem(value, free_text=True)
+            if problem:
+                raise ValueError(problem)
+        return value
 
     def record(self) -> dict[str, Any]:
         """The record for the valuer: set fields only, extras included."""

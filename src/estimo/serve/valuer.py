@@ -21,6 +21,7 @@ import json
 import logging
 import threading
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 from estimo.errors import EstimoError
@@ -83,10 +84,17 @@ def warm_imports() -> None:
     import estimo.model.bundle  # noqa: F401
 
 
-def record_frame(records: Sequence[Mapping[str, Any]]) -> Any:
-    """Canonical frame of validated records (numbers as float, dates as Timestamps).
+def record_frame(records: Sequence[Mapping[str, Any]], contract: Any = None) -> Any:
+    """Canonical frame of records checked by the input contract (numbers as float, dates
+    as Timestamps; a record without ``date`` is valued today).
 
-    A record without ``date`` is valued today (see :func:`_valuation_dates`).
+    ``contract``: a :class:`~estimo.property_input.PropertyContract` (default: the
+    cleaning policy's default ranges, any extra field of a plain type).
+
+    Raises
+    ------
+    InputError
+        Naming every refused field.
 
     Examples
     --------
@@ -94,21 +102,21 @@ def record_frame(records: Sequence[Mapping[str, Any]]) -> Any:
     >>> frame["area_m2"].dtype.name, str(frame["date"].iloc[0].date())
     ('float64', '2024-05-01')
     """
-    import pandas as pd
-
-    from estimo.schema import FIELDS
-
-    frame = pd.DataFrame.from_records([dict(r) for r in records])
-    for name in frame.columns:
-        spec = FIELDS.get(name)
-        kind = spec.kind if spec is not None else None
-        if kind == "numeric":
-            frame[name] = pd.to_numeric(frame[name], errors="raise").astype(float)
-        elif kind == "date":
-            frame[name] = pd.to_datetime(frame[name])
-        elif kind in ("category", "id", "text"):
-            frame[name] = frame[name].astype(object)
+    frame, _, _ = _checked_frame(records, contract)
     return frame
+
+
+def _checked_frame(
+    records: Sequence[Mapping[str, Any]], contract: Any = None
+) -> tuple[Any, list[list[str]], list[bool]]:
+    """The contract's frame, warnings and widen flags of ``records`` (see record_frame)."""
+    from estimo.property_input import PropertyContract
+    from estimo.records import records_frame
+
+    contract = contract if contract is not None else PropertyContract()
+    checked = [contract.check(records[0])] if len(records) == 1 else contract.check_many(records)
+    frame = records_frame([c.record for c in checked])
+    return frame, [list(c.warnings) for c in checked], [c.widen for c in checked]
 
 
 class _Computed:
@@ -147,6 +155,11 @@ class BundleValuer:
         self.bundle_bytes = int(bundle_bytes)
         self._explainers: dict[str, Any] = {}
         self._lock = threading.Lock()
+        from estimo.property_input import PropertyContract
+
+        contract = PropertyContract.for_engine(model)
+        contract.extra_fields = None  # the service checked the names (serve.extra_fields)
+        self.contract = contract
 
     @classmethod
     def load(cls, url: str) -> BundleValuer:
@@ -186,7 +199,8 @@ class BundleValuer:
         self, record: Mapping[str, Any], *, explain: bool = True, lang: str = "en"
     ) -> dict[str, Any]:
         """The answer for one record (see the module docstring)."""
-        return self._value_frame(record_frame([record]), explain=explain, lang=lang)[0]
+        frame, warnings, widen = _checked_frame([record], self.contract)
+        return self._value_frame(frame, explain=explain, lang=lang, notes=(warnings, widen))[0]
 
     def value_many(
         self, records: Sequence[Mapping[str, Any]], *, explain: bool = True, lang: str = "en"
@@ -195,7 +209,10 @@ class BundleValuer:
         if not records:
             return []
         try:
-            return list(self._value_frame(record_frame(records), explain=explain, lang=lang))
+            frame, warnings, widen = _checked_frame(records, self.contract)
+            return list(
+                self._value_frame(frame, explain=explain, lang=lang, notes=(warnings, widen))
+            )
         except (EstimoError, ValueError, TypeError, KeyError):
             log.info("batch of %d failed as a whole; valuing one by one", len(records))
         out: list[dict[str, Any] | Exception] = []
@@ -206,16 +223,36 @@ class BundleValuer:
                 out.append(exc)
         return out
 
-    def _value_frame(self, frame: Any, *, explain: bool, lang: str) -> list[dict[str, Any]]:
+    def _value_frame(
+        self,
+        frame: Any,
+        *,
+        explain: bool,
+        lang: str,
+        notes: tuple[list[list[str]], list[bool]] | None = None,
+    ) -> list[dict[str, Any]]:
         import pandas as pd
+
+        from estimo.property_input import widen_valuation
 
         if "date" not in frame:
             frame["date"] = pd.Timestamp.today().normalize()
         frame["date"] = frame["date"].fillna(pd.Timestamp.today().normalize())
+        warnings, widen = notes if notes is not None else ([[]] * len(frame), [False] * len(frame))
+
+        def noted(valuations: Sequence[Any]) -> list[Any]:
+            return [
+                widen_valuation(v, warnings[i])
+                if widen[i]
+                else replace(v, warnings=(*warnings[i], *v.warnings))
+                for i, v in enumerate(valuations)
+            ]
+
         if explain:
             from estimo.explain.contributions import log_contributions
 
             valuations, raw, features = self.model.value_with_contributions(frame)
+            valuations = noted(valuations)
             contributions = log_contributions(_Computed(raw), frame)
             explanations = self._explainer(lang).explain(
                 frame,
@@ -225,9 +262,9 @@ class BundleValuer:
                 feature_values=features,
             )
         else:
-            valuations = self.model.value(frame, explain=False)
+            valuations = noted(self.model.value(frame, explain=False))
             explanations = [None] * len(valuations)
-        extra = self._extra_ranges(frame, valuations)
+        extra = self._extra_ranges(frame, valuations, widen)
         answers = []
         for i, (valuation, explanation) in enumerate(zip(valuations, explanations, strict=True)):
             answer = valuation.to_dict()
@@ -236,11 +273,15 @@ class BundleValuer:
             answers.append(answer)
         return answers
 
-    def _extra_ranges(self, frame: Any, valuations: Sequence[Any]) -> list[dict[str, float]]:
-        """``low_90``/``high_90`` (every level after the first) around each final price."""
+    def _extra_ranges(
+        self, frame: Any, valuations: Sequence[Any], widen: Sequence[bool]
+    ) -> list[dict[str, float]]:
+        """``low_90``/``high_90`` (every level after the first) around each final price
+        (widened like the first range where the input contract says so)."""
         import numpy as np
 
         from estimo.frames import str_values
+        from estimo.property_input import WIDEN_FACTOR
 
         model = self.model
         out: list[dict[str, float]] = [{} for _ in valuations]
@@ -252,8 +293,9 @@ class BundleValuer:
             lo, hi = model.intervals_.bounds(cities, segments, level=float(level))
             suffix = round(float(level) * 100)
             for i in range(len(valuations)):
-                out[i][f"low_{suffix}"] = float(np.exp(log_price[i] + min(lo[i], 0.0)))
-                out[i][f"high_{suffix}"] = float(np.exp(log_price[i] + max(hi[i], 0.0)))
+                scale = WIDEN_FACTOR if widen[i] else 1.0
+                out[i][f"low_{suffix}"] = float(np.exp(log_price[i] + scale * min(lo[i], 0.0)))
+                out[i][f"high_{suffix}"] = float(np.exp(log_price[i] + scale * max(hi[i], 0.0)))
         return out
 
 

@@ -1,0 +1,656 @@
+"""The input contract of a property to value: one check for the API, the CLI and the pipeline.
+
+Every way Estimo values a raw property (``POST /v1/valuations``, ``estimo value``,
+:meth:`estimo.pipeline.ValuationPipeline.value_one` / ``value_many``, the service's
+valuers) passes the record through :meth:`PropertyContract.check` before anything reaches
+the engine. The numeric bounds are the cleaning policy's own (``quality.ranges`` and
+``quality.max_years_ahead`` of the project the model was trained with, the defaults of
+:class:`~estimo.config.QualityConfig` otherwise), so a value ``estimo clean`` would have
+treated as an error in training is not valued as if it were right.
+
+Policy
+------
+Each violation is either **refused** (:class:`~estimo.errors.InputError`: one problem per
+field, naming the field, the value shortened and what was expected; exit code 1 in the CLI,
+422 problem details in the API) or **valued with a warning**, a range widened by
+:data:`WIDEN_FACTOR` (on the log scale) and ``low`` confidence:
+
+========================================================  ========================
+violation                                                 outcome
+========================================================  ========================
+a value of the wrong type: ``true`` or a list as a         refused
+number, a list or object anywhere, NaN, Infinity, a
+number that does not parse, a number as a date
+text with markup or control characters (``<``, ``>``,     refused
+``[``, ``]``, ``{``, ``}`` in a category or id; HTML
+tags in the description); text longer than its limit
+a field the model does not know (not canonical, not one   refused
+of the model's extra features)
+``city`` missing or empty                                  refused
+a number outside the cleaning policy's plausible range    refused
+(``area_m2: 0``, ``1e9``, ``rooms: -3``, ``floor: 250``)
+``year_built`` more than ``max_years_ahead`` after the    refused
+valuation date (the policy's "year in the future")
+``floor`` above the building's floors (same record)       refused
+less than :data:`MIN_M2_PER_ROOM` m² per room              refused
+``property_type`` / ``condition`` not seen in training    refused (known values
+                                                          listed)
+a date that does not parse, outside pandas' calendar or   refused
+outside :data:`DATE_BOUNDS`
+a valuation date before the training window               refused
+a valuation date more than :data:`MAX_DAYS_AHEAD` days    refused
+after the training window (unless it is the default:
+today)
+a valuation date after the training window (within the    valued, warned, widened
+limit above, or today by default)
+more than :data:`MAX_M2_PER_ROOM` m² per room             valued, warned, widened
+========================================================  ========================
+
+NaN, Infinity, lists, objects and markup never reach the engine: they are refused here.
+
+Examples
+--------
+>>> contract = PropertyContract()
+>>> checked = contract.check({"city": "Milano", "area_m2": "80", "date": "2024-05-01"})
+>>> checked.record["area_m2"], str(checked.record["date"].date()), checked.warnings
+(80.0, '2024-05-01', ())
+>>> try:
+...     contract.check({"city": "Milano", "area_m2": 1e9, "rooms": True})
+... except InputError as exc:
+...     print(exc)
+cannot value this property:
+  - field 'area_m2' is 1e+09; expected 8 <= value <= 5000 (the cleaning policy's plausible range)
+  - field 'rooms' is True; expected a number
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from estimo.errors import InputError
+
+__all__ = [
+    "DATE_BOUNDS",
+    "DEFAULT_RANGES",
+    "MAX_DAYS_AHEAD",
+    "MAX_M2_PER_ROOM",
+    "MIN_M2_PER_ROOM",
+    "WIDEN_FACTOR",
+    "CheckedProperty",
+    "InputError",
+    "PropertyContract",
+    "markup_problem",
+    "shown",
+    "widen_valuation",
+]
+
+#: Log-scale factor applied to the ranges (and the FSD) of a valuation valued with a warning.
+WIDEN_FACTOR = 1.5
+#: Fewer square metres per room than this is impossible (refused).
+MIN_M2_PER_ROOM = 4.0
+#: More square metres per room than this is unusual (valued with a warning).
+MAX_M2_PER_ROOM = 250.0
+#: A valuation date this many days after the training window is refused (explicit dates).
+MAX_DAYS_AHEAD = 730
+#: Earliest and latest valuation date accepted at all.
+DATE_BOUNDS: tuple[str, str] = ("1900-01-01", "2199-12-31")
+#: Any number beyond this magnitude is refused (also in extra fields).
+MAX_MAGNITUDE = 1e12
+#: Characters of a bad value quoted in a message.
+SHOWN = 40
+
+_TEXT_LIMITS = {"id": 200, "description": 20_000}
+_CATEGORY_LIMIT = 200
+_CITY_LIMIT = 100
+_MARKUP_CHARS = re.compile(r"[<>\[\]{}\\]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_HTML_TAG = re.compile(r"<\s*/?\s*[A-Za-z!?][^>]*>")
+_FLOOR_COUNT_FIELDS = ("floors_in_building", "floorCount", "floor_count", "floors")
+_PASSED_THROUGH = ("price", "price_kind")  # given, not used to value
+
+
+def shown(value: Any, limit: int = SHOWN) -> str:
+    """``repr`` of a value, cut to ``limit`` characters (control characters escaped).
+
+    Examples
+    --------
+    >>> shown("x" * 100)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx ..."
+    >>> shown(1e9)
+    '1e+09'
+    """
+    text = f"{value:g}" if isinstance(value, float) and math.isfinite(value) else repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + " ..."
+
+
+def markup_problem(text: str, *, free_text: bool = False) -> str | None:
+    """What is wrong with ``text`` as a field value (markup, control characters), or None.
+
+    ``free_text`` (a description): brackets are allowed, HTML tags are not.
+
+    Examples
+    --------
+    >>> markup_problem("[/x]")
+    'expected plain text without markup characters (< > [ ] { } \\\\)'
+    >>> markup_problem("3 rooms [renovated]", free_text=True) is None
+    True
+    """
+    if _CONTROL.search(text):
+        return "expected plain text without control characters"
+    if free_text:
+        if _HTML_TAG.search(text):
+            return "expected plain text without HTML tags"
+        return None
+    if _MARKUP_CHARS.search(text):
+        return "expected plain text without markup characters (< > [ ] { } \\)"
+    return None
+
+
+@dataclass(frozen=True)
+class CheckedProperty:
+    """A record that passed the contract.
+
+    Attributes
+    ----------
+    record : dict
+        Parsed values: numbers as float, the date as a ``pandas.Timestamp``, text as str;
+        missing values left out (except ``date``, always set).
+    warnings : tuple of str
+        What limits the valuation (shown first in its warnings).
+    widen : bool
+        Whether the valuation's ranges are widened and its confidence lowered.
+    """
+
+    record: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    widen: bool = False
+
+
+@dataclass
+class PropertyContract:
+    """The rules a property must meet to be valued (see the module docstring).
+
+    Parameters
+    ----------
+    ranges : mapping of str to (min, max)
+        Plausible range of each numeric field (either end may be None); default: the
+        cleaning policy's defaults (``QualityConfig().ranges``).
+    max_years_ahead : int
+        ``year_built`` may exceed the valuation year by this much (the policy's rule).
+    window : (Timestamp, Timestamp), optional
+        First and last date of the training rows; None skips the window rules.
+    extra_fields : frozenset of str, optional
+        Non-canonical fields accepted (the model's extra features). None accepts any
+        extra field whose value is a finite number, plain text or a boolean (the caller
+        checked the names, e.g. the service's ``serve.extra_fields``).
+    categories : mapping of str to tuple of str
+        Known values of category fields (``property_type``, ``condition``) seen in
+        training; a field absent here is not checked against a vocabulary.
+    """
+
+    ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
+    max_years_ahead: int = 5
+    window: tuple[Any, Any] | None = None
+    extra_fields: frozenset[str] | None = None
+    categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.ranges:
+            self.ranges = dict(DEFAULT_RANGES)
+
+    # ------------------------------------------------------------------ building
+    @classmethod
+    def for_engine(cls, engine: Any, quality: Any = None) -> PropertyContract:
+        """The contract of a fitted engine (:class:`~estimo.model.avm.AVM`), with the
+        ranges of ``quality`` (a ``QualityConfig``; default settings when None)."""
+        import pandas as pd
+
+        from estimo.config import QualityConfig
+        from estimo.schema import FIELDS
+
+        quality = quality if quality is not None else QualityConfig()
+        window = None
+        extra = dict(getattr(engine, "bundle_extra_", {}) or {})
+        span = extra.get("training_window")
+        try:
+            if isinstance(span, Mapping) and span.get("from") and span.get("to"):
+                window = (pd.Timestamp(span["from"]), pd.Timestamp(span["to"]))
+            elif getattr(engine, "trained_until_", None) is not None:
+                window = (None, pd.Timestamp(engine.trained_until_))
+        except (ValueError, TypeError):
+            window = None
+        features: list[str] = []
+        stage = getattr(engine, "stage_", None)
+        if stage is not None:
+            features = list(getattr(stage, "feature_names_", []))
+        extras = frozenset(f for f in features if f not in FIELDS and not f.startswith("loc_"))
+        finder = getattr(engine, "finder_", None)
+        known = dict(getattr(finder, "categorical_features_", {}) or {})
+        categories = {
+            name: tuple(str(v) for v in known[name])
+            for name in ("property_type", "condition")
+            if known.get(name)
+        }
+        return cls(
+            ranges=_ranges_of(quality),
+            max_years_ahead=int(quality.max_years_ahead),
+            window=window,
+            extra_fields=extras if stage is not None else None,
+            categories=categories,
+        )
+
+    @classmethod
+    def for_pipeline(cls, pipeline: Any) -> PropertyContract:
+        """The contract of a fitted :class:`~estimo.pipeline.ValuationPipeline`: its
+        cleaning policy's ranges, its training window, features and categories."""
+        import pandas as pd
+
+        policy = getattr(pipeline, "policy_", None)
+        quality = policy.config if policy is not None else pipeline.quality
+        contract = cls.for_engine(pipeline.engine_, quality)
+        span = (getattr(pipeline, "facts_", None) or {}).get("training_window") or {}
+        try:
+            if span.get("from") and span.get("to"):
+                contract.window = (pd.Timestamp(span["from"]), pd.Timestamp(span["to"]))
+        except (ValueError, TypeError, AttributeError):
+            pass
+        return contract
+
+    # ------------------------------------------------------------------ checking
+    def check(self, record: Any, *, today: Any = None) -> CheckedProperty:
+        """Check one record; the parsed record, its warnings and whether to widen.
+
+        Parameters
+        ----------
+        record : mapping
+            Field name to value (JSON types, or Python dates).
+        today : date-like, optional
+            The default valuation date (default: today).
+
+        Raises
+        ------
+        InputError
+            Listing every refused field at once.
+        """
+        import pandas as pd
+
+        if not isinstance(record, Mapping):
+            raise InputError(
+                [
+                    {
+                        "field": "property",
+                        "value": shown(record),
+                        "message": "expected an object of fields, e.g. "
+                        '{"city": "Milano", "area_m2": 80}',
+                    }
+                ]
+            )
+        problems: list[dict[str, str]] = []
+        out: dict[str, Any] = {}
+        for name, value in record.items():
+            if not isinstance(name, str) or markup_problem(name) or len(name) > 100:
+                problems.append(_problem("field name", name, "expected a plain field name"))
+                continue
+            if value is None:
+                continue
+            try:
+                parsed = self._parse(name, value)
+            except _RefusedError as exc:
+                problems.append(_problem(name, value, exc.expected))
+                continue
+            if parsed is not None:
+                out[name] = parsed
+        if "city" not in out and not any(p["field"] == "city" for p in problems):
+            problems.append(_problem("city", None, "every property needs its city"))
+        defaulted = "date" not in out
+        if defaulted and not any(p["field"] == "date" for p in problems):
+            out["date"] = pd.Timestamp(today if today is not None else dt.date.today())
+            out["date"] = out["date"].normalize()
+        warnings: list[str] = []
+        if not problems:
+            self._relations(out, defaulted, problems, warnings)
+        if problems:
+            raise InputError(problems)
+        return CheckedProperty(record=out, warnings=tuple(warnings), widen=bool(warnings))
+
+    def check_many(
+        self, records: Iterable[Any], *, today: Any = None, label: str = "property"
+    ) -> list[CheckedProperty]:
+        """Check every record; one :class:`InputError` naming the record of each problem
+        (field ``"<label> 3: area_m2"``, at most 20 problems listed)."""
+        checked: list[CheckedProperty] = []
+        problems: list[dict[str, str]] = []
+        n_bad = 0
+        for i, record in enumerate(records):
+            try:
+                checked.append(self.check(record, today=today))
+            except InputError as exc:
+                n_bad += 1
+                for p in exc.problems:
+                    problems.append({**p, "field": f"{label} {i + 1}: {p['field']}"})
+        if problems:
+            header = f"cannot value {n_bad} of the properties"
+            raise InputError(problems[:20], header=header)
+        return checked
+
+    def _parse(self, name: str, value: Any) -> Any:
+        from estimo.schema import FIELDS
+
+        spec = FIELDS.get(name)
+        if isinstance(value, list | tuple | dict | set | bytes):
+            raise _RefusedError(f"expected {_kind_text(spec.kind if spec else None)}, not a list")
+        if spec is None:
+            if self.extra_fields is not None and name not in self.extra_fields:
+                known = sorted(self.extra_fields)
+                hint = f" or one of the model's extra features {known[:12]!r}" if known else ""
+                raise _RefusedError(f"unknown field; expected a canonical field{hint}")
+            return _extra_value(value)
+        if spec.kind == "numeric":
+            number = _number(value)
+            if name in _PASSED_THROUGH:
+                if number <= 0:
+                    raise _RefusedError("expected a number > 0")
+                return number
+            low, high = self.ranges.get(name, (None, None))
+            if (low is not None and number < low) or (high is not None and number > high):
+                raise _RefusedError(
+                    f"expected {_expected(low, high)} (the cleaning policy's plausible range)"
+                )
+            return number
+        if spec.kind == "date":
+            return _date(value)
+        text = _text(name, value, spec.kind)
+        if text is None:
+            return None
+        known = self.categories.get(name)
+        if known and text not in known:
+            raise _RefusedError(f"expected one of {list(known)!r} (the values the model knows)")
+        return text
+
+    def _relations(
+        self,
+        out: dict[str, Any],
+        defaulted: bool,
+        problems: list[dict[str, str]],
+        warnings: list[str],
+    ) -> None:
+        import pandas as pd
+
+        date = out["date"]
+        if self.window is not None:
+            start, end = self.window
+            if start is not None and date < start:
+                problems.append(
+                    _problem(
+                        "date",
+                        f"{date:%Y-%m-%d}",
+                        f"expected a date on or after {start:%Y-%m-%d}, the start of the "
+                        "model's training data (it knows no earlier prices)",
+                    )
+                )
+            elif end is not None and date > end:
+                days = (date - end).days
+                if days > MAX_DAYS_AHEAD and not defaulted:
+                    limit = end + pd.Timedelta(days=MAX_DAYS_AHEAD)
+                    problems.append(
+                        _problem(
+                            "date",
+                            f"{date:%Y-%m-%d}",
+                            f"expected a date on or before {limit:%Y-%m-%d} ({MAX_DAYS_AHEAD} "
+                            f"days after the model's training data, which ends {end:%Y-%m-%d})",
+                        )
+                    )
+                elif days > 31:
+                    warnings.append(
+                        f"the valuation date {date:%Y-%m-%d} is {days // 30} months after the "
+                        f"model's training data (to {end:%Y-%m-%d}): prices may have moved "
+                        "since; the range is widened"
+                    )
+        year = out.get("year_built")
+        if year is not None and year > date.year + self.max_years_ahead:
+            problems.append(
+                _problem(
+                    "year_built",
+                    year,
+                    f"expected a year up to {date.year + self.max_years_ahead} (at most "
+                    f"{self.max_years_ahead} years after the valuation date)",
+                )
+            )
+        floor = out.get("floor")
+        floors_name = next((n for n in _FLOOR_COUNT_FIELDS if n in out), None)
+        if floor is not None and floors_name is not None:
+            floors = out[floors_name]
+            if isinstance(floors, float) and floors > 0 and floor > floors:
+                problems.append(
+                    _problem(
+                        "floor",
+                        floor,
+                        f"expected a floor up to {floors_name!r} ({floors:g}), the building's "
+                        "number of floors",
+                    )
+                )
+        area, rooms = out.get("area_m2"), out.get("rooms")
+        if area is not None and rooms is not None and rooms >= 1:
+            per_room = area / rooms
+            if per_room < MIN_M2_PER_ROOM:
+                problems.append(
+                    _problem(
+                        "area_m2",
+                        area,
+                        f"expected at least {MIN_M2_PER_ROOM:g} m² per room ({rooms:g} rooms "
+                        f"in {area:g} m² is {per_room:.1f} m² per room)",
+                    )
+                )
+            elif per_room > MAX_M2_PER_ROOM:
+                warnings.append(
+                    f"{area:g} m² for {rooms:g} rooms is {per_room:.0f} m² per room, more than "
+                    f"the usual {MAX_M2_PER_ROOM:g}: check the area and rooms; the range is "
+                    "widened"
+                )
+
+
+class _RefusedError(Exception):
+    def __init__(self, expected: str) -> None:
+        super().__init__(expected)
+        self.expected = expected
+
+
+def _problem(name: str, value: Any, expected: str) -> dict[str, str]:
+    """One refused field: ``{"field", "value", "message"}``."""
+    text = "missing" if value is None else shown(value)
+    message = f"field {name!r} is {text}; {expected}"
+    if expected.startswith("unknown field"):
+        message = f"unknown field {name!r}{expected[len('unknown field') :]}"
+    elif value is None:
+        message = f"field {name!r} is missing; {expected}"
+    return {"field": str(name)[:100], "value": text, "message": message}
+
+
+def _kind_text(kind: str | None) -> str:
+    return {
+        "numeric": "a number",
+        "date": "a date such as '2024-05-01'",
+        "category": "text",
+        "id": "text or a whole number",
+        "text": "text",
+    }.get(kind or "", "a number, text or a boolean")
+
+
+def _number(value: Any) -> float:
+    if isinstance(value, bool):
+        raise _RefusedError("expected a number")
+    if isinstance(value, int):
+        number = float(value) if abs(value) <= MAX_MAGNITUDE else math.inf
+    elif isinstance(value, float):
+        number = value
+    elif isinstance(value, str):
+        text = value.strip().replace("_", "x")  # float() reads '1_000'; Estimo does not
+        if len(text) > 40:
+            raise _RefusedError("expected a number")
+        try:
+            number = float(text)
+        except ValueError:
+            raise _RefusedError("expected a number") from None
+    else:
+        try:
+            number = float(value)  # numpy scalars
+        except (TypeError, ValueError, OverflowError):
+            raise _RefusedError("expected a number") from None
+    if not math.isfinite(number):
+        raise _RefusedError("expected a finite number (not NaN or Infinity)")
+    if abs(number) > MAX_MAGNITUDE:
+        raise _RefusedError(f"expected a number of magnitude at most {MAX_MAGNITUDE:g}")
+    return number
+
+
+def _date(value: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(value, bool | int | float):
+        raise _RefusedError("expected a date such as '2024-05-01', not a number")
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > 40 or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?", text):
+            raise _RefusedError("expected a date such as '2024-05-01' (year-month-day)")
+        value = text
+    elif not isinstance(value, dt.date | pd.Timestamp):
+        raise _RefusedError("expected a date such as '2024-05-01'")
+    low, high = DATE_BOUNDS
+    try:
+        year = int(str(value)[:4]) if isinstance(value, str) else value.year
+        if not int(low[:4]) <= year <= int(high[:4]):
+            raise _RefusedError(f"expected a date between {low} and {high}")
+        stamp = pd.Timestamp(value)
+    except _RefusedError:
+        raise
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        raise _RefusedError("expected a date such as '2024-05-01'") from None
+    if stamp is pd.NaT or pd.isna(stamp):
+        raise _RefusedError("expected a date such as '2024-05-01'")
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert(None)
+    return stamp.normalize()
+
+
+def _text(name: str, value: Any, kind: str) -> str | None:
+    if isinstance(value, bool | float):
+        raise _RefusedError(f"expected {_kind_text(kind)}")
+    if isinstance(value, int):
+        if kind == "id" or name in ("neighbourhood",):
+            return str(value)
+        raise _RefusedError(f"expected {_kind_text(kind)}")
+    if not isinstance(value, str):
+        raise _RefusedError(f"expected {_kind_text(kind)}")
+    text = value.strip()
+    limit = _TEXT_LIMITS.get(name, _CITY_LIMIT if name == "city" else _CATEGORY_LIMIT)
+    if len(text) > limit:
+        raise _RefusedError(f"expected at most {limit} characters")
+    problem = markup_problem(text, free_text=kind == "text")
+    if problem:
+        raise _RefusedError(problem)
+    if not text:
+        if name == "city":
+            raise _RefusedError("expected the city's name")
+        return None
+    return text
+
+
+def _extra_value(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return _number(value)
+    if isinstance(value, str):
+        text = value.strip()
+        if len(text) > _CATEGORY_LIMIT:
+            raise _RefusedError(f"expected at most {_CATEGORY_LIMIT} characters")
+        problem = markup_problem(text)
+        if problem:
+            raise _RefusedError(problem)
+        return text or None
+    raise _RefusedError("expected a number, text or a boolean")
+
+
+def _expected(low: float | None, high: float | None) -> str:
+    if low is not None and high is not None:
+        return f"{low:g} <= value <= {high:g}"
+    return f"value >= {low:g}" if low is not None else f"value <= {high:g}"
+
+
+def _default_ranges() -> dict[str, tuple[float | None, float | None]]:
+    from estimo.config import QualityConfig
+
+    return _ranges_of(QualityConfig())
+
+
+def _ranges_of(quality: Any) -> dict[str, tuple[float | None, float | None]]:
+    """``quality.ranges`` as ``{field: (min, max)}``, with the physical floors added: an
+    area is > 0 and counts are >= 0 even when a project leaves them open."""
+    out: dict[str, tuple[float | None, float | None]] = {
+        name: (rule.min, rule.max) for name, rule in quality.ranges.items()
+    }
+    floors = {"area_m2": 1.0, "rooms": 0.0, "bathrooms": 0.0}
+    for name, floor in floors.items():
+        low, high = out.get(name, (None, None))
+        out[name] = (floor if low is None else max(low, floor), high)
+    for name, (low, high) in {"lat": (-90.0, 90.0), "lon": (-180.0, 180.0)}.items():
+        got_low, got_high = out.get(name, (None, None))
+        out[name] = (
+            low if got_low is None else max(got_low, low),
+            high if got_high is None else min(got_high, high),
+        )
+    return out
+
+
+def widen_valuation(valuation: Any, warnings: Sequence[str], factor: float = WIDEN_FACTOR) -> Any:
+    """``valuation`` (a :class:`~estimo.model.valuation_result.Valuation`) with its input
+    ``warnings`` first, every range widened ``factor`` times on the log scale around the
+    price, the FSD multiplied by ``factor`` and ``low`` confidence.
+
+    Examples
+    --------
+    >>> from estimo.model.valuation_result import Valuation
+    >>> v = Valuation(price=100.0, low=90.0, high=110.0, fsd=0.08, valuation_date="2024-01-01",
+    ...               model_price=100.0)
+    >>> w = widen_valuation(v, ["check the area"])
+    >>> (w.low < 90.0, w.high > 110.0, w.confidence, w.warnings[0])
+    (True, True, 'low', 'check the area')
+    """
+    from estimo.model.valuation_result import confidence_from_fsd
+
+    price = valuation.price
+    low, high = widen_bounds(price, valuation.low, valuation.high, factor)
+    ranges = {k: widen_bounds(price, lo, hi, factor) for k, (lo, hi) in valuation.ranges.items()}
+    fsd = float(valuation.fsd) * factor
+    _, score = confidence_from_fsd(fsd)
+    old_score = valuation.confidence_score
+    return replace(
+        valuation,
+        low=low,
+        high=high,
+        ranges=ranges,
+        fsd=fsd,
+        confidence="low",
+        confidence_score=min(score, old_score) if old_score is not None else score,
+        warnings=(*warnings, *valuation.warnings),
+    )
+
+
+def widen_bounds(price: float, low: float, high: float, factor: float) -> tuple[float, float]:
+    """``(low, high)`` widened ``factor`` times on the log scale around ``price``."""
+    low = min(low, price)
+    high = max(high, price)
+    return (
+        float(price * math.exp(factor * math.log(low / price))),
+        float(price * math.exp(factor * math.log(high / price))),
+    )
+
+
+#: The default cleaning policy's plausible ranges (``QualityConfig().ranges`` with the
+#: physical floors), the API schema's bounds.
+DEFAULT_RANGES: dict[str, tuple[float | None, float | None]] = _default_ranges()
