@@ -73,19 +73,21 @@ def test_value_json_in_italian_adds_up(model_dir):
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        (["--property", '{"city": "Milano", "area_m2": '], "not valid JSON"),
-        (["--property", '"Milano"'], "expected a JSON object"),
-        (["--property", '{"city": "Milano", "area_m2": "big"}'], "'area_m2' is 'big'"),
-        (["--property", '{"area_m2": 80}'], "'city'"),
-        (["--property", "{}", "--lang", "fr"], "--lang"),
-        ([], "exactly one of"),
+    ("args", "message", "code"),
+    [  # README: 1 bad data (the property), 2 bad usage
+        (["--property", '{"city": "Milano", "area_m2": '], "not valid JSON", 1),
+        (["--property", '"Milano"'], "expected a JSON object", 1),
+        (["--property", '{"city": "Milano", "area_m2": "big"}'], "'area_m2' is 'big'", 1),
+        (["--property", '{"area_m2": 80}'], "'city'", 1),
+        (["--property", "{}", "--lang", "fr"], "--lang", 2),
+        ([], "exactly one of", 2),
     ],
 )
-def test_bad_input_gives_a_clear_message_and_exit_2(model_dir, args, message):
+def test_bad_input_gives_a_clear_message_and_the_documented_exit_code(
+    model_dir, args, message, code
+):
     result = runner.invoke(app, ["value", "--model", str(model_dir), *args])
-    assert result.exit_code == 2
+    assert result.exit_code == code
     assert message in result.output
     assert "Traceback" not in result.output
 

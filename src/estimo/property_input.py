@@ -221,7 +221,7 @@ class PropertyContract:
             if isinstance(span, Mapping) and span.get("from") and span.get("to"):
                 window = (pd.Timestamp(span["from"]), pd.Timestamp(span["to"]))
             elif getattr(engine, "trained_until_", None) is not None:
-                window = (None, pd.Timestamp(engine.trained_until_))
+                window = (_first_date(engine), pd.Timestamp(engine.trained_until_))
         except (ValueError, TypeError):
             window = None
         features: list[str] = []
@@ -306,7 +306,9 @@ class PropertyContract:
             if parsed is not None:
                 out[name] = parsed
         if "city" not in out and not any(p["field"] == "city" for p in problems):
-            problems.append(_problem("city", None, "every property needs its city"))
+            problems.append(
+                _problem("city", None, "expected the city's name (every property needs one)")
+            )
         defaulted = "date" not in out
         if defaulted and not any(p["field"] == "date" for p in problems):
             out["date"] = pd.Timestamp(today if today is not None else dt.date.today())
@@ -580,6 +582,17 @@ def _expected(low: float | None, high: float | None) -> str:
     if low is not None and high is not None:
         return f"{low:g} <= value <= {high:g}"
     return f"value >= {low:g}" if low is not None else f"value <= {high:g}"
+
+
+def _first_date(engine: Any) -> Any:
+    """The first training date an engine keeps (its comparables' rows), or None."""
+    import pandas as pd
+
+    reference = getattr(getattr(engine, "finder_", None), "reference_", None)
+    if reference is None or "date" not in reference or reference.empty:
+        return None
+    first = pd.to_datetime(reference["date"]).min()
+    return None if pd.isna(first) else pd.Timestamp(first)
 
 
 def _default_ranges() -> dict[str, tuple[float | None, float | None]]:

@@ -1,23 +1,100 @@
-"""Shared pieces of the command line: consoles, error handling, loading, progress bars."""
+"""Shared pieces of the command line: consoles, error handling, loading, progress bars.
+
+Terminal output never breaks on the user's text: values from data, paths and error
+messages go through :func:`esc` (rich markup escaped) before they are printed, and the
+consoles (:class:`SafeConsole`) print any string whose markup does not parse literally
+instead of failing (a city named ``[/]`` in a table).
+
+Exit codes (as the README says): 0 ok, 1 bad data or a failed check
+(:class:`~estimo.errors.DataError`, :class:`~estimo.errors.InputError`, a damaged model),
+2 bad usage or project file (:class:`~estimo.errors.ConfigError`). Errors are one message on
+stderr without a traceback; absolute paths are shown relative to the working directory (or
+by their last part), and an unexpected failure says which kind it was (the traceback is
+logged with ``--verbose``).
+"""
 
 from __future__ import annotations
 
 import functools
 import logging
+import os
+import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.errors import MarkupError
 from rich.logging import RichHandler
+from rich.markup import escape
 
 from estimo.config import ProjectConfig
 from estimo.errors import EstimoError
 from estimo.io import LoadResult, load_dataset, load_project
 
-console = Console()
-err_console = Console(stderr=True)
+log = logging.getLogger(__name__)
+
 F = TypeVar("F", bound=Callable[..., Any])
+#: Longest error message printed (the rest is cut: never the malformed input in full).
+MAX_MESSAGE = 2_000
+_ABSOLUTE = re.compile(r"(?<![\w.<:/\[\\])(/(?:[^\s'\",;:()\[\]/]+/)+[^\s'\",;:()\[\]]*)")
+
+
+class SafeConsole(Console):
+    """A rich console that prints a string literally when its markup does not parse."""
+
+    def render_str(self, text: str, **kwargs: Any) -> Any:
+        try:
+            return super().render_str(text, **kwargs)
+        except MarkupError:
+            return super().render_str(text, **{**kwargs, "markup": False})
+
+
+console = SafeConsole()
+err_console = SafeConsole(stderr=True)
+
+
+def esc(value: Any) -> str:
+    r"""``str(value)`` with rich markup escaped (``[/x]`` prints as typed).
+
+    Examples
+    --------
+    >>> print(esc("[/x]"))
+    \[/x]
+    """
+    return escape(str(value))
+
+
+def public_message(text: str) -> str:
+    """An error message as the terminal shows it: absolute paths made relative to the
+    working directory (or cut to ``.../name``), at most :data:`MAX_MESSAGE` characters.
+
+    Examples
+    --------
+    >>> public_message("cannot read /srv/secret/models/v3/model.json")
+    'cannot read .../model.json'
+    """
+    cwd = Path.cwd()
+
+    def relative(match: re.Match[str]) -> str:
+        path = match.group(1)
+        if len(path) < 2:
+            return path
+        try:
+            return os.path.relpath(path, cwd) if Path(path).is_relative_to(cwd) else _tail(path)
+        except (ValueError, OSError):
+            return _tail(path)
+
+    text = _ABSOLUTE.sub(relative, str(text))
+    if len(text) > MAX_MESSAGE:
+        text = text[: MAX_MESSAGE - 4] + " ..."
+    return text
+
+
+def _tail(path: str) -> str:
+    name = path.rstrip("/").rsplit("/", 1)[-1]
+    return f".../{name}" if name else path
 
 
 def configure_logging(verbose: bool) -> None:
@@ -38,25 +115,39 @@ def handle_errors(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except EstimoError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            _print_error(str(exc))
             raise typer.Exit(code=exc.exit_code) from None
-        except (FileNotFoundError, PermissionError, IsADirectoryError) as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        except OSError as exc:  # a file that is missing, a folder, not writable, ...
+            name = f" {_tail(str(exc.filename))!s}" if exc.filename else ""
+            _print_error(f"{exc.strerror or type(exc).__name__}:{name}")
+            raise typer.Exit(code=1) from None
+        except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # never a traceback: name the failure, log the details
+            log.debug("unexpected failure", exc_info=True)
+            _print_error(
+                f"unexpected failure ({type(exc).__name__}); this is a bug in Estimo, please "
+                "report it with the command (run with --verbose for the details)"
+            )
             raise typer.Exit(code=1) from None
 
     return wrapper  # type: ignore[return-value]
 
 
+def _print_error(message: str) -> None:
+    err_console.print(f"[bold red]error:[/] {esc(public_message(message))}", highlight=False)
+
+
 def load(path_or_config: str) -> tuple[ProjectConfig, LoadResult]:
     """Read a project file or data file and print what loading did."""
     config = load_project(path_or_config)
-    with console.status(f"reading {config.data.path} ..."):
+    with console.status(f"reading {esc(config.data.path)} ..."):
         loaded = load_dataset(config)
     report = loaded.report
     console.print(
-        f"loaded [bold]{report.n_rows:,}[/] rows from {config.data.path}"
+        f"loaded [bold]{report.n_rows:,}[/] rows from {esc(config.data.path)}"
         + (f" ({report.n_dropped:,} dropped)" if report.n_dropped else "")
     )
     for issue in report.issues:
-        err_console.print(f"  [yellow]warning:[/] {issue}", highlight=False)
+        err_console.print(f"  [yellow]warning:[/] {esc(issue)}", highlight=False)
     return config, loaded

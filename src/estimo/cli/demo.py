@@ -91,8 +91,22 @@ def _print_one_valuation(result: BacktestResult) -> None:
 
 def _show_service(result: BacktestResult, out: Path) -> None:
     """Serve the demo's model over HTTP and value one test property through it."""
-    from estimo.cli.serve import show_service
+    from estimo.cli.serve import records_of, show_service
+    from estimo.errors import InputError
 
-    subject = result.split.test.loc[result.split.test["city"].isin(result.model.cities_)].head(1)
-    if not subject.empty:
-        show_service(result.model, subject, out)
+    test = result.split.test.loc[result.split.test["city"].isin(result.model.cities_)]
+    contract = result.model.contract()
+    for position, record in enumerate(records_of(test.head(50))):
+        try:  # a property the service accepts (the test rows keep the market's faults)
+            contract.check({k: v for k, v in record.items() if k in _contract_fields(contract)})
+        except InputError:
+            continue
+        show_service(result.model, test.iloc[[position]], out)
+        return
+
+
+def _contract_fields(contract: object) -> set[str]:
+    """Canonical fields and the extra features the contract accepts."""
+    from estimo.schema import FIELDS
+
+    return set(FIELDS) | set(getattr(contract, "extra_fields", None) or ())

@@ -109,8 +109,11 @@ def _extract(
     ids = table[id_column].tolist() if id_column else list(range(len(texts)))
     ordered = [*FIELDS, *(f"{name}_span" for name in FIELDS)]
     result = extracted[[*ordered, "text_lang", *(f"{n}_confidence" for n in FIELDS)]]
-    result.insert(0, id_column or "row", pd.Series(ids, dtype=table[id_column].dtype if id_column
-                                                   else "int64"))
+    result.insert(
+        0,
+        id_column or "row",
+        pd.Series(ids, dtype=table[id_column].dtype if id_column else "int64"),
+    )
     out.mkdir(parents=True, exist_ok=True)
     buffer = io.BytesIO()
     result.to_parquet(buffer, index=False)

@@ -11,15 +11,15 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from estimo.cli._common import console, handle_errors, load
-from estimo.errors import ConfigError, DataError
+from estimo.cli._common import console, esc, handle_errors, load
+from estimo.errors import ConfigError, DataError, InputError
 from estimo.explain.explainer import Explanation
 from estimo.explain.global_report import global_report
 from estimo.explain.labels import Labeler, missing_labels
 from estimo.explain.locale import LANGUAGES
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.jsonutil import to_jsonable, write_json
-from estimo.records import canonical_types, records_frame
+from estimo.property_input import shown
 
 ModelOpt = Annotated[
     Path, typer.Option("--model", "-m", help="model folder (written by estimo train)")
@@ -73,83 +73,126 @@ def _value(
     url: str | None = None,
 ) -> None:
     if lang not in LANGUAGES:
-        raise ConfigError(f"--lang is {lang!r}; expected one of {list(LANGUAGES)!r}")
-    frame = _read_properties(property_json, file)
+        raise ConfigError(f"--lang is {shown(lang)}; expected one of {list(LANGUAGES)!r}")
+    records = _read_properties(property_json, file)
     if url is not None:  # the service values them (estimo.cli.serve)
         from estimo.cli.serve import records_of, value_remote
 
-        return value_remote(url, records_of(frame), lang, as_json)
+        return value_remote(url, records_of(pd.DataFrame.from_records(records)), lang, as_json)
     if model_dir is None:
         raise ConfigError("give --model DIR (a model folder) or --url URL (a running service)")
+    if "://" not in str(model_dir) and not model_dir.is_dir():
+        raise ConfigError(f"--model {esc(model_dir)!r} is not a folder; expected a model folder")
     from estimo.pipeline import load_pipeline
 
     pipeline = load_pipeline(str(model_dir))
-    if "date" not in frame:
-        frame["date"] = pd.Timestamp.today().normalize()
     if reference_path is not None:
         pipeline.use_reference(ReferenceTable.load(reference_path))
-    valuations, explanations = pipeline.value_explained(frame, lang=lang)
+    valuations, explanations = pipeline.value_records(records, lang=lang)
     if html is not None:
         html.mkdir(parents=True, exist_ok=True)
         for i, explanation in enumerate(explanations):
             (html / f"explanation_{i + 1}.html").write_text(explanation.to_html(), encoding="utf-8")
     if as_json:
-        shown = [
+        answers = [
             {**e.to_dict(), "valuation": v.to_dict()}
             for v, e in zip(valuations, explanations, strict=True)
         ]
-        console.print_json(json.dumps(to_jsonable(shown)))
+        console.print_json(json.dumps(to_jsonable(answers)))
         return
     for explanation in explanations:
         print_explanation(explanation)
 
 
-def _read_properties(property_json: str | None, file: Path | None) -> pd.DataFrame:
-    """The properties to value, from --property or --file, with canonical dtypes."""
+def _read_properties(property_json: str | None, file: Path | None) -> list[dict[str, Any]]:
+    """The raw properties to value, from --property (JSON) or --file (CSV, JSON, Parquet).
+
+    The input contract (:mod:`estimo.property_input`) checks them afterwards; here only
+    the container: malformed JSON or an unreadable file is bad data (exit 1), giving
+    neither or both options is bad usage (exit 2).
+    """
     if (property_json is None) == (file is None):
         raise ConfigError("give exactly one of --property JSON or --file PATH")
     if property_json is not None:
         try:
             raw = json.loads(property_json)
         except json.JSONDecodeError as exc:
-            raise ConfigError(
-                f"--property is not valid JSON ({exc.msg} at character {exc.pos}): "
-                f"{property_json!r}; expected an object such as "
-                '\'{"city": "Milano", "area_m2": 80}\''
+            raise InputError(
+                [
+                    {
+                        "field": "--property",
+                        "value": shown(property_json),
+                        "message": f"--property is not valid JSON ({exc.msg} at character "
+                        f"{exc.pos}); expected an object such as "
+                        '\'{"city": "Milano", "area_m2": 80}\'',
+                    }
+                ]
+            ) from None
+        except RecursionError:
+            raise InputError(
+                [
+                    {
+                        "field": "--property",
+                        "value": shown(property_json),
+                        "message": "--property is nested too deeply; expected an object of fields",
+                    }
+                ]
             ) from None
         records = raw if isinstance(raw, list) else [raw]
         if not records or not all(isinstance(r, dict) for r in records):
-            raise ConfigError(
-                f"--property is {property_json!r}; expected a JSON object or a list of objects"
+            raise InputError(
+                [
+                    {
+                        "field": "--property",
+                        "value": shown(property_json),
+                        "message": f"--property is {shown(property_json)}; expected a JSON "
+                        "object or a list of objects",
+                    }
+                ]
             )
-        return _parsed(records_frame, records)
-    return _parsed(canonical_types, _read_file(file))  # type: ignore[arg-type]
+        return records
+    return _file_records(_read_file(file))  # type: ignore[arg-type]
 
 
-def _parsed(parse: Any, given: Any) -> pd.DataFrame:
-    """The properties parsed by ``parse``; what cannot be parsed is a usage error (exit 2)."""
-    try:
-        return parse(given)
-    except DataError as exc:
-        raise ConfigError(str(exc)) from None
+def _file_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows of a table as records; empty cells are missing fields."""
+    out = []
+    for row in frame.to_dict(orient="records"):
+        record = {}
+        for key, value in row.items():
+            if isinstance(value, float) and value != value:
+                continue
+            if value is None or value is pd.NaT:
+                continue
+            record[str(key)] = value.item() if hasattr(value, "item") else value
+        out.append(record)
+    if not out:
+        raise DataError(["the file holds no properties"], header="cannot value these properties")
+    return out
 
 
 def _read_file(path: Path) -> pd.DataFrame:
     if not path.is_file():
-        raise ConfigError(f"--file {str(path)!r} does not exist")
+        raise ConfigError(f"--file {esc(path)!r} is not a file")
     suffix = path.suffix.lower()
+    readers = {
+        ".csv": pd.read_csv,
+        ".json": lambda p: pd.read_json(p, orient="records"),
+        ".parquet": pd.read_parquet,
+        ".pq": pd.read_parquet,
+    }
+    if suffix not in readers:
+        raise ConfigError(
+            f"--file {esc(path)!r} has suffix {shown(suffix)}; expected .csv, .json or .parquet"
+        )
     try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        if suffix == ".json":
-            return pd.read_json(path, orient="records")
-        if suffix in (".parquet", ".pq"):
-            return pd.read_parquet(path)
-    except ValueError as exc:
-        raise ConfigError(f"--file {str(path)!r} cannot be read: {exc}") from None
-    raise ConfigError(
-        f"--file {str(path)!r} has suffix {suffix!r}; expected .csv, .json or .parquet"
-    )
+        return readers[suffix](path)
+    except (ValueError, OSError, UnicodeError) as exc:
+        kind = type(exc).__name__
+        raise DataError(
+            [f"--file {path.name!r} cannot be read as {suffix[1:]} ({kind})"],
+            header="cannot value these properties",
+        ) from None
 
 
 def warmup(model: Annotated[str, typer.Argument(help="pipeline folder or URL")]) -> None:
@@ -178,22 +221,22 @@ def print_explanation(explanation: Explanation) -> None:
     headline = explanation.total_line
     if explanation.confidence_text and explanation.low is not None:
         headline += "\n" + explanation.confidence_text[0]
-    console.print(Panel(headline, title=explanation.headings["title"], expand=False))
+    console.print(Panel(esc(headline), title=esc(explanation.headings["title"]), expand=False))
     table = Table(show_header=False, box=None, padding=(0, 1))
     table.add_column("reason")
     table.add_column("amount", justify="right")
     for reason, line in zip(explanation.reasons.reasons, explanation.reason_lines, strict=True):
         label, _, amount = line.rpartition(": ")
         colour = "green" if reason.amount >= 0 else "red"
-        table.add_row(label, f"[{colour}]{amount}[/]")
+        table.add_row(esc(label), f"[{colour}]{esc(amount)}[/]")
     sections = explanation.sections()
     heading, paragraphs = sections[0]
-    console.print(f"[bold]{heading}[/]")
+    console.print(f"[bold]{esc(heading)}[/]")
     console.print(paragraphs[0], highlight=False, markup=False)
     console.print(table)
     console.print(paragraphs[-1], highlight=False, markup=False)
     for heading, paragraphs in sections[1:]:
-        console.print(f"\n[bold]{heading}[/]")
+        console.print(f"\n[bold]{esc(heading)}[/]")
         for paragraph in paragraphs:
             console.print(paragraph, highlight=False, markup=False)
     console.print()
