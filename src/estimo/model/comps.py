@@ -65,7 +65,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -123,6 +123,10 @@ DEFAULT_FEATURE_WEIGHTS: Mapping[str, float] = {
 """Default weights of the feature terms of the distance (see the module docstring)."""
 
 DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "condition")
+
+
+ReferenceLog = Callable[[np.ndarray, pd.DataFrame], np.ndarray]
+"""``reference_log(rows, comps_at)`` of :meth:`ComparablesFinder.value`."""
 
 
 @runtime_checkable
@@ -460,6 +464,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         subject_log: np.ndarray | None = None,
         explain: bool = False,
         n_main: int = 4,
+        reference_log: ReferenceLog | None = None,
     ) -> ComparablesResult:
         """Find, adjust and combine the comparables of each subject.
 
@@ -482,6 +487,11 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             use it for the few valuations shown to people, not for backtests).
         n_main : int
             Feature groups listed per comparable; the rest are summed as ``"other"``.
+        reference_log : callable, optional
+            ``reference_log(rows, comps_at)``: the model's log price of the reference rows
+            at ``rows`` whose ``date`` is set to their valuation date (``comps_at``), when
+            the caller has them precomputed (the engine keeps each reference row's log
+            price at its reference date); it must give exactly what ``model`` gives.
 
         Returns
         -------
@@ -496,16 +506,20 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         comp_dates = dates.to_numpy()[sub]
         at_date = comps.assign(date=comp_dates)
         subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
-        if subject_log is None:
-            subject_log, comp_model_log = predict_distinct(
-                model, at_date, rows, comp_dates, head=subjects_at
-            )
-        elif len(np.ravel(subject_log)) != len(subjects):
+        if subject_log is not None and len(np.ravel(subject_log)) != len(subjects):
             raise DataError(
                 [
                     f"subject_log has {len(np.ravel(subject_log))} values for "
                     f"{len(subjects)} subjects; expected one per subject"
                 ]
+            )
+        if reference_log is not None:
+            comp_model_log = np.asarray(reference_log(rows, at_date), dtype=float)
+            if subject_log is None:
+                subject_log = predict_log(model, subjects_at)
+        elif subject_log is None:
+            subject_log, comp_model_log = predict_distinct(
+                model, at_date, rows, comp_dates, head=subjects_at
             )
         else:
             comp_model_log = predict_distinct(model, at_date, rows, comp_dates)[1]
