@@ -34,3 +34,39 @@ def test_saved_engine_keeps_the_comparables_log_prices(engine, tmp_path) -> None
     assert np.array_equal(again.comps_log_, engine.comps_log_)
     subjects = engine.finder_.reference_.head(20)
     assert np.array_equal(again.predict(subjects), engine.predict(subjects))
+
+
+def test_a_loaded_engine_reads_each_citys_part_on_first_use(engine, tmp_path) -> None:
+    folder = BundleFolder(str(tmp_path / "lazy"))
+    engine.to_bundle(folder)
+    again = AVM.from_bundle(folder)
+    boosters = again.stage_.model.boosters_
+    assert boosters.loaded_names() == []
+    assert again.finder_._trees == {}
+    own = [c for c, r in engine.routing_.items() if r["served_by"] != "global"][0]
+    subjects = engine.finder_.reference_.loc[lambda f: f["city"] == own].head(5)
+    assert np.array_equal(again.predict(subjects), engine.predict(subjects))
+    assert sorted(boosters.loaded_names()) == sorted(["(global)", own])
+    assert list(again.finder_._trees) == [own]
+    others = [c for c in engine.cities_ if c != own]
+    seconds = again.load_cities(others[:1])
+    assert set(seconds) == {f"comps:{others[0]}"} | ({others[0]} & set(boosters))
+    rest = engine.finder_.reference_.loc[lambda f: f["city"] != own].head(30)
+    assert np.array_equal(again.predict(rest), engine.predict(rest))
+
+
+def test_load_pipeline_reads_the_given_cities_parts_now(engine, tmp_path) -> None:
+    from estimo.pipeline import ValuationPipeline, load_pipeline
+
+    folder = str(tmp_path / "pipeline")
+    ValuationPipeline.from_engine(engine).save(folder)
+    city = engine.cities_[0]
+    pipeline = load_pipeline(folder, cities=[city])
+    boosters = pipeline.engine_.stage_.model.boosters_
+    assert set(boosters.loaded_names()) == {"(global)"} | ({city} & set(boosters))
+    assert list(pipeline.engine_.finder_._trees) == [city]
+    record = {"city": city, "area_m2": 70, "rooms": 3, "date": "2024-01-15"}
+    assert (
+        pipeline.value_one(record).price
+        == ValuationPipeline.from_engine(engine).value_one(record).price
+    )

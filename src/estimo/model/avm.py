@@ -49,7 +49,8 @@ from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
-from estimo.model.segmented import SegmentedModel
+from estimo.model.lazy_boosters import LazyBoosters
+from estimo.model.segmented import GLOBAL, SegmentedModel
 from estimo.model.valuation import _check_training_frame
 from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
 from estimo.params import json_params
@@ -769,6 +770,34 @@ class AVM(BaseEstimator):
             self.comps_log_ = self._comps_reference_log()
         folder.write_parquet(COMPS_LOG_FILE, pd.DataFrame({"log": self.comps_log_}))
         return COMPS_LOG_FILE
+
+    def load_cities(self, cities: Sequence[str] | None = None) -> dict[str, float]:
+        """Read now what valuing in ``cities`` needs (default: every city) of an engine
+        loaded from a bundle, which otherwise reads each part on first use: the global
+        sub-model, the cities' own sub-models and their comparables' search trees.
+
+        Returns
+        -------
+        dict
+            Seconds each read part took (``"(global)"``, ``"<city>"`` for a sub-model,
+            ``"comps:<city>"`` for the search trees); parts already read are not listed.
+        """
+        self._check_fitted()
+        names = list(self.cities_) if cities is None else [str(c) for c in cities]
+        seconds: dict[str, float] = {}
+        boosters = self.stage_.model.boosters_
+        if isinstance(boosters, LazyBoosters):
+            before = set(boosters.loaded_names())
+            boosters.load([GLOBAL, *names])
+            seconds.update({k: v for k, v in boosters.load_seconds.items() if k not in before})
+        if self.finder_ is not None:
+            for city in names:
+                if city in self.finder_._trees:
+                    continue
+                started = time.perf_counter()
+                self.finder_.load_cities([city])
+                seconds[f"comps:{city}"] = time.perf_counter() - started
+        return seconds
 
     def memory_bytes(self) -> int:
         """Bytes held by the fitted engine: tree models (text size), location and
