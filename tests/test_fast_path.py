@@ -70,3 +70,38 @@ def test_load_pipeline_reads_the_given_cities_parts_now(engine, tmp_path) -> Non
         pipeline.value_one(record).price
         == ValuationPipeline.from_engine(engine).value_one(record).price
     )
+
+
+def test_the_location_search_tree_is_stored_not_rebuilt(engine, tmp_path, monkeypatch) -> None:
+    import estimo.features.location as location
+
+    folder = BundleFolder(str(tmp_path / "tree"))
+    engine.to_bundle(folder)
+    built = []
+    monkeypatch.setattr(location, "KDTree", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(location, "restore_tree", lambda *a, **k: _restore(*a, **k))
+    again = AVM.from_bundle(folder)
+    assert built == []
+    query = engine.stage_.location.xyz_[:50] + 1e-4
+    mine, theirs = engine.stage_.location.tree_, again.stage_.location.tree_
+    for a, b in zip(mine.query(query, 20), theirs.query(query, 20), strict=True):
+        assert np.array_equal(a, b)
+
+
+def _restore(tree_class, data, table, facts):
+    from sklearn.neighbors import KDTree
+
+    from estimo.features.tree_arrays import restore_tree
+
+    return restore_tree(KDTree, data, table, facts)
+
+
+def test_a_tree_saved_by_another_scikit_learn_is_built_again(engine) -> None:
+    from sklearn.neighbors import KDTree
+
+    from estimo.features.tree_arrays import restore_tree, tree_table
+
+    data = engine.stage_.location.xyz_
+    table, facts = tree_table(engine.stage_.location.tree_)
+    assert restore_tree(KDTree, data, table, {**facts, "sklearn": "0.0"}) is None
+    assert restore_tree(KDTree, data[:-1], table, facts) is None
