@@ -45,8 +45,10 @@ from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
 from estimo.index import PriceIndex, data_period_months
+from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
+from estimo.model.comps_contributions import ReferenceContributions
 from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
 from estimo.model.lazy_boosters import LazyBoosters
@@ -452,6 +454,17 @@ class AVM(BaseEstimator):
             self.comps_log_ = self._comps_reference_log()
         return self.comps_log_[rows] + self.stage_.time_shift(comps_at)
 
+    def _comps_contributions(self) -> ReferenceContributions:
+        """The comparables' adjustments split by exact tree contributions, each reference
+        row's computed once (built on first use; see
+        :mod:`estimo.model.comps_contributions`)."""
+        split = getattr(self, "_reference_contributions", None)
+        if split is None or split.stage is not self.stage_:
+            location = (*LOCATION_COLUMNS, *self.comps_location_features)
+            split = ReferenceContributions(self.stage_, self.finder_.reference_, location)
+            self._reference_contributions = split
+        return split
+
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
         if not hasattr(self, "stage_"):
@@ -503,6 +516,7 @@ class AVM(BaseEstimator):
                 valuation_date=dates,
                 explain=explain,
                 reference_log=self._comps_log,
+                reference_contributions=self._comps_contributions() if explain else None,
             )
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)

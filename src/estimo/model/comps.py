@@ -127,6 +127,8 @@ DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "
 
 ReferenceLog = Callable[[np.ndarray, pd.DataFrame], np.ndarray]
 """``reference_log(rows, comps_at)`` of :meth:`ComparablesFinder.value`."""
+ReferenceContributionsLike = Callable[[pd.DataFrame, np.ndarray, np.ndarray], pd.DataFrame]
+"""``reference_contributions(subjects_at, sub, rows)`` of :meth:`ComparablesFinder.value`."""
 
 
 @runtime_checkable
@@ -465,6 +467,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         explain: bool = False,
         n_main: int = 4,
         reference_log: ReferenceLog | None = None,
+        reference_contributions: ReferenceContributionsLike | None = None,
     ) -> ComparablesResult:
         """Find, adjust and combine the comparables of each subject.
 
@@ -492,6 +495,12 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             at ``rows`` whose ``date`` is set to their valuation date (``comps_at``), when
             the caller has them precomputed (the engine keeps each reference row's log
             price at its reference date); it must give exactly what ``model`` gives.
+        reference_contributions : callable, optional
+            ``reference_contributions(subjects_at, sub, rows)``: with ``explain``, the
+            hedonic adjustment of each comparable split per feature group (log; a frame of
+            one row per comparable), when the caller splits it itself (the engine: exact
+            tree contributions kept per reference row) instead of
+            :func:`~estimo.model.adjustments.hedonic_contributions`.
 
         Returns
         -------
@@ -557,7 +566,10 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         summary, used = self._summarise(matches, sub, rank, table)
         table["used"] = used
         summary.index = subjects.index
-        if explain and len(table):
+        if explain and len(table) and reference_contributions is not None:
+            contributions = reference_contributions(subjects_at, sub, rows)
+            table["adjustments"] = money_adjustments(table, contributions, n_main)
+        elif explain and len(table):
             contributions = hedonic_contributions(
                 model,
                 subjects_at,
