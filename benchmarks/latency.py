@@ -4,7 +4,9 @@ For a synthetic engine or a project's (e.g. the Poland-size engine of
 ``examples/poland.yaml``), trained once (``--trees`` caps the trees of every sub-model to
 keep a fit on a shared machine bounded) and saved, this measures in the same process:
 
-* ``load``: :func:`estimo.load_pipeline` of the saved folder (median of 5 loads);
+* ``load``: :func:`estimo.load_pipeline` of the saved folder (median of 5 loads; the
+  per-city parts are read on first use), once with every city's part read, and reading one
+  city's part (its sub-model and comparables' search trees) on its own, per city;
 * ``one, reasons``: :meth:`ValuationPipeline.value_one` of a raw record with reasons and
   comparables (what the web form asks for);
 * ``one, no reasons``: the same without reasons;
@@ -81,6 +83,23 @@ def timed(step: Callable[[Any], object], items: list[Any]) -> np.ndarray:
     return out
 
 
+def cities_of(folder: Path) -> list[str]:
+    """The cities of a saved pipeline (from its engine's facts)."""
+    return list(load_pipeline(str(folder)).cities_)
+
+
+def per_city_load(folder: str) -> dict[str, float]:
+    """Milliseconds reading each city's part (its sub-model, its comparables' search
+    trees) takes, each city on a freshly loaded pipeline whose global sub-model is read."""
+    out = {}
+    for city in load_pipeline(folder).cities_:
+        pipeline = load_pipeline(folder, cities=[])  # the global sub-model only
+        start = time.perf_counter()
+        pipeline.engine_.load_cities([city])
+        out[city] = (time.perf_counter() - start) * 1e3
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--project", help="a project file (default: the synthetic market)")
@@ -104,6 +123,9 @@ def main() -> None:
 
     load_before = os.getloadavg()
     loads = [timed(lambda f: load_pipeline(str(f)), [folder])[0] for _ in range(5)]
+    every = cities_of(folder)
+    loads_all = [timed(lambda f: load_pipeline(str(f), cities=every), [folder])[0]]
+    city_parts = per_city_load(str(folder))
     pipeline = load_pipeline(str(folder))
     pipeline.warm_up()
     sample = records(test, args.calls)
@@ -126,7 +148,15 @@ def main() -> None:
     print(title)
     print(f"sub-models: {len(trees)}, trees: {sum(trees.values())} (largest {max(trees.values())})")
     print(f"memory: {pipeline.memory_bytes() / 1e6:.1f} MB")
-    print(f"load: median {np.median(loads):.0f} ms of 5 (per-city parts: not lazy)")
+    print(
+        f"load: median {np.median(loads):.0f} ms of 5 (per-city parts read on first use); "
+        f"with every city's part read: {loads_all[0]:.0f} ms"
+    )
+    slowest = max(city_parts, key=city_parts.__getitem__)
+    print(
+        f"one city's part: median {np.median(list(city_parts.values())):.1f} ms, "
+        f"max {city_parts[slowest]:.1f} ms ({slowest}) over {len(city_parts)} cities"
+    )
     print(f"{'ms per property':<22}{'p50':>9}{'p99':>9}{'calls':>7}")
     for name, values in results.items():
         p50, p99 = np.percentile(values, [50, 99])

@@ -532,8 +532,15 @@ class ValuationPipeline(BaseEstimator):
         return pipeline
 
     @classmethod
-    def load(cls, folder: str) -> ValuationPipeline:
+    def load(cls, folder: str, cities: Sequence[str] | None = None) -> ValuationPipeline:
         """Read a pipeline written by :meth:`save` (see :func:`load_pipeline`)."""
+        pipeline = cls._load(folder)
+        if cities is not None:
+            pipeline.engine_.load_cities(cities)
+        return pipeline
+
+    @classmethod
+    def _load(cls, folder: str) -> ValuationPipeline:
         root = BundleFolder(folder)
         if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
             log.info("%s holds an engine saved without its pipeline: no cleaning", folder)
@@ -589,18 +596,23 @@ class ValuationPipeline(BaseEstimator):
         }
 
 
-def load_pipeline(folder_or_url: str) -> ValuationPipeline:
+def load_pipeline(folder_or_url: str, cities: Sequence[str] | None = None) -> ValuationPipeline:
     """Load a saved :class:`ValuationPipeline` from a folder or fsspec URL.
 
     A folder holding only an engine (``model.json`` of kind ``avm``, saved before
     pipelines) loads as a pipeline without cleaning policy or explanation reference.
+
+    The engine's per-city parts (each city's sub-model, its comparables' search trees) and
+    the global sub-model are read the first time a valuation needs them; ``cities`` reads
+    those of the given cities (and the global sub-model) now, e.g. the cities a service
+    answers for (:meth:`~estimo.model.avm.AVM.load_cities`).
 
     Raises
     ------
     EstimoError
         If the folder holds no pipeline (or one of another format).
     """
-    return ValuationPipeline.load(str(folder_or_url))
+    return ValuationPipeline.load(str(folder_or_url), cities=cities)
 
 
 def save_bundle(model: Any, folder: str, extra: dict[str, Any] | None = None) -> str:

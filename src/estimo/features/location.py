@@ -52,6 +52,7 @@ from sklearn.neighbors import KDTree
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
+from estimo.features.tree_arrays import restore_tree, tree_table
 from estimo.frames import str_values
 from estimo.params import json_params
 
@@ -76,6 +77,8 @@ TWIN_FEATURE_NAMES: tuple[str, ...] = (
     "loc_twin_diff",
     "loc_twin_days",
 )
+TREE_FILE = "location_tree.parquet"
+"""The search tree's arrays in a bundle (:mod:`estimo.features.tree_arrays`)."""
 TWIN_KEY_COLUMNS: tuple[str, ...] = ("twin_log_area", "twin_rooms", "twin_floor", "twin_day")
 
 
@@ -471,6 +474,10 @@ class LocationFeatures(BaseEstimator):
         for i, name in enumerate(TWIN_KEY_COLUMNS):
             table[name] = self.twin_keys_[:, i]
         folder.write_parquet("location.parquet", table)
+        tree = None
+        if self.tree_ is not None and len(self.xyz_):
+            tree_arrays, tree = tree_table(self.tree_)
+            folder.write_parquet(TREE_FILE, tree_arrays)
         if self.neighbourhood_table_ is not None:
             folder.write_parquet("neighbourhoods.parquet", self.neighbourhood_table_)
         return {
@@ -480,12 +487,14 @@ class LocationFeatures(BaseEstimator):
             if self.neighbourhood_table_ is None
             else {str(k): float(v) for k, v in self.city_mean_.items()},
             "n_train": self.n_train_,
+            "tree": tree,
         }
 
     @classmethod
     def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> LocationFeatures:
         """Fitted location features from :meth:`to_bundle`'s folder and facts (the search
-        tree is built from the stored positions)."""
+        tree as stored; built from the stored positions when it was saved by another
+        scikit-learn version or before trees were stored)."""
         # a bundle written before the twin features has no "twins" parameter
         loc = cls(**{"twins": False, **meta["params"]})
         table = folder.read_parquet("location.parquet")
@@ -496,7 +505,13 @@ class LocationFeatures(BaseEstimator):
             loc.twin_keys_ = table[list(TWIN_KEY_COLUMNS)].to_numpy(float)
         else:  # a bundle written before the twin features
             loc.twin_keys_ = np.full((len(table), len(TWIN_KEY_COLUMNS)), np.nan)
-        loc.tree_ = KDTree(loc.xyz_) if len(table) else None
+        loc.tree_ = None
+        if len(table):  # the stored search tree (the same answers), else built again
+            if meta.get("tree"):
+                stored = folder.read_parquet(TREE_FILE)
+                loc.tree_ = restore_tree(KDTree, loc.xyz_, stored, meta["tree"])
+            if loc.tree_ is None:
+                loc.tree_ = KDTree(loc.xyz_)
         loc.centres_ = {k: np.asarray(v, dtype=float) for k, v in meta["centres"].items()}
         loc.neighbourhood_table_ = None
         if meta["city_mean"] is not None:

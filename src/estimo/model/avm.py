@@ -45,11 +45,14 @@ from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
 from estimo.index import PriceIndex, data_period_months
+from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
+from estimo.model.comps_contributions import ReferenceContributions
 from estimo.model.engine import EngineStage
 from estimo.model.intervals import ConformalIntervals
-from estimo.model.segmented import SegmentedModel
+from estimo.model.lazy_boosters import LazyBoosters
+from estimo.model.segmented import GLOBAL, SegmentedModel
 from estimo.model.valuation import _check_training_frame
 from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
 from estimo.params import json_params
@@ -260,6 +263,7 @@ class AVM(BaseEstimator):
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
         self.stage_ = self._new_stage().fit(frame, weight, template=stage_a.model)
         self.finder_ = self._new_finder().fit(frame) if self.comps else None
+        self.comps_log_ = self._comps_reference_log()
         self.cities_ = tuple(sorted(frame["city"].astype(str).unique()))
         self.trained_until_ = pd.Timestamp(frame["date"].max())
         self.reference_date_ = self.stage_.reference_date_
@@ -434,6 +438,33 @@ class AVM(BaseEstimator):
         self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
         self.validation_["n_fit"] = len(fit_part)
 
+    def _comps_reference_log(self) -> np.ndarray | None:
+        """The hedonic model's log price of every comparables reference row at the
+        reference date (computed once: a valuation adds the index's change to its date
+        instead of predicting its comparables again)."""
+        if self.finder_ is None:
+            return None
+        return self.stage_.hedonic_view().at_reference(self.finder_.reference_)
+
+    def _comps_log(self, rows: np.ndarray, comps_at: pd.DataFrame) -> np.ndarray:
+        """``reference_log`` of :meth:`ComparablesFinder.value`: the comparables' stored
+        log prices at the reference date moved to their valuation dates by the index
+        (exactly :meth:`HedonicView.predict_log` of ``comps_at``)."""
+        if getattr(self, "comps_log_", None) is None:
+            self.comps_log_ = self._comps_reference_log()
+        return self.comps_log_[rows] + self.stage_.time_shift(comps_at)
+
+    def _comps_contributions(self) -> ReferenceContributions:
+        """The comparables' adjustments split by exact tree contributions, each reference
+        row's computed once (built on first use; see
+        :mod:`estimo.model.comps_contributions`)."""
+        split = getattr(self, "_reference_contributions", None)
+        if split is None or split.stage is not self.stage_:
+            location = (*LOCATION_COLUMNS, *self.comps_location_features)
+            split = ReferenceContributions(self.stage_, self.finder_.reference_, location)
+            self._reference_contributions = split
+        return split
+
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
         if not hasattr(self, "stage_"):
@@ -484,6 +515,8 @@ class AVM(BaseEstimator):
                 index=self.stage_.index,
                 valuation_date=dates,
                 explain=explain,
+                reference_log=self._comps_log,
+                reference_contributions=self._comps_contributions() if explain else None,
             )
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)
@@ -698,6 +731,7 @@ class AVM(BaseEstimator):
             "blend": None if self.blend_ is None else self.blend_.to_dict(),
             "intervals": self.intervals_.to_bundle(folder),
             "comps": None if self.finder_ is None else self.finder_.to_bundle(folder),
+            "comps_model_log": self._comps_log_to_bundle(folder),
             "stage": self.stage_.to_bundle(folder),
             "extra": extra or {},
         }
@@ -735,8 +769,49 @@ class AVM(BaseEstimator):
         model.finder_ = (
             None if meta["comps"] is None else ComparablesFinder.from_bundle(folder, meta["comps"])
         )
+        model.comps_log_ = None  # computed on first use for a bundle saved without it
+        if meta.get("comps_model_log") and model.finder_ is not None:
+            model.comps_log_ = folder.read_parquet(meta["comps_model_log"])["log"].to_numpy(float)
         model.bundle_extra_ = meta.get("extra", {})
         return model
+
+    def _comps_log_to_bundle(self, folder: BundleFolder) -> str | None:
+        """Write the comparables' log prices at the reference date (``comps_log_``);
+        returns the file name (None without comparables)."""
+        if self.finder_ is None:
+            return None
+        if getattr(self, "comps_log_", None) is None:
+            self.comps_log_ = self._comps_reference_log()
+        folder.write_parquet(COMPS_LOG_FILE, pd.DataFrame({"log": self.comps_log_}))
+        return COMPS_LOG_FILE
+
+    def load_cities(self, cities: Sequence[str] | None = None) -> dict[str, float]:
+        """Read now what valuing in ``cities`` needs (default: every city) of an engine
+        loaded from a bundle, which otherwise reads each part on first use: the global
+        sub-model, the cities' own sub-models and their comparables' search trees.
+
+        Returns
+        -------
+        dict
+            Seconds each read part took (``"(global)"``, ``"<city>"`` for a sub-model,
+            ``"comps:<city>"`` for the search trees); parts already read are not listed.
+        """
+        self._check_fitted()
+        names = list(self.cities_) if cities is None else [str(c) for c in cities]
+        seconds: dict[str, float] = {}
+        boosters = self.stage_.model.boosters_
+        if isinstance(boosters, LazyBoosters):
+            before = set(boosters.loaded_names())
+            boosters.load([GLOBAL, *names])
+            seconds.update({k: v for k, v in boosters.load_seconds.items() if k not in before})
+        if self.finder_ is not None:
+            for city in names:
+                if city in self.finder_._trees:
+                    continue
+                started = time.perf_counter()
+                self.finder_.load_cities([city])
+                seconds[f"comps:{city}"] = time.perf_counter() - started
+        return seconds
 
     def memory_bytes(self) -> int:
         """Bytes held by the fitted engine: tree models (text size), location and
@@ -755,6 +830,7 @@ class AVM(BaseEstimator):
 
 
 BUNDLE_META = "model.json"
+COMPS_LOG_FILE = "comps_model_log.parquet"
 BUNDLE_KIND = "avm"
 BUNDLE_FORMAT = 1
 

@@ -65,7 +65,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
@@ -123,6 +123,12 @@ DEFAULT_FEATURE_WEIGHTS: Mapping[str, float] = {
 """Default weights of the feature terms of the distance (see the module docstring)."""
 
 DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "condition")
+
+
+ReferenceLog = Callable[[np.ndarray, pd.DataFrame], np.ndarray]
+"""``reference_log(rows, comps_at)`` of :meth:`ComparablesFinder.value`."""
+ReferenceContributionsLike = Callable[[pd.DataFrame, np.ndarray, np.ndarray], pd.DataFrame]
+"""``reference_contributions(subjects_at, sub, rows)`` of :meth:`ComparablesFinder.value`."""
 
 
 @runtime_checkable
@@ -460,6 +466,8 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         subject_log: np.ndarray | None = None,
         explain: bool = False,
         n_main: int = 4,
+        reference_log: ReferenceLog | None = None,
+        reference_contributions: ReferenceContributionsLike | None = None,
     ) -> ComparablesResult:
         """Find, adjust and combine the comparables of each subject.
 
@@ -482,6 +490,17 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             use it for the few valuations shown to people, not for backtests).
         n_main : int
             Feature groups listed per comparable; the rest are summed as ``"other"``.
+        reference_log : callable, optional
+            ``reference_log(rows, comps_at)``: the model's log price of the reference rows
+            at ``rows`` whose ``date`` is set to their valuation date (``comps_at``), when
+            the caller has them precomputed (the engine keeps each reference row's log
+            price at its reference date); it must give exactly what ``model`` gives.
+        reference_contributions : callable, optional
+            ``reference_contributions(subjects_at, sub, rows)``: with ``explain``, the
+            hedonic adjustment of each comparable split per feature group (log; a frame of
+            one row per comparable), when the caller splits it itself (the engine: exact
+            tree contributions kept per reference row) instead of
+            :func:`~estimo.model.adjustments.hedonic_contributions`.
 
         Returns
         -------
@@ -496,16 +515,20 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         comp_dates = dates.to_numpy()[sub]
         at_date = comps.assign(date=comp_dates)
         subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
-        if subject_log is None:
-            subject_log, comp_model_log = predict_distinct(
-                model, at_date, rows, comp_dates, head=subjects_at
-            )
-        elif len(np.ravel(subject_log)) != len(subjects):
+        if subject_log is not None and len(np.ravel(subject_log)) != len(subjects):
             raise DataError(
                 [
                     f"subject_log has {len(np.ravel(subject_log))} values for "
                     f"{len(subjects)} subjects; expected one per subject"
                 ]
+            )
+        if reference_log is not None:
+            comp_model_log = np.asarray(reference_log(rows, at_date), dtype=float)
+            if subject_log is None:
+                subject_log = predict_log(model, subjects_at)
+        elif subject_log is None:
+            subject_log, comp_model_log = predict_distinct(
+                model, at_date, rows, comp_dates, head=subjects_at
             )
         else:
             comp_model_log = predict_distinct(model, at_date, rows, comp_dates)[1]
@@ -543,7 +566,10 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         summary, used = self._summarise(matches, sub, rank, table)
         table["used"] = used
         summary.index = subjects.index
-        if explain and len(table):
+        if explain and len(table) and reference_contributions is not None:
+            contributions = reference_contributions(subjects_at, sub, rows)
+            table["adjustments"] = money_adjustments(table, contributions, n_main)
+        elif explain and len(table):
             contributions = hedonic_contributions(
                 model,
                 subjects_at,

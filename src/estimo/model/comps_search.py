@@ -22,7 +22,8 @@ its neighbour estimators: it reads the finder's settings and the reference encod
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,23 +91,56 @@ class CandidateSearch:
     _ids: np.ndarray
     _id_codes: np.ndarray
     _months: np.ndarray
+    _city_rows: dict[str, np.ndarray]
+    _trees: dict[str, tuple[tuple[BallTree, np.ndarray] | None, tuple[BallTree, np.ndarray]]]
+    _trees_lock: threading.Lock
     _encode: Callable[
         [pd.DataFrame], tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]
     ]
 
     def _build_trees(self, cities: np.ndarray) -> None:
-        """One haversine tree (located rows) and one feature tree (all rows) per city."""
+        """Index the reference rows of each city for its search trees: one haversine tree
+        (located rows) and one feature tree (all rows) per city, each built the first time
+        the city is searched (a loaded engine builds only the trees of the cities it
+        values; the same trees, so the same comparables, as built all at once)."""
         self.cities_ = tuple(sorted(set(cities)))
-        self._geo_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
-        self._feature_trees: dict[str, tuple[BallTree, np.ndarray]] = {}
-        vectors = feature_vectors(self._z, self.weights_)
-        for city in self.cities_:
-            rows = np.flatnonzero(cities == city)
-            located = rows[self._has_coords[rows]]
-            if len(located):
-                tree = BallTree(self._coords[located], metric="haversine")
-                self._geo_trees[city] = (tree, located)
-            self._feature_trees[city] = (BallTree(vectors[rows]), rows)
+        self._trees = {}
+        self._trees_lock = threading.Lock()
+        self._city_rows = {}
+        if len(cities) == 0:
+            return
+        order = np.argsort(cities, kind="stable")
+        bounds = np.flatnonzero(np.r_[True, cities[order][1:] != cities[order][:-1], True])
+        self._city_rows = {
+            str(cities[order[a]]): order[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)
+        }
+
+    def _city_trees(
+        self, city: str
+    ) -> tuple[tuple[BallTree, np.ndarray] | None, tuple[BallTree, np.ndarray]] | None:
+        """The haversine tree (None when no row is located) and the feature tree of
+        ``city``, with the reference rows they index; None for a city not in the
+        reference. Built on first use."""
+        trees = self._trees.get(city)
+        if trees is not None or city not in self._city_rows:
+            return trees
+        with self._trees_lock:
+            trees = self._trees.get(city)
+            if trees is None:
+                rows = self._city_rows[city]
+                located = rows[self._has_coords[rows]]
+                geo = None
+                if len(located):
+                    geo = (BallTree(self._coords[located], metric="haversine"), located)
+                vectors = feature_vectors(self._z[rows], self.weights_)
+                trees = (geo, (BallTree(vectors), rows))
+                self._trees[city] = trees
+        return trees
+
+    def load_cities(self, cities: Iterable[str] | None = None) -> None:
+        """Build the search trees of ``cities`` now (default: every city)."""
+        for city in self.cities_ if cities is None else cities:
+            self._city_trees(str(city))
 
     def _find(self, subjects: pd.DataFrame, valuation_months: np.ndarray) -> Matches:
         """The best ``n_comps`` comparables of each subject, valued at ``valuation_months``."""
@@ -127,17 +161,18 @@ class CandidateSearch:
         cities = subjects["city"].astype(object).to_numpy()
         for city in pd.unique(cities[pd.notna(cities)]):
             in_city = np.flatnonzero(cities == city)
-            city = str(city)
-            if city not in self._feature_trees:
+            trees = self._city_trees(str(city))
+            if trees is None:
                 continue
-            geo = in_city[located[in_city]] if city in self._geo_trees else in_city[:0]
+            geo_tree, feature_tree = trees
+            geo = in_city[located[in_city]] if geo_tree is not None else in_city[:0]
             if len(geo):
-                tree, tree_rows = self._geo_trees[city]
+                tree, tree_rows = geo_tree
                 dist, ind = tree.query(coords[geo], k=min(self.n_candidates, len(tree_rows)))
                 self._rank(out, subject, geo, tree_rows[ind], dist * EARTH_RADIUS_KM)
             rest = np.setdiff1d(in_city, geo)
             if len(rest):
-                tree, tree_rows = self._feature_trees[city]
+                tree, tree_rows = feature_tree
                 query = feature_vectors(z[rest], self.weights_)
                 _, ind = tree.query(query, k=min(self.n_candidates, len(tree_rows)))
                 self._rank(out, subject, rest, tree_rows[ind], np.full(ind.shape, np.nan))

@@ -357,10 +357,18 @@ class HedonicView:
         """Log price of each row at its valuation date, without the twin features."""
         if len(frame) == 0:
             return np.empty(0)
+        return self.at_reference(frame) + self.stage.time_shift(frame, valuation_date)
+
+    def at_reference(self, frame: pd.DataFrame) -> np.ndarray:
+        """Log price of each row at the stage's reference date, without the twin features
+        (a row's own date plays no part: :meth:`predict_log` adds the index's change to
+        the valuation date). The same numbers for a row whatever rows come with it, so the
+        engine computes them once for its comparables' reference rows."""
+        if len(frame) == 0:
+            return np.empty(0)
         stage = self.stage
         X = self.features(frame)
-        at_reference = stage.model.predict_log(X, offset=stage.offset(frame, X))
-        return at_reference + stage.time_shift(frame, valuation_date)
+        return stage.model.predict_log(X, offset=stage.offset(frame, X))
 
 
 def _column_or(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:

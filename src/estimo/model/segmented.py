@@ -43,6 +43,7 @@ from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
 from estimo.frames import str_values
 from estimo.model.booster_input import booster_predict
+from estimo.model.lazy_boosters import LazyBoosters
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
@@ -420,10 +421,8 @@ class SegmentedModel(BaseEstimator):
             numeric=tuple(meta["numeric"]),
             categorical={k: tuple(v) for k, v in meta["categorical"].items()},
         )
-        model.boosters_ = {
-            name: lgb.Booster(model_str=folder.read_text(path))
-            for name, path in meta["files"].items()
-        }
+        # each sub-model's text is read on first use (a city's part loads on its own)
+        model.boosters_ = LazyBoosters(meta["files"], folder.read_text)
         model.rounds_ = {k: int(v) for k, v in meta["rounds"].items()}
         model.cities_ = tuple(meta["cities"])
         model.routing_ = meta["routing"]
@@ -467,7 +466,13 @@ class SegmentedModel(BaseEstimator):
         single row's cost), or :meth:`encode` itself for sub-models that were not trained
         on this model's spec."""
         self._check_fitted()
-        if trained_on_spec(self, self.spec_, self.boosters_.values(), with_date=False):
+        boosters = self.boosters_
+        if isinstance(boosters, LazyBoosters):  # the sub-models read so far (same spec)
+            boosters[GLOBAL]
+            checked = boosters.loaded()
+        else:
+            checked = list(boosters.values())
+        if trained_on_spec(self, self.spec_, checked, with_date=False):
             return build_feature_values(X, self.spec_, with_date=False)
         return encode(X, self.spec_)
 

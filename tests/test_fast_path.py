@@ -1,0 +1,191 @@
+"""The one-property fast path: what the engine precomputes, and the same numbers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from estimo.bundle_folder import BundleFolder
+from estimo.model.avm import AVM
+
+FAST = {"n_estimators": 30, "learning_rate": 0.15, "min_city_rows": 300, "comps_k": 5}
+
+
+@pytest.fixture(scope="module")
+def engine(clean_market) -> AVM:
+    frame = clean_market.frame
+    return AVM(**FAST).fit(frame.loc[frame["date"] < "2023-09-01"])
+
+
+def test_comparables_log_prices_are_the_hedonic_models_exactly(engine) -> None:
+    reference = engine.finder_.reference_
+    rows = np.arange(0, len(reference), 7)
+    comps_at = reference.iloc[rows].reset_index(drop=True).assign(date=pd.Timestamp("2024-02-01"))
+    expected = engine.stage_.hedonic_view().predict_log(comps_at)
+    assert np.array_equal(engine._comps_log(rows, comps_at), expected)
+    assert len(engine.comps_log_) == len(reference)
+
+
+def test_saved_engine_keeps_the_comparables_log_prices(engine, tmp_path) -> None:
+    folder = BundleFolder(str(tmp_path / "engine"))
+    engine.to_bundle(folder)
+    again = AVM.from_bundle(folder)
+    assert np.array_equal(again.comps_log_, engine.comps_log_)
+    subjects = engine.finder_.reference_.head(20)
+    assert np.array_equal(again.predict(subjects), engine.predict(subjects))
+
+
+def test_a_loaded_engine_reads_each_citys_part_on_first_use(engine, tmp_path) -> None:
+    folder = BundleFolder(str(tmp_path / "lazy"))
+    engine.to_bundle(folder)
+    again = AVM.from_bundle(folder)
+    boosters = again.stage_.model.boosters_
+    assert boosters.loaded_names() == []
+    assert again.finder_._trees == {}
+    own = [c for c, r in engine.routing_.items() if r["served_by"] != "global"][0]
+    subjects = engine.finder_.reference_.loc[lambda f: f["city"] == own].head(5)
+    assert np.array_equal(again.predict(subjects), engine.predict(subjects))
+    assert sorted(boosters.loaded_names()) == sorted(["(global)", own])
+    assert list(again.finder_._trees) == [own]
+    others = [c for c in engine.cities_ if c != own]
+    seconds = again.load_cities(others[:1])
+    assert set(seconds) == {f"comps:{others[0]}"} | ({others[0]} & set(boosters))
+    rest = engine.finder_.reference_.loc[lambda f: f["city"] != own].head(30)
+    assert np.array_equal(again.predict(rest), engine.predict(rest))
+
+
+def test_load_pipeline_reads_the_given_cities_parts_now(engine, tmp_path) -> None:
+    from estimo.pipeline import ValuationPipeline, load_pipeline
+
+    folder = str(tmp_path / "pipeline")
+    ValuationPipeline.from_engine(engine).save(folder)
+    city = engine.cities_[0]
+    pipeline = load_pipeline(folder, cities=[city])
+    boosters = pipeline.engine_.stage_.model.boosters_
+    assert set(boosters.loaded_names()) == {"(global)"} | ({city} & set(boosters))
+    assert list(pipeline.engine_.finder_._trees) == [city]
+    record = {"city": city, "area_m2": 70, "rooms": 3, "date": "2024-01-15"}
+    assert (
+        pipeline.value_one(record).price
+        == ValuationPipeline.from_engine(engine).value_one(record).price
+    )
+
+
+def test_the_location_search_tree_is_stored_not_rebuilt(engine, tmp_path, monkeypatch) -> None:
+    import estimo.features.location as location
+
+    folder = BundleFolder(str(tmp_path / "tree"))
+    engine.to_bundle(folder)
+    built = []
+    monkeypatch.setattr(location, "KDTree", lambda *a, **k: built.append(1))
+    monkeypatch.setattr(location, "restore_tree", lambda *a, **k: _restore(*a, **k))
+    again = AVM.from_bundle(folder)
+    assert built == []
+    query = engine.stage_.location.xyz_[:50] + 1e-4
+    mine, theirs = engine.stage_.location.tree_, again.stage_.location.tree_
+    for a, b in zip(mine.query(query, 20), theirs.query(query, 20), strict=True):
+        assert np.array_equal(a, b)
+
+
+def _restore(tree_class, data, table, facts):
+    from sklearn.neighbors import KDTree
+
+    from estimo.features.tree_arrays import restore_tree
+
+    return restore_tree(KDTree, data, table, facts)
+
+
+def test_a_tree_saved_by_another_scikit_learn_is_built_again(engine) -> None:
+    from sklearn.neighbors import KDTree
+
+    from estimo.features.tree_arrays import restore_tree, tree_table
+
+    data = engine.stage_.location.xyz_
+    table, facts = tree_table(engine.stage_.location.tree_)
+    assert restore_tree(KDTree, data, table, {**facts, "sklearn": "0.0"}) is None
+    assert restore_tree(KDTree, data[:-1], table, facts) is None
+
+
+def test_comparables_adjustments_are_exact_tree_contributions_kept_per_row(engine) -> None:
+    reference = engine.finder_.reference_
+    subjects = reference.sample(6, random_state=1).assign(id=None)
+    result = engine._parts(subjects, "2023-10-01", explain=True)["comps"]
+    table = result.comparables
+    split = engine._comps_contributions()
+    rows = table["row"].to_numpy()
+    assert set(rows) <= set(split._cache)
+    subjects_at = subjects.reset_index(drop=True).assign(date=pd.Timestamp("2023-10-01"))
+    log_split = split(subjects_at, table["subject"].to_numpy(), rows)
+    # the subject-minus-comparable contributions add up to the hedonic adjustment
+    assert np.allclose(log_split.sum(axis=1), table["hedonic_log"], atol=1e-9)
+    assert "city" not in log_split and "location" in log_split
+    for adjustments, price, adjusted in zip(
+        table["adjustments"], table["price"], table["adjusted_price"], strict=True
+    ):
+        assert sum(adjustments.values()) == pytest.approx(adjusted - price, abs=1e-6)
+    cached = dict(split._cache)
+    engine._parts(subjects, "2023-10-01", explain=True)
+    assert all(split._cache[r] is cached[r] for r in cached)  # not computed again
+
+
+CITIES = ("Milano", "Roma", "Torino", "Madrid", "Valencia", "Bologna", "Atlantis")
+RECORD = st.fixed_dictionaries(
+    {"city": st.one_of(st.sampled_from(CITIES), st.none())},
+    optional={
+        "area_m2": st.one_of(st.none(), st.floats(5, 400, allow_nan=False)),
+        "rooms": st.one_of(st.none(), st.integers(0, 9)),
+        "year_built": st.one_of(st.none(), st.integers(1850, 2024)),
+        "floor": st.one_of(st.none(), st.integers(-1, 20)),
+        "lat": st.one_of(st.none(), st.floats(36.0, 46.0)),
+        "lon": st.one_of(st.none(), st.floats(-5.0, 13.0)),
+        "property_type": st.one_of(st.none(), st.sampled_from(["flat", "house", "loft"])),
+        "condition": st.one_of(st.none(), st.sampled_from(["good", "renovated", "to_renovate"])),
+        "has_elevator": st.one_of(st.none(), st.booleans()),
+        "date": st.dates(pd.Timestamp("2023-01-01").date(), pd.Timestamp("2024-06-30").date()),
+    },
+)
+
+
+@pytest.fixture(scope="module")
+def pipeline(market):
+    from estimo.config import QualityConfig
+    from estimo.pipeline import ValuationPipeline
+
+    train = market.frame.loc[market.frame["date"] < "2023-09-01"]
+    return ValuationPipeline(engine=AVM(**FAST), quality=QualityConfig()).fit(train)
+
+
+def _unit(valuation) -> dict:
+    """A valuation's numbers to the currency unit, its comparables and reasons."""
+    return {
+        "price": round(valuation.price),
+        "range": (round(valuation.low), round(valuation.high)),
+        "parts": (
+            round(valuation.model_price),
+            valuation.comps_price and round(valuation.comps_price),
+        ),
+        "comparables": [
+            (c.id, round(c.adjusted_price), {k: round(v) for k, v in c.adjustments.items()})
+            for c in valuation.comparables
+        ],
+        "reasons": [r.get("text") for r in valuation.reasons],
+        "warnings": valuation.warnings,
+    }
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(records=st.lists(RECORD, min_size=2, max_size=4))
+def test_one_property_gives_the_batch_numbers_to_the_currency_unit(pipeline, records) -> None:
+    records = [{**r, "date": str(r["date"])} if "date" in r else r for r in records]
+    valued = [r for r in records if r["city"] is not None]
+    if not valued:
+        return
+    batch = pipeline.value_many(valued, explain=True)
+    for record, in_batch in zip(valued, batch, strict=True):
+        alone = pipeline.value_one(record, explain=True)
+        assert _unit(alone) == _unit(in_batch)
+        plain = pipeline.value_one(record, explain=False)
+        assert (plain.price, plain.low, plain.high) == (alone.price, alone.low, alone.high)
