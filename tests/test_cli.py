@@ -33,6 +33,9 @@ def test_demo_runs_end_to_end(tmp_path: Path) -> None:
     assert "accuracy per city" in result.output
     assert "Milano" in result.output
     assert "/v1/valuations" in result.output and "/docs" in result.output  # served over HTTP
+    assert "the same price as `estimo value" in result.output  # the service serves the pipeline
+    assert "monitoring replay" in result.output and "first flagged" in result.output
+    assert (tmp_path / "monitor" / "dashboard.html").is_file()
     predictions = pd.read_parquet(tmp_path / "predictions.parquet")
     assert {"id", "city", "date", "price", "predicted"} <= set(predictions.columns)
 

@@ -473,6 +473,23 @@ class GateConfig(_Strict):
     n_boot: Annotated[int, Field(gt=0)] = 500
     confidence: Annotated[float, Field(gt=0, lt=1)] = 0.95
     seed: int = 0
+    live_outcomes: bool = Field(
+        default=False,
+        description="also compare champion and candidate on recent live outcomes (appraisals "
+        "and sales of the valuations served, from monitor.store_url) and record it in the "
+        "decision; `estimo promote --live` turns it on for one decision",
+    )
+    live_days: Annotated[int, Field(gt=0)] = Field(
+        default=90, description="live outcomes of the valuations served in the last N days"
+    )
+    live_min_rows: Annotated[int, Field(gt=0)] = Field(
+        default=100, description="fewest live outcomes for a live verdict (fewer: skipped)"
+    )
+    live_must_not_lose: bool = Field(
+        default=True,
+        description="the live_outcomes check fails when the candidate is clearly worse than "
+        "the champion on the live outcomes (PE10 difference's interval below zero)",
+    )
 
     @field_validator("cod_range")
     @classmethod

@@ -26,7 +26,8 @@ def demo(
     n: Annotated[int, typer.Option(help="number of synthetic properties", min=500)] = 12_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic market")] = 0,
 ) -> None:
-    """Generate a synthetic market, train, backtest out of time and show accuracy per city."""
+    """Generate a synthetic market, train, backtest out of time and show accuracy per city;
+    value one property in full, over HTTP too, and end with a monitoring replay."""
     _demo(out, n, seed)
 
 
@@ -57,7 +58,9 @@ def _demo(out: Path, n: int, seed: int) -> None:
     print_backtest(result)
     _print_one_valuation(result)
     _show_service(result, out)
-    console.print(f"\nfiles: {', '.join(str(p) for p in [data_path, *paths.values()])}")
+    replay_files = _monitoring_replay(out, n, seed)
+    files = [data_path, *paths.values(), *replay_files]
+    console.print(f"\nfiles: {', '.join(str(p) for p in files)}")
     console.print(f"done in {time.perf_counter() - started:.0f} s")
 
 
@@ -110,3 +113,21 @@ def _contract_fields(contract: object) -> set[str]:
     from estimo.schema import FIELDS
 
     return set(FIELDS) | set(getattr(contract, "extra_fields", None) or ())
+
+
+def _monitoring_replay(out: Path, n: int, seed: int) -> list[Path]:
+    """A year of serving on a new synthetic market of ``n`` properties where one city
+    drifts: valuations and outcomes recorded month by month, the monitor run after each
+    month (as cron would)."""
+    from estimo.monitor.replay import demo_replay
+
+    console.print(
+        "\n6. monitoring replay: a model trained on months 1-12 serves months 13-24; "
+        "one city's prices rise 1 %/month faster than the model expects"
+    )
+    with console.status("serving, recording appraisals and sales, monitoring month by month ..."):
+        replay = demo_replay(out / "monitor", seed=seed, n_properties=n)
+    for line in replay.lines():
+        console.print(f"   {line}", highlight=False, markup=False)
+    console.print(f"   dashboard: {replay.files['html']} (estimo monitor writes the same)")
+    return [Path(p) for p in replay.files.values()]

@@ -497,17 +497,44 @@ def promote(
         bool, typer.Option(help="promote even if checks fail (needs --reason)")
     ] = False,
     reason: Annotated[str, typer.Option(help="why (required with --force); recorded")] = "",
+    live: Annotated[
+        bool | None,
+        typer.Option(
+            "--live/--no-live",
+            help="also compare both models on recent live outcomes (appraisals, sales) from "
+            "the monitoring store (default: gate.live_outcomes)",
+        ),
+    ] = None,
+    live_store: Annotated[
+        str | None,
+        typer.Option(help="monitoring store URL (default: monitor.store_url of the project)"),
+    ] = None,
+    live_since: Annotated[
+        str | None,
+        typer.Option(
+            help="outcomes of valuations served since this date (default: "
+            "gate.live_days before today)"
+        ),
+    ] = None,
 ) -> None:
     """Promote a candidate if it passes the gate against the current champion; record why.
 
     Exit code 0 when promoted (or forced), 1 when rejected, 2 for bad usage.
     """
-    _promote(candidate, alias, data, registry, force, reason)
+    _promote(candidate, alias, data, registry, force, reason, live, live_store, live_since)
 
 
 @handle_errors
 def _promote(
-    candidate: str, alias: str, data: str | None, url: str | None, force: bool, reason: str
+    candidate: str,
+    alias: str,
+    data: str | None,
+    url: str | None,
+    force: bool,
+    reason: str,
+    live: bool | None = None,
+    live_store: str | None = None,
+    live_since: str | None = None,
 ) -> None:
     from estimo.promote.gate import promote as run_gate
 
@@ -522,6 +549,14 @@ def _promote(
     config = load_project(data)
     reg = _registry(url, config)
     reg.resolve(candidate)  # fail fast on an unknown candidate, before reading the data
+    use_live = config.gate.live_outcomes if live is None else live
+    store = None
+    since = None
+    if use_live:
+        store = live_store or config.monitor.resolved_store_url(config.base_dir)
+        since = _live_since(live_since)
+    elif live_store is not None or live_since is not None:
+        raise ConfigError("--live-store and --live-since need --live (or gate.live_outcomes)")
     _, loaded = load(data)
     with console.status("comparing candidate and champion ..."):
         decision = run_gate(
@@ -533,10 +568,22 @@ def _promote(
             force=force,
             reason=reason,
             data_source=data,
+            live_store=store,
+            live_since=since,
         )
     _print_decision(decision)
     if not decision.promoted:
         raise typer.Exit(code=1)
+
+
+def _live_since(text: str | None) -> Any:
+    """``--live-since`` as a date (None: the gate's default window)."""
+    if text is None:
+        return None
+    try:
+        return pd.Timestamp(text)
+    except ValueError:
+        raise ConfigError(f"--live-since is {text!r}; expected a date such as 2024-05-01") from None
 
 
 def _print_decision(decision: Any) -> None:
@@ -549,6 +596,8 @@ def _print_decision(decision: Any) -> None:
     console.print(table)
     if decision.comparison:
         console.print(f"verdict: {decision.comparison['verdict']}")
+    if decision.live is not None:
+        console.print(f"on {decision.live['n']} live outcomes: {decision.live['verdict']}")
     colour = {"promoted": "green", "forced": "yellow", "rejected": "red"}[decision.outcome]
     line = f"[bold {colour}]{decision.outcome}[/]: {decision.candidate} for {decision.alias}"
     if decision.outcome == "rejected":

@@ -112,20 +112,22 @@ def value_remote(url: str, records: list[dict[str, Any]], lang: str, as_json: bo
         print_answer(answer)
 
 
-def print_answer(answer: dict[str, Any]) -> None:
-    """Print one service answer: price, range, confidence, reasons and notes."""
+def print_answer(answer: dict[str, Any], comparables: int = 3) -> None:
+    """Print one service answer: price, range, confidence, reasons, the first
+    ``comparables`` comparables' sentences and the notes."""
     currency = answer.get("currency", "")
+    model = answer.get("model") or {}
     console.print(
         f"[bold]{answer['price']:,.0f} {currency}[/] (range {answer['low']:,.0f} .. "
-        f"{answer['high']:,.0f}, {answer['confidence']} confidence); model "
-        f"{answer['model']['bundle']} {answer['model']['version']}, {answer['sub_model']}"
+        f"{answer['high']:,.0f}, {answer['confidence']} confidence); bundle "
+        f"{model.get('bundle')} version {model.get('version')}, sub-model {answer['sub_model']}"
     )
     explanation = answer.get("explanation") or {}
     text = explanation.get("text", {})
     for line in [text.get("reference"), *text.get("reasons", []), text.get("total")]:
         if line:
             console.print(f"  {line}", highlight=False, markup=False)
-    for line in [*text.get("comparables", [])[:3], *answer.get("warnings", [])]:
+    for line in [*text.get("comparables", [])[:comparables], *answer.get("warnings", [])]:
         console.print(f"  - {line}", highlight=False, markup=False)
 
 
@@ -158,8 +160,11 @@ def show_service(model: Any, subject: Any, out: Path) -> None:
     from estimo.model.bundle import save_model
     from estimo.schema import FIELDS
 
-    engine = getattr(model, "engine_", model)  # a ValuationPipeline serves its engine (adapter)
-    folder = save_model(engine, str(out / "model"))
+    folder = str(out / "model")
+    if hasattr(model, "engine_"):  # the ValuationPipeline, cleaning included, as `estimo train`
+        model.save(folder)
+    else:
+        save_model(model, folder)
     record = records_of(subject.drop(columns=["price", "price_kind", "id"], errors="ignore"))[0]
     extra = [name for name in record if name not in FIELDS]  # the market's own feature columns
     settings = ServeSettings(
@@ -177,5 +182,10 @@ def show_service(model: Any, subject: Any, out: Path) -> None:
             f"\n5. the valuation service on {service.url} (estimo serve --model {folder})"
         )
         console.print(f"   POST {service.url}/v1/valuations {json.dumps(record, default=str)}")
-        print_answer(client.value(record))
+        answer = client.value(record)
+        print_answer(answer, comparables=0)  # step 4 showed them
+        if hasattr(model, "value_one"):
+            local = model.value_one(record, explain=False).price
+            same = "the same price" if answer["price"] == local else f"{local:,.0f} locally"
+            console.print(f"   ({same} as `estimo value --model {folder}`)")
         console.print(f"   OpenAPI page: {service.url}/docs (the service stops now)")

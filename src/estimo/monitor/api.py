@@ -44,7 +44,6 @@ from pydantic import (
 )
 
 from estimo.errors import DataError
-from estimo.monitor.store import StoreError, ValuationStore
 
 __all__ = ["MAX_OUTCOMES", "OutcomeIn", "OutcomesAnswer", "outcomes_router"]
 
@@ -95,6 +94,34 @@ class OutcomesAnswer(BaseModel):
     unchanged: int
 
 
+EXAMPLES: dict[str, Any] = {
+    "sale": {
+        "summary": "a sale, linked to the valuation it answers",
+        "value": {
+            "kind": "sale",
+            "request_id": "6f1c0d2e9a",
+            "property_id": "MI-000123",
+            "price": 405000,
+            "date": "2024-07-12",
+            "source": "notary",
+        },
+    },
+    "appraisals": {
+        "summary": "appraisals by the acquisition team",
+        "value": [
+            {
+                "kind": "appraisal",
+                "property_id": "MI-000123",
+                "price": 398000,
+                "date": "2024-05-03",
+                "source": "acquisitions",
+                "appraiser_id": "A17",
+            }
+        ],
+    },
+}
+"""The OpenAPI examples of ``POST /v1/outcomes``."""
+
 _ONE = TypeAdapter(OutcomeIn)
 _MANY = TypeAdapter(list[OutcomeIn])
 
@@ -110,16 +137,40 @@ def _parse(body: Any) -> list[OutcomeIn]:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from exc
 
 
-def outcomes_router(store_getter: Callable[[], ValuationStore]) -> APIRouter:
-    """The ``POST /v1/outcomes`` router over the store ``store_getter`` returns."""
+def outcomes_router(store_getter: Callable[..., Any]) -> APIRouter:
+    """The ``POST /v1/outcomes`` router over the store ``store_getter`` returns (a
+    :class:`~estimo.monitor.store.ValuationStore`; the store module, with its database
+    libraries, is imported on the first request, so mounting the router stays light)."""
     router = APIRouter(prefix="/v1", tags=["outcomes"])
 
-    @router.post("/outcomes", response_model=OutcomesAnswer)
+    @router.post(
+        "/outcomes",
+        response_model=OutcomesAnswer,
+        responses={
+            200: {
+                "content": {
+                    "application/json": {
+                        "example": {"received": 2, "inserted": 1, "updated": 0, "unchanged": 1}
+                    }
+                }
+            },
+            413: {"description": f"more than {MAX_OUTCOMES} outcomes in one request"},
+            503: {"description": "the monitoring store cannot be reached"},
+        },
+    )
     def post_outcomes(
-        body: Annotated[Any, Body(description="one outcome (OutcomeIn) or a list of them")],
-        store: Annotated[ValuationStore, Depends(store_getter)],
+        body: Annotated[
+            Any,
+            Body(
+                description="one outcome (OutcomeIn) or a list of them",
+                openapi_examples=EXAMPLES,
+            ),
+        ],
+        store: Annotated[Any, Depends(store_getter)],
     ) -> OutcomesAnswer:
         """Record one outcome or a list of outcomes (idempotent: re-sending adds nothing)."""
+        from estimo.monitor.store import StoreError
+
         items = _parse(body)
         if not items:
             raise HTTPException(

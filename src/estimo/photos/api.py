@@ -6,6 +6,10 @@ A self-contained FastAPI router; the service mounts it with
 JSON of :meth:`estimo.photos.check.ListingCheck.to_dict`, or with ``?download=zip`` a ZIP
 holding ``check.json`` and the cleaned photos (faces blurred, no EXIF/GPS). The uploaded
 originals are never returned.
+
+Importing this module is light (FastAPI only): the image libraries, the room model and the
+face detector are imported and loaded on the first request, so the service's start-up does
+not pay for them.
 """
 
 from __future__ import annotations
@@ -14,19 +18,52 @@ import io
 import json
 import zipfile
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, UploadFile
 from fastapi.responses import Response
 
-from estimo.photos.check import MAX_PHOTOS, check_listing
-from estimo.photos.checklist import ChecklistPolicy
-from estimo.photos.faces import FaceDetector, default_detector
-from estimo.photos.images import PhotoError
-from estimo.photos.room_model import RoomClassifier, load_default_classifier
+if TYPE_CHECKING:
+    from estimo.photos.checklist import ChecklistPolicy
+    from estimo.photos.faces import FaceDetector
+    from estimo.photos.room_model import RoomClassifier
 
 MAX_PHOTO_BYTES = 15 * 1024 * 1024
 """Largest accepted photo file."""
+
+EXAMPLE_CHECK: dict[str, Any] = {
+    "photos": [
+        {
+            "file": "IMG_0412.jpg",
+            "room": "kitchen",
+            "probability": 0.93,
+            "candidate": "kitchen",
+            "probabilities": {"bathroom": 0.02, "bedroom": 0.03, "exterior": 0.02, "kitchen": 0.93},
+            "faces": 1,
+            "people": 1,
+            "face_boxes": [{"x0": 102, "y0": 40, "x1": 141, "y1": 88, "score": 0.91}],
+            "had_exif": True,
+            "had_gps": True,
+            "privacy_checked": True,
+            "privacy_actions": ["blurred 1 face", "removed EXIF", "removed GPS position"],
+            "cleaned": "IMG_0412.jpg",
+            "hash": "a98eb846c5a79bab",
+        }
+    ],
+    "checklist": {
+        "required": ["kitchen", "bathroom", "bedroom"],
+        "present": ["kitchen"],
+        "doubtful": [],
+        "missing": ["bathroom", "bedroom"],
+        "rooms": {"kitchen": ["IMG_0412.jpg"]},
+        "doubtful_files": {},
+        "duplicates": [],
+        "complete": False,
+    },
+    "property_type": "flat",
+    "model": {"unsure_threshold": 0.79, "accuracy": 0.89, "macro_f1": 0.89, "ece": 0.013},
+}
+"""An answer of ``POST /v1/photos/check`` (the OpenAPI example)."""
 
 
 def _problem(field: str, value: object, message: str) -> dict[str, str]:
@@ -39,6 +76,8 @@ def _problem(field: str, value: object, message: str) -> dict[str, str]:
 
 
 def _read_uploads(photos: list[UploadFile]) -> list[tuple[str, bytes]]:
+    from estimo.photos.check import MAX_PHOTOS
+
     if len(photos) > MAX_PHOTOS:
         raise HTTPException(
             422,
@@ -69,8 +108,8 @@ def _zip(result: dict[str, Any], cleaned: dict[str, bytes]) -> bytes:
 
 def photos_router(
     *,
-    classifier: RoomClassifier | Callable[[], RoomClassifier] = load_default_classifier,
-    detector: FaceDetector | Callable[[], FaceDetector] = default_detector,
+    classifier: RoomClassifier | Callable[[], RoomClassifier] | None = None,
+    detector: FaceDetector | Callable[[], FaceDetector] | None = None,
     policy: ChecklistPolicy | None = None,
     prefix: str = "/v1/photos",
 ) -> APIRouter:
@@ -78,10 +117,12 @@ def photos_router(
 
     Parameters
     ----------
-    classifier : RoomClassifier or callable
-        The room model, or a function returning it (called once, on the first request).
-    detector : FaceDetector or callable
-        The face detector, or a function returning it (called once, on the first request).
+    classifier : RoomClassifier or callable, optional
+        The room model, or a function returning it (called once, on the first request);
+        default: the shipped model (``load_default_classifier``).
+    detector : FaceDetector or callable, optional
+        The face detector, or a function returning it (called once, on the first request);
+        default: ``default_detector``.
     policy : ChecklistPolicy, optional
         Required rooms per property type.
     prefix : str
@@ -96,17 +137,46 @@ def photos_router(
 
     def models() -> tuple[RoomClassifier, FaceDetector]:
         if not loaded:
-            loaded["classifier"] = classifier() if callable(classifier) else classifier
-            loaded["detector"] = detector() if callable(detector) else detector
+            from estimo.photos.faces import default_detector
+            from estimo.photos.room_model import load_default_classifier
+
+            rooms = classifier if classifier is not None else load_default_classifier
+            faces = detector if detector is not None else default_detector
+            loaded["classifier"] = rooms() if callable(rooms) else rooms
+            loaded["detector"] = faces() if callable(faces) else faces
         return loaded["classifier"], loaded["detector"]
 
     @router.post(
         "/check",
         summary="Check a listing's photos: required rooms, room types, faces blurred, EXIF removed",
         responses={
-            200: {"content": {"application/zip": {}}, "description": "JSON, or a ZIP download"},
+            200: {
+                "content": {
+                    "application/json": {"example": EXAMPLE_CHECK},
+                    "application/zip": {},
+                },
+                "description": "JSON, or a ZIP download",
+            },
             413: {"description": "a photo is too large"},
             422: {"description": "a photo cannot be read; one problem per photo"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "content": {
+                    "multipart/form-data": {
+                        "examples": {
+                            "listing": {
+                                "summary": "three photos of a flat",
+                                "value": {
+                                    "photos": ["kitchen.jpg", "bath.jpg", "front.jpg"],
+                                    "property_type": "flat",
+                                    "privacy": True,
+                                },
+                            }
+                        }
+                    }
+                }
+            }
         },
     )
     def check(
@@ -120,6 +190,9 @@ def photos_router(
             Query(description="zip: check.json plus the cleaned photos in one ZIP download"),
         ] = None,
     ) -> Any:
+        from estimo.photos.check import check_listing
+        from estimo.photos.images import PhotoError
+
         uploads = _read_uploads(photos)
         room_model, face_detector = models()
         try:

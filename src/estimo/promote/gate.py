@@ -29,6 +29,13 @@ The scored rows follow the one evaluation protocol (:mod:`estimo.evaluate.protoc
 after both training windows, properties neither model saw, first appearance, scored
 against ``price_target``; ``estimo compare`` scores the same rows for the same pair.
 
+``live_outcomes``     (with a monitoring store: ``promote(..., live_store=...)``, ``estimo
+                       promote --live`` or ``gate.live_outcomes``) both models value again
+                       the properties served since ``live_since`` that have an appraisal
+                       or a sale (:func:`estimo.monitor.gate.live_comparison`); fails when
+                       the candidate is clearly worse there (``live_must_not_lose``),
+                       skipped below ``live_min_rows`` outcomes; recorded as ``live``
+
 With no current champion the comparison checks are skipped and the others decide. Every
 decision, promoted or rejected, is written as JSON and Markdown under the registry's
 ``decisions/`` folder; ``force=True`` with a reason promotes a rejected candidate and says
@@ -70,7 +77,15 @@ from estimo.registry.manifest import current_user, utc_now
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CheckResult", "Decision", "GateError", "check_quality", "evaluate_gate", "promote"]
+__all__ = [
+    "CheckResult",
+    "Decision",
+    "GateError",
+    "check_live",
+    "check_quality",
+    "evaluate_gate",
+    "promote",
+]
 
 Status = Literal["pass", "fail", "skip"]
 
@@ -108,6 +123,7 @@ class Decision(BaseModel):
     rules: dict[str, Any]
     data: dict[str, Any] = Field(default_factory=dict)
     comparison: dict[str, Any] | None = None
+    live: dict[str, Any] | None = None
     candidate_metrics: dict[str, Any] = Field(default_factory=dict)
     quality: dict[str, Any] | None = None
     record_json: str | None = None
@@ -447,6 +463,45 @@ def _absolute_metrics(
     return {}, "(no labelled rows after its training window, and no test metrics registered)"
 
 
+def check_live(live: dict[str, Any] | None, rules: GateConfig) -> CheckResult:
+    """The candidate is not clearly worse than the champion on recent live outcomes.
+
+    ``live`` is :func:`estimo.monitor.gate.live_comparison`'s result (None: no champion).
+
+    Examples
+    --------
+    >>> live = {"n": 240, "verdict": "candidate worse", "differences": {"pe10": {
+    ...     "candidate_minus_champion": -0.06, "low": -0.1, "high": -0.02}}}
+    >>> check_live(live, GateConfig()).status
+    'fail'
+    >>> check_live({"n": 12, "verdict": "too few outcomes"}, GateConfig()).status
+    'skip'
+    """
+    name = "live_outcomes"
+    if live is None:
+        return CheckResult(name=name, status="skip", message="no champion to compare")
+    n = int(live.get("n", 0))
+    if live.get("verdict") == "too few outcomes":
+        return CheckResult(
+            name=name,
+            status="skip",
+            message=f"only {n} live outcomes since {live.get('since') or 'the start'}; "
+            f"a live verdict needs gate.live_min_rows={rules.live_min_rows}",
+            value=float(n),
+            limit=float(rules.live_min_rows),
+        )
+    pe10 = live["differences"]["pe10"]
+    diff, low, high = pe10["candidate_minus_champion"], pe10["low"], pe10["high"]
+    text = (
+        f"PE10 candidate - champion {_pts(diff)} (CI {_num(low)} to {_num(high)}) on {n} live "
+        f"outcomes since {live.get('since') or 'the start'}: {live['verdict']}"
+    )
+    failed = live["verdict"] == "candidate worse" and rules.live_must_not_lose
+    return CheckResult(
+        name=name, status="fail" if failed else "pass", message=text, value=diff, limit=0.0
+    )
+
+
 def evaluate_gate(
     candidate: LoadedVersion,
     champion: LoadedVersion | None,
@@ -512,6 +567,8 @@ def promote(
     reason: str = "",
     by: str | None = None,
     data_source: str = "",
+    live_store: Any = None,
+    live_since: Any = None,
 ) -> Decision:
     """Decide whether ``candidate`` takes ``alias``; apply and record the decision.
 
@@ -535,6 +592,12 @@ def promote(
         Who decides (default ``user@host``).
     data_source : str
         Where ``frame`` came from, for the record.
+    live_store : ValuationStore or str, optional
+        The monitoring store (or its URL): adds the ``live_outcomes`` check, champion and
+        candidate on the same recent live outcomes, recorded as the decision's ``live``.
+    live_since : date-like, optional
+        Live outcomes of the valuations served since then (default: ``gate.live_days``
+        before now).
 
     Returns
     -------
@@ -559,6 +622,10 @@ def promote(
         raise GateError(f"{cand.version} already holds alias {alias!r}; nothing to decide")
     champ = registry.load(champion_version) if champion_version else None
     checks, comparison, metrics, data = evaluate_gate(cand, champ, frame, rules)
+    live = None
+    if live_store is not None:
+        live = _live(live_store, champ, cand, live_since, rules)
+        checks.append(check_live(live, rules))
     data["source"] = data_source
     failed = [c.name for c in checks if c.status == "fail"]
     passed = not failed
@@ -580,6 +647,7 @@ def promote(
         rules=rules.model_dump(mode="json"),
         data=to_jsonable(data),
         comparison=None if comparison is None else _comparison_dict(comparison),
+        live=None if live is None else to_jsonable(live),
         candidate_metrics=metrics,
         quality=cand.manifest.quality,
     )
@@ -595,6 +663,41 @@ def promote(
     write_decision(registry, decision)
     log.info("gate: %s %s for %s (%s)", cand.version, outcome, alias, ", ".join(failed) or "ok")
     return decision
+
+
+def _live(
+    store: Any,
+    champion: LoadedVersion | None,
+    candidate: LoadedVersion,
+    since: Any,
+    rules: GateConfig,
+) -> dict[str, Any] | None:
+    """Both models on the live outcomes of ``store`` (None without a champion)."""
+    if champion is None:
+        return None
+    from estimo.monitor.gate import live_comparison
+    from estimo.monitor.store import ValuationStore
+
+    if since is None:
+        since = pd.Timestamp.now(tz="UTC").tz_localize(None).normalize() - pd.Timedelta(
+            days=rules.live_days
+        )
+    opened = isinstance(store, str)
+    store = ValuationStore.from_url(store, upgrade=False) if opened else store
+    try:
+        return live_comparison(
+            store,
+            champion.model,
+            candidate.model,
+            since=since,
+            min_rows=rules.live_min_rows,
+            n_boot=rules.n_boot,
+            confidence=rules.confidence,
+            seed=rules.seed,
+        )
+    finally:
+        if opened:
+            store.dispose()
 
 
 def _comparison_dict(comparison: GateComparison) -> dict[str, Any]:

@@ -74,6 +74,8 @@ def render_markdown(decision: Decision) -> str:
         )
     if decision.comparison:
         lines += _comparison_lines(decision.comparison)
+    if decision.live:
+        lines += _live_lines(decision.live)
     if decision.candidate_metrics:
         m = decision.candidate_metrics
         lines += [
@@ -87,6 +89,31 @@ def render_markdown(decision: Decision) -> str:
         ]
     lines += ["", "## Rules", "", "```json", _json(decision.rules), "```", ""]
     return "\n".join(lines)
+
+
+def _live_lines(live: dict[str, Any]) -> list[str]:
+    """The champion and the candidate on recent live outcomes."""
+    head = (
+        f"## On live outcomes ({live['n']} {' and '.join(live['kinds'])} outcomes of the "
+        f"valuations served since {live.get('since') or 'the start'}): {live['verdict']}"
+    )
+    if "differences" not in live:
+        return ["", head]
+    lines = [
+        "",
+        head,
+        "",
+        "| metric | champion | candidate | difference (points) | CI | better |",
+        "|---|---|---|---|---|---|",
+    ]
+    for name, d in live["differences"].items():
+        lines.append(
+            f"| {name} | {_pct(live['champion'].get(name))} % | "
+            f"{_pct(live['candidate'].get(name))} % | "
+            f"{_pct(d['candidate_minus_champion'], True)} | {_pct(d['low'], True)} to "
+            f"{_pct(d['high'], True)} | {d['better'] or '–'} |"
+        )
+    return lines
 
 
 def _comparison_lines(comparison: dict[str, Any]) -> list[str]:

@@ -41,6 +41,8 @@ __all__ = [
 
 GLOBAL = "global"
 GLOBAL_FOLDER = "_global"
+#: Files that make a folder one servable model: a saved pipeline, or an engine saved alone.
+MODEL_FILES = ("pipeline.json", "model.json")
 CITY_SEPARATOR = "--"
 _STROKES = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss", "đ": "d"})
 
@@ -108,7 +110,7 @@ class FolderCatalog:
         """The bundles now in the folder."""
         if not self.root.is_dir():
             raise EstimoError(f"model folder {self.root.name!r} does not exist")
-        if (self.root / "model.json").is_file():
+        if any((self.root / name).is_file() for name in MODEL_FILES):  # one model folder
             return {GLOBAL: BundleRef(GLOBAL, None, self.root.name, str(self.root))}
         refs = {}
         for sub in sorted(p for p in self.root.iterdir() if p.is_dir()):
@@ -118,7 +120,8 @@ class FolderCatalog:
                 refs[key] = BundleRef(key, sub.name, sub.name, str(sub))
         if GLOBAL not in refs:
             raise EstimoError(
-                f"model folder {self.root.name!r} has no model.json and no {GLOBAL_FOLDER!r} "
+                f"model folder {self.root.name!r} has no pipeline.json (written by `estimo "
+                f"train`), no model.json and no {GLOBAL_FOLDER!r} "
                 "sub-folder; expected a model folder or one folder per city plus "
                 f"{GLOBAL_FOLDER!r} (the fallback)"
             )

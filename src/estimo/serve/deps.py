@@ -13,6 +13,7 @@ from fastapi import Depends, Header, Request
 
 from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.model_router import ModelRouter
+from estimo.serve.recording import ServedRecorder
 from estimo.serve.settings import LANGUAGES, ServeSettings
 
 __all__ = [
@@ -40,6 +41,11 @@ def get_model_router(request: Request) -> ModelRouter:
 def get_metrics(request: Request) -> ServiceMetrics:
     """The app's metrics."""
     return request.app.state.metrics
+
+
+def get_recorder(request: Request) -> ServedRecorder | None:
+    """The app's recorder of served valuations (None: nothing is recorded)."""
+    return getattr(request.app.state, "recorder", None)
 
 
 def pick_language(header: str | None, default: str = "en") -> str:
@@ -84,3 +90,4 @@ SettingsDep = Annotated[ServeSettings, Depends(get_serve_settings)]
 ModelRouterDep = Annotated[ModelRouter, Depends(get_model_router)]
 MetricsDep = Annotated[ServiceMetrics, Depends(get_metrics)]
 LanguageDep = Annotated[str, Depends(get_language)]
+RecorderDep = Annotated[ServedRecorder | None, Depends(get_recorder)]

@@ -1,9 +1,15 @@
 """Builds the FastAPI app of the valuation service; nothing else happens here.
 
 :func:`create_app` wires settings, the model router (with its catalog), metrics, the request
-middleware, the problem handlers and one router per resource. On start-up the hot cities are
-loaded in a background thread (``/readyz`` answers 503 until then) and a poller re-reads the
-aliases every ``serve.alias_poll_seconds`` (a new champion is served without a restart).
+middleware, the problem handlers and one router per resource: valuations, models, health,
+metrics, the valuation page, ``POST /v1/outcomes`` (:mod:`estimo.monitor.api`) and
+``POST /v1/photos/check`` (:mod:`estimo.photos.api`; a 501 problem without the photos
+extra). With ``serve.monitor.store_url`` set, every valuation answered is recorded in the
+monitoring store off the request path (:mod:`estimo.serve.recording`).
+
+On start-up the hot cities are loaded in a background thread (``/readyz`` answers 503 until
+then) and a poller re-reads the aliases every ``serve.alias_poll_seconds`` (a new champion
+is served without a restart).
 :func:`app_from_env` is the factory uvicorn workers call (settings from ``ESTIMO_SERVE__*``).
 """
 
@@ -28,7 +34,8 @@ from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.middleware import RequestMiddleware
 from estimo.serve.model_router import ModelRouter
 from estimo.serve.problems import install_problem_handlers
-from estimo.serve.routers import health, metrics, models, page, valuations
+from estimo.serve.recording import ServedRecorder
+from estimo.serve.routers import health, metrics, models, outcomes, page, photos, valuations
 from estimo.serve.settings import ServeSettings, get_settings
 
 log = logging.getLogger(__name__)
@@ -69,6 +76,7 @@ def create_app(
         hot_cities=settings.hot_cities,
         events=service_metrics,
     )
+    recorder = ServedRecorder(settings.monitor) if settings.monitor.store_url else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -84,8 +92,12 @@ def create_app(
             )
         for thread in threads:
             thread.start()
+        if recorder is not None:
+            recorder.start()
         yield
         stop.set()
+        if recorder is not None:
+            recorder.close()  # writes what is still buffered
 
     app = FastAPI(
         title="Estimo valuation service",
@@ -97,9 +109,11 @@ def create_app(
     app.state.model_router = model_router
     app.state.metrics = service_metrics
     app.state.guard = Guard(settings.guard, captcha=captcha)
+    app.state.recorder = recorder
     install_problem_handlers(app)
-    for module in (valuations, models, health, metrics, page):
+    for module in (valuations, models, health, metrics, page, outcomes):
         app.include_router(module.router)
+    app.include_router(photos.router())
     app.mount(page.STATIC_PATH, page.static_files(), name="page-static")
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.guard.max_body_bytes)
     install_security(app, settings.cors_origins)

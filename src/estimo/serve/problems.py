@@ -165,14 +165,23 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        titles = {404: "Not found", 405: "Method not allowed"}
-        problem = ProblemError(
-            exc.status_code,
-            "http-" + str(exc.status_code),
-            titles.get(exc.status_code, "HTTP error"),
-            str(exc.detail),
-            headers=dict(exc.headers or {}) or None,
-        )
+        titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
+        detail, errors = exc.detail, None
+        if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
+            errors = [_error_of(d) for d in detail]  # field-level problems of a router
+            names = ", ".join(repr(e["field"]) for e in errors[:5])
+            detail = f"{len(errors)} problem(s) with the request: {names}"
+        if exc.status_code == 422 and errors:
+            problem = invalid_input(errors)
+        else:
+            problem = ProblemError(
+                exc.status_code,
+                "http-" + str(exc.status_code),
+                titles.get(exc.status_code, "HTTP error"),
+                str(detail),
+                errors,
+                headers=dict(exc.headers or {}) or None,
+            )
         return problem.response(request.url.path)
 
     @app.exception_handler(EstimoError)
@@ -186,6 +195,18 @@ def install_problem_handlers(app: FastAPI) -> None:
         return ProblemError(
             422, "cannot-value", "The property cannot be valued", str(exc), errors
         ).response(request.url.path)
+
+
+def _error_of(item: dict[str, Any]) -> dict[str, str]:
+    """One ``{"field", "value", "message"}`` from a router's problem or a pydantic error."""
+    if "field" in item:
+        return {k: str(item.get(k, "")) for k in ("field", "value", "message")}
+    where = [str(p) for p in item.get("loc", ())[1:]] or ["body"]
+    return {
+        "field": ".".join(where),
+        "value": shorten(item.get("input")),
+        "message": str(item.get("msg", "invalid")),
+    }
 
 
 def internal_error() -> ProblemError:

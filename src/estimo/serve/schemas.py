@@ -219,6 +219,9 @@ class BatchItem(BaseModel):
 
     index: int
     ok: bool
+    request_id: str | None = Field(
+        default=None, description="id of this valuation (outcomes refer to it)"
+    )
     valuation: ValuationOut | None = None
     problem: dict[str, Any] | None = None
 

@@ -21,7 +21,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -31,7 +31,7 @@ from pydantic_settings import (
 
 from estimo.serve.guard.settings import GuardSettings
 
-__all__ = ["ServeSettings", "get_settings", "project_file"]
+__all__ = ["MonitorSettings", "ServeSettings", "get_settings", "project_file"]
 
 ENV_PREFIX = "ESTIMO_SERVE__"
 #: Languages of the words (the explainer's locales; kept here so the app starts without
@@ -42,6 +42,35 @@ LANGUAGES: tuple[str, ...] = ("en", "it", "es")
 def project_file() -> Path:
     """The project file whose ``serve:`` section is read (``ESTIMO_CONFIG`` or estimo.yaml)."""
     return Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
+
+
+class MonitorSettings(BaseModel):
+    """``serve.monitor``: where served valuations are recorded and outcomes are sent.
+
+    Examples
+    --------
+    >>> MonitorSettings(store_url="sqlite:///runs/monitor.db").flush_seconds
+    1.0
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    store_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the monitoring store (sqlite:///runs/monitor.db, "
+        "postgresql+psycopg://user@host/db); every valuation served is recorded there and "
+        "POST /v1/outcomes writes there. None: nothing recorded, /v1/outcomes answers 503",
+    )
+    flush_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="served valuations are written this often, off the request path; a "
+        "crash loses at most about this much traffic",
+    )
+    table_prefix: str = Field(default="", description="prefix of the store's table names")
+    max_pending: int = Field(
+        default=200_000, ge=1, description="rows kept in memory while the store is unreachable"
+    )
 
 
 class ServeSettings(BaseSettings):
@@ -92,6 +121,10 @@ class ServeSettings(BaseSettings):
     guard: GuardSettings = Field(
         default_factory=GuardSettings,
         description="API keys, tiers, limits and extraction detection",
+    )
+    monitor: MonitorSettings = Field(
+        default_factory=MonitorSettings,
+        description="the monitoring store: served valuations recorded, outcomes received",
     )
 
     model_config = SettingsConfigDict(

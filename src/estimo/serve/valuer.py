@@ -1,41 +1,33 @@
 """What the service needs from a model bundle: the :class:`Valuer` protocol and its adapter.
 
 The service never touches an engine directly: it asks a :class:`Valuer` for JSON-ready
-answers. :func:`load_valuer` is the one place that turns a bundle folder into a valuer.
-Today it wraps a model folder written by ``estimo train`` (loaded with
-:func:`estimo.model.bundle.load_model`) and the explainer, the way ``estimo value`` does
-(:class:`BundleValuer`). When the saved pipeline lands, ``load_valuer`` returns
-``PipelineValuer(load_pipeline(url))`` instead and nothing else in ``estimo.serve`` changes.
+answers. :func:`load_valuer` is the one place that turns a bundle folder into a valuer: the
+saved :class:`~estimo.pipeline.ValuationPipeline` (``estimo.load_pipeline``) wrapped in a
+:class:`PipelineValuer`. The service therefore values a raw record exactly like
+``estimo value`` and the backtest do: the pipeline's cleaning policy in prediction mode
+first, then the engine, with the same numbers to the unit. A folder holding only an engine
+(saved before pipelines) is served as a pipeline without a cleaning policy.
 
 Answer shape (one dict per property, JSON-ready): ``price``, ``low``/``high`` (the first
 range, 80 %), ``low_90``/``high_90``, ``currency``, ``confidence``, ``confidence_score``,
 ``fsd``, ``valuation_date``, ``sub_model``, ``model_price``, ``comps_price``,
-``blend_weight``, ``comparables`` (numbers), ``warnings`` and, when explained,
-``explanation`` (reasons in money and every sentence, see
+``blend_weight``, ``comparables`` (numbers), ``warnings`` (the cleaning's first), ``model``
+(the pipeline's training facts; the service replaces them with the bundle and version that
+answered) and, when explained, ``explanation`` (reasons in money and every sentence, see
 :meth:`estimo.explain.explainer.Explanation.to_dict`).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
 from typing import Any, Protocol, runtime_checkable
 
 from estimo.errors import EstimoError
 
 log = logging.getLogger(__name__)
 
-__all__ = [
-    "BundleValuer",
-    "PipelineValuer",
-    "Valuer",
-    "load_valuer",
-    "record_frame",
-    "warm_imports",
-]
+__all__ = ["PipelineValuer", "Valuer", "load_valuer", "warm_imports"]
 
 
 @runtime_checkable
@@ -65,271 +57,181 @@ class Valuer(Protocol):
 
 
 def load_valuer(url: str) -> Valuer:
-    """Load the valuer of a bundle folder (local path or fsspec URL).
-
-    This is the single swap point for the saved pipeline (``estimo.load_pipeline``).
+    """Load the valuer of a bundle folder (local path or fsspec URL): its saved pipeline.
 
     Raises
     ------
     EstimoError
         If the folder holds no servable bundle.
     """
-    return BundleValuer.load(url)
+    return PipelineValuer.load(url)
 
 
 def warm_imports() -> None:
-    """Import the engine and the explainer (what :func:`load_valuer` and a valuation use)."""
-    import estimo.explain.contributions
+    """Import the pipeline, engine and explainer (what :func:`load_valuer` and a valuation use)."""
     import estimo.explain.explainer
-    import estimo.model.bundle  # noqa: F401
-
-
-def record_frame(records: Sequence[Mapping[str, Any]], contract: Any = None) -> Any:
-    """Canonical frame of records checked by the input contract (numbers as float, dates
-    as Timestamps; a record without ``date`` is valued today).
-
-    ``contract``: a :class:`~estimo.property_input.PropertyContract` (default: the
-    cleaning policy's default ranges, any extra field of a plain type).
-
-    Raises
-    ------
-    InputError
-        Naming every refused field.
-
-    Examples
-    --------
-    >>> frame = record_frame([{"city": "Milano", "area_m2": 80, "date": "2024-05-01"}])
-    >>> frame["area_m2"].dtype.name, str(frame["date"].iloc[0].date())
-    ('float64', '2024-05-01')
-    """
-    frame, _, _ = _checked_frame(records, contract)
-    return frame
-
-
-def _checked_frame(
-    records: Sequence[Mapping[str, Any]], contract: Any = None
-) -> tuple[Any, list[list[str]], list[bool]]:
-    """The contract's frame, warnings and widen flags of ``records`` (see record_frame)."""
-    from estimo.property_input import PropertyContract
-    from estimo.records import records_frame
-
-    contract = contract if contract is not None else PropertyContract()
-    checked = [contract.check(records[0])] if len(records) == 1 else contract.check_many(records)
-    frame = records_frame([c.record for c in checked])
-    return frame, [list(c.warnings) for c in checked], [c.widen for c in checked]
-
-
-class _Computed:
-    """Contributions computed with the valuations, handed to the explainer's contract check."""
-
-    def __init__(self, contributions: Any) -> None:
-        self.contributions = contributions
-
-    def log_contributions(self, frame: Any) -> Any:
-        return self.contributions
-
-
-class BundleValuer:
-    """:class:`Valuer` over today's engine bundle (an ``AVM`` model folder) and explainer.
-
-    Parameters
-    ----------
-    model : estimo.model.avm.AVM
-        A fitted engine.
-    reference : estimo.explain.reference.ReferenceTable, optional
-        Reference groups of the explanations (``reference.parquet`` in the folder).
-    bundle_bytes : int
-        Size of the bundle's files, the floor of :meth:`memory_bytes`.
-    """
-
-    def __init__(self, model: Any, reference: Any = None, bundle_bytes: int = 0) -> None:
-        from estimo.model.avm import AVM
-
-        if not isinstance(model, AVM):
-            raise EstimoError(
-                f"the bundle holds a {type(model).__name__}; the service needs an engine "
-                "bundle (written by `estimo train`) with ranges and comparables"
-            )
-        self.model = model
-        self.reference = reference
-        self.bundle_bytes = int(bundle_bytes)
-        self._explainers: dict[str, Any] = {}
-        self._lock = threading.Lock()
-        from estimo.property_input import PropertyContract
-
-        contract = PropertyContract.for_engine(model)
-        contract.extra_fields = None  # the service checked the names (serve.extra_fields)
-        self.contract = contract
-
-    @classmethod
-    def load(cls, url: str) -> BundleValuer:
-        """Load the engine and its reference table (if any) from a model folder."""
-        import fsspec
-
-        from estimo.explain.reference import REFERENCE_FILE, ReferenceTable
-        from estimo.model.bundle import load_model
-
-        model = load_model(url)
-        fs, root = fsspec.core.url_to_fs(url)
-        reference = None
-        if fs.exists(f"{root}/{REFERENCE_FILE}"):
-            text = fs.cat_file(f"{root}/{REFERENCE_FILE}")
-            reference = ReferenceTable.from_dict(json.loads(text))
-        size = sum(fs.du(root, total=False).values()) if fs.exists(root) else 0
-        return cls(model, reference=reference, bundle_bytes=size)
-
-    @property
-    def cities(self) -> tuple[str, ...]:
-        """Cities with their own sub-model in the engine."""
-        return tuple(str(c) for c in self.model.cities_)
-
-    def memory_bytes(self) -> int:
-        """Bytes of the bundle's files (the loaded parts); the router adds the RSS delta."""
-        return self.bundle_bytes
-
-    def _explainer(self, lang: str) -> Any:
-        with self._lock:
-            if lang not in self._explainers:
-                from estimo.explain.explainer import Explainer
-
-                self._explainers[lang] = Explainer(lang, reference=self.reference)
-            return self._explainers[lang]
-
-    def value_one(
-        self, record: Mapping[str, Any], *, explain: bool = True, lang: str = "en"
-    ) -> dict[str, Any]:
-        """The answer for one record (see the module docstring)."""
-        frame, warnings, widen = _checked_frame([record], self.contract)
-        return self._value_frame(frame, explain=explain, lang=lang, notes=(warnings, widen))[0]
-
-    def value_many(
-        self, records: Sequence[Mapping[str, Any]], *, explain: bool = True, lang: str = "en"
-    ) -> list[dict[str, Any] | Exception]:
-        """Value all records in one pass; when that fails, one by one (per-record errors)."""
-        if not records:
-            return []
-        try:
-            frame, warnings, widen = _checked_frame(records, self.contract)
-            return list(
-                self._value_frame(frame, explain=explain, lang=lang, notes=(warnings, widen))
-            )
-        except (EstimoError, ValueError, TypeError, KeyError):
-            log.info("batch of %d failed as a whole; valuing one by one", len(records))
-        out: list[dict[str, Any] | Exception] = []
-        for record in records:
-            try:
-                out.append(self.value_one(record, explain=explain, lang=lang))
-            except (EstimoError, ValueError, TypeError, KeyError) as exc:
-                out.append(exc)
-        return out
-
-    def _value_frame(
-        self,
-        frame: Any,
-        *,
-        explain: bool,
-        lang: str,
-        notes: tuple[list[list[str]], list[bool]] | None = None,
-    ) -> list[dict[str, Any]]:
-        import pandas as pd
-
-        from estimo.property_input import widen_valuation
-
-        if "date" not in frame:
-            frame["date"] = pd.Timestamp.today().normalize()
-        frame["date"] = frame["date"].fillna(pd.Timestamp.today().normalize())
-        warnings, widen = notes if notes is not None else ([[]] * len(frame), [False] * len(frame))
-
-        def noted(valuations: Sequence[Any]) -> list[Any]:
-            return [
-                widen_valuation(v, warnings[i])
-                if widen[i]
-                else replace(v, warnings=(*warnings[i], *v.warnings))
-                for i, v in enumerate(valuations)
-            ]
-
-        if explain:
-            from estimo.explain.contributions import log_contributions
-
-            valuations, raw, features = self.model.value_with_contributions(frame)
-            valuations = noted(valuations)
-            contributions = log_contributions(_Computed(raw), frame)
-            explanations = self._explainer(lang).explain(
-                frame,
-                contributions,
-                valuations,
-                currency=self.model.currency or "EUR",
-                feature_values=features,
-            )
-        else:
-            valuations = noted(self.model.value(frame, explain=False))
-            explanations = [None] * len(valuations)
-        extra = self._extra_ranges(frame, valuations, widen)
-        answers = []
-        for i, (valuation, explanation) in enumerate(zip(valuations, explanations, strict=True)):
-            answer = valuation.to_dict()
-            answer.update(extra[i])
-            answer["explanation"] = None if explanation is None else explanation.to_dict()
-            answers.append(answer)
-        return answers
-
-    def _extra_ranges(
-        self, frame: Any, valuations: Sequence[Any], widen: Sequence[bool]
-    ) -> list[dict[str, float]]:
-        """``low_90``/``high_90`` (every level after the first) around each final price
-        (widened like the first range where the input contract says so)."""
-        import numpy as np
-
-        from estimo.frames import str_values
-        from estimo.property_input import WIDEN_FACTOR
-
-        model = self.model
-        out: list[dict[str, float]] = [{} for _ in valuations]
-        cities = str_values(frame["city"])
-        segment = model.interval_segment
-        segments = frame[segment].to_numpy(dtype=object) if segment and segment in frame else None
-        log_price = np.log([v.price for v in valuations])
-        for level in list(model.interval_levels)[1:]:
-            lo, hi = model.intervals_.bounds(cities, segments, level=float(level))
-            suffix = round(float(level) * 100)
-            for i in range(len(valuations)):
-                scale = WIDEN_FACTOR if widen[i] else 1.0
-                out[i][f"low_{suffix}"] = float(np.exp(log_price[i] + scale * min(lo[i], 0.0)))
-                out[i][f"high_{suffix}"] = float(np.exp(log_price[i] + scale * max(hi[i], 0.0)))
-        return out
+    import estimo.pipeline  # noqa: F401
 
 
 class PipelineValuer:
-    """:class:`Valuer` over the saved pipeline (``estimo.load_pipeline``), for the lead's swap.
+    """:class:`Valuer` over a saved :class:`~estimo.pipeline.ValuationPipeline`.
 
     Parameters
     ----------
     pipeline : ValuationPipeline
-        Offers ``value_one``/``value_many`` returning ``Valuation`` objects with
-        ``to_dict()``, ``cities_`` and ``memory_bytes()``.
+        A fitted pipeline whose engine gives ranges and comparables (an ``AVM``).
+    bundle_bytes : int
+        Size of the bundle's files, a floor of :meth:`memory_bytes`.
+
+    Examples
+    --------
+    >>> from estimo.model.avm import AVM
+    >>> from estimo.pipeline import ValuationPipeline
+    >>> from estimo.synth import generate_market
+    >>> frame = generate_market(1_500, seed=1, faults=False).frame
+    >>> engine = AVM(n_estimators=10, min_city_rows=300, n_jobs=1, progress=False)
+    >>> pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(frame)
+    >>> record = {"city": "Milano", "area_m2": 70, "date": "2024-01-15"}
+    >>> answer = PipelineValuer(pipeline).value_one(record)
+    >>> answer["price"] == pipeline.value_one(record).price, answer["explanation"]["language"]
+    (True, 'en')
     """
 
-    def __init__(self, pipeline: Any) -> None:
+    def __init__(self, pipeline: Any, bundle_bytes: int = 0) -> None:
+        from estimo.model.avm import AVM
+
+        engine = getattr(pipeline, "engine_", None)
+        if not isinstance(engine, AVM):
+            raise EstimoError(
+                f"the bundle holds a {type(engine or pipeline).__name__}; the service needs an "
+                "engine bundle (a pipeline written by `estimo train`) with ranges and comparables"
+            )
         self.pipeline = pipeline
+        self.bundle_bytes = int(bundle_bytes)
+
+    @classmethod
+    def load(cls, url: str) -> PipelineValuer:
+        """The pipeline saved in ``url`` (``estimo.load_pipeline``); a pre-pipeline engine
+        folder's own explanation reference (``explain_reference.json``) is used when present.
+
+        Raises
+        ------
+        EstimoError
+            If the folder holds no pipeline or engine (a plain model cannot be served).
+        """
+        from estimo.bundle_folder import BundleFolder
+        from estimo.explain.reference import REFERENCE_FILE, ReferenceTable
+        from estimo.model.avm import BUNDLE_KIND, BUNDLE_META
+        from estimo.pipeline import PIPELINE_FILE, load_pipeline
+
+        root = BundleFolder(url)
+        if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
+            kind = root.read_json(BUNDLE_META).get("kind")
+            if kind != BUNDLE_KIND:
+                raise EstimoError(
+                    f"{url!r} holds a {kind!r} model; the service needs an engine bundle "
+                    "(a pipeline written by `estimo train`) with ranges and comparables"
+                )
+        pipeline = load_pipeline(url)
+        if pipeline.reference_ is None and root.exists(REFERENCE_FILE):
+            pipeline.use_reference(ReferenceTable.from_dict(root.read_json(REFERENCE_FILE)))
+        return cls(pipeline, bundle_bytes=_folder_bytes(url))
 
     @property
     def cities(self) -> tuple[str, ...]:
-        """Cities with their own model."""
+        """Cities with their own sub-model."""
         return tuple(str(c) for c in self.pipeline.cities_)
 
+    @property
+    def model(self) -> Any:
+        """The fitted engine (what the valuation page reads its fields from)."""
+        return self.pipeline.engine_
+
     def memory_bytes(self) -> int:
-        """The pipeline's measured size."""
-        return int(self.pipeline.memory_bytes())
+        """The pipeline's measured size (at least its files'); the router adds the RSS delta."""
+        return max(int(self.pipeline.memory_bytes()), self.bundle_bytes)
 
     def value_one(
         self, record: Mapping[str, Any], *, explain: bool = True, lang: str = "en"
     ) -> dict[str, Any]:
-        """The pipeline's answer as a dict."""
-        return self.pipeline.value_one(record, explain=explain, lang=lang).to_dict()
+        """The answer for one raw record (see the module docstring).
+
+        Raises
+        ------
+        EstimoError
+            If the record cannot be valued, naming the field.
+        """
+        answer = self._pass([record], explain, lang)[0]
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
 
     def value_many(
         self, records: Sequence[Mapping[str, Any]], *, explain: bool = True, lang: str = "en"
     ) -> list[dict[str, Any] | Exception]:
-        """The pipeline's answers as dicts; errors stay exceptions."""
-        out = self.pipeline.value_many(records, explain=explain, lang=lang)
-        return [item if isinstance(item, Exception) else item.to_dict() for item in out]
+        """Value all records in one pass of the pipeline; a record that cannot be valued gets
+        its error in its place (when the pass fails as a whole, they are valued one by one)."""
+        if not records:
+            return []
+        try:
+            return self._pass(records, explain, lang)
+        except (EstimoError, ValueError, TypeError, KeyError):
+            if len(records) == 1:
+                raise
+            log.info("batch of %d failed as a whole; valuing one by one", len(records))
+        out: list[dict[str, Any] | Exception] = []
+        for record in records:
+            try:
+                out.extend(self._pass([record], explain, lang))
+            except (EstimoError, ValueError, TypeError, KeyError) as exc:
+                out.append(exc)
+        return out
+
+    def _pass(
+        self, records: Sequence[Mapping[str, Any]], explain: bool, lang: str
+    ) -> list[dict[str, Any] | Exception]:
+        """:meth:`ValuationPipeline.value_many`'s path (its validation, cleaning, engine),
+        keeping the explanations it builds when ``explain``."""
+        pipeline = self.pipeline
+        if not explain:
+            out = pipeline.value_many(records, explain=False, lang=lang)
+            return [item if isinstance(item, Exception) else _answer(item, None) for item in out]
+        import pandas as pd
+
+        answers: list[dict[str, Any] | Exception | None] = [None] * len(records)
+        good, frames, notes, widen = [], [], [], []
+        for i, record in enumerate(records):
+            try:  # the pipeline's one input contract (estimo.property_input)
+                frame, warnings, wide = pipeline.check_records([record])
+            except EstimoError as exc:
+                answers[i] = exc
+                continue
+            good.append(i)
+            frames.append(frame)
+            notes.extend(warnings)
+            widen.extend(wide)
+        if good:
+            batch = pd.concat(frames, ignore_index=True)
+            valuations, explanations = pipeline._value_frame(batch, True, lang, None, notes, widen)
+            for i, valuation, explanation in zip(good, valuations, explanations, strict=True):
+                answers[i] = _answer(valuation, explanation)
+        return answers  # type: ignore[return-value]
+
+
+def _answer(valuation: Any, explanation: Any) -> dict[str, Any]:
+    """A valuation as the service answers it: the reasons live in ``explanation``."""
+    answer = valuation.to_dict()
+    answer.pop("reasons", None)
+    answer["explanation"] = None if explanation is None else explanation.to_dict()
+    return answer
+
+
+def _folder_bytes(url: str) -> int:
+    """Total size of the files under ``url`` (0 when it cannot be listed)."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(url)
+    try:
+        return int(sum(fs.du(root, total=False).values()))
+    except (OSError, ValueError):
+        return 0

@@ -10,8 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from estimo.errors import EstimoError
-from estimo.serve.deps import LanguageDep, ModelRouterDep, SettingsDep
+from estimo.serve.deps import LanguageDep, ModelRouterDep, RecorderDep, SettingsDep
 from estimo.serve.guard import Client, ClientDep, GuardDep
+from estimo.serve.logs import request_id
 from estimo.serve.model_router import NoModelError, Route
 from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
 from estimo.serve.schemas import (
@@ -107,9 +108,19 @@ def routed_answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer(
-    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client
+    route: Route,
+    answer: dict[str, Any],
+    guard: GuardDep,
+    client: Client,
+    recorder: RecorderDep,
+    record: dict[str, Any],
+    rid: str,
 ) -> dict[str, Any]:
-    return guard.shape(routed_answer(route, answer), client)
+    """The answer the client's tier sees; the full answer is recorded first (monitoring)."""
+    answer = routed_answer(route, answer)
+    if recorder is not None:
+        recorder.record(rid, record, answer, route.model, client.tier)
+    return guard.shape(answer, client)
 
 
 @router.post(
@@ -136,6 +147,7 @@ def create_valuation(
     lang: LanguageDep,
     client: ClientDep,
     guard: GuardDep,
+    recorder: RecorderDep,
     captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
@@ -153,7 +165,8 @@ def create_valuation(
     except NoModelError as exc:
         raise _no_model(exc) from None
     answer = route.valuer.value_one(record, explain=explain, lang=lang)
-    return JSONResponse(_answer(route, answer, guard, client), headers={"Content-Language": lang})
+    shown = _answer(route, answer, guard, client, recorder, record, request_id.get())
+    return JSONResponse(shown, headers={"Content-Language": lang})
 
 
 @router.post(
@@ -166,7 +179,12 @@ def create_valuation(
                 "application/json": {
                     "example": {
                         "items": [
-                            {"index": 0, "ok": True, "valuation": EXAMPLE_VALUATION},
+                            {
+                                "index": 0,
+                                "ok": True,
+                                "request_id": "6f1c0d2e9a:0",
+                                "valuation": EXAMPLE_VALUATION,
+                            },
                             {
                                 "index": 1,
                                 "ok": False,
@@ -189,12 +207,14 @@ def create_valuations(
     lang: LanguageDep,
     client: ClientDep,
     guard: GuardDep,
+    recorder: RecorderDep,
     captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
     """One answer per property, in order; a bad property gets its own problem and does not
-    fail the batch. At most ``serve.batch_max`` properties (413 above); every property
-    counts against the limits."""
+    fail the batch. Each valuation has its own ``request_id`` (the request's, ``:`` and its
+    index), the id its outcomes refer to. At most ``serve.batch_max`` properties (413
+    above); every property counts against the limits."""
     n = len(batch.properties)
     if n > settings.batch_max:
         raise ProblemError(
@@ -234,16 +254,19 @@ def create_valuations(
         group[1].append(i)
         group[2].append(item.record())
     guard.admit(client, [r for _, _, records in groups.values() for r in records], captcha, cost=n)
+    rid = request_id.get()
     for route, positions, records in groups.values():
         answers = route.valuer.value_many(records, explain=explain, lang=lang)
-        for i, answer in zip(positions, answers, strict=True):
+        for i, record, answer in zip(positions, records, answers, strict=True):
             if isinstance(answer, Exception):
                 items[i] = _failed(i, _cannot_value(answer))
             else:
+                item_id = f"{rid}:{i}"
                 items[i] = {
                     "index": i,
                     "ok": True,
-                    "valuation": _answer(route, answer, guard, client),
+                    "request_id": item_id,
+                    "valuation": _answer(route, answer, guard, client, recorder, record, item_id),
                 }
     n_ok = sum(1 for item in items if item and item["ok"])
     body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
