@@ -237,12 +237,22 @@ class BundleValuer:
         return answers
 
     def _extra_ranges(self, frame: Any, valuations: Sequence[Any]) -> list[dict[str, float]]:
-        """``low_90``/``high_90`` (every level after the first) around each final price."""
+        """``low_90``/``high_90`` (every level after the first) around each final price
+        (the valuation's own, adaptive ranges when it has them)."""
         import numpy as np
 
         from estimo.frames import str_values
 
         model = self.model
+        if all(getattr(v, "ranges", None) for v in valuations):
+            return [
+                {
+                    f"{end}_{pct}": b
+                    for pct, pair in v.ranges.items()
+                    for end, b in zip(("low", "high"), pair, strict=True)
+                }
+                for v in valuations
+            ]
         out: list[dict[str, float]] = [{} for _ in valuations]
         cities = str_values(frame["city"])
         segment = model.interval_segment
