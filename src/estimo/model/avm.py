@@ -508,6 +508,8 @@ class AVM(BaseEstimator):
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)
             parts.update(final_log=final_log, comps_log=comps_log, weight=weight, comps=result)
+            if explain:
+                parts["blend_reason"] = self.blend_.reasons(result.summary, comps_log)
         parts["trust"] = self._trust(frame, parts["comps"], valuation_date, model_log)
         return parts
 
@@ -713,6 +715,7 @@ class AVM(BaseEstimator):
                     model_price=float(np.exp(parts["model_log"][i])),
                     comps_price=comps_price if np.isfinite(comps_price) else None,
                     blend_weight=float(parts["weight"][i]),
+                    blend_reason=parts["blend_reason"][i] if "blend_reason" in parts else None,
                     currency=self.currency,
                     sub_model=names[i],
                     comparables=comparables,
