@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from estimo.explain.labels import Labeler
+from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
 from estimo.model.difficulty import DIFFICULTY_FEATURES, DifficultyModel, model_features
@@ -138,8 +140,13 @@ def test_engine_flags_an_odd_home_widens_it_and_says_why(engine) -> None:
     assert "out of distribution" in text
     assert (far.high / far.low) > (normal.high / normal.low)
     assert far.confidence in {"medium", "low"}
+    notes = note_sentences(far.warnings, Labeler("en"))
+    assert "Living area (900) is outside the range of the homes we learned from" in notes[-2]
+    assert notes[-1] == "Because of this, we widened the range and lowered our confidence."
     late = avm.value(home, valuation_date=avm.trained_until_ + pd.DateOffset(months=36))[0]
     assert any("months after the data ends" in w for w in late.warnings)
+    italian = " ".join(note_sentences(late.warnings, Labeler("it")))
+    assert "36 mesi prima della data di valutazione" in italian
     assert late.high / late.low > normal.high / normal.low
 
 

@@ -339,7 +339,30 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^comparables are not very similar"), "warn_dissimilar"),
     (re.compile(r"^city (?P<city>.+) was not seen in training"), "warn_new_city"),
     (re.compile(r"^no city was given"), "warn_no_city"),
+    (
+        re.compile(
+            r"^(?P<feature>\S+) (?P<value>\S+) is outside the range seen in training "
+            r"\((?P<low>\S+) to (?P<high>\S+)\)$"
+        ),
+        "warn_unusual",
+    ),
+    (
+        re.compile(
+            r"^the valuation date is (?P<months>\d+) months after the data ends \((?P<end>[\d-]+)\)"
+        ),
+        "warn_past_data",
+    ),
+    (re.compile(r"^property farther than (?P<km>[\d.]+) km from every home"), "warn_far"),
+    (re.compile(r"^out of distribution: "), "warn_ood"),
 )
+
+
+def _plain(feature: str, value: str, locale: Locale) -> str:
+    """A number of a warning as the owner reads it (a year without a thousands separator)."""
+    number = float(value)
+    if feature == "year_built" or not math.isfinite(number):
+        return f"{number:.0f}"
+    return locale.number(round(number, 1) if abs(number) < 100 else round(number))
 
 
 def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
@@ -363,7 +386,23 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                 if not labeler.has_label(feature):
                     break
                 out.append(locale.text(key, label=labeler.label(feature)))
-            elif key == "warn_outside":
+            elif key == "warn_unusual":
+                feature = groups["feature"]
+                if not labeler.has_label(feature):
+                    break
+                out.append(
+                    locale.text(
+                        key,
+                        label=labeler.label(feature),
+                        **{k: _plain(feature, groups[k], locale) for k in ("value", "low", "high")},
+                    )
+                )
+            elif key == "warn_past_data":
+                month = locale.month_year(pd.Timestamp(groups["end"] + "-01"))
+                out.append(
+                    locale.text(key, months=locale.number(int(groups["months"])), month=month)
+                )
+            elif key == "warn_far" or key == "warn_outside":
                 out.append(locale.text(key, distance=locale.distance(float(groups["km"]))))
             elif key == "warn_few_near":
                 radius = locale.distance(float(groups["radius"]))
