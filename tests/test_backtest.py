@@ -30,7 +30,10 @@ def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
     predictions = pd.read_parquet(paths["predictions"])
     assert list(predictions.columns) == [
         *["id", "city", "date", "price", "predicted", "model", "comps", "blend_weight"],
-        *["low", "high", "low_90", "high_90", "fsd", "sub_model", "price_target"],
+        *["low", "high", "low_90", "high_90", "fsd", "sub_model"],
+        *["confidence", "pe10_predicted", "difficulty", "ood"],
+        *["fixed_low_80", "fixed_high_80", "fixed_low_90", "fixed_high_90", "fixed_fsd"],
+        "price_target",
     ]
     # without a cleaning policy the metrics compare with the observed price
     assert (predictions["price_target"] == predictions["price"]).all()

@@ -79,6 +79,10 @@ class Locale:
             raise KeyError(f"locale {self.code!r} has no template {key!r}")
         return str(template).format(**values)
 
+    def has_text(self, key: str) -> bool:
+        """Whether this locale has the template ``key``."""
+        return key in self._templates
+
     def plural(self, key: str, n: float, **values: Any) -> str:
         """A template with ``one``/``other`` forms chosen by ``n`` (filled with ``n`` too)."""
         forms = self.data["text"][key]

@@ -45,7 +45,8 @@ __all__ = [
 ]
 
 SAME_BUILDING_M = 40.0
-SIMILAR = 0.5  # similarity from which a comparable counts as a close match
+SIMILAR = 0.5  # similarity from which a comparable counts as a close match ("very similar")
+SOMEWHAT = 0.2  # below it a comparable is "only somewhat similar" ("not very similar")
 MANY_COMPS = 5
 
 
@@ -157,7 +158,7 @@ def comparable_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
 
 def _similarity_sentence(comp: Any, locale: Locale) -> str:
     similarity = float(_get(comp, "similarity", 0.0) or 0.0)
-    key = "high" if similarity >= 0.5 else ("mid" if similarity >= 0.2 else "low")
+    key = "high" if similarity >= SIMILAR else ("mid" if similarity >= SOMEWHAT else "low")
     return locale.text(f"similarity_{key}")
 
 
@@ -216,8 +217,14 @@ def blend_sentence(valuation: Any, locale: Locale, currency: str | None = None) 
     else:
         phrase = locale.plural("blend_comps_phrase", n)
     comps = locale.money(round(float(comps_price)), currency)
+    reason = _get(valuation, "blend_reason")
     if round(100 * weight) == 0:
-        return locale.text("blend_model_only_comps", model=model, comps_phrase=phrase, comps=comps)
+        key = {"fixed": "blend_model_only_tested", "few": "blend_model_only_few"}.get(
+            str(reason), "blend_model_only_comps"
+        )
+        if reason is not None and key == "blend_model_only_comps":
+            key = "blend_model_only_tested"  # a learned weight of 0: the tests said so
+        return locale.text(key, model=model, comps_phrase=phrase, comps=comps)
     return locale.text(
         "blend_both",
         model=model,
@@ -230,8 +237,19 @@ def blend_sentence(valuation: Any, locale: Locale, currency: str | None = None) 
 
 
 def _blend_why(valuation: Any, weight: float, locale: Locale) -> str:
-    """Why the comparables got their weight, from their own numbers (count, similarity,
-    distance, age); the weight itself was learned from past valuations."""
+    """Why the comparables got their weight.
+
+    With the engine's ``blend_reason`` (read from the learned blend function:
+    :meth:`estimo.model.blend.BlendWeights.reasons`), that reason; otherwise (a valuation
+    from elsewhere) from the comparables' own numbers (count, similarity, distance, age),
+    with the same similarity threshold as each comparable's own words (under 0.2: "only
+    somewhat similar"), so the two never contradict each other.
+    """
+    reason = _get(valuation, "blend_reason")
+    if reason is not None and locale.has_text(f"blend_reason_{reason}"):
+        return locale.text(f"blend_reason_{reason}")
+    if reason == "few":
+        return locale.plural("blend_why_few", len(_get(valuation, "comparables", ()) or ()))
     comps = list(_get(valuation, "comparables", ()) or ())
     similarity = fmean([float(_get(c, "similarity", 0.0) or 0.0) for c in comps] or [math.nan])
     distances = [float(_get(c, "distance_m")) for c in comps if _finite(_get(c, "distance_m"))]
@@ -241,7 +259,7 @@ def _blend_why(valuation: Any, weight: float, locale: Locale) -> str:
     reasons = []
     if len(comps) < 3:
         reasons.append(locale.plural("blend_why_few", len(comps)))
-    if similarity < 0.3:
+    if similarity < SOMEWHAT:
         reasons.append(locale.text("blend_why_dissimilar"))
     if distances and median(distances) > 1000:
         reasons.append(
@@ -321,7 +339,30 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^comparables are not very similar"), "warn_dissimilar"),
     (re.compile(r"^city (?P<city>.+) was not seen in training"), "warn_new_city"),
     (re.compile(r"^no city was given"), "warn_no_city"),
+    (
+        re.compile(
+            r"^(?P<feature>\S+) (?P<value>\S+) is outside the range seen in training "
+            r"\((?P<low>\S+) to (?P<high>\S+)\)$"
+        ),
+        "warn_unusual",
+    ),
+    (
+        re.compile(
+            r"^the valuation date is (?P<months>\d+) months after the data ends \((?P<end>[\d-]+)\)"
+        ),
+        "warn_past_data",
+    ),
+    (re.compile(r"^property farther than (?P<km>[\d.]+) km from every home"), "warn_far"),
+    (re.compile(r"^out of distribution: "), "warn_ood"),
 )
+
+
+def _plain(feature: str, value: str, locale: Locale) -> str:
+    """A number of a warning as the owner reads it (a year without a thousands separator)."""
+    number = float(value)
+    if feature == "year_built" or not math.isfinite(number):
+        return f"{number:.0f}"
+    return locale.number(round(number, 1) if abs(number) < 100 else round(number))
 
 
 def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
@@ -345,7 +386,23 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                 if not labeler.has_label(feature):
                     break
                 out.append(locale.text(key, label=labeler.label(feature)))
-            elif key == "warn_outside":
+            elif key == "warn_unusual":
+                feature = groups["feature"]
+                if not labeler.has_label(feature):
+                    break
+                out.append(
+                    locale.text(
+                        key,
+                        label=labeler.label(feature),
+                        **{k: _plain(feature, groups[k], locale) for k in ("value", "low", "high")},
+                    )
+                )
+            elif key == "warn_past_data":
+                month = locale.month_year(pd.Timestamp(groups["end"] + "-01"))
+                out.append(
+                    locale.text(key, months=locale.number(int(groups["months"])), month=month)
+                )
+            elif key == "warn_far" or key == "warn_outside":
                 out.append(locale.text(key, distance=locale.distance(float(groups["km"]))))
             elif key == "warn_few_near":
                 radius = locale.distance(float(groups["radius"]))

@@ -49,10 +49,12 @@ from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
 from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.comps_contributions import ReferenceContributions
+from estimo.model.difficulty import DifficultyModel, model_features
 from estimo.model.engine import EngineStage
-from estimo.model.intervals import ConformalIntervals
+from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals
 from estimo.model.lazy_boosters import LazyBoosters
 from estimo.model.segmented import GLOBAL, SegmentedModel
+from estimo.model.trust import OutOfDistributionError, flag_warnings, months_between
 from estimo.model.valuation import _check_training_frame
 from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
 from estimo.params import json_params
@@ -124,6 +126,12 @@ class AVM(BaseEstimator):
         Nominal coverages of the price ranges; the first is the default range.
     interval_segment : str or None
         Column defining Mondrian segments within a city (e.g. ``"property_type"``).
+    ood : {"widen", "refuse"}
+        What to do with a property out of distribution (far from every known home, in a
+        city never seen, outside the training range of size, floor or year built, or valued
+        past the data): widen its range and lower its confidence, with a warning, or refuse
+        it (:class:`~estimo.model.trust.OutOfDistributionError`). See
+        :class:`~estimo.model.intervals.AdaptiveIntervals`.
     seed : int
         Seed of every random choice.
     n_jobs : int
@@ -164,6 +172,7 @@ class AVM(BaseEstimator):
         comps_location_features: Sequence[str] = (),
         interval_levels: tuple[float, ...] | list[float] = (0.8, 0.9),
         interval_segment: str | None = "property_type",
+        ood: str = "widen",
         seed: int = 0,
         n_jobs: int = 2,
         currency: str = "",
@@ -196,6 +205,7 @@ class AVM(BaseEstimator):
         self.comps_location_features = comps_location_features
         self.interval_levels = interval_levels
         self.interval_segment = interval_segment
+        self.ood = ood
         self.seed = seed
         self.n_jobs = n_jobs
         self.currency = currency
@@ -422,6 +432,7 @@ class AVM(BaseEstimator):
         final_log = model_log
         comps_log = np.full(len(validation), np.nan)
         self.blend_ = None
+        summary = None
         if self.comps:
             finder = self._new_finder().fit(fit_part)
             # adjustments from characteristics only (see EngineStage.hedonic_view)
@@ -429,9 +440,18 @@ class AVM(BaseEstimator):
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             self.blend_ = BlendWeights().fit(result.summary, model_log, comps_log, actual)
             final_log, _ = self.blend_.blend(model_log, comps_log, result.summary)
+            summary = result.summary
         cities = validation["city"].astype(str).to_numpy()
         self.intervals_ = ConformalIntervals(levels=tuple(self.interval_levels)).fit(
             actual - final_log, cities, self._segments(validation)
+        )
+        difficulty = DifficultyModel().fit_ranges(fit_part)
+        features = model_features(
+            validation, summary, difficulty.ranges_, self.comps_k, model_log=model_log
+        )
+        self.adaptive_ = AdaptiveIntervals(levels=tuple(self.interval_levels), seed=self.seed)
+        self.adaptive_.fit(
+            actual - final_log, features, cities, self._segments(validation), difficulty
         )
         self.validation_ = _validation_report(actual, model_log, comps_log, final_log, cities)
         self.validation_["n"] = len(validation)
@@ -521,7 +541,39 @@ class AVM(BaseEstimator):
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)
             parts.update(final_log=final_log, comps_log=comps_log, weight=weight, comps=result)
+            if explain:
+                parts["blend_reason"] = self.blend_.reasons(result.summary, comps_log)
+        parts["trust"] = self._trust(frame, parts["comps"], valuation_date, model_log)
         return parts
+
+    def _trust(
+        self,
+        frame: pd.DataFrame,
+        result: ComparablesResult | None,
+        valuation_date: Any,
+        model_log: np.ndarray,
+    ) -> pd.DataFrame | None:
+        """Adaptive ranges, confidence and out-of-distribution flags of each row (None for
+        an engine saved before adaptive ranges: its fixed ranges serve)."""
+        adaptive: AdaptiveIntervals | None = getattr(self, "adaptive_", None)
+        if adaptive is None or not len(frame):
+            return None
+        summary = None if result is None else result.summary.reset_index(drop=True)
+        difficulty = adaptive.difficulty_
+        features = model_features(
+            frame, summary, difficulty.ranges_, self.comps_k, model_log=model_log
+        )
+        dates = self.stage_.valuation_dates(frame, valuation_date)
+        months_past = months_between(self.trained_until_, dates)
+        flags = difficulty.flags(frame, summary, self.cities_, months_past)
+        if self.ood == "refuse" and any(flags):
+            raise OutOfDistributionError(frame, flags, months_past, difficulty)
+        out = adaptive.predict(
+            features, str_values(frame["city"]), self._segments(frame), flags, months_past
+        )
+        out["flags"] = flags
+        out["months_past"] = months_past
+        return out
 
     def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
         """Valuations (model blended with comparables) of each row at its valuation date."""
@@ -544,19 +596,35 @@ class AVM(BaseEstimator):
         self, frame: pd.DataFrame, level: float | None = None, valuation_date: Any = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """Lower and upper ends of the price range at nominal coverage ``level``."""
-        final = self._parts(frame, valuation_date)["final_log"]
-        return self._interval(frame, final, level)
+        parts = self._parts(frame, valuation_date)
+        return self._interval(parts["frame"], parts["final_log"], level, parts["trust"])
 
     def _interval(
-        self, frame: pd.DataFrame, final_log: np.ndarray, level: float | None
+        self,
+        frame: pd.DataFrame,
+        final_log: np.ndarray,
+        level: float | None,
+        trust: pd.DataFrame | None = None,
+        fixed: bool = False,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """The range at ``level``: the adaptive one (``trust``), else the fixed per-city one
+        (also with ``fixed=True``, the baseline the benchmark compares with)."""
         level = float(self.interval_levels[0] if level is None else level)
-        cities = str_values(frame["city"])
-        lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
+        if trust is not None and not fixed:
+            pct = round(level * 100)
+            lo = trust[f"low_{pct}"].to_numpy(float)
+            hi = trust[f"high_{pct}"].to_numpy(float)
+        else:
+            cities = str_values(frame["city"])
+            lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
         return np.exp(final_log + np.minimum(lo, 0)), np.exp(final_log + np.maximum(hi, 0))
 
     def predict_table(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
-        """Everything a backtest stores per row: components, ranges at every level, FSD."""
+        """Everything a backtest stores per row: components, ranges at every level, FSD,
+        sub-model; then the confidence word, the predicted share within 10 %
+        (``pe10_predicted``), the difficulty scale and out-of-distribution flags (``ood``) of
+        the adaptive ranges, and the fixed per-city ranges (``fixed_low_80``, ...,
+        ``fixed_fsd``: the engine's ranges before issue 18, kept as a baseline)."""
         parts = self._parts(frame, valuation_date)
         frame = parts["frame"]
         out = pd.DataFrame(
@@ -567,13 +635,28 @@ class AVM(BaseEstimator):
                 "blend_weight": parts["weight"],
             }
         )
+        trust = parts["trust"]
+        cities = str_values(frame["city"])
+        fixed = {}
         for i, level in enumerate(self.interval_levels):
-            lo, hi = self._interval(frame, parts["final_log"], level)
+            lo, hi = self._interval(frame, parts["final_log"], level, trust)
             suffix = "" if i == 0 else f"_{round(level * 100)}"
             out[f"low{suffix}"], out[f"high{suffix}"] = lo, hi
-        cities = str_values(frame["city"])
-        out["fsd"] = self.intervals_.fsd(cities, self._segments(frame))
+            lo, hi = self._interval(frame, parts["final_log"], level, fixed=True)
+            fixed[f"fixed_low_{round(level * 100)}"], fixed[f"fixed_high_{round(level * 100)}"] = (
+                lo,
+                hi,
+            )
+        fixed["fixed_fsd"] = self.intervals_.fsd(cities, self._segments(frame))
+        out["fsd"] = fixed["fixed_fsd"] if trust is None else trust["fsd"].to_numpy(float)
         out["sub_model"] = self.sub_model_names(frame)
+        if trust is not None:  # the adaptive ranges' facts, then the fixed ranges (baseline)
+            out["confidence"] = trust["confidence"].to_numpy()
+            out["pe10_predicted"] = trust["pe10"].to_numpy(float)
+            out["difficulty"] = trust["sigma"].to_numpy(float)
+            out["ood"] = [";".join(f) for f in trust["flags"]]
+        for name, values in fixed.items():
+            out[name] = values
         return out
 
     def sub_model_names(self, frame: pd.DataFrame) -> list[str]:
@@ -616,15 +699,19 @@ class AVM(BaseEstimator):
     def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
         subjects = parts["frame"]
         final = parts["final_log"]
-        low, high = self._interval(subjects, final, None)
+        trust: pd.DataFrame | None = parts.get("trust")
+        low, high = self._interval(subjects, final, None, trust)
         cities = str_values(subjects["city"])
         missing_city = subjects["city"].isna().to_numpy()
-        fsd = self.intervals_.fsd(cities, self._segments(subjects))
+        if trust is not None:
+            fsd = trust["fsd"].to_numpy(float)
+        else:
+            fsd = self.intervals_.fsd(cities, self._segments(subjects))
         dates = self.stage_.valuation_dates(subjects, valuation_date)
         names = self.sub_model_names(subjects)
         result: ComparablesResult | None = parts["comps"]
         other_ranges = {
-            f"{round(level * 100)}": self._interval(subjects, final, level)
+            f"{round(level * 100)}": self._interval(subjects, final, level, trust)
             for level in self.interval_levels[1:]
         }
         out = []
@@ -639,6 +726,16 @@ class AVM(BaseEstimator):
                     else f"city {cities[i]!r} was not seen in training"
                 )
                 warnings.insert(0, f"{why}: valued by the global model and the global price index")
+            if trust is not None:
+                warnings.extend(
+                    flag_warnings(
+                        subjects.iloc[i],
+                        trust["flags"].iloc[i],
+                        float(trust["months_past"].iloc[i]),
+                        self.trained_until_,
+                        self.adaptive_.difficulty_,
+                    )
+                )
             comps_price = float(np.exp(parts["comps_log"][i]))
             out.append(
                 Valuation(
@@ -646,10 +743,12 @@ class AVM(BaseEstimator):
                     low=float(low[i]),
                     high=float(high[i]),
                     fsd=float(fsd[i]),
+                    confidence=None if trust is None else str(trust["confidence"].iloc[i]),
                     valuation_date=dates.iloc[i],
                     model_price=float(np.exp(parts["model_log"][i])),
                     comps_price=comps_price if np.isfinite(comps_price) else None,
                     blend_weight=float(parts["weight"][i]),
+                    blend_reason=parts["blend_reason"][i] if "blend_reason" in parts else None,
                     currency=self.currency,
                     sub_model=names[i],
                     comparables=comparables,
@@ -730,6 +829,9 @@ class AVM(BaseEstimator):
             "validation": self.validation_,
             "blend": None if self.blend_ is None else self.blend_.to_dict(),
             "intervals": self.intervals_.to_bundle(folder),
+            "adaptive_intervals": (
+                self.adaptive_.to_bundle(folder) if hasattr(self, "adaptive_") else None
+            ),
             "comps": None if self.finder_ is None else self.finder_.to_bundle(folder),
             "comps_model_log": self._comps_log_to_bundle(folder),
             "stage": self.stage_.to_bundle(folder),
@@ -766,6 +868,8 @@ class AVM(BaseEstimator):
         model.validation_ = meta["validation"]
         model.blend_ = None if meta["blend"] is None else BlendWeights.from_dict(meta["blend"])
         model.intervals_ = ConformalIntervals.from_bundle(folder, meta["intervals"])
+        if meta.get("adaptive_intervals"):
+            model.adaptive_ = AdaptiveIntervals.from_bundle(folder, meta["adaptive_intervals"])
         model.finder_ = (
             None if meta["comps"] is None else ComparablesFinder.from_bundle(folder, meta["comps"])
         )

@@ -59,7 +59,7 @@ from estimo.errors import DataError, NotFittedError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["QUALITY_FEATURES", "BlendWeights", "blend_log"]
+__all__ = ["BLEND_REASONS", "QUALITY_FEATURES", "BlendWeights", "blend_log"]
 
 QUALITY_FEATURES: tuple[str, ...] = (
     "n_comps",
@@ -70,6 +70,19 @@ QUALITY_FEATURES: tuple[str, ...] = (
 """Columns of the comparables summary the weight depends on."""
 
 _SIGNS = np.array([1.0, -1.0, -1.0, 1.0])
+_REASON_NAMES = ("count", "distance", "agreement", "similarity")
+BLEND_REASONS: tuple[str, ...] = (
+    "none",
+    "few",
+    "fixed",
+    *(f"{name}_{way}" for name in _REASON_NAMES for way in ("up", "down")),
+)
+"""What :meth:`BlendWeights.reasons` can answer: no comparables value (``none``), fewer than
+``min_comps`` (``few``), a weight learned the same for every home (``fixed``: every slope
+is 0), or the quality signal that moved this home's weight most from the typical one and
+which way (``count_up``: more comparables than usual raised it; ``distance_down``: farther
+than usual lowered it; ``agreement_*``: their dispersion; ``similarity_*``)."""
+_FLAT = 1e-3  # slopes below this (on standardized features) count as 0
 _SMOOTH = 1e-4
 _OFF = -30.0  # intercept of a blend that never uses comparables
 _FORMAT = "estimo.BlendWeights/1"
@@ -270,6 +283,45 @@ class BlendWeights(BaseEstimator):
         z = (self._raw_features(quality) - self.center_) / self.scale_ * _SIGNS
         w = self.w_max * _sigmoid(self.intercept_ + z @ self.coef_)
         return np.where(self._eligible(quality, c), w, 0.0)
+
+    def reasons(self, quality: pd.DataFrame, comps_log: Any = None) -> list[str]:
+        """Why each row's weight is what it is: one of :data:`BLEND_REASONS`.
+
+        The reason is read from the learned function itself: the term ``b_j · z_j`` with the
+        largest magnitude names the quality signal that moved the weight most from that of
+        a typical home, and its sign the direction. With every slope 0 the weight is the
+        same whatever the comparables (``fixed``): a sentence must then not claim it
+        follows their similarity.
+
+        Examples
+        --------
+        >>> flat = BlendWeights.from_dict({**BlendWeights().fit(
+        ...     pd.DataFrame({c: [0.0] * 3 for c in QUALITY_FEATURES}), [0] * 3, [0] * 3,
+        ...     [0] * 3).to_dict()})
+        >>> flat.reasons(pd.DataFrame({"n_comps": [1, 8], "median_distance_m": [100, 100],
+        ...     "dispersion": [0.1, 0.1], "mean_similarity": [0.5, 0.5]}), [12.0, 12.0])
+        ['few', 'fixed']
+        """
+        self._check_fitted()
+        if comps_log is None and "comps_log_price" in quality:
+            comps_log = quality["comps_log_price"]
+        c = None if comps_log is None else _vector(comps_log, "comps_log", len(quality))
+        z = (self._raw_features(quality) - self.center_) / self.scale_ * _SIGNS
+        terms = z * self.coef_
+        enough = self._eligible(quality, None)
+        flat = bool(np.all(np.abs(self.coef_) < _FLAT)) or self.intercept_ <= _OFF
+        out = []
+        for i in range(len(quality)):
+            if c is not None and not np.isfinite(c[i]):
+                out.append("none")
+            elif not enough[i]:
+                out.append("few")
+            elif flat:
+                out.append("fixed")
+            else:
+                j = int(np.argmax(np.abs(terms[i])))
+                out.append(f"{_REASON_NAMES[j]}_{'up' if terms[i, j] >= 0 else 'down'}")
+        return out
 
     def blend(
         self, model_log: Any, comps_log: Any, quality: pd.DataFrame

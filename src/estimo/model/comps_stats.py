@@ -132,7 +132,8 @@ def trimmed_mean(
         (n, k) weights (similarities), 0 where absent.
     trim : float
         Values farther than ``trim * max(1.4826 * spread, 0.02)`` from the weighted median
-        are left out.
+        are left out, except the row's most similar one (largest weight), which is always
+        kept: a comparable is never left out while a less similar one counts.
 
     Returns
     -------
@@ -150,11 +151,18 @@ def trimmed_mean(
     >>> mean, spread, keep = trimmed_mean(values, np.ones((1, 4)), trim=2.5)
     >>> mean.round(6).tolist(), spread.round(6).tolist(), keep.tolist()
     ([1.0], [0.02], [[True, True, True, False]])
+    >>> keep = trimmed_mean(values, np.array([[1.0, 1.0, 1.0, 2.0]]), trim=2.5)[2]
+    >>> keep.tolist()  # the most similar is kept even when far from the others
+    [[True, True, True, True]]
     """
     centre = weighted_median(values, weights)
     spread = weighted_median(np.abs(values - centre[:, None]), weights)
     limit = trim * np.maximum(1.4826 * spread, 0.02)
     keep = np.abs(values - centre[:, None]) <= limit[:, None]
+    if weights.shape[1]:
+        best = np.argmax(weights, axis=1)
+        rows = np.arange(len(weights))
+        keep[rows, best] |= (weights[rows, best] > 0) & np.isfinite(values[rows, best])
     kept_w = np.where(keep, weights, 0.0)
     total = kept_w.sum(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -254,3 +254,222 @@ class ConformalIntervals(BaseEstimator):
 
 def _pct(level: float) -> str:
     return f"{round(float(level) * 100):d}"
+
+
+# ---------------------------------------------------------------------- locally adaptive
+CONFIDENCE_HIGH_PE10 = 0.75
+"""A valuation is of *high* confidence when the calibration predicts at least this share of
+valuations like it within 10 % of the price (the PE10 AVM lenders ask of "high")."""
+CONFIDENCE_LOW_PE10 = 0.50
+"""Below this predicted share within 10 %, the confidence is *low*."""
+_GRID = np.round(np.arange(0.01, 1.0, 0.01), 2)
+_FSD_P = 0.68  # two valuations out of three
+
+
+def _abs_column(p: float) -> str:
+    return f"abs_{round(p * 100):02d}"
+
+
+class _ScoreIntervals(ConformalIntervals):
+    """Conformal quantiles of normalised scores, also keeping the quantiles of ``|score|``
+    on a 1 %-grid (the predicted share of valuations within any distance)."""
+
+    def _row(self, city: str, segment: str, r: np.ndarray) -> dict[str, Any]:
+        row = super()._row(city, segment, r)
+        quantiles = np.quantile(np.abs(r), _GRID)
+        row.update({_abs_column(p): float(q) for p, q in zip(_GRID, quantiles, strict=True)})
+        return row
+
+
+class AdaptiveIntervals(BaseEstimator):
+    """Locally adaptive (normalised) split-conformal ranges, Mondrian per city.
+
+    A :class:`~estimo.model.difficulty.DifficultyModel` predicts each valuation's error
+    scale ``σ(x)`` from its difficulty features; the calibration residuals divided by it,
+    ``s = r / σ(x)``, are the conformity scores, whose quantiles are taken per city
+    (× segment) as :class:`ConformalIntervals` does (same fallback and city centring). The
+    range of a valuation is ``p · exp(σ(x) · [q_low, q_high])``: narrow for an easy home,
+    wide for a hard one, with the nominal coverage on average in each group.
+
+    ``σ`` of the calibration rows is *cross-fitted* (each fold's σ from a difficulty model
+    fitted on the other folds): a σ fitted on the very residuals it normalises would be too
+    small where the residuals are large and under-cover there.
+
+    **Confidence.** The share of calibration scores with ``|s| <= 0.10 / σ(x)`` in the
+    row's group is the *predicted PE10*, the chance that the valuation is within 10 % of the
+    price. The word is ``high`` from :data:`CONFIDENCE_HIGH_PE10` (75 %), ``low`` under
+    :data:`CONFIDENCE_LOW_PE10` (50 %), ``medium`` in between. The FSD is ``σ(x)`` times
+    the group's 68 % quantile of ``|s|`` (two valuations out of three land within it).
+
+    **Out of distribution.** A row with flags (see
+    :meth:`~estimo.model.difficulty.DifficultyModel.flags`) has ``σ`` multiplied by
+    ``ood_widen`` (and, for a valuation date past the data, by
+    ``sqrt(1 + months beyond stale_months / horizon_months)``: the index's error grows like a
+    random walk), and its confidence goes one level below the word of that widened σ: the
+    calibration slice holds almost no such rows, so no quantile can vouch for them.
+
+    Parameters
+    ----------
+    levels, min_city_rows, min_segment_rows, centre :
+        As :class:`ConformalIntervals`.
+    folds : int
+        Folds of the cross-fitted σ.
+    ood_widen : float
+        Factor on σ of an out-of-distribution row.
+    horizon_months : float
+        Months past the data over which the variance of the error doubles.
+    seed : int
+        Seed of the folds.
+    """
+
+    def __init__(
+        self,
+        *,
+        levels: tuple[float, ...] = (0.8, 0.9),
+        min_city_rows: int = 150,
+        min_segment_rows: int = 300,
+        centre: bool = True,
+        folds: int = 5,
+        ood_widen: float = 1.5,
+        horizon_months: float = 12.0,
+        seed: int = 0,
+    ) -> None:
+        self.levels = levels
+        self.min_city_rows = min_city_rows
+        self.min_segment_rows = min_segment_rows
+        self.centre = centre
+        self.folds = folds
+        self.ood_widen = ood_widen
+        self.horizon_months = horizon_months
+        self.seed = seed
+
+    def fit(
+        self,
+        residuals: Any,
+        features: pd.DataFrame,
+        cities: Any,
+        segments: Any | None = None,
+        difficulty: Any = None,
+    ) -> AdaptiveIntervals:
+        """Fit the difficulty model and calibrate the normalised scores.
+
+        Parameters
+        ----------
+        residuals : array-like
+            ``log(actual) - log(valuation)`` of the calibration rows.
+        features : pandas.DataFrame
+            Their difficulty features (:func:`estimo.model.difficulty.model_features`).
+        cities, segments : array-like
+            Mondrian groups, as :meth:`ConformalIntervals.fit`.
+        difficulty : DifficultyModel, optional
+            Unfitted difficulty model carrying the training ranges (default: a new one).
+        """
+        from estimo.model.difficulty import DifficultyModel
+
+        r = np.asarray(residuals, dtype=float)
+        base = difficulty if difficulty is not None else DifficultyModel()
+        features = features.reset_index(drop=True)
+        sigma = np.ones(len(r))
+        fold = np.random.default_rng(self.seed).integers(0, max(self.folds, 2), len(r))
+        for k in range(max(self.folds, 2)):
+            inside = fold == k
+            if not inside.any() or inside.all():
+                continue
+            model = _copy_ranges(base, DifficultyModel(**base.get_params()))
+            model.fit(features.loc[~inside], r[~inside])
+            sigma[inside] = model.scale(features.loc[inside])
+        self.difficulty_ = _copy_ranges(base, DifficultyModel(**base.get_params())).fit(features, r)
+        self.scores_ = _ScoreIntervals(
+            levels=tuple(self.levels),
+            min_city_rows=self.min_city_rows,
+            min_segment_rows=self.min_segment_rows,
+            centre=self.centre,
+        ).fit(r / sigma, cities, segments)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "scores_"):
+            raise NotFittedError("these AdaptiveIntervals are not calibrated; call fit first")
+
+    def sigma(
+        self, features: pd.DataFrame, flags: list[list[str]] | None = None, months_past: Any = None
+    ) -> np.ndarray:
+        """Error scale of each row, with the out-of-distribution widening."""
+        self._check_fitted()
+        sigma = self.difficulty_.scale(features)
+        if flags is not None:
+            sigma = sigma * np.where([bool(f) for f in flags], self.ood_widen, 1.0)
+        if months_past is not None:
+            beyond = np.clip(
+                np.asarray(months_past, dtype=float) - self.difficulty_.stale_months, 0, None
+            )
+            sigma = sigma * np.sqrt(1.0 + np.nan_to_num(beyond) / self.horizon_months)
+        return sigma
+
+    def predict(
+        self,
+        features: pd.DataFrame,
+        cities: Any,
+        segments: Any | None = None,
+        flags: list[list[str]] | None = None,
+        months_past: Any = None,
+    ) -> pd.DataFrame:
+        """Per row: ``sigma``, ``low_<pct>``/``high_<pct>`` log offsets for every level,
+        ``fsd``, ``pe10`` (predicted share within 10 %), ``confidence`` and ``group``."""
+        sigma = self.sigma(features, flags, months_past)
+        found = self.scores_._lookup(cities, segments)
+        out = pd.DataFrame({"sigma": sigma})
+        for level in self.levels:
+            pct = _pct(level)
+            out[f"low_{pct}"] = sigma * found[f"low_{pct}"].to_numpy(float)
+            out[f"high_{pct}"] = sigma * found[f"high_{pct}"].to_numpy(float)
+        grid = found[[_abs_column(p) for p in _GRID]].to_numpy(float)
+        out["fsd"] = sigma * found[_abs_column(_FSD_P)].to_numpy(float)
+        target = 0.10 / sigma
+        out["pe10"] = [
+            float(np.interp(t, np.maximum.accumulate(row), _GRID, left=0.0, right=1.0))
+            for t, row in zip(target, grid, strict=True)
+        ]
+        words = np.where(
+            out["pe10"] >= CONFIDENCE_HIGH_PE10,
+            0,
+            np.where(out["pe10"] >= CONFIDENCE_LOW_PE10, 1, 2),
+        )
+        if flags is not None:
+            words = np.minimum(words + np.array([bool(f) for f in flags], dtype=int), 2)
+        out["confidence"] = np.array(["high", "medium", "low"])[words]
+        out["group"] = found["group"].to_numpy()
+        return out
+
+    def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
+        """Save the score table (``adaptive_calibration.parquet``); returns the facts
+        :meth:`from_bundle` reads."""
+        self._check_fitted()
+        folder.write_parquet("adaptive_calibration.parquet", self.scores_.table_)
+        return {
+            "params": json_params(self),
+            "use_segments": bool(self.scores_.use_segments_),
+            "score_params": json_params(self.scores_),
+            "difficulty": self.difficulty_.to_dict(),
+        }
+
+    @classmethod
+    def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> AdaptiveIntervals:
+        """Calibrated intervals from :meth:`to_bundle`'s folder and facts."""
+        from estimo.model.difficulty import DifficultyModel
+
+        params = {**meta["params"], "levels": tuple(meta["params"]["levels"])}
+        out = cls(**params)
+        table = folder.read_parquet("adaptive_calibration.parquet")
+        score_params = {**meta["score_params"], "levels": tuple(meta["score_params"]["levels"])}
+        out.scores_ = _ScoreIntervals(**score_params)
+        out.scores_.table_ = table.reset_index(drop=True)
+        out.scores_.use_segments_ = bool(meta["use_segments"])
+        out.difficulty_ = DifficultyModel.from_dict(meta["difficulty"])
+        return out
+
+
+def _copy_ranges(source: Any, target: Any) -> Any:
+    if hasattr(source, "ranges_"):
+        target.ranges_ = dict(source.ranges_)
+    return target

@@ -190,6 +190,9 @@ class Valuation:
         The comparables value alone (None when there were no comparables).
     blend_weight : float
         Weight of the comparables value in [0, 1].
+    blend_reason : str or None
+        Why the weight is what it is, read from the learned blend (one of
+        :data:`estimo.model.blend.BLEND_REASONS`); None when not known.
     currency : str
         Currency code of every amount.
     sub_model : str
@@ -222,6 +225,7 @@ class Valuation:
     model_price: float
     comps_price: float | None = None
     blend_weight: float = 0.0
+    blend_reason: str | None = None
     currency: str = "EUR"
     sub_model: str = "global"
     confidence: str | None = None
@@ -288,6 +292,7 @@ class Valuation:
                 "model_price": self.model_price,
                 "comps_price": self.comps_price,
                 "blend_weight": self.blend_weight,
+                "blend_reason": self.blend_reason,
                 "comparables": [c.to_dict() for c in self.comparables],
                 "warnings": list(self.warnings),
                 "reasons": [dict(r) for r in self.reasons],
