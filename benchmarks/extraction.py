@@ -115,13 +115,85 @@ def first_action(queries: pd.DataFrame, scale: FeatureScale) -> tuple[int | None
     return None, "never"
 
 
+def honest_clients(
+    frame: pd.DataFrame, cutoff: str, n_clients: int = 200, seed: int = 0
+) -> tuple[int, list[dict]]:
+    """Replay the out-of-time rows of ``frame`` as ``n_clients`` honest clients.
+
+    The detector's scale comes from the rows before ``cutoff`` (the training period); the
+    rows from ``cutoff`` on are the traffic. Each client is an agency working in one city
+    (60 %), two (35 %) or three (5 %), chosen in proportion to the market, and values a
+    number of properties drawn from a log-normal (median 80, capped at 1,500: a few heavy
+    users), in date order, one request each. Returns the number of clients flagged (any
+    action other than allow) and the first verdict of each flagged one.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.to_datetime(frame["date"])
+    train, traffic = frame[dates < cutoff], frame[dates >= cutoff]
+    scale = FeatureScale.from_frame(train)
+    detector = ExtractionDetector(ExtractionSettings(), scale, AuditLog(None))
+    detector.audit.write = lambda event: None
+    shares = traffic["city"].value_counts(normalize=True)
+    flagged = []
+    for client in range(n_clients):
+        k = int(rng.choice([1, 2, 3], p=[0.60, 0.35, 0.05]))
+        mine = rng.choice(shares.index, size=min(k, len(shares)), replace=False, p=shares)
+        pool = traffic[traffic["city"].isin(mine)]
+        n = int(min(1500, len(pool), max(10, rng.lognormal(np.log(80), 1.0))))
+        rows = pool.sample(n, random_state=client).sort_values("date")
+        for i, record in enumerate(rows.to_dict("records")):
+            verdict = detector.observe(f"agency-{client}", [record])
+            if verdict.action != "allow":
+                flagged.append(
+                    {"client": client, "cities": k, "n": n, "at": i + 1, **vars(verdict)}
+                )
+                break
+    return len(flagged), flagged
+
+
+def poland_frame(path: str) -> pd.DataFrame:
+    """Poland's sale listings (``poland_apartments_sale.parquet``) as canonical columns."""
+    raw = pd.read_parquet(path)
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(raw["snapshot_month"]),
+            "city": raw["city"],
+            "area_m2": raw["squareMeters"],
+            "rooms": raw["rooms"],
+            "floor": raw["floor"],
+            "year_built": raw["buildYear"],
+            "lat": raw["latitude"],
+            "lon": raw["longitude"],
+        }
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=30_000, help="synthetic market size")
     parser.add_argument("--budgets", type=int, nargs="+", default=[300, 1000, 3000, 10000])
     parser.add_argument("--fresh", type=int, default=2000, help="fresh properties scored")
+    parser.add_argument(
+        "--poland",
+        default=None,
+        help="poland_apartments_sale.parquet: also replay its out-of-time rows as honest "
+        "clients (e.g. /work/shared/data/poland_apartments_sale.parquet)",
+    )
+    parser.add_argument("--only-honest", action="store_true", help="skip the attackers")
     args = parser.parse_args()
     started = time.time()
+    honest_market = generate_market(args.rows, seed=8, faults=False).frame
+    n_flagged, flagged = honest_clients(honest_market, "2023-07-01")
+    print(f"honest clients, synthetic market (rows from 2023-07 on): {n_flagged} of 200 flagged")
+    for event in flagged:
+        print(f"  {event}")
+    if args.poland:
+        n_flagged, flagged = honest_clients(poland_frame(args.poland), "2024-04-01")
+        print(f"honest clients, Poland (rows from 2024-04 on): {n_flagged} of 200 flagged")
+        for event in flagged:
+            print(f"  {event}")
+    if args.only_honest:
+        return
     guard = GuardSettings()
     step = guard.public_price_step
     market = generate_market(args.rows, seed=7, faults=False).frame

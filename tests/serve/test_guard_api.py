@@ -243,9 +243,7 @@ def test_a_sweep_is_blocked_but_internal_keys_are_exempt(bundles: Path, tmp_path
     partner = {"X-API-Key": store.create("acme", "partner")[1]}
     # the address limit (20/second) is not what this test is about: on a fast machine the
     # 21 requests below come from one address within a second
-    app = _app(
-        bundles, tmp_path, extraction={"min_queries": 10}, address_limit="1000/second"
-    )
+    app = _app(bundles, tmp_path, extraction={"min_queries": 10}, address_limit="1000/second")
     for client in ready_client(app):
         for p in _sweep(12):
             assert client.post("/v1/valuations", json=p, headers=internal).status_code == 200

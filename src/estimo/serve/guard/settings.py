@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 __all__ = ["Action", "ExtractionSettings", "GuardSettings", "Signal"]
 
 Action = Literal["allow", "throttle", "captcha", "block"]
-Signal = Literal["prada", "sweep", "cities", "ood"]
+Signal = Literal["prada", "sweep", "cities", "coverage", "ood"]
 TierName = Literal["internal", "partner", "public"]
 
 
@@ -56,6 +56,17 @@ class ExtractionSettings(BaseModel):
         default=0.5, gt=0, le=1, description="share of one-feature steps that flags a sweep"
     )
     max_cities: int = Field(default=12, ge=2, description="distinct cities in the window")
+    coverage_cities: float = Field(
+        default=3.5,
+        gt=1,
+        description="effective number of cities (inverse Simpson index of the client's "
+        "city shares) that flags a client covering the whole market; an agency working "
+        "in one, two or three cities stays below 3.5, a sample of a market of six cities "
+        "scores its own index (4.8 for the synthetic market, 6.7 for Poland)",
+    )
+    coverage_min_queries: int = Field(
+        default=200, ge=20, description="queries before the coverage signal is checked"
+    )
     ood_z: float = Field(default=4.0, gt=0, description="|z| that makes a query out of range")
     ood_share: float = Field(default=0.25, gt=0, le=1, description="share that flags a client")
     actions: dict[Signal, Action] = Field(
@@ -63,6 +74,7 @@ class ExtractionSettings(BaseModel):
             "prada": "captcha",
             "sweep": "block",
             "cities": "throttle",
+            "coverage": "captcha",
             "ood": "throttle",
         },
         description="what each signal does (the strictest fired action wins; a signal "
