@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["Action", "ExtractionSettings", "GuardSettings", "Signal"]
 
@@ -107,8 +107,33 @@ class GuardSettings(BaseModel):
     anonymous_tier: TierName | None = Field(
         default=None, description="tier of requests without a key (None: a key is required)"
     )
-    public_price_step: float = Field(
-        default=5000.0, gt=0, description="public prices are rounded to this step"
+    public_price_step: float | None = Field(
+        default=None,
+        gt=0,
+        description="a fixed rounding step of public prices (default: the relative step)",
+    )
+    public_relative_step: float = Field(
+        default=0.02,
+        gt=0,
+        lt=0.5,
+        description="public prices are rounded to a 1-2-5 step at most this share of the "
+        "price (2 %: 5,000 for a 400,000 home, 20 for a 1,500 rent)",
+    )
+    public_shift: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.25,
+        description="keyed shift of public prices per city and size band (0.08: every "
+        "public price 8 % up or down, the same for a cell's homes; 0: none); see "
+        "benchmarks/extraction.py for what it costs an owner and an attacker",
+    )
+    public_shift_size_band: float = Field(
+        default=2.0, gt=1, description="living-area ratio of the shift's size bands"
+    )
+    public_shift_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the shift's hash; set it (ESTIMO_SERVE__GUARD__PUBLIC_SHIFT_SECRET) "
+        "so that every pod shifts alike (default: random per process)",
     )
     public_reasons: int = Field(default=3, ge=0, description="reasons (words only) shown publicly")
     limits_storage: str = Field(

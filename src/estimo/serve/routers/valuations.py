@@ -107,9 +107,9 @@ def routed_answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
 
 
 def _answer(
-    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client
+    route: Route, answer: dict[str, Any], guard: GuardDep, client: Client, record: dict[str, Any]
 ) -> dict[str, Any]:
-    return guard.shape(routed_answer(route, answer), client)
+    return guard.shape(routed_answer(route, answer), client, record)
 
 
 @router.post(
@@ -153,7 +153,9 @@ def create_valuation(
     except NoModelError as exc:
         raise _no_model(exc) from None
     answer = route.valuer.value_one(record, explain=explain, lang=lang)
-    return JSONResponse(_answer(route, answer, guard, client), headers={"Content-Language": lang})
+    return JSONResponse(
+        _answer(route, answer, guard, client, record), headers={"Content-Language": lang}
+    )
 
 
 @router.post(
@@ -236,14 +238,14 @@ def create_valuations(
     guard.admit(client, [r for _, _, records in groups.values() for r in records], captcha, cost=n)
     for route, positions, records in groups.values():
         answers = route.valuer.value_many(records, explain=explain, lang=lang)
-        for i, answer in zip(positions, answers, strict=True):
+        for i, record, answer in zip(positions, records, answers, strict=True):
             if isinstance(answer, Exception):
                 items[i] = _failed(i, _cannot_value(answer))
             else:
                 items[i] = {
                     "index": i,
                     "ok": True,
-                    "valuation": _answer(route, answer, guard, client),
+                    "valuation": _answer(route, answer, guard, client, record),
                 }
     n_ok = sum(1 for item in items if item and item["ok"])
     body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
