@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "EXAMPLE_PROPERTY",
@@ -64,6 +64,14 @@ class PropertyIn(BaseModel):
     description: str | None = Field(default=None, max_length=20_000)
     price: float | None = Field(default=None, gt=0, description="known price (not used to value)")
     price_kind: str | None = Field(default=None, description="asking | sale | appraisal")
+
+    @field_validator("date")
+    @classmethod
+    def _date_in_range(cls, value: dt.date | None) -> dt.date | None:
+        # pandas timestamps (nanoseconds) end at 1677 and 2262: a date outside them is a typo
+        if value is not None and not dt.date(1800, 1, 1) <= value <= dt.date(2200, 12, 31):
+            raise ValueError(f"date {value.isoformat()} is not between 1800-01-01 and 2200-12-31")
+        return value
 
     def record(self) -> dict[str, Any]:
         """The record for the valuer: set fields only, extras included."""

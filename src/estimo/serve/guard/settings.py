@@ -161,6 +161,17 @@ class GuardSettings(BaseModel):
     captcha_verifier: str | None = Field(
         default=None, description="'package.module:factory' of the captcha verifier"
     )
+    page_tier: TierName = Field(
+        default="public",
+        description="tier of the valuation page's answers (its requests count against the "
+        "limits of an anonymous caller of this tier, per address)",
+    )
+    captcha_widget_html: str | None = Field(
+        default=None,
+        description="the captcha provider's widget, shown in the page's form when a captcha "
+        "is required; it must post its token as a form field (captcha_token, "
+        "h-captcha-response, g-recaptcha-response or cf-turnstile-response)",
+    )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="413 above this")
     extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)
 
