@@ -9,19 +9,26 @@ surrogate lands within +-10 % of Estimo's own answer. Three attackers:
   random categories, coordinates around the city's centre;
 * ``grid``: per city, a grid of area x floor x rooms around one base property.
 
-Each attacker is scored against the ``internal`` answer (the exact price) and the ``public``
-answer (price rounded to ``public_price_step``), at several budgets. For the public tier the
-extraction detector (default settings) replays each attacker's queries: the query at which
-it first acts, the action, and the agreement the attacker reaches with the queries it got
-before that. The default public limit (300 a day per key) is shown as the days one key
-needs for each budget. The baseline in the same run: a LightGBM trained on the market's own
-listing prices (what anyone gets without querying Estimo at all), and the cost to an honest
-owner of the rounding (how far the public price is from the full one).
+Each attacker is scored against the ``internal`` answer (the exact price) and public
+answers (:class:`~estimo.serve.guard.tiers.PublicShaping`): ``fixed 5000`` (the former
+default: rounded to 5,000), ``public`` (the default: rounded to a 1-2-5 step of at most 2 %
+of the price) and ``shift X%`` (also the keyed shift of ``serve.guard.public_shift``: the
+public prices of a city and size band moved X % up or down), at several budgets: the
+columns are the curves of agreement against queries. The extraction detector (default
+settings) replays each attacker's queries: the query at which it first acts, the action,
+and the agreement the attacker reaches with the default public answers it got before that.
+The default public limit (300 a day per key) is shown as the days one key needs for each
+budget. In the same run: the baseline, a LightGBM trained on the market's own listing
+prices (what anyone gets without querying Estimo at all); the cost of each public shaping
+to an honest owner (how far the public price is from the full one); and 200 honest
+clients replaying the out-of-time rows of another synthetic market (and of Poland with
+``--poland``), with the number the detector flags.
 
 Run from the repository root (a few minutes)::
 
     nice python benchmarks/extraction.py
     nice python benchmarks/extraction.py --budgets 300 1000 --rows 12000   # quicker
+    nice python benchmarks/extraction.py --poland ../shared/data/poland_apartments_sale.parquet
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import pandas as pd
 from estimo.model.avm import AVM
 from estimo.serve.guard.extraction import AuditLog, ExtractionDetector, FeatureScale
 from estimo.serve.guard.settings import ExtractionSettings, GuardSettings
-from estimo.serve.guard.tiers import round_to
+from estimo.serve.guard.tiers import PublicShaping
 from estimo.synth import generate_market
 
 NUMERIC = ["area_m2", "rooms", "bathrooms", "floor", "year_built", "lat", "lon"]
@@ -115,15 +122,89 @@ def first_action(queries: pd.DataFrame, scale: FeatureScale) -> tuple[int | None
     return None, "never"
 
 
+def honest_clients(
+    frame: pd.DataFrame, cutoff: str, n_clients: int = 200, seed: int = 0
+) -> tuple[int, list[dict]]:
+    """Replay the out-of-time rows of ``frame`` as ``n_clients`` honest clients.
+
+    The detector's scale comes from the rows before ``cutoff`` (the training period); the
+    rows from ``cutoff`` on are the traffic. Each client is an agency working in one city
+    (60 %), two (35 %) or three (5 %), chosen in proportion to the market, and values a
+    number of properties drawn from a log-normal (median 80, capped at 1,500: a few heavy
+    users), in date order, one request each. Returns the number of clients flagged (any
+    action other than allow) and the first verdict of each flagged one.
+    """
+    rng = np.random.default_rng(seed)
+    dates = pd.to_datetime(frame["date"])
+    train, traffic = frame[dates < cutoff], frame[dates >= cutoff]
+    scale = FeatureScale.from_frame(train)
+    detector = ExtractionDetector(ExtractionSettings(), scale, AuditLog(None))
+    detector.audit.write = lambda event: None
+    shares = traffic["city"].value_counts(normalize=True)
+    flagged = []
+    for client in range(n_clients):
+        k = int(rng.choice([1, 2, 3], p=[0.60, 0.35, 0.05]))
+        mine = rng.choice(shares.index, size=min(k, len(shares)), replace=False, p=shares)
+        pool = traffic[traffic["city"].isin(mine)]
+        n = int(min(1500, len(pool), max(10, rng.lognormal(np.log(80), 1.0))))
+        rows = pool.sample(n, random_state=client).sort_values("date")
+        for i, record in enumerate(rows.to_dict("records")):
+            verdict = detector.observe(f"agency-{client}", [record])
+            if verdict.action != "allow":
+                flagged.append(
+                    {"client": client, "cities": k, "n": n, "at": i + 1, **vars(verdict)}
+                )
+                break
+    return len(flagged), flagged
+
+
+def poland_frame(path: str) -> pd.DataFrame:
+    """Poland's sale listings (``poland_apartments_sale.parquet``) as canonical columns."""
+    raw = pd.read_parquet(path)
+    return pd.DataFrame(
+        {
+            "date": pd.to_datetime(raw["snapshot_month"]),
+            "city": raw["city"],
+            "area_m2": raw["squareMeters"],
+            "rooms": raw["rooms"],
+            "floor": raw["floor"],
+            "year_built": raw["buildYear"],
+            "lat": raw["latitude"],
+            "lon": raw["longitude"],
+        }
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=30_000, help="synthetic market size")
     parser.add_argument("--budgets", type=int, nargs="+", default=[300, 1000, 3000, 10000])
     parser.add_argument("--fresh", type=int, default=2000, help="fresh properties scored")
+    parser.add_argument(
+        "--poland",
+        default=None,
+        help="poland_apartments_sale.parquet: also replay its out-of-time rows as honest "
+        "clients (e.g. /work/shared/data/poland_apartments_sale.parquet)",
+    )
+    parser.add_argument(
+        "--shifts", type=float, nargs="+", default=[0.05, 0.08], help="public shifts measured"
+    )
+    parser.add_argument("--only-honest", action="store_true", help="skip the attackers")
     args = parser.parse_args()
     started = time.time()
+    honest_market = generate_market(args.rows, seed=8, faults=False).frame
+    n_flagged, flagged = honest_clients(honest_market, "2023-07-01")
+    print(f"honest clients, synthetic market (rows from 2023-07 on): {n_flagged} of 200 flagged")
+    for event in flagged:
+        print(f"  {event}")
+    if args.poland:
+        n_flagged, flagged = honest_clients(poland_frame(args.poland), "2024-04-01")
+        print(f"honest clients, Poland (rows from 2024-04 on): {n_flagged} of 200 flagged")
+        for event in flagged:
+            print(f"  {event}")
+    if args.only_honest:
+        return
     guard = GuardSettings()
-    step = guard.public_price_step
     market = generate_market(args.rows, seed=7, faults=False).frame
     market = market.sample(frac=1.0, random_state=0).reset_index(drop=True)  # every month
     n_train = args.rows // 3
@@ -134,12 +215,26 @@ def main() -> None:
     estimo = avm.predict(fresh.drop(columns=["price"]))
     print(f"market {args.rows} rows; Estimo trained on {n_train}; {len(fresh)} fresh properties")
 
-    public_fresh = np.array([round_to(p, step) for p in estimo])
-    cost = np.abs(public_fresh / estimo - 1)
-    print(
-        f"cost of rounding to {step:.0f} for an honest owner: median {np.median(cost):.2%}, "
-        f"p95 {np.percentile(cost, 95):.2%}, max {cost.max():.2%}"
-    )
+    secret = b"benchmark"
+    shapings = {
+        "fixed 5000": PublicShaping(price_step=5000.0, secret=secret),
+        "public": PublicShaping(relative_step=guard.public_relative_step, secret=secret),
+        **{
+            f"shift {s:.0%}": PublicShaping(
+                relative_step=guard.public_relative_step, shift=s, secret=secret
+            )
+            for s in args.shifts
+        },
+    }
+    fresh_records = fresh.to_dict("records")
+    for name, shaping in shapings.items():
+        shown = np.array([shaping.price(p, r) for p, r in zip(estimo, fresh_records, strict=True)])
+        cost = np.abs(shown / estimo - 1)
+        print(
+            f"cost for an honest owner, {name}: distance of the public price from the full "
+            f"one: median {np.median(cost):.2%}, p95 {np.percentile(cost, 95):.2%}, "
+            f"max {cost.max():.2%}"
+        )
     base = surrogate_agreement(
         pool.iloc[: max(args.budgets)],
         pool["price"].iloc[: max(args.budgets)].to_numpy(),
@@ -153,31 +248,35 @@ def main() -> None:
     for kind in ("realistic", "random", "grid"):
         queries = attacker_queries(kind, pool, max(args.budgets), seed=3)
         answers = avm.predict(queries.drop(columns=["price"], errors="ignore"))
-        public = np.array([round_to(p, step) for p in answers])
+        records = queries.to_dict("records")
+        shown = {
+            name: np.array([shaping.price(p, r) for p, r in zip(answers, records, strict=True)])
+            for name, shaping in shapings.items()
+        }
         fired_at, action = first_action(queries, scale)
         for budget in args.budgets:
             if budget > len(queries):
                 continue
             q = queries.iloc[:budget]
-            internal = surrogate_agreement(q, answers[:budget], fresh, estimo)
-            rounded = surrogate_agreement(q, public[:budget], fresh, estimo)
+            row: dict[str, object] = {"attacker": kind, "queries": budget}
+            row["internal"] = f"{surrogate_agreement(q, answers[:budget], fresh, estimo):.1%}"
+            for name in shapings:
+                agreement = surrogate_agreement(q, shown[name][:budget], fresh, estimo)
+                row[name] = f"{agreement:.1%}"
             got = budget if fired_at is None else min(budget, fired_at)
             detected = (
-                surrogate_agreement(queries.iloc[:got], public[:got], fresh, estimo)
+                surrogate_agreement(queries.iloc[:got], shown["public"][:got], fresh, estimo)
                 if got >= 50
                 else float("nan")
             )
-            rows.append(
-                {
-                    "attacker": kind,
-                    "queries": budget,
-                    "internal": f"{internal:.1%}",
-                    "public (rounded)": f"{rounded:.1%}",
-                    "public, until detection acts": f"{detected:.1%}" if got >= 50 else "< 50",
-                    "days at 300/day": int(np.ceil(budget / 300)),
-                }
-            )
+            row["public, until detected"] = f"{detected:.1%}" if got >= 50 else "< 50"
+            row["days/key"] = int(np.ceil(budget / 300))
+            rows.append(row)
         print(f"{kind}: detector acts at query {fired_at} -> {action}")
+    print(
+        "agreement of the surrogate with Estimo (within +-10 %) by tier and defence; "
+        "days/key: days one public key needs at 300 a day"
+    )
     print(pd.DataFrame(rows).to_string(index=False))
     print(f"({time.time() - started:.0f} s)")
 

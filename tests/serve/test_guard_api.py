@@ -58,13 +58,18 @@ def test_each_tier_sees_its_answer(keyed) -> None:
     assert all("id" not in c and "adjustments" not in c for c in partner["comparables"])
     assert set(public) <= {
         "price", "low", "high", "currency", "confidence", "valuation_date", "warnings",
-        "comparables", "reasons",
+        "comparables", "reasons", "explanation",
     }  # fmt: skip
     assert public["price"] % 10_000 == 0 and abs(public["price"] - full["price"]) <= 5_000
     assert public["low"] <= full["low"] and public["high"] >= full["high"]
     assert public["confidence"] == full["confidence"]
     assert public["reasons"] and all(isinstance(r, str) for r in public["reasons"])
-    assert len(public["reasons"]) <= 3
+    assert len(public["reasons"]) <= 4  # the top 3 and "other factors"
+    explained = public["explanation"]
+    assert set(explained) == {"language", "currency", "baseline", "reference", "reasons"}
+    total = explained["baseline"] + sum(r["amount"] for r in explained["reasons"])
+    assert total == pytest.approx(public["price"])
+    assert all(r["amount"] % 10_000 == 0 for r in explained["reasons"][:-1])
     for comp in public["comparables"]:
         assert set(comp) <= {"price", "month", "distance_m", "area_m2", "rooms",
                              "property_type", "condition"}  # fmt: skip
@@ -243,9 +248,7 @@ def test_a_sweep_is_blocked_but_internal_keys_are_exempt(bundles: Path, tmp_path
     partner = {"X-API-Key": store.create("acme", "partner")[1]}
     # the address limit (20/second) is not what this test is about: on a fast machine the
     # 21 requests below come from one address within a second
-    app = _app(
-        bundles, tmp_path, extraction={"min_queries": 10}, address_limit="1000/second"
-    )
+    app = _app(bundles, tmp_path, extraction={"min_queries": 10}, address_limit="1000/second")
     for client in ready_client(app):
         for p in _sweep(12):
             assert client.post("/v1/valuations", json=p, headers=internal).status_code == 200

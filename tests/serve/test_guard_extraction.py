@@ -14,6 +14,7 @@ from estimo.serve.guard.extraction import (
     AuditLog,
     ExtractionDetector,
     FeatureScale,
+    effective_cities,
 )
 from estimo.serve.guard.settings import ExtractionSettings
 from estimo.synth import generate_market
@@ -107,23 +108,62 @@ def test_no_verdict_before_min_queries(scale: FeatureScale, tmp_path: Path) -> N
     assert detector.observe("c", [{"city": "Roma", "area_m2": 200.0}]).action == "block"
 
 
-def test_legitimate_clients_are_not_flagged(
-    market: pd.DataFrame, scale: FeatureScale, tmp_path: Path
-) -> None:
-    """200 clients (agencies in one or two cities) each value 100 real-looking properties."""
-    traffic = market.iloc[3000:]
-    cities = traffic["city"].unique()
+def test_legitimate_clients_are_not_flagged(market: pd.DataFrame, tmp_path: Path) -> None:
+    """200 agencies (one, two or three cities) replay the market's out-of-time rows."""
+    dates = pd.to_datetime(market["date"])
+    scale = FeatureScale.from_frame(market[dates < "2023-07-01"])
+    traffic = market[dates >= "2023-07-01"]
+    shares = traffic["city"].value_counts(normalize=True)
     detector = _detector(scale, tmp_path)
     rng = np.random.default_rng(1)
-    flagged = []
+    flagged, volumes = [], []
     for client in range(200):
-        mine = rng.choice(cities, size=int(rng.integers(1, 3)), replace=False)
+        k = int(rng.choice([1, 2, 3], p=[0.6, 0.35, 0.05]))
+        mine = rng.choice(shares.index, size=k, replace=False, p=shares)
         pool = traffic[traffic["city"].isin(mine)]
-        rows = pool.sample(100, random_state=client).to_dict("records")
-        actions = _replay(detector, f"agency-{client}", rows)
-        if set(actions) != {"allow"}:
-            flagged.append(client)
-    assert len(flagged) <= 2, f"{len(flagged)} of 200 honest clients flagged: {flagged}"
+        n = int(min(400, len(pool), max(10, rng.lognormal(np.log(60), 1.0))))
+        rows = pool.sample(n, random_state=client).sort_values("date").to_dict("records")
+        volumes.append(n)
+        batch = int(rng.choice([1, 5, 20]))  # one at a time, or small portfolio batches
+        for start in range(0, n, batch):
+            verdict = detector.observe(f"agency-{client}", rows[start : start + batch])
+            if verdict.action != "allow":
+                flagged.append((client, verdict.signals, verdict.evidence))
+                break
+    assert sum(v >= 200 for v in volumes) >= 10  # the coverage signal was checked on some
+    assert len(flagged) <= 1, f"{len(flagged)} of 200 honest clients flagged: {flagged}"
+
+
+def test_a_copy_of_the_whole_market_is_caught_by_its_coverage(
+    market: pd.DataFrame, scale: FeatureScale, tmp_path: Path
+) -> None:
+    """Real listings from every city (PRADA cannot tell them from honest ones)."""
+    listings = market.iloc[3000:].sample(400, random_state=5).to_dict("records")
+    detector = _detector(scale, tmp_path)
+    actions = _replay(detector, "copier", listings)
+    assert _first_flag(actions) == 200  # coverage_min_queries
+    line = json.loads((tmp_path / "audit.jsonl").read_text().splitlines()[0])
+    assert line["signals"] == ["coverage"] and line["action"] == "captcha"
+    assert line["evidence"]["effective_cities"] >= 3.5
+    # the same listings, one city only: an agency's traffic, never flagged
+    milano = market.iloc[3000:].query("city == 'Milano'").head(400).to_dict("records")
+    assert set(_replay(_detector(scale, tmp_path), "agency", milano)) == {"allow"}
+
+
+def test_effective_cities() -> None:
+    assert effective_cities([]) == 0.0
+    assert effective_cities(["Roma"] * 50) == 1.0
+    assert effective_cities(["a"] * 3 + ["b"] * 3 + ["c"] * 3) == pytest.approx(3.0)
+    # a few stray queries elsewhere barely move it
+    assert effective_cities(["Roma"] * 95 + [f"c{i}" for i in range(5)]) < 1.11
+
+
+def test_exact_repeats_add_no_distance(scale: FeatureScale, tmp_path: Path) -> None:
+    detector = _detector(scale, tmp_path)
+    home = {"city": "Roma", "area_m2": 80.0, "rooms": 3, "lat": 41.9, "lon": 12.5}
+    assert set(_replay(detector, "owner", [home] * 60)) == {"allow"}
+    state = detector._clients["owner"]
+    assert state.n == 60 and len(state.distances) == 0
 
 
 def test_running_scale_follows_the_traffic(market: pd.DataFrame) -> None:

@@ -35,16 +35,25 @@ FORM = {
 }
 
 
-@pytest.fixture()
-def client(bundles: Path):
-    settings = ServeSettings(
+def _settings(bundles: Path, **guard) -> ServeSettings:
+    """The page answers at the public tier; the anonymous API too, to compare with it."""
+    return ServeSettings(
         model=str(bundles),
         alias_poll_seconds=0,
         extra_fields=EXTRAS,
         page_visit_url=VISIT,
-        guard={"anonymous_tier": "internal"},
+        guard={
+            "anonymous_tier": "public",
+            "key_limits": {"public": "1000/second"},
+            "address_limit": "1000/second",
+            **guard,
+        },
     )
-    yield from ready_client(create_app(settings))
+
+
+@pytest.fixture()
+def client(bundles: Path):
+    yield from ready_client(create_app(_settings(bundles)))
 
 
 def _text(html: str, element_id: str) -> str:
@@ -77,24 +86,72 @@ def test_form_has_the_model_fields_with_labels_in_steps(client) -> None:
     assert "description" not in re.findall(r'name="(\w+)"', html)
 
 
-def test_submit_gives_the_api_price_range_reasons_and_comparables(client) -> None:
+def test_submit_gives_the_public_api_answer(client) -> None:
     response = client.post("/", data=FORM)
     assert response.status_code == 200, response.text
-    html = response.text
+    html = unescape(response.text)
     api = _api(client, {k: v for k, v in FORM.items()})
+    assert "fsd" not in api and "text" not in api["explanation"]  # the public tier's answer
     locale = get_locale("en")
     assert _text(html, "price") == locale.money(api["price"], "EUR")
     assert _text(html, "low") == locale.money(api["low"], "EUR")
     assert _text(html, "high") == locale.money(api["high"], "EUR")
-    for reason in api["explanation"]["reasons"]:
-        assert unescape(reason["label"]) in unescape(html)
-        assert locale.money(reason["amount"], "EUR", signed=True) in unescape(html)
-    for line in api["explanation"]["text"]["comparables"]:
-        assert line in unescape(html)
-    assert api["explanation"]["text"]["blend"] in unescape(html)
+    assert api["price"] % 1000 == 0  # rounded to a 2 % step
+    explanation = api["explanation"]
+    assert len(explanation["reasons"]) <= 4
+    for reason in explanation["reasons"]:
+        assert reason["label"] in html
+        assert locale.money(reason["amount"], "EUR", signed=True) in html
+    assert locale.money(explanation["baseline"], "EUR") in html
+    assert f"Compared with {explanation['reference']}." in html
+    lines = re.findall(r'<ul id="comparables">(.*?)</ul>', html, re.S)[0]
+    items = re.findall(r"<li>(.*?)</li>", lines)
+    assert len(items) == len(api["comparables"]) > 0
+    for item, comp in zip(items, api["comparables"], strict=True):
+        assert locale.money(comp["price"], "EUR") in item and "away" in item
+    assert 'id="blend"' not in html  # the blend quotes the model's exact figures
     assert f'href="{VISIT}"' in html
     assert "<svg" in html and "sr-only" in html
-    assert re.search(r"P\d{6}", html) is None  # no comparable ids (public tier)
+    assert re.search(r"P\d{6}", html) is None  # no comparable ids
+
+
+def test_the_page_counts_against_the_public_limits(bundles: Path) -> None:
+    app = create_app(_settings(bundles, key_limits={"public": "3/minute"}))
+    for client in ready_client(app):
+        assert [client.post("/", data=FORM).status_code for _ in range(3)] == [200] * 3
+        refused = client.post("/?lang=it", data=FORM)
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+        assert "Troppe valutazioni" in unescape(refused.text)
+        assert 'value="85"' in refused.text  # the form keeps what was typed
+        # the anonymous API of the same address shares the counters
+        assert client.post("/v1/valuations", json=FORM).status_code == 429
+
+
+class _Captcha:
+    def verify(self, token: str, client_id: str) -> bool:
+        return token == "human" and client_id.startswith("anon:")
+
+
+def test_the_page_asks_for_a_captcha_when_the_detector_says_so(bundles: Path) -> None:
+    widget = '<div class="h-captcha" data-sitekey="k"></div>'
+    settings = _settings(
+        bundles,
+        captcha_widget_html=widget,
+        extraction={"min_queries": 10, "actions": {"sweep": "captcha", "prada": "captcha"}},
+    )
+    for client in ready_client(create_app(settings, captcha=_Captcha())):
+        statuses = [
+            client.post("/", data={**FORM, "area_m2": str(60 + i)}).status_code for i in range(10)
+        ]
+        assert statuses[:9] == [200] * 9 and statuses[9] == 403
+        asked = client.post("/", data={**FORM, "area_m2": "90"})
+        assert asked.status_code == 403 and widget in asked.text
+        assert "confirm you are a person" in unescape(asked.text)
+        wrong = client.post("/", data={**FORM, "area_m2": "91", "h-captcha-response": "bot"})
+        assert wrong.status_code == 403
+        solved = client.post("/", data={**FORM, "area_m2": "92", "h-captcha-response": "human"})
+        assert solved.status_code == 200 and 'id="answer"' in solved.text
+        assert widget not in client.get("/").text
 
 
 def test_unknowns_are_left_out_like_the_api(client) -> None:
@@ -136,7 +193,8 @@ def test_language_from_header_and_switcher(client, lang: str) -> None:
     answer = client.post(f"/?lang={lang}", data=FORM).text
     api = _api(client, FORM, lang)
     assert _text(answer, "price") == get_locale(lang).money(api["price"], "EUR")
-    assert api["explanation"]["text"]["reference"] in unescape(answer)
+    reference = api["explanation"]["reference"]
+    assert WORDS[lang]["compared_with"].format(reference=reference) in unescape(answer)
 
 
 def test_static_files_and_page_weight(client) -> None:

@@ -128,6 +128,14 @@ class PropertyIn(BaseModel):
                 raise ValueError(problem)
         return value
 
+    @field_validator("date")
+    @classmethod
+    def _date_in_range(cls, value: dt.date | None) -> dt.date | None:
+        # pandas timestamps (nanoseconds) end at 1677 and 2262: a date outside them is a typo
+        if value is not None and not dt.date(1800, 1, 1) <= value <= dt.date(2200, 12, 31):
+            raise ValueError(f"date {value.isoformat()} is not between 1800-01-01 and 2200-12-31")
+        return value
+
     def record(self) -> dict[str, Any]:
         """The record for the valuer: set fields only, extras included."""
         out = self.model_dump(exclude_none=True)

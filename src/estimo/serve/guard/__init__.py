@@ -26,7 +26,7 @@ from estimo.serve.guard.extraction import AuditLog, ExtractionDetector, FeatureS
 from estimo.serve.guard.keys import KeyStore
 from estimo.serve.guard.limiter import Limiter
 from estimo.serve.guard.settings import GuardSettings
-from estimo.serve.guard.tiers import shape_answer
+from estimo.serve.guard.tiers import PublicShaping, shape_answer
 from estimo.serve.problems import ProblemError
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,20 @@ class Guard:
         self.limiter = Limiter(settings.limits_storage, settings.limits_namespace)
         self.audit = AuditLog(settings.extraction.audit_log)
         self.detector = ExtractionDetector(settings.extraction, scale, self.audit)
+        secret = settings.public_shift_secret
+        if settings.public_shift and secret is None:
+            log.warning(
+                "serve.guard.public_shift is on without public_shift_secret: the shift is "
+                "keyed per process, so pods (and restarts) shift differently; set the secret"
+            )
+        self.shaping = PublicShaping(
+            relative_step=settings.public_relative_step,
+            price_step=settings.public_price_step,
+            shift=settings.public_shift,
+            size_band=settings.public_shift_size_band,
+            n_reasons=settings.public_reasons,
+            **({"secret": secret.get_secret_value().encode()} if secret else {}),
+        )
         self._keys: KeyStore | None = None
         self._keys_lock = threading.Lock()
 
@@ -171,14 +185,12 @@ class Guard:
             if wait is not None:
                 raise _too_many(wait, "this client is throttled")
 
-    def shape(self, answer: dict[str, Any], client: Client) -> dict[str, Any]:
-        """The answer as the client's tier may see it."""
-        return shape_answer(
-            answer,
-            client.tier,
-            price_step=self.settings.public_price_step,
-            n_reasons=self.settings.public_reasons,
-        )
+    def shape(
+        self, answer: dict[str, Any], client: Client, record: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The answer as the client's tier may see it (``record``: the property valued,
+        whose market cell keys the public shift)."""
+        return shape_answer(answer, client.tier, self.shaping, record)
 
 
 def _unauthorized(detail: str) -> ProblemError:

@@ -1,7 +1,7 @@
 """Extraction detection per client: is someone copying the model with our answers?
 
 For every client (a key, or an address for anonymous calls) :class:`ExtractionDetector`
-keeps the last ``window`` queries and computes four signals:
+keeps the last ``window`` queries and computes five signals:
 
 * ``prada``: PRADA (Juuti et al., 2019). Each new query's minimum distance to the client's
   earlier queries, in standardised feature space, is added to a list; honest traffic gives
@@ -9,13 +9,26 @@ keeps the last ``window`` queries and computes four signals:
   neighbours) do not. The score is the Shapiro-Wilk ``W`` of the square roots of the
   distances (minimum distances are skewed like a chi distribution; on real-looking
   properties the raw ``W`` of honest clients has a median of 0.88, the square roots' 0.96,
-  while a grid scores 0.32 either way); flagged below ``prada_threshold``. Identical
+  while a grid scores 0.32 either way); flagged below ``prada_threshold``. Exact repeats
+  (an owner checking the same home again, a listing re-valued next month) add no
+  distance: they teach an attacker nothing and would otherwise pile up at zero. Identical
   distances, as a regular grid gives, count as ``W = 0``. Random queries inside the
   plausible ranges pass this test (their distances look honest): the other signals and the
   limits are the defence against them.
 * ``sweep``: the share of the last ``sweep_window`` steps that change exactly one feature
   while every other field stays the same (stepping the area, the floor, a coordinate).
 * ``cities``: more than ``max_cities`` distinct cities among the kept queries.
+* ``coverage``: the client covers the market the way only someone copying the model needs
+  to. An agency, a lender or a home owner values properties in one or two areas; an
+  attacker who wants a copy that works everywhere must query the whole market's
+  distribution (realistic attackers replay listings of every city; random ones spread
+  evenly). The statistic is the effective number of cities of the kept queries, the
+  inverse Simpson index ``1 / sum(p_c ** 2)`` of the client's city shares ``p_c`` (1 for
+  one city, 2 for two equally used ones, 4.8 for a sample of the synthetic market, 6.7 for
+  Poland's); flagged at ``coverage_cities`` or more once the client has sent
+  ``coverage_min_queries`` queries. Unlike a count of distinct cities, a few stray queries
+  elsewhere barely move it. In a market of one or two cities it cannot fire: there the
+  limits per key and address are the defence.
 * ``ood``: the share of kept queries with a feature more than ``ood_z`` scales from the
   centre (the scale of the training data when known, else of all traffic seen so far).
 
@@ -40,8 +53,8 @@ import logging
 import math
 import threading
 import time
-from collections import OrderedDict, deque
-from collections.abc import Mapping, Sequence
+from collections import Counter, OrderedDict, deque
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,13 +67,40 @@ from estimo.serve.guard.settings import Action, ExtractionSettings
 
 log = logging.getLogger("estimo.serve.audit")
 
-__all__ = ["FEATURES", "AuditLog", "ExtractionDetector", "FeatureScale", "Verdict"]
+__all__ = [
+    "FEATURES",
+    "AuditLog",
+    "ExtractionDetector",
+    "FeatureScale",
+    "Verdict",
+    "effective_cities",
+]
 
 #: Numeric features of a query that the detector looks at.
 FEATURES: tuple[str, ...] = (
     "area_m2", "rooms", "bathrooms", "floor", "year_built", "lat", "lon",
 )  # fmt: skip
 SEVERITY: dict[str, int] = {"allow": 0, "throttle": 1, "captcha": 2, "block": 3}
+
+
+def effective_cities(cities: Iterable[str]) -> float:
+    """The effective number of cities of a client's queries (inverse Simpson index).
+
+    ``1 / sum(p_c ** 2)`` over the shares ``p_c`` of each city: ``k`` for ``k`` equally
+    used cities, close to 1 when nearly every query is in one city (0 without queries).
+
+    Examples
+    --------
+    >>> effective_cities(["Roma"] * 90 + ["Milano"] * 10)
+    1.2195121951219512
+    >>> effective_cities(["a", "b", "c", "d"])
+    4.0
+    """
+    counts = np.array(list(Counter(cities).values()), dtype=float)
+    if not counts.size:
+        return 0.0
+    shares = counts / counts.sum()
+    return float(1.0 / np.sum(shares**2))
 
 
 class FeatureScale:
@@ -259,7 +299,9 @@ class ExtractionDetector:
         z = self.scale.z(raw)
         if state.z:
             previous = np.asarray(state.z)
-            state.distances.append(float(np.sqrt(((previous - z) ** 2).sum(axis=1)).min()))
+            nearest = float(np.sqrt(((previous - z) ** 2).sum(axis=1)).min())
+            if nearest > 1e-9:  # an exact repeat tells an attacker nothing new
+                state.distances.append(nearest)
         state.raw.append(np.where(np.isnan(raw), -1e300, raw))  # missing equals missing
         state.z.append(z)
         state.cities.append(str(record.get("city", "")).strip().casefold())
@@ -273,8 +315,12 @@ class ExtractionDetector:
         fired: list[str] = []
 
         distances = np.sqrt(np.asarray(state.distances))
-        flat = np.ptp(distances) <= 1e-6  # a regular grid: every step the same length
-        w = 0.0 if flat else float(stats.shapiro(distances).statistic)
+        if len(distances) < 3:  # nearly all repeats: nothing to test
+            w = 1.0
+        elif np.ptp(distances) <= 1e-6:  # a regular grid: every step the same length
+            w = 0.0
+        else:
+            w = float(stats.shapiro(distances).statistic)
         evidence["prada_w"] = round(w, 4)
         if w < s.prada_threshold:
             fired.append("prada")
@@ -292,6 +338,12 @@ class ExtractionDetector:
         evidence["cities"] = n_cities
         if n_cities > s.max_cities:
             fired.append("cities")
+
+        if state.n >= s.coverage_min_queries:
+            effective = effective_cities(state.cities)
+            evidence["effective_cities"] = round(effective, 2)
+            if effective >= s.coverage_cities:
+                fired.append("coverage")
 
         z = np.asarray(state.z)
         ood = float(np.mean(np.abs(z).max(axis=1) > s.ood_z))

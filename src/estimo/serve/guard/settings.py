@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = ["Action", "ExtractionSettings", "GuardSettings", "Signal"]
 
 Action = Literal["allow", "throttle", "captcha", "block"]
-Signal = Literal["prada", "sweep", "cities", "ood"]
+Signal = Literal["prada", "sweep", "cities", "coverage", "ood"]
 TierName = Literal["internal", "partner", "public"]
 
 
@@ -56,6 +56,17 @@ class ExtractionSettings(BaseModel):
         default=0.5, gt=0, le=1, description="share of one-feature steps that flags a sweep"
     )
     max_cities: int = Field(default=12, ge=2, description="distinct cities in the window")
+    coverage_cities: float = Field(
+        default=3.5,
+        gt=1,
+        description="effective number of cities (inverse Simpson index of the client's "
+        "city shares) that flags a client covering the whole market; an agency working "
+        "in one, two or three cities stays below 3.5, a sample of a market of six cities "
+        "scores its own index (4.8 for the synthetic market, 6.7 for Poland)",
+    )
+    coverage_min_queries: int = Field(
+        default=200, ge=20, description="queries before the coverage signal is checked"
+    )
     ood_z: float = Field(default=4.0, gt=0, description="|z| that makes a query out of range")
     ood_share: float = Field(default=0.25, gt=0, le=1, description="share that flags a client")
     actions: dict[Signal, Action] = Field(
@@ -63,6 +74,7 @@ class ExtractionSettings(BaseModel):
             "prada": "captcha",
             "sweep": "block",
             "cities": "throttle",
+            "coverage": "captcha",
             "ood": "throttle",
         },
         description="what each signal does (the strictest fired action wins; a signal "
@@ -95,8 +107,33 @@ class GuardSettings(BaseModel):
     anonymous_tier: TierName | None = Field(
         default=None, description="tier of requests without a key (None: a key is required)"
     )
-    public_price_step: float = Field(
-        default=5000.0, gt=0, description="public prices are rounded to this step"
+    public_price_step: float | None = Field(
+        default=None,
+        gt=0,
+        description="a fixed rounding step of public prices (default: the relative step)",
+    )
+    public_relative_step: float = Field(
+        default=0.02,
+        gt=0,
+        lt=0.5,
+        description="public prices are rounded to a 1-2-5 step at most this share of the "
+        "price (2 %: 5,000 for a 400,000 home, 20 for a 1,500 rent)",
+    )
+    public_shift: float = Field(
+        default=0.0,
+        ge=0,
+        le=0.25,
+        description="keyed shift of public prices per city and size band (0.08: every "
+        "public price 8 % up or down, the same for a cell's homes; 0: none); see "
+        "benchmarks/extraction.py for what it costs an owner and an attacker",
+    )
+    public_shift_size_band: float = Field(
+        default=2.0, gt=1, description="living-area ratio of the shift's size bands"
+    )
+    public_shift_secret: SecretStr | None = Field(
+        default=None,
+        description="key of the shift's hash; set it (ESTIMO_SERVE__GUARD__PUBLIC_SHIFT_SECRET) "
+        "so that every pod shifts alike (default: random per process)",
     )
     public_reasons: int = Field(default=3, ge=0, description="reasons (words only) shown publicly")
     limits_storage: str = Field(
@@ -123,6 +160,17 @@ class GuardSettings(BaseModel):
     )
     captcha_verifier: str | None = Field(
         default=None, description="'package.module:factory' of the captcha verifier"
+    )
+    page_tier: TierName = Field(
+        default="public",
+        description="tier of the valuation page's answers (its requests count against the "
+        "limits of an anonymous caller of this tier, per address)",
+    )
+    captcha_widget_html: str | None = Field(
+        default=None,
+        description="the captcha provider's widget, shown in the page's form when a captcha "
+        "is required; it must post its token as a form field (captcha_token, "
+        "h-captcha-response, g-recaptcha-response or cf-turnstile-response)",
     )
     max_body_bytes: int = Field(default=1_000_000, ge=1024, description="413 above this")
     extraction: ExtractionSettings = Field(default_factory=ExtractionSettings)

@@ -4,30 +4,54 @@
 * ``partner``: price, both ranges, confidence, reasons in money, comparables without ids,
   exact coordinates or adjustments; no model internals (sub-model, model/comparables price,
   blend weight, FSD, bundle version).
-* ``public``: what a home owner needs: the price rounded to ``public_price_step``, the 80 %
-  range rounded outwards, the confidence label, the top reasons in words only, comparables
-  as rounded prices, month, distance to 100 m and a few attributes; warnings and date.
+* ``public``: what a home owner needs, as :class:`PublicShaping` coarsens it: the price
+  (shifted, then rounded), the 80 % range (shifted, rounded outwards), the confidence label,
+  the top reasons in money rounded to the same step (with "other factors" making the sum
+  add up to the public price), comparables as rounded prices, month, distance to 100 m and
+  a few attributes; warnings and date. No sentence of the full explanation (they quote
+  exact figures).
 
-Fewer exact numbers make each answer worth less to someone training a copy of the model
-(``benchmarks/extraction.py`` measures how much).
+Two things make a public answer worth less to someone training a copy of the model:
+
+* **rounding to a relative step**: the step is a "nice" number (1, 2 or 5 times a power
+  of ten) at most ``relative_step`` of the price (2 %: 5,000 for a 400,000 home, 20 for a
+  1,500 a month rent), so a cheap home is not rounded by a quarter of its price and a rent
+  market is rounded at all; ``price_step`` fixes an absolute step instead;
+* **a keyed shift**: every public price of a *cell* of the market (a city and a size band,
+  e.g. 50-100 m²) is multiplied by ``1 + shift`` or ``1 - shift``, the sign drawn from a
+  keyed hash (HMAC-SHA256 with a secret) of the cell. Repeating a query, or querying
+  neighbours, gives the same shift, so nothing averages it out, and without the secret
+  the sign of a cell cannot be computed; a surrogate trained on public answers learns the
+  shifted prices. The range moves with the price, so it still holds the full answer
+  whenever the shift is smaller than the range's half-width.
+
+The cost to an honest owner is the distance of the public price from the full one (the
+shift plus at most half a step); ``benchmarks/extraction.py`` measures it and what each
+option takes away from an attacker.
 
 Examples
 --------
 >>> answer = {"price": 412_345.0, "low": 371_000.0, "high": 455_001.0, "confidence": "high",
 ...           "fsd": 0.07, "sub_model": "city:Milano", "currency": "EUR", "warnings": []}
->>> public = shape_answer(answer, "public", price_step=5000)
+>>> public = shape_answer(answer, "public", PublicShaping(price_step=5000))
 >>> public["price"], public["low"], public["high"], sorted(public)
 (410000.0, 370000.0, 460000.0, ['confidence', 'currency', 'high', 'low', 'price', 'warnings'])
->>> shape_answer(answer, "internal", price_step=5000) is answer
+>>> shape_answer(answer, "public")["price"]  # relative step: 2 % of the price -> 5,000
+410000.0
+>>> shape_answer(answer, "internal") is answer
 True
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import math
+import secrets
+from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["round_to", "shape_answer"]
+__all__ = ["PublicShaping", "nice_step", "round_to", "shape_answer"]
 
 _PARTNER_DROPS = ("sub_model", "model_price", "comps_price", "blend_weight", "fsd", "model")
 _PUBLIC_KEEPS = ("price", "low", "high", "currency", "confidence", "valuation_date", "warnings")
@@ -42,8 +66,79 @@ def round_to(value: float | None, step: float, how: str = "nearest") -> float | 
     return float(fn(value / step) * step)
 
 
+def nice_step(value: float, relative: float) -> float:
+    """The largest 1, 2 or 5 times a power of ten that is at most ``relative * |value|``.
+
+    Examples
+    --------
+    >>> nice_step(412_345, 0.02), nice_step(95_000, 0.02), nice_step(1_480, 0.02)
+    (5000.0, 1000.0, 20.0)
+    """
+    target = abs(value) * relative
+    if not math.isfinite(target) or target < 1:
+        return 1.0
+    power = 10.0 ** math.floor(math.log10(target))
+    return float(max(m * power for m in (1, 2, 5) if m * power <= target))
+
+
+@dataclass
+class PublicShaping:
+    """How public answers are coarsened (see the module docstring).
+
+    Parameters
+    ----------
+    relative_step : float, default 0.02
+        Prices are rounded to :func:`nice_step` of this share of the price.
+    price_step : float, optional
+        A fixed step instead (e.g. 5000).
+    shift : float, default 0
+        Relative size of the keyed shift (0: none; 0.08 moves every public price 8 %).
+    size_band : float, default 2
+        Ratio of the living-area bands of a cell (2: 25-50, 50-100, 100-200 m²...).
+    secret : bytes, optional
+        Key of the shift's hash (default: random per process; set it so that pods agree).
+    n_reasons : int, default 3
+        Reasons shown publicly (the rest go into "other factors").
+    """
+
+    relative_step: float = 0.02
+    price_step: float | None = None
+    shift: float = 0.0
+    size_band: float = 2.0
+    secret: bytes = field(default_factory=lambda: secrets.token_bytes(32), repr=False)
+    n_reasons: int = 3
+
+    def step(self, price: float) -> float:
+        """The rounding step of a price."""
+        return self.price_step or nice_step(price, self.relative_step)
+
+    def cell(self, record: Any) -> str:
+        """The market cell of a property: its city and size band."""
+        city = str((record or {}).get("city", "")).strip().casefold()
+        area = (record or {}).get("area_m2")
+        band = "?"
+        if isinstance(area, int | float) and area > 0 and self.size_band > 1:
+            band = str(math.floor(math.log(float(area)) / math.log(self.size_band)))
+        return f"{city}|{band}"
+
+    def factor(self, record: Any) -> float:
+        """``1 + shift`` or ``1 - shift`` for the property's cell (1 without a record)."""
+        if not self.shift or record is None:
+            return 1.0
+        digest = hmac.new(self.secret, self.cell(record).encode(), hashlib.sha256).digest()
+        return 1.0 + self.shift if digest[0] & 1 else 1.0 - self.shift
+
+    def price(self, price: float, record: Any = None) -> float:
+        """The public price of a full ``price``."""
+        shifted = price * self.factor(record)
+        return float(round_to(shifted, self.step(shifted)))  # type: ignore[arg-type]
+
+
 def shape_answer(
-    answer: dict[str, Any], tier: str, *, price_step: float = 5000.0, n_reasons: int = 3
+    answer: dict[str, Any],
+    tier: str,
+    shaping: PublicShaping | None = None,
+    record: Any = None,
 ) -> dict[str, Any]:
     """The answer a client of ``tier`` may see (``internal``: ``answer`` itself).
 
@@ -53,10 +148,10 @@ def shape_answer(
         A full answer of the service (see :mod:`estimo.serve.valuer`).
     tier : {"internal", "partner", "public"}
         The caller's tier.
-    price_step : float, default 5000
-        Public prices are multiples of this.
-    n_reasons : int, default 3
-        Reasons (their sentences only) shown to the public.
+    shaping : PublicShaping, optional
+        How public answers are coarsened (default: ``PublicShaping()``).
+    record : mapping, optional
+        The property valued (its cell keys the public shift; no shift without it).
     """
     if tier == "internal":
         return answer
@@ -67,17 +162,64 @@ def shape_answer(
         return out
     if tier != "public":
         raise ValueError(f"tier {tier!r} is unknown; expected internal, partner or public")
+    shaping = shaping or PublicShaping()
     out = {k: answer[k] for k in _PUBLIC_KEEPS if k in answer}
-    out["price"] = round_to(answer.get("price"), price_step)
-    out["low"] = round_to(answer.get("low"), price_step, "down")
-    out["high"] = round_to(answer.get("high"), price_step, "up")
+    price = answer.get("price")
+    if not isinstance(price, int | float) or not math.isfinite(price):
+        return out
+    factor = shaping.factor(record)
+    step = shaping.step(price * factor)
+    out["price"] = round_to(price * factor, step)
+    for name, how in (("low", "down"), ("high", "up")):
+        value = answer.get(name)
+        if isinstance(value, int | float):
+            out[name] = round_to(value * factor, step, how)
     if answer.get("comparables"):
-        out["comparables"] = [_public_comparable(c, price_step) for c in answer["comparables"]]
+        out["comparables"] = [_public_comparable(c, step) for c in answer["comparables"]]
     explanation = answer.get("explanation")
-    if isinstance(explanation, dict):
-        reasons = [r.get("text") for r in explanation.get("reasons", []) if r.get("text")]
-        out["reasons"] = reasons[:n_reasons]
+    if isinstance(explanation, dict) and "baseline" in explanation:
+        out["explanation"] = _public_explanation(
+            explanation, out["price"], factor, step, shaping.n_reasons
+        )
+        out["reasons"] = [r["text"] for r in out["explanation"]["reasons"]]
     return out
+
+
+def _public_explanation(
+    explanation: dict[str, Any], price: float, factor: float, step: float, n: int
+) -> dict[str, Any]:
+    """Baseline and the ``n`` largest reasons, shifted and rounded to ``step``, plus "other
+    factors" so that they still add up to the public price."""
+    from estimo.explain.locale import get_locale
+
+    lang = str(explanation.get("language") or "en")
+    currency = str(explanation.get("currency") or "EUR")
+    locale = get_locale(lang)
+    reasons = [
+        r for r in explanation.get("reasons", []) if isinstance(r.get("amount"), int | float)
+    ]
+    top = sorted((r for r in reasons if r.get("key") != "other"), key=lambda r: -abs(r["amount"]))[
+        :n
+    ]
+    baseline = float(round_to(explanation["baseline"] * factor, step))  # type: ignore[arg-type]
+    out = []
+    for r in top:
+        amount = float(round_to(r["amount"] * factor, step))  # type: ignore[arg-type]
+        out.append({"key": r.get("key"), "label": r.get("label"), "amount": amount})
+    other = next((r for r in reasons if r.get("key") == "other"), None)
+    rest = price - baseline - sum(r["amount"] for r in out)
+    if abs(rest) >= 0.5 or other is not None:
+        label = other.get("label") if other else locale.text("other_factors")
+        out.append({"key": "other", "label": label, "amount": float(rest)})
+    for r in out:
+        r["text"] = f"{r['label']}: {locale.money(r['amount'], currency, signed=True)}"
+    return {
+        "language": lang,
+        "currency": currency,
+        "baseline": baseline,
+        "reference": explanation.get("reference"),
+        "reasons": out,
+    }
 
 
 def _partner_comparable(comp: dict[str, Any]) -> dict[str, Any]:

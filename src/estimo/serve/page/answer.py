@@ -1,7 +1,10 @@
 """The API's answer as what the page shows: words in the page's language, charts, links.
 
 :func:`answer_view` takes the same dict ``POST /v1/valuations`` returns, so the page's
-figures are the API's figures, only formatted.
+figures are the API's figures, only formatted. The page shows the public tier's answer
+(:mod:`estimo.serve.guard.tiers`: rounded price and range, the top reasons in rounded
+money, comparables without addresses); the full answer's sentences (reference, comparables,
+blend, confidence) are used when present, as for a page served at another tier.
 """
 
 from __future__ import annotations
@@ -49,13 +52,14 @@ def answer_view(answer: dict[str, Any], lang: str, words: dict[str, str]) -> dic
         "range_sr": words["range_sr"].format(low=money(low), high=money(high), price=money(price)),
         "confidence": words.get(f"confidence_{answer.get('confidence')}", answer.get("confidence")),
         "confidence_text": list(text.get("confidence", [])),
-        "reference": text.get("reference"),
+        "reference": text.get("reference") or _reference(explanation, words),
         "reasons": reasons,
         "total": text.get("total"),
         "comparables_intro": text.get("comparables_intro"),
-        "comparables": list(text.get("comparables", [])),
+        "comparables": list(text.get("comparables", []))
+        or [_comparable(c, locale, words, money) for c in answer.get("comparables") or []],
         "blend": text.get("blend"),
-        "warnings": list(text.get("notes", [])) if explanation else list(answer["warnings"]),
+        "warnings": list(text.get("notes", [])) if text else list(answer.get("warnings", [])),
         "waterfall_svg": None,
         "baseline": None,
     }
@@ -71,3 +75,28 @@ def answer_view(answer: dict[str, Any], lang: str, words: dict[str, str]) -> dic
     if model.get("fallback"):
         view["warnings"] = [w for w in answer["warnings"] if "global model" in w] + view["warnings"]
     return view
+
+
+def _reference(explanation: dict[str, Any], words: dict[str, str]) -> str | None:
+    reference = explanation.get("reference")
+    return words["compared_with"].format(reference=reference) if reference else None
+
+
+def _comparable(comp: dict[str, Any], locale: Any, words: dict[str, str], money: Any) -> str:
+    """One line of a public comparable: type, area, distance, rounded price and month."""
+    kind = comp.get("property_type")
+    what = locale.property_words(kind)["a"] if kind else words["comparable_what"]
+    area = comp.get("area_m2")
+    distance = comp.get("distance_m")
+    month = comp.get("month") or comp.get("date")
+    return (
+        words["comparable_line"]
+        .format(
+            what=what[:1].upper() + what[1:],
+            area=f"{locale.number(float(area))} m²" if area else "?",
+            distance=locale.distance(float(distance) / 1000.0) if distance is not None else "?",
+            price=money(float(comp["price"])) if comp.get("price") is not None else "?",
+            month=locale.month_in(month) if month else "",
+        )
+        .strip()
+    )

@@ -94,8 +94,11 @@ def running_service(
         **os.environ,
         "ESTIMO_SERVE__MODEL": str(model),
         "ESTIMO_SERVE__ALIAS_POLL_SECONDS": "0",
-        # a local service for the tests and screenshots: the API answers without a key
-        "ESTIMO_SERVE__GUARD__ANONYMOUS_TIER": "internal",
+        # a local service for the tests and screenshots: the API answers without a key, at
+        # the public tier like the page, with limits a test's quick submissions stay under
+        "ESTIMO_SERVE__GUARD__ANONYMOUS_TIER": "public",
+        "ESTIMO_SERVE__GUARD__KEY_LIMITS": json.dumps({"public": "1000/second"}),
+        "ESTIMO_SERVE__GUARD__ADDRESS_LIMIT": "1000/second",
         "ESTIMO_SERVE__EXTRA_FIELDS": json.dumps(list(extra_fields)),
     }
     if visit_url:

@@ -55,6 +55,12 @@ WORDS: dict[str, dict[str, str]] = {
         "value_yes": "yes",
         "value_no": "no",
         "no_model": "No model is available right now; please try again in a minute.",
+        "too_many": "Too many valuations from your connection; please try again in {seconds} s.",
+        "blocked": "Valuations from your connection are paused; please contact us.",
+        "captcha": "Please confirm you are a person, then press Value again.",
+        "compared_with": "Compared with {reference}.",
+        "comparable_line": "{what} of {area}, {distance} away: {price} {month}",
+        "comparable_what": "A home",
     },
     "it": {
         "title": "Quanto vale la mia casa?",
@@ -97,6 +103,12 @@ WORDS: dict[str, dict[str, str]] = {
         "value_yes": "sì",
         "value_no": "no",
         "no_model": "Nessun modello disponibile ora; riprova tra un minuto.",
+        "too_many": "Troppe valutazioni dalla tua connessione; riprova tra {seconds} s.",
+        "blocked": "Le valutazioni dalla tua connessione sono sospese; contattaci.",
+        "captcha": "Conferma di essere una persona, poi premi di nuovo Valuta.",
+        "compared_with": "Rispetto a {reference}.",
+        "comparable_line": "{what} di {area}, a {distance}: {price} {month}",
+        "comparable_what": "Una casa",
     },
     "es": {
         "title": "¿Cuánto vale mi casa?",
@@ -139,6 +151,12 @@ WORDS: dict[str, dict[str, str]] = {
         "value_yes": "sí",
         "value_no": "no",
         "no_model": "No hay ningún modelo disponible ahora; inténtalo en un minuto.",
+        "too_many": "Demasiadas valoraciones desde tu conexión; inténtalo de nuevo en {seconds} s.",
+        "blocked": "Las valoraciones desde tu conexión están en pausa; contáctanos.",
+        "captcha": "Confirma que eres una persona y pulsa Valorar de nuevo.",
+        "compared_with": "En comparación con {reference}.",
+        "comparable_line": "{what} de {area}, a {distance}: {price} {month}",
+        "comparable_what": "Una vivienda",
     },
 }
 

@@ -22,11 +22,13 @@ from estimo.errors import EstimoError
 from estimo.explain.labels import Labeler
 from estimo.explain.locale import get_locale
 from estimo.serve.deps import ModelRouterDep, SettingsDep, pick_language
+from estimo.serve.guard import Guard, get_guard
+from estimo.serve.guard.page import captcha_token, page_client
 from estimo.serve.model_router import NoModelError
 from estimo.serve.page.answer import answer_view
 from estimo.serve.page.form import STEPS, FormField, form_fields, parse_form
 from estimo.serve.page.words import error_message, words
-from estimo.serve.problems import public_text
+from estimo.serve.problems import ProblemError, public_text
 from estimo.serve.settings import LANGUAGES, ServeSettings
 
 log = logging.getLogger(__name__)
@@ -87,6 +89,7 @@ def _context(
         "errors": {},
         "answer": None,
         "problem": None,
+        "captcha_html": None,
         **extra,
     }
 
@@ -154,9 +157,16 @@ async def submit(
         return _render(context, 422)
     from estimo.serve.routers.valuations import routed_answer
 
+    guard = get_guard(request)
+    client = page_client(request, guard)
+    try:
+        guard.admit(client, [record], captcha_token(request, form))
+    except ProblemError as exc:
+        return _refused(exc, request, language, fields, settings, values, guard)
     try:
         route = model_router.resolve(record["city"])
-        answer = routed_answer(route, route.valuer.value_one(record, explain=True, lang=language))
+        full = routed_answer(route, route.valuer.value_one(record, explain=True, lang=language))
+        answer = guard.shape(full, client, record)
     except (NoModelError, EstimoError) as exc:
         log.info("page: cannot value: %s", exc)
         problem = public_text(str(exc)) if isinstance(exc, EstimoError) else None
@@ -172,3 +182,31 @@ async def submit(
     view = answer_view(answer, language, words(language))
     context = _context(request, language, fields, settings, values=values, answer=view)
     return _render(context)
+
+
+def _refused(
+    exc: ProblemError,
+    request: Request,
+    language: str,
+    fields: list[FormField],
+    settings: ServeSettings,
+    values: dict[str, str],
+    guard: Guard,
+) -> HTMLResponse:
+    """The form again, with why the guard refused the valuation (429 or 403)."""
+    page_words = words(language)
+    headers = dict(exc.headers or {})
+    if exc.status == 429:
+        problem = page_words["too_many"].format(seconds=headers.get("Retry-After", "60"))
+    elif exc.kind == "captcha-required":
+        problem = page_words["captcha"]
+    else:
+        problem = page_words["blocked"]
+    captcha_html = guard.settings.captcha_widget_html if exc.kind == "captcha-required" else None
+    context = _context(
+        request, language, fields, settings, values=values, problem=problem,
+        captcha_html=captcha_html,
+    )  # fmt: skip
+    response = _render(context, exc.status)
+    response.headers.update(headers)
+    return response

@@ -120,7 +120,7 @@ def _answer(
     answer = routed_answer(route, answer)
     if recorder is not None:
         recorder.record(rid, record, answer, route.model, client.tier)
-    return guard.shape(answer, client)
+    return guard.shape(answer, client, record)
 
 
 @router.post(
