@@ -139,6 +139,12 @@ def extraction(lang: str, folds: int = 5) -> pd.DataFrame:
     adapter = truth_from_immobiliare if lang == "it" else truth_from_idealista
     truth, positive_only = adapter(frame)
     view = idealista_conditions if lang == "es" else (lambda p: p)
+    everything = view(
+        with_garage_or_parking(
+            extraction_table([extract(t, lang=lang, min_confidence=0.0, rescore=False)
+                              for t in texts])
+        )
+    )
     tables = {
         "": extract_frame(texts, lang=lang),
         "cv_": cross_validated(texts, truth, positive_only, lang, k=folds,
@@ -147,15 +153,37 @@ def extraction(lang: str, folds: int = 5) -> pd.DataFrame:
         "base_": keyword_baseline(texts),
     }
     fields = [f for f in TARGET_FIELDS if f in truth]
+    # rows where some rule reads the right value (at any confidence): the text states it
+    stated = _right_rows(everything, truth, fields)
     out = None
     for prefix, pred in tables.items():
-        s = score(view(with_garage_or_parking(pred)), truth, positive_only, fields=fields)
+        pred = view(with_garage_or_parking(pred))
+        s = score(pred, truth, positive_only, fields=fields)
         if out is None:
             out = s[["field", "n_pred", "precision", "recall", "positive_only"]].copy()
+            out["n_stated"] = [int(stated[f].sum()) for f in fields]
+            out["recall_stated"] = [
+                float(_right_rows(pred, truth, [f])[f][stated[f]].mean()) for f in fields
+            ]
             continue
         out[f"{prefix}precision"] = s["precision"].to_numpy()
         out[f"{prefix}recall"] = s["recall"].to_numpy()
+        print(f"  ({lang}: {prefix or 'shipped'} scored)", flush=True)
     out.insert(0, "lang", lang)
+    return out
+
+
+def _right_rows(pred: pd.DataFrame, truth: pd.DataFrame, fields: list[str]) -> dict:
+    """Per field, the rows where ``pred`` holds the right value (flags: a right True)."""
+    from estimo.text.scoring import _right
+
+    pred, truth = pred.reset_index(drop=True), truth.reset_index(drop=True)
+    out = {}
+    for f in fields:
+        right = _right(f, pred[f], truth, 0.05).fillna(False).to_numpy(bool)
+        if str(truth[f].dtype) == "boolean":
+            right &= truth[f].fillna(False).to_numpy(bool)
+        out[f] = right & truth[f].notna().to_numpy()
     return out
 
 
@@ -303,7 +331,10 @@ def main() -> None:
     args = parser.parse_args()
     pd.set_option("display.width", 160)
     print(f"load: {os.getloadavg()}")
-    print("== 1. extraction (precision / recall; base_ = keyword baseline, same run)")
+    print("== 1. extraction (precision / recall: shipped models in-sample; cv_ = 5-fold by "
+          "listing, models and thresholds learned without the fold; rules_ = rules alone, "
+          "floor 0.75; base_ = keyword baseline; recall_stated = recall over the rows where "
+          "some rule reads the right value; same run)", flush=True)
     table = pd.concat([extraction("it"), extraction("es")], ignore_index=True)
     print(table.round(3).to_string(index=False))
     print("\n== 2. contact details on the hand-checked sample")

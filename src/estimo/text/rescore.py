@@ -89,9 +89,14 @@ def fact_features(fact: Fact, text: str, fields: Sequence[str]) -> list[str]:
     Returns
     -------
     list of str
-        ``rule=``, ``value=``, ``rule_value=``, span words ``s:``, context words ``l:``/``r:``,
-        nearest words ``l1:``/``r1:``, offset ``at=``, other fields ``also:``.
+        Sorted: ``rule=``, ``value=``, ``rule_value=``, span words ``s:``, context words
+        ``l:``/``r:``, nearest words ``l1:``/``r1:``, offset ``at=``, other fields ``also:``.
     """
+    return sorted(_feature_set(fact, text, fields))
+
+
+def _feature_set(fact: Fact, text: str, fields: Sequence[str]) -> set[str]:
+    """The features of :func:`fact_features` as a set (what scoring reads)."""
     left = _words(text[max(0, fact.start - WINDOW) : fact.start])
     right = _words(text[fact.end : fact.end + WINDOW])
     value = _bucket(fact)
@@ -109,7 +114,7 @@ def fact_features(fact: Fact, text: str, fields: Sequence[str]) -> list[str]:
     if right:
         feats.add("r1:" + right[0])
     feats.update("also:" + f for f in fields if f != fact.field)
-    return sorted(feats)
+    return feats
 
 
 class Rescorer:
@@ -143,7 +148,7 @@ class Rescorer:
         """
         model = self.models[lang][fact.field]
         weights = model["weights"]
-        feats = fact_features(fact, text, fields)
+        feats = _feature_set(fact, text, fields)
         z = float(model["bias"]) + sum(weights.get(f, 0.0) for f in feats)
         return 1.0 / (1.0 + math.exp(-max(min(z, 30.0), -30.0)))
 
