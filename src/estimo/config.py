@@ -301,8 +301,10 @@ class TextSettings(_Strict):
     enabled: bool = Field(
         default=True, description="read the description when the table has one"
     )
-    min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.75, description="leave out facts whose measured precision is lower"
+    min_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
+        default=None,
+        description="leave out facts whose estimated probability of being right is lower; "
+        "default: each field's learned threshold (its precision target), 0.75 elsewhere",
     )
     fields: list[str] = Field(
         default_factory=lambda: [

@@ -154,3 +154,42 @@ def test_empty_text_gives_no_facts() -> None:
 def test_italian_informal_negations(sentence: str, field: str, expected: object) -> None:
     facts = extract(sentence, lang="it", min_confidence=0.0).facts
     assert (facts[field].value if field in facts else None) == expected
+
+
+# English and Polish have no labelled data: the rules' own confidences and the default
+# floor decide; these sentences must be read at the default setting.
+DEFAULT_EN_PL = [
+    ("Two-bed flat of 700-750 sq ft on the first floor", "en", "floor", 1.0),
+    ("Two-bed flat of 700 sq ft on the first floor", "en", "area_m2", 65.0),
+    ("Lovely three bedroom semi with off-street parking", "en", "bedrooms", 3.0),
+    ("Lovely three bedroom semi with off-street parking", "en", "has_parking", True),
+    ("Top floor studio, no lift, communal garden", "en", "has_elevator", False),
+    ("Benefits from a garage and a south-facing garden", "en", "has_garage", True),
+    ("Ground floor maisonette, recently refurbished", "en", "condition", "renovated"),
+    ("In need of modernisation throughout", "en", "condition", "to_renovate"),
+    ("No parking available", "en", "has_parking", False),
+    ("Garage available at extra cost", "en", "has_garage", None),
+    ("Built in 1935, the house has three reception rooms", "en", "year_built", 1935.0),
+    ("Mieszkanie dwupokojowe o pow. 45,5 m2", "pl", "area_m2", 45.5),
+    ("Mieszkanie dwupokojowe o pow. 45,5 m2", "pl", "rooms", 2.0),
+    ("Lokal na parterze, bez balkonu", "pl", "floor", 0.0),
+    ("Lokal na parterze, bez balkonu", "pl", "has_balcony", False),
+    ("W budynku jest winda", "pl", "has_elevator", True),
+    ("Do mieszkania przynależy miejsce postojowe w hali garażowej", "pl", "has_parking", True),
+    ("Mieszkanie po generalnym remoncie", "pl", "condition", "renovated"),
+    ("Mieszkanie na trzecim piętrze", "pl", "floor", 3.0),
+    ("Dwie sypialnie i salon z aneksem kuchennym", "pl", "bedrooms", 2.0),
+    ("Możliwość wynajęcia garażu", "pl", "has_garage", None),
+]
+
+
+@pytest.mark.parametrize(("sentence", "lang", "field", "expected"), DEFAULT_EN_PL)
+def test_english_and_polish_at_the_default_floor(
+    sentence: str, lang: str, field: str, expected: object
+) -> None:
+    facts = extract(sentence, lang=lang).facts
+    value = facts[field].value if field in facts else None
+    if isinstance(expected, float):
+        assert value == pytest.approx(expected, abs=0.5)
+    else:
+        assert value == expected

@@ -39,7 +39,7 @@ def _frame(n_copies: int = 30) -> pd.DataFrame:
         )
     frame = pd.DataFrame(rows)
     frame.loc[frame.index % 4 == 0, "floor"] = np.nan  # the text states floors 2
-    frame.loc[1, "area_m2"] = 90.0  # given value the text contradicts (55 mq)
+    frame.loc[1, "floor"] = 3.0  # given value the text contradicts ("piano terra")
     return frame
 
 
@@ -64,10 +64,10 @@ def test_missing_floor_is_filled_from_the_text_and_logged(result) -> None:
 
 def test_given_values_are_never_overwritten(result) -> None:
     frame, _, out = result
-    assert out.frame.loc[1, "area_m2"] == 90.0
+    assert out.frame.loc[1, "floor"] == 3.0
     given = frame["floor"].notna().to_numpy()
     assert (out.frame.loc[given, "floor"].to_numpy() == frame.loc[given, "floor"]).all()
-    assert not out.changes[(out.changes["rule"] == "text.area_m2")].shape[0]
+    assert not out.changes[(out.changes["rule"] == "text.floor")]["row"].isin([1]).any()
 
 
 def test_amenities_become_columns_in_the_table_representation(result) -> None:
@@ -89,7 +89,7 @@ def test_contact_details_are_masked_and_counted(result) -> None:
 def test_disagreement_is_an_audit_finding() -> None:
     report = audit(_frame())
     found = {(f.rule, f.column): f for f in report.findings}
-    assert found[("text.disagreement", "area_m2")].count == 1
+    assert found[("text.disagreement", "floor")].count == 1
     assert found[("text.contacts", "description")].count == 60
 
 

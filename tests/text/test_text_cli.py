@@ -38,15 +38,29 @@ def test_extract_writes_the_table_and_the_report(tmp_path: Path) -> None:
     table = pd.read_parquet(out / "extracted.parquet")
     assert list(table.columns[: 1 + len(FIELDS)]) == ["listing_id", *FIELDS]
     assert table["listing_id"].tolist() == ["a1", "a2", "a3"]
-    assert table.loc[0, "area_m2"] == 85.0
-    assert table.loc[0, "area_m2_span"] == "85 mq"
+    assert table.loc[0, "floor"] == 2.0
+    assert table.loc[0, "floor_span"] == "secondo piano"
     assert table.loc[1, "bedrooms"] == 3.0
     assert not table.loc[1, "has_elevator"]
     assert table.loc[2, FIELDS].isna().all()
     page = (out / "report.html").read_text(encoding="utf-8")
-    assert "<mark>85 mq</mark>" in page
+    assert "<mark>secondo piano</mark>" in page
     assert "1234567" not in page and "info@inmo.es" not in page
     assert "1 phone, 1 email" in result.output
+
+
+def test_a_lower_floor_keeps_less_certain_facts(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    args = ["text", "extract", str(_table(tmp_path)), "--id-column", "listing_id"]
+    assert runner.invoke(app, [*args, "--out", str(out)]).exit_code == 0
+    strict = pd.read_parquet(out / "extracted.parquet")
+    assert pd.isna(strict.loc[0, "area_m2"])  # below the Italian area's learned threshold
+    result = runner.invoke(app, [*args, "--min-confidence", "0.5", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out / "extracted.parquet")
+    assert table.loc[0, "area_m2"] == 85.0
+    assert table.loc[0, "area_m2_span"] == "85 mq"
+    assert 0.5 <= table.loc[0, "area_m2_confidence"] < 0.95
 
 
 def test_missing_column_is_named(tmp_path: Path) -> None:

@@ -35,8 +35,12 @@ def extract_command(
         str | None, typer.Option(help="it, es, en or pl for every row (default: detected)")
     ] = None,
     min_confidence: Annotated[
-        float, typer.Option(help="leave out facts whose measured precision is lower")
-    ] = 0.75,
+        float | None,
+        typer.Option(
+            help="leave out facts less likely right than this (default: each field's learned "
+            "threshold, set for its precision target)"
+        ),
+    ] = None,
 ) -> None:
     """Read areas, rooms, floors, condition, year built and amenities from descriptions.
 
@@ -55,7 +59,7 @@ def _extract(
     id_column: str | None,
     title_column: str | None,
     lang: str | None,
-    min_confidence: float,
+    min_confidence: float | None,
 ) -> None:
     import fsspec
     import pandas as pd
@@ -72,7 +76,7 @@ def _extract(
 
     if lang is not None and lang not in LANGUAGES:
         raise ConfigError(f"--lang is {lang!r}; expected one of {', '.join(LANGUAGES)}")
-    if not 0.0 <= min_confidence <= 1.0:
+    if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise ConfigError(f"--min-confidence is {min_confidence!r}; expected a value in [0, 1]")
     table = read_table(file)
     missing = [

@@ -354,6 +354,12 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     ),
     (re.compile(r"^property farther than (?P<km>[\d.]+) km from every home"), "warn_far"),
     (re.compile(r"^out of distribution: "), "warn_ood"),
+    # estimo.text.fill.FILLED_WARNING: a missing field read from the listing's description
+    (
+        re.compile(r'^(?P<feature>\w+) was missing; read (?P<value>.+) from the description '
+                   r'\("(?P<span>.*)"\)$'),
+        "warn_from_text",
+    ),
 )
 
 
@@ -411,6 +417,14 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                 out.append(locale.text(key, radius=locale.distance(float(groups["radius"]))))
             elif key == "warn_new_city":
                 out.append(locale.text(key, city=groups["city"].strip("'\"")))
+            elif key == "warn_from_text":
+                feature, value = groups["feature"], groups["value"]
+                if not labeler.has_label(feature):
+                    break
+                if value in ("yes", "no"):
+                    value = locale.text(f"word_{value}")
+                out.append(locale.text(key, label=labeler.label(feature), value=value,
+                                       span=groups["span"]))
             elif key == "warn_disagree":
                 out.append(locale.text(key, pct=locale.percent(int(groups["pct"]) / 100)))
             else:

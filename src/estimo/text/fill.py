@@ -18,7 +18,7 @@ Examples
 >>> frame = pd.DataFrame({"area_m2": [None, 90.0], "rooms": [None, 3.0],
 ...                       "description": ["Trilocale di 85 mq con box auto",
 ...                                       "Bilocale di 60 mq, tel. 333 1234567"]})
->>> reading = read_descriptions(frame["description"])
+>>> reading = read_descriptions(frame["description"], min_confidence=0.5)
 >>> reading.contacts["phone"], reading.redacted[1]
 (1, 'Bilocale di 60 mq, tel. [phone]')
 >>> fills, disagreements = plan_fills(frame, reading, ["area_m2", "rooms"])
@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.text.extractor import AMENITY_FIELDS, DEFAULT_MIN_CONFIDENCE, extract, extraction_table
+from estimo.text.extractor import AMENITY_FIELDS, extract, extraction_table
 from estimo.text.redact import KINDS, redact
 
 AREA_TOLERANCE = 0.05
@@ -91,7 +91,7 @@ class Disagreement:
 
 
 def read_descriptions(
-    descriptions: Iterable[Any], *, min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    descriptions: Iterable[Any], *, min_confidence: float | None = None
 ) -> TextReading:
     """Extract facts from each description and mask its contact details.
 
@@ -99,8 +99,8 @@ def read_descriptions(
     ----------
     descriptions : iterable
         One description per row (non-strings are read as no text).
-    min_confidence : float
-        See :func:`~estimo.text.extract`.
+    min_confidence : float, optional
+        See :func:`~estimo.text.extract` (default: each field's learned threshold).
     """
     texts = [t if isinstance(t, str) and t.strip() else None for t in descriptions]
     rows = [extract(t, min_confidence=min_confidence) for t in texts]

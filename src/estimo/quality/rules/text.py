@@ -11,12 +11,12 @@ Examples
 >>> import pandas as pd
 >>> from estimo.config import QualityConfig
 >>> from estimo.quality.findings import AuditContext
->>> texts = ["Bilocale di 60 mq", "Monolocale di 60 mq, tel 06 1234567"]
->>> frame = pd.DataFrame({"id": ["a", "b"], "area_m2": [90.0, 60.0], "description": texts})
+>>> texts = ["Bilocale al secondo piano", "Monolocale al terzo piano, tel 06 1234567"]
+>>> frame = pd.DataFrame({"id": ["a", "b"], "floor": [4.0, 3.0], "description": texts})
 >>> ctx = AuditContext(frame, QualityConfig())
 >>> check(ctx)
 >>> [(f.rule, f.column, f.count) for f in ctx.findings]
-[('text.disagreement', 'area_m2', 1), ('text.contacts', 'description', 1)]
+[('text.disagreement', 'floor', 1), ('text.contacts', 'description', 1)]
 """
 
 from __future__ import annotations
