@@ -202,6 +202,9 @@ def test_openapi_has_examples_for_every_endpoint(client) -> None:
     spec = client.get("/openapi.json").json()
     for path, methods in spec["paths"].items():
         for method, operation in methods.items():
+            if set(operation["responses"]) == {"501"}:  # the photo check without estimo[photos]
+                assert "photos" in path, (path, method)
+                continue
             ok = operation["responses"]["200"]["content"]
             assert any("example" in c or "examples" in c for c in ok.values()), (path, method)
             if "requestBody" in operation:  # JSON, or multipart for the photos

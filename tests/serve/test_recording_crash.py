@@ -75,20 +75,23 @@ def test_a_killed_service_loses_at_most_one_flush_interval(bundles: Path, tmp_pa
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
         headers = {"Content-Type": "application/json"}
         i = 0
-        while not stop.is_set():
-            body = {"city": "Milano", "area_m2": 50 + (i * 7 + k) % 90, "rooms": 3}
-            try:
-                connection.request(
-                    "POST", "/v1/valuations?explain=false", json.dumps(body), headers
-                )
-                response = connection.getresponse()
-                response.read()
-            except OSError:
-                return  # the server is gone
-            if response.status == 200:
-                with lock:
-                    answered.append((time.monotonic(), response.getheader("x-request-id")))
-            i += 1
+        try:
+            while not stop.is_set():
+                body = {"city": "Milano", "area_m2": 50 + (i * 7 + k) % 90, "rooms": 3}
+                try:
+                    connection.request(
+                        "POST", "/v1/valuations?explain=false", json.dumps(body), headers
+                    )
+                    response = connection.getresponse()
+                    response.read()
+                except (OSError, http.client.HTTPException):
+                    return  # the server is gone (refused, reset or cut mid-answer)
+                if response.status == 200:
+                    with lock:
+                        answered.append((time.monotonic(), response.getheader("x-request-id")))
+                i += 1
+        finally:
+            connection.close()
 
     with tempfile.TemporaryFile(mode="w+") as log:
         process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)

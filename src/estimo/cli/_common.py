@@ -23,6 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+import click
 import typer
 from rich.console import Console
 from rich.errors import MarkupError
@@ -106,6 +107,9 @@ def configure_logging(verbose: bool) -> None:
         force=True,
     )
 
+# Typer >= 0.2x vendors its own click, so its BadParameter is not click's: accept both
+_USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, typer.BadParameter)
+
 
 def handle_errors(func: F) -> F:
     """Turn Estimo's user errors into one clear message on stderr and a non-zero exit code."""
@@ -123,6 +127,9 @@ def handle_errors(func: F) -> F:
             raise typer.Exit(code=1) from None
         except (typer.Exit, typer.Abort, KeyboardInterrupt, SystemExit):
             raise
+        except _USAGE_ERRORS as exc:  # a bad option value: a usage error, exit code 2
+            _print_error(exc.format_message())
+            raise typer.Exit(code=2) from None
         except Exception as exc:  # never a traceback: name the failure, log the details
             log.debug("unexpected failure", exc_info=True)
             _print_error(

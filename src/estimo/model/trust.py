@@ -9,7 +9,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> months_between(pd.Timestamp("2023-12-31"), pd.Series(pd.to_datetime(["2024-03-01"]))).tolist()
-[2.0]
+[3.0]
 """
 
 from __future__ import annotations

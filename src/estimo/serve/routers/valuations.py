@@ -164,7 +164,7 @@ def create_valuation(
         route = model_router.resolve(item.city)
     except NoModelError as exc:
         raise _no_model(exc) from None
-    answer = route.valuer.value_one(record, explain=explain, lang=lang)
+    answer = route.valuer.value_one(_model_view(record, route), explain=explain, lang=lang)
     shown = _answer(route, answer, guard, client, recorder, record, request_id.get())
     return JSONResponse(shown, headers={"Content-Language": lang})
 
@@ -256,7 +256,8 @@ def create_valuations(
     guard.admit(client, [r for _, _, records in groups.values() for r in records], captcha, cost=n)
     rid = request_id.get()
     for route, positions, records in groups.values():
-        answers = route.valuer.value_many(records, explain=explain, lang=lang)
+        seen = [_model_view(record, route) for record in records]
+        answers = route.valuer.value_many(seen, explain=explain, lang=lang)
         for i, record, answer in zip(positions, records, answers, strict=True):
             if isinstance(answer, Exception):
                 items[i] = _failed(i, _cannot_value(answer))
@@ -271,6 +272,18 @@ def create_valuations(
     n_ok = sum(1 for item in items if item and item["ok"])
     body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
     return JSONResponse(body, headers={"Content-Language": lang})
+
+
+def _model_view(record: dict[str, Any], route: Route) -> dict[str, Any]:
+    """``record`` without the extra fields the service accepts (``serve.extra_fields``, checked
+    before) but the answering model does not use; they are still recorded."""
+    from estimo.schema import FIELDS
+
+    pipeline = getattr(route.valuer, "pipeline", None)
+    known = pipeline.contract().extra_fields if pipeline is not None else None
+    if known is None:
+        return record
+    return {k: v for k, v in record.items() if k in FIELDS or k in known}
 
 
 def _cannot_value(exc: Exception) -> ProblemError:
