@@ -266,7 +266,12 @@ class CleanSettings(_Strict):
     drop_near_duplicates: bool = True
     repair_coordinates: bool = True
     null_invalid: bool = True
-    outliers: Literal["drop", "downweight", "keep"] = "drop"
+    outliers: Literal["drop", "downweight", "keep"] = Field(
+        default="drop",
+        description="price outliers in the training rows: drop, downweight (trained on "
+        "with outlier_weight; a price about x10 or x0.1 of its group, a typo, is still "
+        "dropped) or keep",
+    )
     outlier_weight: Annotated[float, Field(ge=0, le=1)] = 0.2
     impute: bool = True
     impute_columns: list[str] = Field(

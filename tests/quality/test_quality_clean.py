@@ -106,6 +106,23 @@ def test_outlier_policy(market, outliers, expect_drop, expect_weight):
     assert bool((result.weight < 1).any()) is expect_weight
 
 
+def test_downweighting_still_drops_price_typos(market):
+    """A price about x10 of its group is a typo: dropped even when outliers are kept at a
+    lower weight; the other outliers stay, at ``outlier_weight``."""
+    config = QualityConfig()
+    config.clean.outliers = "downweight"
+    frame = market.frame.head(1500).reset_index(drop=True)
+    typo = frame["price"].median() < frame["price"]  # a row of ordinary size, made x10
+    row = int(np.flatnonzero(typo & frame["area_m2"].between(60, 90))[0])
+    frame.loc[row, "price"] *= 10
+    result = CleaningPolicy(config).fit_transform(frame)
+    scale = result.dropped[result.dropped["rule"] == "consistency.price_scale"]
+    assert frame.loc[row, "id"] in set(scale["id"])
+    assert "consistency.price_outlier" not in set(result.dropped["rule"])
+    assert np.isclose(result.weight[result.weight < 1], config.clean.outlier_weight).all()
+    assert (result.weight < 1).any()
+
+
 def test_unfitted_and_empty():
     with pytest.raises(NotFittedError, match="not fitted"):
         CleaningPolicy().transform(pd.DataFrame({"price": [1.0]}))

@@ -5,8 +5,10 @@
 city and country, which columns get a missing indicator), learned attributes end in ``_``.
 ``transform(frame, mode=...)`` returns a :class:`CleanResult`:
 
-- ``mode="train"``: exact and near duplicates, rows missing a critical column and (by
-  default) price outliers are dropped, each with its reason;
+- ``mode="train"``: exact and near duplicates, rows missing a critical column and price
+  outliers are dropped, each with its reason (``clean.outliers: downweight`` trains on the
+  outliers with a lower weight instead, but still drops prices about x10 or x0.1 of their
+  group: typos);
 - ``mode="predict"``: no row is ever dropped; impossible values are nulled and every missing
   value is imputed from the fitted rules, and each row carries plain-language warnings.
 
@@ -322,7 +324,10 @@ class CleaningPolicy(BaseEstimator):
         if cfg.clean.outliers == "drop":
             drops.append((outlier, "consistency.price_outlier", "price per m2 is a robust outlier"))
         elif cfg.clean.outliers == "downweight":
-            weight[outlier] = cfg.clean.outlier_weight
+            # a price off by a factor of ten is a typo, not a rare home: never trained on
+            typo = flag("consistency.price_scale:price")
+            drops.append((typo, "consistency.price_scale", "price about x10 or x0.1 (a typo)"))
+            weight[outlier & ~typo] = cfg.clean.outlier_weight
         return drops
 
     def _repair_coordinates(

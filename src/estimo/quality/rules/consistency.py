@@ -188,7 +188,9 @@ def check(ctx: AuditContext, exclude: np.ndarray) -> None:
         message="price about x10 or x0.1 of its location x segment group's (a zero too many "
         "or too few); values: price / group price",
         values=factor,
-        action=f"{ctx.config.clean.outliers} (clean.outliers, as a price outlier)",
+        action="keep (clean.outliers: keep)"
+        if ctx.config.clean.outliers == "keep"
+        else "drop (clean.outliers, also when outliers are down-weighted)",
     )
     conflict = id_conflicts(frame, z, rules.relisting_max_ratio) & ~exclude & ~outlier
     ctx.flag(
