@@ -140,6 +140,8 @@ def run(frame: pd.DataFrame, cutoff: str, n_explain: int, label: str, **engine: 
     pred = result.predictions
     log.info("%s: backtest %.0f s, %d test rows", label, time.perf_counter() - start, len(pred))
     print(f"\n## {label}: {len(pred):,} out-of-time test properties (cut-off {cutoff})\n")
+    adaptive = getattr(result.model.engine_, "adaptive_", None)
+    print(f"power on the difficulty scale (sigma ** power): {getattr(adaptive, 'power_', 1.0)}")
     print(coverage_table(pred).round(1).to_string(index=False))
     print()
     print(confidence_table(pred).round(1).to_string(index=False))

@@ -293,7 +293,9 @@ class AdaptiveIntervals(BaseEstimator):
 
     ``σ`` of the calibration rows is *cross-fitted* (each fold's σ from a difficulty model
     fitted on the other folds): a σ fitted on the very residuals it normalises would be too
-    small where the residuals are large and under-cover there.
+    small where the residuals are large and under-cover there. The scale is then used as
+    ``σ(x)**γ``, with ``γ`` in [0, 1] chosen on those cross-fitted scales
+    (:func:`sigma_power`, ``power_``) so that narrow and wide ranges cover alike.
 
     **Confidence.** The share of calibration scores with ``|s| <= 0.10 / σ(x)`` in the
     row's group is the *predicted PE10*, the chance that the valuation is within 10 % of the
@@ -379,12 +381,13 @@ class AdaptiveIntervals(BaseEstimator):
             model.fit(features.loc[~inside], r[~inside])
             sigma[inside] = model.scale(features.loc[inside])
         self.difficulty_ = _copy_ranges(base, DifficultyModel(**base.get_params())).fit(features, r)
+        self.power_ = sigma_power(r, sigma, self.levels)
         self.scores_ = _ScoreIntervals(
             levels=tuple(self.levels),
             min_city_rows=self.min_city_rows,
             min_segment_rows=self.min_segment_rows,
             centre=self.centre,
-        ).fit(r / sigma, cities, segments)
+        ).fit(r / sigma**self.power_, cities, segments)
         return self
 
     def _check_fitted(self) -> None:
@@ -396,7 +399,7 @@ class AdaptiveIntervals(BaseEstimator):
     ) -> np.ndarray:
         """Error scale of each row, with the out-of-distribution widening."""
         self._check_fitted()
-        sigma = self.difficulty_.scale(features)
+        sigma = self.difficulty_.scale(features) ** getattr(self, "power_", 1.0)
         if flags is not None:
             sigma = sigma * np.where([bool(f) for f in flags], self.ood_widen, 1.0)
         if months_past is not None:
@@ -451,6 +454,7 @@ class AdaptiveIntervals(BaseEstimator):
             "use_segments": bool(self.scores_.use_segments_),
             "score_params": json_params(self.scores_),
             "difficulty": self.difficulty_.to_dict(),
+            "power": float(self.power_),
         }
 
     @classmethod
@@ -466,7 +470,54 @@ class AdaptiveIntervals(BaseEstimator):
         out.scores_.table_ = table.reset_index(drop=True)
         out.scores_.use_segments_ = bool(meta["use_segments"])
         out.difficulty_ = DifficultyModel.from_dict(meta["difficulty"])
+        out.power_ = float(meta.get("power", 1.0))  # bundles before the power: σ as fitted
         return out
+
+
+#: exponents tried on the difficulty scale (1: σ as fitted; 0: one range width per group)
+SIGMA_POWERS = np.round(np.arange(0.0, 1.01, 0.1), 1)
+
+
+def sigma_power(residuals: np.ndarray, sigma: np.ndarray, levels: Any, bins: int = 5) -> float:
+    """The exponent ``γ`` on the cross-fitted scale ``σ`` whose ranges cover most evenly.
+
+    A difficulty model fitted on a few hundred residuals tends to spread ``σ`` too far: the
+    narrowest ranges then under-cover and the widest over-cover, although the coverage is
+    right on average. For each ``γ`` in :data:`SIGMA_POWERS` the scores ``r / σ**γ`` are
+    calibrated (one two-sided quantile per level) and their coverage is read in ``bins``
+    quantile bins of ``σ``; the ``γ`` with the smallest squared gap to the nominal levels is
+    kept (ties: the larger ``γ``). The scale is cross-fitted, so the choice is made on
+    residuals the difficulty model did not see.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> sigma = np.exp(rng.normal(0, 0.5, 2000))
+    >>> r = rng.normal(0, 1, 2000) * sigma**0.5  # the true spread grows like σ**0.5
+    >>> float(sigma_power(r, sigma, (0.8, 0.9)))
+    0.5
+    """
+    r = np.asarray(residuals, dtype=float)
+    sigma = np.asarray(sigma, dtype=float)
+    ok = np.isfinite(r) & np.isfinite(sigma) & (sigma > 0)
+    r, sigma = r[ok], sigma[ok]
+    if len(r) < 20 * bins:
+        return 1.0
+    edges = np.quantile(sigma, np.linspace(0, 1, bins + 1)[1:-1])
+    which = np.searchsorted(edges, sigma, side="right")
+    best, best_gap = 1.0, np.inf
+    for power in SIGMA_POWERS[::-1]:
+        score = np.abs(r) / sigma**power
+        gap = 0.0
+        for level in levels:
+            inside = score <= np.quantile(score, level)
+            for b in range(bins):
+                part = inside[which == b]
+                if len(part):  # tied scales can leave a bin empty
+                    gap += (part.mean() - level) ** 2
+        if gap < best_gap - 1e-12:
+            best, best_gap = float(power), gap
+    return best
 
 
 def _copy_ranges(source: Any, target: Any) -> Any:
