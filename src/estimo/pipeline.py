@@ -274,6 +274,22 @@ class ValuationPipeline(BaseEstimator):
         result = self.policy_.transform(frame, mode="predict")
         return result.frame, result.warnings
 
+    def _cleaned_for_valuing(
+        self, frame: pd.DataFrame, explain: bool
+    ) -> tuple[pd.DataFrame, list[list[str]], pd.DataFrame | None]:
+        """:meth:`cleaned`, and (when explaining) the cells the policy imputed (``row``,
+        ``column``): facts the owner did not give, which are never a reason in money."""
+        if not explain or self.policy_ is None:
+            served, warnings = self.cleaned(frame)
+            return served, warnings, None
+        self._check_fitted()
+        result = self.policy_.transform(frame, mode="predict")
+        changes = result.changes
+        imputed = changes.loc[
+            changes["rule"].astype(str).str.startswith("impute."), ["row", "column"]
+        ]
+        return result.frame, result.warnings, imputed
+
     def predict_table(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
         """Everything a backtest stores per row (``predicted``, ``model``, ``comps``,
         ``blend_weight``, ``low``/``high`` and the other ranges, ``fsd``, ``sub_model``),
@@ -418,7 +434,7 @@ class ValuationPipeline(BaseEstimator):
         input_warnings: Sequence[Sequence[str]] | None = None,
         widen: Sequence[bool] | None = None,
     ) -> tuple[list[Valuation], list[Explanation] | None]:
-        served, cleaning = self.cleaned(frame)
+        served, cleaning, imputed = self._cleaned_for_valuing(frame, explain)
         if input_warnings is not None:
             cleaning = [[*a, *b] for a, b in zip(input_warnings, cleaning, strict=True)]
         wide = list(widen) if widen is not None else [False] * len(cleaning)
@@ -432,7 +448,7 @@ class ValuationPipeline(BaseEstimator):
             _with(v, cleaning[i], facts, wide[i]) for i, v in enumerate(passed.valuations)
         ]
         explanations = self.explainer(lang).explain(
-            served,
+            _marked_not_given(served, imputed),
             passed.contributions,
             valuations,
             currency=self.currency,
@@ -632,6 +648,23 @@ def load_bundle(folder: str) -> Any:
     from estimo.model.bundle import load_model
 
     return load_model(folder)
+
+
+def _marked_not_given(served: pd.DataFrame, imputed: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows the explanations describe: ``served`` with ``<field>_missing = 1`` where the
+    cleaning policy imputed ``field`` (and the indicator is not already a column), so that
+    the words never present an imputed value as the owner's fact."""
+    if imputed is None or imputed.empty:
+        return served
+    out = served.copy()
+    for column, rows in imputed.groupby("column")["row"]:
+        flag = f"{column}_missing"
+        if flag in served.columns:
+            continue
+        values = np.zeros(len(out), dtype=np.int8)
+        values[np.asarray(rows, dtype=int)] = 1
+        out[flag] = values
+    return out
 
 
 def _with(

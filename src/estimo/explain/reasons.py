@@ -360,6 +360,10 @@ def _one_row(
     reference: ReferenceMatch | None,
 ) -> ReasonSet:
     order = np.argsort(-np.abs(concept_effects), kind="stable")
+    # a concept made only of facts the owner did not give is never a reason in money: its
+    # (imputed) effect goes to "Other factors"
+    unknown = unknown_concepts(members, columns, subject)
+    order = [k for k in order if SHOWN_CONCEPTS[k] not in unknown]
     shown = [k for k in order[:n_reasons] if abs(concept_effects[k]) >= min_effect]
     rest = float(concept_effects.sum() - concept_effects[shown].sum())
     keys = [SHOWN_CONCEPTS[k] for k in shown]
@@ -398,6 +402,37 @@ def _one_row(
     return ReasonSet(total, baseline, currency, tuple(reasons), reference, subject)
 
 
+def unknown_concepts(
+    members: dict[str, list[int]], columns: list[str], subject: dict[str, Any]
+) -> set[str]:
+    """Concepts whose every fact is one the owner did not give (blank, or imputed by the
+    cleaning policy: its ``<field>_missing`` indicator is set).
+
+    Examples
+    --------
+    >>> columns = ["year_built", "year_built_missing", "condition", "area_m2"]
+    >>> members = {"age_condition": [0, 1, 2], "size": [3]}
+    >>> subject = {"year_built": 1970.0, "year_built_missing": 1, "condition": None,
+    ...            "area_m2": 80.0}
+    >>> sorted(unknown_concepts(members, columns, subject))
+    ['age_condition']
+    """
+    out = set()
+    for key, positions in members.items():
+        facts = [columns[j] for j in positions if not columns[j].endswith("_missing")]
+        facts = [f for f in facts if f in subject or f"{f}_missing" in subject]
+        if facts and all(_not_given(f, subject) for f in facts):
+            out.add(key)
+    return out
+
+
+def _not_given(name: str, subject: dict[str, Any]) -> bool:
+    flag = subject.get(f"{name}_missing")
+    if flag is not None and not _is_missing(flag):
+        return bool(flag)
+    return _is_missing(subject.get(name))
+
+
 def _reason_label(
     key: str,
     relative: np.ndarray,
@@ -415,6 +450,8 @@ def _reason_label(
     for j in sorted(members.get(key, ()), key=lambda j: -abs(relative[j])):
         name = columns[j]
         if name in _NOT_DESCRIBED or (name not in subject and labeler.is_derived(name)):
+            continue
+        if _not_given(name, subject):  # a reason in money names only facts that were given
             continue
         phrase = describe_value(name, subject.get(name), labeler)
         if phrase and phrase not in phrases:

@@ -1,0 +1,52 @@
+"""Missing facts are never a reason in money (issue 18): a concept made only of fields the
+owner left blank goes to "Other factors", and the reasons still add up to the price."""
+
+from __future__ import annotations
+
+import pytest
+
+from estimo.config import QualityConfig
+from estimo.model.avm import AVM
+from estimo.pipeline import ValuationPipeline
+from estimo.synth import generate_market
+
+FAST = {"n_estimators": 40, "learning_rate": 0.15, "min_city_rows": 300}
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> ValuationPipeline:
+    frame = generate_market(3_000, seed=11).frame
+    train = frame.loc[frame["date"] < "2023-09-01"]
+    return ValuationPipeline(engine=AVM(**FAST), quality=QualityConfig()).fit(train)
+
+
+BASE = {
+    "city": "Milano",
+    "area_m2": 85,
+    "rooms": 3,
+    "lat": 45.47,
+    "lon": 9.19,
+    "date": "2023-09-15",
+}
+
+
+def _keys(valuation) -> list[str]:
+    return [r["key"] for r in valuation.reasons]
+
+
+def test_blank_year_and_condition_are_not_a_reason_in_money(pipeline) -> None:
+    given = pipeline.value_one({**BASE, "year_built": 1930, "condition": "to_renovate"})
+    blank = pipeline.value_one(BASE)
+    assert "age_condition" in _keys(given)
+    assert "age_condition" not in _keys(blank)
+    for valuation in (given, blank):
+        total = sum(r["amount"] for r in valuation.reasons)
+        baseline = round(valuation.price) - total
+        assert baseline > 0  # the reasons and the baseline add up to the price shown
+    assert not any("not given" in r["label"] for r in blank.reasons if r["amount"])
+
+
+def test_a_given_fact_stays_a_reason(pipeline) -> None:
+    valuation = pipeline.value_one({**BASE, "year_built": 1930, "condition": "to_renovate"})
+    reason = next(r for r in valuation.reasons if r["key"] == "age_condition")
+    assert "1930" in reason["label"]
