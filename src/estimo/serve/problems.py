@@ -119,9 +119,37 @@ def field_errors(errors: list[dict[str, Any]], skip: int = 1) -> list[dict[str, 
             message = f"field {field!r} is required"
             value = None
         else:
-            message = f"{err.get('msg', 'invalid')}"
+            message = _plain(f"{err.get('msg', 'invalid')}")
         out.append({"field": field, "value": shorten(value), "message": message})
     return out
+
+
+_CLASS_NAME = re.compile(r"<class '(?:[\w.]+\.)?(\w+)'>")
+_PYTHON_KINDS = {
+    "str": "text",
+    "int": "a number",
+    "float": "a number",
+    "bytes": "bytes",
+    "dict": "an object",
+    "list": "a list",
+    "NoneType": "nothing",
+}
+
+
+def _plain(message: str) -> str:
+    """A validation message without Python class names (``<class 'str'>`` -> ``text``;
+    ``Expected UploadFile`` -> ``expected a file``).
+
+    Examples
+    --------
+    >>> _plain("Value error, Expected UploadFile, received: <class 'str'>")
+    'expected a file upload, received: text'
+    """
+    message = message.removeprefix("Value error, ")
+    message = message.replace("Expected UploadFile", "expected a file upload")
+    return _CLASS_NAME.sub(
+        lambda m: _PYTHON_KINDS.get(m.group(1), "another kind of value"), message
+    )
 
 
 def _unknown_fields(
