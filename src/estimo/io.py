@@ -9,7 +9,13 @@ conversion) and validates every field. Problems are collected, never raised one 
   :class:`~estimo.errors.DataError` that lists them all;
 - row problems (an unparsable date, a missing or non-positive price, a non-numeric value in
   a numeric field) are repaired or the row is dropped, and each is counted with examples in
-  the :class:`LoadReport`, so nothing is lost silently.
+  the :class:`LoadReport`, so nothing is lost silently (every dropped row is listed with
+  its reason in ``LoadReport.dropped``, written to ``dropped.parquet`` by the CLI).
+
+The checks of :mod:`estimo.load_checks` run here too: an undecidable day/month order and
+extra features computed from the price are structural problems; dates outside
+``data.min_date`` .. ``data.max_date`` drop their rows; an area median that does not fit
+``data.area_unit`` is a warning.
 
 Examples
 --------
