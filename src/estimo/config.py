@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -114,6 +115,19 @@ class DataConfig(_Strict):
     )
     currency: str = "EUR"
     extra_features: Literal["all", "none"] | list[str] = "all"
+    allow_price_derived: list[str] = Field(
+        default_factory=list,
+        description="extra feature columns allowed although they look computed from the price "
+        "(a price per m², its logarithm, a copy); refused otherwise",
+    )
+    min_date: str = Field(
+        default="1900-01-01", description="rows dated before this are dropped (with the reason)"
+    )
+    max_date: str | None = Field(
+        default=None,
+        description="rows dated after this are dropped (with the reason); default: one year "
+        "after today",
+    )
     read_options: dict[str, Any] = Field(
         default_factory=dict, description="passed to pandas.read_csv / read_parquet"
     )
@@ -135,6 +149,27 @@ class DataConfig(_Strict):
                 f"expected some of {list(CANONICAL_COLUMNS)!r}"
             )
         return value
+
+    @field_validator("min_date", "max_date")
+    @classmethod
+    def _is_date(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                dt.date.fromisoformat(value)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _date_window_ordered(self) -> DataConfig:
+        if self.max_date is not None and dt.date.fromisoformat(
+            self.min_date
+        ) > dt.date.fromisoformat(self.max_date):
+            raise ValueError(
+                f"data.min_date {self.min_date!r} is after data.max_date {self.max_date!r}; "
+                "expected min_date <= max_date"
+            )
+        return self
 
     @property
     def price_kind_is_constant(self) -> bool:
@@ -160,6 +195,12 @@ class RangeRule(_Strict):
 
     min: float | None = None
     max: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> RangeRule:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(f"min {self.min:g} exceeds max {self.max:g}; expected min <= max")
+        return self
 
 
 _IMPUTE_COLUMNS = (
@@ -235,6 +276,15 @@ class LabelRules(_Strict):
 
     min_sale_to_asking: Annotated[float, Field(gt=0)] = 0.6
     max_sale_to_asking: Annotated[float, Field(gt=0)] = 1.3
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LabelRules:
+        if self.min_sale_to_asking > self.max_sale_to_asking:
+            raise ValueError(
+                f"quality.labels.min_sale_to_asking {self.min_sale_to_asking:g} exceeds "
+                f"max_sale_to_asking {self.max_sale_to_asking:g}; expected min <= max"
+            )
+        return self
 
 
 class DriftRules(_Strict):
@@ -771,6 +821,15 @@ class ProjectConfig(_Strict):
         """Explanations of rent data speak of monthly rents unless told otherwise."""
         if self.data.price_kind == "rent" and "price_terms" not in self.explain.model_fields_set:
             self.explain.price_terms = "rent"
+        return self
+
+    @model_validator(mode="after")
+    def _asking_price_is_not_a_feature(self) -> ProjectConfig:
+        """The asking price the label calibration reads is kept by loading although it
+        follows the price: it is dropped before training, never a feature."""
+        asking = self.quality.calibration.asking_price_column
+        if asking is not None and asking not in self.data.allow_price_derived:
+            self.data.allow_price_derived.append(asking)
         return self
 
     def resolved_data_path(self) -> str:

@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.load_checks import day_month_order
+
 SYNONYMS: dict[str, tuple[str, ...]] = {
     "id": ("id", "listingid", "propertyid", "codice", "codigo", "kod", "identyfikator"),
     "price": (
@@ -263,18 +265,15 @@ def infer_date_format(values: pd.Series) -> tuple[str | None, str]:
         parsed = pd.to_datetime(values, format=fmt, errors="coerce")
         if len(values) and parsed.notna().mean() >= 0.95:
             return fmt, f"format {fmt!r} parses {parsed.notna().mean():.0%} of the values"
-    split = values.str.extract(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{2,4})$").dropna()
-    if len(split):
-        sep = re.search(r"[/.-]", values.iloc[0]).group(0)  # type: ignore[union-attr]
-        year = "%Y" if split[2].str.len().max() == 4 else "%y"
-        first, second = split[0].astype(int), split[1].astype(int)
-        if (first > 12).any():
-            example = values[first[first > 12].index[0]]
-            return f"%d{sep}%m{sep}{year}", f"day first: a first number above 12 ({example})"
-        if (second > 12).any():
-            example = values[second[second > 12].index[0]]
-            return f"%m{sep}%d{sep}{year}", f"month first: a second number above 12 ({example})"
-        return f"%d{sep}%m{sep}{year}", "day/month order unknown (no number above 12): day first"
+    found = day_month_order(values)
+    if found.order is not None:
+        s, year = found.separator, found.year
+        if found.order in ("day", "conflicting"):
+            return f"%d{s}%m{s}{year}", f"day first: a first number above 12 ({found.examples[0]})"
+        if found.order == "month":
+            example = found.examples[0]
+            return f"%m{s}%d{s}{year}", f"month first: a second number above 12 ({example})"
+        return f"%d{s}%m{s}{year}", "day/month order unknown (no number above 12): day first"
     return None, "format not recognised: Estimo will try ISO and mixed formats"
 
 

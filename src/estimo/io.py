@@ -9,7 +9,13 @@ conversion) and validates every field. Problems are collected, never raised one 
   :class:`~estimo.errors.DataError` that lists them all;
 - row problems (an unparsable date, a missing or non-positive price, a non-numeric value in
   a numeric field) are repaired or the row is dropped, and each is counted with examples in
-  the :class:`LoadReport`, so nothing is lost silently.
+  the :class:`LoadReport`, so nothing is lost silently (every dropped row is listed with
+  its reason in ``LoadReport.dropped``, written to ``dropped.parquet`` by the CLI).
+
+The checks of :mod:`estimo.load_checks` run here too: an undecidable day/month order and
+extra features computed from the price are structural problems; dates outside
+``data.min_date`` .. ``data.max_date`` drop their rows; an area median that does not fit
+``data.area_unit`` is a warning.
 
 Examples
 --------
@@ -27,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +43,13 @@ import pandas as pd
 
 from estimo.config import ColumnSource, DataConfig, ProjectConfig, load_config
 from estimo.errors import DataError
+from estimo.load_checks import (
+    area_unit_issue,
+    date_order_problem,
+    date_window,
+    day_month_order,
+    price_derived_problems,
+)
 from estimo.schema import (
     CANONICAL_COLUMNS,
     FIELDS,
@@ -47,6 +61,8 @@ from estimo.schema import (
 log = logging.getLogger(__name__)
 
 MAX_EXAMPLES = 3
+DROP_COLUMNS = ["row", "id", "rule", "reason"]
+"""Columns of the dropped-rows table (the same as the cleaning's ``dropped.parquet``)."""
 DEFAULT_MAX_DROPPED_SHARE = 0.5
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".txt")
@@ -93,6 +109,9 @@ class LoadReport:
     dropped_ids: list[str] = field(default_factory=list)
     n_other_operation: int = 0
     undated: bool = False
+    dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DROP_COLUMNS))
+    """One row per dropped input row: ``row`` (position in the input, after the operation
+    filter), ``id``, ``rule`` (``load.<field>``) and ``reason``, as in ``dropped.parquet``."""
 
     @property
     def n_dropped(self) -> int:
@@ -118,6 +137,27 @@ class LoadReport:
                 for i in self.issues
             ],
         }
+
+
+def with_load_drops(dropped: pd.DataFrame | None, report: LoadReport) -> pd.DataFrame:
+    """The rows loading dropped (rule ``load.<field>``, ``row`` = input row) followed by
+    ``dropped`` (the cleaning's, ``row`` = row of the loaded frame): every row of the input
+    that does not reach the model, with its reason.
+
+    Examples
+    --------
+    >>> report = LoadReport(n_input_rows=3)
+    >>> report.dropped = pd.DataFrame({"row": [1], "id": ["b"], "rule": ["load.price"],
+    ...                                "reason": ["missing prices (the target)"]})
+    >>> cleaned = pd.DataFrame({"row": [0], "id": ["a"], "rule": ["duplicates.exact"],
+    ...                         "reason": ["copy"]})
+    >>> with_load_drops(cleaned, report)["rule"].tolist()
+    ['load.price', 'duplicates.exact']
+    """
+    parts = [f for f in (report.dropped, dropped) if f is not None and len(f)]
+    if not parts:
+        return pd.DataFrame(columns=DROP_COLUMNS) if dropped is None else dropped
+    return pd.concat(parts, ignore_index=True)
 
 
 @dataclass
@@ -210,10 +250,24 @@ def to_canonical(
     data: DataConfig,
     *,
     max_dropped_share: float = DEFAULT_MAX_DROPPED_SHARE,
+    not_features: Iterable[str] = (),
 ) -> LoadResult:
     """Map a raw table onto the canonical record and validate it.
 
     See the module docstring for the error policy.
+
+    Parameters
+    ----------
+    raw : pandas.DataFrame
+        The table as read.
+    data : DataConfig
+        The ``data:`` settings.
+    max_dropped_share : float
+        Raise instead of dropping when more than this share of rows is unusable.
+    not_features : iterable of str
+        Extra columns kept that are not model features, exempt from the price-derived
+        check (the project's calibration column, ``quality.calibration.asking_price_column``,
+        is exempt through ``data.allow_price_derived``).
     """
     raw, n_other_operation = keep_operation(raw, data)
     mapping = _complete_mapping(data, list(raw.columns))
@@ -245,12 +299,14 @@ def to_canonical(
         used.add(data.price_kind)
     if data.operation is not None:  # one value left: not a feature
         used.add(data.operation.column)
-    for col in _extra_columns(raw, data, used):
+    extras = _extra_columns(raw, data, used)
+    for col in extras:
         out[col] = _clean_extra(raw[col])
     fatal += mixed_price_scales(out["price_kind"], data)
+    fatal += price_derived_problems(out, extras, [*data.allow_price_derived, *not_features])
     if fatal:
         raise DataError(fatal, header="the data cannot be mapped onto the canonical record")
-    keep = _rows_with_valid_required_fields(out, raw_values, report)
+    keep = _rows_with_valid_required_fields(out, raw_values, report, date_window(data))
     dropped_share = 1 - keep.mean() if len(keep) else 1.0
     if keep.sum() == 0 or dropped_share > max_dropped_share:
         problems = [str(i) for i in report.issues] or ["no usable rows"]
@@ -333,6 +389,13 @@ def _convert_field(
     label = name if source.column == name else f"{name} ({source.column!r})"
     if spec.kind == "numeric":
         series = _to_numeric(label, values, report, fatal)
+        unit_issue = area_unit_issue(source.column, series, data) if name == "area_m2" else None
+        if unit_issue is not None:
+            known = series[series > 0]
+            examples = known.iloc[:MAX_EXAMPLES].tolist()
+            report.issues.append(
+                LoadIssue(label, unit_issue, len(known), examples, "kept; check data.area_unit")
+            )
         if name == "area_m2" and data.area_unit == "sqft":
             series = series * SQFT_TO_M2
         return series
@@ -388,7 +451,7 @@ def _to_datetime(
     else:
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if parsed.isna().sum() > text.isna().sum():
-            parsed = parsed.fillna(pd.to_datetime(text, format="mixed", errors="coerce"))
+            parsed = parsed.fillna(_non_iso_dates(label, text[parsed.isna()], fatal))
     parsed = parsed.astype("datetime64[ns]")
     bad = values.notna() & parsed.isna()
     if bad.any():
@@ -400,6 +463,28 @@ def _to_datetime(
                 f"{', '.join(repr(e) for e in examples)}); expected {expected}"
             )
     return parsed
+
+
+def _non_iso_dates(label: str, text: pd.Series, fatal: list) -> pd.Series:
+    """Dates that are not ISO: ``dd/mm/yyyy``-like ones in the day/month order a number
+    above 12 decides (refused when none does), the others in pandas' mixed formats."""
+    order = day_month_order(text)
+    problem = date_order_problem(label, order)
+    if problem is not None:
+        fatal.append(problem)
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+    if order.format is not None:
+        parsed = pd.to_datetime(text, format=order.format, errors="coerce")
+        timed = parsed.isna() & text.notna()  # a time after the date
+        parsed[timed] = pd.to_datetime(
+            text[timed], format="mixed", dayfirst=order.order == "day", errors="coerce"
+        )
+        log.info("%s: day/month order %s (e.g. %s)", label, order.format, order.examples[0])
+    rest = parsed.isna() & text.notna() & ~text.str.contains(r"^\s*\d{1,2}[/.\-]\d", na=False)
+    if rest.any():
+        parsed[rest] = pd.to_datetime(text[rest], format="mixed", errors="coerce")
+    return parsed.astype("datetime64[ns]")
 
 
 def _date_text(values: pd.Series) -> pd.Series:
@@ -471,10 +556,17 @@ def _clean_extra(values: pd.Series) -> pd.Series:
 
 
 def _rows_with_valid_required_fields(
-    out: pd.DataFrame, raw_values: dict[str, pd.Series], report: LoadReport
+    out: pd.DataFrame,
+    raw_values: dict[str, pd.Series],
+    report: LoadReport,
+    window: tuple[pd.Timestamp, pd.Timestamp],
 ) -> pd.Series:
-    """Rows whose price, date, city and price kind are usable; each drop reason counted once."""
+    """Rows whose price, date, city and price kind are usable; each drop reason counted
+    once, and every dropped row listed in ``report.dropped`` with its reason."""
     keep = pd.Series(True, index=out.index)
+    low, high = window
+    outside = out["date"].notna() & ~out["date"].between(low, high)
+    dropped: list[pd.DataFrame] = []
 
     def given(name: str) -> pd.Series:
         raw = raw_values.get(name)
@@ -486,6 +578,13 @@ def _rows_with_valid_required_fields(
         ("price", out["price"] <= 0, "non-positive prices (expected > 0)", "price"),
         ("date", ~given("date") & out["date"].isna(), "missing or impossible dates", "id"),
         ("date", given("date") & out["date"].isna(), "unparsable dates", "raw"),
+        (
+            "date",
+            outside,
+            f"dates outside the plausible window {low:%Y-%m-%d} .. {high:%Y-%m-%d} "
+            "(data.min_date, data.max_date)",
+            "date",
+        ),
         ("city", out["city"].isna(), "missing cities", "id"),
         ("price_kind", out["price_kind"].isna(), "missing or unknown price kinds", "id"),
     ]
@@ -495,13 +594,28 @@ def _rows_with_valid_required_fields(
             continue
         if example_source == "raw" and column in raw_values:
             examples = raw_values[column][new].unique()[:MAX_EXAMPLES].tolist()
+        elif example_source == "date":
+            examples = [f"{d:%Y-%m-%d}" for d in out.loc[new, "date"].unique()[:MAX_EXAMPLES]]
         elif example_source == "price":
             examples = out.loc[new, "price"].unique()[:MAX_EXAMPLES].tolist()
         else:
             examples = out.loc[new, "id"].astype(str).iloc[:MAX_EXAMPLES].tolist()
             problem = f"{problem} (example ids)"
         report.issues.append(LoadIssue(column, problem, int(new.sum()), examples, "row dropped"))
+        dropped.append(
+            pd.DataFrame(
+                {
+                    "row": np.flatnonzero(new.to_numpy()),
+                    "id": out.loc[new, "id"].astype(str).to_numpy(),
+                    "rule": f"load.{column}",
+                    "reason": problem.removesuffix(" (example ids)"),
+                }
+            )
+        )
         keep &= ~bad
+    if dropped:
+        report.dropped = pd.concat(dropped, ignore_index=True).sort_values("row")
+        report.dropped = report.dropped.reset_index(drop=True)
     return keep
 
 

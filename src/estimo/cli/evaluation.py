@@ -260,7 +260,7 @@ def _train(
     window = pipeline.facts_["training_window"]
     extra = {"currency": loaded.currency, "quality": prepared.summary()}
     pipeline.save(str(out), extra={**extra, "training_window": window})
-    prepared.write(out / "quality")
+    prepared.write(out / "quality", load_dropped=loaded.report.dropped)
     engine = pipeline.engine_
     console.print(
         f"trained on {len(prepared.frame):,} rows ({window['from']} .. {window['to']}), "

@@ -11,6 +11,7 @@ from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
 from estimo.errors import EstimoError
+from estimo.io import with_load_drops
 from estimo.jsonutil import write_json
 from estimo.progress import step_progress
 from estimo.quality.auditor import STEPS, audit
@@ -93,8 +94,10 @@ def _audit(data: str, out: Path, reference: str | None, fail_on: str) -> None:
             source=config.data.path,
         )
     paths = report.write(out)
+    paths["dropped"] = out / "dropped.parquet"  # the rows loading dropped, with the reason
+    with_load_drops(None, loaded.report).to_parquet(paths["dropped"], index=False)
     _print_findings(report)
-    console.print(f"\nfiles: {paths['json']}, {paths['html']}")
+    console.print(f"\nfiles: {paths['json']}, {paths['html']}, {paths['dropped']}")
     _exit_on(report, fail_on)
 
 
@@ -133,7 +136,7 @@ def _clean(data: str, out: Path) -> None:
     paths["summary"] = out / "cleaning.json"
     result.frame.to_parquet(paths["cleaned"], index=False)
     result.changes.to_parquet(paths["changes"], index=False)
-    result.dropped.to_parquet(paths["dropped"], index=False)
+    with_load_drops(result.dropped, loaded.report).to_parquet(paths["dropped"], index=False)
     write_json(paths["summary"], result.summary)
     s = result.summary
     console.print(

@@ -111,16 +111,30 @@ class TrainingData:
                 )
         return lines, share > warn_share
 
-    def write(self, out_dir: str | Path) -> dict[str, Path]:
+    def write(
+        self, out_dir: str | Path, load_dropped: pd.DataFrame | None = None
+    ) -> dict[str, Path]:
         """Write ``quality.json``, ``quality.html``, ``changes.parquet``, ``dropped.parquet``
-        and ``cleaning.json`` into ``out_dir``."""
+        and ``cleaning.json`` into ``out_dir``.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The folder.
+        load_dropped : pandas.DataFrame, optional
+            The rows loading dropped (:attr:`estimo.io.LoadReport.dropped`), written first
+            in ``dropped.parquet`` so every row left out is listed with its reason.
+        """
         out = Path(out_dir)
         paths = self.report.write(out)
         paths["changes"] = out / "changes.parquet"
         paths["dropped"] = out / "dropped.parquet"
         paths["cleaning"] = out / "cleaning.json"
         self.changes.to_parquet(paths["changes"], index=False)
-        self.dropped.to_parquet(paths["dropped"], index=False)
+        dropped = self.dropped
+        if load_dropped is not None and len(load_dropped):
+            dropped = pd.concat([load_dropped, dropped], ignore_index=True)
+        dropped.to_parquet(paths["dropped"], index=False)
         write_json(paths["cleaning"], self.summary())
         return paths
 
