@@ -201,6 +201,16 @@ def test_a_crash_at_the_swap_leaves_the_old_folder_and_no_visible_temp(
     assert _price(load_pipeline(str(folder))) == _price(old)
 
 
+def test_a_folder_being_written_is_not_served_as_a_city(tmp_path, monkeypatch) -> None:
+    from estimo.serve.catalog import FolderCatalog
+
+    frame = generate_market(1_200, seed=3, faults=False).frame
+    save_model(AVM(**SMALL).fit(frame), str(tmp_path / "_global"))
+    (tmp_path / ".Roma.saving-0123").mkdir()  # left by a save that was killed
+    (tmp_path / ".Roma.saving-0123" / "model.json").write_text("{}")
+    assert sorted(FolderCatalog(tmp_path).refresh()) == ["global"]
+
+
 @pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "rename-aside"])
 def test_a_completed_save_replaces_the_old_folder(pipelines, tmp_path, monkeypatch, exchange):
     old, new = pipelines
