@@ -10,8 +10,8 @@ from pathlib import Path
 import fsspec
 import pytest
 
+from estimo import storage as fs_module  # where the registry's atomic writes live
 from estimo.registry import AliasStore, RegistryError
-from estimo.registry import _fs as fs_module
 
 VERSIONS = {"v1", "v2", "v3", "v4"}
 

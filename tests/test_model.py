@@ -82,7 +82,11 @@ def test_bad_training_frames(prices: list, fragment: str) -> None:
 
 def test_bundle_round_trip_without_pickles(tmp_path, clean_market, fitted) -> None:
     save_model(fitted, str(tmp_path / "m"), extra={"currency": "EUR"})
-    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["model.json", "model.txt"]
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == [
+        "checksums.json",
+        "model.json",
+        "model.txt",
+    ]
     loaded = load_model(str(tmp_path / "m"))
     head = clean_market.frame.head(50)
     np.testing.assert_allclose(loaded.predict(head), fitted.predict(head), rtol=1e-9)

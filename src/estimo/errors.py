@@ -64,3 +64,9 @@ class InputError(DataError):
         items = [dict(p) for p in problems]
         super().__init__([p["message"] for p in items], header=header)
         self.problems = items  # type: ignore[assignment]
+
+
+class BundleError(EstimoError):
+    """A saved model folder cannot be read: a file is missing, truncated or altered, or the
+    folder lacks the checksum manifest it claims to have; the message names the folder and
+    the file and says to re-save or re-train the model."""

@@ -23,8 +23,11 @@ A saved pipeline is one folder (local or fsspec URL)::
     cleaning/regions.parquet  the policy's city regions
     engine/                   the engine (LightGBM text models, Parquet tables, JSON)
     explain_reference.json    the explanation reference groups
+    checksums.json            SHA-256 of every file, written last; checked at load
 
-No pickles: loading reads text, JSON and Parquet only.
+No pickles: loading reads text, JSON and Parquet only. The folder is written atomically
+and a missing, truncated or altered file is refused at load with one
+:class:`~estimo.errors.BundleError` (see :mod:`estimo.bundle_folder`).
 
 Examples
 --------
@@ -54,7 +57,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, clone
 
 from estimo import __version__
-from estimo.bundle_folder import BundleFolder
+from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.config import ProjectConfig, QualityConfig
 from estimo.errors import ConfigError, EstimoError, NotFittedError
 from estimo.explain.explainer import Explainer, Explanation
@@ -496,31 +499,38 @@ class ValuationPipeline(BaseEstimator):
     def save(self, folder: str, extra: Mapping[str, Any] | None = None) -> str:
         """Write the pipeline into ``folder`` (local path or fsspec URL; see the module
         docstring for the layout) and return ``folder``. ``extra``: JSON-ready facts kept
-        with it (e.g. the registry's)."""
+        with it (e.g. the registry's).
+
+        The folder is written atomically with a ``checksums.json`` manifest written last
+        (:meth:`~estimo.bundle_folder.BundleFolder.writing`); a model folder already at
+        ``folder`` is replaced only once the new one is complete."""
         self._check_fitted()
-        root = BundleFolder(folder)
-        self.engine_.to_bundle(root.sub(ENGINE_FOLDER))
-        policy = None
-        if self.policy_ is not None:
-            policy = self.policy_.to_bundle(root.sub(CLEANING_FOLDER))
-        if self.reference_ is not None:
-            root.write_json(REFERENCE_FILE, self.reference_.to_dict())
-        root.write_json(
-            PIPELINE_FILE,
-            {
-                "kind": KIND,
-                "format_version": FORMAT_VERSION,
-                "estimo_version": __version__,
-                "currency": self.currency,
-                "clean": self.clean,
-                "labels": dict(self.labels or {}),
-                "concepts": dict(self.concepts or {}),
-                "facts": self.facts_,
-                "extra": dict(extra or {}),
-                "cleaning": policy,
-                "calibration": None if self.calibrator_ is None else self.calibrator_.to_bundle(),
-            },
-        )
+        with BundleFolder.writing(folder) as root:
+            self.engine_.to_bundle(root.sub(ENGINE_FOLDER))
+            policy = None
+            if self.policy_ is not None:
+                policy = self.policy_.to_bundle(root.sub(CLEANING_FOLDER))
+            if self.reference_ is not None:
+                root.write_json(REFERENCE_FILE, self.reference_.to_dict())
+            root.write_json(
+                PIPELINE_FILE,
+                {
+                    "kind": KIND,
+                    MANIFEST_KEY: CHECKSUM_FILE,
+                    "format_version": FORMAT_VERSION,
+                    "estimo_version": __version__,
+                    "currency": self.currency,
+                    "clean": self.clean,
+                    "labels": dict(self.labels or {}),
+                    "concepts": dict(self.concepts or {}),
+                    "facts": self.facts_,
+                    "extra": dict(extra or {}),
+                    "cleaning": policy,
+                    "calibration": None
+                    if self.calibrator_ is None
+                    else self.calibrator_.to_bundle(),
+                },
+            )
         return folder
 
     @classmethod
@@ -557,7 +567,7 @@ class ValuationPipeline(BaseEstimator):
 
     @classmethod
     def _load(cls, folder: str) -> ValuationPipeline:
-        root = BundleFolder(folder)
+        root = BundleFolder.open(folder)  # every file checked against checksums.json first
         if not root.exists(PIPELINE_FILE) and root.exists(BUNDLE_META):
             log.info("%s holds an engine saved without its pipeline: no cleaning", folder)
             return cls.from_engine(AVM.from_bundle(root))
@@ -627,6 +637,8 @@ def load_pipeline(folder_or_url: str, cities: Sequence[str] | None = None) -> Va
     ------
     EstimoError
         If the folder holds no pipeline (or one of another format).
+    BundleError
+        If a file is missing, truncated or altered (checked against ``checksums.json``).
     """
     return ValuationPipeline.load(str(folder_or_url), cities=cities)
 

@@ -40,7 +40,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo import __version__
-from estimo.bundle_folder import BundleFolder
+from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
 from estimo.frames import str_values
@@ -821,6 +821,7 @@ class AVM(BaseEstimator):
             "format_version": BUNDLE_FORMAT,
             "estimo_version": __version__,
             "kind": BUNDLE_KIND,
+            MANIFEST_KEY: CHECKSUM_FILE,
             "params": json_params(self),
             "cities": list(self.cities_),
             "trained_until": self.trained_until_.isoformat(),

@@ -15,8 +15,12 @@ interval calibration, location and comparables reference) and ``model.json`` wit
     location.parquet        training positions (x, y, z km), time-adjusted log price/m², ids
     neighbourhoods.parquet  neighbourhood encoding table (when the data has neighbourhoods)
     comps.parquet           the comparables reference table (training rows)
+    checksums.json          SHA-256 of every file, written last; checked at load
 
-Loading parses text, JSON and Parquet only: nothing stored executes code. What is served
+Every model folder is written atomically (:meth:`~estimo.bundle_folder.BundleFolder.writing`)
+and checked against its ``checksums.json`` before anything is parsed: a missing, truncated
+or altered file gives one :class:`~estimo.errors.BundleError`. Loading parses text, JSON
+and Parquet only: nothing stored executes code. What is served
 is the :class:`~estimo.pipeline.ValuationPipeline`, which keeps its engine in such a folder.
 
 Examples
@@ -36,16 +40,14 @@ True
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import fsspec
 import lightgbm as lgb
 import pandas as pd
 
 from estimo import __version__
-from estimo.bundle_folder import BundleFolder
-from estimo.errors import EstimoError
+from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
+from estimo.errors import BundleError, EstimoError
 from estimo.model.avm import AVM
 from estimo.model.valuation import FeatureSpec, ValuationModel
 
@@ -69,56 +71,55 @@ def save_model(
         JSON-serialisable facts to keep with the model (currency, training window, ...).
     """
     model._check_fitted()
-    fs, root = fsspec.core.url_to_fs(folder)
-    fs.makedirs(root, exist_ok=True)
-    if isinstance(model, AVM):
-        model.to_bundle(BundleFolder(folder), extra=extra)
-        return folder
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "estimo_version": __version__,
-        "params": model.get_params(),
-        "numeric": list(model.feature_spec_.numeric),
-        "categorical": {k: list(v) for k, v in model.feature_spec_.categorical.items()},
-        "cities": list(model.cities_),
-        "trained_until": model.trained_until_.isoformat(),
-        "extra": extra or {},
-    }
-    with fs.open(f"{root}/{MODEL_FILE}", "w") as fh:
-        fh.write(model.booster_.model_to_string())
-    with fs.open(f"{root}/{META_FILE}", "w") as fh:
-        json.dump(meta, fh, indent=2)
+    with BundleFolder.writing(folder) as root:
+        if isinstance(model, AVM):
+            model.to_bundle(root, extra=extra)
+            return folder
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "estimo_version": __version__,
+            MANIFEST_KEY: CHECKSUM_FILE,
+            "params": model.get_params(),
+            "numeric": list(model.feature_spec_.numeric),
+            "categorical": {k: list(v) for k, v in model.feature_spec_.categorical.items()},
+            "cities": list(model.cities_),
+            "trained_until": model.trained_until_.isoformat(),
+            "extra": extra or {},
+        }
+        root.write_text(MODEL_FILE, model.booster_.model_to_string())
+        root.write_json(META_FILE, meta)
     return folder
 
 
 def load_model(folder: str) -> ValuationModel | AVM:
     """Load a model saved by :func:`save_model` (a ValuationModel or an AVM).
 
+    Every file is checked against the folder's ``checksums.json`` before it is parsed.
+
     Raises
     ------
     EstimoError
         If the folder holds no model or a model of an unknown format.
+    BundleError
+        If a file is missing, truncated or altered.
     """
-    fs, root = fsspec.core.url_to_fs(folder)
-    if fs.exists(f"{root}/{META_FILE}") and not fs.exists(f"{root}/{MODEL_FILE}"):
-        with fs.open(f"{root}/{META_FILE}", "r") as fh:
-            meta = json.load(fh)
+    root = BundleFolder.open(folder)
+    if root.exists(META_FILE) and not root.exists(MODEL_FILE):
+        meta = root.read_json(META_FILE)
         if meta.get("kind") == "avm" and meta.get("format_version") == FORMAT_VERSION:
-            return AVM.from_bundle(BundleFolder(folder))
-    if not fs.exists(f"{root}/{META_FILE}") or not fs.exists(f"{root}/{MODEL_FILE}"):
+            return AVM.from_bundle(root)
+    if not root.exists(META_FILE) or not root.exists(MODEL_FILE):
         raise EstimoError(
             f"{folder!r} is not a model folder: expected {MODEL_FILE} and {META_FILE} "
             "(written by `estimo train`)"
         )
-    with fs.open(f"{root}/{META_FILE}", "r") as fh:
-        meta = json.load(fh)
+    meta = root.read_json(META_FILE)
     if meta.get("format_version") != FORMAT_VERSION:
         raise EstimoError(
             f"model in {folder!r} has format_version {meta.get('format_version')!r}; "
             f"this Estimo reads {FORMAT_VERSION}"
         )
-    with fs.open(f"{root}/{MODEL_FILE}", "r") as fh:
-        booster = lgb.Booster(model_str=fh.read())
+    booster = _parse_booster(root.read_lightgbm(MODEL_FILE), folder)
     model = ValuationModel(**meta["params"])
     model.feature_spec_ = FeatureSpec(
         numeric=tuple(meta["numeric"]),
@@ -130,3 +131,15 @@ def load_model(folder: str) -> ValuationModel | AVM:
     model.bundle_extra_ = meta.get("extra", {})
     model.currency = str(model.bundle_extra_.get("currency") or "")
     return model
+
+
+def _parse_booster(text: str, folder: str) -> lgb.Booster:
+    """The booster of a checked text model; LightGBM's own failure as a BundleError."""
+    try:
+        return lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as exc:
+        raise BundleError(
+            f"model folder {folder.rstrip('/').rsplit('/', 1)[-1]!r} cannot be loaded: "
+            f"{MODEL_FILE!r} cannot be read by LightGBM ({exc}); re-save the model or "
+            "re-train it (`estimo train --out <folder>`)"
+        ) from None

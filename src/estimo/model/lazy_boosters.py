@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
+from estimo.errors import BundleError
+
 log = logging.getLogger(__name__)
 
 __all__ = ["LazyBoosters"]
@@ -42,7 +44,8 @@ class LazyBoosters(Mapping[str, Any]):
     files : mapping of str to str
         Sub-model name to the path of its LightGBM text model (in the bundle folder).
     read_text : callable
-        Reads a path of ``files`` as text (the bundle folder's ``read_text``).
+        Reads a path of ``files`` as text (the bundle folder's ``read_lightgbm``, which
+        checks the file's checksum and header before LightGBM parses it).
     """
 
     def __init__(self, files: Mapping[str, str], read_text: Callable[[str], str]) -> None:
@@ -64,7 +67,7 @@ class LazyBoosters(Mapping[str, Any]):
                 import lightgbm as lgb
 
                 started = time.perf_counter()
-                booster = lgb.Booster(model_str=self._read_text(self._files[name]))
+                booster = _parse(lgb, self._read_text(self._files[name]), self._files[name])
                 self._boosters[name] = booster
                 self.load_seconds[name] = time.perf_counter() - started
                 log.debug("sub-model %s read in %.3f s", name, self.load_seconds[name])
@@ -92,3 +95,14 @@ class LazyBoosters(Mapping[str, Any]):
         for name in self._files if names is None else names:
             if name in self._files:
                 self[name]
+
+
+def _parse(lgb: Any, text: str, path: str) -> Any:
+    """A booster from its text model; LightGBM's own failure as a :class:`BundleError`."""
+    try:
+        return lgb.Booster(model_str=text)
+    except lgb.basic.LightGBMError as exc:
+        raise BundleError(
+            f"sub-model file {path!r} cannot be read by LightGBM ({exc}); re-save the model "
+            "or re-train it (`estimo train --out <folder>`)"
+        ) from None

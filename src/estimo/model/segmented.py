@@ -422,7 +422,7 @@ class SegmentedModel(BaseEstimator):
             categorical={k: tuple(v) for k, v in meta["categorical"].items()},
         )
         # each sub-model's text is read on first use (a city's part loads on its own)
-        model.boosters_ = LazyBoosters(meta["files"], folder.read_text)
+        model.boosters_ = LazyBoosters(meta["files"], folder.read_lightgbm)
         model.rounds_ = {k: int(v) for k, v in meta["rounds"].items()}
         model.cities_ = tuple(meta["cities"])
         model.routing_ = meta["routing"]

@@ -39,7 +39,6 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 import re
@@ -59,6 +58,7 @@ from estimo.registry._fs import (
     dumps,
     is_local,
     read_json,
+    sha256,
     to_url,
 )
 from estimo.registry.aliases import ALIAS_PATTERN, AliasStore
@@ -93,10 +93,6 @@ class LoadedVersion:
     model: Any
     manifest: ModelManifest
     url: str
-
-
-def _sha256(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 class Registry:
@@ -227,7 +223,7 @@ class Registry:
         recorded = read_json(self.fs, f"{folder}/{COMMIT_FILE}")["files"]
         for relative, digest in recorded.items():
             path = f"{folder}/{relative}"
-            if not self.fs.exists(path) or _sha256(self.fs.cat_file(path)) != digest:
+            if not self.fs.exists(path) or sha256(self.fs.cat_file(path)) != digest:
                 raise RegistryError(
                     f"version {version!r} is damaged: file {relative!r} is missing or does not "
                     f"match the checksum recorded when it was saved"
@@ -355,7 +351,7 @@ class Registry:
     def _checksums(self, folder: str) -> dict[str, str]:
         out = {}
         for path in sorted(self.fs.find(folder)):
-            out[path[len(folder) + 1 :]] = _sha256(self.fs.cat_file(path))
+            out[path[len(folder) + 1 :]] = sha256(self.fs.cat_file(path))
         return out
 
     def _move_into_place(self, staging: str, final: str, commit: bytes) -> None:

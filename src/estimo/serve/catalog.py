@@ -113,7 +113,9 @@ class FolderCatalog:
         if any((self.root / name).is_file() for name in MODEL_FILES):  # one model folder
             return {GLOBAL: BundleRef(GLOBAL, None, self.root.name, str(self.root))}
         refs = {}
-        for sub in sorted(p for p in self.root.iterdir() if p.is_dir()):
+        # hidden folders are skipped: a model folder being written (``.<name>.saving-*``)
+        subs = (p for p in self.root.iterdir() if p.is_dir() and not p.name.startswith("."))
+        for sub in sorted(subs):
             if sub.name == GLOBAL_FOLDER:
                 refs[GLOBAL] = BundleRef(GLOBAL, None, sub.name, str(sub))
             elif key := city_key(sub.name):

@@ -1,0 +1,271 @@
+"""Model folders: written atomically, with checksums.json, verified at load (issue 17)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+from pathlib import Path
+
+import fsspec
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+import estimo.bundle_folder as bundle_folder
+from estimo import load_pipeline
+from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder, lightgbm_problem
+from estimo.cli import app
+from estimo.errors import BundleError
+from estimo.model.avm import AVM
+from estimo.model.bundle import load_model, save_model
+from estimo.pipeline import PIPELINE_FILE, ValuationPipeline
+from estimo.serve.valuer import load_valuer
+from estimo.synth import generate_market
+
+SMALL = {"n_estimators": 15, "min_city_rows": 300, "n_jobs": 1}
+RECORD = {"city": "Milano", "area_m2": 70, "rooms": 3, "date": "2024-01-15"}
+
+
+def _fit(seed: int) -> ValuationPipeline:
+    frame = generate_market(1_500, seed=seed, faults=False).frame
+    return ValuationPipeline(engine=AVM(**SMALL, seed=seed), currency="EUR").fit(frame)
+
+
+@pytest.fixture(scope="module")
+def pipelines() -> tuple[ValuationPipeline, ValuationPipeline]:
+    """Two different small pipelines (the second replaces the first in some tests)."""
+    return _fit(5), _fit(6)
+
+
+@pytest.fixture(scope="module")
+def saved(pipelines, tmp_path_factory) -> Path:
+    """The first pipeline saved once; tests damage copies of it."""
+    folder = tmp_path_factory.mktemp("saved") / "model"
+    pipelines[0].save(str(folder))
+    return folder
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+
+
+def _copy(saved: Path, tmp_path: Path) -> Path:
+    target = tmp_path / "model"
+    shutil.copytree(saved, target)
+    return target
+
+
+def _truncate(path: Path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _load_pipeline(folder: Path) -> object:
+    return load_pipeline(str(folder))
+
+
+def _load_valuer(folder: Path) -> object:
+    return load_valuer(str(folder))
+
+
+def _as_saved_before_checksums(folder: Path) -> None:
+    """Make ``folder`` look like one saved before manifests: no checksums.json, no claim."""
+    (folder / CHECKSUM_FILE).unlink()
+    meta = json.loads((folder / PIPELINE_FILE).read_text())
+    del meta[MANIFEST_KEY]
+    (folder / PIPELINE_FILE).write_text(json.dumps(meta))
+
+
+def _price(pipeline: ValuationPipeline) -> float:
+    return pipeline.value_one(RECORD, explain=False).price
+
+
+def test_a_saved_pipeline_round_trips_with_a_checksum_of_every_file(pipelines, saved) -> None:
+    manifest = json.loads((saved / CHECKSUM_FILE).read_text())
+    assert sorted(manifest["files"]) == [f for f in _files(saved) if f != CHECKSUM_FILE]
+    assert json.loads((saved / PIPELINE_FILE).read_text())[MANIFEST_KEY] == CHECKSUM_FILE
+    again = load_pipeline(str(saved), cities=pipelines[0].cities_)
+    assert _price(again) == _price(pipelines[0])
+    assert _price(load_valuer(str(saved)).pipeline) == _price(pipelines[0])
+
+
+@pytest.mark.parametrize("damage", [_truncate, _flip], ids=["truncated", "flipped"])
+@pytest.mark.parametrize("loader", [_load_pipeline, _load_valuer], ids=["pipeline", "valuer"])
+def test_every_damaged_file_is_refused_with_one_clear_error(saved, tmp_path, damage, loader):
+    files = _files(saved)
+    assert len(files) >= 10 and any(f.endswith(".txt") for f in files)
+    for name in files:
+        folder = _copy(saved, tmp_path / name.replace("/", "_"))
+        damage(folder / name)
+        with pytest.raises(BundleError) as info:
+            loader(folder)
+        message = str(info.value)
+        assert "'model'" in message and "re-train" in message, message
+        if name != CHECKSUM_FILE:  # a damaged manifest may name the file it now mismatches
+            assert repr(name) in message, (name, message)
+
+
+def test_a_missing_file_and_a_missing_manifest_are_refused(saved, tmp_path) -> None:
+    folder = _copy(saved, tmp_path / "a")
+    booster = next(f for f in _files(folder) if f.endswith(".txt"))
+    (folder / booster).unlink()
+    with pytest.raises(BundleError, match=f"{booster!r} is missing"):
+        load_pipeline(str(folder))
+    folder = _copy(saved, tmp_path / "b")
+    (folder / CHECKSUM_FILE).unlink()
+    with pytest.raises(BundleError, match="'checksums.json' is missing, though pipeline.json"):
+        load_pipeline(str(folder))
+
+
+def test_a_folder_saved_before_checksums_still_loads_with_a_warning(
+    pipelines, saved, tmp_path, caplog
+) -> None:
+    folder = _copy(saved, tmp_path)
+    _as_saved_before_checksums(folder)
+    with caplog.at_level(logging.WARNING, logger="estimo.bundle_folder"):
+        again = load_pipeline(str(folder), cities=pipelines[0].cities_)
+    assert _price(again) == _price(pipelines[0])
+    assert "saved by an older Estimo" in caplog.text
+
+
+def test_an_old_folder_with_a_damaged_booster_gives_the_clear_error(pipelines, saved, tmp_path):
+    """Without a manifest the LightGBM text is still checked before LightGBM parses it."""
+    folder = _copy(saved, tmp_path)
+    _as_saved_before_checksums(folder)
+    boosters = [f for f in _files(folder) if f.endswith(".txt")]
+    for name in boosters:
+        _truncate(folder / name)
+    with pytest.raises(BundleError, match="not a whole LightGBM model"):
+        load_pipeline(str(folder), cities=pipelines[0].cities_)
+    for name in boosters:
+        (folder / name).write_text("garbage\n")
+    with pytest.raises(BundleError, match="not a LightGBM text model"):
+        load_pipeline(str(folder), cities=pipelines[0].cities_)
+
+
+def test_lightgbm_problem_checks_the_header_and_the_end() -> None:
+    assert lightgbm_problem("") is not None
+    assert lightgbm_problem("version=v4\ntree\nend of trees") is not None
+    assert lightgbm_problem("tree\nversion=v4\nTree=0\nend of trees\n") is None
+
+
+def _visible(parent: Path) -> list[str]:
+    return sorted(p.name for p in parent.iterdir() if not p.name.startswith("."))
+
+
+def test_a_crash_while_replacing_leaves_the_old_folder_intact(pipelines, tmp_path, monkeypatch):
+    old, new = pipelines
+    folder = tmp_path / "model"
+    old.save(str(folder))
+    before = _files(folder)
+    writes = {"n": 0}
+    real = BundleFolder._write_bytes
+
+    def crash_half_way(self, name, data, track=True):
+        writes["n"] += 1
+        if writes["n"] == 4:
+            raise OSError("disk full (simulated)")
+        return real(self, name, data, track)
+
+    monkeypatch.setattr(BundleFolder, "_write_bytes", crash_half_way)
+    with pytest.raises(OSError, match="simulated"):
+        new.save(str(folder))
+    assert os.listdir(tmp_path) == ["model"]  # no temporary folder left behind
+    assert _files(folder) == before
+    assert _price(load_pipeline(str(folder))) == _price(old)
+
+
+def test_a_crash_at_the_swap_leaves_the_old_folder_and_no_visible_temp(
+    pipelines, tmp_path, monkeypatch
+) -> None:
+    old, new = pipelines
+    folder = tmp_path / "model"
+    old.save(str(folder))
+
+    def killed(staging: str, root: str) -> None:  # the process dies just before the swap
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(bundle_folder, "_swap_into_place", killed)
+    monkeypatch.setattr(bundle_folder.shutil, "rmtree", lambda *a, **k: None)  # no clean-up
+    with pytest.raises(KeyboardInterrupt):
+        new.save(str(folder))
+    assert _visible(tmp_path) == ["model"]  # the half-done folder is hidden (dot-named)
+    assert _price(load_pipeline(str(folder))) == _price(old)
+
+
+def test_a_folder_being_written_is_not_served_as_a_city(tmp_path, monkeypatch) -> None:
+    from estimo.serve.catalog import FolderCatalog
+
+    frame = generate_market(1_200, seed=3, faults=False).frame
+    save_model(AVM(**SMALL).fit(frame), str(tmp_path / "_global"))
+    (tmp_path / ".Roma.saving-0123").mkdir()  # left by a save that was killed
+    (tmp_path / ".Roma.saving-0123" / "model.json").write_text("{}")
+    assert sorted(FolderCatalog(tmp_path).refresh()) == ["global"]
+
+
+@pytest.mark.parametrize("exchange", [True, False], ids=["renameat2", "rename-aside"])
+def test_a_completed_save_replaces_the_old_folder(pipelines, tmp_path, monkeypatch, exchange):
+    old, new = pipelines
+    if not exchange:
+        monkeypatch.setattr(bundle_folder, "_exchange", lambda a, b: False)
+    folder = tmp_path / "model"
+    old.save(str(folder))
+    (folder / "stale.txt").write_text("from the old folder")
+    new.save(str(folder))
+    assert os.listdir(tmp_path) == ["model"]
+    assert not (folder / "stale.txt").exists()
+    assert _price(load_pipeline(str(folder))) == _price(new) != _price(old)
+
+
+def test_a_folder_of_other_files_is_not_replaced(pipelines, tmp_path) -> None:
+    (tmp_path / "data.csv").write_text("id,price\n")
+    with pytest.raises(BundleError, match="not a model folder"):
+        pipelines[0].save(str(tmp_path))
+    assert os.listdir(tmp_path) == ["data.csv"]
+
+
+def test_an_object_store_folder_gets_its_manifest_and_is_verified(pipelines) -> None:
+    url = "memory://bundle-integrity/model"
+    pipelines[0].save(url)
+    fs, root = fsspec.core.url_to_fs(url)
+    manifest = json.loads(fs.cat_file(f"{root}/{CHECKSUM_FILE}"))
+    assert f"{PIPELINE_FILE}" in manifest["files"]
+    assert _price(load_pipeline(url)) == _price(pipelines[0])
+    data = fs.cat_file(f"{root}/{PIPELINE_FILE}")
+    fs.pipe_file(f"{root}/{PIPELINE_FILE}", data[:-10])
+    with pytest.raises(BundleError, match="'pipeline.json' does not match the checksum"):
+        load_pipeline(url)
+    fs.rm(root, recursive=True)
+
+
+def test_a_plain_engine_folder_is_verified_too(tmp_path) -> None:
+    frame = generate_market(1_200, seed=3, faults=False).frame
+    engine = AVM(**SMALL).fit(frame)
+    folder = tmp_path / "engine"
+    save_model(engine, str(folder))
+    assert "model.json" in json.loads((folder / CHECKSUM_FILE).read_text())["files"]
+    assert np.allclose(
+        load_model(str(folder)).predict(frame.head(5)), engine.predict(frame.head(5))
+    )
+    _flip(folder / "model.json")
+    with pytest.raises(BundleError, match="'model.json'"):
+        load_model(str(folder))
+
+
+def test_estimo_value_on_a_damaged_folder_prints_one_error_line(saved, tmp_path) -> None:
+    folder = _copy(saved, tmp_path)
+    _flip(folder / next(f for f in _files(folder) if f.endswith(".parquet")))
+    result = CliRunner().invoke(app, ["value", "-m", str(folder), "-p", json.dumps(RECORD)])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert result.output.count("error:") == 1, result.output
+    assert result.output.lstrip().startswith("error:"), result.output
+    assert "re-train" in " ".join(result.output.split())
