@@ -94,3 +94,12 @@ def test_serve_command_refuses_two_sources(tmp_path: Path, monkeypatch) -> None:
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
     assert "exactly one of" in result.output and "registry" in result.output
+
+
+def test_serve_refuses_a_model_folder_that_does_not_exist(tmp_path, monkeypatch) -> None:
+    """Before binding a port: a missing local folder is a usage error (exit 2), not a
+    service that starts and answers 503 for ever."""
+    monkeypatch.chdir(tmp_path)
+    result = runner.invoke(app, ["serve", "--model", str(tmp_path / "nowhere")])
+    assert result.exit_code == 2
+    assert "--model 'nowhere' is not a folder; expected a model folder" in result.output

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from estimo.cli._common import console, handle_errors
+from estimo.cli._common import console, esc, handle_errors
 from estimo.errors import ConfigError
 
 SERVE_EXTRA = 'the service needs the serve extra: pip install "estimo[serve]"'
@@ -60,6 +60,8 @@ def _serve(
         from estimo.serve.settings import ENV_PREFIX, get_settings
     except ImportError:
         raise ConfigError(SERVE_EXTRA) from None
+    if model is not None and "://" not in str(model) and not model.is_dir():
+        raise ConfigError(f"--model {esc(model)!r} is not a folder; expected a model folder")
     options: dict[str, Any] = {"alias": alias}
     if registry is not None:
         options.update(registry=registry, model=None)
