@@ -103,6 +103,22 @@ def test_train_registers_a_version_with_an_alias(tmp_path: Path, canonical_csv: 
     assert manifest.quality is not None
 
 
+def test_train_with_an_unwritable_registry_fails_before_training_and_writes_nothing(
+    tmp_path: Path, canonical_csv: Path
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "m"
+    result = runner.invoke(
+        app,
+        ["train", str(canonical_csv), "--out", str(out), "--register", str(blocker / "reg")],
+    )
+    assert result.exit_code == 2, result.output
+    assert "--register '.../reg' cannot be written" in result.output
+    assert "trained on" not in result.output
+    assert not out.exists()  # no model folder another command could serve
+
+
 def test_tune_compares_settings_on_the_validation_slice(
     tmp_path: Path, canonical_csv: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

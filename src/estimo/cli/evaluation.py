@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
-from estimo.cli._common import console, handle_errors, load
+from estimo.cli._common import console, esc, handle_errors, load
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
 from estimo.errors import ConfigError, DataError, EstimoError
@@ -250,6 +250,8 @@ def _train(
 ) -> None:
     from estimo.pipeline import ValuationPipeline
 
+    if register is not None:  # before the training: a bad registry wastes no run
+        _check_registry_writable(register)
     config, loaded = load(data)
     frame = rows_before(loaded.frame, until, "train")
     pipeline = ValuationPipeline.from_config(config, loaded.currency, progress=True)
@@ -259,6 +261,8 @@ def _train(
     print_training_data(prepared)
     window = pipeline.facts_["training_window"]
     extra = {"currency": loaded.currency, "quality": prepared.summary()}
+    if register is not None:  # registered first: a failed registration leaves no --out folder
+        _register_trained(register, alias, pipeline, frame, prepared, loaded, config, extra)
     pipeline.save(str(out), extra={**extra, "training_window": window})
     prepared.write(out / "quality", load_dropped=loaded.report.dropped)
     engine = pipeline.engine_
@@ -269,8 +273,24 @@ def _train(
     )
     served = pd.Series({c: r["served_by"] for c, r in engine.routing_.items()})
     console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
-    if register is not None:
-        _register_trained(register, alias, pipeline, frame, prepared, loaded, config, extra)
+
+
+def _check_registry_writable(url: str) -> None:
+    """Refuse a ``--register`` registry that cannot be created or written (usage error)."""
+    from estimo.registry.store import Registry
+
+    registry = Registry(url)
+    try:
+        registry.fs.makedirs(registry.root, exist_ok=True)
+        probe = f"{registry.root}/.estimo-write-check"
+        registry.fs.pipe_file(probe, b"")
+        registry.fs.rm_file(probe)
+    except (OSError, ValueError) as exc:
+        why = getattr(exc, "strerror", None) or type(exc).__name__
+        raise ConfigError(
+            f"--register {esc(url)!r} cannot be written ({why}); expected a registry folder "
+            "or URL this user can write to"
+        ) from None
 
 
 def _register_trained(
