@@ -239,23 +239,41 @@ def train(
     alias: Annotated[
         str | None, typer.Option(help="with --register: point this alias at the new version")
     ] = None,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="where the city models are trained: local (threads) or ray (Ray tasks, the "
+            "same models; a cluster from RAY_ADDRESS; needs estimo[ray])"
+        ),
+    ] = "local",
 ) -> None:
     """Audit, clean and train the valuation engine; save it (LightGBM text, Parquet, JSON)."""
-    _train(data, out, until, register, alias)
+    _train(data, out, until, register, alias, backend)
 
 
 @handle_errors
 def _train(
-    data: str, out: Path, until: str | None, register: str | None, alias: str | None
+    data: str,
+    out: Path,
+    until: str | None,
+    register: str | None,
+    alias: str | None,
+    backend: str = "local",
 ) -> None:
+    from estimo.model.training_backend import training_backend
     from estimo.pipeline import ValuationPipeline
 
+    with training_backend(backend):  # checked (and Ray found) before any work
+        pass
     if register is not None:  # before the training: a bad registry wastes no run
         _check_registry_writable(register)
     config, loaded = load(data)
     frame = rows_before(loaded.frame, until, "train")
     pipeline = ValuationPipeline.from_config(config, loaded.currency, progress=True)
-    with console.status("auditing, cleaning and training the valuation engine ..."):
+    with (
+        console.status("auditing, cleaning and training the valuation engine ..."),
+        training_backend(backend),
+    ):
         pipeline.fit(frame)
     prepared = pipeline.training_data_
     print_training_data(prepared)

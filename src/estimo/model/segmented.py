@@ -6,7 +6,8 @@ LightGBM's ``init_score``, e.g. the location's price per m² times the area) wit
 * a **global** model on every row, the city being a feature, and
 * a **city** model for every city with at least ``min_city_rows`` training rows,
 
-trained in parallel (joblib threads, one LightGBM thread each) with a rich progress bar.
+trained in parallel (joblib threads, one LightGBM thread each; or Ray tasks under
+:func:`estimo.model.training_backend.training_backend`) with a rich progress bar.
 Given a validation slice (``eval_set``, rows dated after the training rows), every
 sub-model stops early on it, and each city is then served by whichever of its own model,
 the global model, or their average had the lowest validation MdAPE; cities without
@@ -44,6 +45,7 @@ from estimo.errors import NotFittedError
 from estimo.frames import str_values
 from estimo.model.booster_input import booster_predict
 from estimo.model.lazy_boosters import LazyBoosters
+from estimo.model.training_backend import current_backend, run_on_ray
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import (
     DATE_FEATURE,
@@ -297,13 +299,22 @@ class SegmentedModel(BaseEstimator):
         matrix, target, base = self._prepare(X, y, offset)
         w = None if weight is None else np.asarray(weight, dtype=float)
         started = time.perf_counter()
-        jobs = (delayed(self._train_one)(task, matrix, target, base, w, val_data) for task in tasks)
         boosters: dict[str, lgb.Booster] = {}
         with step_progress(
             "training city models", len(tasks), enabled=self.progress, done="trained"
         ) as advance:
-            runner = Parallel(n_jobs=self.n_jobs, prefer="threads", return_as="generator_unordered")
-            for name, booster in runner(jobs):
+            if current_backend() == "ray":  # the same boosters, trained as Ray tasks
+                results = run_on_ray(self._train_one, tasks, (matrix, target, base, w, val_data))
+            else:
+                jobs = (
+                    delayed(self._train_one)(task, matrix, target, base, w, val_data)
+                    for task in tasks
+                )
+                runner = Parallel(
+                    n_jobs=self.n_jobs, prefer="threads", return_as="generator_unordered"
+                )
+                results = runner(jobs)
+            for name, booster in results:
                 boosters[name] = booster
                 advance(name)
         self.train_seconds_ = time.perf_counter() - started
