@@ -73,6 +73,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from estimo.errors import InputError
+from estimo.names import name_key
 
 __all__ = [
     "DATE_BOUNDS",
@@ -191,6 +192,11 @@ class PropertyContract:
     categories : mapping of str to tuple of str
         Known values of category fields (``property_type``, ``condition``) seen in
         training; a field absent here is not checked against a vocabulary.
+    cities : tuple of str
+        The cities the model learned, as written in its data: a city typed another way
+        ("milano", " MILANO ", "Krakow" for "Kraków") is matched to its name there
+        (:func:`estimo.names.name_key`); an unmatched city is kept as typed (the engine
+        values it with the global model, a warning and a lower confidence).
     """
 
     ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -198,6 +204,7 @@ class PropertyContract:
     window: tuple[Any, Any] | None = None
     extra_fields: frozenset[str] | None = None
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cities: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.ranges:
@@ -242,6 +249,7 @@ class PropertyContract:
             window=window,
             extra_fields=extras if stage is not None else None,
             categories=categories,
+            cities=tuple(str(c) for c in getattr(engine, "cities_", ()) or ()),
         )
 
     @classmethod
@@ -305,6 +313,8 @@ class PropertyContract:
                 continue
             if parsed is not None:
                 out[name] = parsed
+        if "city" in out:
+            out["city"] = self.known_city(out["city"])
         if "city" not in out and not any(p["field"] == "city" for p in problems):
             problems.append(
                 _problem("city", None, "expected the city's name (every property needs one)")
@@ -319,6 +329,27 @@ class PropertyContract:
         if problems:
             raise InputError(problems)
         return CheckedProperty(record=out, warnings=tuple(warnings), widen=bool(warnings))
+
+    def known_city(self, city: str) -> str:
+        """``city`` as the model's data writes it when it names a learned city in another
+        way (case, accents, spaces, punctuation); otherwise ``city`` unchanged.
+
+        Examples
+        --------
+        >>> PropertyContract(cities=("Kraków", "Milano")).known_city(" krakow ")
+        'Kraków'
+        >>> PropertyContract(cities=("Kraków",)).known_city("Gotham")
+        'Gotham'
+        """
+        if not self.cities or city in self.cities:
+            return city
+        keys = getattr(self, "_city_keys", None)
+        if keys is None:
+            keys = {}
+            for name in self.cities:
+                keys.setdefault(name_key(name), name)
+            object.__setattr__(self, "_city_keys", keys)
+        return keys.get(name_key(city), city)
 
     def check_many(
         self, records: Iterable[Any], *, today: Any = None, label: str = "property"

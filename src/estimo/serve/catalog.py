@@ -19,14 +19,13 @@ Examples
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from estimo.errors import EstimoError
+from estimo.names import name_key
 from estimo.serve.valuer import Valuer, load_valuer
 
 __all__ = [
@@ -44,14 +43,10 @@ GLOBAL_FOLDER = "_global"
 #: Files that make a folder one servable model: a saved pipeline, or an engine saved alone.
 MODEL_FILES = ("pipeline.json", "model.json")
 CITY_SEPARATOR = "--"
-_STROKES = str.maketrans({"ł": "l", "Ł": "l", "ø": "o", "Ø": "o", "ß": "ss", "đ": "d"})
-
-
 def city_key(city: str) -> str:
-    """Lower-case ASCII key of a city name (accents dropped, other characters to '-')."""
-    text = unicodedata.normalize("NFKD", str(city).translate(_STROKES))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    return re.sub(r"[^a-z0-9]+", "-", text).strip("-")
+    """Lower-case ASCII key of a city name (accents dropped, other characters to '-'):
+    :func:`estimo.names.name_key`."""
+    return name_key(city)
 
 
 @dataclass(frozen=True)
