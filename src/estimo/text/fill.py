@@ -323,10 +323,12 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
     Given values are never overwritten: where the text disagrees with one, the value is kept
     and the disagreement returned. ``frame`` is modified in place and returned.
     """
-    reading = read_descriptions(frame["description"], min_confidence=settings.min_confidence)
     for column in plan["amenities"]:
         if column not in frame:
             frame[column] = np.nan
+    if frame["description"].isna().all():  # nothing to read (e.g. one property without text)
+        return TextResult(frame, _no_changes(), {}, [], dict.fromkeys(KINDS, 0))
+    reading = read_descriptions(frame["description"], min_confidence=settings.min_confidence)
     categories = {k: set(v) for k, v in plan.get("categories", {}).items()}
     columns = [c for c in (*plan["fields"], *plan["amenities"]) if c in frame]
     fills, disagreements = plan_fills(frame, reading, columns, categories=categories)
@@ -365,13 +367,13 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
         frame.loc[has_text, "description"] = [
             t for t, keep in zip(reading.redacted, has_text, strict=True) if keep
         ]
-    changes = (
-        pd.concat(parts, ignore_index=True)
-        if parts
-        else pd.DataFrame(columns=["row", "column", "old_value", "new_value", "rule", "span"])
-    )
+    changes = pd.concat(parts, ignore_index=True) if parts else _no_changes()
     contacts = reading.contacts if settings.redact else dict.fromkeys(KINDS, 0)
     return TextResult(frame, changes, warnings, disagreements, contacts)
+
+
+def _no_changes() -> pd.DataFrame:
+    return pd.DataFrame(columns=["row", "column", "old_value", "new_value", "rule", "span"])
 
 
 def _text(value: Any) -> str:
