@@ -55,6 +55,8 @@ def test_backtest_on_a_project_file(tmp_path: Path, canonical_csv: Path) -> None
     assert "training rows (" in result.output
     n_dropped = metrics["quality"]["n_dropped"]
     assert f"dropped {n_dropped:,} of" in result.output
+    dropped = pd.read_parquet(out / "quality" / "dropped.parquet")
+    assert len(dropped) >= n_dropped and dropped["rule"].notna().all()
 
 
 def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:

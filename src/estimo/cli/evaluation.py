@@ -100,6 +100,9 @@ def _backtest(data: str, out: Path, cutoff: str | None, cv: int | None, spatial:
         )
     paths = write_backtest(result, out)
     if result.training_data is not None:
+        # every row left out, loading and cleaning alike, with its reason (as `train` writes)
+        written = result.training_data.write(out / "quality", load_dropped=loaded.report.dropped)
+        paths["dropped"] = written["dropped"]
         print_training_data(result.training_data)
     print_backtest(result, loaded.currency)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
