@@ -104,5 +104,10 @@ def test_partner_and_internal_answers() -> None:
     full = _answer()
     assert shape_answer(full, "internal") is full
     assert shape_answer(full, "partner")["explanation"] == full["explanation"]
+    inner = _answer()
+    inner["explanation"]["reasons"][0].update(features=["loc_knn", "lat"], log_effect=0.4)
+    partner = shape_answer(inner, "partner")["explanation"]["reasons"][0]
+    assert set(partner) == {"key", "label", "amount", "text"}  # no model feature names
+    assert "features" in inner["explanation"]["reasons"][0]  # the full answer is not changed
     with pytest.raises(ValueError, match="tier 'vip' is unknown"):
         shape_answer(full, "vip")

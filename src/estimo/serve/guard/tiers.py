@@ -58,6 +58,22 @@ _PUBLIC_KEEPS = ("price", "low", "high", "currency", "confidence", "valuation_da
 _COMPARABLE_PUBLIC = ("area_m2", "rooms", "property_type", "condition")
 
 
+#: what a partner's reasons keep: no model feature names, no log effects
+_REASON_PARTNER = ("key", "label", "amount", "text")
+
+
+def _partner_explanation(explanation: dict[str, Any]) -> dict[str, Any]:
+    """The explanation without the model's internal names (each reason's ``features``,
+    such as ``loc_knn``, and its ``log_effect``)."""
+    out = dict(explanation)
+    if isinstance(out.get("reasons"), list):
+        out["reasons"] = [
+            {k: r[k] for k in _REASON_PARTNER if k in r} if isinstance(r, dict) else r
+            for r in out["reasons"]
+        ]
+    return out
+
+
 def round_to(value: float | None, step: float, how: str = "nearest") -> float | None:
     """``value`` rounded to a multiple of ``step`` (``how``: nearest, down or up)."""
     if value is None or not math.isfinite(value):
@@ -159,6 +175,8 @@ def shape_answer(
         out = {k: v for k, v in answer.items() if k not in _PARTNER_DROPS}
         if "comparables" in out:
             out["comparables"] = [_partner_comparable(c) for c in out["comparables"]]
+        if isinstance(out.get("explanation"), dict):
+            out["explanation"] = _partner_explanation(out["explanation"])
         return out
     if tier != "public":
         raise ValueError(f"tier {tier!r} is unknown; expected internal, partner or public")
