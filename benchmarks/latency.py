@@ -46,22 +46,26 @@ from estimo.split import out_of_time_split
 from estimo.synth import generate_market
 
 
-def synthetic(trees: int) -> tuple[ValuationPipeline, pd.DataFrame, str]:
+def synthetic(trees: int, plain_member: bool) -> tuple[ValuationPipeline, pd.DataFrame, str]:
     """A pipeline on 4,500 rows of the (faulty) synthetic market, and 500 later rows."""
     frame = generate_market(5_000, seed=5).frame
     cut = len(frame) - 500
-    engine = AVM(min_city_rows=800, n_estimators=trees)
+    engine = AVM(min_city_rows=800, n_estimators=trees, plain_member=plain_member)
     pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(frame.iloc[:cut])
     return pipeline, frame.iloc[cut:].reset_index(drop=True), "synthetic market, 4,500 rows"
 
 
-def project(path: str, trees: int) -> tuple[ValuationPipeline, pd.DataFrame, str]:
+def project(
+    path: str, trees: int, plain_member: bool
+) -> tuple[ValuationPipeline, pd.DataFrame, str]:
     """A pipeline at the project's settings trained before its backtest cut-off, and the
     new properties after it."""
     config = load_project(path)
     loaded = to_canonical(read_table(config.resolved_data_path()), config.data)
     split = out_of_time_split(loaded.frame, config.backtest.cutoff)
-    pipeline = ValuationPipeline.from_config(config, loaded.currency, n_estimators=trees)
+    pipeline = ValuationPipeline.from_config(
+        config, loaded.currency, n_estimators=trees, plain_member=plain_member
+    )
     pipeline.fit(split.train)
     return pipeline, split.test.reset_index(drop=True), f"{path}, {len(split.train):,} rows"
 
@@ -106,6 +110,9 @@ def main() -> None:
     parser.add_argument("--trees", type=int, default=2000, help="cap of trees per sub-model")
     parser.add_argument("--calls", type=int, default=2000, help="single calls per kind")
     parser.add_argument("--folder", help="reuse (or write) the saved pipeline here")
+    parser.add_argument(
+        "--no-plain-member", action="store_true", help="train the engine without its plain member"
+    )
     args = parser.parse_args()
 
     folder = Path(args.folder or tempfile.mkdtemp(prefix="estimo-latency-"))
@@ -115,7 +122,9 @@ def main() -> None:
     else:
         started = time.perf_counter()
         fitted, test, title = (
-            project(args.project, args.trees) if args.project else (synthetic(args.trees))
+            project(args.project, args.trees, not args.no_plain_member)
+            if args.project
+            else synthetic(args.trees, not args.no_plain_member)
         )
         fitted.save(str(folder))
         test.to_parquet(test_file, index=False)
@@ -147,6 +156,16 @@ def main() -> None:
     trees = {name: b.num_trees() for name, b in pipeline.engine_.stage_.model.boosters_.items()}
     print(title)
     print(f"sub-models: {len(trees)}, trees: {sum(trees.values())} (largest {max(trees.values())})")
+    member = pipeline.engine_.plain_
+    print(
+        "plain member: "
+        + (
+            "none"
+            if member is None
+            else f"weight {member.weight_:.2f}, {member.rounds_} trees"
+            + ("" if member.active else " (not used)")
+        )
+    )
     print(f"memory: {pipeline.memory_bytes() / 1e6:.1f} MB")
     print(
         f"load: median {np.median(loads):.0f} ms of 5 (per-city parts read on first use); "

@@ -57,6 +57,10 @@ def test_backtest_on_a_project_file(tmp_path: Path, canonical_csv: Path) -> None
     assert f"dropped {n_dropped:,} of" in result.output
     dropped = pd.read_parquet(out / "quality" / "dropped.parquet")
     assert len(dropped) >= n_dropped and dropped["rule"].notna().all()
+    # the plain member's weight, chosen on the validation slice, is reported and recorded
+    member = metrics["engine"]["validation"]["plain_member"]
+    assert 0.0 <= member["weight"] <= 1.0
+    assert f"plain LightGBM of weight {member['weight']:.2f}" in " ".join(result.output.split())
 
 
 def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:

@@ -640,6 +640,10 @@ class EngineConfig(_Strict):
     index_smoothing: Annotated[float, Field(ge=0)] = 50.0
     index_trend_months: Annotated[int, Field(ge=0)] = 3
     index_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
+    plain_member: bool = Field(
+        default=True,
+        description="blend the model with a plain LightGBM, weighted by the validation slice",
+    )
     comps: bool = Field(default=True, description="blend the model with comparables")
     comps_k: Annotated[int, Field(gt=0)] = 8
     comps_location_features: list[str] = Field(

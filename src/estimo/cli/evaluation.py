@@ -217,6 +217,13 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
             f"({validation.get('n', 0):,} new properties from {validation.get('from')}): "
             + ", ".join(parts)
         )
+        member = validation.get("plain_member")
+        if member and member["engine"].get("n"):
+            console.print(
+                f"model = engine blended with a plain LightGBM of weight {member['weight']:.2f}"
+                f" (on the slice: engine alone MdAPE {100 * member['engine']['mdape']:.1f} %,"
+                f" plain alone {100 * member['plain']['mdape']:.1f} %)"
+            )
     console.print(overall_table(result.metrics["overall"], title="out-of-time accuracy"))
     if not result.by_city.empty:
         console.print(format_metrics_table(result.by_city, title="accuracy per city"))

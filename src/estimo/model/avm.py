@@ -53,6 +53,7 @@ from estimo.model.difficulty import DifficultyModel, model_features
 from estimo.model.engine import EngineStage
 from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals
 from estimo.model.lazy_boosters import LazyBoosters
+from estimo.model.plain_member import PlainMember
 from estimo.model.segmented import GLOBAL, SegmentedModel
 from estimo.model.trust import OutOfDistributionError, flag_warnings, months_between
 from estimo.model.valuation import _check_training_frame
@@ -114,6 +115,10 @@ class AVM(BaseEstimator):
         Learn on top of the neighbours' price per m² times the area.
     index_smoothing, index_trend_months, index_damping :
         Price index settings (see :class:`estimo.index.PriceIndex`).
+    plain_member : bool
+        Blend the engine's model with a plain LightGBM (every feature and the date, L2
+        loss) with the weight in [0, 1] that values the validation slice best (0 where it
+        adds nothing; see :mod:`estimo.model.plain_member`).
     comps : bool
         Blend the model with comparables.
     comps_k : int
@@ -167,6 +172,7 @@ class AVM(BaseEstimator):
         index_smoothing: float = 50.0,
         index_trend_months: int = 3,
         index_damping: float = 0.8,
+        plain_member: bool = True,
         comps: bool = True,
         comps_k: int = 8,
         comps_location_features: Sequence[str] = (),
@@ -200,6 +206,7 @@ class AVM(BaseEstimator):
         self.index_smoothing = index_smoothing
         self.index_trend_months = index_trend_months
         self.index_damping = index_damping
+        self.plain_member = plain_member
         self.comps = comps
         self.comps_k = comps_k
         self.comps_location_features = comps_location_features
@@ -245,6 +252,11 @@ class AVM(BaseEstimator):
             n_comps=self.comps_k, location_features=tuple(self.comps_location_features)
         )
 
+    def _new_plain(self) -> PlainMember:
+        return PlainMember(
+            n_estimators=self.n_estimators, seed=self.seed, n_jobs=max(1, self.n_jobs)
+        )
+
     def _segments(self, frame: pd.DataFrame) -> Any:
         if self.interval_segment and self.interval_segment in frame:
             return frame[self.interval_segment].to_numpy(dtype=object)
@@ -272,6 +284,8 @@ class AVM(BaseEstimator):
         stage_a, _ = self._validation_pass(frame, weight)
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
         self.stage_ = self._new_stage().fit(frame, weight, template=stage_a.model)
+        if self.plain_ is not None:
+            self.plain_ = self.plain_.refit(frame, weight)
         self.finder_ = self._new_finder().fit(frame) if self.comps else None
         self.comps_log_ = self._comps_reference_log()
         self.cities_ = tuple(sorted(frame["city"].astype(str).unique()))
@@ -358,10 +372,9 @@ class AVM(BaseEstimator):
         split = self._validation_split(frame)
         fit_rows = split.fit_rows
         fit_part = frame.iloc[fit_rows].reset_index(drop=True)
-        stage = self._new_stage().fit(
-            fit_part, None if weight is None else weight[fit_rows], validation=split.test
-        )
-        self._calibrate(stage, fit_part, split.test)
+        fit_weight = None if weight is None else weight[fit_rows]
+        stage = self._new_stage().fit(fit_part, fit_weight, validation=split.test)
+        self._calibrate(stage, fit_part, split.test, fit_weight)
         self.validation_["trees"] = int(sum(stage.model.rounds_.values()))
         self.validation_["kind"] = split.kind
         return stage, split.test
@@ -425,10 +438,21 @@ class AVM(BaseEstimator):
         return ValidationSlice(np.flatnonzero(~held), test, f"{self.holdout} hold-out fold")
 
     def _calibrate(
-        self, stage: EngineStage, fit_part: pd.DataFrame, validation: pd.DataFrame
+        self,
+        stage: EngineStage,
+        fit_part: pd.DataFrame,
+        validation: pd.DataFrame,
+        fit_weight: np.ndarray | None = None,
     ) -> None:
         actual = np.log(validation["price"].to_numpy(float))
-        model_log = stage.predict_log(validation)
+        engine_log = stage.predict_log(validation)
+        model_log = engine_log
+        self.plain_ = None
+        if self.plain_member:
+            self.plain_ = self._new_plain().fit_validation(
+                fit_part, fit_weight, validation, engine_log
+            )
+            model_log = self.plain_.blend(engine_log, validation)
         final_log = model_log
         comps_log = np.full(len(validation), np.nan)
         self.blend_ = None
@@ -454,6 +478,13 @@ class AVM(BaseEstimator):
             actual - final_log, features, cities, self._segments(validation), difficulty
         )
         self.validation_ = _validation_report(actual, model_log, comps_log, final_log, cities)
+        if self.plain_ is not None:
+            self.validation_["plain_member"] = {
+                "weight": self.plain_.weight_,
+                "trees": self.plain_.rounds_,
+                "engine": _scores(actual, engine_log),
+                "plain": _scores(actual, self.plain_.validation_log_),
+            }
         self.validation_["n"] = len(validation)
         self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
         self.validation_["n_fit"] = len(fit_part)
@@ -501,7 +532,19 @@ class AVM(BaseEstimator):
             Default: each row's ``date``, else the end of the training data.
         """
         self._check_fitted()
-        return self.stage_.predict_log(frame, valuation_date)
+        return self._model_log(
+            frame, self.stage_.predict_log(frame, valuation_date), valuation_date
+        )
+
+    def _model_log(
+        self, frame: pd.DataFrame, engine_log: np.ndarray, valuation_date: Any
+    ) -> np.ndarray:
+        """The model's log price: the engine's blended with the plain member's."""
+        plain: PlainMember | None = getattr(self, "plain_", None)
+        if plain is None or not plain.active or not len(frame):
+            return engine_log
+        dates = self.stage_.valuation_dates(frame, valuation_date)
+        return plain.blend(engine_log, frame, dates)
 
     def _parts(
         self,
@@ -518,6 +561,7 @@ class AVM(BaseEstimator):
             model_log = steps.log_price
         else:
             model_log = self.stage_.predict_log(frame, valuation_date, features=features)
+        model_log = self._model_log(frame, model_log, valuation_date)
         parts: dict[str, Any] = {
             "frame": frame,
             "steps": steps,
@@ -807,10 +851,39 @@ class AVM(BaseEstimator):
         location = column["loc_knn_weighted" if "loc_knn_weighted" in column else "city"]
         values[:, location] += steps.offset - base - area_part
         values[:, -1] += base
-        extra = np.column_stack([steps.time_shift, parts["final_log"] - parts["model_log"]])
+        time_part = steps.time_shift
+        plain: PlainMember | None = getattr(self, "plain_", None)
+        if plain is not None and plain.active and len(subjects):
+            values, time_part = self._with_plain(
+                plain, subjects, valuation_date, names, values, time_part
+            )
+        extra = np.column_stack([time_part, parts["final_log"] - parts["model_log"]])
         return pd.DataFrame(
             np.hstack([values, extra]), columns=_contract_columns(names), index=index
         )
+
+    def _with_plain(
+        self,
+        plain: PlainMember,
+        subjects: pd.DataFrame,
+        valuation_date: Any,
+        names: tuple[str, ...],
+        values: np.ndarray,
+        time_part: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The engine's contributions (``values``, last column the base; ``time_part``)
+        weighed with the plain member's: ``(1 - w)`` times the engine's plus ``w`` times
+        the plain model's, feature by feature (a feature the engine does not read counts
+        with the base; the plain model's date with the time adjustment)."""
+        dates = self.stage_.valuation_dates(subjects, valuation_date)
+        plain_names, plain_values, plain_time, plain_base = plain.contributions(subjects, dates)
+        w = plain.weight_
+        out = (1 - w) * values
+        column = {name: j for j, name in enumerate(names)}
+        for j, name in enumerate(plain_names):
+            out[:, column.get(name, len(names) - 1)] += w * plain_values[:, j]
+        out[:, -1] += w * plain_base
+        return out, (1 - w) * np.asarray(time_part, dtype=float) + w * plain_time
 
     # ------------------------------------------------------------------ saving
     def to_bundle(self, folder: BundleFolder, extra: dict[str, Any] | None = None) -> None:
@@ -836,6 +909,9 @@ class AVM(BaseEstimator):
             "comps": None if self.finder_ is None else self.finder_.to_bundle(folder),
             "comps_model_log": self._comps_log_to_bundle(folder),
             "stage": self.stage_.to_bundle(folder),
+            "plain": None
+            if getattr(self, "plain_", None) is None
+            else self.plain_.to_bundle(folder),
             "extra": extra or {},
         }
         folder.write_json(BUNDLE_META, meta)
@@ -877,6 +953,7 @@ class AVM(BaseEstimator):
         model.comps_log_ = None  # computed on first use for a bundle saved without it
         if meta.get("comps_model_log") and model.finder_ is not None:
             model.comps_log_ = folder.read_parquet(meta["comps_model_log"])["log"].to_numpy(float)
+        model.plain_ = PlainMember.from_bundle(folder, meta["plain"]) if meta.get("plain") else None
         model.bundle_extra_ = meta.get("extra", {})
         return model
 
@@ -926,6 +1003,9 @@ class AVM(BaseEstimator):
         loc = stage.location
         arrays = [loc.xyz_, loc.values_, loc.ids_, loc.twin_keys_]
         total = stage.model.memory_bytes() + sum(int(np.asarray(a).nbytes) for a in arrays)
+        plain: PlainMember | None = getattr(self, "plain_", None)
+        if plain is not None and plain.model_ is not None:
+            total += len(plain.model_.booster_.model_to_string())
         tables = [stage.index.table(), self.intervals_.table_]
         if loc.neighbourhood_table_ is not None:
             tables.append(loc.neighbourhood_table_)
@@ -963,6 +1043,20 @@ def _contract_columns(names: tuple[str, ...]) -> pd.Index:
     return pd.Index([*names[:-1], "_base", "_time", "_comparables"])
 
 
+def _scores(actual: np.ndarray, pred: np.ndarray, rows: Any = slice(None)) -> dict[str, float]:
+    """Rows valued, MdAPE and PE10 of log predictions against log prices."""
+    pred, truth = np.asarray(pred, dtype=float)[rows], actual[rows]
+    ok = np.isfinite(pred)
+    ape = np.abs(np.exp(pred[ok] - truth[ok]) - 1)
+    if not len(ape):
+        return {"n": 0}
+    return {
+        "n": int(ok.sum()),
+        "mdape": float(np.median(ape)),
+        "pe10": float(np.mean(ape <= 0.1)),
+    }
+
+
 def _validation_report(
     actual: np.ndarray,
     model_log: np.ndarray,
@@ -970,23 +1064,11 @@ def _validation_report(
     final_log: np.ndarray,
     cities: np.ndarray,
 ) -> dict[str, Any]:
-    def score(pred: np.ndarray, rows: Any = slice(None)) -> dict[str, float]:
-        pred, truth = pred[rows], actual[rows]
-        ok = np.isfinite(pred)
-        ape = np.abs(np.exp(pred[ok] - truth[ok]) - 1)
-        if not len(ape):
-            return {"n": 0}
-        return {
-            "n": int(ok.sum()),
-            "mdape": float(np.median(ape)),
-            "pe10": float(np.mean(ape <= 0.1)),
-        }
-
     return {
-        "model": score(model_log),
-        "comps": score(comps_log),
-        "blend": score(final_log),
-        "by_city": {c: score(final_log, cities == c) for c in np.unique(cities)},
+        "model": _scores(actual, model_log),
+        "comps": _scores(actual, comps_log),
+        "blend": _scores(actual, final_log),
+        "by_city": {c: _scores(actual, final_log, cities == c) for c in np.unique(cities)},
     }
 
 

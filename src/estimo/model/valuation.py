@@ -306,6 +306,7 @@ class ValuationModel(BaseEstimator):
         frame: pd.DataFrame,
         sample_weight: np.ndarray | None = None,
         callbacks: list[Callable] | None = None,
+        eval_frame: pd.DataFrame | None = None,
     ) -> ValuationModel:
         """Learn from a canonical frame's ``price`` column (log scale).
 
@@ -316,7 +317,10 @@ class ValuationModel(BaseEstimator):
         sample_weight : array, optional
             Weight per row (e.g. sale prices weigh more than asking prices).
         callbacks : list, optional
-            LightGBM callbacks, e.g. a progress bar.
+            LightGBM callbacks, e.g. a progress bar or early stopping.
+        eval_frame : pandas.DataFrame, optional
+            Canonical rows scored after each tree (what an early-stopping callback reads);
+            with early stopping, the model keeps the trees up to the best score.
 
         Raises
         ------
@@ -334,19 +338,35 @@ class ValuationModel(BaseEstimator):
             categorical_feature=list(self.feature_spec_.categorical),
             free_raw_data=True,
         )
+        valid_sets = None
+        if eval_frame is not None:
+            valid_sets = [
+                lgb.Dataset(
+                    build_feature_matrix(eval_frame, self.feature_spec_),
+                    label=np.log(eval_frame["price"].to_numpy(float)),
+                    reference=dataset,
+                )
+            ]
+        params = self._booster_params()
+        if valid_sets is not None:
+            params["metric"] = "l1"
         self.booster_ = lgb.train(
-            self._booster_params(),
+            params,
             dataset,
             num_boost_round=self.n_estimators,
+            valid_sets=valid_sets,
             callbacks=callbacks,
         )
+        best = self.booster_.best_iteration
+        if valid_sets is not None and 0 < best < self.booster_.current_iteration():
+            self.booster_ = lgb.Booster(model_str=self.booster_.model_to_string(num_iteration=best))
         self.cities_ = tuple(sorted(frame["city"].dropna().astype(str).unique()))
         self.trained_until_ = pd.Timestamp(frame["date"].max())
         log.info(
             "trained LightGBM on %d rows, %d features, %d trees",
             len(frame),
             len(self.feature_spec_.names),
-            self.n_estimators,
+            self.booster_.current_iteration(),
         )
         return self
 
