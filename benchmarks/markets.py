@@ -178,6 +178,9 @@ def run_dated(spec: MarketSet, config: Any, raw: pd.DataFrame, frame: pd.DataFra
         "plain": {**_scores(actual, plain, None), "seconds": plain_seconds},
         "estimo": {**_scores(actual, estimo, table), "seconds": seconds, **_dropped(result)},
         "validation": result.metrics["engine"]["validation"].get("kind"),
+        "plain_member_weight": result.metrics["engine"]["validation"]
+        .get("plain_member", {})
+        .get("weight"),
         "routing": {c: r["served_by"] for c, r in result.model.engine_.routing_.items()},
     }
 
@@ -213,6 +216,9 @@ def run_cv(spec: MarketSet, config: Any, raw: pd.DataFrame, frame: pd.DataFrame)
             "dropped_share_max_fold": max(f["n_dropped"] / f["n_train"] for f in per_fold),
         },
         "validation": result.metrics["engine"]["validation"].get("kind"),
+        "plain_member_weight": result.metrics["engine"]["validation"]
+        .get("plain_member", {})
+        .get("weight"),
     }
 
 
