@@ -86,6 +86,23 @@ def test_out_of_distribution_rows_get_wider_ranges_and_lower_confidence(calibrat
         assert order[table["confidence"][i]] >= min(order[plain["confidence"][i]] + 1, 2)
 
 
+def test_a_date_past_the_data_widens_by_the_time_term_only(calibrated) -> None:
+    _, features, _ = _hetero(3, 4)
+    flags = [["past_data"], ["past_data", "far"], []]
+    months = [15, 15, 15]
+    table = calibrated.predict(features, ["A"] * 3, flags=flags, months_past=months)
+    plain = calibrated.predict(features, ["A"] * 3)
+    width = table["high_80"] - table["low_80"]
+    plain_width = plain["high_80"] - plain["low_80"]
+    time_term = np.sqrt(1 + 12 / 12)  # 15 months past, 3 of them not yet stale
+    assert width[0] == pytest.approx(time_term * plain_width[0])
+    assert width[1] == pytest.approx(1.5 * time_term * plain_width[1])
+    assert width[2] == pytest.approx(time_term * plain_width[2])
+    order = {"high": 0, "medium": 1, "low": 2}
+    for i in (0, 1):  # still a lower confidence: no calibration row vouches for it
+        assert order[table["confidence"][i]] >= min(order[plain["confidence"][i]] + 1, 2)
+
+
 def test_difficulty_flags_name_each_reason() -> None:
     rng = np.random.default_rng(0)
     train = pd.DataFrame(

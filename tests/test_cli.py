@@ -217,3 +217,20 @@ def test_version() -> None:
     result = runner.invoke(app, ["--version"])
     assert result.exit_code == 0
     assert result.output.strip()
+
+
+def test_index_command_writes_the_table_the_chart_and_the_trend_rule(
+    tmp_path: Path, canonical_csv: Path
+) -> None:
+    out = tmp_path / "index"
+    result = runner.invoke(app, ["index", str(canonical_csv), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out / "index.csv")
+    assert {"city", "month", "index", "carries_trend"} <= set(table.columns)
+    assert (table.groupby("month")["index"].count() > 0).all()
+    assert (table.loc[table["month"] == table["month"].max(), "index"] == 1.0).all()
+    assert "<svg" in (out / "index.html").read_text()
+    text = " ".join(result.output.split())
+    assert "Past the data it carries the last 3 months' trend" in text
+    flat = table.loc[~table["carries_trend"], "city"].unique()
+    assert all(city in text for city in flat)

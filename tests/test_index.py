@@ -97,3 +97,34 @@ def test_errors_are_clear() -> None:
 def test_month_number_handles_missing_dates() -> None:
     out = month_number([pd.Timestamp("2024-01-05"), pd.NaT])
     assert out[0] == 2024 * 12 and np.isnan(out[1])
+
+
+def test_the_trend_is_carried_only_where_it_forecast_the_index_s_own_past() -> None:
+    index = PriceIndex(trend_months=3, damping=0.8)
+    steady = 0.01 * np.arange(-23, 1)  # a market rising 1 % a month
+    seasonal = 0.03 * np.sin(np.arange(24) * 2 * np.pi / 12)  # ups and downs, no trend
+    assert index._trend_forecasts_better(steady)
+    assert not index._trend_forecasts_better(seasonal - seasonal[-1])
+    assert index._trend_forecasts_better(np.zeros(2))  # too short to tell: the rule holds
+
+
+def test_a_city_without_a_carried_trend_stays_flat_past_the_data() -> None:
+    index = _linear_index(1.0)
+    later = pd.Timestamp("2024-03-01")
+    assert index.log_factor(["X"], ["2023-12-15"], later)[0] == pytest.approx(0.03)
+    index.carry_["X"] = False
+    assert index.log_factor(["X"], ["2023-12-15"], later)[0] == 0.0
+    assert index.log_factor(["elsewhere"], ["2023-12-15"], later)[0] == pytest.approx(0.03)
+    assert not index.carries_trend("X") and index.carries_trend("elsewhere")
+    # the choice is saved with the table and read back
+    again = PriceIndex.from_table(index.table(), index.get_params())
+    assert again.carry_ == {"X": False, GLOBAL: True}
+
+
+def test_a_fitted_index_checks_the_trend_of_each_city(clean_market) -> None:
+    checked = PriceIndex().fit(clean_market.frame)
+    assert set(checked.carry_) == set(checked.log_index_)
+    unchecked = PriceIndex(trend_check=False).fit(clean_market.frame)
+    assert all(unchecked.carry_.values())
+    table = checked.table()
+    assert table.groupby("city")["carries_trend"].first().to_dict() == checked.carry_

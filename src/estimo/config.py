@@ -640,6 +640,11 @@ class EngineConfig(_Strict):
     index_smoothing: Annotated[float, Field(ge=0)] = 50.0
     index_trend_months: Annotated[int, Field(ge=0)] = 3
     index_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
+    index_trend_check: bool = Field(
+        default=True,
+        description="carry the trend past the data only in cities where it forecast the "
+        "index's own past better than a flat level",
+    )
     plain_member: bool = Field(
         default=True,
         description="blend the model with a plain LightGBM, weighted by the validation slice",

@@ -17,6 +17,14 @@ average monthly trend of the last ``trend_months`` months, damped geometrically 
 ``max_extrapolation_months`` months of trend. Dates before the first month use the first
 month's level. A date maps to its calendar month.
 
+**Trend check** (``trend_check``): the carried trend is a forecast, and in many markets a
+worse one than no change at all (a seasonal upswing in spring is not next year's trend; a
+small city's index wiggles). For each city the rule is tried on the index's own history:
+from every month with at least ``trend_months`` months behind it, the level 1 to 6 months
+later is forecast by the carried trend and by the last level held flat; the trend is kept
+for valuations past the data only where its mean absolute forecast error is lower
+(``carry_``). The check reads only the training window.
+
 Examples
 --------
 >>> from estimo.synth import generate_market
@@ -85,6 +93,9 @@ class PriceIndex(BaseEstimator):
         Months past the data after which the index stays flat.
     min_rows : int
         Cities with fewer first appearances use the global index.
+    trend_check : bool
+        Carry the trend past the data only in cities where it forecast the index's own past
+        better than a flat level (see the module docstring).
     """
 
     def __init__(
@@ -96,6 +107,7 @@ class PriceIndex(BaseEstimator):
         damping: float = 0.8,
         max_extrapolation_months: int = 12,
         min_rows: int = 200,
+        trend_check: bool = True,
     ) -> None:
         self.cell_km = cell_km
         self.smoothing = smoothing
@@ -103,6 +115,7 @@ class PriceIndex(BaseEstimator):
         self.damping = damping
         self.max_extrapolation_months = max_extrapolation_months
         self.min_rows = min_rows
+        self.trend_check = trend_check
 
     # ------------------------------------------------------------------ fitting
     def fit(self, frame: pd.DataFrame) -> PriceIndex:
@@ -129,6 +142,10 @@ class PriceIndex(BaseEstimator):
         self.months_ = months
         self.log_index_ = tables
         self.n_rows_ = counts
+        self.carry_ = {
+            name: (not self.trend_check) or self._trend_forecasts_better(curve)
+            for name, curve in tables.items()
+        }
         log.info(
             "price index: %d months, %d cities with their own index", len(months), len(tables) - 1
         )
@@ -163,6 +180,29 @@ class PriceIndex(BaseEstimator):
         coef = lsqr(Xs, y - y.mean(), damp=1.0, atol=1e-10, btol=1e-10, iter_lim=5000)[0] * scale
         curve = np.concatenate([[0.0], np.cumsum(coef[1:T])]) if T > 1 else np.zeros(1)
         return curve - curve[-1]
+
+    def _trend_forecasts_better(self, curve: np.ndarray) -> bool:
+        """Whether the carried trend forecast ``curve``'s own levels 1-6 months ahead better
+        (mean absolute error) than the last level held flat; True when the curve is too
+        short to tell."""
+        trend_errors, flat_errors = [], []
+        for origin in range(max(self.trend_months, 1), len(curve) - 1):
+            past = curve[: origin + 1]
+            ahead = np.arange(1, min(6, len(curve) - 1 - origin) + 1, dtype=float)
+            truth = curve[origin + 1 : origin + 1 + len(ahead)]
+            trend_errors.append(np.abs(past[-1] + self._extrapolated_trend(past, ahead) - truth))
+            flat_errors.append(np.abs(past[-1] - truth))
+        if not trend_errors:
+            return True
+        return float(np.mean(np.concatenate(trend_errors))) < float(
+            np.mean(np.concatenate(flat_errors))
+        )
+
+    def carries_trend(self, city: str) -> bool:
+        """Whether valuations in ``city`` past the data carry its recent trend."""
+        self._check_fitted()
+        name = city if city in self.log_index_ else GLOBAL
+        return bool(getattr(self, "carry_", {}).get(name, True))
 
     # ------------------------------------------------------------------ using
     def _check_fitted(self) -> None:
@@ -200,16 +240,18 @@ class PriceIndex(BaseEstimator):
         out = np.zeros(len(cities))
         for name in np.unique(cities):
             rows = cities == name
-            out[rows] = self._level_at(self._curve(name), month[rows])
+            out[rows] = self._level_at(
+                self._curve(name), month[rows], carry=self.carries_trend(name)
+            )
         return out
 
-    def _level_at(self, curve: np.ndarray, month: np.ndarray) -> np.ndarray:
+    def _level_at(self, curve: np.ndarray, month: np.ndarray, carry: bool = True) -> np.ndarray:
         pos = month - self.first_month_
         last = len(curve) - 1
         inside = np.clip(np.nan_to_num(pos, nan=last), 0, last).astype(int)
         level = curve[inside]
         ahead = np.nan_to_num(pos - last, nan=0.0)
-        if (ahead > 0).any():
+        if carry and (ahead > 0).any():
             level = level + self._extrapolated_trend(curve, ahead)
         return level
 
@@ -260,7 +302,8 @@ class PriceIndex(BaseEstimator):
         return np.exp(self.log_factor(city, from_date, to_date))
 
     def table(self) -> pd.DataFrame:
-        """The index as a long table: ``city``, ``month``, ``log_index``, ``index``, ``n_rows``.
+        """The index as a long table: ``city``, ``month``, ``log_index``, ``index``,
+        ``n_rows`` and ``carries_trend`` (whether valuations past the data carry the trend).
 
         The index is 1.0 at the last month of the data.
         """
@@ -274,6 +317,7 @@ class PriceIndex(BaseEstimator):
                     "log_index": curve,
                     "index": np.exp(curve),
                     "n_rows": self.n_rows_.get(name, 0),
+                    "carries_trend": self.carries_trend(name),
                 }
             )
             for name, curve in self.log_index_.items()
@@ -304,6 +348,10 @@ class PriceIndex(BaseEstimator):
             group = group.sort_values("month")
             index.log_index_[str(name)] = group["log_index"].to_numpy(float)
             index.n_rows_[str(name)] = int(group["n_rows"].iloc[0])
+        index.carry_ = {  # tables saved before the trend check: every city carried it
+            str(name): bool(group["carries_trend"].iloc[0]) if "carries_trend" in group else True
+            for name, group in table.groupby("city", sort=False)
+        }
         return index
 
 

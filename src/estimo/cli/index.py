@@ -46,6 +46,7 @@ def _index(data: str, out: Path, until: str | None) -> None:
         smoothing=engine.index_smoothing,
         trend_months=engine.index_trend_months,
         damping=engine.index_damping,
+        trend_check=engine.index_trend_check,
     ).fit(frame)
     table = fitted.table()
     out.mkdir(parents=True, exist_ok=True)
@@ -55,9 +56,23 @@ def _index(data: str, out: Path, until: str | None) -> None:
     console.print(
         "index = 1.00 at the last month of the data; cities with too few rows use the "
         f"global index. Past the data it carries the last {engine.index_trend_months} months' "
-        f"trend, damped by {engine.index_damping:g} a month."
+        f"trend, damped by {engine.index_damping:g} a month"
+        + _flat_note(fitted)
     )
     console.print(f"\nfiles: {out / 'index.html'}, {out / 'index.csv'}")
+
+
+def _flat_note(fitted: PriceIndex) -> str:
+    """Which indexes stay flat past the data (their trend forecast their own past worse
+    than a flat level)."""
+    flat = sorted(name for name, carried in fitted.carry_.items() if not carried)
+    if not flat:
+        return "."
+    return (
+        ", except in "
+        + ", ".join(flat)
+        + " (held flat: there the trend forecast the index's own past worse than no change)."
+    )
 
 
 def _rich_table(table: pd.DataFrame) -> Table:

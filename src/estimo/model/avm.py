@@ -113,8 +113,10 @@ class AVM(BaseEstimator):
         count as the same or an identical flat (see :mod:`estimo.features.location`).
     use_offset : bool
         Learn on top of the neighbours' price per m² times the area.
-    index_smoothing, index_trend_months, index_damping :
-        Price index settings (see :class:`estimo.index.PriceIndex`).
+    index_smoothing, index_trend_months, index_damping, index_trend_check :
+        Price index settings (see :class:`estimo.index.PriceIndex`: ``trend_check`` keeps
+        the carried trend only in cities where it forecast the index's own past better than
+        a flat level).
     plain_member : bool
         Blend the engine's model with a plain LightGBM (every feature and the date, L2
         loss) with the weight in [0, 1] that values the validation slice best (0 where it
@@ -172,6 +174,7 @@ class AVM(BaseEstimator):
         index_smoothing: float = 50.0,
         index_trend_months: int = 3,
         index_damping: float = 0.8,
+        index_trend_check: bool = True,
         plain_member: bool = True,
         comps: bool = True,
         comps_k: int = 8,
@@ -206,6 +209,7 @@ class AVM(BaseEstimator):
         self.index_smoothing = index_smoothing
         self.index_trend_months = index_trend_months
         self.index_damping = index_damping
+        self.index_trend_check = index_trend_check
         self.plain_member = plain_member
         self.comps = comps
         self.comps_k = comps_k
@@ -225,6 +229,7 @@ class AVM(BaseEstimator):
                 smoothing=self.index_smoothing,
                 trend_months=self.index_trend_months,
                 damping=self.index_damping,
+                trend_check=self.index_trend_check,
             ),
             LocationFeatures(k=self.knn_k, twin_m=self.twin_m, twin_log_area=self.twin_log_area),
             SegmentedModel(

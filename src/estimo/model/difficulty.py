@@ -65,6 +65,9 @@ from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
 
+PAST_DATA = "past_data"
+"""The flag of a valuation dated more than ``stale_months`` after the data ends."""
+
 __all__ = ["DIFFICULTY_FEATURES", "RANGE_FIELDS", "DifficultyModel", "model_features"]
 
 DIFFICULTY_FEATURES: tuple[str, ...] = (
@@ -272,7 +275,7 @@ class DifficultyModel(BaseEstimator):
             for i in np.flatnonzero(bad):
                 out[i].append(f"outside_range:{name}")
         for i in np.flatnonzero(np.asarray(months_past, dtype=float) > self.stale_months):
-            out[i].append("past_data")
+            out[i].append(PAST_DATA)
         return out
 
     def to_dict(self) -> dict[str, Any]:
