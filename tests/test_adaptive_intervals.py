@@ -80,7 +80,7 @@ def test_out_of_distribution_rows_get_wider_ranges_and_lower_confidence(calibrat
     plain_width = plain["high_80"] - plain["low_80"]
     assert width[0] == pytest.approx(plain_width[0])
     assert width[1] == pytest.approx(1.5 * plain_width[1])
-    assert width[3] == pytest.approx(np.sqrt(1 + 24 / 12) * plain_width[3])
+    assert width[3] == pytest.approx(np.sqrt(1 + 26 / 12) * plain_width[3])
     order = {"high": 0, "medium": 1, "low": 2}
     for i in (1, 2):
         assert order[table["confidence"][i]] >= min(order[plain["confidence"][i]] + 1, 2)
@@ -94,7 +94,7 @@ def test_a_date_past_the_data_widens_by_the_time_term_only(calibrated) -> None:
     plain = calibrated.predict(features, ["A"] * 3)
     width = table["high_80"] - table["low_80"]
     plain_width = plain["high_80"] - plain["low_80"]
-    time_term = np.sqrt(1 + 12 / 12)  # 15 months past, 3 of them not yet stale
+    time_term = np.sqrt(1 + 14 / 12)  # 15 months past, the first one calibrated
     assert width[0] == pytest.approx(time_term * plain_width[0])
     assert width[1] == pytest.approx(1.5 * time_term * plain_width[1])
     assert width[2] == pytest.approx(time_term * plain_width[2])
