@@ -46,6 +46,7 @@ from typing import Any
 import lightgbm as lgb
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
@@ -87,7 +88,7 @@ def choose_weight(engine_log: np.ndarray, plain_log: np.ndarray, actual_log: np.
     return float(WEIGHT_GRID[best])
 
 
-class PlainMember:
+class PlainMember(BaseEstimator):
     """The plain LightGBM blended into the engine's model (see the module docstring).
 
     Parameters
@@ -167,13 +168,7 @@ class PlainMember:
         weight and validated number of trees (times the square root of the data ratio).
         A member of weight 0 keeps no model (nothing to train, save or load)."""
         self._check_fitted()
-        new = PlainMember(
-            n_estimators=self.n_estimators,
-            learning_rate=self.learning_rate,
-            seed=self.seed,
-            n_jobs=self.n_jobs,
-            early_stopping_rounds=self.early_stopping_rounds,
-        )
+        new = PlainMember(**self.get_params())
         new.weight_ = self.weight_
         new.n_fit_ = len(frame)
         ratio = math.sqrt(max(len(frame) / max(self.n_fit_, 1), 1.0))
@@ -251,13 +246,7 @@ class PlainMember:
         :meth:`from_bundle` reads."""
         self._check_fitted()
         meta: dict[str, Any] = {
-            "params": {
-                "n_estimators": self.n_estimators,
-                "learning_rate": self.learning_rate,
-                "seed": self.seed,
-                "n_jobs": self.n_jobs,
-                "early_stopping_rounds": self.early_stopping_rounds,
-            },
+            "params": self.get_params(),
             "weight": self.weight_,
             "rounds": self.rounds_,
             "n_fit": self.n_fit_,
