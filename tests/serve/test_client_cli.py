@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -25,8 +26,10 @@ def service(bundles: Path):
     )
     with ServiceThread(create_app(settings)) as running:
         client = EstimoClient(running.url)
+        deadline = time.monotonic() + 60
         while not client.health()["ready"]:
-            pass
+            assert time.monotonic() < deadline, "the service was not ready within 60 s"
+            time.sleep(0.05)
         yield running
 
 

@@ -52,6 +52,7 @@ from estimo.model.valuation import (
     FeatureSpec,
     build_feature_matrix,
     build_feature_values,
+    first_trees,
     learn_feature_spec,
     lightgbm_params,
     trained_on_spec,
@@ -361,7 +362,7 @@ class SegmentedModel(BaseEstimator):
             callbacks=callbacks or None,
         )
         if valid_sets and booster.best_iteration > 0:
-            booster = _truncate(booster, booster.best_iteration)
+            booster = first_trees(booster, booster.best_iteration)
         return task.name, booster
 
     def _route(
@@ -573,8 +574,3 @@ def _base_score(y: np.ndarray, offset: np.ndarray | None) -> float:
     """Median of the target over the offset: where every sub-model starts."""
     rest = np.asarray(y, dtype=float) - (0.0 if offset is None else np.asarray(offset, float))
     return float(np.median(rest)) if len(rest) else 0.0
-
-
-def _truncate(booster: lgb.Booster, n_rounds: int) -> lgb.Booster:
-    """A booster keeping only its first ``n_rounds`` trees."""
-    return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_rounds))

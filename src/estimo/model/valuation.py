@@ -198,6 +198,12 @@ def _categorical_dtype(levels: tuple[str, ...]) -> tuple[pd.CategoricalDtype, di
     return pd.CategoricalDtype(categories=list(levels)), {v: i for i, v in enumerate(levels)}
 
 
+def first_trees(booster: lgb.Booster, n_rounds: int) -> lgb.Booster:
+    """A booster keeping only the first ``n_rounds`` trees of ``booster`` (what early
+    stopping found best)."""
+    return lgb.Booster(model_str=booster.model_to_string(num_iteration=n_rounds))
+
+
 def lightgbm_params(
     *,
     learning_rate: float,
@@ -359,7 +365,7 @@ class ValuationModel(BaseEstimator):
         )
         best = self.booster_.best_iteration
         if valid_sets is not None and 0 < best < self.booster_.current_iteration():
-            self.booster_ = lgb.Booster(model_str=self.booster_.model_to_string(num_iteration=best))
+            self.booster_ = first_trees(self.booster_, best)
         self.cities_ = tuple(sorted(frame["city"].dropna().astype(str).unique()))
         self.trained_until_ = pd.Timestamp(frame["date"].max())
         log.info(
