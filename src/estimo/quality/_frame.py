@@ -23,6 +23,7 @@ from estimo.schema import CANONICAL_COLUMNS, FIELDS, NUMERIC_FIELDS
 
 MAD_TO_SD = 1.4826
 KM_PER_DEGREE = 111.2
+_SMALL_FRAME = 256
 
 
 @dataclass
@@ -84,13 +85,17 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
             result.non_numeric_examples[name] = values[bad].unique()[:3].tolist()
         out[name] = parsed
     for name in NUMERIC_FIELDS:
-        out[name] = out[name].mask(np.isinf(out[name]))
+        infinite = np.isinf(out[name].to_numpy(float))
+        if infinite.any():
+            out[name] = out[name].mask(infinite)
     out["date"] = _as_datetime_ns(out["date"])
     if "id" in result.added_columns or out["id"].isna().any():
         generated = pd.Series([f"row-{i}" for i in range(len(out))], index=out.index)
         out["id"] = out["id"].where(out["id"].notna(), generated)
     out["id"] = out["id"].astype(str)
     for name in ("city", "neighbourhood", "country", "property_type", "condition", "price_kind"):
+        if _text_or_none(out[name]):
+            continue
         col = out[name].astype(object)
         col = col.where(col.notna(), None)
         if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
@@ -99,8 +104,19 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
     return result
 
 
+def _text_or_none(values: pd.Series) -> bool:
+    """Whether ``values`` is an object column of ``str`` and ``None`` only (already what
+    :func:`prepare_frame` makes of a text column; checked value by value on small frames
+    only, where the conversion costs more than the check)."""
+    if values.dtype != object or len(values) > _SMALL_FRAME:
+        return False
+    return all(v is None or type(v) is str for v in values.to_numpy())
+
+
 def _as_datetime_ns(values: pd.Series) -> pd.Series:
     """Dates as ``datetime64[ns]``; unparsable or out-of-range values become NaT."""
+    if values.dtype == "datetime64[ns]":  # naive nanoseconds: in range by construction
+        return values
     if not pd.api.types.is_datetime64_any_dtype(values):
         values = pd.to_datetime(values.astype(object), errors="coerce", format="mixed", utc=True)
     if getattr(values.dt, "tz", None) is not None:

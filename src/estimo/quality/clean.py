@@ -45,7 +45,7 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
-from estimo.quality._frame import prepare_frame
+from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
 from estimo.quality.rules import validity
@@ -294,7 +294,7 @@ class CleaningPolicy(BaseEstimator):
         if mode == "train":
             return audit(data, cfg).flags
         ctx = AuditContext(data, cfg)
-        validity.check(ctx, prepare_frame(data))
+        validity.check(ctx, PreparedFrame(data))  # ``data`` is prepared already
         for kind, mask in locate(data, self.regions_, cfg.location).items():
             ctx.flags[f"location.{kind}"] = mask
         return pd.DataFrame(ctx.flags, index=range(len(data)))
