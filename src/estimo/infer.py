@@ -31,14 +31,27 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.load_checks import day_month_order
+from estimo.load_checks import day_month_order, price_derived_problems
+from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "id": ("id", "listingid", "propertyid", "codice", "codigo", "kod", "identyfikator"),
+    "id": (
+        "id",
+        "listingid",
+        "propertyid",
+        "codice",
+        "codigo",
+        "kod",
+        "identyfikator",
+        "identifiant",
+        "kennung",
+        "objektid",
+    ),
+    # earlier synonyms win: a sale price before a listing price, rooms before bedrooms
     "price": (
-        "price",
         "saleprice",
         "soldprice",
+        "price",
         "listprice",
         "askingprice",
         "rent",
@@ -52,6 +65,15 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "preco",
         "valor",
         "aluguel",
+        "prix",
+        "prixvente",
+        "valeurfonciere",
+        "loyer",
+        "preis",
+        "kaufpreis",
+        "verkaufspreis",
+        "miete",
+        "kaltmiete",
     ),
     "date": (
         "date",
@@ -65,8 +87,27 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "datasprzedazy",
         "datavenda",
         "listingdate",
+        "datemutation",
+        "datevente",
+        "datum",
+        "verkaufsdatum",
     ),
-    "city": ("city", "town", "citta", "comune", "ciudad", "municipio", "miasto", "cidade"),
+    "city": (
+        "city",
+        "town",
+        "citta",
+        "comune",
+        "ciudad",
+        "municipio",
+        "miasto",
+        "cidade",
+        "ville",
+        "commune",
+        "nomcommune",
+        "stadt",
+        "ort",
+        "gemeinde",
+    ),
     "neighbourhood": (
         "neighbourhood",
         "neighborhood",
@@ -78,13 +119,29 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "distrito",
         "dzielnica",
         "bairro",
+        "quartier",
+        "arrondissement",
+        "stadtteil",
         "zip",
         "zipcode",
         "postcode",
         "cap",
+        "codepostal",
+        "plz",
+        "postleitzahl",
     ),
-    "lat": ("lat", "latitude", "latitudine", "latitud", "szerokosc"),
-    "lon": ("lon", "lng", "long", "longitude", "longitudine", "longitud", "dlugosc"),
+    "lat": ("lat", "latitude", "latitudine", "latitud", "szerokosc", "breitengrad"),
+    "lon": (
+        "lon",
+        "lng",
+        "long",
+        "longitude",
+        "longitudine",
+        "longitud",
+        "dlugosc",
+        "langengrad",
+        "laengengrad",
+    ),
     "area_m2": (
         "area",
         "size",
@@ -103,6 +160,11 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "metragem",
         "powierzchnia",
         "area_m2",
+        "surface",
+        "surfacehabitable",
+        "surfacereellebati",
+        "wohnflache",
+        "wohnflaeche",
     ),
     "rooms": (
         "rooms",
@@ -116,9 +178,38 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "pokoje",
         "liczbapokoi",
         "quartos",
+        "pieces",
+        "nbpieces",
+        "nombrepieces",
+        "nombrepiecesprincipales",
+        "chambres",
+        "zimmer",
+        "anzahlzimmer",
     ),
-    "bathrooms": ("bathrooms", "baths", "bagni", "banos", "lazienki", "banheiros", "toilets"),
-    "floor": ("floor", "piano", "planta", "pietro", "pietra", "andar", "level"),
+    "bathrooms": (
+        "bathrooms",
+        "baths",
+        "bagni",
+        "banos",
+        "lazienki",
+        "banheiros",
+        "toilets",
+        "sallesdebain",
+        "badezimmer",
+        "bader",
+    ),
+    "floor": (
+        "floor",
+        "piano",
+        "planta",
+        "pietro",
+        "pietra",
+        "andar",
+        "level",
+        "etage",
+        "stockwerk",
+        "geschoss",
+    ),
     "year_built": (
         "yearbuilt",
         "buildyear",
@@ -128,6 +219,8 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "anoconstruccion",
         "rokbudowy",
         "anoconstrucao",
+        "anneeconstruction",
+        "baujahr",
     ),
     "property_type": (
         "type",
@@ -137,14 +230,26 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "typ",
         "rodzaj",
         "tipoimovel",
+        "typelocal",
+        "typebien",
+        "objektart",
+        "immobilientyp",
     ),
-    "condition": ("condition", "stato", "estado", "stan", "condicao"),
-    "description": ("description", "descrizione", "descripcion", "opis", "descricao"),
+    "condition": ("condition", "stato", "estado", "stan", "condicao", "etat", "zustand"),
+    "description": (
+        "description",
+        "descrizione",
+        "descripcion",
+        "opis",
+        "descricao",
+        "beschreibung",
+    ),
 }
 """Normalised column names (lower case, no accents, letters and digits only) per field."""
 
-YEAR_PARTS = ("year", "yr", "anno", "ano", "rok")
-MONTH_PARTS = ("month", "mo", "mese", "mes", "miesiac")
+YEAR_PARTS = ("year", "yr", "anno", "ano", "rok", "annee", "jahr")
+MONTH_PARTS = ("month", "mo", "mese", "mes", "miesiac", "mois", "monat")
+DAY_PARTS = ("day", "dd", "giorno", "dia", "dzien", "jour", "tag")
 RENT_WORDS = ("rent", "affitto", "canone", "alquiler", "czynsz", "wynajem", "aluguel", "locacao")
 SALE_WORDS = ("sale", "sell", "vendita", "venta", "sprzedaz", "venda", "buy")
 DATE_FORMATS = ("%Y-%m-%d", "%Y-%m", "%Y/%m/%d", "%Y%m%dT%H%M%S", "%Y%m%d", "%Y%m", "%d.%m.%Y")
@@ -152,6 +257,18 @@ MEDIAN_SQFT_ABOVE = 250.0
 """Median living area above which areas are taken for square feet (homes: ~50-200 m²)."""
 MEDIAN_RENT_BELOW = 20_000.0
 """Median price below which prices are taken for monthly rents."""
+PRICE_NAME_WORDS = ("price", "prezzo", "precio", "preco", "prix", "preis", "valor", "cena")
+"""Words that make a column another price of the property (a list or original price)."""
+SMALL_TOWNS_MIN_PLACES = 10
+SMALL_TOWN_ROWS = 20
+"""A city column naming at least SMALL_TOWNS_MIN_PLACES places, half of them with fewer
+than SMALL_TOWN_ROWS rows, is a region's towns: one market, the towns as neighbourhoods."""
+CITY_MODEL_ROWS = 2_000
+"""Rows from which the engine gives a city its own model (``engine.min_city_rows``'s
+default): a column with such a city is kept as the city, however many small towns
+it also names."""
+IDENTIFIER_UNIQUE_SHARE = 0.5
+"""Share of distinct values above which a text column is an identifier or free text."""
 
 
 def normalise(name: str) -> str:
@@ -174,9 +291,12 @@ class ProjectGuess:
     date_format: str | None = None
     area_unit: str = "m2"
     price_kind: str = "asking"
-    operation: dict[str, str] | None = None
+    operation: dict[str, Any] | None = None
     as_of: str | None = None
     delimiter: str | None = None
+    read_options: dict[str, Any] | None = None
+    extra_features: list[str] | None = None
+    """None: every other column (``all``); else the columns kept as features."""
 
     def check(self, key: str, why: str) -> None:
         """Mark a guess for the user to check."""
@@ -203,12 +323,15 @@ def infer_project(raw: pd.DataFrame, path: str, delimiter: str | None = None) ->
             guess.columns[name] = column
             taken.add(column)
     _infer_date(raw, guess, taken)
+    _infer_small_towns(raw, guess, taken, Path(path).stem)
     if "city" not in guess.columns:
         guess.columns["city"] = {"value": Path(path).stem}
         guess.check("city", "no city column: one market, named after the file")
-    _infer_operation(raw, guess, taken)
+    if not _infer_price_kind_column(raw, guess, taken):
+        _infer_operation(raw, guess, taken)
     _infer_units(raw, guess)
     _infer_price_kind(raw, guess)
+    _infer_features(raw, guess, taken)
     for name, source in guess.columns.items():
         if isinstance(source, str) and name not in guess.checks:
             guess.check(name, "matched by the column name")
@@ -216,38 +339,100 @@ def infer_project(raw: pd.DataFrame, path: str, delimiter: str | None = None) ->
 
 
 def _match(raw: pd.DataFrame, name: str, taken: set[str]) -> str | None:
-    """The column whose normalised name is a synonym of ``name`` (exact first, then a
-    synonym of 4+ letters at the start or the end of the name)."""
+    """The column whose normalised name is a synonym of ``name``: exact first, in the order
+    of the synonyms (a sale price before a listing price), then a synonym of 4+ letters at
+    the start or the end of the name (not a name that is another field's exact synonym, nor
+    a count such as ``floors`` or ``floorCount`` for the floor)."""
     synonyms = SYNONYMS[name]
     free = [c for c in raw.columns if c not in taken]
+    keys = {c: normalise(c) for c in free}
+    for synonym in synonyms:
+        for column in free:
+            if keys[column] == synonym and _usable(raw, name, column):
+                return str(column)
+    others = {s for field_, words in SYNONYMS.items() if field_ != name for s in words}
     for column in free:
-        if normalise(column) in synonyms:
-            return str(column)
-    for column in free:
-        key = normalise(column)
-        if any(len(s) >= 4 and (key.startswith(s) or key.endswith(s)) for s in synonyms):
+        key = keys[column]
+        if key in others or not _usable(raw, name, column):
+            continue
+        for s in synonyms:
+            if len(s) < 4 or not (key.startswith(s) or key.endswith(s)):
+                continue
+            if name == "floor" and _counts_floors(key, s):
+                continue
+            if _numbered_variant(key, s, keys.values()):
+                continue
+            if name not in ("price", "date") and key.startswith(("sale", "sold")):
+                continue  # Sale_Condition, Sale_Type: the sale, not the property
             return str(column)
     return None
 
 
+def _numbered_variant(key: str, synonym: str, keys: Any) -> bool:
+    """Whether a name is one of several numbered columns (Ames' ``Condition_1`` and
+    ``Condition_2`` are nearby roads and railways, not the state of the house).
+
+    >>> _numbered_variant("condition1", "condition", ["condition1", "condition2"])
+    True
+    >>> _numbered_variant("condition", "condition", ["condition"])
+    False
+    """
+    if not (key.startswith(synonym) and key[len(synonym) :].isdigit()):
+        return False
+    return sum(k != key and k.startswith(synonym) and k[len(synonym) :].isdigit() for k in keys) > 0
+
+
+def _counts_floors(key: str, synonym: str) -> bool:
+    """Whether a floor-like name counts floors (``floors``, ``floorCount``, ``numFloor``)
+    rather than giving the floor a flat is on.
+
+    >>> _counts_floors("floors", "floor"), _counts_floors("floorcount", "floor")
+    (True, True)
+    >>> _counts_floors("floornumber", "floor"), _counts_floors("pianoappartamento", "piano")
+    (False, False)
+    """
+    rest = key[len(synonym) :] if key.startswith(synonym) else key[: -len(synonym)]
+    return bool(re.fullmatch(r"s(inbuilding)?|s?(count|cnt|total)|(total|num|nb|max|n)s?", rest))
+
+
+def _usable(raw: pd.DataFrame, name: str, column: Any) -> bool:
+    """Whether a column can hold the field: a price column needs numbers on most rows (a
+    sale price filled on a few rows of a listing table is not the target)."""
+    if name != "price":
+        return True
+    values = pd.to_numeric(raw[column], errors="coerce")
+    return bool(len(values)) and values.gt(0).mean() >= 0.5
+
+
 def _infer_date(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None:
     column = guess.columns.get("date")
-    if column is None:
-        parts = _date_parts(raw, taken)
-        if parts is not None:
-            guess.columns["date"] = parts
-            guess.check("date", "assembled from a year and a month column")
-        else:
-            guess.as_of = f"{pd.Timestamp.today():%Y-%m-01}"
-            guess.check("as_of", "no date column: every row gets this date (cross-validation)")
+    if column is not None:
+        values = raw[column].dropna()
+        if pd.api.types.is_datetime64_any_dtype(values):
+            return
+        text = values.astype(str).str.replace(r"\.0$", "", regex=True).head(2000)
+        fmt, why = infer_date_format(text)
+        if fmt is not None or not pd.api.types.is_numeric_dtype(values):
+            guess.date_format = fmt
+            guess.check("date_format", why)
+            return
+        # numbers in no known date format (days since 1970, a serial number): not a date
+        del guess.columns["date"]
+        taken.discard(column)
+        unreadable = f"{column!r} holds numbers in no known date format (e.g. {text.iloc[0]})"
+    else:
+        unreadable = None
+    parts = _date_parts(raw, taken)
+    if parts is not None:
+        guess.columns["date"] = parts
+        names = {1: "a year column", 2: "a year and a month column"}
+        why = f"assembled from {names.get(len(parts), 'a year, a month and a day column')}"
+        guess.check("date", f"{unreadable}: {why}" if unreadable else why)
+        taken.update(parts.values())
         return
-    values = raw[column].dropna()
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return
-    text = values.astype(str).str.replace(r"\.0$", "", regex=True).head(2000)
-    fmt, why = infer_date_format(text)
-    guess.date_format = fmt
-    guess.check("date_format", why)
+    guess.as_of = f"{pd.Timestamp.today():%Y-%m-01}"
+    why = "no date column: every row gets this date (cross-validation)"
+    guess.check("as_of", f"{unreadable}; {why}" if unreadable else why)
 
 
 def infer_date_format(values: pd.Series) -> tuple[str | None, str]:
@@ -289,13 +474,74 @@ def _date_parts(raw: pd.DataFrame, taken: set[str]) -> dict[str, str] | None:
                 return str(column)
         return None
 
-    year, month = find(YEAR_PARTS), find(MONTH_PARTS)
+    year, month, day = find(YEAR_PARTS), find(MONTH_PARTS), find(DAY_PARTS)
     if year is None:
         return None
     years = pd.to_numeric(raw[year], errors="coerce")
     if not years.between(1900, 2100).mean() > 0.95:
         return None
-    return {"year": year, "month": month} if month else {"year": year}
+    if month is None:
+        return {"year": year}
+    parts = {"year": year, "month": month}
+    if day is not None and pd.to_numeric(raw[day], errors="coerce").between(1, 31).mean() > 0.95:
+        parts["day"] = day
+    return parts
+
+
+def _infer_small_towns(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str], name: str) -> None:
+    """One market when the city column names many places, most with a handful of rows
+    (towns and suburbs of one region): a place unseen in training could not be valued, and
+    none has the rows for a model of its own. The column becomes the neighbourhood (a
+    feature); a neighbourhood column it displaces (a zip code) stays a feature."""
+    column = guess.columns.get("city")
+    if not isinstance(column, str):
+        return
+    counts = raw[column].dropna().astype(str).value_counts()
+    if len(counts) < SMALL_TOWNS_MIN_PLACES or counts.median() >= SMALL_TOWN_ROWS:
+        return
+    if counts.iloc[0] >= CITY_MODEL_ROWS:  # a city with a model of its own stays a city
+        return
+    displaced = guess.columns.get("neighbourhood")
+    if isinstance(displaced, str):
+        taken.discard(displaced)
+    guess.columns["city"] = {"value": name}
+    guess.columns["neighbourhood"] = column
+    guess.check(
+        "city",
+        f"{column!r} names {len(counts)} places, half of them with {int(counts.median())} rows "
+        f"or fewer: one market, {column!r} as the neighbourhood",
+    )
+    guess.check(
+        "neighbourhood",
+        f"the places of {column!r}" + (f"; {displaced!r} stays a feature" if displaced else ""),
+    )
+
+
+def _infer_price_kind_column(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> bool:
+    """A column saying the kind of each price (asking, sale, ...): ``data.price_kind`` names
+    it, so sale prices are told from asking prices; with rents among them, the rows of the
+    other kinds are kept (``data.operation``)."""
+    for column in raw.columns:
+        if column in taken or pd.api.types.is_numeric_dtype(raw[column]):
+            continue
+        values = raw[column].dropna().astype(str).str.strip().str.lower()
+        if not len(values) or values.isin(PRICE_KINDS).mean() < 0.95:
+            continue
+        kinds = [k for k in PRICE_KINDS if (values == k).any()]
+        guess.price_kind = str(column)
+        taken.add(str(column))
+        guess.check("price_kind", f"{column!r} gives the kind of each price ({', '.join(kinds)})")
+        others = [k for k in kinds if k != "rent"]
+        if "rent" in kinds and others:
+            keep: str | list[str] = others[0] if len(others) == 1 else others
+            guess.operation = {"column": str(column), "keep": keep}
+            guess.check(
+                "operation",
+                f"{column!r} holds rents and prices: one model each; for the rents copy this "
+                "file with keep: rent",
+            )
+        return True
+    return False
 
 
 def _infer_operation(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None:
@@ -335,18 +581,67 @@ def _infer_price_kind(raw: pd.DataFrame, guess: ProjectGuess) -> None:
     column = guess.columns.get("price")
     if not isinstance(column, str) or guess.operation is not None:
         return
+    if guess.price_kind not in PRICE_KINDS:  # a column gives the kind of each price
+        return
     name_says_rent = any(w in normalise(column) for w in RENT_WORDS)
     prices = pd.to_numeric(raw[column], errors="coerce")
     median = float(prices.median()) if prices.notna().any() else np.nan
     if name_says_rent or median < MEDIAN_RENT_BELOW:
         guess.price_kind = "rent"
         why = "the column name says rent" if name_says_rent else f"median price {median:,.0f}"
-        guess.check("price_kind", f"{why}: monthly rents")
+        thousands = "" if name_says_rent else " (prices in thousands? then asking or sale)"
+        guess.check("price_kind", f"{why}: monthly rents{thousands}")
     elif any(w in normalise(column) for w in ("sale", "sold")):
         guess.price_kind = "sale"
         guess.check("price_kind", "the column name says sale prices")
     else:
         guess.check("price_kind", "listing prices assumed (sale, appraisal or rent?)")
+
+
+def _infer_features(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None:
+    """The other columns as features, but for the ones that would hand the model the answer
+    or that no model can learn from: another price of the property (a list or original
+    price), a column computed from the price (a price per m²), an identifier or free text
+    (a street address). When one is left out, ``extra_features`` lists the others."""
+    price = guess.columns.get("price")
+    if not isinstance(price, str):
+        return
+    used = set(taken) | {guess.price_kind}
+    for source in guess.columns.values():
+        if isinstance(source, dict):
+            used.update(str(v) for k, v in source.items() if k != "value")
+    if guess.operation is not None:
+        used.add(guess.operation["column"])
+    candidates = [
+        str(c) for c in raw.columns if str(c) not in used and str(c) not in CANONICAL_COLUMNS
+    ]
+    prices = pd.to_numeric(raw[price], errors="coerce")
+    frame = pd.DataFrame({"price": prices.to_numpy(float)})
+    for name in ("area_m2", "rooms"):
+        if isinstance(guess.columns.get(name), str):
+            values = pd.to_numeric(raw[guess.columns[name]], errors="coerce")
+            frame[name] = values.to_numpy(float)
+    left_out: dict[str, str] = {}
+    for column in candidates:
+        values = raw[column]
+        key = normalise(column)
+        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if numeric and any(w in key for w in PRICE_NAME_WORDS):
+            left_out[column] = "another price"
+            continue
+        if numeric:
+            frame[column] = values.to_numpy(float)
+            if price_derived_problems(frame, [column], []):
+                left_out[column] = "computed from the price"
+            continue
+        text = values.dropna().astype(str)
+        if text.nunique() > max(50, IDENTIFIER_UNIQUE_SHARE * len(text)):
+            left_out[column] = "an identifier or free text"
+    if not left_out:
+        return
+    guess.extra_features = [c for c in candidates if c not in left_out]
+    said = ", ".join(f"{c} ({why})" for c, why in left_out.items())
+    guess.check("extra_features", f"every other column but {said}")
 
 
 def render_project(guess: ProjectGuess) -> str:
@@ -372,6 +667,7 @@ def render_project(guess: ProjectGuess) -> str:
         ("date_format", guess.date_format),
         ("as_of", guess.as_of),
         ("delimiter", guess.delimiter),
+        ("read_options", guess.read_options),
         ("area_unit", guess.area_unit),
         ("price_kind", guess.price_kind),
         ("operation", guess.operation),
@@ -382,7 +678,11 @@ def render_project(guess: ProjectGuess) -> str:
         text = _flow(value) if isinstance(value, dict) else _scalar(value)
         lines.append(_commented(f"  {key}: {text}", guess.checks.get(key)))
     lines.append(_commented("  currency: EUR", "the currency is not in the data"))
-    lines.append("  extra_features: all    # every other column is a feature")
+    if guess.extra_features is None:
+        lines.append("  extra_features: all    # every other column is a feature")
+    else:
+        listed = "[" + ", ".join(_scalar(c) for c in guess.extra_features) + "]"
+        lines.append(_commented(f"  extra_features: {listed}", guess.checks.get("extra_features")))
     return "\n".join(lines) + "\n"
 
 
@@ -404,4 +704,9 @@ def _scalar(value: Any) -> str:
 
 
 def _flow(mapping: dict[str, Any]) -> str:
-    return "{" + ", ".join(f"{k}: {_scalar(v)}" for k, v in mapping.items()) + "}"
+    def value(v: Any) -> str:
+        if isinstance(v, list | tuple):
+            return "[" + ", ".join(_scalar(x) for x in v) + "]"
+        return _scalar(v)
+
+    return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"

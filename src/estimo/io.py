@@ -406,6 +406,29 @@ def _convert_field(
     return _to_category(values)
 
 
+# "47,5", "1.234,50"; not "450,000" (three digits after a lone comma group thousands)
+_DECIMAL_COMMA = r"\s*-?(\d{1,3}(\.\d{3})+,\d+|\d+,(\d{1,2}|\d{4,}))\s*"
+
+
+def decimal_comma_share(values: pd.Series) -> float:
+    """The share of a column's text values written with a decimal comma (``47,51``,
+    ``1.234,5``); such a CSV is read with ``data.read_options: {decimal: ","}``.
+
+    Examples
+    --------
+    >>> decimal_comma_share(pd.Series(["47,5", "1.234,50", "12", None]))
+    0.6666666666666666
+    >>> decimal_comma_share(pd.Series([1.5, 2.0]))
+    0.0
+    >>> decimal_comma_share(pd.Series(["450,000", "1,250,000"]))  # thousands, not decimals
+    0.0
+    """
+    if pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+        return 0.0
+    text = values.dropna().astype(str).head(5000)
+    return float(text.str.fullmatch(_DECIMAL_COMMA).mean()) if len(text) else 0.0
+
+
 def _to_numeric(label: str, values: pd.Series, report: LoadReport, fatal: list) -> pd.Series:
     if pd.api.types.is_bool_dtype(values):
         return values.astype("float64")
@@ -414,9 +437,15 @@ def _to_numeric(label: str, values: pd.Series, report: LoadReport, fatal: list) 
     if bad.any():
         examples = values[bad].unique()[:MAX_EXAMPLES].tolist()
         if bad.sum() == values.notna().sum():
+            hint = (
+                "; they are written with a decimal comma: set data.read_options: "
+                '{decimal: ","} (and thousands: "." when they group thousands with dots)'
+                if decimal_comma_share(values) >= 0.5
+                else ""
+            )
             fatal.append(
                 f"{label}: no value is numeric ({int(bad.sum())} values, e.g. "
-                f"{', '.join(repr(e) for e in examples)}); expected numbers"
+                f"{', '.join(repr(e) for e in examples)}); expected numbers{hint}"
             )
         elif not label.startswith(REQUIRED_FIELDS):
             report.issues.append(

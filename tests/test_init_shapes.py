@@ -1,0 +1,274 @@
+"""`estimo init` on data shapes a new market has: several price columns, dates as numbers
+or parts, French and German names, a column of price kinds, identifiers and columns computed
+from the price, CSVs with a decimal comma."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from estimo.cli import app
+from estimo.config import load_config
+from estimo.errors import DataError
+from estimo.infer import infer_project, render_project
+from estimo.io import load_dataset
+
+runner = CliRunner()
+
+
+def _houses(n: int = 120, seed: int = 0) -> pd.DataFrame:
+    """Sales with a list and an original price before the sale price (Grinnell's shape)."""
+    rng = np.random.default_rng(seed)
+    area = rng.uniform(800, 3000, n).round()
+    sale = (area * rng.uniform(90, 130, n)).round(-2)
+    listed = (sale * rng.uniform(1.0, 1.1, n)).round(-2)
+    return pd.DataFrame(
+        {
+            "Date": rng.integers(12_800, 16_900, n),  # days since 1970-01-01
+            "Address": [f"{i} Main St" for i in range(n)],
+            "Bedrooms": rng.integers(1, 6, n),
+            "SquareFeet": area,
+            "LotSize": rng.uniform(0.1, 1.0, n).round(2),
+            "YearSold": rng.integers(2005, 2016, n),
+            "MonthSold": rng.integers(1, 13, n),
+            "DaySold": rng.integers(1, 29, n),
+            "CostPerSqFt": (sale / area).round(2),
+            "OrigPrice": (listed * 1.05).round(-2),
+            "ListPrice": listed,
+            "SalePrice": sale,
+        }
+    )
+
+
+def _write_and_load(frame: pd.DataFrame, tmp_path: Path, name: str = "case.parquet") -> tuple:
+    data = tmp_path / name
+    if name.endswith(".parquet"):
+        frame.to_parquet(data, index=False)
+    out = tmp_path / "estimo.yaml"
+    result = runner.invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    config = load_config(out)
+    return config, load_dataset(config)
+
+
+def test_sale_price_wins_over_list_prices_whatever_the_column_order() -> None:
+    guess = infer_project(_houses(), "grinnell.parquet")
+    assert guess.columns["price"] == "SalePrice"
+    assert guess.price_kind == "sale"
+
+
+def test_a_price_column_filled_on_few_rows_is_not_the_target() -> None:
+    raw = pd.DataFrame(
+        {"sale_price": [np.nan] * 8 + [300_000.0, 310_000.0], "price": np.linspace(2e5, 4e5, 10)}
+    )
+    assert infer_project(raw, "x.csv").columns["price"] == "price"
+
+
+def test_rooms_before_bedrooms_and_floor_counts_are_not_the_floor() -> None:
+    raw = pd.DataFrame(
+        {
+            "price": [200_000, 250_000],
+            "bedrooms": [2, 3],
+            "rooms": [4, 5],
+            "floors": [1.0, 2.0],
+            "floorCount": [3, 4],
+        }
+    )
+    guess = infer_project(raw, "x.csv")
+    assert guess.columns["rooms"] == "rooms"
+    assert "floor" not in guess.columns
+
+
+def test_a_date_in_days_falls_back_to_year_month_day_columns(tmp_path: Path) -> None:
+    guess = infer_project(_houses(), "grinnell.parquet")
+    assert guess.columns["date"] == {"year": "YearSold", "month": "MonthSold", "day": "DaySold"}
+    assert "no known date format" in guess.checks["date"]
+    _, loaded = _write_and_load(_houses(), tmp_path)
+    assert loaded.report.n_dropped == 0 and loaded.frame["date"].min().year >= 2005
+
+
+def test_a_date_in_days_without_parts_leaves_the_data_undated(tmp_path: Path) -> None:
+    raw = _houses().drop(columns=["YearSold", "MonthSold", "DaySold"])
+    guess = infer_project(raw, "x.parquet")
+    assert "date" not in guess.columns and guess.as_of is not None
+    assert "'Date'" in guess.checks["as_of"]
+    _, loaded = _write_and_load(raw, tmp_path)
+    assert loaded.report.undated
+
+
+def test_other_prices_price_derived_columns_and_identifiers_are_left_out(tmp_path: Path) -> None:
+    guess = infer_project(_houses(), "grinnell.parquet")
+    assert guess.extra_features is not None
+    assert not {"ListPrice", "OrigPrice", "CostPerSqFt", "Address"} & set(guess.extra_features)
+    assert "LotSize" in guess.extra_features
+    for column in ("ListPrice", "CostPerSqFt", "Address"):
+        assert column in guess.checks["extra_features"]
+    config, loaded = _write_and_load(_houses(), tmp_path)  # before: refused (CostPerSqFt)
+    assert "ListPrice" not in loaded.frame and "LotSize" in loaded.frame
+    assert loaded.report.n_dropped == 0
+
+
+def test_every_column_kept_when_none_is_a_problem() -> None:
+    raw = pd.DataFrame({"price": [2e5, 3e5, 4e5], "area": [50, 70, 90], "garden": [0, 1, 1]})
+    guess = infer_project(raw, "x.csv")
+    assert guess.extra_features is None
+    assert "extra_features: all" in render_project(guess)
+
+
+@pytest.mark.parametrize(
+    ("names", "expected"),
+    [
+        (
+            ["prix", "surface", "pieces", "ville", "date_annonce", "etage", "identifiant"],
+            ["price", "area_m2", "rooms", "city", "date", "floor", "id"],
+        ),
+        (
+            ["Kaufpreis", "Wohnfläche", "Zimmer", "Stadt", "Datum", "Etage", "Baujahr"],
+            ["price", "area_m2", "rooms", "city", "date", "floor", "year_built"],
+        ),
+        (
+            [
+                "valeur_fonciere",
+                "surface_reelle_bati",
+                "nombre_pieces_principales",
+                "nom_commune",
+                "date_mutation",
+                "code_postal",
+                "type_local",
+            ],
+            ["price", "area_m2", "rooms", "city", "date", "neighbourhood", "property_type"],
+        ),
+    ],
+)
+def test_french_and_german_names(names: list[str], expected: list[str]) -> None:
+    values = [[250_000, 300_000], [60, 80], [3, 4], ["Lyon", "Lyon"], ["2024-01", "2024-02"]]
+    values += [[2, 3], [1990, 2001]] if names[-1] != "identifiant" else [[2, 3], ["a", "b"]]
+    if names[-1] == "type_local":
+        values[-2] = ["69001", "69002"]
+        values[-1] = ["Maison", "Appartement"]
+    guess = infer_project(pd.DataFrame(dict(zip(names, values, strict=True))), "x.csv")
+    assert {f: guess.columns.get(f) for f in expected} == dict(zip(expected, names, strict=True))
+
+
+def test_a_neighbourhood_word_is_not_taken_for_the_city() -> None:
+    raw = pd.DataFrame({"Preis": [3e5, 4e5], "Stadtteil": ["Mitte", "Pankow"], "PLZ": [1, 2]})
+    guess = infer_project(raw, "berlin.csv")
+    assert guess.columns["city"] == {"value": "berlin"}
+    assert guess.columns["neighbourhood"] == "Stadtteil"
+
+
+def test_a_column_of_price_kinds_is_read(tmp_path: Path) -> None:
+    raw = pd.DataFrame(
+        {
+            "price": [200_000.0, 190_000.0, 250_000.0, 240_000.0],
+            "price_kind": ["asking", "sale", "asking", "sale"],
+            "area": [70, 70, 90, 90],
+            "date": ["2024-01-01", "2024-02-01", "2024-01-01", "2024-03-01"],
+        }
+    )
+    guess = infer_project(raw, "x.parquet")
+    assert guess.price_kind == "price_kind"
+    _, loaded = _write_and_load(raw, tmp_path)
+    assert loaded.frame["price_kind"].tolist() == ["asking", "sale", "asking", "sale"]
+
+
+def test_a_column_of_price_kinds_with_rents_keeps_the_prices() -> None:
+    raw = pd.DataFrame(
+        {"price": [2e5, 1_200, 3e5], "kind": ["sale", "rent", "asking"], "area": [70, 60, 90]}
+    )
+    guess = infer_project(raw, "x.parquet")
+    assert guess.price_kind == "kind"
+    assert guess.operation == {"column": "kind", "keep": ["asking", "sale"]}
+    assert "operation: {column: kind, keep: [asking, sale]}" in render_project(guess)
+
+
+def test_a_semicolon_csv_with_decimal_commas(tmp_path: Path) -> None:
+    raw = pd.DataFrame(
+        {
+            "price": [221_900.0, 538_000.0, 180_000.0],
+            "lat": [47.5112, 47.721, 47.7379],
+            "long": [-122.257, -122.319, -122.233],
+            "area": [111.5, 239.0, 71.5],
+            "date": ["2014-10-13", "2014-12-09", "2015-02-25"],
+        }
+    )
+    data = tmp_path / "case.csv"
+    raw.to_csv(data, sep=";", decimal=",", index=False)
+    out = tmp_path / "estimo.yaml"
+    result = runner.invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert 'read_options: {decimal: ","}' in out.read_text()
+    loaded = load_dataset(load_config(out))
+    assert loaded.frame["lat"].tolist() == [47.5112, 47.721, 47.7379]
+    assert loaded.frame["price"].tolist() == [221_900.0, 538_000.0, 180_000.0]
+
+
+def test_thousands_commas_are_not_read_as_decimal_commas(tmp_path: Path) -> None:
+    data = tmp_path / "case.csv"
+    data.write_text(
+        'price,area,date\n"450,000",1200,2024-01-01\n"1,250,000",2500,2024-02-01\n'
+        '"385,500",980,2024-03-01\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "estimo.yaml"
+    result = runner.invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "decimal" not in out.read_text()
+
+
+def test_decimal_commas_without_read_options_are_named_in_the_error(tmp_path: Path) -> None:
+    data = tmp_path / "case.csv"
+    pd.DataFrame({"price": [1.5e5, 2.5e5], "city": ["a", "b"], "date": ["2024-01-01"] * 2}).to_csv(
+        data, sep=";", decimal=",", index=False
+    )
+    (tmp_path / "p.yaml").write_text(
+        f"data:\n  path: {data}\n  delimiter: ';'\n  columns: {{price: price}}\n", encoding="utf-8"
+    )
+    with pytest.raises(DataError, match="decimal comma"):
+        load_dataset(load_config(tmp_path / "p.yaml"))
+
+
+def test_many_small_towns_are_one_market_with_the_towns_as_neighbourhoods() -> None:
+    towns = ["Sacramento"] * 40 + [f"Town {i}" for i in range(20) for _ in range(3)]
+    raw = pd.DataFrame(
+        {"price": np.linspace(1e5, 5e5, len(towns)), "city": towns, "zip": ["95838"] * len(towns)}
+    )
+    guess = infer_project(raw, "sacramento.csv")
+    assert guess.columns["city"] == {"value": "sacramento"}
+    assert guess.columns["neighbourhood"] == "city"
+    assert "zip" in guess.checks["neighbourhood"]
+
+
+def test_a_few_cities_with_many_rows_stay_cities() -> None:
+    cities = [f"City {i}" for i in range(12) for _ in range(30)]
+    raw = pd.DataFrame({"price": np.linspace(1e5, 5e5, len(cities)), "city": cities})
+    assert infer_project(raw, "x.csv").columns["city"] == "city"
+
+
+def test_low_prices_are_rents_or_thousands() -> None:
+    raw = pd.DataFrame({"price": [221.9, 538.0, 180.0], "sqft_living": [1180, 2570, 770]})
+    guess = infer_project(raw, "x.csv")
+    assert guess.price_kind == "rent" and "thousands" in guess.checks["price_kind"]
+
+
+def test_numbered_columns_are_not_the_condition() -> None:
+    raw = pd.DataFrame(
+        {
+            "Sale_Price": [2e5, 3e5],
+            "Condition_1": ["Norm", "Feedr"],
+            "Condition_2": ["Norm"] * 2,
+            "Sale_Condition": ["Normal", "Family"],
+        }
+    )
+    assert "condition" not in infer_project(raw, "ames.csv").columns
+
+
+def test_a_city_big_enough_for_its_own_model_keeps_the_column_a_city() -> None:
+    # a national register: one large city and many small communes
+    places = ["Paris"] * 2_500 + [f"Commune {i}" for i in range(300) for _ in range(4)]
+    raw = pd.DataFrame({"price": np.linspace(1e5, 5e5, len(places)), "city": places})
+    assert infer_project(raw, "x.csv").columns["city"] == "city"
