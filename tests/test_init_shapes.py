@@ -272,3 +272,9 @@ def test_a_city_big_enough_for_its_own_model_keeps_the_column_a_city() -> None:
     places = ["Paris"] * 2_500 + [f"Commune {i}" for i in range(300) for _ in range(4)]
     raw = pd.DataFrame({"price": np.linspace(1e5, 5e5, len(places)), "city": places})
     assert infer_project(raw, "x.csv").columns["city"] == "city"
+
+
+def test_a_table_without_a_price_says_so_in_the_file() -> None:
+    guess = infer_project(pd.DataFrame({"a": ["x", "y"], "b": [1, 2]}), "x.csv")
+    assert "price" not in guess.columns
+    assert "# price: <column>    # check: no column looks like the price" in render_project(guess)

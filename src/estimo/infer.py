@@ -663,6 +663,8 @@ def render_project(guess: ProjectGuess) -> str:
     for name, source in guess.columns.items():
         value = _scalar(source) if isinstance(source, str) else _flow(source)
         lines.append(_commented(f"    {name}: {value}", guess.checks.get(name)))
+    if "price" not in guess.columns:  # required: the loader refuses the file without it
+        lines.append("    # price: <column>    # check: no column looks like the price; name it")
     settings = [
         ("date_format", guess.date_format),
         ("as_of", guess.as_of),
