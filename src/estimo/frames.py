@@ -3,7 +3,9 @@
 Valuing or explaining one property at a time touches every column of a one-row frame; a
 ``Series`` per column (``frame[c]``, ``frame.iloc[:, j]``) costs more there than the work
 itself. :func:`column_arrays` walks the columns the way pandas does internally, and
-:func:`str_values` spells a few values as text without building a ``Series``.
+:func:`str_values` spells a few values as text without building a ``Series``, and
+:func:`float_values` reads a column as floats without parsing a column that is numeric
+already.
 
 Examples
 --------
@@ -22,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING_TEXT", "column_arrays", "str_values"]
+__all__ = ["MISSING_TEXT", "column_arrays", "float_values", "str_values"]
 
 MISSING_TEXT = "nan"
 """How :func:`str_values` spells a missing value (``None``, ``NaN``, ``NA``, ``NaT``)."""
@@ -65,3 +67,22 @@ def str_values(values: Any) -> np.ndarray:
     if missing.any():
         out[missing] = MISSING_TEXT
     return out
+
+
+def float_values(column: pd.Series) -> np.ndarray:
+    """A column as a float array: numeric (and boolean) columns as they are, anything else
+    through ``pd.to_numeric(errors="coerce")`` (text that is no number becomes NaN).
+
+    The same values as ``pd.to_numeric(column, errors="coerce").to_numpy(float)``, without
+    building a parsed ``Series`` for a column that needs no parsing.
+
+    Examples
+    --------
+    >>> float_values(pd.Series([1, 2])).tolist(), float_values(pd.Series(["3", "x"])).tolist()
+    ([1.0, 2.0], [3.0, nan])
+    """
+    if column.dtype.kind in "fiub" and not isinstance(
+        column.dtype, pd.api.extensions.ExtensionDtype
+    ):
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)

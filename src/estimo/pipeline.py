@@ -69,7 +69,7 @@ from estimo.property_input import PropertyContract, widen_valuation
 from estimo.quality.calibrate import LabelCalibrator
 from estimo.quality.clean import CleaningPolicy
 from estimo.quality.prepare import TrainingData, prepare_training_data
-from estimo.records import records_frame
+from estimo.records import parsed_frame
 
 log = logging.getLogger(__name__)
 
@@ -416,7 +416,7 @@ class ValuationPipeline(BaseEstimator):
             checked = [contract.check(records[0])]
         else:
             checked = contract.check_many(records)
-        frame = records_frame([c.record for c in checked])
+        frame = parsed_frame([c.record for c in checked])
         return frame, [list(c.warnings) for c in checked], [c.widen for c in checked]
 
     def value_records(

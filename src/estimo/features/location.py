@@ -53,7 +53,7 @@ from sklearn.neighbors import KDTree
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.tree_arrays import restore_tree, tree_table
-from estimo.frames import str_values
+from estimo.frames import float_values, str_values
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A numeric column as floats, all ``nan`` when the frame does not have it."""
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+    return float_values(frame[name])
 
 
 def _days(frame: pd.DataFrame) -> np.ndarray:
@@ -129,8 +129,8 @@ def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(frame)
     if "lat" not in frame or "lon" not in frame:
         return np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
-    lat = pd.to_numeric(frame["lat"], errors="coerce").to_numpy(float)
-    lon = pd.to_numeric(frame["lon"], errors="coerce").to_numpy(float)
+    lat = float_values(frame["lat"])
+    lon = float_values(frame["lon"])
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     ok &= ~((lat == 0) & (lon == 0))
     return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok

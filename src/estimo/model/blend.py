@@ -56,6 +56,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import float_values
 
 log = logging.getLogger(__name__)
 
@@ -245,21 +246,21 @@ class BlendWeights(BaseEstimator):
                 + [f"expected the columns {list(QUALITY_FEATURES)}"],
                 header="cannot compute blend weights",
             )
-        n = pd.to_numeric(quality["n_comps"], errors="coerce").fillna(0).to_numpy(float)
-        km = pd.to_numeric(quality["median_distance_m"], errors="coerce").to_numpy(float) / 1e3
+        n = _nan_as_zero(float_values(quality["n_comps"]))
+        km = float_values(quality["median_distance_m"]) / 1e3
         if fitting:
             known = km[np.isfinite(km)]
             self.distance_fill_km_ = float(np.percentile(known, 95)) if len(known) else 5.0
         km = np.where(np.isfinite(km), km, self.distance_fill_km_)
-        disp = pd.to_numeric(quality["dispersion"], errors="coerce").to_numpy(float)
+        disp = float_values(quality["dispersion"])
         disp = np.where(np.isfinite(disp), disp, 0.0)
-        sim = pd.to_numeric(quality["mean_similarity"], errors="coerce").fillna(0).to_numpy(float)
+        sim = _nan_as_zero(float_values(quality["mean_similarity"]))
         return np.column_stack(
             [np.log1p(n), np.log1p(np.maximum(km, 0.0)), np.log(np.maximum(disp, 0) + 0.005), sim]
         )
 
     def _eligible(self, quality: pd.DataFrame, comps_log: np.ndarray | None) -> np.ndarray:
-        n = pd.to_numeric(quality["n_comps"], errors="coerce").fillna(0).to_numpy(float)
+        n = _nan_as_zero(float_values(quality["n_comps"]))
         ok = n >= max(self.min_comps, 1)
         if comps_log is not None:
             ok &= np.isfinite(comps_log)
@@ -409,3 +410,8 @@ def _mean_abs(errors: np.ndarray, weights: np.ndarray) -> float:
 
 def _finite_or_none(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
+
+
+def _nan_as_zero(values: np.ndarray) -> np.ndarray:
+    """``values`` with NaN as 0 (infinities kept, as ``Series.fillna(0)``)."""
+    return np.where(np.isnan(values), 0.0, values)

@@ -542,27 +542,26 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         hedonic = np.asarray(subject_log, dtype=float)[sub] - comp_model_log
         price = comps["price"].to_numpy(float)
         adjusted = np.log(price) + time_log + hedonic
-        table = pd.DataFrame(
-            {
-                "subject": sub,
-                "rank": rank,
-                "row": rows,
-                "id": self._ids[rows],
-                "price": price,
-                "date": comps["date"].to_numpy(),
-                "valuation_date": comp_dates,
-                "distance_m": matches.distance_km[sub, rank] * 1000.0,
-                "age_months": matches.age_months[sub, rank],
-                "similarity": similarity(matches.d2[sub, rank]),
-                "time_log": time_log,
-                "hedonic_log": hedonic,
-                "adjusted_log": adjusted,
-                "adjusted_price": np.exp(adjusted),
-            }
-        )
+        columns = {
+            "subject": sub,
+            "rank": rank,
+            "row": rows,
+            "id": self._ids[rows],
+            "price": price,
+            "date": comps["date"].to_numpy(),
+            "valuation_date": comp_dates,
+            "distance_m": matches.distance_km[sub, rank] * 1000.0,
+            "age_months": matches.age_months[sub, rank],
+            "similarity": similarity(matches.d2[sub, rank]),
+            "time_log": time_log,
+            "hedonic_log": hedonic,
+            "adjusted_log": adjusted,
+            "adjusted_price": np.exp(adjusted),
+        }
         for column in DISPLAY_COLUMNS:
             if column in comps:
-                table[column] = comps[column].to_numpy()
+                columns[column] = comps[column].to_numpy()
+        table = pd.DataFrame(columns, index=pd.RangeIndex(len(sub)))
         summary, used = self._summarise(matches, sub, rank, table)
         table["used"] = used
         summary.index = subjects.index

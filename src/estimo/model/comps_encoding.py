@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
+from estimo.frames import float_values
 
 log = logging.getLogger(__name__)
 
@@ -206,7 +207,7 @@ def column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+    return float_values(frame[name])
 
 
 def numeric_matrix(frame: pd.DataFrame, names: tuple[str, ...] | list[str]) -> np.ndarray:

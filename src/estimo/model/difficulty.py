@@ -64,6 +64,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
+from estimo.frames import float_values
 
 PAST_DATA = "past_data"
 """The flag of a valuation dated more than ``stale_months`` after the data ends."""
@@ -112,39 +113,40 @@ def model_features(
         model fills it).
     """
     n = len(frame)
-    out = pd.DataFrame(index=range(n))
 
     def col(name: str, default: float) -> np.ndarray:
         if summary is None or name not in summary:
             return np.full(n, default)
-        return pd.to_numeric(summary[name], errors="coerce").to_numpy(float)
+        return float_values(summary[name])
 
     nearest = col("nearest_m", 0.0) / 1000
     median_km = col("median_distance_m", 0.0) / 1000
     dispersion = col("dispersion", 0.0)
     similarity = col("mean_similarity", 1.0)
     n_comps = col("n_comps", float(comps_k))
-    # no comparables: as far and as dissimilar as the worst seen (filled after fitting)
-    out["log_nearest_km"] = np.log1p(np.clip(np.nan_to_num(nearest, nan=50.0), 0, None))
-    out["log_median_km"] = np.log1p(np.clip(np.nan_to_num(median_km, nan=50.0), 0, None))
-    out["log_dispersion"] = np.log(0.005 + np.clip(np.nan_to_num(dispersion, nan=0.3), 0, None))
-    out["dissimilarity"] = 1 - np.clip(np.nan_to_num(similarity, nan=0.0), 0, 1)
-    out["few_comps"] = np.log1p(np.clip(comps_k - np.nan_to_num(n_comps, nan=0.0), 0, None))
-    out["unusual"] = unusualness(frame, ranges or {})
     known = [_numeric(frame, f) for f in RANGE_FIELDS if ranges is None or f in (ranges or {})] or [
         np.zeros(n)
     ]
-    out["unknown_facts"] = np.mean([~np.isfinite(v) for v in known], axis=0)
     comps_log = col("comps_log_price", np.nan)
     model = np.full(n, np.nan) if model_log is None else np.asarray(model_log, dtype=float)
-    out["log_gap"] = np.log(0.005 + np.abs(model - comps_log))
-    return out
+    # no comparables: as far and as dissimilar as the worst seen (filled after fitting)
+    columns = {
+        "log_nearest_km": np.log1p(np.clip(np.nan_to_num(nearest, nan=50.0), 0, None)),
+        "log_median_km": np.log1p(np.clip(np.nan_to_num(median_km, nan=50.0), 0, None)),
+        "log_dispersion": np.log(0.005 + np.clip(np.nan_to_num(dispersion, nan=0.3), 0, None)),
+        "dissimilarity": 1 - np.clip(np.nan_to_num(similarity, nan=0.0), 0, 1),
+        "few_comps": np.log1p(np.clip(comps_k - np.nan_to_num(n_comps, nan=0.0), 0, None)),
+        "unusual": unusualness(frame, ranges or {}),
+        "unknown_facts": np.mean([~np.isfinite(v) for v in known], axis=0),
+        "log_gap": np.log(0.005 + np.abs(model - comps_log)),
+    }
+    return pd.DataFrame(columns, index=pd.RangeIndex(n))
 
 
 def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+    return float_values(frame[name])
 
 
 def unusualness(
@@ -253,7 +255,7 @@ class DifficultyModel(BaseEstimator):
         n = len(frame)
         out: list[list[str]] = [[] for _ in range(n)]
         if summary is not None and "nearest_m" in summary:
-            nearest = pd.to_numeric(summary["nearest_m"], errors="coerce").to_numpy(float)
+            nearest = float_values(summary["nearest_m"])
             for i in np.flatnonzero(nearest > self.far_km * 1000):
                 out[i].append("far")
         cities = set(str(c) for c in known_cities)

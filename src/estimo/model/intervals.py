@@ -170,20 +170,40 @@ class ConformalIntervals(BaseEstimator):
         if not hasattr(self, "table_"):
             raise NotFittedError("these ConformalIntervals are not calibrated; call fit first")
 
-    def _lookup(self, cities: Any, segments: Any | None) -> pd.DataFrame:
+    def _lookup(self, cities: Any, segments: Any | None) -> dict[str, np.ndarray]:
         """The calibration row of each (city, segment): its own, else its city's, else the
-        global one (a dictionary lookup per row: a single valuation pays no index building)."""
+        global one, as the table's columns (arrays, one value per row) and ``group`` (a
+        dictionary lookup per row on arrays kept per table: a single valuation builds no
+        frame)."""
         self._check_fitted()
         city = str_values(cities).tolist()
         if segments is None or not self.use_segments_:
             seg = [NO_SEGMENT] * len(city)
         else:
-            seg = (
-                pd.Series(np.asarray(segments, dtype=object))
-                .fillna(NO_SEGMENT)
-                .astype(str)
-                .tolist()
-            )
+            seg = [NO_SEGMENT if pd.isna(s) else str(s) for s in np.asarray(segments, dtype=object)]
+        position, columns = self._table_arrays()
+        rows, groups = [], []
+        for c, s in zip(city, seg, strict=True):
+            for key in ((c, s), (c, NO_SEGMENT), (GLOBAL, NO_SEGMENT)):
+                if key in position:
+                    rows.append(position[key])
+                    groups.append(
+                        "city×segment"
+                        if key[1] != NO_SEGMENT
+                        else ("city" if key[0] != GLOBAL else "global")
+                    )
+                    break
+        at = np.asarray(rows, dtype=int)
+        out = {name: values[at] for name, values in columns.items()}
+        out["group"] = np.array(groups, dtype=object)
+        return out
+
+    def _table_arrays(self) -> tuple[dict[tuple[str, str], int], dict[str, np.ndarray]]:
+        """The position of each (city, segment) in :attr:`table_` and its columns as
+        arrays (built once per table)."""
+        cached = getattr(self, "_arrays", None)
+        if cached is not None and cached[0] is self.table_:
+            return cached[1], cached[2]
         table = self.table_
         position = {
             key: i
@@ -191,19 +211,9 @@ class ConformalIntervals(BaseEstimator):
                 zip(table["city"].astype(str), table["segment"].astype(str), strict=True)
             )
         }
-        rows, found = [], []
-        for c, s in zip(city, seg, strict=True):
-            for key in ((c, s), (c, NO_SEGMENT), (GLOBAL, NO_SEGMENT)):
-                if key in position:
-                    rows.append(position[key])
-                    found.append(key)
-                    break
-        out = table.iloc[rows].reset_index(drop=True)
-        out["group"] = [
-            "city×segment" if s != NO_SEGMENT else ("city" if c != GLOBAL else "global")
-            for c, s in found
-        ]
-        return out
+        columns = {name: table[name].to_numpy() for name in table.columns}
+        self._arrays = (table, position, columns)
+        return position, columns
 
     def bounds(
         self, cities: Any, segments: Any | None = None, *, level: float = 0.8
@@ -216,17 +226,17 @@ class ConformalIntervals(BaseEstimator):
             )
         found = self._lookup(cities, segments)
         return (
-            found[f"low_{_pct(level)}"].to_numpy(float),
-            found[f"high_{_pct(level)}"].to_numpy(float),
+            found[f"low_{_pct(level)}"].astype(float),
+            found[f"high_{_pct(level)}"].astype(float),
         )
 
     def fsd(self, cities: Any, segments: Any | None = None) -> np.ndarray:
         """Forecast standard deviation (log scale, ≈ relative) of each row's valuation."""
-        return self._lookup(cities, segments)["fsd"].to_numpy(float)
+        return self._lookup(cities, segments)["fsd"].astype(float)
 
     def groups(self, cities: Any, segments: Any | None = None) -> np.ndarray:
         """Which calibration group served each row: 'city×segment', 'city' or 'global'."""
-        return self._lookup(cities, segments)["group"].to_numpy()
+        return self._lookup(cities, segments)["group"]
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
         """Save the calibration table (``calibration.parquet``) into ``folder``; returns the
@@ -418,9 +428,7 @@ class AdaptiveIntervals(BaseEstimator):
             odd = [any(flag != PAST_DATA for flag in f) for f in flags]
             sigma = sigma * np.where(odd, self.ood_widen, 1.0)
         if months_past is not None:
-            beyond = np.clip(
-                np.asarray(months_past, dtype=float) - self.calibrated_months, 0, None
-            )
+            beyond = np.clip(np.asarray(months_past, dtype=float) - self.calibrated_months, 0, None)
             sigma = sigma * np.sqrt(1.0 + np.nan_to_num(beyond) / self.horizon_months)
         return sigma
 
@@ -436,28 +444,32 @@ class AdaptiveIntervals(BaseEstimator):
         ``fsd``, ``pe10`` (predicted share within 10 %), ``confidence`` and ``group``."""
         sigma = self.sigma(features, flags, months_past)
         found = self.scores_._lookup(cities, segments)
-        out = pd.DataFrame({"sigma": sigma})
+        out: dict[str, Any] = {"sigma": sigma}
         for level in self.levels:
             pct = _pct(level)
-            out[f"low_{pct}"] = sigma * found[f"low_{pct}"].to_numpy(float)
-            out[f"high_{pct}"] = sigma * found[f"high_{pct}"].to_numpy(float)
-        grid = found[[_abs_column(p) for p in _GRID]].to_numpy(float)
-        out["fsd"] = sigma * found[_abs_column(_FSD_P)].to_numpy(float)
+            out[f"low_{pct}"] = sigma * found[f"low_{pct}"].astype(float)
+            out[f"high_{pct}"] = sigma * found[f"high_{pct}"].astype(float)
+        grid = np.column_stack([found[_abs_column(p)].astype(float) for p in _GRID])
+        out["fsd"] = sigma * found[_abs_column(_FSD_P)].astype(float)
         target = 0.10 / sigma
-        out["pe10"] = [
-            float(np.interp(t, np.maximum.accumulate(row), _GRID, left=0.0, right=1.0))
-            for t, row in zip(target, grid, strict=True)
-        ]
+        pe10 = np.array(
+            [
+                float(np.interp(t, np.maximum.accumulate(row), _GRID, left=0.0, right=1.0))
+                for t, row in zip(target, grid, strict=True)
+            ],
+            dtype=float,
+        )
+        out["pe10"] = pe10
         words = np.where(
-            out["pe10"] >= CONFIDENCE_HIGH_PE10,
+            pe10 >= CONFIDENCE_HIGH_PE10,
             0,
-            np.where(out["pe10"] >= CONFIDENCE_LOW_PE10, 1, 2),
+            np.where(pe10 >= CONFIDENCE_LOW_PE10, 1, 2),
         )
         if flags is not None:
             words = np.minimum(words + np.array([bool(f) for f in flags], dtype=int), 2)
-        out["confidence"] = np.array(["high", "medium", "low"])[words]
-        out["group"] = found["group"].to_numpy()
-        return out
+        out["confidence"] = np.array(["high", "medium", "low"], dtype=object)[words]
+        out["group"] = found["group"]
+        return pd.DataFrame(out, index=pd.RangeIndex(len(sigma)))
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
         """Save the score table (``adaptive_calibration.parquet``); returns the facts

@@ -121,16 +121,25 @@ def inside(
     lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame, cities: np.ndarray
 ) -> np.ndarray:
     """Whether each point lies within its city's region (False for unknown cities)."""
-    known = pd.Index(regions.index).get_indexer(cities)
+    return _inside(lat, lon, regions, pd.Index(regions.index).get_indexer(cities))
+
+
+def _inside(
+    lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame, known: np.ndarray
+) -> np.ndarray:
+    """:func:`inside` with each point's region position given (-1: none)."""
     ok = known >= 0
     result = np.zeros(len(lat), dtype=bool)
     if not ok.any():
         return result
-    reg = regions.iloc[known[ok]]
-    dlat = np.abs(lat[ok] - reg["lat"].to_numpy()) * KM_PER_DEGREE
-    dlon = np.abs(lon[ok] - reg["lon"].to_numpy()) * KM_PER_DEGREE
-    dlon = dlon * np.cos(np.radians(reg["lat"].to_numpy()))
-    result[ok] = (dlat <= reg["half_lat_km"].to_numpy()) & (dlon <= reg["half_lon_km"].to_numpy())
+    at = known[ok]
+    centre_lat = regions["lat"].to_numpy()[at]
+    dlat = np.abs(lat[ok] - centre_lat) * KM_PER_DEGREE
+    dlon = np.abs(lon[ok] - regions["lon"].to_numpy()[at]) * KM_PER_DEGREE
+    dlon = dlon * np.cos(np.radians(centre_lat))
+    result[ok] = (dlat <= regions["half_lat_km"].to_numpy()[at]) & (
+        dlon <= regions["half_lon_km"].to_numpy()[at]
+    )
     return result
 
 
@@ -147,12 +156,12 @@ def locate(
     cities = frame["city"].astype(object).to_numpy()
     masks = {kind: np.zeros(n, dtype=bool) for kind in KINDS}
     masks["zero"] = (lat == 0) & (lon == 0)
-    known = pd.Index(regions.index).get_indexer(cities) >= 0
-    present = np.isfinite(lat) & np.isfinite(lon) & ~masks["zero"] & known
+    region_at = pd.Index(regions.index).get_indexer(cities)
+    present = np.isfinite(lat) & np.isfinite(lon) & ~masks["zero"] & (region_at >= 0)
     if not present.any():
         return masks
-    in_own = inside(lat, lon, regions, cities)
-    swapped_in = inside(lon, lat, regions, cities)
+    in_own = _inside(lat, lon, regions, region_at)
+    swapped_in = _inside(lon, lat, regions, region_at)
     masks["swapped"] = present & ~in_own & swapped_in
     out = present & ~in_own & ~swapped_in
     if len(regions) > 1 and out.any():
@@ -163,9 +172,10 @@ def locate(
     masks["outside_region"] = out & ~masks["other_city"]
     stacked = regions.attrs.get("stacked", [])
     if stacked:
-        points = pd.MultiIndex.from_tuples(stacked)
-        keys = pd.MultiIndex.from_arrays([cities, lat, lon])
-        masks["stacked"] = keys.isin(points) & present & in_own
+        points = set(stacked)
+        masks["stacked"] = present & in_own
+        for i in np.flatnonzero(masks["stacked"]):
+            masks["stacked"][i] = (str(cities[i]), float(lat[i]), float(lon[i])) in points
     return masks
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from estimo.frames import float_values
 from estimo.quality._frame import PreparedFrame, group_robust_stats, log_positive
 from estimo.quality.findings import AuditContext
 
@@ -57,7 +58,7 @@ def check(ctx: AuditContext, prepared: PreparedFrame) -> None:
     for name, rule in ctx.config.ranges.items():
         if name not in frame or name == "price":
             continue
-        values = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
+        values = float_values(frame[name])
         low = np.isfinite(values) & (rule.min is not None) & (values < (rule.min or 0.0))
         high = np.isfinite(values) & (rule.max is not None) & (values > (rule.max or 0.0))
         expected = _expected(rule.min, rule.max)
@@ -108,7 +109,7 @@ def _floor_above_building(ctx: AuditContext) -> None:
     name = floors_column(ctx.frame, ctx.config.floors_column)
     if name is None:
         return
-    floors = pd.to_numeric(ctx.frame[name], errors="coerce").to_numpy(float)
+    floors = float_values(ctx.frame[name])
     floor = ctx.frame["floor"].to_numpy(float)
     above = np.isfinite(floors) & np.isfinite(floor) & (floors > 0) & (floor > floors)
     ctx.flag(
