@@ -172,10 +172,12 @@ def locate(
     masks["outside_region"] = out & ~masks["other_city"]
     stacked = regions.attrs.get("stacked", [])
     if stacked:
-        points = set(stacked)
-        masks["stacked"] = present & in_own
-        for i in np.flatnonzero(masks["stacked"]):
-            masks["stacked"][i] = (str(cities[i]), float(lat[i]), float(lon[i])) in points
+        points = set(stacked)  # a set look-up per row: no index built per call
+        rows = np.flatnonzero(present & in_own)
+        masks["stacked"][rows] = [
+            (str(c), a, o) in points
+            for c, a, o in zip(cities[rows], lat[rows].tolist(), lon[rows].tolist(), strict=True)
+        ]
     return masks
 
 
