@@ -11,7 +11,7 @@ from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
 from estimo.model.segmented import GLOBAL
-from estimo.model.valuation_result import Valuation
+from estimo.model.valuation_result import Valuation, WarningThresholds
 from estimo.split import out_of_time_split
 
 FAST = {"n_estimators": 25, "learning_rate": 0.2, "min_city_rows": 300, "comps_k": 5}
@@ -142,6 +142,22 @@ def test_bundle_round_trip_without_pickles(avm, split, tmp_path) -> None:
     assert isinstance(again, AVM) and again.bundle_extra_ == {"note": "test"}
     rows = split.test.head(40)
     pd.testing.assert_frame_equal(again.predict_table(rows), avm.predict_table(rows))
+    assert again.warning_thresholds_ == avm.warning_thresholds_
+    assert [v.warnings for v in again.value(rows)] == [v.warnings for v in avm.value(rows)]
+
+
+def test_dissimilar_comparables_warning_is_calibrated_on_the_market(avm, split) -> None:
+    """The "not very similar" warning marks the market's least similar valuations (about
+    a tenth on validation), not nearly all of them as a fixed threshold would."""
+    limit = avm.warning_thresholds_.min_similarity
+    assert 0 < limit <= WarningThresholds().min_similarity
+    valuations = avm.value(split.test)
+    warned = np.mean([any("not very similar" in w for w in v.warnings) for v in valuations])
+    assert warned < 0.3
+    similarity = [np.mean([c.similarity for c in v.comparables]) for v in valuations]
+    below = [s < limit for s in similarity]
+    flagged = [any("not very similar" in w for w in v.warnings) for v in valuations]
+    assert below == flagged
 
 
 def test_test_rows_cannot_influence_training(clean_market) -> None:

@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from estimo.model.blend import blend_log
 from estimo.model.comps import ComparablesFinder
@@ -149,6 +151,34 @@ def test_warning_thresholds_are_configurable() -> None:
     assert build_warnings({"n_comps": 3}, comps, thresholds=strict) == [
         "no comparables within 0.5 km"
     ]
+
+
+@given(
+    st.lists(st.floats(0.0, 1.0), min_size=1, max_size=60),
+    st.floats(0.01, 0.99),
+)
+def test_calibrated_similarity_threshold_is_the_quantile_capped(
+    values: list[float], quantile: float
+) -> None:
+    limits = WarningThresholds.calibrated(values, quantile)
+    expected = min(0.2, float(np.quantile(values, quantile)))
+    assert limits.min_similarity == pytest.approx(expected, abs=1e-12)
+    assert limits.max_dispersion == WarningThresholds().max_dispersion
+    assert WarningThresholds.from_dict(limits.to_dict()) == limits
+
+
+def test_calibrated_thresholds_ignore_missing_similarities() -> None:
+    assert WarningThresholds.calibrated([np.nan, np.inf]) == WarningThresholds()
+    assert WarningThresholds.calibrated([np.nan, 0.05]).min_similarity == 0.05
+    with pytest.raises(ValueError, match="quantile is 1.5; expected a number in"):
+        WarningThresholds.calibrated([0.1], 1.5)
+
+
+def test_thresholds_from_an_older_bundle_or_a_wrong_key() -> None:
+    assert WarningThresholds.from_dict(None) == WarningThresholds()
+    assert WarningThresholds.from_dict({"min_similarity": 0.05}).min_similarity == 0.05
+    with pytest.raises(ValueError, match=r"unknown keys \['similarity'\]"):
+        WarningThresholds.from_dict({"similarity": 0.05})
 
 
 def test_valuation_from_comparables_result() -> None:

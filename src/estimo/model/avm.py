@@ -43,7 +43,7 @@ from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures
-from estimo.frames import str_values
+from estimo.frames import float_values, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
@@ -57,7 +57,12 @@ from estimo.model.plain_member import PlainMember
 from estimo.model.segmented import GLOBAL, SegmentedModel
 from estimo.model.trust import OutOfDistributionError, flag_warnings, months_between
 from estimo.model.valuation import _check_training_frame
-from estimo.model.valuation_result import ExplanationPass, Valuation, build_warnings
+from estimo.model.valuation_result import (
+    ExplanationPass,
+    Valuation,
+    WarningThresholds,
+    build_warnings,
+)
 from estimo.params import json_params
 from estimo.split import out_of_time_split, property_folds
 
@@ -461,6 +466,7 @@ class AVM(BaseEstimator):
         final_log = model_log
         comps_log = np.full(len(validation), np.nan)
         self.blend_ = None
+        self.warning_thresholds_ = WarningThresholds()
         summary = None
         if self.comps:
             finder = self._new_finder().fit(fit_part)
@@ -470,6 +476,9 @@ class AVM(BaseEstimator):
             self.blend_ = BlendWeights().fit(result.summary, model_log, comps_log, actual)
             final_log, _ = self.blend_.blend(model_log, comps_log, result.summary)
             summary = result.summary
+            self.warning_thresholds_ = WarningThresholds.calibrated(
+                float_values(summary["mean_similarity"])
+            )
         cities = validation["city"].astype(str).to_numpy()
         self.intervals_ = ConformalIntervals(levels=tuple(self.interval_levels)).fit(
             actual - final_log, cities, self._segments(validation)
@@ -767,7 +776,12 @@ class AVM(BaseEstimator):
         for i in range(len(subjects)):
             comparables = result.for_subject(i) if result is not None else []
             quality = result.summary.iloc[i].to_dict() if result is not None else {}
-            warnings = build_warnings(quality, comparables, imputed=self._missing(subjects, i))
+            warnings = build_warnings(
+                quality,
+                comparables,
+                imputed=self._missing(subjects, i),
+                thresholds=self.warning_thresholds_,
+            )
             if cities[i] not in self.cities_:
                 why = (
                     "no city was given"
@@ -907,6 +921,7 @@ class AVM(BaseEstimator):
             "fit_seconds": self.fit_seconds_,
             "validation": self.validation_,
             "blend": None if self.blend_ is None else self.blend_.to_dict(),
+            "warning_thresholds": self.warning_thresholds_.to_dict(),
             "intervals": self.intervals_.to_bundle(folder),
             "adaptive_intervals": (
                 self.adaptive_.to_bundle(folder) if hasattr(self, "adaptive_") else None
@@ -949,6 +964,7 @@ class AVM(BaseEstimator):
         model.fit_seconds_ = float(meta["fit_seconds"])
         model.validation_ = meta["validation"]
         model.blend_ = None if meta["blend"] is None else BlendWeights.from_dict(meta["blend"])
+        model.warning_thresholds_ = WarningThresholds.from_dict(meta.get("warning_thresholds"))
         model.intervals_ = ConformalIntervals.from_bundle(folder, meta["intervals"])
         if meta.get("adaptive_intervals"):
             model.adaptive_ = AdaptiveIntervals.from_bundle(folder, meta["adaptive_intervals"])

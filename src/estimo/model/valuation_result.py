@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any, NamedTuple
 
 import pandas as pd
@@ -50,6 +50,10 @@ CONFIDENCE_LEVELS: tuple[str, ...] = ("high", "medium", "low")
 #: FSD upper bounds of the ``high`` and ``medium`` labels (FSD 0.10 ~ "90 % confidence").
 FSD_HIGH = 0.10
 FSD_MEDIUM = 0.20
+
+#: Share of a market's valuations whose comparables are called "not very similar" (the
+#: quantile of :meth:`WarningThresholds.calibrated`).
+DISSIMILAR_QUANTILE = 0.10
 
 
 def confidence_from_fsd(fsd: float) -> tuple[str, float]:
@@ -317,7 +321,10 @@ class WarningThresholds:
     max_dispersion : float
         Weighted MAD of the comparables' adjusted log prices above which they "disagree".
     min_similarity : float
-        Mean similarity below which the comparables are "not very similar".
+        Mean similarity below which the comparables are "not very similar". Similarity is
+        a unitless function of a weighted distance whose scale depends on the market (its
+        density, its features): an engine sets this from its own validation valuations
+        (:meth:`calibrated`).
     """
 
     near_km: float = 2.0
@@ -325,6 +332,70 @@ class WarningThresholds:
     outside_km: float = 3.0
     max_dispersion: float = 0.15
     min_similarity: float = 0.2
+
+    @classmethod
+    def calibrated(
+        cls, mean_similarity: Iterable[float], quantile: float = DISSIMILAR_QUANTILE
+    ) -> WarningThresholds:
+        """Thresholds whose similarity warning fires for a market's least similar valuations.
+
+        ``min_similarity`` becomes the ``quantile`` of ``mean_similarity`` (the mean
+        similarity of each validation valuation's comparables), capped at the default 0.2:
+        in a market whose comparables are rarely close (sparse, many features) the warning
+        then marks the worst tenth instead of nearly every valuation, and in a market whose
+        comparables are close it still fires below 0.2. Without finite values the defaults
+        stay.
+
+        Examples
+        --------
+        >>> WarningThresholds.calibrated([0.01, 0.05, 0.1, 0.2, 0.3] * 20).min_similarity
+        0.01
+        >>> WarningThresholds.calibrated([0.5, 0.6, 0.9]).min_similarity
+        0.2
+        >>> WarningThresholds.calibrated([]).min_similarity
+        0.2
+        """
+        if not 0.0 < quantile < 1.0:
+            raise ValueError(f"quantile is {quantile!r}; expected a number in (0, 1)")
+        values = [float(v) for v in mean_similarity]
+        finite = sorted(v for v in values if math.isfinite(v))
+        default = cls()
+        if not finite:
+            return default
+        at = _quantile(finite, quantile)
+        return replace(default, min_similarity=min(default.min_similarity, at))
+
+    def to_dict(self) -> dict[str, float]:
+        """The thresholds as JSON-ready numbers (:meth:`from_dict` reads them back)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> WarningThresholds:
+        """Thresholds from :meth:`to_dict`; the defaults for None (an engine saved before
+        the thresholds were calibrated) and for missing keys.
+
+        Raises
+        ------
+        ValueError
+            If a key is not a threshold's name.
+        """
+        if not data:
+            return cls()
+        names = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(
+                f"warning thresholds have unknown keys {unknown}; expected some of {sorted(names)}"
+            )
+        return cls(**{k: int(v) if k == "min_near" else float(v) for k, v in data.items()})
+
+
+def _quantile(ordered: Sequence[float], q: float) -> float:
+    """The ``q`` quantile of sorted values, interpolated linearly (numpy's default)."""
+    position = q * (len(ordered) - 1)
+    below = math.floor(position)
+    above = min(below + 1, len(ordered) - 1)
+    return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
 
 
 def build_warnings(
