@@ -53,6 +53,10 @@ def test_a_loaded_engine_reads_each_citys_part_on_first_use(engine, tmp_path) ->
     others = [c for c in engine.cities_ if c != own]
     seconds = again.load_cities(others[:1])
     assert set(seconds) == {f"comps:{others[0]}"} | ({others[0]} & set(boosters))
+    assert getattr(again, "_reference_contributions", None) is None  # not read yet
+    assert "comps contributions" in again.load_cities()  # every city's: read now
+    assert again._comps_contributions()._known.all()
+    assert "comps contributions" not in again.load_cities()  # read once
     rest = engine.finder_.reference_.loc[lambda f: f["city"] != own].head(30)
     assert np.array_equal(again.predict(rest), engine.predict(rest))
 
@@ -109,14 +113,16 @@ def test_a_tree_saved_by_another_scikit_learn_is_built_again(engine) -> None:
     assert restore_tree(KDTree, data[:-1], table, facts) is None
 
 
-def test_comparables_adjustments_are_exact_tree_contributions_kept_per_row(engine) -> None:
+def test_comparables_adjustments_are_exact_tree_contributions_kept_per_row(
+    engine, monkeypatch
+) -> None:
     reference = engine.finder_.reference_
     subjects = reference.sample(6, random_state=1).assign(id=None)
     result = engine._parts(subjects, "2023-10-01", explain=True)["comps"]
     table = result.comparables
     split = engine._comps_contributions()
     rows = table["row"].to_numpy()
-    assert set(rows) <= set(split._cache)
+    assert split._known[rows].all()
     subjects_at = subjects.reset_index(drop=True).assign(date=pd.Timestamp("2023-10-01"))
     log_split = split(subjects_at, table["subject"].to_numpy(), rows)
     # the subject-minus-comparable contributions add up to the hedonic adjustment
@@ -126,9 +132,73 @@ def test_comparables_adjustments_are_exact_tree_contributions_kept_per_row(engin
         table["adjustments"], table["price"], table["adjusted_price"], strict=True
     ):
         assert sum(adjustments.values()) == pytest.approx(adjusted - price, abs=1e-6)
-    cached = dict(split._cache)
-    engine._parts(subjects, "2023-10-01", explain=True)
-    assert all(split._cache[r] is cached[r] for r in cached)  # not computed again
+    monkeypatch.setattr(split, "grouped", _refuse_reference_rows(split.grouped))
+    again = engine._parts(subjects, "2023-10-01", explain=True)["comps"].comparables
+    assert again["adjusted_price"].tolist() == table["adjusted_price"].tolist()
+
+
+def _refuse_reference_rows(grouped):
+    """``ReferenceContributions.grouped`` that fails when asked for reference rows (only
+    subjects, whose features are given, may be explained)."""
+
+    def only_subjects(frame, features=None, values=None):
+        assert features is not None, "a reference row was explained again"
+        return grouped(frame, features, values)
+
+    return only_subjects
+
+
+def test_saved_engine_keeps_every_comparables_contributions(engine, tmp_path) -> None:
+    split = engine._comps_contributions()
+    folder = BundleFolder(str(tmp_path / "split"))
+    engine.to_bundle(folder)
+    assert split._known.all()  # computed for every reference row when saved
+    again = AVM.from_bundle(folder)
+    loaded = again._comps_contributions()
+    assert loaded._known.all() and loaded.groups == split.groups
+    assert np.array_equal(loaded._values, split._values)
+    fresh = split.grouped(engine.finder_.reference_.iloc[:50].reset_index(drop=True))
+    assert np.allclose(loaded.of_rows(np.arange(50)), fresh, rtol=0, atol=1e-12)
+    assert again.memory_bytes() >= loaded._values.nbytes
+
+
+def test_a_saved_contributions_table_must_match_the_engine(engine) -> None:
+    from estimo.errors import EstimoError
+
+    split = engine._comps_contributions()
+    table = split.table()
+    with pytest.raises(EstimoError, match="expected .* rows .* and columns"):
+        split.use_table(table.iloc[:-1], source="t.parquet")
+    with pytest.raises(EstimoError, match="t.parquet has .* columns"):
+        split.use_table(table[table.columns[::-1]], source="t.parquet")
+    with pytest.raises(EstimoError, match="missing or infinite"):
+        split.use_table(table.assign(**{table.columns[0]: np.nan}), source="t.parquet")
+
+
+def test_subjects_hedonic_features_are_their_own_without_twins(engine) -> None:
+    from estimo.features.location import has_twins, without_twins
+
+    reference = engine.finder_.reference_
+    subjects = reference.sample(40, random_state=3).assign(id=None).reset_index(drop=True)
+    subjects.loc[::2, "area_m2"] += 40.0  # no twin of the same size any more
+    full = engine.stage_.features(subjects)
+    assert has_twins(full).any() and not has_twins(full).all()  # both kinds are checked
+    pd.testing.assert_frame_equal(
+        without_twins(full), engine.stage_.features(subjects, twins=False)
+    )
+    view = engine.stage_.hedonic_view()
+    assert np.array_equal(
+        view.at_reference(subjects, without_twins(full)), view.at_reference(subjects)
+    )
+
+
+def test_valuation_dates_computed_once_are_handed_down_as_they_are(engine) -> None:
+    subjects = engine.finder_.reference_.head(3).reset_index(drop=True)
+    dates = engine.stage_.valuation_dates(subjects, "2024-01-01")
+    assert engine.stage_.valuation_dates(subjects, dates) is dates
+    shifted = dates.set_axis([5, 6, 7])  # another frame's dates: read as values
+    again = engine.stage_.valuation_dates(subjects, shifted)
+    assert again.index.equals(subjects.index) and again.tolist() == dates.tolist()
 
 
 CITIES = ("Milano", "Roma", "Torino", "Madrid", "Valencia", "Bologna", "Atlantis")

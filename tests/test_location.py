@@ -9,7 +9,9 @@ from estimo.features.location import (
     FEATURE_NAMES,
     TWIN_FEATURE_NAMES,
     LocationFeatures,
+    has_twins,
     to_xyz,
+    without_twins,
 )
 
 
@@ -186,6 +188,10 @@ def test_new_rows_can_be_seen_as_rows_without_twins() -> None:
         assert bare[name].isna().all()
     others = [c for c in full.columns if c not in TWIN_FEATURE_NAMES]
     pd.testing.assert_frame_equal(bare[others], full[others])
+    # derived from the features with twins: the same, without searching again
+    assert has_twins(full).tolist() == [True, False]
+    pd.testing.assert_frame_equal(without_twins(full), bare)
+    pd.testing.assert_frame_equal(without_twins(bare), bare)
 
 
 def test_twin_features_can_be_turned_off() -> None:

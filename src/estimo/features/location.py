@@ -136,6 +136,41 @@ def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok
 
 
+def has_twins(features: pd.DataFrame) -> np.ndarray:
+    """Per row of location features, whether it has twins (``loc_twin_n`` > 0): the rows
+    whose features differ from their :func:`without_twins`."""
+    if "loc_twin_n" not in features:
+        return np.zeros(len(features), dtype=bool)
+    with np.errstate(invalid="ignore"):
+        return float_values(features["loc_twin_n"]) > 0
+
+
+def without_twins(features: pd.DataFrame) -> pd.DataFrame:
+    """Features computed with twins, as :meth:`LocationFeatures.transform` with
+    ``twins=False`` gives them for the same rows: ``loc_twin_n`` 0 where it is known (a
+    located row), every other ``loc_twin*`` column missing; the other columns as they are.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> with_twins = pd.DataFrame({"loc_knn": [8.1, 8.2, None], "loc_twin": [8.3, None, None],
+    ...                            "loc_twin_n": [2.0, 0.0, None]})
+    >>> without_twins(with_twins)["loc_twin_n"].tolist()
+    [0.0, 0.0, nan]
+    >>> without_twins(with_twins)["loc_twin"].isna().all()
+    np.True_
+    """
+    present = [name for name in TWIN_FEATURE_NAMES if name in features]
+    if not present:
+        return features
+    n = len(features)
+    blank = {name: np.full(n, np.nan) for name in present}
+    if "loc_twin_n" in blank:
+        known = np.isfinite(float_values(features["loc_twin_n"]))
+        blank["loc_twin_n"] = np.where(known, 0.0, np.nan)
+    return features.assign(**blank)
+
+
 class LocationFeatures(BaseEstimator):
     """Spatial-lag, distance and neighbourhood features (see the module docstring).
 

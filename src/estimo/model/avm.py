@@ -42,7 +42,7 @@ from sklearn.base import BaseEstimator
 from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
-from estimo.features.location import LocationFeatures
+from estimo.features.location import LocationFeatures, has_twins, without_twins
 from estimo.frames import float_values, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
@@ -527,8 +527,22 @@ class AVM(BaseEstimator):
         if split is None or split.stage is not self.stage_:
             location = (*LOCATION_COLUMNS, *self.comps_location_features)
             split = ReferenceContributions(self.stage_, self.finder_.reference_, location)
+            saved = getattr(self, "_saved_contributions", None)
+            if saved is not None:  # a loaded engine's, stored when it was saved
+                folder, name = saved
+                split.use_table(folder.read_parquet(name), source=f"{folder.url!r}/{name}")
             self._reference_contributions = split
         return split
+
+    def _comps_contributions_to_bundle(self, folder: BundleFolder) -> str | None:
+        """Write every comparables reference row's grouped contributions (computed now for
+        the rows no valuation has asked for yet); returns the file name (None without
+        comparables)."""
+        if self.finder_ is None:
+            return None
+        table = self._comps_contributions().table(progress=self.progress)
+        folder.write_parquet(COMPS_CONTRIBUTIONS_FILE, table)
+        return COMPS_CONTRIBUTIONS_FILE
 
     # ------------------------------------------------------------------ predicting
     def _check_fitted(self) -> None:
@@ -569,16 +583,19 @@ class AVM(BaseEstimator):
     ) -> dict[str, Any]:
         self._check_fitted()
         frame = frame.reset_index(drop=True)
+        # the valuation dates once, handed down as they are (EngineStage.valuation_dates)
+        dates = self.stage_.valuation_dates(frame, valuation_date)
         steps = None
-        if features is not None and len(frame):  # explained too: keep the steps
-            steps = self.stage_.predict_steps(frame, valuation_date, features)
+        if len(frame):
+            steps = self.stage_.predict_steps(frame, dates, features)
             model_log = steps.log_price
         else:
-            model_log = self.stage_.predict_log(frame, valuation_date, features=features)
-        model_log = self._model_log(frame, model_log, valuation_date)
+            model_log = np.empty(0)
+        model_log = self._model_log(frame, model_log, dates)
         parts: dict[str, Any] = {
             "frame": frame,
-            "steps": steps,
+            "dates": dates,
+            "steps": steps if features is not None else None,  # explained too: keep them
             "model_log": model_log,
             "final_log": model_log,
             "comps_log": np.full(len(frame), np.nan),
@@ -586,22 +603,39 @@ class AVM(BaseEstimator):
             "comps": None,
         }
         if self.finder_ is not None and self.blend_ is not None and len(frame):
-            dates = self.stage_.valuation_dates(frame, valuation_date)
+            # the subjects' hedonic features are their own without the twin columns:
+            # derived, not searched for again (see EngineStage.hedonic_view)
+            view = self.stage_.hedonic_view()
+            hedonic_X = without_twins(steps.features)
+            subject_log = view.at_reference(frame, hedonic_X) + steps.time_shift
+            split = None
+            if explain:
+                known = None
+                if not has_twins(steps.features).any():
+                    # the same features as the hedonic view's: one TreeSHAP pass for both
+                    known = self.stage_.model.contribution_values(
+                        steps.features, matrix=steps.matrix, cities=steps.cities
+                    )
+                    parts["tree_values"] = known
+                split = self._comps_contributions().with_subject_features(
+                    hedonic_X, None if known is None else known[1]
+                )
             result: ComparablesResult = self.finder_.value(
                 frame,
-                self.stage_.hedonic_view(),
+                view,
                 index=self.stage_.index,
                 valuation_date=dates,
+                subject_log=subject_log,
                 explain=explain,
                 reference_log=self._comps_log,
-                reference_contributions=self._comps_contributions() if explain else None,
+                reference_contributions=split,
             )
             comps_log = result.summary["comps_log_price"].to_numpy(float)
             final_log, weight = self.blend_.blend(model_log, comps_log, result.summary)
             parts.update(final_log=final_log, comps_log=comps_log, weight=weight, comps=result)
             if explain:
                 parts["blend_reason"] = self.blend_.reasons(result.summary, comps_log)
-        parts["trust"] = self._trust(frame, parts["comps"], valuation_date, model_log)
+        parts["trust"] = self._trust(frame, parts["comps"], dates, model_log)
         return parts
 
     def _trust(
@@ -728,7 +762,8 @@ class AVM(BaseEstimator):
         self, frame: pd.DataFrame, valuation_date: Any = None, explain: bool = True
     ) -> list[Valuation]:
         """Full valuations: price, range, confidence, comparables, blend and warnings."""
-        return self._valuations(self._parts(frame, valuation_date, explain=explain), valuation_date)
+        parts = self._parts(frame, valuation_date, explain=explain)
+        return self._valuations(parts, parts["dates"])
 
     def value_with_contributions(
         self, frame: pd.DataFrame, valuation_date: Any = None
@@ -751,8 +786,8 @@ class AVM(BaseEstimator):
         subjects = frame.reset_index(drop=True)
         X = self.stage_.features(subjects)
         parts = self._parts(subjects, valuation_date, explain=True, features=X)
-        contributions = self._contributions(parts, valuation_date, frame.index, features=X)
-        return ExplanationPass(self._valuations(parts, valuation_date), contributions, X)
+        contributions = self._contributions(parts, parts["dates"], frame.index, features=X)
+        return ExplanationPass(self._valuations(parts, parts["dates"]), contributions, X)
 
     def _valuations(self, parts: dict[str, Any], valuation_date: Any) -> list[Valuation]:
         subjects = parts["frame"]
@@ -841,7 +876,7 @@ class AVM(BaseEstimator):
         subjects = frame.reset_index(drop=True)
         features = self.stage_.features(subjects)
         parts = self._parts(subjects, valuation_date, features=features)
-        return self._contributions(parts, valuation_date, frame.index, features=features)
+        return self._contributions(parts, parts["dates"], frame.index, features=features)
 
     def _contributions(
         self,
@@ -856,9 +891,13 @@ class AVM(BaseEstimator):
         if steps is None:
             X = stage.features(subjects) if features is None else features
             steps = stage.predict_steps(subjects, valuation_date, X)
-        names, values = stage.model.contribution_values(
-            steps.features, matrix=steps.matrix, cities=steps.cities
-        )
+        if "tree_values" in parts and steps is parts["steps"]:
+            names, values = parts["tree_values"]
+            values = values.copy()  # the credits below are added in place
+        else:
+            names, values = stage.model.contribution_values(
+                steps.features, matrix=steps.matrix, cities=steps.cities
+            )
         column = {name: j for j, name in enumerate(names)}
         base = stage.global_level_
         area = steps.log_area
@@ -928,6 +967,7 @@ class AVM(BaseEstimator):
             ),
             "comps": None if self.finder_ is None else self.finder_.to_bundle(folder),
             "comps_model_log": self._comps_log_to_bundle(folder),
+            "comps_contributions": self._comps_contributions_to_bundle(folder),
             "stage": self.stage_.to_bundle(folder),
             "plain": None
             if getattr(self, "plain_", None) is None
@@ -975,6 +1015,9 @@ class AVM(BaseEstimator):
         if meta.get("comps_model_log") and model.finder_ is not None:
             model.comps_log_ = folder.read_parquet(meta["comps_model_log"])["log"].to_numpy(float)
         model.plain_ = PlainMember.from_bundle(folder, meta["plain"]) if meta.get("plain") else None
+        if meta.get("comps_contributions") and model.finder_ is not None:
+            # read on first use (an explained valuation, or load_cities)
+            model._saved_contributions = (folder, meta["comps_contributions"])
         model.bundle_extra_ = meta.get("extra", {})
         return model
 
@@ -991,13 +1034,16 @@ class AVM(BaseEstimator):
     def load_cities(self, cities: Sequence[str] | None = None) -> dict[str, float]:
         """Read now what valuing in ``cities`` needs (default: every city) of an engine
         loaded from a bundle, which otherwise reads each part on first use: the global
-        sub-model, the cities' own sub-models and their comparables' search trees.
+        sub-model, the cities' own sub-models and their comparables' search trees; for every
+        city (``cities`` None), also the comparables' tree contributions that explained
+        valuations subtract (one table for all cities).
 
         Returns
         -------
         dict
             Seconds each read part took (``"(global)"``, ``"<city>"`` for a sub-model,
-            ``"comps:<city>"`` for the search trees); parts already read are not listed.
+            ``"comps:<city>"`` for the search trees, ``"comps contributions"``); parts
+            already read are not listed.
         """
         self._check_fitted()
         names = list(self.cities_) if cities is None else [str(c) for c in cities]
@@ -1014,6 +1060,10 @@ class AVM(BaseEstimator):
                 started = time.perf_counter()
                 self.finder_.load_cities([city])
                 seconds[f"comps:{city}"] = time.perf_counter() - started
+            if cities is None and getattr(self, "_reference_contributions", None) is None:
+                started = time.perf_counter()
+                self._comps_contributions()
+                seconds["comps contributions"] = time.perf_counter() - started
         return seconds
 
     def memory_bytes(self) -> int:
@@ -1032,11 +1082,15 @@ class AVM(BaseEstimator):
             tables.append(loc.neighbourhood_table_)
         if self.finder_ is not None:
             tables.append(self.finder_.reference_)
+            split = getattr(self, "_reference_contributions", None)
+            if split is not None:
+                total += split.memory_bytes()
         return total + sum(int(t.memory_usage(deep=True).sum()) for t in tables)
 
 
 BUNDLE_META = "model.json"
 COMPS_LOG_FILE = "comps_model_log.parquet"
+COMPS_CONTRIBUTIONS_FILE = "comps_contributions.parquet"
 BUNDLE_KIND = "avm"
 BUNDLE_FORMAT = 1
 

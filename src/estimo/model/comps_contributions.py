@@ -25,12 +25,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.errors import EstimoError
 from estimo.model.adjustments import feature_group
 from estimo.model.engine import EngineStage, log_area
+from estimo.progress import step_progress
 
-__all__ = ["ReferenceContributions"]
+__all__ = ["ReferenceContributions", "SubjectContributions"]
 
 LOCATION_GROUP = "location"
+TABLE_CHUNK = 2_000
+"""Reference rows explained per TreeSHAP call by :meth:`ReferenceContributions.table`."""
 
 
 class ReferenceContributions:
@@ -61,17 +65,29 @@ class ReferenceContributions:
         self._location = (
             self.groups.index(LOCATION_GROUP) if LOCATION_GROUP in self.groups else None
         )
-        self._cache: dict[int, np.ndarray] = {}
+        # each reference row's grouped contributions, filled on first use (or all at once
+        # by table() / from a saved table by use_table())
+        self._values = np.full((len(reference), len(self.groups)), np.nan)
+        self._known = np.zeros(len(reference), dtype=bool)
         self._lock = threading.Lock()
 
-    def grouped(self, frame: pd.DataFrame) -> np.ndarray:
+    def grouped(
+        self,
+        frame: pd.DataFrame,
+        features: pd.DataFrame | None = None,
+        values: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Per-group log contributions (rows x :attr:`groups`) of the hedonic model's log
-        price of ``frame`` at the reference date, offset credited (see the module doc)."""
+        price of ``frame`` at the reference date, offset credited (see the module doc).
+
+        ``features``: the rows' hedonic features (``stage.features(frame, twins=False)``)
+        and ``values``: their tree contributions (``stage.model.contribution_values``),
+        when the caller has them.
+        """
         stage = self.stage
-        X = stage.features(frame, twins=False)
-        matrix = stage.model.model_matrix(X)
-        cities = stage.model.city_names(X)
-        _, values = stage.model.contribution_values(X, matrix=matrix, cities=cities)
+        X = stage.features(frame, twins=False) if features is None else features
+        if values is None:
+            _, values = stage.model.contribution_values(X)
         out = values[:, :-1] @ self._to_group  # the bias: the same for subject and comp
         area = log_area(frame)
         offset = stage.offset(frame, X, area=area)
@@ -85,18 +101,100 @@ class ReferenceContributions:
 
     def of_rows(self, rows: np.ndarray) -> np.ndarray:
         """:meth:`grouped` of the reference rows at ``rows``, each computed once."""
-        missing = sorted({int(r) for r in rows} - self._cache.keys())
-        if missing:
+        rows = np.asarray(rows, dtype=np.int64)
+        missing = np.unique(rows[~self._known[rows]])
+        if len(missing):
             values = self.grouped(self.reference.iloc[missing].reset_index(drop=True))
             with self._lock:
-                self._cache.update(zip(missing, values, strict=True))
-        return np.array([self._cache[int(r)] for r in rows]).reshape(len(rows), -1)
+                self._values[missing] = values
+                self._known[missing] = True
+        return self._values[rows].reshape(len(rows), -1)
 
-    def __call__(self, subjects_at: pd.DataFrame, sub: np.ndarray, rows: np.ndarray) -> Any:
-        """Subject-minus-comparable contributions per group, one row per comparable."""
-        mine = self.grouped(subjects_at)
+    def table(self, progress: bool = False) -> pd.DataFrame:
+        """Every reference row's grouped contributions (one column per group), computing
+        the rows not yet known in chunks; what a saved engine stores so that a valuation
+        computes only its subject's.
+
+        Parameters
+        ----------
+        progress : bool
+            Show a progress bar over the chunks.
+        """
+        todo = np.flatnonzero(~self._known)
+        chunks = [todo[i : i + TABLE_CHUNK] for i in range(0, len(todo), TABLE_CHUNK)]
+        description = "explaining the comparables' reference rows"
+        with step_progress(description, len(chunks), enabled=progress) as advance:
+            for chunk in chunks:
+                self.of_rows(chunk)
+                advance(f"{chunk[-1] + 1:,} of {len(self._known):,} rows")
+        return pd.DataFrame(self._values, columns=self.groups)
+
+    def use_table(self, table: pd.DataFrame, source: str = "the table") -> None:
+        """Take every reference row's contributions from a :meth:`table` saved earlier.
+
+        Raises
+        ------
+        EstimoError
+            If ``table`` does not have one row per reference row and one column per
+            group, in order, or holds missing values.
+        """
+        if list(table.columns) != self.groups or len(table) != len(self.reference):
+            raise EstimoError(
+                f"{source} has {len(table)} rows and columns {list(table.columns)}; expected "
+                f"{len(self.reference)} rows (one per comparables reference row) and columns "
+                f"{self.groups}"
+            )
+        values = table.to_numpy(dtype=float)
+        if not np.isfinite(values).all():
+            raise EstimoError(f"{source} holds missing or infinite contributions")
+        with self._lock:
+            self._values = values.copy()
+            self._known[:] = True
+
+    def memory_bytes(self) -> int:
+        """Bytes of the kept contributions."""
+        return int(self._values.nbytes + self._known.nbytes)
+
+    def with_subject_features(
+        self, features: pd.DataFrame, values: np.ndarray | None = None
+    ) -> SubjectContributions:
+        """:meth:`__call__` for subjects whose hedonic features (and tree contributions)
+        are already known."""
+        return SubjectContributions(self, features, values)
+
+    def __call__(
+        self,
+        subjects_at: pd.DataFrame,
+        sub: np.ndarray,
+        rows: np.ndarray,
+        features: pd.DataFrame | None = None,
+        values: np.ndarray | None = None,
+    ) -> Any:
+        """Subject-minus-comparable contributions per group, one row per comparable
+        (``features``, ``values``: as :meth:`grouped`'s)."""
+        mine = self.grouped(subjects_at, features, values)
         difference = mine[sub] - self.of_rows(rows)
         return pd.DataFrame(difference, columns=self.groups)
+
+
+class SubjectContributions:
+    """:class:`ReferenceContributions` for subjects whose hedonic features (``features``,
+    positional like the subjects) and optionally tree contributions (``values``) are
+    known; see :meth:`ReferenceContributions.with_subject_features`."""
+
+    def __init__(
+        self,
+        split: ReferenceContributions,
+        features: pd.DataFrame,
+        values: np.ndarray | None = None,
+    ) -> None:
+        self.split = split
+        self.features = features
+        self.values = values
+
+    def __call__(self, subjects_at: pd.DataFrame, sub: np.ndarray, rows: np.ndarray) -> Any:
+        """:meth:`ReferenceContributions.__call__` with the known features."""
+        return self.split(subjects_at, sub, rows, features=self.features, values=self.values)
 
 
 def _group(name: str, location: Collection[str]) -> str:

@@ -273,7 +273,17 @@ class EngineStage:
         return HedonicView(self)
 
     def valuation_dates(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.Series:
-        """The valuation date of each row: given, else the row's date, else the reference."""
+        """The valuation date of each row: given, else the row's date, else the reference.
+
+        A Series of dates indexed like ``frame`` (what this method returns) is taken as it
+        is, so that callers can pass the dates they computed once down their steps.
+        """
+        if (
+            isinstance(valuation_date, pd.Series)
+            and pd.api.types.is_datetime64_dtype(valuation_date.dtype)
+            and valuation_date.index.equals(frame.index)
+        ):
+            return valuation_date
         if valuation_date is not None:
             if np.ndim(valuation_date) == 0:
                 return pd.Series(pd.Timestamp(valuation_date), index=frame.index)
@@ -359,15 +369,19 @@ class HedonicView:
             return np.empty(0)
         return self.at_reference(frame) + self.stage.time_shift(frame, valuation_date)
 
-    def at_reference(self, frame: pd.DataFrame) -> np.ndarray:
+    def at_reference(self, frame: pd.DataFrame, features: pd.DataFrame | None = None) -> np.ndarray:
         """Log price of each row at the stage's reference date, without the twin features
         (a row's own date plays no part: :meth:`predict_log` adds the index's change to
         the valuation date). The same numbers for a row whatever rows come with it, so the
-        engine computes them once for its comparables' reference rows."""
+        engine computes them once for its comparables' reference rows.
+
+        ``features``: the rows' :meth:`features`, when the caller has them (e.g.
+        :func:`~estimo.features.location.without_twins` of the stage's own features).
+        """
         if len(frame) == 0:
             return np.empty(0)
         stage = self.stage
-        X = self.features(frame)
+        X = self.features(frame) if features is None else features
         return stage.model.predict_log(X, offset=stage.offset(frame, X))
 
 

@@ -76,18 +76,16 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
                 out[name] = pd.Series([None] * len(out), index=out.index, dtype=object)
     for name in NUMERIC_FIELDS:
         values = out[name]
-        if pd.api.types.is_float_dtype(values):
-            continue
-        parsed = pd.to_numeric(values, errors="coerce").astype("float64")
-        bad = values.notna() & parsed.isna()
-        if bad.any():
-            result.non_numeric[name] = int(bad.sum())
-            result.non_numeric_examples[name] = values[bad].unique()[:3].tolist()
-        out[name] = parsed
-    for name in NUMERIC_FIELDS:
-        infinite = np.isinf(out[name].to_numpy(float))
+        if not pd.api.types.is_float_dtype(values):
+            parsed = pd.to_numeric(values, errors="coerce").astype("float64")
+            bad = values.notna() & parsed.isna()
+            if bad.any():
+                result.non_numeric[name] = int(bad.sum())
+                result.non_numeric_examples[name] = values[bad].unique()[:3].tolist()
+            out[name] = values = parsed
+        infinite = np.isinf(values.to_numpy(float))
         if infinite.any():
-            out[name] = out[name].mask(infinite)
+            out[name] = values.mask(infinite)
     out["date"] = _as_datetime_ns(out["date"])
     if "id" in result.added_columns or out["id"].isna().any():
         generated = pd.Series([f"row-{i}" for i in range(len(out))], index=out.index)

@@ -376,7 +376,10 @@ class CleaningPolicy(BaseEstimator):
             column = name.split(":", 1)[1]
             if column == "price" or column not in data:
                 continue
-            rows = np.flatnonzero(flags[name].to_numpy() & data[column].notna().to_numpy())
+            flagged = flags[name].to_numpy()
+            if not flagged.any():  # the usual case: the column is not read
+                continue
+            rows = np.flatnonzero(flagged & data[column].notna().to_numpy())
             if len(rows) == 0:
                 continue
             if changes is not None:
