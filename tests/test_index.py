@@ -3,9 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from estimo.errors import DataError, NotFittedError
-from estimo.index import GLOBAL, PriceIndex, month_number
+from estimo.index import GLOBAL, PriceIndex, _broadcast_months, month_number
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +130,30 @@ def test_a_fitted_index_checks_the_trend_of_each_city(clean_market) -> None:
     assert all(unchecked.carry_.values())
     table = checked.table()
     assert table.groupby("city")["carries_trend"].first().to_dict() == checked.carry_
+
+
+@given(
+    st.datetimes(
+        min_value=pd.Timestamp("1700-01-01").to_pydatetime(),
+        max_value=pd.Timestamp("2200-01-01").to_pydatetime(),
+    ),
+    st.sampled_from([None, "UTC", "Europe/Rome", "America/New_York"]),
+)
+def test_one_date_for_every_row_is_read_as_month_number_reads_it(moment, zone) -> None:
+    stamp = pd.Timestamp(moment) if zone is None else pd.Timestamp(moment).tz_localize(zone)
+    expected = np.repeat(month_number([stamp]), 3)
+    assert _broadcast_months(stamp, 3).tolist() == expected.tolist()
+    assert _broadcast_months(str(stamp.date()), 2).tolist() == expected[:2].tolist()
+
+
+def test_log_factor_takes_one_date_or_one_per_row() -> None:
+    from estimo.synth import generate_market
+
+    index = PriceIndex().fit(generate_market(2_000, seed=4, faults=False).frame)
+    cities = ["Roma", "Milano", "Atlantis"]
+    dates = pd.to_datetime(["2022-03-05", "2023-07-20", "2023-01-01"])
+    one = index.log_factor(cities, pd.Timestamp("2023-06-15"), dates)
+    each = index.log_factor(cities, [pd.Timestamp("2023-06-15")] * 3, dates)
+    assert one.tolist() == each.tolist() and one[1] != 0
+    with pytest.raises(DataError, match="got 2 dates for 3 cities"):
+        index.log_factor(cities, pd.Timestamp("2023-06-15"), dates[:2])

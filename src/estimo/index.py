@@ -277,10 +277,7 @@ class PriceIndex(BaseEstimator):
         >>> float(index.log_factor(["Roma"], ["2023-01-01"], pd.Timestamp("2023-01-20"))[0])
         0.0
         """
-        n = len(np.asarray(city, dtype=object).ravel())
-        return self.log_level(city, _broadcast(to_date, n)) - self.log_level(
-            city, _broadcast(from_date, n)
-        )
+        return self.log_level(city, to_date) - self.log_level(city, from_date)
 
     def factor(self, city: Any, from_date: Any, to_date: Any) -> np.ndarray:
         """Factor bringing a price at ``from_date`` to ``to_date`` in each city.
@@ -411,14 +408,10 @@ def _month_start(month: float) -> pd.Timestamp:
     return pd.Timestamp(year=m // 12, month=m % 12 + 1, day=1)
 
 
-def _broadcast(date: Any, n: int) -> Any:
-    if isinstance(date, str | pd.Timestamp) or np.ndim(date) == 0:
-        return [date] * n
-    return date
-
-
 def _broadcast_months(date: Any, n: int) -> np.ndarray:
-    if isinstance(date, str | pd.Timestamp) or np.ndim(date) == 0:
+    if isinstance(date, pd.Timestamp):  # its own calendar month, as month_number reads it
+        return np.full(n, float(date.year * 12 + date.month - 1))
+    if isinstance(date, str) or np.ndim(date) == 0:
         return np.repeat(month_number([date]), n)
     months = month_number(date)
     if len(months) != n:

@@ -7,8 +7,11 @@ difference with TreeSHAP (:mod:`estimo.model.treeshap`): each property's log pri
 reference date is its model offset plus its trees' contributions, so the subject's
 per-group contributions minus the comparable's add up to the hedonic adjustment (exactly,
 up to rounding; :func:`~estimo.model.adjustments.money_adjustments` puts any rounding in
-``"other"``). A comparable is a training row, so its contributions are computed once, the
-first time it is a comparable, and kept: a valuation computes only its subject's.
+``"other"``). A comparable is a training row, so its contributions are computed once and
+kept: for every reference row when the engine is saved (``comps_contributions.parquet``,
+read back by a loaded engine), else the first time a row is a comparable. A valuation then
+computes only its subject's, and with the engine's features of the subject
+(:meth:`ReferenceContributions.with_subject_features`) not even those twice.
 
 The offset (neighbours' price per m² × area) is credited as in the engine's reasons: the
 area's part to ``area_m2``, the rest to ``location``, with the location features (``loc_*``)

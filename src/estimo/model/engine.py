@@ -297,7 +297,7 @@ class EngineStage:
         """Log index change from the reference date to each row's valuation date."""
         dates = self.valuation_dates(frame, valuation_date)
         cities = frame["city"] if "city" in frame else pd.Series("", index=frame.index)
-        return self.index.log_factor(cities, [self.reference_date_] * len(frame), dates)
+        return self.index.log_factor(cities, self.reference_date_, dates)
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
         """Save the index, location features and segmented model into ``folder``; returns
