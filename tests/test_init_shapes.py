@@ -112,6 +112,14 @@ def test_other_prices_price_derived_columns_and_identifiers_are_left_out(tmp_pat
     assert loaded.report.n_dropped == 0
 
 
+def test_a_sale_to_list_percentage_is_left_out_whatever_the_column_order() -> None:
+    houses = _houses()
+    houses.insert(0, "SPLPPct", (100 * houses["SalePrice"] / houses["ListPrice"]).round(2))
+    guess = infer_project(houses, "grinnell.parquet")
+    assert "SPLPPct" not in guess.extra_features and "LotSize" in guess.extra_features
+    assert "SPLPPct (computed from the price)" in guess.checks["extra_features"]
+
+
 def test_every_column_kept_when_none_is_a_problem() -> None:
     raw = pd.DataFrame({"price": [2e5, 3e5, 4e5], "area": [50, 70, 90], "garden": [0, 1, 1]})
     guess = infer_project(raw, "x.csv")

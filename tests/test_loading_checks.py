@@ -210,6 +210,42 @@ def test_the_calibrations_asking_price_is_not_refused(tmp_path):
     assert "ListPrice" in load_dataset(load_project(project)).frame
 
 
+@pytest.mark.parametrize(
+    ("column", "make", "why"),
+    [
+        ("SPLPPct", lambda p, lst: (100 * p / lst).round(2), "ratio of the price to 'ListPrice'"),
+        ("LPSPRatio", lambda p, lst: lst / p, "ratio of the price to 'ListPrice'"),
+        ("Discount", lambda p, lst: lst - p, "difference between the price and 'ListPrice'"),
+    ],
+)
+def test_a_ratio_to_or_difference_from_another_price_is_refused(tmp_path, column, make, why):
+    rng = np.random.default_rng(3)
+    listed = lambda p, a: (p * rng.uniform(1.0, 1.15, len(p))).round(-2)  # noqa: E731
+    frame = frame_with(ListPrice=listed)
+    frame[column] = make(frame["Price"].to_numpy(), frame["ListPrice"].to_numpy())
+    project = write_project(
+        tmp_path, frame, data="quality:\n  calibration: {asking_price_column: ListPrice}\n"
+    )
+    with pytest.raises(DataError) as info:
+        load_dataset(load_project(project))
+    message = str(info.value)
+    assert f"extra feature {column!r}" in message and why in message
+    assert "extra feature 'ListPrice'" not in message  # the calibration's own column
+
+
+def test_a_column_on_the_price_scale_is_not_a_ratio_by_itself(tmp_path):
+    rng = np.random.default_rng(4)
+    project = write_project(
+        tmp_path,
+        frame_with(
+            TaxValue=lambda p, a: (p * rng.uniform(0.5, 1.5, len(p))).round(),
+            Pct=lambda p, a: rng.uniform(80, 110, len(p)).round(2),
+        ),
+    )
+    frame = load_dataset(load_project(project)).frame
+    assert {"TaxValue", "Pct"} <= set(frame.columns)
+
+
 def test_derived_from_price_on_values():
     frame = pd.DataFrame({"price": [1e5, 2e5, 3e5, 4e5, 5e5, 6e5], "rooms": [1, 2, 2, 3, 4, 4]})
     assert "rooms" in derived_from_price(frame["price"] / frame["rooms"], frame)

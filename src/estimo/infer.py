@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.load_checks import day_month_order, price_derived_problems
+from estimo.load_checks import day_month_order, price_derived_columns
 from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -621,20 +621,26 @@ def _infer_features(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> 
         if isinstance(guess.columns.get(name), str):
             values = pd.to_numeric(raw[guess.columns[name]], errors="coerce")
             frame[name] = values.to_numpy(float)
+    numeric = [
+        c
+        for c in candidates
+        if pd.api.types.is_numeric_dtype(raw[c]) and not pd.api.types.is_bool_dtype(raw[c])
+    ]
+    for column in numeric:  # all of them: a ratio to another price is found by its values
+        frame[column] = raw[column].to_numpy(float)
+    other_price = {c for c in numeric if any(w in normalise(c) for w in PRICE_NAME_WORDS)}
+    derived = price_derived_columns(frame, [c for c in numeric if c not in other_price])
     left_out: dict[str, str] = {}
     for column in candidates:
-        values = raw[column]
-        key = normalise(column)
-        numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if numeric and any(w in key for w in PRICE_NAME_WORDS):
+        if column in other_price:
             left_out[column] = "another price"
             continue
-        if numeric:
-            frame[column] = values.to_numpy(float)
-            if price_derived_problems(frame, [column], []):
-                left_out[column] = "computed from the price"
+        if column in derived:
+            left_out[column] = "computed from the price"
             continue
-        text = values.dropna().astype(str)
+        if column in numeric:
+            continue
+        text = raw[column].dropna().astype(str)
         if text.nunique() > max(50, IDENTIFIER_UNIQUE_SHARE * len(text)):
             left_out[column] = "an identifier or free text"
     if not left_out:

@@ -4,8 +4,8 @@
   decided by a number above 12 (none: ambiguous, the user must give ``data.date_format``);
 - :func:`date_window`: the plausible dates (``data.min_date`` .. ``data.max_date``);
 - :func:`price_derived_problems`: extra feature columns computed from the price (a price per
-  m², per room, its logarithm, a copy or a multiple), which would hand the answer to the
-  model;
+  m², per room, its logarithm, a copy or a multiple, its ratio to or difference from another
+  price such as a sale-to-list percentage), which would hand the answer to the model;
 - :func:`area_unit_issue`: areas whose median does not fit the declared unit (square feet
   read as m², or the reverse).
 
@@ -22,7 +22,7 @@ True
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.config import DataConfig
+from estimo.schema import CANONICAL_COLUMNS
 
 Order = Literal["day", "month", "ambiguous", "conflicting"]
 
@@ -56,6 +57,13 @@ MATCH_SHARE = 0.9
 MIN_CORRELATION = 0.995
 """A Pearson correlation with the price (or its logarithm) at least this high is a copy."""
 MIN_ROWS = 5
+PRICE_SCALE = (0.2, 5.0)
+"""Another numeric column is "another price" (a list or an original price) when its median
+lies within these multiples of the price's median; a ratio to it or a difference from it
+computed with the price gives the answer away too (a sale-to-list percentage)."""
+DIFFERENCE_TOLERANCE = 0.001
+"""A column is the price minus another price when it stays this close (a share of the
+price's median) to that difference."""
 
 
 @dataclass
@@ -216,12 +224,16 @@ def _correlation(values: np.ndarray, reference: np.ndarray) -> float:
     return float(np.corrcoef(values[ok], reference[ok])[0, 1])
 
 
-def derived_from_price(values: pd.Series, frame: pd.DataFrame) -> str | None:
+def derived_from_price(
+    values: pd.Series, frame: pd.DataFrame, others: Mapping[str, np.ndarray] | None = None
+) -> str | None:
     """Why a numeric column looks computed from ``frame["price"]``, or ``None``.
 
     Tested: a constant multiple of the price, of the price per ``area_m2`` (in m² or square
-    feet) or per ``rooms``; the natural or base-10 logarithm of the price; a correlation of
-    at least :data:`MIN_CORRELATION` with the price or its logarithm.
+    feet) or per ``rooms``; the natural or base-10 logarithm of the price; a constant
+    multiple of the price's ratio to one of the ``others`` prices (either way round) or
+    their difference (see :func:`other_prices`); a correlation of at least
+    :data:`MIN_CORRELATION` with the price or its logarithm.
     """
     x = pd.to_numeric(values, errors="coerce").to_numpy(float)
     price = frame["price"].to_numpy(float)
@@ -234,6 +246,12 @@ def derived_from_price(values: pd.Series, frame: pd.DataFrame) -> str | None:
         log_price = np.where(price > 0, np.log(price), np.nan)
         if _close(x, log_price, 0.01) or _close(x, log_price / np.log(10), 0.005):
             return "it equals the logarithm of the price"
+        tolerance = DIFFERENCE_TOLERANCE * float(np.nanmedian(np.abs(price)))
+        for name, other in (others or {}).items():
+            if _constant_ratio(x, price / other) or _constant_ratio(x, other / price):
+                return f"it is the ratio of the price to {name!r}, another price (up to a factor)"
+            if _close(x, price - other, tolerance) or _close(x, other - price, tolerance):
+                return f"it is the difference between the price and {name!r}, another price"
         for reference, said in ((price, "the price"), (log_price, "the log price")):
             r = _correlation(x, reference)
             if abs(r) >= MIN_CORRELATION:
@@ -241,11 +259,74 @@ def derived_from_price(values: pd.Series, frame: pd.DataFrame) -> str | None:
     return None
 
 
+def other_prices(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """The numeric non-canonical columns of ``frame`` on the price's scale (their median
+    within :data:`PRICE_SCALE` of the price's): list prices, original prices, ...
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"price": [90.0, 95.0, 100.0, 80.0, 99.0],
+    ...                       "list": [100.0, 100.0, 105.0, 90.0, 99.0],
+    ...                       "lot": [0.2, 0.5, 0.3, 0.4, 0.1]})
+    >>> list(other_prices(frame))
+    ['list']
+    """
+    price = frame["price"].to_numpy(float)
+    centre = float(np.nanmedian(price)) if np.isfinite(price).any() else np.nan
+    out = {}
+    if not centre > 0:
+        return out
+    low, high = PRICE_SCALE
+    for column in frame.columns:
+        if column in CANONICAL_COLUMNS or not _plain_numeric(frame[column]):
+            continue
+        values = frame[column].to_numpy(float)
+        positive = values[np.isfinite(values) & (values > 0)]
+        if len(positive) >= MIN_ROWS and low <= float(np.median(positive)) / centre <= high:
+            out[str(column)] = values
+    return out
+
+
+def _plain_numeric(values: pd.Series) -> bool:
+    return pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+
+
+def price_derived_columns(
+    frame: pd.DataFrame, extras: Iterable[str], allowed: Iterable[str] = ()
+) -> dict[str, str]:
+    """Every extra feature column computed from the price (by its name or its values),
+    except the ``allowed`` ones, with why (see :func:`derived_from_price`); the ratios and
+    differences are tested against every other price in ``frame`` (:func:`other_prices`),
+    the allowed ones included.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"price": [90.0, 95.0, 100.0, 80.0, 99.0],
+    ...                       "list_price": [100.0, 100.0, 105.0, 90.0, 99.0],
+    ...                       "sale_to_list": [90.0, 95.0, 95.24, 88.89, 100.0]})
+    >>> price_derived_columns(frame, ["sale_to_list"], ["list_price"])
+    {'sale_to_list': "it is the ratio of the price to 'list_price', another price (up to a factor)"}
+    """
+    allowed = set(allowed)
+    prices = other_prices(frame)
+    out = {}
+    for column in extras:
+        if column in allowed:
+            continue
+        why = _named_like_price_derived(column)
+        if why is None and pd.api.types.is_numeric_dtype(frame[column]):
+            others = {k: v for k, v in prices.items() if k != column}
+            why = derived_from_price(frame[column], frame, others)
+        if why is not None:
+            out[column] = why
+    return out
+
+
 def price_derived_problems(
     frame: pd.DataFrame, extras: Iterable[str], allowed: Iterable[str]
 ) -> list[str]:
     """Problems naming every extra feature column computed from the price (by its name or
-    its values), except the ``allowed`` ones.
+    its values), except the ``allowed`` ones (see :func:`price_derived_columns`).
 
     Parameters
     ----------
@@ -264,21 +345,12 @@ def price_derived_problems(
     >>> price_derived_problems(frame, ["ppm"], [])[0][:62]
     "extra feature 'ppm' looks derived from the price: its name say"
     """
-    allowed = set(allowed)
-    problems = []
-    for column in extras:
-        if column in allowed:
-            continue
-        why = _named_like_price_derived(column)
-        if why is None and pd.api.types.is_numeric_dtype(frame[column]):
-            why = derived_from_price(frame[column], frame)
-        if why is not None:
-            problems.append(
-                f"extra feature {column!r} looks derived from the price: {why}; a model would "
-                "read the answer from it. Leave it out of data.extra_features, or, if it is "
-                f"known before the price, allow it with data.allow_price_derived: [{column!r}]"
-            )
-    return problems
+    return [
+        f"extra feature {column!r} looks derived from the price: {why}; a model would "
+        "read the answer from it. Leave it out of data.extra_features, or, if it is "
+        f"known before the price, allow it with data.allow_price_derived: [{column!r}]"
+        for column, why in price_derived_columns(frame, extras, allowed).items()
+    ]
 
 
 def area_unit_issue(column: str, raw_area: pd.Series, data: DataConfig) -> str | None:
