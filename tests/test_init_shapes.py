@@ -120,6 +120,16 @@ def test_a_sale_to_list_percentage_is_left_out_whatever_the_column_order() -> No
     assert "SPLPPct (computed from the price)" in guess.checks["extra_features"]
 
 
+def test_a_price_of_something_else_than_the_home_is_kept() -> None:
+    houses = _houses()
+    rng = np.random.default_rng(5)
+    houses["GaragePrice"] = rng.uniform(5_000, 15_000, len(houses)).round(-2)
+    houses["valor_condominio"] = rng.uniform(100, 900, len(houses)).round()
+    guess = infer_project(houses, "grinnell.parquet")
+    assert {"GaragePrice", "valor_condominio", "LotSize"} <= set(guess.extra_features)
+    assert "OrigPrice (another price)" in guess.checks["extra_features"]
+
+
 def test_every_column_kept_when_none_is_a_problem() -> None:
     raw = pd.DataFrame({"price": [2e5, 3e5, 4e5], "area": [50, 70, 90], "garden": [0, 1, 1]})
     guess = infer_project(raw, "x.csv")

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.load_checks import day_month_order, price_derived_columns
+from estimo.load_checks import day_month_order, other_prices, price_derived_columns
 from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
 
 SYNONYMS: dict[str, tuple[str, ...]] = {
@@ -258,7 +258,8 @@ MEDIAN_SQFT_ABOVE = 250.0
 MEDIAN_RENT_BELOW = 20_000.0
 """Median price below which prices are taken for monthly rents."""
 PRICE_NAME_WORDS = ("price", "prezzo", "precio", "preco", "prix", "preis", "valor", "cena")
-"""Words that make a column another price of the property (a list or original price)."""
+"""Words that make a column on the price's scale another price of the property (a list or
+original price)."""
 SMALL_TOWNS_MIN_PLACES = 10
 SMALL_TOWN_ROWS = 20
 """A city column naming at least SMALL_TOWNS_MIN_PLACES places, half of them with fewer
@@ -628,7 +629,12 @@ def _infer_features(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> 
     ]
     for column in numeric:  # all of them: a ratio to another price is found by its values
         frame[column] = raw[column].to_numpy(float)
-    other_price = {c for c in numeric if any(w in normalise(c) for w in PRICE_NAME_WORDS)}
+    # named like a price and on the price's scale: a list or original price (a parking
+    # space's or a monthly fee's price is a fact about the home, kept)
+    on_scale = set(other_prices(frame))
+    other_price = {
+        c for c in on_scale if c in numeric and any(w in normalise(c) for w in PRICE_NAME_WORDS)
+    }
     derived = price_derived_columns(frame, [c for c in numeric if c not in other_price])
     left_out: dict[str, str] = {}
     for column in candidates:
