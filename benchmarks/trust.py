@@ -12,7 +12,9 @@ at least 1,000 test properties:
 - PE10 (share within 10 % of the price) and share of valuations per confidence word;
 - explanations where the blend sentence contradicts the comparables' similarity, where the
   most similar comparable is left out while a less similar one is kept, or where a reason in
-  money is made only of facts the owner did not give.
+  money is made only of facts the owner did not give;
+- the share of valuations carrying each kind of warning (a warning on nearly every valuation
+  tells the owner nothing; the "not very similar" one is calibrated per market).
 
     python benchmarks/trust.py [--rows 20000] [--explain 1200] [--poland 50000]
 """
@@ -23,6 +25,7 @@ import argparse
 import logging
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -130,6 +133,19 @@ def check_explanations(valuations: list[Any], records: list[dict[str, Any]]) -> 
     return counts
 
 
+def warning_shares(valuations: list[Any]) -> pd.Series:
+    """Share (%) of the valuations carrying each kind of warning (numbers and quoted words
+    masked, so that "only 1 comparable within 2 km" and "only 2 ..." count together)."""
+    valued = [v for v in valuations if not isinstance(v, Exception)]
+    kinds: dict[str, int] = {}
+    for valuation in valued:
+        seen = {re.sub(r"\(.*\)|'[^']*'|\"[^\"]*\"|[\d.,]+", "#", w) for w in valuation.warnings}
+        for kind in seen:
+            kinds[kind] = kinds.get(kind, 0) + 1
+    shares = pd.Series(kinds, dtype=float).sort_values(ascending=False)
+    return (100 * shares / max(len(valued), 1)).round(1)
+
+
 def run(frame: pd.DataFrame, cutoff: str, n_explain: int, label: str, **engine: Any) -> None:
     """Backtest, coverage, confidence and the explanation checker on one market."""
     from estimo.config import QualityConfig
@@ -156,6 +172,10 @@ def run(frame: pd.DataFrame, cutoff: str, n_explain: int, label: str, **engine: 
     print(f"\nexplanation checker ({seconds:.0f} s):")
     for name, count in check_explanations(valuations, records).items():
         print(f"  {name}: {count:,}")
+    engine_ = result.model.engine_
+    limit = engine_.warning_thresholds_.min_similarity
+    print(f"\nwarnings, % of the explained valuations (dissimilar below {limit:.3f}):")
+    print(warning_shares(valuations).head(12).to_string())
 
 
 def main() -> None:

@@ -126,10 +126,12 @@ class ReferenceContributions:
         todo = np.flatnonzero(~self._known)
         chunks = [todo[i : i + TABLE_CHUNK] for i in range(0, len(todo), TABLE_CHUNK)]
         description = "explaining the comparables' reference rows"
+        done = 0
         with step_progress(description, len(chunks), enabled=progress) as advance:
             for chunk in chunks:
                 self.of_rows(chunk)
-                advance(f"{chunk[-1] + 1:,} of {len(self._known):,} rows")
+                done += len(chunk)
+                advance(f"{done:,} of {len(todo):,} rows")
         return pd.DataFrame(self._values, columns=self.groups)
 
     def use_table(self, table: pd.DataFrame, source: str = "the table") -> None:
