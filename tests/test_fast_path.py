@@ -102,6 +102,38 @@ def _restore(tree_class, data, table, facts):
     return restore_tree(KDTree, data, table, facts)
 
 
+def test_a_large_citys_comparables_trees_are_stored_not_rebuilt(
+    engine, tmp_path, monkeypatch
+) -> None:
+    import estimo.model.comps_search as comps_search
+
+    big = max(engine.finder_.cities_, key=lambda c: len(engine.finder_._city_rows[c]))
+    n_big = len(engine.finder_._city_rows[big])
+    monkeypatch.setattr(comps_search, "STORED_TREES_MIN_ROWS", n_big)  # only the biggest
+    folder = BundleFolder(str(tmp_path / "comps_trees"))
+    engine.to_bundle(folder)
+    saved = folder.read_json("model.json")["comps"]["trees"]
+    assert list(saved) == [big] and set(saved[big]) == {"geo", "features"}
+    again = AVM.from_bundle(folder)
+    real = comps_search.BallTree
+    built = []
+
+    class Spy(real):
+        def __init__(self, data, *args, **kwargs):
+            built.append(len(data))
+            super().__init__(data, *args, **kwargs)
+
+    monkeypatch.setattr(comps_search, "BallTree", Spy)
+    again.load_cities()
+    assert n_big not in built  # read, not built (a 2-row template tree aside)
+    assert built and all(n < n_big for n in built)  # the smaller cities' are built
+    subjects = engine.finder_.reference_.loc[lambda f: f["city"] == big].head(8)
+    subjects = subjects.assign(id=None, lat=subjects["lat"] + 0.001)
+    mine = engine._parts(subjects, "2023-10-01")["comps"].comparables
+    theirs = again._parts(subjects, "2023-10-01")["comps"].comparables
+    pd.testing.assert_frame_equal(mine, theirs)
+
+
 def test_a_tree_saved_by_another_scikit_learn_is_built_again(engine) -> None:
     from sklearn.neighbors import KDTree
 

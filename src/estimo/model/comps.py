@@ -260,9 +260,10 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         self.location_features = location_features
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
-        """Save the reference table (``comps.parquet``) and its encoding as candidates
+        """Save the reference table (``comps.parquet``), its encoding as candidates
         (``comps_encoded.parquet``: standardized features, category codes, coordinates,
-        ids, months) into ``folder``; returns the facts :meth:`from_bundle` reads."""
+        ids, months) and every city's search trees (``comps_trees/``) into ``folder``;
+        returns the facts :meth:`from_bundle` reads."""
         self._check_fitted()
         folder.write_parquet("comps.parquet", self.reference_)
         encoded = {f"z{j}": self._z[:, j] for j in range(self._z.shape[1])}
@@ -285,12 +286,15 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             "center": self.center_.tolist(),
             "scale": self.scale_.tolist(),
             "last_date": self.last_date_.isoformat(),
+            "trees": self._trees_to_bundle(folder),
         }
 
     @classmethod
     def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> ComparablesFinder:
         """A fitted finder from :meth:`to_bundle`'s folder and facts: the candidates'
-        encoding is read as stored; only the per-city search trees are built from it."""
+        encoding is read as stored, and each city's search trees when the city is first
+        searched (built instead for a bundle saved without them or by another
+        scikit-learn)."""
         finder = cls(**meta["params"])
         finder.reference_ = folder.read_parquet("comps.parquet")
         if "numeric_features" not in meta:  # saved before the encoding was stored
@@ -314,7 +318,8 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         finder._ids = encoded["id"].astype(object).where(encoded["id"].notna(), None).to_numpy()
         finder._id_codes = encoded["id_code"].to_numpy(np.int64)
         finder._months = encoded["month"].to_numpy(float)
-        finder._build_trees(finder.reference_["city"].astype(str).to_numpy())
+        cities = finder.reference_["city"].astype(str).to_numpy()
+        finder._build_trees(cities, saved=(folder, meta.get("trees")))
         return finder
 
     # ------------------------------------------------------------------------------ fit
