@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from estimo.explain.labels import Labeler
 from estimo.explain.text import note_sentences
@@ -126,6 +128,29 @@ def test_difficulty_flags_name_each_reason() -> None:
 def test_months_between_counts_calendar_months() -> None:
     dates = pd.Series(pd.to_datetime(["2023-12-31", "2024-01-01", "2026-12-05"]))
     assert months_between("2023-12-15", dates).tolist() == [0.0, 1.0, 36.0]
+    with_missing = months_between(pd.Timestamp("2024-02-29"), [pd.NaT, "2023-01-01"])
+    assert np.isnan(with_missing[0]) and with_missing[1] == -13.0
+
+
+@given(
+    st.datetimes(min_value=pd.Timestamp("1900-01-01").to_pydatetime()),
+    st.lists(
+        st.datetimes(
+            min_value=pd.Timestamp("1900-01-01").to_pydatetime(),
+            max_value=pd.Timestamp("2200-01-01").to_pydatetime(),
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.sampled_from([None, "UTC", "Europe/Rome"]),
+)
+def test_months_between_is_the_calendar_difference(end, dates, zone) -> None:
+    when = pd.Series(pd.to_datetime(dates))
+    if zone is not None:
+        when = when.dt.tz_localize(zone)
+    stamp = pd.Timestamp(end)
+    expected = (when.dt.year - stamp.year) * 12 + (when.dt.month - stamp.month)
+    assert months_between(stamp, when).tolist() == expected.astype(float).tolist()
 
 
 def test_features_have_every_documented_column() -> None:

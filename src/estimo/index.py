@@ -70,7 +70,7 @@ def month_number(dates: Any) -> np.ndarray:
         parsed = pd.to_datetime(pd.Series(values.astype(object)))
         if parsed.dt.tz is not None:
             parsed = parsed.dt.tz_localize(None)  # the local calendar month
-        values = parsed.to_numpy(dtype="datetime64[ns]")
+        values = parsed.to_numpy()  # its own unit: years past 2262 do not fit nanoseconds
     out = values.astype("datetime64[M]").astype(np.int64).astype(float) + 1970 * 12
     out[np.isnat(values)] = np.nan
     return out

@@ -165,27 +165,43 @@ class ComparablesResult:
 
     def for_subject(self, position: int) -> list[Comparable]:
         """The comparables of the subject at ``position`` as :class:`Comparable` objects."""
-        rows = self.comparables[self.comparables["subject"] == position]
-        out = []
-        for rec in rows.to_dict(orient="records"):
-            attributes = {c: rec[c] for c in DISPLAY_COLUMNS if c in rec and pd.notna(rec[c])}
-            distance = rec["distance_m"]
-            out.append(
-                Comparable(
-                    id=None if pd.isna(rec["id"]) else str(rec["id"]),
-                    price=float(rec["price"]),
-                    date=pd.Timestamp(rec["date"]),
-                    adjusted_price=float(rec["adjusted_price"]),
-                    time_factor=float(np.exp(rec["time_log"])),
-                    distance_m=None if pd.isna(distance) else float(distance),
-                    similarity=float(rec["similarity"]),
-                    age_months=float(rec["age_months"]),
-                    adjustments=dict(rec.get("adjustments") or {}),
-                    attributes=attributes,
-                    used=bool(rec.get("used", True)),
-                )
-            )
+        return self.by_subject().get(position, [])
+
+    def by_subject(self) -> dict[int, list[Comparable]]:
+        """Every subject's comparables as :class:`Comparable` objects, by the subject's
+        position (built once: the table's columns are read once for all subjects, not
+        filtered again per subject)."""
+        cached = self.__dict__.get("_by_subject")
+        if cached is not None:
+            return cached
+        table = self.comparables
+        columns = {name: table[name].tolist() for name in table.columns}  # Python values
+        out: dict[int, list[Comparable]] = {}
+        for j, position in enumerate(columns.get("subject", [])):
+            rec = {name: values[j] for name, values in columns.items()}
+            out.setdefault(int(position), []).append(_comparable(rec))
+        object.__setattr__(self, "_by_subject", out)  # a frozen result: cached as built
         return out
+
+
+def _comparable(rec: dict[str, Any]) -> Comparable:
+    """One row of :attr:`ComparablesResult.comparables` (as Python values) as a
+    :class:`Comparable`."""
+    attributes = {c: rec[c] for c in DISPLAY_COLUMNS if c in rec and pd.notna(rec[c])}
+    distance = rec["distance_m"]
+    return Comparable(
+        id=None if pd.isna(rec["id"]) else str(rec["id"]),
+        price=float(rec["price"]),
+        date=pd.Timestamp(rec["date"]),
+        adjusted_price=float(rec["adjusted_price"]),
+        time_factor=float(np.exp(rec["time_log"])),
+        distance_m=None if pd.isna(distance) else float(distance),
+        similarity=float(rec["similarity"]),
+        age_months=float(rec["age_months"]),
+        adjustments=dict(rec.get("adjustments") or {}),
+        attributes=attributes,
+        used=bool(rec.get("used", True)),
+    )
 
 
 class ComparablesFinder(CandidateSearch, BaseEstimator):

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
+from estimo.index import month_number
 
 __all__ = ["OutOfDistributionError", "flag_warnings", "months_between"]
 
@@ -35,10 +36,7 @@ _FIELD_WORDS = {
 def months_between(end: Any, dates: Any) -> np.ndarray:
     """Whole calendar months from the month of ``end`` to each date's month (negative
     before it)."""
-    stamp = pd.Timestamp(end)
-    when = pd.to_datetime(pd.Series(np.asarray(dates)))
-    months = (when.dt.year - stamp.year) * 12 + (when.dt.month - stamp.month)
-    return months.to_numpy(dtype=float)
+    return month_number(dates) - month_number([end])[0]
 
 
 def flag_warnings(
