@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 
 import pandas as pd
+import pytest
 
 from estimo.cli.tables import overall_table
 from estimo.evaluate.backtest import run_backtest, score_predictions, write_backtest
@@ -25,6 +26,13 @@ def test_backtest_values_every_test_row_or_says_why(market, tmp_path) -> None:
     assert set(result.unvalued["city"]) == {"Atlantis"}
     assert "no training data" in result.unvalued["reason"].iloc[0]
     assert result.metrics["overall"]["n_unvalued"] == 5
+    # ... but the service values them with the global model: scored apart
+    assert "global model (scored apart" in result.unvalued["reason"].iloc[0]
+    served = result.model.predict(late.drop(columns=["price"]))
+    assert result.unvalued["predicted"].tolist() == pytest.approx(served.tolist())
+    new_cities = result.metrics["overall"]["new_cities"]
+    assert new_cities["n"] == 5 and 0 < new_cities["mdape"] < 1
+    assert result.metrics["overall"]["n"] == len(result.predictions)  # not mixed in
 
     paths = write_backtest(result, tmp_path)
     predictions = pd.read_parquet(paths["predictions"])

@@ -242,6 +242,11 @@ class ValuationPipeline(BaseEstimator):
         return tuple(float(x) for x in source.interval_levels)
 
     @property
+    def values_new_cities(self) -> bool:
+        """Whether a city not seen in training is valued (the engine's global sub-model)."""
+        return bool(getattr(self.engine_, "values_new_cities", False))
+
+    @property
     def feature_names_(self) -> list[str]:
         """The engine's model features (canonical, extra, indicator and location columns)."""
         self._check_fitted()

@@ -232,6 +232,13 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
             f"[yellow]{len(result.unvalued)} test rows could not be valued[/] "
             "(see unvalued.parquet), e.g.: " + result.unvalued["reason"].iloc[0]
         )
+    new_cities = result.metrics["overall"].get("new_cities")
+    if new_cities:
+        console.print(
+            f"{new_cities['n']:,} of them are of cities unseen in training, which the service "
+            f"values with the global model: MdAPE {100 * new_cities['mdape']:.1f} %, "
+            f"PE10 {100 * new_cities['pe10']:.1f} % (not in the figures above)"
+        )
 
 
 def train(

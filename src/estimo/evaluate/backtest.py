@@ -32,7 +32,7 @@ import pandas as pd
 
 from estimo.config import QualityConfig
 from estimo.evaluate.metrics import compute_metrics
-from estimo.evaluate.protocol import PRICE_TARGET, score_model
+from estimo.evaluate.protocol import PRICE_TARGET, new_city_metrics, score_model
 from estimo.evaluate.segments import metrics_by_segment
 from estimo.jsonutil import to_jsonable, write_json
 from estimo.model.avm import AVM
@@ -161,6 +161,9 @@ def run_backtest(
         min_group_size=min_group_size,
         range_level=range_level(model),
     )
+    new_cities = new_city_metrics(valued.unvalued)
+    if new_cities is not None:  # valued by the global model, scored apart
+        overall["new_cities"] = new_cities
     metrics = {
         "cutoff": f"{split.cutoff:%Y-%m-%d}",
         "n_train": len(split.train),

@@ -9,7 +9,10 @@ promote: which rows are scored, against which price, and how they are valued.
    when the fitted cleaning policy is known it repairs and imputes them in prediction mode
    (never dropping a row), as the service does, and the model values the result through
    ``predict_table(frame)``. Rows of a city the model has never seen are listed as unvalued
-   with the reason, never silently left out.
+   with the reason, never silently left out; a model that values any city (the engine: its
+   global sub-model, ``values_new_cities``) also gives their ``predicted`` price there,
+   scored apart (:func:`new_city_metrics`) so that models trained on other cities still
+   compare on the same rows.
 3. **Target** (:func:`scoring_target`): ``price_target`` is the price scored against: the
    observed price, or, when the label calibration learned an asking-to-sale ratio, the
    sale-equivalent price (sale prices as observed, asking prices times the learned ratio),
@@ -44,6 +47,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
+from estimo.evaluate.metrics import compute_metrics
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +55,7 @@ __all__ = [
     "PRICE_TARGET",
     "ScoringRows",
     "Valued",
+    "new_city_metrics",
     "new_property_rows",
     "saved_calibrator",
     "score_model",
@@ -222,10 +227,18 @@ def value_rows(model: Any, rows: pd.DataFrame, *, policy: Any | None = None) -> 
     known_city = rows["city"].astype(str).isin(set(map(str, model.cities_)))
     keep = [c for c in _KEEP if c in rows]
     unvalued = rows.loc[~known_city, keep].copy()
+    served_apart = bool(getattr(model, "values_new_cities", False))
+    apart = "; the service values it with the global model (scored apart: new_cities)"
     unvalued["reason"] = [
         f"city {c!r} has no training data (known cities: {', '.join(map(str, model.cities_))})"
+        + (apart if served_apart else "")
         for c in unvalued["city"]
     ]
+    if served_apart and len(unvalued):
+        # what the service answers for them, kept beside the scored rows (NEW_CITIES)
+        unvalued["predicted"] = np.asarray(
+            model.predict(rows_as_served(rows.loc[~known_city], policy)), dtype=float
+        )
     valued = rows.loc[known_city]
     predictions = valued[keep].copy()
     if len(valued):
@@ -287,6 +300,30 @@ def score_model(
     scored = keyed.loc[valued.predictions["id"]].reset_index()
     target, valued.target = scoring_target(scored, calibrator)
     valued.predictions[PRICE_TARGET] = target
+    if "predicted" in valued.unvalued and len(valued.unvalued):
+        apart = keyed.loc[valued.unvalued["id"]].reset_index()
+        valued.unvalued[PRICE_TARGET] = scoring_target(apart, calibrator)[0]
     for column in carry:
         valued.predictions[column] = scored[column].to_numpy()
     return valued
+
+
+def new_city_metrics(unvalued: pd.DataFrame) -> dict[str, Any] | None:
+    """Accuracy on the rows of cities unseen in training that the model still valued (the
+    ``predicted`` and ``price_target`` columns :func:`score_model` adds to the unvalued rows
+    of a model that ``values_new_cities``); None when there are none.
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"predicted": [105.0, 80.0, None], "price_target": [100.0] * 3})
+    >>> round(new_city_metrics(rows)["mdape"], 3), new_city_metrics(rows)["n"]
+    (0.125, 2)
+    """
+    if "predicted" not in unvalued or PRICE_TARGET not in unvalued:
+        return None
+    predicted = unvalued["predicted"].to_numpy(float)
+    target = unvalued[PRICE_TARGET].to_numpy(float)
+    usable = np.isfinite(predicted) & (predicted > 0) & np.isfinite(target) & (target > 0)
+    if not usable.any():
+        return None
+    return compute_metrics(target[usable], predicted[usable])

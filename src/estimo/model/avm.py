@@ -751,6 +751,12 @@ class AVM(BaseEstimator):
             out[name] = values
         return out
 
+    @property
+    def values_new_cities(self) -> bool:
+        """Whether a city not seen in training is valued: always, by the global sub-model
+        and the global price index (with a warning)."""
+        return True
+
     def sub_model_names(self, frame: pd.DataFrame) -> list[str]:
         """Which sub-model served each row: ``city:<name>``, ``global`` or ``blend:<name>``."""
         self._check_fitted()
