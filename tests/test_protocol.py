@@ -10,6 +10,7 @@ from estimo.config import QualityConfig
 from estimo.evaluate.backtest import run_backtest
 from estimo.evaluate.protocol import (
     PRICE_TARGET,
+    new_city_metrics,
     new_property_rows,
     saved_calibrator,
     score_model,
@@ -65,6 +66,20 @@ def test_scoring_through_the_policy_never_drops_a_row_and_uses_the_target(
     # the backtest is this protocol: same rows, same numbers
     result = run_backtest(market, CUTOFF, model_params={**ENGINE, "progress": False})
     assert set(result.predictions["id"]) | set(result.unvalued["id"]) == set(split.test["id"])
+
+
+def test_a_test_set_only_of_new_cities_is_scored_apart(market: pd.DataFrame) -> None:
+    split = out_of_time_split(market, CUTOFF)
+    model = AVM(**ENGINE, progress=False).fit(split.train)
+    elsewhere = split.test.assign(city="Atlantis")
+    valued = score_model(model, elsewhere)
+    assert valued.predictions.empty and len(valued.unvalued) == len(elsewhere)
+    assert valued.unvalued["predicted"].gt(0).all()
+    assert valued.unvalued[PRICE_TARGET].tolist() == elsewhere["price"].tolist()
+    metrics = new_city_metrics(valued.unvalued)
+    assert metrics is not None and metrics["n"] == len(elsewhere)
+    plain = ValuationModel(n_estimators=20).fit(split.train)  # values only its own cities
+    assert "predicted" not in score_model(plain, elsewhere).unvalued
 
 
 def test_a_saved_model_keeps_its_calibration_for_the_target(market: pd.DataFrame, tmp_path) -> None:

@@ -235,7 +235,7 @@ def value_rows(model: Any, rows: pd.DataFrame, *, policy: Any | None = None) -> 
         for c in unvalued["city"]
     ]
     if served_apart and len(unvalued):
-        # what the service answers for them, kept beside the scored rows (NEW_CITIES)
+        # what the service answers for them, kept beside the scored rows
         unvalued["predicted"] = np.asarray(
             model.predict(rows_as_served(rows.loc[~known_city], policy)), dtype=float
         )
@@ -291,18 +291,18 @@ def score_model(
     carry = [c for c in carry if c in rows and c not in _KEEP]
     rows = rows.reset_index(drop=True)
     valued = value_rows(model, rows, policy=policy)
+    keyed = rows.drop_duplicates("id").set_index("id")
+    if "predicted" in valued.unvalued and len(valued.unvalued):  # new cities, scored apart
+        apart = keyed.loc[valued.unvalued["id"]].reset_index()
+        valued.unvalued[PRICE_TARGET] = scoring_target(apart, calibrator)[0]
     if valued.predictions.empty:
         valued.predictions[PRICE_TARGET] = pd.Series(dtype="float64")
         for column in carry:
             valued.predictions[column] = pd.Series(dtype=rows[column].dtype)
         return valued
-    keyed = rows.drop_duplicates("id").set_index("id")
     scored = keyed.loc[valued.predictions["id"]].reset_index()
     target, valued.target = scoring_target(scored, calibrator)
     valued.predictions[PRICE_TARGET] = target
-    if "predicted" in valued.unvalued and len(valued.unvalued):
-        apart = keyed.loc[valued.unvalued["id"]].reset_index()
-        valued.unvalued[PRICE_TARGET] = scoring_target(apart, calibrator)[0]
     for column in carry:
         valued.predictions[column] = scored[column].to_numpy()
     return valued
