@@ -92,6 +92,10 @@ def test_a_date_after_the_window_is_valued_with_a_warning_and_widened() -> None:
     # today by default is never refused, however old the model: warned
     defaulted = CONTRACT.check({"city": "Milano"}, today="2030-01-01")
     assert defaulted.widen and defaulted.record["date"] == pd.Timestamp("2030-01-01")
+    # calendar months from the window's end (2023-12), as the engine's own warning counts
+    # them (1,071 days: 35 "months" of 30 days)
+    later = CONTRACT.check({"city": "Milano"}, today="2026-12-06")
+    assert "is 36 months after the model's training data" in later.warnings[0]
 
 
 def test_a_large_area_per_room_is_warned_not_refused() -> None:

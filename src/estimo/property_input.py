@@ -439,8 +439,10 @@ class PropertyContract:
                         )
                     )
                 elif days > 31:
+                    # calendar months, as the engine's own warning counts them
+                    months = (date.year - end.year) * 12 + date.month - end.month
                     warnings.append(
-                        f"the valuation date {date:%Y-%m-%d} is {days // 30} months after the "
+                        f"the valuation date {date:%Y-%m-%d} is {months} months after the "
                         f"model's training data (to {end:%Y-%m-%d}): prices may have moved "
                         "since; the range is widened"
                     )
