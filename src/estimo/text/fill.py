@@ -32,12 +32,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from estimo.text.extractor import AMENITY_FIELDS, extract, extraction_table
+from estimo.text.extractor import AMENITY_FIELDS, FIELDS, extract, extraction_table
+from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction
 from estimo.text.redact import KINDS, redact
 
 AREA_TOLERANCE = 0.05
@@ -53,8 +55,8 @@ class TextReading:
 
     Attributes
     ----------
-    table : pandas.DataFrame
-        :func:`~estimo.text.extractor.extraction_table` of the rows (positional index).
+    extractions : list of Extraction
+        Each row's facts, in row order.
     redacted : list of str or None
         Descriptions with contact details masked (None where there was no text).
     contacts : dict of str to int
@@ -63,10 +65,37 @@ class TextReading:
         Descriptions that held at least one contact detail.
     """
 
-    table: pd.DataFrame
+    extractions: list[Extraction]
     redacted: list[str | None]
     contacts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     rows_with_contacts: int = 0
+
+    @cached_property
+    def table(self) -> pd.DataFrame:
+        """:func:`~estimo.text.extractor.extraction_table` of the rows (positional index),
+        built on first use: filling one property's fields reads :meth:`found` instead."""
+        return extraction_table(self.extractions)
+
+    def found(self, column: str) -> tuple[list[Any], list[str | None]]:
+        """Each row's value of ``column`` stated by its text (None where it states none)
+        and the span it was read from, typed as :attr:`table` types them: numbers as
+        floats, categories as text, amenities as booleans.
+
+        Examples
+        --------
+        >>> reading = read_descriptions(["Trilocale di 85 mq", None], min_confidence=0.5)
+        >>> reading.found("area_m2")
+        ([85.0, None], ['85 mq', None])
+        """
+        kind = float if column in NUMERIC_FIELDS else str if column in CATEGORY_FIELDS else bool
+        values: list[Any] = []
+        spans: list[str | None] = []
+        for extraction in self.extractions:
+            fact = extraction.facts.get(column)
+            value = None if fact is None or pd.isna(fact.value) else kind(fact.value)
+            values.append(value)
+            spans.append(None if value is None else fact.span)
+        return values, spans
 
 
 @dataclass
@@ -116,7 +145,7 @@ def read_descriptions(
         with_contacts += bool(masked.spans)
         for kind, count in masked.counts.items():
             contacts[kind] += count
-    return TextReading(extraction_table(rows), redacted, contacts, with_contacts)
+    return TextReading(rows, redacted, contacts, with_contacts)
 
 
 def amenity_columns(reading: TextReading, min_share: float) -> list[str]:
@@ -156,14 +185,13 @@ def plan_fills(
     fills, disagreements = [], []
     categories = categories or {}
     for column in columns:
-        if column not in reading.table:
+        if column not in FIELDS:
             continue
-        found = reading.table[column]
-        spans = reading.table[f"{column}_span"]
-        has_text = np.array(found.notna(), dtype=bool)
-        if column in categories:
-            has_text &= np.array(found.astype("string").isin(categories[column]).fillna(False),
-                                 dtype=bool)
+        found, spans = reading.found(column)
+        allowed = categories.get(column)
+        has_text = np.array(
+            [v is not None and (allowed is None or v in allowed) for v in found], dtype=bool
+        )
         if not has_text.any():
             continue
         given = (
@@ -174,10 +202,10 @@ def plan_fills(
         missing = given.isna().to_numpy()
         fill_rows = np.flatnonzero(has_text & missing)
         if len(fill_rows):
-            values = [_as_column_value(given, found.iat[i]) for i in fill_rows]
-            fills.append(Fill(column, fill_rows, values, [str(spans.iat[i]) for i in fill_rows]))
+            values = [_as_column_value(given, found[i]) for i in fill_rows]
+            fills.append(Fill(column, fill_rows, values, [str(spans[i]) for i in fill_rows]))
         both = np.flatnonzero(has_text & ~missing)
-        differ = [i for i in both if _differ(column, given.iat[i], found.iat[i])]
+        differ = [i for i in both if _differ(column, given.iat[i], found[i])]
         if differ:
             rows = np.asarray(differ, dtype=int)
             disagreements.append(
@@ -185,8 +213,8 @@ def plan_fills(
                     column,
                     rows,
                     [_plain(given.iat[i]) for i in rows],
-                    [_plain(found.iat[i]) for i in rows],
-                    [str(spans.iat[i]) for i in rows],
+                    [_plain(found[i]) for i in rows],
+                    [str(spans[i]) for i in rows],
                 )
             )
     return fills, disagreements
