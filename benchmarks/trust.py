@@ -13,6 +13,8 @@ at least 1,000 test properties:
 - explanations where the blend sentence contradicts the comparables' similarity, where the
   most similar comparable is left out while a less similar one is kept, or where a reason in
   money is made only of facts the owner did not give;
+- the same properties as the service values them (raw records through the input contract):
+  their coverage and "low" share must be the backtest's (a date after the data priced once);
 - the share of valuations carrying each kind of warning (a warning on nearly every valuation
   tells the owner nothing; the "not very similar" one is calibrated per market).
 
@@ -146,6 +148,45 @@ def warning_shares(valuations: list[Any]) -> pd.Series:
     return (100 * shares / max(len(valued), 1)).round(1)
 
 
+def served_table(
+    pred: pd.DataFrame, records: list[dict[str, Any]], valuations: list[Any]
+) -> pd.DataFrame:
+    """The same test properties as the backtest values them and as the service does (raw
+    records through the input contract, ``value_many``): 80/90 % coverage and the share
+    called "low" confidence. The two must agree: a date after the data is priced once."""
+    table = pred.drop_duplicates("id", keep=False).set_index(pred["id"].astype(str))
+    target = table["price_target"] if "price_target" in table else table["price"]
+    served = {
+        str(r["id"]): v
+        for r, v in zip(records, valuations, strict=True)
+        if not isinstance(v, Exception) and str(r["id"]) in table.index
+    }
+    ids = list(served)
+    paths = {
+        "backtest": (
+            table.loc[ids, ["low", "high", "low_90", "high_90"]].to_numpy(float),
+            table.loc[ids, "confidence"].astype(str).tolist(),
+        ),
+        "served": (
+            np.array([[v.low, v.high, *v.ranges["90"]] for v in served.values()], dtype=float),
+            [str(v.confidence) for v in served.values()],
+        ),
+    }
+    t = target.loc[ids].to_numpy(float)
+    rows = []
+    for name, (bounds, words) in paths.items():
+        rows.append(
+            {
+                "path": name,
+                "n": len(ids),
+                "80 %": float(100 * np.mean((t >= bounds[:, 0]) & (t <= bounds[:, 1]))),
+                "90 %": float(100 * np.mean((t >= bounds[:, 2]) & (t <= bounds[:, 3]))),
+                "low confidence %": float(100 * np.mean([w == "low" for w in words])),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def run(frame: pd.DataFrame, cutoff: str, n_explain: int, label: str, **engine: Any) -> None:
     """Backtest, coverage, confidence and the explanation checker on one market."""
     from estimo.config import QualityConfig
@@ -169,6 +210,8 @@ def run(frame: pd.DataFrame, cutoff: str, n_explain: int, label: str, **engine: 
     start = time.perf_counter()
     valuations = result.model.value_many(records, explain=True)
     seconds = time.perf_counter() - start
+    print("\nthe same properties as backtested and as served (input contract, value_many):")
+    print(served_table(pred, records, valuations).round(1).to_string(index=False))
     print(f"\nexplanation checker ({seconds:.0f} s):")
     for name, count in check_explanations(valuations, records).items():
         print(f"  {name}: {count:,}")

@@ -41,10 +41,18 @@ a valuation date before the training window               refused
 a valuation date more than :data:`MAX_DAYS_AHEAD` days    refused
 after the training window (unless it is the default:
 today)
-a valuation date after the training window (within the    valued, warned, widened
-limit above, or today by default)
+a valuation date more than a month after the training     valued, warned, widened
+window (within the limit above, or today by default), for
+an engine without adaptive ranges (``engine_dates``)
 more than :data:`MAX_M2_PER_ROOM` m² per room             valued, warned, widened
 ========================================================  ========================
+
+An engine with adaptive ranges (every :class:`~estimo.model.avm.AVM` fitted by this version)
+prices a date after its data itself: its range grows with the months past the data by a
+term calibrated out of time, and past ``stale_months`` it says so and lowers its
+confidence. The contract does not widen such a date a second time (that made the usual
+served case, today's valuation a month or two after the data, "low" with a range 1.5x too
+wide).
 
 NaN, Infinity, lists, objects and markup never reach the engine: they are refused here.
 
@@ -197,6 +205,13 @@ class PropertyContract:
         ("milano", " MILANO ", "Krakow" for "Kraków") is matched to its name there
         (:func:`estimo.names.name_key`); an unmatched city is kept as typed (the engine
         values it with the global model, a warning and a lower confidence).
+    engine_dates : bool
+        Whether the engine prices a valuation date after its data itself: its ranges
+        widen with the months past the data (a term calibrated out of time) and it says so
+        once the date is stale (:class:`~estimo.model.intervals.AdaptiveIntervals`). The
+        contract then neither warns about such a date nor widens the range again; it still
+        refuses one too far ahead. Without it (an engine without adaptive ranges), a date
+        more than a month after the window is warned about and widened here.
     """
 
     ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -205,6 +220,7 @@ class PropertyContract:
     extra_fields: frozenset[str] | None = None
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cities: tuple[str, ...] = ()
+    engine_dates: bool = False
 
     def __post_init__(self) -> None:
         if not self.ranges:
@@ -250,6 +266,7 @@ class PropertyContract:
             extra_fields=extras if stage is not None else None,
             categories=categories,
             cities=tuple(str(c) for c in getattr(engine, "cities_", ()) or ()),
+            engine_dates=getattr(engine, "adaptive_", None) is not None,
         )
 
     @classmethod
@@ -438,7 +455,7 @@ class PropertyContract:
                             f"days after the model's training data, which ends {end:%Y-%m-%d})",
                         )
                     )
-                elif days > 31:
+                elif days > 31 and not self.engine_dates:
                     # calendar months, as the engine's own warning counts them
                     months = (date.year - end.year) * 12 + date.month - end.month
                     warnings.append(
