@@ -117,6 +117,38 @@ def test_value_one_gives_the_batch_numbers_with_reasons(fitted) -> None:
     json.dumps(data)  # JSON-ready
 
 
+@pytest.mark.parametrize("months", [2, 20])
+def test_a_date_after_the_data_is_priced_by_the_engine_alone(fitted, months) -> None:
+    """The engine widens its range with the months past its data (calibrated) and says so
+    once stale; the input contract does not widen it again (it used to make every valuation
+    of today, a month or two after the data, "low" with a range 1.5x too wide)."""
+    pipeline, _, _ = fitted
+    date = pipeline.trained_until_ + pd.DateOffset(months=months)
+    record = {"city": "Milano", "area_m2": 70, "rooms": 3, "date": f"{date:%Y-%m-%d}"}
+    one = pipeline.value_one(record, explain=False)
+    (batch,) = pipeline.value(pd.DataFrame([{**record, "date": date}]))
+    assert (one.low, one.high, one.confidence) == (batch.low, batch.high, batch.confidence)
+    assert not any("after the model's training data" in w for w in one.warnings)
+    stale = [w for w in one.warnings if "months after the data ends" in w]
+    assert len(stale) == (1 if months == 20 else 0), one.warnings
+    near = pipeline.value_one({**record, "date": f"{pipeline.trained_until_:%Y-%m-%d}"})
+    assert one.high / one.low > near.high / near.low  # wider with time, by the engine
+
+
+def test_an_unseen_city_is_told_once(fitted) -> None:
+    pipeline, _, _ = fitted
+    one = pipeline.value_one({"city": "Lisboa", "area_m2": 70, "rooms": 3}, explain=False)
+    about = [w for w in one.warnings if "Lisboa" in w]
+    assert about == [
+        "city 'Lisboa' was not seen in training: valued by the global model and the global "
+        "price index"
+    ]
+    alone = pipeline.policy_.transform(
+        pd.DataFrame([{"city": "Lisboa", "area_m2": 70.0, "rooms": 3.0}]), mode="predict"
+    )
+    assert "was not in the training data" in alone.warnings[0][0]  # the policy alone says it
+
+
 def test_value_many_values_the_good_records_and_returns_the_errors(fitted) -> None:
     pipeline, _, _ = fitted
     good = {"city": "Milano", "area_m2": 70, "rooms": 3, "date": "2023-10-01"}

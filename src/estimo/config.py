@@ -330,6 +330,15 @@ class CleanSettings(_Strict):
     )
     impute_levels: list[str] = Field(default_factory=lambda: ["neighbourhood", "city", "country"])
     min_group_size: Annotated[int, Field(ge=1)] = 10
+    max_impute_missing_share: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="a column (not a critical one) missing on more than this share of the "
+        "training rows is left missing, not imputed: missing is its usual state, which the "
+        "model learns as it is, while a guess from the few known values (the most common "
+        "condition, say) would be wrong about as often as right and told to the owner",
+    )
     overrides: list[ImputeOverride] = Field(default_factory=list)
     missing_indicators: bool = True
     min_missing_share: Annotated[float, Field(ge=0, le=1)] = 0.01

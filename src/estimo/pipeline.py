@@ -67,7 +67,7 @@ from estimo.model.avm import AVM, BUNDLE_META
 from estimo.model.valuation_result import Valuation
 from estimo.property_input import PropertyContract, widen_valuation
 from estimo.quality.calibrate import LabelCalibrator
-from estimo.quality.clean import CleaningPolicy
+from estimo.quality.clean import CleaningPolicy, CleanResult, unseen_city_warning
 from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.records import parsed_frame
 
@@ -280,7 +280,7 @@ class ValuationPipeline(BaseEstimator):
         if self.policy_ is None:
             return frame.reset_index(drop=True), [[] for _ in range(len(frame))]
         result = self.policy_.transform(frame, mode="predict")
-        return result.frame, result.warnings
+        return result.frame, self._told_once(result)
 
     def _cleaned_for_valuing(
         self, frame: pd.DataFrame, explain: bool
@@ -296,7 +296,21 @@ class ValuationPipeline(BaseEstimator):
         imputed = changes.loc[
             changes["rule"].astype(str).str.startswith("impute."), ["row", "column"]
         ]
-        return result.frame, result.warnings, imputed
+        return result.frame, self._told_once(result), imputed
+
+    def _told_once(self, result: CleanResult) -> list[list[str]]:
+        """The cleaning's warnings without its note of a city unseen in training when the
+        engine values such a city itself: the engine's own warning says it (and how it was
+        valued), so the owner reads the fact once."""
+        if not self.values_new_cities:
+            return result.warnings
+        if "city" not in result.frame:
+            return result.warnings
+        cities = result.frame["city"].tolist()
+        return [
+            [w for w in row if w != unseen_city_warning(cities[i])] if row else row
+            for i, row in enumerate(result.warnings)
+        ]
 
     def predict_table(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
         """Everything a backtest stores per row (``predicted``, ``model``, ``comps``,

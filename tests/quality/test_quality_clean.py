@@ -275,3 +275,49 @@ def test_critical_share_setting_keeps_every_row(market):
     config = QualityConfig.model_validate({"clean": {"max_critical_missing_share": 0.0}})
     result = CleaningPolicy(config).fit_transform(frame)
     assert not result.dropped["rule"].str.startswith("completeness.missing_critical").any()
+
+
+def test_mostly_missing_column_is_left_missing_not_guessed(market, tmp_path):
+    """Condition missing on 70 % of the rows: the most common known value would be a guess
+    told to the owner as a fact; the column stays missing (the model learns what missing
+    means), in training and in prediction, and a saved policy keeps the rule."""
+    from estimo.bundle_folder import BundleFolder
+
+    frame = market.frame.copy()
+    rng = np.random.default_rng(3)
+    frame.loc[rng.random(len(frame)) < 0.7, "condition"] = None
+    frame.loc[rng.random(len(frame)) < 0.3, "year_built"] = np.nan
+    policy = CleaningPolicy()
+    trained = policy.fit_transform(frame)
+    assert set(policy.left_missing_) == {"condition"}
+    assert 0.6 < policy.left_missing_["condition"] < 0.8
+    assert "condition" not in policy.impute_values_ and "year_built" in policy.impute_values_
+    imputed = trained.changes[trained.changes["rule"].str.startswith("impute.")]
+    assert "condition" not in set(imputed["column"]) and "year_built" in set(imputed["column"])
+    assert trained.frame["condition"].isna().mean() > 0.3  # what descriptions did not give
+    assert trained.frame["year_built"].notna().all()  # under half missing: still imputed
+    assert trained.frame["condition_missing"].mean() > 0.3  # the indicator is kept
+    action = next(
+        f.action
+        for f in policy.report_.findings
+        if f.rule == "completeness.missing" and f.column == "condition"
+    )
+    assert action.startswith("left missing")
+
+    folder = BundleFolder(str(tmp_path / "policy"))
+    loaded = CleaningPolicy.from_bundle(folder, policy.to_bundle(folder))
+    row = frame.iloc[[0]].assign(condition=None, year_built=np.nan, description=None)
+    for fitted in (policy, loaded):
+        result = fitted.transform(row, mode="predict")
+        assert pd.isna(result.frame["condition"].iloc[0])
+        assert not any(w.startswith("condition was missing") for w in result.warnings[0])
+        assert any(w.startswith("year_built was missing; used") for w in result.warnings[0])
+
+
+def test_impute_share_setting_restores_imputing_every_column(market):
+    frame = market.frame.assign(condition=lambda f: f["condition"].where(f.index % 4 == 0))
+    config = QualityConfig.model_validate({"clean": {"max_impute_missing_share": 1.0}})
+    policy = CleaningPolicy(config)
+    result = policy.fit_transform(frame)
+    assert policy.left_missing_ == {} and "condition" in policy.impute_values_
+    assert result.frame["condition"].notna().all()

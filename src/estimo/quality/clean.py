@@ -35,6 +35,7 @@ True
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -49,7 +50,7 @@ from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
 from estimo.quality.rules import validity
-from estimo.quality.rules.completeness import critical_to_drop
+from estimo.quality.rules.completeness import critical_to_drop, left_missing
 from estimo.quality.rules.location import learn_regions, locate
 from estimo.text.fill import TextResult, apply_text, plan_text
 
@@ -136,9 +137,10 @@ class CleaningPolicy(BaseEstimator):
         self.columns_in_ = [str(c) for c in frame.columns]
         self.critical_to_drop_ = critical_to_drop(data, cfg, self.columns_in_)
         self.cities_ = tuple(sorted(repaired["city"].dropna().astype(str).unique()))
-        self.impute_values_ = self._learn_impute(repaired, cfg)
-        self.text_plan_ = plan_text(repaired, cfg.text)
         missing = repaired.isna().mean() if len(repaired) else pd.Series(dtype=float)
+        self.left_missing_ = left_missing(missing, cfg)
+        self.impute_values_ = self._learn_impute(repaired, cfg, skip=self.left_missing_)
+        self.text_plan_ = plan_text(repaired, cfg.text)
         candidates = [c for c in cfg.clean.impute_columns if c in repaired] + ["lat", "lon"]
         self.indicator_columns_ = (
             [
@@ -166,6 +168,7 @@ class CleaningPolicy(BaseEstimator):
                 for column, tables in self.impute_values_.items()
             },
             "indicator_columns": list(self.indicator_columns_),
+            "left_missing": dict(self.left_missing_),
             "text_plan": self.text_plan_,
             "stacked_points": [list(p) for p in self.regions_.attrs.get("stacked", [])],
         }
@@ -181,6 +184,8 @@ class CleaningPolicy(BaseEstimator):
         policy.cities_ = tuple(meta["cities"])
         policy.impute_values_ = meta["impute_values"]
         policy.indicator_columns_ = list(meta["indicator_columns"])
+        # a bundle saved before this rule imputes every column it holds values for
+        policy.left_missing_ = dict(meta.get("left_missing", {}))
         policy.text_plan_ = meta.get("text_plan")
         return policy
 
@@ -189,11 +194,13 @@ class CleaningPolicy(BaseEstimator):
             raise NotFittedError("this CleaningPolicy is not fitted yet; call fit(frame) first")
 
     @staticmethod
-    def _learn_impute(data: pd.DataFrame, cfg: QualityConfig) -> dict[str, dict[str, Any]]:
+    def _learn_impute(
+        data: pd.DataFrame, cfg: QualityConfig, skip: Mapping[str, float]
+    ) -> dict[str, dict[str, Any]]:
         values: dict[str, dict[str, Any]] = {}
         min_n = cfg.clean.min_group_size
         for column in cfg.clean.impute_columns:
-            if column not in data or data[column].isna().all():
+            if column not in data or column in skip or data[column].isna().all():
                 continue
             numeric = pd.api.types.is_numeric_dtype(data[column])
             known = data[data[column].notna()]
@@ -264,11 +271,7 @@ class CleaningPolicy(BaseEstimator):
         if mode == "predict":
             unknown = ~data["city"].astype(str).isin(set(self.cities_)).to_numpy()
             for i in np.flatnonzero(unknown):
-                warnings[i].insert(
-                    0,
-                    f"city {data['city'].iat[i]!r} was not in the training data; "
-                    "imputed from country or overall values",
-                )
+                warnings[i].insert(0, unseen_city_warning(data["city"].iat[i]))
         if cfg.clean.impute:
             data = self._impute(data, changes, warnings, mode)
         result = self._result(data, changes, drops, warnings, weight, np.arange(n), n)
@@ -505,6 +508,17 @@ class CleaningPolicy(BaseEstimator):
             n_input=n,
             summary=summary,
         )
+
+
+def unseen_city_warning(city: Any) -> str:
+    """The prediction-mode warning of a row whose city the policy was not fitted on.
+
+    Examples
+    --------
+    >>> unseen_city_warning("Lisboa")
+    "city 'Lisboa' was not in the training data; imputed from country or overall values"
+    """
+    return f"city {city!r} was not in the training data; imputed from country or overall values"
 
 
 def _jsonable(value: Any) -> Any:

@@ -19,6 +19,8 @@ missing rows are dropped: the rows are kept (``critical_to_drop`` returns no col
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -59,6 +61,29 @@ def critical_to_drop(frame: pd.DataFrame, config: QualityConfig, present: list[s
     return out
 
 
+def left_missing(missing_share: Mapping[str, float], config: QualityConfig) -> dict[str, float]:
+    """Columns to impute that are left missing instead, with their missing share.
+
+    A column that is not critical and is missing on more than
+    ``clean.max_impute_missing_share`` of the training rows (half, by default) is not
+    imputed: missing is its usual state, which the model learns from as it is, and the
+    most common of the few known values would be a guess told to the owner as a fact.
+
+    Examples
+    --------
+    >>> from estimo.config import QualityConfig
+    >>> left_missing({"condition": 0.75, "year_built": 0.16, "rooms": 0.9}, QualityConfig())
+    {'condition': 0.75}
+    """
+    limit = config.clean.max_impute_missing_share
+    critical = set(config.critical_columns)
+    return {
+        name: round(float(missing_share.get(name, 0.0)), 4)
+        for name in config.clean.impute_columns
+        if name not in critical and limit < float(missing_share.get(name, 0.0)) < 1.0
+    }
+
+
 def check(ctx: AuditContext, present: list[str]) -> None:
     """Add missingness findings, the ``missing_critical`` row flag and the missingness table.
 
@@ -74,6 +99,7 @@ def check(ctx: AuditContext, present: list[str]) -> None:
     missing = frame[columns].isna()
     critical = [c for c in ctx.config.critical_columns if c in present]
     dropped = critical_to_drop(frame, ctx.config, present)
+    not_imputed = left_missing(missing.mean() if ctx.n else {}, ctx.config)
     for name in ctx.config.critical_columns:
         if name not in present:
             ctx.note(
@@ -121,13 +147,17 @@ def check(ctx: AuditContext, present: list[str]) -> None:
                 action="row dropped from training; imputed at prediction time",
             )
         else:
+            limit = ctx.config.clean.max_impute_missing_share
             ctx.flag(
                 "completeness.missing",
                 missing[name].to_numpy(),
                 column=name,
                 severity="info",
                 message=f"column {name!r} is missing in {count} rows ({rate:.1%})",
-                action="imputed by location when configured, with a missing-indicator column",
+                action=f"left missing (over the {limit:.0%} share up to which a column is "
+                "imputed): the model learns from its missing state"
+                if name in not_imputed
+                else "imputed by location when configured, with a missing-indicator column",
             )
     usable_critical = [c for c in dropped if not missing[c].all()] if ctx.n else []
     ctx.flags["completeness.missing_critical"] = (
