@@ -37,6 +37,14 @@ def test_start_up_imports_nothing_heavy(code: str) -> None:
     assert not loaded & set(HEAVY), sorted(loaded & set(HEAVY))
 
 
+@pytest.mark.parametrize("code", ["import estimo.serve.main", "import estimo.registry.store"])
+def test_the_service_starts_without_the_engines_libraries(code: str) -> None:
+    """The app and the registry's catalog answer /readyz before pandas, LightGBM or a key
+    store's SQLAlchemy are needed (they are imported with the first model or key store)."""
+    loaded = _modules_after(code)
+    assert not loaded & {*HEAVY, "sqlalchemy"}, sorted(loaded & {*HEAVY, "sqlalchemy"})
+
+
 def test_the_help_page_lists_every_command_from_the_registry() -> None:
     out = subprocess.run(
         [sys.executable, "-c", "from estimo.cli import main; main()", "--help"],

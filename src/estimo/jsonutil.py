@@ -4,36 +4,43 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Any
-
-import numpy as np
-import pandas as pd
 
 
 def to_jsonable(value: Any) -> Any:
     """Recursively convert numpy/pandas scalars and containers to JSON-ready values.
 
+    numpy and pandas are not imported here: a value can only be one of theirs once they
+    are loaded (the service reads the registry's JSON before it loads either).
+
     Examples
     --------
+    >>> import numpy as np, pandas as pd
     >>> to_jsonable({"a": np.float64("nan"), "b": [np.int64(3)], "c": pd.Timestamp("2024-01-01")})
     {'a': None, 'b': [3], 'c': '2024-01-01T00:00:00'}
     """
+    np = sys.modules.get("numpy")
+    pd = sys.modules.get("pandas")
     if isinstance(value, dict):
         return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | np.ndarray | pd.Series):
+    if isinstance(value, list | tuple) or (
+        (np is not None and isinstance(value, np.ndarray))
+        or (pd is not None and isinstance(value, pd.Series))
+    ):
         return [to_jsonable(v) for v in (value.tolist() if hasattr(value, "tolist") else value)]
-    if isinstance(value, pd.DataFrame):
+    if pd is not None and isinstance(value, pd.DataFrame):
         return [to_jsonable(r) for r in value.to_dict(orient="records")]
-    if isinstance(value, np.bool_ | bool):
+    if isinstance(value, bool) or (np is not None and isinstance(value, np.bool_)):
         return bool(value)
-    if isinstance(value, np.integer):
+    if np is not None and isinstance(value, np.integer):
         return int(value)
-    if isinstance(value, float | np.floating):
+    if isinstance(value, float) or (np is not None and isinstance(value, np.floating)):
         return None if math.isnan(value) or math.isinf(value) else float(value)
-    if isinstance(value, pd.Timestamp):
+    if pd is not None and isinstance(value, pd.Timestamp):
         return value.isoformat()
-    if value is None or value is pd.NA or value is pd.NaT:
+    if value is None or (pd is not None and (value is pd.NA or value is pd.NaT)):
         return None
     if isinstance(value, str | int):
         return value

@@ -16,9 +16,10 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported where a frame is built: the service starts without it
+    import pandas as pd
 
 FieldKind = Literal["id", "numeric", "category", "date", "text"]
 PRICE_KINDS: tuple[str, ...] = ("asking", "sale", "appraisal", "rent")
@@ -108,6 +109,8 @@ def feature_columns(frame: pd.DataFrame) -> list[str]:
 
 def empty_canonical_frame() -> pd.DataFrame:
     """A zero-row frame with every canonical column and its dtype."""
+    import pandas as pd
+
     return pd.DataFrame({name: pd.Series(dtype=dtype_of(name)) for name in CANONICAL_COLUMNS})
 
 

@@ -13,27 +13,38 @@ Examples
 
 from __future__ import annotations
 
-from estimo.explain.contributions import log_contributions
-from estimo.explain.explainer import Explainer, Explanation, explain_properties
-from estimo.explain.global_report import GlobalReport, global_report
-from estimo.explain.labels import Labeler, check_labels, missing_labels
-from estimo.explain.money import allocate_money
-from estimo.explain.reasons import Reason, ReasonSet, build_reasons
-from estimo.explain.reference import ReferenceTable
+import importlib
 
-__all__ = [
-    "Explainer",
-    "Explanation",
-    "GlobalReport",
-    "Labeler",
-    "Reason",
-    "ReasonSet",
-    "ReferenceTable",
-    "allocate_money",
-    "build_reasons",
-    "check_labels",
-    "explain_properties",
-    "global_report",
-    "log_contributions",
-    "missing_labels",
-]
+# names -> modules, imported on first use: the service's page needs the labels without
+# the explainer's pandas and LightGBM (see estimo/__init__.py for the same pattern)
+_EXPORTS: dict[str, str] = {
+    "Explainer": "estimo.explain.explainer",
+    "Explanation": "estimo.explain.explainer",
+    "GlobalReport": "estimo.explain.global_report",
+    "Labeler": "estimo.explain.labels",
+    "Reason": "estimo.explain.reasons",
+    "ReasonSet": "estimo.explain.reasons",
+    "ReferenceTable": "estimo.explain.reference",
+    "allocate_money": "estimo.explain.money",
+    "build_reasons": "estimo.explain.reasons",
+    "check_labels": "estimo.explain.labels",
+    "explain_properties": "estimo.explain.explainer",
+    "global_report": "estimo.explain.global_report",
+    "log_contributions": "estimo.explain.contributions",
+    "missing_labels": "estimo.explain.labels",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> object:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'estimo.explain' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

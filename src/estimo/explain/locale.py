@@ -33,8 +33,6 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-import pandas as pd
-
 from estimo.errors import ConfigError
 
 LANGUAGES: tuple[str, ...] = ("en", "it", "es")
@@ -194,13 +192,13 @@ class Locale:
 
     def month_year(self, date: Any) -> str:
         """``2024-03-14`` -> ``March 2024`` (en), ``marzo 2024`` (it), ``marzo de 2024`` (es)."""
-        stamp = pd.Timestamp(date)
+        stamp = _timestamp(date)
         month = self.data["months"][stamp.month - 1]
         return self.data.get("month_year", "{month} {year}").format(month=month, year=stamp.year)
 
     def month_in(self, date: Any) -> str:
         """``2024-04-02`` -> ``in April 2024`` (en) or ``ad aprile 2024`` (it)."""
-        stamp = date if isinstance(date, pd.Timestamp) else pd.Timestamp(date)
+        stamp = _timestamp(date)
         return f"{self.data['months_in'][stamp.month - 1]} {stamp.year}"
 
     def list_join(self, items: list[str]) -> str:
@@ -224,3 +222,13 @@ def get_locale(code: str = DEFAULT_LANGUAGE) -> Locale:
         raise ConfigError(f"language is {code!r}; expected one of {list(LANGUAGES)!r}")
     path = resources.files("estimo.explain").joinpath("locales", f"{code}.json")
     return Locale(code, json.loads(path.read_text(encoding="utf-8")))
+
+
+def _timestamp(date: Any) -> Any:
+    """``date`` as something with ``.year`` and ``.month`` (pandas parses text dates; it is
+    imported only then, so the service's page starts without it)."""
+    if hasattr(date, "year") and hasattr(date, "month"):
+        return date
+    import pandas as pd
+
+    return pd.Timestamp(date)

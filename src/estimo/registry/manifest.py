@@ -28,11 +28,12 @@ import socket
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import numpy as np
-import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field
+
+if TYPE_CHECKING:  # pandas is imported by the functions over frames: reading a manifest
+    import pandas as pd  # (the service's catalog) does not need it
 
 from estimo import __version__
 from estimo.schema import CANONICAL_COLUMNS
@@ -140,6 +141,8 @@ class ModelManifest(_Model):
         """Last date of the training window, if known."""
         if self.training is None or self.training.date_to is None:
             return None
+        import pandas as pd
+
         return pd.Timestamp(self.training.date_to)
 
     def test_metric(self, name: str) -> float | None:
@@ -152,6 +155,8 @@ class ModelManifest(_Model):
 
 def _normalised(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """Columns in a dtype-independent form: floats, int64 nanoseconds or object strings."""
+    import pandas as pd
+
     out: dict[str, pd.Series] = {}
     for name in columns:
         values = frame[name]
@@ -204,6 +209,9 @@ def fingerprint_frame(frame: pd.DataFrame, columns: list[str] | None = None) -> 
         raise ValueError(
             f"columns {missing!r} are not in the table; it has {list(frame.columns)!r}"
         )
+    import numpy as np
+    import pandas as pd
+
     ordered = sorted(str(c) for c in columns)
     digest = hashlib.sha256()
     digest.update(f"{FINGERPRINT_METHOD}|{len(frame)}|{'|'.join(ordered)}".encode())
@@ -229,6 +237,8 @@ def frame_schema(frame: pd.DataFrame) -> dict[str, str]:
 
 def data_window(frame: pd.DataFrame, columns: list[str] | None = None) -> DataWindow:
     """Describe a canonical table: date range, size, fingerprint and columns."""
+    import pandas as pd
+
     dates = pd.to_datetime(frame["date"]) if "date" in frame and len(frame) else None
     return DataWindow(
         date_from=None if dates is None else dates.min().date(),

@@ -61,7 +61,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats
 
 from estimo.serve.guard.settings import Action, ExtractionSettings
 
@@ -320,6 +319,8 @@ class ExtractionDetector:
         elif np.ptp(distances) <= 1e-6:  # a regular grid: every step the same length
             w = 0.0
         else:
+            from scipy import stats  # 0.8 s of imports: paid when a client is first tested
+
             w = float(stats.shapiro(distances).statistic)
         evidence["prada_w"] = round(w, 4)
         if w < s.prada_threshold:

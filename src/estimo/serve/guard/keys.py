@@ -31,10 +31,11 @@ import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Literal, get_args
+from typing import TYPE_CHECKING, Literal, get_args
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+if TYPE_CHECKING:  # SQLAlchemy is imported when a key store opens: the service starts without it
+    import sqlalchemy as sa
+    from sqlalchemy.engine import Engine
 
 from estimo.errors import EstimoError
 
@@ -126,6 +127,8 @@ class KeyStore:
     """
 
     def __init__(self, engine: Engine, cache_seconds: float = 30.0, table_prefix: str = "") -> None:
+        import sqlalchemy as sa
+
         self.engine = engine
         self.cache_seconds = cache_seconds
         metadata = sa.MetaData()
@@ -153,6 +156,8 @@ class KeyStore:
         KeyStoreError
             If the URL is malformed or its driver is not installed.
         """
+        import sqlalchemy as sa
+
         try:
             engine = sa.create_engine(url, pool_pre_ping=True)
         except (sa.exc.ArgumentError, ImportError) as exc:
@@ -188,6 +193,8 @@ class KeyStore:
 
     def list(self, include_revoked: bool = False) -> list[ApiKey]:
         """Every key, oldest first (revoked ones too if asked)."""
+        import sqlalchemy as sa
+
         query = sa.select(self.table).order_by(self.table.c.created_at)
         if not include_revoked:
             query = query.where(self.table.c.revoked_at.is_(None))
@@ -196,6 +203,8 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> ApiKey:
         """Stop a key from working (kept in the table for the audit trail)."""
+        import sqlalchemy as sa
+
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             conn.execute(
@@ -214,6 +223,8 @@ class KeyStore:
 
     def verify(self, plain: str) -> ApiKey | None:
         """The working key behind a presented plain key, or None (unknown, wrong, revoked)."""
+        import sqlalchemy as sa
+
         parsed = parse_key(plain)
         if parsed is None:
             return None
