@@ -321,3 +321,9 @@ def test_impute_share_setting_restores_imputing_every_column(market):
     result = policy.fit_transform(frame)
     assert policy.left_missing_ == {} and "condition" in policy.impute_values_
     assert result.frame["condition"].notna().all()
+    # an override is the user's own rule: it applies to a mostly-missing column too
+    config = QualityConfig()
+    config.clean.overrides = [ImputeOverride(column="condition", value="good")]
+    policy = CleaningPolicy(config)
+    result = policy.fit_transform(frame)
+    assert policy.left_missing_ == {} and (result.frame["condition"].notna()).all()

@@ -67,7 +67,8 @@ def left_missing(missing_share: Mapping[str, float], config: QualityConfig) -> d
     A column that is not critical and is missing on more than
     ``clean.max_impute_missing_share`` of the training rows (half, by default) is not
     imputed: missing is its usual state, which the model learns from as it is, and the
-    most common of the few known values would be a guess told to the owner as a fact.
+    most common of the few known values would be a guess told to the owner as a fact. A
+    column with an imputation override (``clean.overrides``) is imputed as configured.
 
     Examples
     --------
@@ -76,11 +77,11 @@ def left_missing(missing_share: Mapping[str, float], config: QualityConfig) -> d
     {'condition': 0.75}
     """
     limit = config.clean.max_impute_missing_share
-    critical = set(config.critical_columns)
+    kept = set(config.critical_columns) | {rule.column for rule in config.clean.overrides}
     return {
         name: round(float(missing_share.get(name, 0.0)), 4)
         for name in config.clean.impute_columns
-        if name not in critical and limit < float(missing_share.get(name, 0.0)) < 1.0
+        if name not in kept and limit < float(missing_share.get(name, 0.0)) < 1.0
     }
 
 
