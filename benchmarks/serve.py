@@ -278,6 +278,11 @@ def estimo_env(url: str, alias: str, extras: list[str], **more: Any) -> dict[str
         "ESTIMO_SERVE__EXTRA_FIELDS": json.dumps(extras),
         "ESTIMO_SERVE__BATCH_MAX": "1000",
         "ESTIMO_SERVE__LOG_LEVEL": "INFO",
+        # the guard's defaults require a key and limit each client: this benchmark measures
+        # the service itself (benchmarks/limits_load.py and extraction.py measure the guard)
+        "ESTIMO_SERVE__GUARD__ANONYMOUS_TIER": "internal",
+        "ESTIMO_SERVE__GUARD__KEY_LIMITS": json.dumps({"internal": "1000000/second"}),
+        "ESTIMO_SERVE__GUARD__ADDRESS_LIMIT": "1000000/second",
     }
     env.update({f"ESTIMO_SERVE__{k.upper()}": str(v) for k, v in more.items()})
     return env
@@ -292,8 +297,7 @@ CONSTANT = "serve:constant_app"
 
 
 def cold_start(url: str, extras: list[str]) -> dict[str, float]:
-    """Registry with 15 city aliases; also a model folder (no registry: the registry package
-    imports pandas, the folder catalog does not)."""
+    """Registry with 15 city aliases; also the champion's folder served alone (no registry)."""
     from estimo.registry.store import Registry
 
     folder = Registry(url).bundle_url("champion")

@@ -125,6 +125,50 @@ def test_difficulty_flags_name_each_reason() -> None:
     assert flags[2] == ["new_city", "outside_range:floor", "past_data"]
 
 
+def test_a_rare_feature_cannot_blow_up_the_error_scale() -> None:
+    """King County without dates: "few comparables" is almost always 0, so its rare rows
+    sit 46 standard deviations out; the fitted square of it gave two test homes an error
+    scale of 7,900 and 14,400 (ranges up to infinity). Features are now used (and fitted)
+    within ±4 SD. The numbers are that fold's fitted model and the two homes."""
+    model = DifficultyModel()
+    model.center_ = np.array([0.116, 0.491, -3.198, 0.592, 0.001, 0.031, 0.0, -3.389])
+    model.scale_ = np.array([0.112, 0.19, 0.684, 0.195, 0.045, 0.119, 1.0, 0.784])
+    model.lower_ = np.array([0.0, 0.063, -5.298, 0.019, 0.0, 0.0, 0.0, -5.296])
+    model.upper_ = np.array([3.098, 3.932, -1.187, 1.0, 2.197, 2.0, 0.0, -0.744])
+    model.fill_ = model.center_.copy()
+    model.coef_ = np.array(
+        [0.0383, 0.0766, 0.1187, 0.16, -0.3609, 0.075, 0.0, 0.0612]
+        + [-0.0057, -0.0294, 0.0341, -0.0158, 0.012, -0.0053, 0.0, 0.0151]
+    )
+    model.square_center_ = np.zeros(8)
+    model.intercept_, model.level_ = -2.2973, -2.2785
+    homes = pd.DataFrame(
+        [
+            [0.151, 0.151, -5.298, 0.704, 2.079, 0.0, 0.0, -3.254],
+            [0.609, 0.609, -5.298, 0.99, 2.079, 0.333, 0.0, -4.634],
+        ],
+        columns=list(DIFFICULTY_FEATURES),
+    )
+    scale = model.scale(homes)
+    assert np.isfinite(scale).all() and (scale < 20).all(), scale
+
+
+def test_fitted_scale_stays_within_the_rows_it_was_fitted_on() -> None:
+    rng = np.random.default_rng(1)
+    n = 6000
+    features = pd.DataFrame({name: rng.normal(0, 1, n) for name in DIFFICULTY_FEATURES})
+    rare = rng.random(n) < 0.002
+    features["few_comps"] = np.where(rare, 2.079, 0.0)
+    residuals = rng.laplace(0, np.where(rare, 0.3, 0.08) * np.exp(0.3 * features["log_gap"]))
+    model = DifficultyModel().fit(features, residuals)
+    scale = model.scale(features)
+    assert np.isfinite(scale).all() and scale.max() < 20 * np.median(scale)
+    assert scale[rare].mean() > 1.5 * np.median(scale)  # the rare rows are harder: learned
+    # the signal of the bulk is still learned: a larger gap, a larger scale
+    ordered = model.scale(features.assign(log_gap=np.linspace(-2, 2, n), few_comps=0.0))
+    assert ordered[-100:].mean() > 1.3 * ordered[:100].mean()
+
+
 def test_months_between_counts_calendar_months() -> None:
     dates = pd.Series(pd.to_datetime(["2023-12-31", "2024-01-01", "2026-12-05"]))
     assert months_between("2023-12-15", dates).tolist() == [0.0, 1.0, 36.0]

@@ -69,6 +69,9 @@ from estimo.frames import float_values
 PAST_DATA = "past_data"
 """The flag of a valuation dated more than ``stale_months`` after the data ends."""
 
+Z_LIMIT = 4.0
+"""Standardized difficulty features are held within ±4 standard deviations (fit and use)."""
+
 __all__ = ["DIFFICULTY_FEATURES", "RANGE_FIELDS", "DifficultyModel", "model_features"]
 
 DIFFICULTY_FEATURES: tuple[str, ...] = (
@@ -211,7 +214,7 @@ class DifficultyModel(BaseEstimator):
         self.center_ = x.mean(axis=0) if len(x) else np.zeros(x.shape[1])
         spread = x.std(axis=0) if len(x) else np.ones(x.shape[1])
         self.scale_ = np.where(spread > 1e-9, spread, 1.0)
-        z = _basis((x - self.center_) / self.scale_)
+        z = _basis(self._standardized(x))
         self.square_center_ = z[:, x.shape[1] :].mean(axis=0) if len(z) else np.zeros(x.shape[1])
         z[:, x.shape[1] :] -= self.square_center_
         self.coef_, self.intercept_ = _fit_laplace_scale(z, np.abs(r[ok]), self.l2)
@@ -235,9 +238,17 @@ class DifficultyModel(BaseEstimator):
         self._check_fitted()
         x = features[list(DIFFICULTY_FEATURES)].to_numpy(float)
         x = np.clip(np.where(np.isfinite(x), x, self.fill_), self.lower_, self.upper_)
-        z = _basis((x - self.center_) / self.scale_)
+        z = _basis(self._standardized(x))
         z[:, x.shape[1] :] -= self.square_center_
         return np.exp(self.intercept_ + z @ self.coef_ - self.level_)
+
+    def _standardized(self, x: np.ndarray) -> np.ndarray:
+        """Features in standard deviations from the fitted mean, held within ±:data:`Z_LIMIT`:
+        a heavy-tailed feature (a lot 50 times the usual size) has a few rows far out,
+        where the fitted quadratic is not supported by data; unbounded, its square made a
+        valuation's error scale thousands of times the median (King County without dates:
+        two test homes got ranges up to infinity)."""
+        return np.clip((x - self.center_) / self.scale_, -Z_LIMIT, Z_LIMIT)
 
     def flags(
         self,
