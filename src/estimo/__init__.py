@@ -17,7 +17,7 @@ AttributeError: module 'estimo' has no attribute 'no_such_name'
 
 from __future__ import annotations
 
-import importlib
+from estimo._lazy import lazy_exports
 
 __version__ = "0.1.0"
 
@@ -31,14 +31,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = ["__version__", *_EXPORTS]
 
 
-def __getattr__(name: str) -> object:  # no `typing` import: it costs ~10 ms at start-up
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'estimo' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())

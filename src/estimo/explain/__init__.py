@@ -13,7 +13,7 @@ Examples
 
 from __future__ import annotations
 
-import importlib
+from estimo._lazy import lazy_exports
 
 # names -> modules, imported on first use: the service's page needs the labels without
 # the explainer's pandas and LightGBM (see estimo/__init__.py for the same pattern)
@@ -37,14 +37,4 @@ _EXPORTS: dict[str, str] = {
 __all__ = sorted(_EXPORTS)
 
 
-def __getattr__(name: str) -> object:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'estimo.explain' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
