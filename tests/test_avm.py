@@ -67,6 +67,22 @@ def test_a_subject_without_a_city_is_valued_by_the_global_model(avm, split) -> N
     assert note_sentences(v.warnings, Labeler("en"))[0].startswith("The city was not given")
 
 
+def test_a_home_without_coordinates_is_told_so_once(avm, split) -> None:
+    """Unknown coordinates: the comparables' sentence says where the home is unknown; the
+    imputed latitude and longitude add no second sentence about the same fact."""
+    v = avm.value(split.test.head(1).assign(lat=np.nan, lon=np.nan))[0]
+    assert "feature 'lat' was imputed" in v.warnings  # the raw warnings keep both facts
+    for lang in ("en", "it", "es"):
+        labeler = Labeler(lang)
+        notes = note_sentences(v.warnings, labeler)
+        told = [n for n in notes if n == labeler.locale.text("warn_no_coordinates")]
+        assert len(told) == 1, notes
+        assert not any(labeler.label("lat") in n for n in notes), notes
+    # a missing year is still told: only the coordinates' own sentence is folded in
+    year = note_sentences([*v.warnings, "feature 'year_built' was imputed"], Labeler("en"))
+    assert any(Labeler("en").label("year_built") in n for n in year)
+
+
 def test_predictions_move_with_the_valuation_date(avm, split) -> None:
     rows = split.test.loc[split.test["city"] == "Milano"].head(5)
     early = avm.predict_log(rows, valuation_date="2022-01-15")

@@ -363,6 +363,10 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_NO_COORDINATES = next(p for p, key in _WARNING_PATTERNS if key == "warn_no_coordinates")
+_COORDINATES = ("lat", "lon")
+
+
 def _plain(feature: str, value: str, locale: Locale) -> str:
     """A number of a warning as the owner reads it (a year without a thousands separator)."""
     number = float(value)
@@ -377,10 +381,21 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
     Known warnings (see :func:`estimo.model.valuation_result.build_warnings`) are
     re-worded from templates, naming features by their labels; unknown ones are dropped
     from the owner's text (they stay in the valuation's JSON) so that no internal name
-    reaches an owner.
+    reaches an owner. Each fact is told once: without coordinates, the sentence that the
+    comparables were matched on features only already says where the home is unknown, so
+    the imputed latitude and longitude add no sentence of their own.
+
+    Examples
+    --------
+    >>> from estimo.explain.labels import Labeler
+    >>> notes = note_sentences(["the property has no coordinates: comparables were matched "
+    ...                         "on features only", "feature 'lat' was imputed"], Labeler("en"))
+    >>> len(notes), notes[0][:40]
+    (1, 'We do not know where exactly the home is')
     """
     locale = labeler.locale
     out = []
+    located = not any(_NO_COORDINATES.search(str(w)) for w in warnings)
     for warning in warnings:
         for pattern, key in _WARNING_PATTERNS:
             found = pattern.search(str(warning))
@@ -389,7 +404,7 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
             groups = found.groupdict()
             if key == "warn_imputed":
                 feature = groups["feature"]
-                if not labeler.has_label(feature):
+                if not labeler.has_label(feature) or (feature in _COORDINATES and not located):
                     break
                 out.append(locale.text(key, label=labeler.label(feature)))
             elif key == "warn_unusual":
