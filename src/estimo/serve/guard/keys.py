@@ -193,9 +193,7 @@ class KeyStore:
 
     def list(self, include_revoked: bool = False) -> list[ApiKey]:
         """Every key, oldest first (revoked ones too if asked)."""
-        import sqlalchemy as sa
-
-        query = sa.select(self.table).order_by(self.table.c.created_at)
+        query = self.table.select().order_by(self.table.c.created_at)
         if not include_revoked:
             query = query.where(self.table.c.revoked_at.is_(None))
         with self.engine.connect() as conn:
@@ -203,8 +201,6 @@ class KeyStore:
 
     def revoke(self, key_id: str) -> ApiKey:
         """Stop a key from working (kept in the table for the audit trail)."""
-        import sqlalchemy as sa
-
         now = datetime.now(UTC)
         with self.engine.begin() as conn:
             conn.execute(
@@ -212,7 +208,7 @@ class KeyStore:
                 .where(self.table.c.key_id == key_id, self.table.c.revoked_at.is_(None))
                 .values(revoked_at=now)
             )
-            row = conn.execute(sa.select(self.table).where(self.table.c.key_id == key_id)).first()
+            row = conn.execute(self.table.select().where(self.table.c.key_id == key_id)).first()
         if row is None:
             raise KeyStoreError(
                 f"key {key_id[:20]!r} is unknown; expected an id from `estimo keys list`"
@@ -223,8 +219,6 @@ class KeyStore:
 
     def verify(self, plain: str) -> ApiKey | None:
         """The working key behind a presented plain key, or None (unknown, wrong, revoked)."""
-        import sqlalchemy as sa
-
         parsed = parse_key(plain)
         if parsed is None:
             return None
@@ -236,7 +230,7 @@ class KeyStore:
         if hit is not None and now - hit[0] < self.cache_seconds:
             return hit[2]
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(self.table).where(self.table.c.key_id == key_id)).first()
+            row = conn.execute(self.table.select().where(self.table.c.key_id == key_id)).first()
         found = None
         if row is not None and hmac.compare_digest(row.digest, _digest(row.salt, secret)):
             key = self._key(row)
