@@ -295,3 +295,35 @@ def test_one_property_gives_the_batch_numbers_to_the_currency_unit(pipeline, rec
         assert _unit(alone) == _unit(in_batch)
         plain = pipeline.value_one(record, explain=False)
         assert (plain.price, plain.low, plain.high) == (alone.price, alone.low, alone.high)
+
+
+def test_a_property_is_valued_the_same_whatever_else_is_in_its_batch(pipeline, market) -> None:
+    """The area-per-room rule judges an area against the training market's typical areas,
+    not against the other properties of the batch: a 10x area typo is caught alone as in a
+    batch of 25 homes of its city (before, only the batch caught it, so the same request
+    was priced several times higher when sent alone)."""
+    from estimo.jsonutil import to_jsonable
+
+    later = market.frame.loc[market.frame["date"] >= "2023-09-01"]
+    city = later["city"].value_counts().index[0]
+    rows = later.loc[later["city"] == city].dropna(subset=["area_m2", "rooms"]).head(25)
+    records = [
+        to_jsonable(r)
+        for r in rows.drop(columns=["price", "description"], errors="ignore").to_dict("records")
+    ]
+    records[0]["area_m2"] = records[0]["area_m2"] * 10
+    batch = pipeline.value_many(records, explain=False)
+    for record, in_batch in zip(records, batch, strict=True):
+        alone = pipeline.value_one(record, explain=False)
+        assert (round(alone.price), alone.warnings) == (round(in_batch.price), in_batch.warnings)
+    typo = f"area_m2 {records[0]['area_m2']:g} is implausible; ignored"
+    assert typo in pipeline.value_one(records[0], explain=False).warnings
+
+
+def test_the_typical_areas_are_saved_with_the_cleaning_policy(pipeline, tmp_path) -> None:
+    from estimo.pipeline import load_pipeline
+
+    again = load_pipeline(pipeline.save(str(tmp_path / "p")))
+    stats = pipeline.policy_.area_stats_
+    assert stats.per_room and stats.area  # every city of the market has enough rows
+    assert again.policy_.area_stats_ == stats

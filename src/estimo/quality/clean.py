@@ -128,6 +128,7 @@ class CleaningPolicy(BaseEstimator):
         data = prepare_frame(frame).frame
         self.report_ = audit(data, cfg)
         self.regions_ = learn_regions(data, cfg.location)
+        self.area_stats_ = validity.area_stats(data)
         usable = ~(
             self.report_.flagged("duplicates.exact") | self.report_.flagged("duplicates.near")
         )
@@ -171,6 +172,7 @@ class CleaningPolicy(BaseEstimator):
             "left_missing": dict(self.left_missing_),
             "text_plan": self.text_plan_,
             "stacked_points": [list(p) for p in self.regions_.attrs.get("stacked", [])],
+            "area_stats": self.area_stats_.to_dict(),
         }
 
     @classmethod
@@ -187,6 +189,12 @@ class CleaningPolicy(BaseEstimator):
         # a bundle saved before this rule imputes every column it holds values for
         policy.left_missing_ = dict(meta.get("left_missing", {}))
         policy.text_plan_ = meta.get("text_plan")
+        # a bundle saved before the statistics were kept has no typical areas: its
+        # area-per-room rule flags nothing when valuing (as it did for one property alone)
+        stats = meta.get("area_stats")
+        policy.area_stats_ = (
+            validity.AreaStats.from_dict(stats) if stats else validity.AreaStats({}, {})
+        )
         return policy
 
     def _check_fitted(self) -> None:
@@ -297,7 +305,8 @@ class CleaningPolicy(BaseEstimator):
         if mode == "train":
             return audit(data, cfg).flags
         ctx = AuditContext(data, cfg)
-        validity.check(ctx, PreparedFrame(data))  # ``data`` is prepared already
+        # ``data`` is prepared already; areas are judged against the training market's
+        validity.check(ctx, PreparedFrame(data), self.area_stats_)
         for kind, mask in locate(data, self.regions_, cfg.location).items():
             ctx.flags[f"location.{kind}"] = mask
         return pd.DataFrame(ctx.flags, index=range(len(data)))

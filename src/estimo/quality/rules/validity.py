@@ -18,6 +18,9 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -30,8 +33,13 @@ MIN_STATS_ROWS = 20
 MIN_LOG_SCALE = 0.05
 
 
-def check(ctx: AuditContext, prepared: PreparedFrame) -> None:
-    """Add validity findings; flags are named ``validity.<rule>:<column>``."""
+def check(ctx: AuditContext, prepared: PreparedFrame, area: AreaStats | None = None) -> None:
+    """Add validity findings; flags are named ``validity.<rule>:<column>``.
+
+    ``area``: the typical (log) area per room and area learned from training rows
+    (:func:`area_stats`), used for the area-per-room rule instead of the statistics of
+    ``ctx.frame`` itself: a property being valued is judged against the training market,
+    never against the other properties that happen to be valued with it."""
     frame = ctx.frame
     for name, count in prepared.non_numeric.items():
         examples = prepared.non_numeric_examples.get(name, [])
@@ -73,7 +81,7 @@ def check(ctx: AuditContext, prepared: PreparedFrame) -> None:
         )
     _future_years(ctx)
     _floor_above_building(ctx)
-    _area_per_room(ctx)
+    _area_per_room(ctx, area)
 
 
 def _expected(low: float | None, high: float | None) -> str:
@@ -123,15 +131,87 @@ def _floor_above_building(ctx: AuditContext) -> None:
     )
 
 
-def _area_per_room(ctx: AuditContext) -> None:
-    """Areas far from the city's typical area per room (e.g. 10x typos), robust z-score."""
-    frame = ctx.frame
-    threshold = ctx.config.consistency.area_per_room_z
+@dataclass(frozen=True)
+class AreaStats:
+    """Typical log area per room per city and typical log area per city and property type
+    (median and robust scale of each group with at least ``MIN_STATS_ROWS`` values).
+
+    Keys are ``city`` and ``city|property_type`` (a missing type is ``"?"``); values are
+    ``(median, scale)``.
+    """
+
+    per_room: dict[str, tuple[float, float]]
+    area: dict[str, tuple[float, float]]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (:meth:`from_dict` reads it back)."""
+        return {
+            "per_room": {k: list(v) for k, v in self.per_room.items()},
+            "area": {k: list(v) for k, v in self.area.items()},
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AreaStats:
+        """The statistics written by :meth:`to_dict`."""
+        return cls(
+            per_room={str(k): (float(v[0]), float(v[1])) for k, v in data["per_room"].items()},
+            area={str(k): (float(v[0]), float(v[1])) for k, v in data["area"].items()},
+        )
+
+
+def _area_terms(
+    frame: pd.DataFrame,
+) -> tuple[np.ndarray, np.ndarray, list[str | None], list[str | None]]:
+    """Log area, log area per room (NaN without a room count) and the two group keys
+    (None for a row without a city: it has no group)."""
     log_area = log_positive(frame["area_m2"])
     rooms = frame["rooms"].to_numpy(float)
     per_room = np.where(rooms >= 1, log_area - np.log(np.maximum(rooms, 1)), np.nan)
-    z_room = _robust_z(pd.Series(per_room), [frame["city"]])
-    z_area = _robust_z(pd.Series(log_area), [frame["city"], frame["property_type"].fillna("?")])
+    cities = [None if pd.isna(c) else str(c) for c in frame["city"].tolist()]
+    types = ["?" if pd.isna(t) else str(t) for t in frame["property_type"].tolist()]
+    city_types = [None if c is None else f"{c}|{t}" for c, t in zip(cities, types, strict=True)]
+    return log_area, per_room, cities, city_types
+
+
+def area_stats(frame: pd.DataFrame) -> AreaStats:
+    """The area-per-room rule's statistics of ``frame`` (a prepared canonical frame)."""
+    log_area, per_room, cities, city_types = _area_terms(frame)
+    return AreaStats(
+        per_room=_group_stats(per_room, cities), area=_group_stats(log_area, city_types)
+    )
+
+
+def _group_stats(values: np.ndarray, keys: list[str | None]) -> dict[str, tuple[float, float]]:
+    stats = group_robust_stats(pd.Series(values), [pd.Series(keys, dtype=object)])
+    stats = stats[(stats["n"] >= MIN_STATS_ROWS) & (stats["scale"] > 0)]
+    return {
+        str(k): (float(m), float(s))
+        for k, m, s in zip(stats.index, stats["median"], stats["scale"], strict=True)
+    }
+
+
+def _robust_z(
+    values: np.ndarray, keys: list[str | None], stats: dict[str, tuple[float, float]]
+) -> np.ndarray:
+    """Robust z-score of each value within its group (NaN for a group without statistics)."""
+    typical = [stats.get(k, (np.nan, np.nan)) if k is not None else (np.nan, np.nan) for k in keys]
+    median = np.array([t[0] for t in typical], dtype=float)
+    scale = np.maximum(np.array([t[1] for t in typical], dtype=float), MIN_LOG_SCALE)
+    return (values - median) / scale
+
+
+def _area_per_room(ctx: AuditContext, stats: AreaStats | None) -> None:
+    """Areas far from the city's typical area per room (e.g. 10x typos), robust z-score
+    against ``stats`` (the frame's own statistics when not given)."""
+    frame = ctx.frame
+    threshold = ctx.config.consistency.area_per_room_z
+    log_area, per_room, cities, city_types = _area_terms(frame)
+    if stats is None:
+        stats = AreaStats(
+            per_room=_group_stats(per_room, cities), area=_group_stats(log_area, city_types)
+        )
+    z_room = _robust_z(per_room, cities, stats.per_room)
+    z_area = _robust_z(log_area, city_types, stats.area)
     # both the area per room and the area itself must be unusual (in the same direction):
     # a 75 m2 one-room flat is odd per room but its area is ordinary
     both = (
@@ -153,17 +233,3 @@ def _area_per_room(ctx: AuditContext) -> None:
         values=frame["area_m2"],
         action="set to missing (then imputed)",
     )
-
-
-def _robust_z(values: pd.Series, keys: list[pd.Series]) -> np.ndarray:
-    """Robust z-score within groups that have at least ``MIN_STATS_ROWS`` values, else NaN."""
-    if len(values) < MIN_STATS_ROWS:  # no group can be large enough (one property valued)
-        return np.full(len(values), np.nan)
-    stats = group_robust_stats(values, keys)
-    stats = stats[(stats["n"] >= MIN_STATS_ROWS) & (stats["scale"] > 0)]
-    if stats.empty:
-        return np.full(len(values), np.nan)
-    index = pd.MultiIndex.from_arrays([k.to_numpy() for k in keys]) if len(keys) > 1 else keys[0]
-    median = stats["median"].reindex(index).to_numpy(float)
-    scale = np.maximum(stats["scale"].reindex(index).to_numpy(float), MIN_LOG_SCALE)
-    return (values.to_numpy(float) - median) / scale
