@@ -388,23 +388,26 @@ class ValuationPipeline(BaseEstimator):
         its place (the others are valued, with the same numbers as :meth:`value_one`)."""
         records = list(records)
         out: list[Valuation | EstimoError | None] = [None] * len(records)
+        contract = self.contract()
         good: list[int] = []
-        frames: list[pd.DataFrame] = []
-        notes: list[list[str]] = []
-        widen: list[bool] = []
+        checked = []
         for i, record in enumerate(records):
             try:
-                frame, warnings, wide = self.check_records([record])
+                checked.append(contract.check(record))
             except EstimoError as exc:
                 out[i] = exc
                 continue
             good.append(i)
-            frames.append(frame)
-            notes.extend(warnings)
-            widen.extend(wide)
         if good:
-            batch = pd.concat(frames, ignore_index=True)
-            valuations, _ = self._value_frame(batch, explain, lang, valuation_date, notes, widen)
+            frame = parsed_frame([c.record for c in checked])  # one frame for the batch
+            valuations, _ = self._value_frame(
+                frame,
+                explain,
+                lang,
+                valuation_date,
+                [list(c.warnings) for c in checked],
+                [c.widen for c in checked],
+            )
             for i, valuation in zip(good, valuations, strict=True):
                 out[i] = valuation
         return out  # type: ignore[return-value]

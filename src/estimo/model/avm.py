@@ -813,14 +813,23 @@ class AVM(BaseEstimator):
             f"{round(level * 100)}": self._interval(subjects, final, level, trust)
             for level in self.interval_levels[1:]
         }
+        # every column read once for all subjects (a pandas read per row costs more than
+        # the row's own arithmetic)
+        summaries = result.summary.to_dict("records") if result is not None else None
+        imputed = self._missing(subjects)
+        if trust is not None:
+            flags = trust["flags"].tolist()
+            months_past = trust["months_past"].to_numpy(float)
+            confidence = [str(c) for c in trust["confidence"].tolist()]
+        date_values = dates.tolist()
+        ids = subjects["id"].tolist() if "id" in subjects else None
         out = []
         for i in range(len(subjects)):
             comparables = result.for_subject(i) if result is not None else []
-            quality = result.summary.iloc[i].to_dict() if result is not None else {}
             warnings = build_warnings(
-                quality,
+                summaries[i] if summaries is not None else {},
                 comparables,
-                imputed=self._missing(subjects, i),
+                imputed=imputed[i],
                 thresholds=self.warning_thresholds_,
             )
             if cities[i] not in self.cities_:
@@ -833,9 +842,9 @@ class AVM(BaseEstimator):
             if trust is not None:
                 warnings.extend(
                     flag_warnings(
-                        subjects.iloc[i],
-                        trust["flags"].iloc[i],
-                        float(trust["months_past"].iloc[i]),
+                        subjects.iloc[i] if flags[i] else {},  # the row only to quote a value
+                        flags[i],
+                        float(months_past[i]),
                         self.trained_until_,
                         self.adaptive_.difficulty_,
                     )
@@ -847,8 +856,8 @@ class AVM(BaseEstimator):
                     low=float(low[i]),
                     high=float(high[i]),
                     fsd=float(fsd[i]),
-                    confidence=None if trust is None else str(trust["confidence"].iloc[i]),
-                    valuation_date=dates.iloc[i],
+                    confidence=None if trust is None else confidence[i],
+                    valuation_date=date_values[i],
                     model_price=float(np.exp(parts["model_log"][i])),
                     comps_price=comps_price if np.isfinite(comps_price) else None,
                     blend_weight=float(parts["weight"][i]),
@@ -857,7 +866,7 @@ class AVM(BaseEstimator):
                     sub_model=names[i],
                     comparables=comparables,
                     warnings=warnings,
-                    subject_id=str(subjects["id"].iloc[i]) if "id" in subjects else None,
+                    subject_id=str(ids[i]) if ids is not None else None,
                     ranges={
                         k: (float(lo[i]), float(hi[i])) for k, (lo, hi) in other_ranges.items()
                     },
@@ -865,11 +874,15 @@ class AVM(BaseEstimator):
             )
         return out
 
-    def _missing(self, frame: pd.DataFrame, i: int) -> list[str]:
+    def _missing(self, frame: pd.DataFrame) -> list[list[str]]:
+        """Per row, the key fields the model uses that the row lacks (imputed by it)."""
         known = set(self.stage_.model.spec_.names)
-        return [
-            f for f in KEY_FIELDS if f in known and (f not in frame or pd.isna(frame[f].iloc[i]))
-        ]
+        fields = [f for f in KEY_FIELDS if f in known]
+        absent = {
+            f: frame[f].isna().to_numpy() if f in frame else np.ones(len(frame), dtype=bool)
+            for f in fields
+        }
+        return [[f for f in fields if absent[f][i]] for i in range(len(frame))]
 
     def log_contributions(self, frame: pd.DataFrame, valuation_date: Any = None) -> pd.DataFrame:
         """Per-feature log contributions plus ``_base``, ``_time`` and ``_comparables``.
