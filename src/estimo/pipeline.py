@@ -386,8 +386,24 @@ class ValuationPipeline(BaseEstimator):
     ) -> list[Valuation | EstimoError]:
         """Value many records in one pass; a record that cannot be valued gets its error in
         its place (the others are valued, with the same numbers as :meth:`value_one`)."""
-        records = list(records)
-        out: list[Valuation | EstimoError | None] = [None] * len(records)
+        return [
+            item if isinstance(item, EstimoError) else item[0]
+            for item in self._value_isolated(list(records), explain, lang, valuation_date)
+        ]
+
+    def value_many_explained(
+        self, records: Iterable[Mapping[str, Any]], *, lang: str = "en", valuation_date: Any = None
+    ) -> list[tuple[Valuation, Explanation] | EstimoError]:
+        """:meth:`value_many` with reasons, keeping each valuation's explanation in
+        language ``lang`` (what the service answers)."""
+        return self._value_isolated(list(records), True, lang, valuation_date)  # type: ignore[return-value]
+
+    def _value_isolated(
+        self, records: list[Mapping[str, Any]], explain: bool, lang: str, valuation_date: Any
+    ) -> list[tuple[Valuation, Explanation | None] | EstimoError]:
+        """Each record through the input contract on its own (a refused record gets its
+        error in its place), the accepted ones valued together in one frame."""
+        out: list[Any] = [None] * len(records)
         contract = self.contract()
         good: list[int] = []
         checked = []
@@ -400,7 +416,7 @@ class ValuationPipeline(BaseEstimator):
             good.append(i)
         if good:
             frame = parsed_frame([c.record for c in checked])  # one frame for the batch
-            valuations, _ = self._value_frame(
+            valuations, explanations = self._value_frame(
                 frame,
                 explain,
                 lang,
@@ -408,9 +424,10 @@ class ValuationPipeline(BaseEstimator):
                 [list(c.warnings) for c in checked],
                 [c.widen for c in checked],
             )
-            for i, valuation in zip(good, valuations, strict=True):
-                out[i] = valuation
-        return out  # type: ignore[return-value]
+            said = explanations if explanations is not None else [None] * len(valuations)
+            for i, valuation, explanation in zip(good, valuations, said, strict=True):
+                out[i] = (valuation, explanation)
+        return out
 
     def contract(self) -> PropertyContract:
         """The input contract of this pipeline (:mod:`estimo.property_input`): the cleaning

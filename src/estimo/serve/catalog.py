@@ -19,6 +19,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ GLOBAL_FOLDER = "_global"
 #: Files that make a folder one servable model: a saved pipeline, or an engine saved alone.
 MODEL_FILES = ("pipeline.json", "model.json")
 CITY_SEPARATOR = "--"
+
+
 def city_key(city: str) -> str:
     """Lower-case ASCII key of a city name (accents dropped, other characters to '-'):
     :func:`estimo.names.name_key`."""
@@ -187,7 +190,10 @@ class RegistryCatalog:
 
 
 def make_catalog(settings: Any, loader: Callable[[str], Valuer] | None = None) -> Catalog:
-    """The catalog the settings name (``registry`` + ``alias``, or ``model``)."""
+    """The catalog the settings name (``registry`` + ``alias``, or ``model``); bundles
+    are loaded by ``loader`` (default: :func:`load_valuer` with the settings' ``coalesce``)."""
+    if loader is None:
+        loader = functools.partial(load_valuer, coalesce=getattr(settings, "coalesce", 1))
     if settings.registry is not None:
         return RegistryCatalog(settings.registry, settings.alias, loader=loader)
     return FolderCatalog(settings.model, loader=loader)

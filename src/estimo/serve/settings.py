@@ -94,6 +94,12 @@ class ServeSettings(BaseSettings):
         default=1024.0, gt=0, description="memory budget of the loaded bundles (MiB)"
     )
     batch_max: int = Field(default=100, ge=1, description="properties per batch request")
+    coalesce: int = Field(
+        default=16,
+        ge=1,
+        description="the most single valuations of one model valued together when they "
+        "arrive while it is busy (no waiting when idle; 1: each valued alone)",
+    )
     alias_poll_seconds: float = Field(
         default=5.0, ge=0, description="how often the aliases are re-read (0: never)"
     )

@@ -56,15 +56,17 @@ class Valuer(Protocol):
         ...
 
 
-def load_valuer(url: str) -> Valuer:
+def load_valuer(url: str, coalesce: int = 1) -> Valuer:
     """Load the valuer of a bundle folder (local path or fsspec URL): its saved pipeline.
+    ``coalesce``: the most single valuations it values together when they queue up while
+    it is busy (1: each alone; see :mod:`estimo.serve.coalesce`).
 
     Raises
     ------
     EstimoError
         If the folder holds no servable bundle.
     """
-    return PipelineValuer.load(url)
+    return PipelineValuer.load(url, coalesce=coalesce)
 
 
 def warm_imports() -> None:
@@ -82,6 +84,10 @@ class PipelineValuer:
         A fitted pipeline whose engine gives ranges and comparables (an ``AVM``).
     bundle_bytes : int
         Size of the bundle's files, a floor of :meth:`memory_bytes`.
+    coalesce : int
+        The most calls of :meth:`value_one` valued together in one pass when they arrive
+        while the pipeline is busy (:class:`~estimo.serve.coalesce.Coalescer`); 1: each
+        call is valued on its own, concurrently with the others.
 
     Examples
     --------
@@ -97,8 +103,9 @@ class PipelineValuer:
     (True, 'en')
     """
 
-    def __init__(self, pipeline: Any, bundle_bytes: int = 0) -> None:
+    def __init__(self, pipeline: Any, bundle_bytes: int = 0, coalesce: int = 1) -> None:
         from estimo.model.avm import AVM
+        from estimo.serve.coalesce import Coalescer
 
         engine = getattr(pipeline, "engine_", None)
         if not isinstance(engine, AVM):
@@ -108,9 +115,10 @@ class PipelineValuer:
             )
         self.pipeline = pipeline
         self.bundle_bytes = int(bundle_bytes)
+        self.coalescer = Coalescer(self._coalesced, int(coalesce)) if coalesce > 1 else None
 
     @classmethod
-    def load(cls, url: str) -> PipelineValuer:
+    def load(cls, url: str, coalesce: int = 1) -> PipelineValuer:
         """The pipeline saved in ``url`` (``estimo.load_pipeline``); a pre-pipeline engine
         folder's own explanation reference (``explain_reference.json``) is used when present.
 
@@ -135,7 +143,7 @@ class PipelineValuer:
         pipeline = load_pipeline(url)
         if pipeline.reference_ is None and root.exists(REFERENCE_FILE):
             pipeline.use_reference(ReferenceTable.from_dict(root.read_json(REFERENCE_FILE)))
-        return cls(pipeline, bundle_bytes=_folder_bytes(url))
+        return cls(pipeline, bundle_bytes=_folder_bytes(url), coalesce=coalesce)
 
     @property
     def cities(self) -> tuple[str, ...]:
@@ -161,10 +169,22 @@ class PipelineValuer:
         EstimoError
             If the record cannot be valued, naming the field.
         """
+        if self.coalescer is not None:
+            return self.coalescer.submit((explain, lang), record)
         answer = self._pass([record], explain, lang)[0]
         if isinstance(answer, Exception):
             raise answer
         return answer
+
+    def _coalesced(
+        self, key: tuple[bool, str], records: Sequence[Mapping[str, Any]]
+    ) -> list[dict[str, Any] | Exception]:
+        """Single calls that queued up together, valued in one pass (one answer or error
+        each; a record the pass cannot take is valued alone, as :meth:`value_many` does)."""
+        explain, lang = key
+        if len(records) == 1:
+            return self._pass(records, explain, lang)
+        return self.value_many(records, explain=explain, lang=lang)
 
     def value_many(
         self, records: Sequence[Mapping[str, Any]], *, explain: bool = True, lang: str = "en"
@@ -196,26 +216,10 @@ class PipelineValuer:
         if not explain:
             out = pipeline.value_many(records, explain=False, lang=lang)
             return [item if isinstance(item, Exception) else _answer(item, None) for item in out]
-        import pandas as pd
-
-        answers: list[dict[str, Any] | Exception | None] = [None] * len(records)
-        good, frames, notes, widen = [], [], [], []
-        for i, record in enumerate(records):
-            try:  # the pipeline's one input contract (estimo.property_input)
-                frame, warnings, wide = pipeline.check_records([record])
-            except EstimoError as exc:
-                answers[i] = exc
-                continue
-            good.append(i)
-            frames.append(frame)
-            notes.extend(warnings)
-            widen.extend(wide)
-        if good:
-            batch = pd.concat(frames, ignore_index=True)
-            valuations, explanations = pipeline._value_frame(batch, True, lang, None, notes, widen)
-            for i, valuation, explanation in zip(good, valuations, explanations, strict=True):
-                answers[i] = _answer(valuation, explanation)
-        return answers  # type: ignore[return-value]
+        return [
+            item if isinstance(item, Exception) else _answer(*item)
+            for item in pipeline.value_many_explained(records, lang=lang)
+        ]
 
 
 def _answer(valuation: Any, explanation: Any) -> dict[str, Any]:

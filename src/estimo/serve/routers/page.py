@@ -17,6 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 
 from estimo.errors import EstimoError
 from estimo.explain.labels import Labeler
@@ -163,10 +164,13 @@ async def submit(
         guard.admit(client, [record], captcha_token(request, form))
     except ProblemError as exc:
         return _refused(exc, request, language, fields, settings, values, guard)
-    try:
+
+    def value() -> dict[str, Any]:  # loading a model and valuing block: off the event loop
         route = model_router.resolve(record["city"])
-        full = routed_answer(route, route.valuer.value_one(record, explain=True, lang=language))
-        answer = guard.shape(full, client, record)
+        return routed_answer(route, route.valuer.value_one(record, explain=True, lang=language))
+
+    try:
+        answer = guard.shape(await run_in_threadpool(value), client, record)
     except (NoModelError, EstimoError) as exc:
         log.info("page: cannot value: %s", exc)
         problem = public_text(str(exc)) if isinstance(exc, EstimoError) else None
