@@ -9,8 +9,9 @@ constant from ``POST /v1/valuations`` and ``POST /v1/valuations:batch``. Measure
 2. first request for a city whose bundle is not loaded yet (median and max of 5 cities);
 3. one valuation with reasons and comparables: p50/p99 of sequential requests, and
    valuations/s with 4 client threads; ratio to the bare endpoint; the same for the service
-   around a constant valuer (what the service adds, whatever the engine costs) and, for
-   reference, the engine alone in this process (no HTTP);
+   around a constant valuer (what the service adds, whatever the engine costs), the
+   service with ``coalesce: 1`` (every request valued alone: the baseline of request
+   coalescing) and, for reference, the engine alone in this process (no HTTP);
 4. a batch of 100 without reasons: valuations/s;
 5. 100 synthetic city bundles under a 1 GiB budget: resident memory of the server sampled
    every second over a load touching all of them (random city per request, 4 threads);
@@ -507,8 +508,13 @@ def main() -> None:
         bare.wait_ready()
         constant = Server(CONSTANT, {}, app_dir=HERE)
         constant.wait_ready()
+        alone = Server(
+            ESTIMO, estimo_env(url, "champion", extras, alias_poll_seconds=0, coalesce=1)
+        )
+        alone.wait_ready()
         rows = {}
-        for name, server in (("estimo", estimo), ("estimo_constant", constant), ("bare", bare)):
+        servers = {"estimo": estimo, "estimo_coalesce1": alone, "estimo_constant": constant}
+        for name, server in (*servers.items(), ("bare", bare)):
             rows[name] = {
                 **latency(server, "/v1/valuations", one, args.requests),
                 "threads4_per_s": load(server, "/v1/valuations", [one], 5.0)["per_s"],
@@ -516,14 +522,17 @@ def main() -> None:
                 * load(server, "/v1/valuations:batch?explain=false", [batch], 5.0)["per_s"],
             }
         ratios = {
-            name: {k: rows[name][k] / rows["bare"][k] for k in rows["bare"]}
-            for name in ("estimo", "estimo_constant")
+            name: {k: rows[name][k] / rows["bare"][k] for k in rows["bare"]} for name in servers
+        }
+        coalescing = {
+            k: rows["estimo"][k] / rows["estimo_coalesce1"][k] for k in ("p50_ms", "threads4_per_s")
         }
         print("\n3-4. one valuation with reasons (sequential, 4 threads); batch of 100")
         print("estimo_constant: the service around a constant valuer (what HTTP + the app add)")
+        print("estimo_coalesce1: the service valuing every request alone (coalesce: 1)")
         rows["engine_in_process"] = in_process(url, one, min(args.requests, 200))
-        print(json.dumps({**rows, "over_bare": ratios}, indent=1))
-        for server in (estimo, constant, bare):
+        print(json.dumps({**rows, "over_bare": ratios, "coalesce16_over_1": coalescing}, indent=1))
+        for server in (*servers.values(), bare):
             server.stop()
 
         print(f"\n5. {args.cities} city bundles, 1 GiB budget, {args.load_seconds:.0f} s load")
