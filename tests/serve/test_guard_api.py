@@ -117,7 +117,8 @@ def test_limits_answer_429_with_retry_after(bundles: Path, tmp_path: Path) -> No
         codes = [client.post("/v1/valuations", json=PROPERTY).status_code for _ in range(4)]
         assert codes == [200, 200, 200, 429]
         refused = client.post("/v1/valuations", json=PROPERTY)
-        assert 1 <= int(refused.headers["retry-after"]) <= 60
+        # a moving window: the first of the three hits (a moment ago) leaves it in ~60 s
+        assert 45 <= int(refused.headers["retry-after"]) <= 60
         assert refused.json()["type"] == "urn:estimo:problem:too-many-requests"
         batch = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 2})
         assert batch.status_code == 429  # a batch counts each property
