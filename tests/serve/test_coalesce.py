@@ -148,3 +148,50 @@ def test_concurrent_valuations_coalesced_equal_each_valued_alone(bundles) -> Non
     assert got == expected
     assert together.coalescer.largest >= 4  # the ones queued behind the first pass
     assert alone.coalescer is None
+
+
+def test_a_ray_replica_values_concurrent_requests_together(bundles) -> None:
+    """The Ray Serve replica values off its event loop: requests it holds at once reach the
+    bundle's coalescer together (valued on the loop, each would wait for the one before)."""
+    import asyncio
+
+    from estimo.serve.ray_app import ValuationsReplica
+    from estimo.serve.valuer import load_valuer
+
+    replica = ValuationsReplica({"model": str(bundles), "coalesce": 8, "alias_poll_seconds": 0})
+    records = [
+        {"city": "Roma", "area_m2": 40.0 + 9 * i, "rooms": 1.0 + i % 4, "date": "2024-01-15"}
+        for i in range(8)
+    ]
+    valuer = asyncio.run(replica.get_model("roma"))
+    pipeline = valuer.pipeline
+    single = pipeline.value_many_explained
+
+    def held(batch, **kwargs):  # the first pass waits (3 s at most) for others to queue
+        deadline = time.monotonic() + 3
+        while len(valuer.coalescer._pending) < 4 and time.monotonic() < deadline:
+            time.sleep(0.001)
+        pipeline.value_many_explained = single
+        return single(batch, **kwargs)
+
+    pipeline.value_many_explained = held
+    replica.get_model = _same(valuer)  # the deployment's multiplexing cache, in one replica
+
+    async def all_at_once():
+        return await asyncio.gather(*(replica.value(r, lang="it") for r in records))
+
+    answers = asyncio.run(all_at_once())
+    alone = load_valuer(str(bundles / "Roma"))
+    for record, answer in zip(records, answers, strict=True):
+        expected = alone.value_one(record, lang="it")
+        assert answer["price"] == expected["price"]
+        assert answer["explanation"]["reasons"] == expected["explanation"]["reasons"]
+        assert answer["model"] == {"bundle": "roma", "version": "Roma", "fallback": False}
+    assert valuer.coalescer.largest >= 4
+
+
+def _same(valuer):
+    async def get_model(key: str):
+        return valuer
+
+    return get_model

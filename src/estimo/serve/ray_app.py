@@ -14,10 +14,16 @@ Install with ``pip install "estimo[ray]"``; run with::
     serve run estimo.serve.ray_app:app registry=runs/registry alias=champion
 
 or from Python: ``serve.run(build_app({"registry": "runs/registry"}))``.
+
+A replica values off its event loop (in a worker thread), so the requests it holds at once
+(up to ``max_ongoing_requests``, 16 by default) queue up at the
+bundle's :class:`~estimo.serve.coalesce.Coalescer` and are valued together in its next pass,
+as in the FastAPI service; valued on the loop itself, they would run one after another.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 __all__ = ["ValuationsReplica", "app", "build_app", "deployment", "model_id"]
 
 MAX_MODELS_PER_REPLICA = 8
+MAX_ONGOING_REQUESTS = 16
 
 
 def model_id(city: str | None, keys: Any = ()) -> str:
@@ -96,7 +103,7 @@ class ValuationsReplica:
             )
             key = GLOBAL
             valuer = await self.get_model(key)
-        answer = valuer.value_one(record, explain=explain, lang=lang)
+        answer = await asyncio.to_thread(valuer.value_one, record, explain=explain, lang=lang)
         ref = self.refs[key]
         answer["model"] = {"bundle": ref.key, "version": ref.version, "fallback": bool(warnings)}
         answer["warnings"] = [*warnings, *answer.get("warnings", [])]
@@ -112,11 +119,15 @@ class ValuationsReplica:
         return await self.value(record, explain=explain, lang=lang)
 
 
-def deployment(max_models_per_replica: int = MAX_MODELS_PER_REPLICA) -> Any:
-    """The Ray Serve deployment class (imports Ray)."""
+def deployment(
+    max_models_per_replica: int = MAX_MODELS_PER_REPLICA,
+    max_ongoing_requests: int = MAX_ONGOING_REQUESTS,
+) -> Any:
+    """The Ray Serve deployment class (imports Ray); a replica holds up to
+    ``max_ongoing_requests`` requests at once (those for one bundle are valued together)."""
     from ray import serve
 
-    @serve.deployment(ray_actor_options={"num_cpus": 1})
+    @serve.deployment(ray_actor_options={"num_cpus": 1}, max_ongoing_requests=max_ongoing_requests)
     class EstimoValuations(ValuationsReplica):
         @serve.multiplexed(max_num_models_per_replica=max_models_per_replica)
         async def get_model(self, key: str) -> Valuer:
@@ -129,11 +140,15 @@ def deployment(max_models_per_replica: int = MAX_MODELS_PER_REPLICA) -> Any:
 
 
 def build_app(args: dict[str, Any]) -> Any:
-    """The Ray Serve application (``serve run estimo.serve.ray_app:build_app key=value``)."""
-    settings = {k: v for k, v in args.items() if k != "max_models_per_replica"}
+    """The Ray Serve application (``serve run estimo.serve.ray_app:build_app key=value``):
+    ``max_models_per_replica`` and ``max_ongoing_requests`` set the deployment, the other
+    keys are :class:`~estimo.serve.settings.ServeSettings` fields."""
+    deployment_keys = ("max_models_per_replica", "max_ongoing_requests")
+    settings = {k: v for k, v in args.items() if k not in deployment_keys}
     settings.setdefault("alias_poll_seconds", 0)
     per_replica = int(args.get("max_models_per_replica", MAX_MODELS_PER_REPLICA))
-    return deployment(per_replica).bind(settings)
+    ongoing = int(args.get("max_ongoing_requests", MAX_ONGOING_REQUESTS))
+    return deployment(per_replica, ongoing).bind(settings)
 
 
 app = build_app
