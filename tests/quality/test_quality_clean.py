@@ -327,3 +327,32 @@ def test_impute_share_setting_restores_imputing_every_column(market):
     policy = CleaningPolicy(config)
     result = policy.fit_transform(frame)
     assert policy.left_missing_ == {} and (result.frame["condition"].notna()).all()
+
+
+def test_prepared_frame_types_and_keeps_the_input_as_given():
+    """Every canonical column present and typed, extra text kept as Python objects, the
+    input frame untouched; a column given twice is refused by name."""
+    from estimo.quality._frame import prepare_frame
+
+    frame = pd.DataFrame(
+        {"city": ["Roma", None], "area_m2": ["80", "big"], "note": ["a", "b"], "floor": [1, 2]},
+        index=[7, 3],
+    )
+    frame["tag"] = pd.Series(["x", None], index=frame.index, dtype=object)
+    before = frame.copy()
+    prepared = prepare_frame(frame)
+    out = prepared.frame
+    pd.testing.assert_frame_equal(frame, before)
+    assert list(out.index) == [0, 1]
+    assert out["area_m2"].tolist()[0] == 80.0 and np.isnan(out["area_m2"].iloc[1])
+    assert prepared.non_numeric == {"area_m2": 1}
+    assert prepared.non_numeric_examples == {"area_m2": ["big"]}
+    assert out["floor"].dtype == np.float64
+    assert out["note"].dtype == frame["note"].dtype and out["tag"].dtype == object
+    assert out["city"].tolist() == ["Roma", None]
+    assert out["id"].tolist() == ["row-0", "row-1"]
+    assert str(out["date"].dtype) == "datetime64[ns]" and out["date"].isna().all()
+    assert "price" in prepared.added_columns and out["price"].isna().all()
+    twice = pd.DataFrame([[1.0, 2.0]], columns=["price", "price"])
+    with pytest.raises(ValueError, match=r"columns \['price'\] appear more than once"):
+        prepare_frame(twice)

@@ -15,10 +15,12 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from estimo.frames import column_arrays
 from estimo.schema import CANONICAL_COLUMNS, FIELDS, NUMERIC_FIELDS
 
 MAD_TO_SD = 1.4826
@@ -51,6 +53,9 @@ class PreparedFrame:
 def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
     """Copy ``frame`` with canonical columns present and typed (see module docstring).
 
+    The columns are typed one by one and the frame is built once from them (a column set
+    on a frame costs more than cleaning one property's values).
+
     Parameters
     ----------
     frame : pandas.DataFrame
@@ -59,47 +64,78 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
     Returns
     -------
     PreparedFrame
+
+    Raises
+    ------
+    TypeError
+        If ``frame`` is not a DataFrame.
+    ValueError
+        If ``frame`` has two columns of the same name.
     """
     if not isinstance(frame, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(frame).__name__}")
-    out = frame.reset_index(drop=True).copy()
-    result = PreparedFrame(out)
+    if not frame.columns.is_unique:
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise ValueError(f"columns {twice} appear more than once; expected one of each")
+    n = len(frame)
+    index = pd.RangeIndex(n)
+    columns: dict[str, Any] = {
+        name: pd.Series(values, index=index, dtype=object, copy=False)  # not pandas' str
+        if isinstance(values, np.ndarray) and values.dtype == object
+        else values
+        for name, values in zip(frame.columns, column_arrays(frame), strict=True)
+    }
+    result = PreparedFrame(frame)  # the frame is set once built
     for name in CANONICAL_COLUMNS:
-        if name not in out:
+        if name not in columns:
             result.added_columns.append(name)
             kind = FIELDS[name].kind
             if kind == "numeric":
-                out[name] = np.nan
+                columns[name] = np.full(n, np.nan)
             elif kind == "date":
-                out[name] = pd.Series(pd.NaT, index=out.index, dtype="datetime64[ns]")
+                columns[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
             else:
-                out[name] = pd.Series([None] * len(out), index=out.index, dtype=object)
+                columns[name] = pd.Series([None] * n, index=index, dtype=object)
     for name in NUMERIC_FIELDS:
-        values = out[name]
-        if not pd.api.types.is_float_dtype(values):
-            parsed = pd.to_numeric(values, errors="coerce").astype("float64")
-            bad = values.notna() & parsed.isna()
-            if bad.any():
-                result.non_numeric[name] = int(bad.sum())
-                result.non_numeric_examples[name] = values[bad].unique()[:3].tolist()
-            out[name] = values = parsed
-        infinite = np.isinf(values.to_numpy(float))
-        if infinite.any():
-            out[name] = values.mask(infinite)
-    out["date"] = _as_datetime_ns(out["date"])
-    if "id" in result.added_columns or out["id"].isna().any():
-        generated = pd.Series([f"row-{i}" for i in range(len(out))], index=out.index)
-        out["id"] = out["id"].where(out["id"].notna(), generated)
-    out["id"] = out["id"].astype(str)
+        columns[name] = _as_float(name, columns[name], index, result)
+    columns["date"] = _as_datetime_ns(pd.Series(columns["date"], index=index, copy=False))
+    ids = pd.Series(columns["id"], index=index, copy=False)
+    if "id" in result.added_columns or ids.isna().any():
+        generated = pd.Series([f"row-{i}" for i in range(n)], index=index)
+        ids = ids.where(ids.notna(), generated)
+    columns["id"] = ids.astype(str)
     for name in ("city", "neighbourhood", "country", "property_type", "condition", "price_kind"):
-        if _text_or_none(out[name]):
-            continue
-        col = out[name].astype(object)
-        col = col.where(col.notna(), None)
-        if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
-            col = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
-        out[name] = col
+        columns[name] = _as_text(pd.Series(columns[name], index=index, copy=False))
+    result.frame = pd.DataFrame(columns, index=index)
     return result
+
+
+def _as_float(name: str, values: Any, index: pd.Index, result: PreparedFrame) -> Any:
+    """A numeric column as float64 (text that is no number, and infinities, missing);
+    the values that were not numbers are counted in ``result``."""
+    if not (isinstance(values, np.ndarray) and values.dtype == np.float64):
+        column = pd.Series(values, index=index, copy=False)
+        parsed = pd.to_numeric(column, errors="coerce").astype("float64")
+        bad = column.notna() & parsed.isna()
+        if bad.any():
+            result.non_numeric[name] = int(bad.sum())
+            result.non_numeric_examples[name] = column[bad].unique()[:3].tolist()
+        values = parsed.to_numpy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        values = np.where(infinite, np.nan, values)
+    return values
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    """A text column as Python objects: ``str`` or None."""
+    if _text_or_none(values):
+        return values
+    col = values.astype(object)
+    col = col.where(col.notna(), None)
+    if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
+        col = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
+    return col
 
 
 def _text_or_none(values: pd.Series) -> bool:

@@ -46,6 +46,7 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import str_values
 from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
@@ -252,7 +253,7 @@ class CleaningPolicy(BaseEstimator):
         prepared = prepare_frame(frame)
         data = prepared.frame
         n = len(data)
-        changes: list[pd.DataFrame] = []
+        changes: list[dict[str, list]] = []  # columns of values (see _log)
         warnings: list[list[str]] = [[] for _ in range(n)]
         _log_non_numeric(frame, data, prepared.non_numeric, changes)
         if n == 0:
@@ -274,12 +275,19 @@ class CleaningPolicy(BaseEstimator):
                         f"critical column {column!r} is missing",
                     )
                 )
-        for column in self.indicator_columns_:
-            data[f"{column}_missing"] = data[column].isna().astype(float)
+        data = _with_columns(
+            data,
+            {
+                f"{column}_missing": data[column].isna().to_numpy().astype(float)
+                for column in self.indicator_columns_
+            },
+        )
         if mode == "predict":
-            unknown = ~data["city"].astype(str).isin(set(self.cities_)).to_numpy()
-            for i in np.flatnonzero(unknown):
-                warnings[i].insert(0, unseen_city_warning(data["city"].iat[i]))
+            known = set(self.cities_)
+            cities = data["city"].to_numpy(dtype=object)
+            for i, city in enumerate(str_values(cities)):
+                if city not in known:
+                    warnings[i].insert(0, unseen_city_warning(cities[i]))
         if cfg.clean.impute:
             data = self._impute(data, changes, warnings, mode)
         result = self._result(data, changes, drops, warnings, weight, np.arange(n), n)
@@ -295,7 +303,8 @@ class CleaningPolicy(BaseEstimator):
         text = apply_text(data, plan, self._settings().text)
         if len(text.changes):
             ids = data["id"].to_numpy()[text.changes["row"].to_numpy(int)]
-            changes.append(text.changes.assign(id=ids)[CHANGE_COLUMNS])
+            logged = text.changes.assign(id=ids)
+            changes.append({name: logged[name].tolist() for name in CHANGE_COLUMNS})
         for i, lines in text.warnings.items():
             warnings[i].extend(lines)
         return text
@@ -309,7 +318,10 @@ class CleaningPolicy(BaseEstimator):
         validity.check(ctx, PreparedFrame(data), self.area_stats_)
         for kind, mask in locate(data, self.regions_, cfg.location).items():
             ctx.flags[f"location.{kind}"] = mask
-        return pd.DataFrame(ctx.flags, index=range(len(data)))
+        # only the rules that flag a row: a rule that flags none changes nothing (and one
+        # column per rule and field cost more to stack than the valuation of a few rows)
+        raised = {name: mask for name, mask in ctx.flags.items() if np.any(mask)}
+        return pd.DataFrame(raised, index=range(len(data)), dtype=bool)
 
     @staticmethod
     def _train_drops(
@@ -488,11 +500,7 @@ class CleaningPolicy(BaseEstimator):
             if dropped_parts
             else pd.DataFrame(columns=DROP_COLUMNS)
         )
-        change_log = (
-            pd.concat(changes, ignore_index=True)
-            if changes
-            else pd.DataFrame(columns=CHANGE_COLUMNS)
-        )
+        change_log = _change_table(changes)
         keep = ~dropped_mask
         if len(change_log):
             change_log = change_log[keep[change_log["row"].to_numpy(int)]].reset_index(drop=True)
@@ -517,6 +525,18 @@ class CleaningPolicy(BaseEstimator):
             n_input=n,
             summary=summary,
         )
+
+
+def _with_columns(data: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``data`` with ``columns`` set (replaced where present, else added in order), the
+    added ones in one step instead of one insertion each."""
+    added = {name: values for name, values in columns.items() if name not in data}
+    for name, values in columns.items():
+        if name not in added:
+            data[name] = values
+    if not added:
+        return data
+    return pd.concat([data, pd.DataFrame(added, index=data.index)], axis=1)
 
 
 def unseen_city_warning(city: Any) -> str:
@@ -563,19 +583,33 @@ def _log(
         return
     old = list(old) if old is not None else [None] * len(rows)
     new = list(new) if new is not None else [None] * len(rows)
+    n = len(rows)
     changes.append(
-        pd.DataFrame(
-            {
-                "row": rows.astype(int),
-                "id": data["id"].to_numpy()[rows],
-                "column": column,
-                "old_value": _text(old),
-                "new_value": _text(new),
-                "rule": rule,
-                "span": None,
-            }
-        )
+        {
+            "row": rows.astype(int).tolist(),
+            "id": data["id"].to_numpy()[rows].tolist(),
+            "column": [column] * n,
+            "old_value": _text(old),
+            "new_value": _text(new),
+            "rule": [rule] * n,
+            "span": [None] * n,
+        }
     )
+
+
+def _change_table(parts: list[dict[str, list]]) -> pd.DataFrame:
+    """The change log (:data:`CHANGE_COLUMNS`) of the changes logged as columns of values,
+    built once (a frame per logged change cost more than cleaning a few rows)."""
+    if not parts:
+        return pd.DataFrame(columns=CHANGE_COLUMNS)
+    columns: dict[str, Any] = {
+        name: [v for part in parts for v in part[name]] for name in CHANGE_COLUMNS
+    }
+    for name in ("old_value", "new_value", "span"):  # text or None, as logged
+        columns[name] = pd.Series(columns[name], dtype=object)
+    table = pd.DataFrame(columns)
+    table["row"] = table["row"].astype(int)
+    return table
 
 
 def _log_non_numeric(
