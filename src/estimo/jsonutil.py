@@ -21,6 +21,21 @@ def to_jsonable(value: Any) -> Any:
     >>> to_jsonable({"a": np.float64("nan"), "b": [np.int64(3)], "c": pd.Timestamp("2024-01-01")})
     {'a': None, 'b': [3], 'c': '2024-01-01T00:00:00'}
     """
+    kind = type(value)  # the plain Python values of an answer first (most of its values)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {k if type(k) is str else str(k): to_jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [to_jsonable(v) for v in value]
+    return _converted(value)
+
+
+def _converted(value: Any) -> Any:
+    """:func:`to_jsonable` of a value that is not a plain ``str``, ``int``, ``bool``,
+    ``float``, ``dict``, ``list``, ``tuple`` or None."""
     np = sys.modules.get("numpy")
     pd = sys.modules.get("pandas")
     if isinstance(value, dict):
