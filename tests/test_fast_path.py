@@ -25,7 +25,8 @@ def test_comparables_log_prices_are_the_hedonic_models_exactly(engine) -> None:
     rows = np.arange(0, len(reference), 7)
     comps_at = reference.iloc[rows].reset_index(drop=True).assign(date=pd.Timestamp("2024-02-01"))
     expected = engine.stage_.hedonic_view().predict_log(comps_at)
-    assert np.array_equal(engine._comps_log(rows, comps_at), expected)
+    cities, dates = comps_at["city"].to_numpy(), comps_at["date"].to_numpy()
+    assert np.array_equal(engine._comps_log(rows, cities, dates), expected)
     assert len(engine.comps_log_) == len(reference)
 
 
@@ -327,3 +328,26 @@ def test_the_typical_areas_are_saved_with_the_cleaning_policy(pipeline, tmp_path
     stats = pipeline.policy_.area_stats_
     assert stats.per_room and stats.area  # every city of the market has enough rows
     assert again.policy_.area_stats_ == stats
+
+
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.datetimes(
+                min_value=pd.Timestamp("1700-01-01"), max_value=pd.Timestamp("2250-01-01")
+            ),
+        ),
+        max_size=30,
+    )
+)
+def test_months_of_nanosecond_dates_equal_months_of_parsed_dates(values) -> None:
+    """The engine's dates (``datetime64[ns]``) take a path without parsing: same months,
+    to the bit, as the same dates given as Python objects (missing ones NaN)."""
+    from estimo.model.comps_encoding import months
+
+    stamps = pd.Series([pd.NaT if v is None else pd.Timestamp(v) for v in values], dtype="M8[ns]")
+    fast = months(stamps)
+    parsed = months(np.array([None if v is None else v for v in values], dtype=object))
+    assert np.array_equal(fast, parsed, equal_nan=True)
+    assert np.isnan(fast).tolist() == [v is None for v in values]

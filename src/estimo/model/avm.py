@@ -511,13 +511,16 @@ class AVM(BaseEstimator):
             return None
         return self.stage_.hedonic_view().at_reference(self.finder_.reference_)
 
-    def _comps_log(self, rows: np.ndarray, comps_at: pd.DataFrame) -> np.ndarray:
+    def _comps_log(self, rows: np.ndarray, cities: np.ndarray, dates: np.ndarray) -> np.ndarray:
         """``reference_log`` of :meth:`ComparablesFinder.value`: the comparables' stored
         log prices at the reference date moved to their valuation dates by the index
-        (exactly :meth:`HedonicView.predict_log` of ``comps_at``)."""
+        (exactly :meth:`HedonicView.predict_log` of the rows dated ``dates``)."""
         if getattr(self, "comps_log_", None) is None:
             self.comps_log_ = self._comps_reference_log()
-        return self.comps_log_[rows] + self.stage_.time_shift(comps_at)
+        stage = self.stage_
+        return self.comps_log_[rows] + stage.index.log_factor(
+            cities, stage.reference_date_, dates
+        )
 
     def _comps_contributions(self) -> ReferenceContributions:
         """The comparables' adjustments split by exact tree contributions, each reference

@@ -125,8 +125,8 @@ DEFAULT_FEATURE_WEIGHTS: Mapping[str, float] = {
 DISPLAY_COLUMNS = ("area_m2", "rooms", "year_built", "floor", "property_type", "condition")
 
 
-ReferenceLog = Callable[[np.ndarray, pd.DataFrame], np.ndarray]
-"""``reference_log(rows, comps_at)`` of :meth:`ComparablesFinder.value`."""
+ReferenceLog = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
+"""``reference_log(rows, cities, dates)`` of :meth:`ComparablesFinder.value`."""
 ReferenceContributionsLike = Callable[[pd.DataFrame, np.ndarray, np.ndarray], pd.DataFrame]
 """``reference_contributions(subjects_at, sub, rows)`` of :meth:`ComparablesFinder.value`."""
 
@@ -426,6 +426,21 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         coords, ok = coordinates(frame)
         return z, codes, coords, ok, property_ids(frame)
 
+    def _reference_columns(self) -> dict[str, np.ndarray]:
+        """The reference rows' ``city``, ``date``, ``price`` and :data:`DISPLAY_COLUMNS` as
+        arrays, read once per reference table (a valuation takes its comparables' values
+        from them instead of a frame of its comparables)."""
+        cached = self.__dict__.get("_reference_arrays")
+        if cached is not None and cached[0] is self.reference_:
+            return cached[1]
+        reference = self.reference_
+        names = [c for c in ("city", "date", "price", *DISPLAY_COLUMNS) if c in reference]
+        arrays = {name: reference[name].to_numpy() for name in names}
+        if "price" in arrays:
+            arrays["price"] = reference["price"].to_numpy(dtype=float)
+        self._reference_arrays = (reference, arrays)
+        return arrays
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "reference_"):
             raise NotFittedError(
@@ -512,10 +527,11 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         n_main : int
             Feature groups listed per comparable; the rest are summed as ``"other"``.
         reference_log : callable, optional
-            ``reference_log(rows, comps_at)``: the model's log price of the reference rows
-            at ``rows`` whose ``date`` is set to their valuation date (``comps_at``), when
-            the caller has them precomputed (the engine keeps each reference row's log
-            price at its reference date); it must give exactly what ``model`` gives.
+            ``reference_log(rows, cities, dates)``: the model's log price of the reference
+            rows at ``rows`` (in ``cities``) valued at ``dates`` (their subjects' valuation
+            dates), when the caller has them precomputed (the engine keeps each reference
+            row's log price at its reference date); it must give exactly what ``model``
+            gives for those rows with their ``date`` set to ``dates``.
         reference_contributions : callable, optional
             ``reference_contributions(subjects_at, sub, rows)``: with ``explain``, the
             hedonic adjustment of each comparable split per feature group (log; a frame of
@@ -532,10 +548,10 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         matches = self._find(subjects, months(dates))
         sub, rank = np.nonzero(matches.rows >= 0)
         rows = matches.rows[sub, rank]
-        comps = self.reference_.iloc[rows].reset_index(drop=True)
+        reference = self._reference_columns()  # the comparables' values, no frame of them
         comp_dates = dates.to_numpy()[sub]
-        at_date = comps.assign(date=comp_dates)
-        subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
+        comp_cities = reference["city"][rows]
+        comp_sold = reference["date"][rows]
         if subject_log is not None and len(np.ravel(subject_log)) != len(subjects):
             raise DataError(
                 [
@@ -543,8 +559,14 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
                     f"{len(subjects)} subjects; expected one per subject"
                 ]
             )
+        subjects_at = None
+        if subject_log is None or explain:
+            subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
+        at_date = None  # the comparables as rows dated at their valuation dates, when needed
+        if reference_log is None or (explain and reference_contributions is None):
+            at_date = self.reference_.iloc[rows].reset_index(drop=True).assign(date=comp_dates)
         if reference_log is not None:
-            comp_model_log = np.asarray(reference_log(rows, at_date), dtype=float)
+            comp_model_log = np.asarray(reference_log(rows, comp_cities, comp_dates), dtype=float)
             if subject_log is None:
                 subject_log = predict_log(model, subjects_at)
         elif subject_log is None:
@@ -554,37 +576,37 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         else:
             comp_model_log = predict_distinct(model, at_date, rows, comp_dates)[1]
         if index is not None:
-            time_log = np.asarray(
-                index.log_factor(comps["city"].to_numpy(), comps["date"].to_numpy(), comp_dates),
-                dtype=float,
-            )
+            time_log = np.asarray(index.log_factor(comp_cities, comp_sold, comp_dates), dtype=float)
         else:
-            time_log = comp_model_log - predict_log(model, comps)
+            time_log = comp_model_log - predict_log(
+                model, self.reference_.iloc[rows].reset_index(drop=True)
+            )
         hedonic = np.asarray(subject_log, dtype=float)[sub] - comp_model_log
-        price = comps["price"].to_numpy(float)
+        price = reference["price"][rows]
         adjusted = np.log(price) + time_log + hedonic
+        similarities = similarity(matches.d2[sub, rank])
+        summary, used = self._summarise(matches, sub, rank, adjusted, similarities)
         columns = {
             "subject": sub,
             "rank": rank,
             "row": rows,
             "id": self._ids[rows],
             "price": price,
-            "date": comps["date"].to_numpy(),
+            "date": comp_sold,
             "valuation_date": comp_dates,
             "distance_m": matches.distance_km[sub, rank] * 1000.0,
             "age_months": matches.age_months[sub, rank],
-            "similarity": similarity(matches.d2[sub, rank]),
+            "similarity": similarities,
             "time_log": time_log,
             "hedonic_log": hedonic,
             "adjusted_log": adjusted,
             "adjusted_price": np.exp(adjusted),
         }
         for column in DISPLAY_COLUMNS:
-            if column in comps:
-                columns[column] = comps[column].to_numpy()
+            if column in reference:
+                columns[column] = reference[column][rows]
+        columns["used"] = used
         table = pd.DataFrame(columns, index=pd.RangeIndex(len(sub)))
-        summary, used = self._summarise(matches, sub, rank, table)
-        table["used"] = used
         summary.index = subjects.index
         if explain and len(table) and reference_contributions is not None:
             contributions = reference_contributions(subjects_at, sub, rows)
@@ -602,13 +624,18 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         return ComparablesResult(summary=summary, comparables=table)
 
     def _summarise(
-        self, matches: Matches, sub: np.ndarray, rank: np.ndarray, table: pd.DataFrame
+        self,
+        matches: Matches,
+        sub: np.ndarray,
+        rank: np.ndarray,
+        adjusted_log: np.ndarray,
+        similarities: np.ndarray,
     ) -> tuple[pd.DataFrame, np.ndarray]:
         n, k = matches.rows.shape
         values = np.full((n, k), np.nan)
         weights = np.zeros((n, k))
-        values[sub, rank] = table["adjusted_log"].to_numpy()
-        weights[sub, rank] = table["similarity"].to_numpy()
+        values[sub, rank] = adjusted_log
+        weights[sub, rank] = similarities
         comps_log, spread, keep = trimmed_mean(values, weights, self.trim)
         n_comps = (matches.rows >= 0).sum(axis=1)
         has_any = n_comps > 0

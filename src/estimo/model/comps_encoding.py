@@ -75,6 +75,7 @@ DAYS_PER_MONTH = 30.4375
 
 EPOCH = pd.Timestamp("2000-01-01")
 """Origin of :func:`months`."""
+_NS_PER_DAY = 86_400 * 10**9
 
 
 def check_reference(frame: pd.DataFrame) -> pd.DataFrame:
@@ -191,8 +192,12 @@ def category_codes(values: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     [1, -1, -2]
     """
     lookup = {level: i for i, level in enumerate(levels)}
-    text = values.astype(object).where(values.notna(), None)
-    return np.array([-1 if v is None else lookup.get(str(v), -2) for v in text], dtype=np.int64)
+    text = values.to_numpy(dtype=object)
+    missing = pd.isna(text)
+    return np.array(
+        [-1 if gone else lookup.get(str(v), -2) for v, gone in zip(text, missing, strict=True)],
+        dtype=np.int64,
+    )
 
 
 def column(frame: pd.DataFrame, name: str) -> np.ndarray:
@@ -262,7 +267,14 @@ def months(dates: Any) -> np.ndarray:
     >>> months(["2000-01-01", "2001-01-01", None]).round(3).tolist()
     [0.0, 12.025, nan]
     """
-    values = pd.to_datetime(pd.Series(np.asarray(dates).ravel()))
+    values = np.asarray(dates).ravel()
+    if values.dtype == np.dtype("datetime64[ns]"):  # the engine's dates: no parsing
+        # whole days since 1970 first (no overflow), then since the epoch (a midnight)
+        days = np.floor_divide(values.view(np.int64), _NS_PER_DAY) - EPOCH.value // _NS_PER_DAY
+        out = days / DAYS_PER_MONTH
+        out[np.isnat(values)] = np.nan
+        return out
+    values = pd.to_datetime(pd.Series(values))
     return ((values - EPOCH).dt.days / DAYS_PER_MONTH).to_numpy(float, na_value=np.nan)
 
 
@@ -374,8 +386,11 @@ def property_ids(frame: pd.DataFrame) -> np.ndarray:
     [None, None]
     """
     if "id" in frame:
-        ids = frame["id"].astype(object).where(frame["id"].notna(), None).to_numpy()
-        return np.array([None if v is None else str(v) for v in ids], dtype=object)
+        ids = frame["id"].to_numpy(dtype=object)
+        missing = pd.isna(ids)
+        out = np.empty(len(ids), dtype=object)
+        out[:] = [None if gone else str(v) for v, gone in zip(ids, missing, strict=True)]
+        return out
     return np.full(len(frame), None, dtype=object)
 
 

@@ -213,7 +213,7 @@ class CandidateSearch:
         z, codes, coords, located, ids = self._encode(subjects)
         subject = Subjects(z, codes, coords, ids, valuation_months)
         out.has_location[:] = located
-        cities = subjects["city"].astype(object).to_numpy()
+        cities = subjects["city"].to_numpy(dtype=object)
         for city in pd.unique(cities[pd.notna(cities)]):
             in_city = np.flatnonzero(cities == city)
             trees = self._city_trees(str(city))
