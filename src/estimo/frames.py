@@ -19,12 +19,13 @@ Examples
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING_TEXT", "column_arrays", "float_values", "str_values"]
+__all__ = ["MISSING_TEXT", "column_arrays", "empty_frame", "float_values", "str_values"]
 
 MISSING_TEXT = "nan"
 """How :func:`str_values` spells a missing value (``None``, ``NaN``, ``NA``, ``NaT``)."""
@@ -86,3 +87,21 @@ def float_values(column: pd.Series) -> np.ndarray:
     ):
         return column.to_numpy(dtype=float)
     return pd.to_numeric(column, errors="coerce").to_numpy(dtype=float)
+
+
+def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
+    """An empty frame of ``columns`` (a shallow copy of one built once: building an empty
+    frame costs about 0.2 ms, which a one-property valuation paid several times).
+
+    Examples
+    --------
+    >>> frame = empty_frame(("row", "rule"))
+    >>> list(frame.columns), len(frame), frame is empty_frame(("row", "rule"))
+    (['row', 'rule'], 0, False)
+    """
+    return _empty(tuple(columns)).copy(deep=False)
+
+
+@lru_cache(maxsize=64)
+def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
+    return pd.DataFrame(columns=list(columns))

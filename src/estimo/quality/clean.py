@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import str_values
+from estimo.frames import empty_frame, str_values
 from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
@@ -265,7 +265,7 @@ class CleaningPolicy(BaseEstimator):
             drops += self._train_drops(data, flags, weight, cfg)
         data = self._repair_coordinates(data, flags, changes, warnings)
         data = self._null_flagged(data, flags, changes, warnings)
-        text = self._read_text(data, changes, warnings)
+        data, text = self._read_text(data, changes, warnings)
         if mode == "train":
             for column in [c for c in self.critical_to_drop_ if c in data]:
                 drops.append(
@@ -295,19 +295,23 @@ class CleaningPolicy(BaseEstimator):
             result.summary["text"] = text.summary()
         return result
 
-    def _read_text(self, data: pd.DataFrame, changes: list, warnings: list) -> TextResult | None:
-        """Fill missing fields from the description (``quality.text``; see estimo.text.fill)."""
+    def _read_text(
+        self, data: pd.DataFrame, changes: list, warnings: list
+    ) -> tuple[pd.DataFrame, TextResult | None]:
+        """Fill missing fields from the description (``quality.text``; see estimo.text.fill):
+        the filled rows and what the text gave (None without a text plan or descriptions)."""
         plan = getattr(self, "text_plan_", None)
         if plan is None or "description" not in data:
-            return None
+            return data, None
         text = apply_text(data, plan, self._settings().text)
+        data = text.frame
         if len(text.changes):
             ids = data["id"].to_numpy()[text.changes["row"].to_numpy(int)]
             logged = text.changes.assign(id=ids)
             changes.append({name: logged[name].tolist() for name in CHANGE_COLUMNS})
         for i, lines in text.warnings.items():
             warnings[i].extend(lines)
-        return text
+        return data, text
 
     def _detect(self, data: pd.DataFrame, mode: Mode) -> pd.DataFrame:
         cfg = self._settings()
@@ -498,7 +502,7 @@ class CleaningPolicy(BaseEstimator):
         dropped = (
             pd.concat(dropped_parts, ignore_index=True)
             if dropped_parts
-            else pd.DataFrame(columns=DROP_COLUMNS)
+            else empty_frame(tuple(DROP_COLUMNS))
         )
         change_log = _change_table(changes)
         keep = ~dropped_mask
@@ -601,7 +605,7 @@ def _change_table(parts: list[dict[str, list]]) -> pd.DataFrame:
     """The change log (:data:`CHANGE_COLUMNS`) of the changes logged as columns of values,
     built once (a frame per logged change cost more than cleaning a few rows)."""
     if not parts:
-        return pd.DataFrame(columns=CHANGE_COLUMNS)
+        return empty_frame(tuple(CHANGE_COLUMNS))
     columns: dict[str, Any] = {
         name: [v for part in parts for v in part[name]] for name in CHANGE_COLUMNS
     }

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.frames import empty_frame
 from estimo.text.extractor import AMENITY_FIELDS, FIELDS, extract, extraction_table
 from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction
 from estimo.text.redact import KINDS, redact
@@ -349,11 +350,14 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
     """Fill missing cells from the descriptions, add amenity columns, mask contact details.
 
     Given values are never overwritten: where the text disagrees with one, the value is kept
-    and the disagreement returned. ``frame`` is modified in place and returned.
+    and the disagreement returned. The filled frame is the result's ``frame``: ``frame``
+    itself is filled in place when it has every amenity column already, else a copy with
+    them added (missing) is.
     """
-    for column in plan["amenities"]:
-        if column not in frame:
-            frame[column] = np.nan
+    absent = [column for column in plan["amenities"] if column not in frame]
+    if absent:  # in one step (one insertion per column cost more than reading the text)
+        added = pd.DataFrame(np.nan, index=frame.index, columns=absent)
+        frame = pd.concat([frame, added], axis=1)
     if frame["description"].isna().all():  # nothing to read (e.g. one property without text)
         return TextResult(frame, _no_changes(), {}, [], dict.fromkeys(KINDS, 0))
     reading = read_descriptions(frame["description"], min_confidence=settings.min_confidence)
@@ -401,7 +405,7 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
 
 
 def _no_changes() -> pd.DataFrame:
-    return pd.DataFrame(columns=["row", "column", "old_value", "new_value", "rule", "span"])
+    return empty_frame(("row", "column", "old_value", "new_value", "rule", "span"))
 
 
 def _text(value: Any) -> str:
