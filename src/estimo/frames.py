@@ -25,7 +25,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["MISSING_TEXT", "column_arrays", "empty_frame", "float_values", "str_values"]
+__all__ = [
+    "MISSING_TEXT",
+    "column_arrays",
+    "empty_frame",
+    "float_values",
+    "str_values",
+    "whole_days",
+]
 
 MISSING_TEXT = "nan"
 """How :func:`str_values` spells a missing value (``None``, ``NaN``, ``NA``, ``NaT``)."""
@@ -105,3 +112,30 @@ def empty_frame(columns: tuple[str, ...]) -> pd.DataFrame:
 @lru_cache(maxsize=64)
 def _empty(columns: tuple[str, ...]) -> pd.DataFrame:
     return pd.DataFrame(columns=list(columns))
+
+
+_NS_PER_DAY = 86_400 * 10**9
+
+
+def whole_days(dates: Any, epoch: pd.Timestamp) -> np.ndarray:
+    """Whole days from ``epoch`` (a midnight) to each date, floored, as floats (NaN where
+    missing): ``(pd.to_datetime(dates) - epoch).dt.days``, without parsing or a ``Series``
+    when the dates are ``datetime64[ns]`` already (the engine's dates).
+
+    Examples
+    --------
+    >>> epoch = pd.Timestamp("2000-01-01")
+    >>> whole_days(pd.Series(pd.to_datetime(["2000-01-02 18:00", None])), epoch)
+    array([ 1., nan])
+    >>> whole_days(["1999-12-31 12:00"], epoch)
+    array([-1.])
+    """
+    values = np.asarray(dates).ravel()
+    if values.dtype == np.dtype("datetime64[ns]") and epoch == epoch.normalize():
+        # days since 1970 first (no overflow), then since the epoch
+        days = np.floor_divide(values.view(np.int64), _NS_PER_DAY) - epoch.value // _NS_PER_DAY
+        out = days.astype(float)
+        out[np.isnat(values)] = np.nan
+        return out
+    parsed = pd.to_datetime(pd.Series(values))
+    return (parsed - epoch).dt.days.to_numpy(float, na_value=np.nan)

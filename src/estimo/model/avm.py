@@ -518,9 +518,7 @@ class AVM(BaseEstimator):
         if getattr(self, "comps_log_", None) is None:
             self.comps_log_ = self._comps_reference_log()
         stage = self.stage_
-        return self.comps_log_[rows] + stage.index.log_factor(
-            cities, stage.reference_date_, dates
-        )
+        return self.comps_log_[rows] + stage.index.log_factor(cities, stage.reference_date_, dates)
 
     def _comps_contributions(self) -> ReferenceContributions:
         """The comparables' adjustments split by exact tree contributions, each reference
@@ -663,12 +661,9 @@ class AVM(BaseEstimator):
         flags = difficulty.flags(frame, summary, self.cities_, months_past)
         if self.ood == "refuse" and any(flags):
             raise OutOfDistributionError(frame, flags, months_past, difficulty)
-        out = adaptive.predict(
+        return adaptive.predict(  # with the flags and months past, for the warnings
             features, str_values(frame["city"]), self._segments(frame), flags, months_past
         )
-        out["flags"] = flags
-        out["months_past"] = months_past
-        return out
 
     def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
         """Valuations (model blended with comparables) of each row at its valuation date."""

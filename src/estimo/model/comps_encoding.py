@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
-from estimo.frames import float_values
+from estimo.frames import float_values, whole_days
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,6 @@ DAYS_PER_MONTH = 30.4375
 
 EPOCH = pd.Timestamp("2000-01-01")
 """Origin of :func:`months`."""
-_NS_PER_DAY = 86_400 * 10**9
 
 
 def check_reference(frame: pd.DataFrame) -> pd.DataFrame:
@@ -267,15 +266,7 @@ def months(dates: Any) -> np.ndarray:
     >>> months(["2000-01-01", "2001-01-01", None]).round(3).tolist()
     [0.0, 12.025, nan]
     """
-    values = np.asarray(dates).ravel()
-    if values.dtype == np.dtype("datetime64[ns]"):  # the engine's dates: no parsing
-        # whole days since 1970 first (no overflow), then since the epoch (a midnight)
-        days = np.floor_divide(values.view(np.int64), _NS_PER_DAY) - EPOCH.value // _NS_PER_DAY
-        out = days / DAYS_PER_MONTH
-        out[np.isnat(values)] = np.nan
-        return out
-    values = pd.to_datetime(pd.Series(values))
-    return ((values - EPOCH).dt.days / DAYS_PER_MONTH).to_numpy(float, na_value=np.nan)
+    return whole_days(dates, EPOCH) / DAYS_PER_MONTH
 
 
 def resolve_valuation_dates(

@@ -441,7 +441,8 @@ class AdaptiveIntervals(BaseEstimator):
         months_past: Any = None,
     ) -> pd.DataFrame:
         """Per row: ``sigma``, ``low_<pct>``/``high_<pct>`` log offsets for every level,
-        ``fsd``, ``pe10`` (predicted share within 10 %), ``confidence`` and ``group``."""
+        ``fsd``, ``pe10`` (predicted share within 10 %), ``confidence`` and ``group``; and
+        ``flags`` and ``months_past`` as given, when given."""
         sigma = self.sigma(features, flags, months_past)
         found = self.scores_._lookup(cities, segments)
         out: dict[str, Any] = {"sigma": sigma}
@@ -469,6 +470,10 @@ class AdaptiveIntervals(BaseEstimator):
             words = np.minimum(words + np.array([bool(f) for f in flags], dtype=int), 2)
         out["confidence"] = np.array(["high", "medium", "low"], dtype=object)[words]
         out["group"] = found["group"]
+        if flags is not None:
+            out["flags"] = pd.Series(list(flags), dtype=object, index=pd.RangeIndex(len(sigma)))
+        if months_past is not None:
+            out["months_past"] = np.broadcast_to(np.asarray(months_past, dtype=float), len(sigma))
         return pd.DataFrame(out, index=pd.RangeIndex(len(sigma)))
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:

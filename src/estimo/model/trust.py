@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Sequence
 from typing import Any
 
@@ -36,7 +37,11 @@ _FIELD_WORDS = {
 def months_between(end: Any, dates: Any) -> np.ndarray:
     """Whole calendar months from the month of ``end`` to each date's month (negative
     before it)."""
-    return month_number(dates) - month_number([end])[0]
+    if isinstance(end, datetime.date):  # a Timestamp, datetime or date: no parsing
+        start = end.year * 12 + end.month - 1
+    else:
+        start = month_number([end])[0]
+    return month_number(dates) - start
 
 
 def flag_warnings(

@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import column_arrays
+from estimo.frames import column_arrays, whole_days
 from estimo.model.booster_input import booster_predict
 from estimo.model.valuation_result import ExplanationPass
 from estimo.schema import feature_columns
@@ -134,9 +134,8 @@ def build_feature_values(
     out = np.empty((n, first + len(names) + len(spec.categorical)), dtype=np.float64)
     # the order of FeatureSpec.matrix_columns: date, other numbers, categories
     if with_date:
-        dates = frame["date"] if "date" in frame else pd.Series(pd.NaT, index=frame.index)
-        days = (pd.to_datetime(dates) - _EPOCH).dt.days
-        out[:, 0] = (days / 365.25).to_numpy(float)
+        dates = arrays["date"] if "date" in arrays else np.full(n, np.nan)
+        out[:, 0] = whole_days(dates, _EPOCH) / 365.25
     for j, name in enumerate(names, start=first):
         array = arrays.get(name)
         if array is None:
