@@ -284,18 +284,26 @@ class ValuationPipeline(BaseEstimator):
 
     def _cleaned_for_valuing(
         self, frame: pd.DataFrame, explain: bool
-    ) -> tuple[pd.DataFrame, list[list[str]], pd.DataFrame | None]:
-        """:meth:`cleaned`, and (when explaining) the cells the policy imputed (``row``,
-        ``column``): facts the owner did not give, which are never a reason in money."""
+    ) -> tuple[pd.DataFrame, list[list[str]], dict[str, list[int]] | None]:
+        """:meth:`cleaned`, and (when explaining) the cells the policy imputed (column ->
+        rows): facts the owner did not give, which are never a reason in money."""
         if not explain or self.policy_ is None:
             served, warnings = self.cleaned(frame)
             return served, warnings, None
         self._check_fitted()
         result = self.policy_.transform(frame, mode="predict")
-        changes = result.changes
-        imputed = changes.loc[
-            changes["rule"].astype(str).str.startswith("impute."), ["row", "column"]
-        ]
+        imputed: dict[str, list[int]] = {}
+        if len(result.changes):
+            changes = result.changes
+            logged = zip(
+                changes["rule"].tolist(),
+                changes["column"].tolist(),
+                changes["row"].tolist(),
+                strict=True,
+            )
+            for rule, column, row in logged:
+                if str(rule).startswith("impute."):
+                    imputed.setdefault(str(column), []).append(int(row))
         return result.frame, self._told_once(result), imputed
 
     def _told_once(self, result: CleanResult) -> list[list[str]]:
@@ -701,21 +709,24 @@ def load_bundle(folder: str) -> Any:
     return load_model(folder)
 
 
-def _marked_not_given(served: pd.DataFrame, imputed: pd.DataFrame | None) -> pd.DataFrame:
+def _marked_not_given(
+    served: pd.DataFrame, imputed: Mapping[str, Sequence[int]] | None
+) -> pd.DataFrame:
     """The rows the explanations describe: ``served`` with ``<field>_missing = 1`` where the
-    cleaning policy imputed ``field`` (and the indicator is not already a column), so that
-    the words never present an imputed value as the owner's fact."""
-    if imputed is None or imputed.empty:
-        return served
-    out = served.copy()
-    for column, rows in imputed.groupby("column")["row"]:
+    cleaning policy imputed ``field`` (``imputed``: field -> rows; the indicators that are
+    not already columns, added in one step, by field name), so that the words never present
+    an imputed value as the owner's fact."""
+    flags = {}
+    for column in sorted(imputed or {}):
         flag = f"{column}_missing"
         if flag in served.columns:
             continue
-        values = np.zeros(len(out), dtype=np.int8)
-        values[np.asarray(rows, dtype=int)] = 1
-        out[flag] = values
-    return out
+        values = np.zeros(len(served), dtype=np.int8)
+        values[np.asarray(imputed[column], dtype=int)] = 1
+        flags[flag] = values
+    if not flags:
+        return served
+    return pd.concat([served, pd.DataFrame(flags, index=served.index)], axis=1)
 
 
 def _with(

@@ -43,7 +43,7 @@ from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures, has_twins, without_twins
-from estimo.frames import float_values, str_values
+from estimo.frames import column_arrays, float_values, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
@@ -813,7 +813,7 @@ class AVM(BaseEstimator):
         }
         # every column read once for all subjects (a pandas read per row costs more than
         # the row's own arithmetic)
-        summaries = result.summary.to_dict("records") if result is not None else None
+        summaries = _records(result.summary) if result is not None else None
         imputed = self._missing(subjects)
         if trust is not None:
             flags = trust["flags"].tolist()
@@ -876,8 +876,9 @@ class AVM(BaseEstimator):
         """Per row, the key fields the model uses that the row lacks (imputed by it)."""
         known = set(self.stage_.model.spec_.names)
         fields = [f for f in KEY_FIELDS if f in known]
+        arrays = dict(zip(frame.columns, column_arrays(frame), strict=True))
         absent = {
-            f: frame[f].isna().to_numpy() if f in frame else np.ones(len(frame), dtype=bool)
+            f: np.asarray(pd.isna(arrays[f])) if f in arrays else np.ones(len(frame), dtype=bool)
             for f in fields
         }
         return [[f for f in fields if absent[f][i]] for i in range(len(frame))]
@@ -1171,3 +1172,14 @@ class ValidationSlice(NamedTuple):
     fit_rows: np.ndarray
     test: pd.DataFrame
     kind: str
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame.to_dict("records")`` (Python values) of a frame of numpy-backed columns
+    (the comparables' summary), from its columns read once (a nullable column's missing
+    values stay ``pd.NA`` here)."""
+    names = frame.columns.tolist()
+    if not names:
+        return [{} for _ in range(len(frame))]
+    columns = [values.tolist() for values in column_arrays(frame)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]

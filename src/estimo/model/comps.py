@@ -75,6 +75,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
+from estimo.frames import column_arrays
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
     LogPriceModel,
@@ -175,7 +176,10 @@ class ComparablesResult:
         if cached is not None:
             return cached
         table = self.comparables
-        columns = {name: table[name].tolist() for name in table.columns}  # Python values
+        columns = {  # Python values
+            name: values.tolist()
+            for name, values in zip(table.columns, column_arrays(table), strict=True)
+        }
         out: dict[int, list[Comparable]] = {}
         for j, position in enumerate(columns.get("subject", [])):
             rec = {name: values[j] for name, values in columns.items()}
