@@ -201,11 +201,16 @@ def main() -> None:
         p50, p99 = np.percentile(values, [50, 99])
         print(f"{name:<22}{p50:>9.3f}{p99:>9.3f}{len(values):>7}")
     print(f"{'batch, per property':<22}{batch:>9.3f}{'':>9}{len(frame):>7}")
-    print(
+    print(load_average_line(load_before, load_after))
+
+
+def load_average_line(before: tuple[float, ...], after: tuple[float, ...]) -> str:
+    """The machine's load averages (``os.getloadavg``) before and after a run, and its cores."""
+    return (
         "load average (1, 5, 15 min): before "
-        + ", ".join(f"{x:.1f}" for x in load_before)
+        + ", ".join(f"{x:.1f}" for x in before)
         + "; after "
-        + ", ".join(f"{x:.1f}" for x in load_after)
+        + ", ".join(f"{x:.1f}" for x in after)
         + f"; {os.cpu_count()} cores"
     )
 

@@ -34,6 +34,8 @@ from typing import Any
 
 import numpy as np
 
+from latency import load_average_line  # this folder is on the path when run as a script
+
 
 def bundle(folder: Path) -> list[dict[str, Any]]:
     """A synthetic engine bundle in ``folder`` and 200 request records of its market."""
@@ -117,13 +119,7 @@ def main() -> None:
             f"{result['p50']:>9.1f}{result['p99']:>9.1f}"
         )
     print("every answer equals the property valued alone")
-    print(
-        "load average (1, 5, 15 min): before "
-        + ", ".join(f"{x:.1f}" for x in before)
-        + "; after "
-        + ", ".join(f"{x:.1f}" for x in after)
-        + f"; {os.cpu_count()} cores"
-    )
+    print(load_average_line(before, after))
 
 
 if __name__ == "__main__":

@@ -126,17 +126,7 @@ def test_concurrent_valuations_coalesced_equal_each_valued_alone(bundles) -> Non
             expected.append(alone.value_one(record, lang="it"))
         except EstimoError as exc:
             expected.append(type(exc))
-    pipeline = together.pipeline
-    first_pass = pipeline.value_many_explained
-
-    def held(batch, **kwargs):  # the first pass waits until others have queued behind it
-        deadline = time.monotonic() + 10
-        while len(together.coalescer._pending) < 4 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        pipeline.value_many_explained = first_pass
-        return first_pass(batch, **kwargs)
-
-    pipeline.value_many_explained = held
+    _hold_first_pass(together, queued=4, seconds=10)
     with ThreadPoolExecutor(8) as pool:
         futures = [pool.submit(together.value_one, r, lang="it") for r in records]
     got = []
@@ -164,17 +154,7 @@ def test_a_ray_replica_values_concurrent_requests_together(bundles) -> None:
         for i in range(8)
     ]
     valuer = asyncio.run(replica.get_model("roma"))
-    pipeline = valuer.pipeline
-    single = pipeline.value_many_explained
-
-    def held(batch, **kwargs):  # the first pass waits (3 s at most) for others to queue
-        deadline = time.monotonic() + 3
-        while len(valuer.coalescer._pending) < 4 and time.monotonic() < deadline:
-            time.sleep(0.001)
-        pipeline.value_many_explained = single
-        return single(batch, **kwargs)
-
-    pipeline.value_many_explained = held
+    _hold_first_pass(valuer, queued=4, seconds=3)
     replica.get_model = _same(valuer)  # the deployment's multiplexing cache, in one replica
 
     async def all_at_once():
@@ -195,3 +175,19 @@ def _same(valuer):
         return valuer
 
     return get_model
+
+
+def _hold_first_pass(valuer, queued: int, seconds: float) -> None:
+    """Make the valuer's next pass wait (``seconds`` at most) until ``queued`` requests have
+    queued behind it; the passes after it run as usual."""
+    pipeline = valuer.pipeline
+    single = pipeline.value_many_explained
+
+    def held(batch, **kwargs):
+        deadline = time.monotonic() + seconds
+        while len(valuer.coalescer._pending) < queued and time.monotonic() < deadline:
+            time.sleep(0.001)
+        pipeline.value_many_explained = single
+        return single(batch, **kwargs)
+
+    pipeline.value_many_explained = held
