@@ -30,8 +30,10 @@ __all__ = [
     "column_arrays",
     "empty_frame",
     "float_values",
+    "records",
     "str_values",
     "whole_days",
+    "with_columns",
 ]
 
 MISSING_TEXT = "nan"
@@ -139,3 +141,40 @@ def whole_days(dates: Any, epoch: pd.Timestamp) -> np.ndarray:
         return out
     parsed = pd.to_datetime(pd.Series(values))
     return (parsed - epoch).dt.days.to_numpy(float, na_value=np.nan)
+
+
+def with_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """``frame`` with ``columns`` set: replaced in place where ``frame`` has them, the others
+    added after its columns in one step (one insertion per column costs about 0.1 ms each on
+    a one-row frame). Returns ``frame`` itself when nothing is added, else a new frame.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0]})
+    >>> with_columns(frame, {"a": [2.0], "b": [3.0]}).to_dict("records")
+    [{'a': 2.0, 'b': 3.0}]
+    """
+    added = {name: values for name, values in columns.items() if name not in frame}
+    for name, values in columns.items():
+        if name not in added:
+            frame[name] = values
+    if not added:
+        return frame
+    return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """The rows of ``frame`` as dicts of Python values, from its columns read once
+    (``frame.to_dict("records")`` without its per-value cost; a nullable column's missing
+    values stay ``pd.NA`` here).
+
+    Examples
+    --------
+    >>> records(pd.DataFrame({"a": [1.0, 2.0], "b": ["x", "y"]}))
+    [{'a': 1.0, 'b': 'x'}, {'a': 2.0, 'b': 'y'}]
+    """
+    names = frame.columns.tolist()
+    if not names:
+        return [{} for _ in range(len(frame))]
+    columns = [values.tolist() for values in column_arrays(frame)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -63,6 +63,7 @@ from estimo.errors import ConfigError, EstimoError, NotFittedError
 from estimo.explain.explainer import Explainer, Explanation
 from estimo.explain.labels import missing_labels
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
+from estimo.frames import with_columns
 from estimo.model.avm import AVM, BUNDLE_META
 from estimo.model.valuation_result import Valuation
 from estimo.property_input import PropertyContract, widen_valuation
@@ -724,9 +725,7 @@ def _marked_not_given(
         values = np.zeros(len(served), dtype=np.int8)
         values[np.asarray(imputed[column], dtype=int)] = 1
         flags[flag] = values
-    if not flags:
-        return served
-    return pd.concat([served, pd.DataFrame(flags, index=served.index)], axis=1)
+    return with_columns(served, flags) if flags else served
 
 
 def _with(

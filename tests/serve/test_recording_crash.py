@@ -10,6 +10,7 @@ was not answered, so the loss is at most the answers of that last interval.
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -39,14 +40,10 @@ def _wait_ready(port: int, process: subprocess.Popen, log: tempfile._TemporaryFi
     deadline = time.monotonic() + 60
     while True:
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-        try:
+        with contextlib.suppress(OSError), contextlib.closing(connection):  # not up yet
             connection.request("GET", "/readyz")
             if connection.getresponse().status == 200:
                 return
-        except OSError:
-            pass
-        finally:
-            connection.close()
         if process.poll() is not None or time.monotonic() > deadline:
             log.seek(0)
             raise AssertionError(f"the service never became ready:\n{log.read()[-2000:]!r}")

@@ -43,7 +43,7 @@ from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures, has_twins, without_twins
-from estimo.frames import column_arrays, float_values, str_values
+from estimo.frames import column_arrays, float_values, records, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
@@ -813,7 +813,7 @@ class AVM(BaseEstimator):
         }
         # every column read once for all subjects (a pandas read per row costs more than
         # the row's own arithmetic)
-        summaries = _records(result.summary) if result is not None else None
+        summaries = records(result.summary) if result is not None else None
         imputed = self._missing(subjects)
         if trust is not None:
             flags = trust["flags"].tolist()
@@ -1172,14 +1172,3 @@ class ValidationSlice(NamedTuple):
     fit_rows: np.ndarray
     test: pd.DataFrame
     kind: str
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """``frame.to_dict("records")`` (Python values) of a frame of numpy-backed columns
-    (the comparables' summary), from its columns read once (a nullable column's missing
-    values stay ``pd.NA`` here)."""
-    names = frame.columns.tolist()
-    if not names:
-        return [{} for _ in range(len(frame))]
-    columns = [values.tolist() for values in column_arrays(frame)]
-    return [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]

@@ -75,7 +75,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import column_arrays
+from estimo.frames import records
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
     LogPriceModel,
@@ -175,15 +175,9 @@ class ComparablesResult:
         cached = self.__dict__.get("_by_subject")
         if cached is not None:
             return cached
-        table = self.comparables
-        columns = {  # Python values
-            name: values.tolist()
-            for name, values in zip(table.columns, column_arrays(table), strict=True)
-        }
         out: dict[int, list[Comparable]] = {}
-        for j, position in enumerate(columns.get("subject", [])):
-            rec = {name: values[j] for name, values in columns.items()}
-            out.setdefault(int(position), []).append(_comparable(rec))
+        for rec in records(self.comparables):  # Python values, the columns read once
+            out.setdefault(int(rec["subject"]), []).append(_comparable(rec))
         object.__setattr__(self, "_by_subject", out)  # a frozen result: cached as built
         return out
 
@@ -566,9 +560,10 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         subjects_at = None
         if subject_log is None or explain:
             subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
-        at_date = None  # the comparables as rows dated at their valuation dates, when needed
-        if reference_log is None or (explain and reference_contributions is None):
-            at_date = self.reference_.iloc[rows].reset_index(drop=True).assign(date=comp_dates)
+        comps = at_date = None  # the comparables as rows (dated at their valuation dates)
+        if index is None or reference_log is None or (explain and reference_contributions is None):
+            comps = self.reference_.iloc[rows].reset_index(drop=True)  # only when needed
+            at_date = comps.assign(date=comp_dates)
         if reference_log is not None:
             comp_model_log = np.asarray(reference_log(rows, comp_cities, comp_dates), dtype=float)
             if subject_log is None:
@@ -582,9 +577,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         if index is not None:
             time_log = np.asarray(index.log_factor(comp_cities, comp_sold, comp_dates), dtype=float)
         else:
-            time_log = comp_model_log - predict_log(
-                model, self.reference_.iloc[rows].reset_index(drop=True)
-            )
+            time_log = comp_model_log - predict_log(model, comps)
         hedonic = np.asarray(subject_log, dtype=float)[sub] - comp_model_log
         price = reference["price"][rows]
         adjusted = np.log(price) + time_log + hedonic

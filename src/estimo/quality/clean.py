@@ -46,7 +46,7 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import empty_frame, str_values
+from estimo.frames import empty_frame, str_values, with_columns
 from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
@@ -275,7 +275,7 @@ class CleaningPolicy(BaseEstimator):
                         f"critical column {column!r} is missing",
                     )
                 )
-        data = _with_columns(
+        data = with_columns(
             data,
             {
                 f"{column}_missing": data[column].isna().to_numpy().astype(float)
@@ -529,18 +529,6 @@ class CleaningPolicy(BaseEstimator):
             n_input=n,
             summary=summary,
         )
-
-
-def _with_columns(data: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
-    """``data`` with ``columns`` set (replaced where present, else added in order), the
-    added ones in one step instead of one insertion each."""
-    added = {name: values for name, values in columns.items() if name not in data}
-    for name, values in columns.items():
-        if name not in added:
-            data[name] = values
-    if not added:
-        return data
-    return pd.concat([data, pd.DataFrame(added, index=data.index)], axis=1)
 
 
 def unseen_city_warning(city: Any) -> str:

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import empty_frame
+from estimo.frames import empty_frame, with_columns
 from estimo.text.extractor import AMENITY_FIELDS, FIELDS, extract, extraction_table
 from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction
 from estimo.text.redact import KINDS, redact
@@ -355,9 +355,7 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
     them added (missing) is.
     """
     absent = [column for column in plan["amenities"] if column not in frame]
-    if absent:  # in one step (one insertion per column cost more than reading the text)
-        added = pd.DataFrame(np.nan, index=frame.index, columns=absent)
-        frame = pd.concat([frame, added], axis=1)
+    frame = with_columns(frame, {column: np.full(len(frame), np.nan) for column in absent})
     if frame["description"].isna().all():  # nothing to read (e.g. one property without text)
         return TextResult(frame, _no_changes(), {}, [], dict.fromkeys(KINDS, 0))
     reading = read_descriptions(frame["description"], min_confidence=settings.min_confidence)
