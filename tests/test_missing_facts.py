@@ -50,3 +50,20 @@ def test_a_given_fact_stays_a_reason(pipeline) -> None:
     valuation = pipeline.value_one({**BASE, "year_built": 1930, "condition": "to_renovate"})
     reason = next(r for r in valuation.reasons if r["key"] == "age_condition")
     assert "1930" in reason["label"]
+
+
+def test_the_owner_is_told_which_facts_were_assumed(pipeline) -> None:
+    """A field the owner left blank and the cleaning filled with a typical value is named
+    in the notes, in the owner's words and language (not only in the JSON warnings)."""
+    from estimo.explain.labels import Labeler
+
+    area = Labeler("it").label("area_m2")
+    blank = {k: v for k, v in BASE.items() if k != "area_m2"}
+    valuations, explanations = pipeline.value_explained(
+        pipeline.check_records([blank])[0], lang="it"
+    )
+    assert any(w.startswith("area_m2 was missing; used ") for w in valuations[0].warnings)
+    assumed = [n for n in explanations[0].notes if "ipotizzato un valore tipico" in n]
+    assert any(n.startswith(area) for n in assumed), explanations[0].notes
+    given = pipeline.value_explained(pipeline.check_records([BASE])[0], lang="it")[1][0]
+    assert not any(n.startswith(area) for n in given.notes)

@@ -330,6 +330,9 @@ def _range_reasons(valuation: Any, label: str) -> list[str]:
 
 _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^feature '(?P<feature>[^']+)' was imputed$"), "warn_imputed"),
+    # the cleaning policy's imputation (estimo.quality.clean: "<field> was missing; used
+    # <value> (<level>)"): the owner is told the fact was assumed, as for the engine's own
+    (re.compile(r"^(?P<feature>\w+) was missing; used .+ \([\w ]+\)$"), "warn_imputed"),
     (re.compile(r"^the property has no coordinates"), "warn_no_coordinates"),
     (re.compile(r"nearest known property (?P<km>[\d.]+) km away"), "warn_outside"),
     (re.compile(r"^no comparable properties found nearby$"), "warn_no_comps"),
