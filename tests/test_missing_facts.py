@@ -67,3 +67,13 @@ def test_the_owner_is_told_which_facts_were_assumed(pipeline) -> None:
     assert any(n.startswith(area) for n in assumed), explanations[0].notes
     given = pipeline.value_explained(pipeline.check_records([BASE])[0], lang="it")[1][0]
     assert not any(n.startswith(area) for n in given.notes)
+
+
+def test_the_cleanings_own_indicators_are_not_fields_to_send(pipeline) -> None:
+    """``<field>_missing`` columns are written by the cleaning from the fields given: the
+    input contract neither lists them as fields nor accepts them from a request."""
+    from estimo.errors import InputError
+
+    with pytest.raises(InputError, match="unknown field 'area_m2_missing'") as raised:
+        pipeline.value_one({**BASE, "area_m2_missing": 0})
+    assert "year_built_missing" not in str(raised.value)

@@ -278,6 +278,9 @@ class PropertyContract:
         policy = getattr(pipeline, "policy_", None)
         quality = policy.config if policy is not None else pipeline.quality
         contract = cls.for_engine(pipeline.engine_, quality)
+        made = {f"{c}_missing" for c in getattr(policy, "indicator_columns_", ())}
+        if contract.extra_fields is not None and made:  # the cleaning writes them itself
+            contract.extra_fields = contract.extra_fields - made
         span = (getattr(pipeline, "facts_", None) or {}).get("training_window") or {}
         try:
             if span.get("from") and span.get("to"):
