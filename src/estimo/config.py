@@ -313,7 +313,12 @@ class CleanSettings(_Strict):
         description="train and backtest warn when cleaning drops more than this share",
     )
     drop_duplicates: bool = True
-    drop_near_duplicates: bool = True
+    drop_near_duplicates: bool = Field(
+        default=False,
+        description="drop the later of two listings under different ids at the same point, "
+        "area, rooms and floor (a re-listing); kept by default: a re-listing is data (its "
+        "newer price), and keeping them scored as well or better on the shared markets",
+    )
     repair_coordinates: bool = True
     null_invalid: bool = True
     outliers: Literal["drop", "downweight", "keep"] = Field(
@@ -643,8 +648,11 @@ class EngineConfig(_Strict):
     twin_log_area: float = Field(
         default=0.01, gt=0, description="largest |log area difference| between twins"
     )
-    use_offset: bool = Field(
-        default=True, description="learn on top of the neighbours' price per m2 times the area"
+    use_offset: bool | Literal["auto"] = Field(
+        default="auto",
+        description="learn on top of the neighbours' price per m2 times the area (true), "
+        "from the city's level (false), or the one that values the validation slice better "
+        "(auto)",
     )
     index_smoothing: Annotated[float, Field(ge=0)] = 50.0
     index_trend_months: Annotated[int, Field(ge=0)] = 3

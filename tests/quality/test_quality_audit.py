@@ -169,6 +169,28 @@ def test_near_duplicate_and_relisting():
     assert rep.tables["relisting_history"]["id"].tolist() == ["a"]
 
 
+def test_a_near_duplicate_is_kept_for_training_unless_the_project_drops_it():
+    from estimo.quality.clean import CleaningPolicy
+
+    base = {"city": "X", "lat": 45.0, "lon": 9.0, "area_m2": 70.0, "rooms": 3.0, "price": 1e5}
+    frame = pd.DataFrame(
+        [
+            {**base, "id": "a", "date": pd.Timestamp("2024-01-01")},
+            {**base, "id": "b", "date": pd.Timestamp("2024-01-20"), "price": 98_000.0},
+        ]
+    )
+    kept = CleaningPolicy().fit_transform(frame)
+    assert kept.frame["id"].tolist() == ["a", "b"] and len(kept.dropped) == 0
+    (finding,) = [f for f in audit(frame).findings if f.rule == "duplicates.near"]
+    assert finding.action.startswith("kept")
+    config = QualityConfig.model_validate({"clean": {"drop_near_duplicates": True}})
+    dropped = CleaningPolicy(config).fit_transform(frame)
+    assert dropped.frame["id"].tolist() == ["a"]
+    assert dropped.dropped["rule"].tolist() == ["duplicates.near"]
+    (finding,) = [f for f in audit(frame, config).findings if f.rule == "duplicates.near"]
+    assert finding.action.startswith("row dropped")
+
+
 def test_drift_against_reference(market):
     old = market.frame.head(1500)
     new = old.assign(price=market.frame["price"] * 1.3)

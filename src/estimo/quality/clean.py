@@ -5,8 +5,9 @@
 city and country, which columns get a missing indicator), learned attributes end in ``_``.
 ``transform(frame, mode=...)`` returns a :class:`CleanResult`:
 
-- ``mode="train"``: exact and near duplicates, rows missing a critical column and price
-  outliers are dropped, each with its reason (``clean.outliers: downweight`` trains on the
+- ``mode="train"``: exact duplicates, rows missing a critical column and price outliers
+  are dropped, each with its reason (near duplicates too with
+  ``clean.drop_near_duplicates``) (``clean.outliers: downweight`` trains on the
   outliers with a lower weight instead, but still drops prices about x10 or x0.1 of their
   group: typos);
 - ``mode="predict"``: no row is ever dropped; impossible values are nulled and every missing

@@ -147,7 +147,9 @@ def check(ctx: AuditContext, stacked: np.ndarray | None = None) -> None:
         severity="warning",
         message=f"another id at the same point with the same area, rooms and floor {window}",
         values=frame["id"],
-        action="row dropped (the earliest listing is kept)",
+        action="row dropped (the earliest listing is kept)"
+        if ctx.config.clean.drop_near_duplicates
+        else "kept (a re-listing under a new id; clean.drop_near_duplicates drops it)",
     )
     keep = ~exact
     repeated = frame.loc[keep].duplicated("id", keep="first").to_numpy()
