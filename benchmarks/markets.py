@@ -21,6 +21,7 @@ Run from the repository root (``nice``: the machine is shared)::
 
     nice python benchmarks/markets.py                        # every set, full size
     nice python benchmarks/markets.py --sets perth --max-rows 8000   # development
+    nice python benchmarks/markets.py --sets ames --engine use_offset=true  # another setting
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 
+from estimo.config import engine_with
 from estimo.evaluate.backtest import run_backtest
 from estimo.evaluate.cv import run_cv_backtest
 from estimo.evaluate.metrics import compute_metrics
@@ -137,8 +139,37 @@ def _dropped(result: Any) -> dict:
     return {"dropped_share": len(data.dropped) / n_in, "dropped_by_rule": rules}
 
 
-def load_set(spec: MarketSet, max_rows: int | None) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+def engine_overrides(items: list[str]) -> dict[str, Any]:
+    """Engine settings from ``KEY=VALUE`` arguments (the value read as JSON, else as text)."""
+    engine: dict[str, Any] = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        try:
+            engine[key] = json.loads(value)
+        except json.JSONDecodeError:
+            engine[key] = value  # a bare word: text
+    return engine
+
+
+def add_engine_option(parser: argparse.ArgumentParser) -> None:
+    """The ``--engine KEY=VALUE`` option: an engine setting for every run."""
+    parser.add_argument(
+        "--engine",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="an engine setting for every run (JSON value: use_offset=false, objective='\"l2\"')",
+    )
+
+
+def load_set(
+    spec: MarketSet, max_rows: int | None, engine: dict[str, Any] | None = None
+) -> tuple[Any, pd.DataFrame, pd.DataFrame]:
+    """The set's project file (its engine settings updated with ``engine``), raw table and
+    canonical frame."""
     config = load_project(ROOT / "examples" / spec.project)
+    if engine:
+        config.engine = engine_with(config.engine, engine)
     config.data.path = str(SHARED / spec.file)
     raw = read_table(config.resolved_data_path(), read_options_of(config.data))
     raw, _ = keep_operation(raw, config.data)
@@ -178,6 +209,7 @@ def run_dated(spec: MarketSet, config: Any, raw: pd.DataFrame, frame: pd.DataFra
         "plain": {**_scores(actual, plain, None), "seconds": plain_seconds},
         "estimo": {**_scores(actual, estimo, table), "seconds": seconds, **_dropped(result)},
         "validation": result.metrics["engine"]["validation"].get("kind"),
+        "use_offset": result.metrics["engine"]["validation"].get("use_offset"),
         "plain_member_weight": result.metrics["engine"]["validation"]
         .get("plain_member", {})
         .get("weight"),
@@ -216,6 +248,7 @@ def run_cv(spec: MarketSet, config: Any, raw: pd.DataFrame, frame: pd.DataFrame)
             "dropped_share_max_fold": max(f["n_dropped"] / f["n_train"] for f in per_fold),
         },
         "validation": result.metrics["engine"]["validation"].get("kind"),
+        "use_offset": result.metrics["engine"]["validation"].get("use_offset"),
         "plain_member_weight": result.metrics["engine"]["validation"]
         .get("plain_member", {})
         .get("weight"),
@@ -273,12 +306,16 @@ def main() -> None:
     parser.add_argument("--max-rows", type=int, default=None, help="subsample large sets")
     parser.add_argument("--no-rolling", action="store_true", help="skip King County's rolling")
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    add_engine_option(parser)
     args = parser.parse_args()
+    engine = engine_overrides(args.engine)
+    if engine:
+        print(f"engine settings: {engine}")
     results: dict[str, dict] = {}
     for key in args.sets:
         spec = SETS[key]
         started = time.perf_counter()
-        config, raw, frame = load_set(spec, args.max_rows)
+        config, raw, frame = load_set(spec, args.max_rows, engine)
         run = run_dated if spec.cutoff is not None else run_cv
         results[key] = run(spec, config, raw, frame)
         if key == "kc" and not args.no_rolling:

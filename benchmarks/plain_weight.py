@@ -17,7 +17,6 @@ Run from the repository root (``../shared/data`` present; about a minute per set
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
 
@@ -25,7 +24,7 @@ import estimo.model.plain_member as plain_member
 from estimo.evaluate.backtest import run_backtest
 from estimo.split import out_of_time_split
 from latency import load_average_line  # this folder is on the path when run as a script
-from markets import SETS, _scores, load_set
+from markets import SETS, _scores, add_engine_option, engine_overrides, load_set
 
 
 def run(key: str, weight: float | None, engine: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -35,13 +34,13 @@ def run(key: str, weight: float | None, engine: dict[str, Any] | None = None) ->
     spec = SETS[key]
     if spec.cutoff is None:
         raise SystemExit(f"set {key!r} has no date; choose a dated set")
-    config, _, frame = load_set(spec, None)
+    config, _, frame = load_set(spec, None, engine)
     split = out_of_time_split(frame, spec.cutoff)
     chosen = plain_member.choose_weight
     if weight is not None:
         plain_member.choose_weight = lambda *_: weight
     try:
-        params = {**config.engine.model_dump(), **(engine or {}), "currency": config.data.currency}
+        params = {**config.engine.model_dump(), "currency": config.data.currency}
         result = run_backtest(frame, spec.cutoff, model_params=params, quality=config.quality)
     finally:
         plain_member.choose_weight = chosen
@@ -55,21 +54,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", default="ames", help="a dated set of benchmarks/markets.py")
     parser.add_argument("--weights", default="0,0.5,1", help="fixed weights to try")
-    parser.add_argument(
-        "--engine",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="an engine setting for every run (JSON value: use_offset=false, objective='\"l2\"')",
-    )
+    add_engine_option(parser)
     args = parser.parse_args()
-    engine = {}
-    for item in args.engine:
-        key, _, value = item.partition("=")
-        try:
-            engine[key] = json.loads(value)
-        except json.JSONDecodeError:
-            engine[key] = value  # a bare word: text
+    engine = engine_overrides(args.engine)
     if engine:
         print(f"engine settings: {engine}")
     before = os.getloadavg()

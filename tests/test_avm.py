@@ -10,6 +10,7 @@ from estimo.explain.labels import Labeler
 from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM
 from estimo.model.bundle import load_model, save_model
+from estimo.model.difficulty import model_features
 from estimo.model.segmented import GLOBAL
 from estimo.model.valuation_result import Valuation, WarningThresholds
 from estimo.split import out_of_time_split
@@ -129,6 +130,41 @@ def test_validate_scores_the_validation_slice_only(avm, split) -> None:
         avm.validate(split.train)
 
 
+def test_auto_offset_keeps_the_stage_that_values_the_slice_better(avm, split) -> None:
+    report = avm.validation_["use_offset"]
+    assert set(report["tried"]) == {"true", "false"}
+    errors = {k: v["mdape"] for k, v in report["tried"].items()}
+    kept = "true" if report["chosen"] else "false"
+    assert errors[kept] == min(errors.values())
+    assert avm.stage_.use_offset is report["chosen"]  # the serving stage is the one chosen
+    assert report["tried"][kept]["plain_weight"] == avm.plain_.weight_
+    # the report's MdAPE of the kept stage is the model's on the slice (before comparables)
+    assert report["tried"][kept]["mdape"] == pytest.approx(avm.validation_["model"]["mdape"])
+
+
+@pytest.mark.parametrize("offset", [True, False])
+def test_a_fixed_offset_is_the_only_one_tried_and_survives_a_bundle(
+    split, offset, tmp_path
+) -> None:
+    fixed = AVM(**FAST, use_offset=offset).fit(split.train)
+    assert list(fixed.validation_["use_offset"]["tried"]) == [str(offset).lower()]
+    assert fixed.stage_.use_offset is offset
+    save_model(fixed, str(tmp_path / "avm"))
+    again = load_model(str(tmp_path / "avm"))
+    assert again.stage_.use_offset is offset
+    rows = split.test.head(20)
+    np.testing.assert_allclose(again.predict(rows), fixed.predict(rows))
+
+
+def test_offsets_differ_and_a_bad_offset_setting_is_named(split) -> None:
+    rows = split.test.head(50)
+    on = AVM(**FAST, use_offset=True, comps=False).fit(split.train)
+    off = AVM(**FAST, use_offset=False, comps=False).fit(split.train)
+    assert not np.allclose(on.predict(rows), off.predict(rows))
+    with pytest.raises(ValueError, match="use_offset is 'yes'; expected true, false or 'auto'"):
+        AVM(**FAST, use_offset="yes").fit(split.train)
+
+
 def test_huber_delta_reaches_the_sub_models(split) -> None:
     narrow = AVM(**FAST, huber_delta=0.05, comps=False).fit(split.train)
     assert narrow.get_params()["huber_delta"] == 0.05
@@ -209,8 +245,8 @@ def test_validation_prices_never_enter_training_features(split) -> None:
     val_split = avm._validation_split(split.train)
     fit_part = split.train.iloc[val_split.fit_rows]
     bumped = val_split.test.assign(price=val_split.test["price"] * 1.7)
-    a = avm._new_stage().fit(fit_part, validation=val_split.test)
-    b = avm._new_stage().fit(fit_part, validation=bumped)
+    a = avm._new_stage(True).fit(fit_part, validation=val_split.test)
+    b = avm._new_stage(True).fit(fit_part, validation=bumped)
     pd.testing.assert_frame_equal(a.index.table(), b.index.table())
     np.testing.assert_array_equal(a.location.values_, b.location.values_)
     assert a.city_level_ == b.city_level_
@@ -240,3 +276,50 @@ def test_comparables_adjust_without_the_twin_price(avm, split) -> None:
     assert X["loc_twin"].isna().all() and (X["loc_twin_n"] == 0).all()
     assert X["loc_knn_weighted"].equals(avm.stage_.features(rows)["loc_knn_weighted"])
     assert np.isfinite(view.predict_log(rows)).all()
+
+
+def test_the_offset_choice_is_the_smaller_blended_mdape_and_the_offset_on_a_tie() -> None:
+    from types import SimpleNamespace
+
+    from estimo.model.avm import _chosen_stage
+
+    actual = np.zeros(6)
+    on, off = SimpleNamespace(use_offset=True), SimpleNamespace(use_offset=False)
+    plain = np.full(6, 0.3)  # a poor plain member: weight 0 against a good engine
+    best, report = _chosen_stage([on, off], [actual + 0.2, actual + 0.05], plain, actual)
+    assert best == 1 and report["chosen"] is False
+    assert report["tried"]["false"]["mean_abs_log_error"] == pytest.approx(0.05)
+    assert report["tried"]["false"]["mdape"] == pytest.approx(np.exp(0.05) - 1)
+    assert report["tried"]["false"]["plain_weight"] == 0.0
+    # blending with the plain member counts: +0.2 blended with -0.2 errs 0, beating +0.05
+    best, report = _chosen_stage([on, off], [actual + 0.2, actual + 0.05], actual - 0.2, actual)
+    assert best == 0 and report["tried"]["true"]["plain_weight"] == 0.5
+    best, _ = _chosen_stage([on, off], [actual + 0.1, actual + 0.1], None, actual)
+    assert best == 0  # equal errors: the offset, tried first
+    # the median error decides, not the mean: one wild miss does not outvote five rows
+    wild = np.array([0.02, 0.02, 0.02, 0.02, 0.02, 2.0])
+    best, _ = _chosen_stage([on, off], [actual + 0.08, wild], None, actual)
+    assert best == 1
+
+
+def test_ranges_past_the_data_widen_at_the_pace_read_from_the_market(avm, split, tmp_path) -> None:
+    facts = avm.validation_["ranges_past_data"]
+    horizon = facts["horizon_months"]
+    assert avm.adaptive_.horizon_months == horizon > 0
+    assert facts["index_forecast_origins"] > 0 and facts["index_drift_sd_per_month"] >= 0
+    rows = split.test.head(20).reset_index(drop=True)
+    features = model_features(
+        rows, None, avm.adaptive_.difficulty_.ranges_, avm.comps_k, model_log=avm.predict_log(rows)
+    )
+    soon = avm.adaptive_.sigma(features, months_past=np.full(len(rows), 1.0))
+    late = avm.adaptive_.sigma(features, months_past=np.full(len(rows), 25.0))
+    np.testing.assert_allclose(late / soon, np.sqrt(1 + 24 / horizon), rtol=1e-9)
+    # end to end: a valuation two years past the data has a wider range than next month's
+    month = pd.Timestamp(avm.trained_until_).to_period("M").to_timestamp()
+    low, high = avm.predict_interval(rows, valuation_date=month + pd.DateOffset(months=1))
+    low_late, high_late = avm.predict_interval(
+        rows, valuation_date=month + pd.DateOffset(months=25)
+    )
+    assert np.median(np.log(high_late / low_late) / np.log(high / low)) > 1.0
+    save_model(avm, str(tmp_path / "avm"))
+    assert load_model(str(tmp_path / "avm")).adaptive_.horizon_months == horizon

@@ -54,6 +54,8 @@ from estimo.params import json_params
 log = logging.getLogger(__name__)
 
 GLOBAL = "(global)"
+FORECAST_MONTHS = 6
+"""Months ahead the index's forecasts of its own past are tried (trend check, drift)."""
 _KM_PER_DEGREE = 111.2
 
 
@@ -181,22 +183,71 @@ class PriceIndex(BaseEstimator):
         curve = np.concatenate([[0.0], np.cumsum(coef[1:T])]) if T > 1 else np.zeros(1)
         return curve - curve[-1]
 
+    def _forecast_errors(self, curve: np.ndarray, carry: bool) -> list[np.ndarray]:
+        """Errors of forecasting ``curve``'s own levels 1 to :data:`FORECAST_MONTHS` months
+        ahead from every month with ``trend_months`` months behind it (one array per origin,
+        ``errors[k]`` being ``k + 1`` months ahead), by the carried trend or, without
+        ``carry``, by the last level held flat."""
+        errors = []
+        for origin in range(max(self.trend_months, 1), len(curve) - 1):
+            past = curve[: origin + 1]
+            ahead = np.arange(1, min(FORECAST_MONTHS, len(curve) - 1 - origin) + 1, dtype=float)
+            truth = curve[origin + 1 : origin + 1 + len(ahead)]
+            trend = self._extrapolated_trend(past, ahead) if carry else 0.0
+            errors.append(truth - (past[-1] + trend))
+        return errors
+
     def _trend_forecasts_better(self, curve: np.ndarray) -> bool:
         """Whether the carried trend forecast ``curve``'s own levels 1-6 months ahead better
         (mean absolute error) than the last level held flat; True when the curve is too
         short to tell."""
-        trend_errors, flat_errors = [], []
-        for origin in range(max(self.trend_months, 1), len(curve) - 1):
-            past = curve[: origin + 1]
-            ahead = np.arange(1, min(6, len(curve) - 1 - origin) + 1, dtype=float)
-            truth = curve[origin + 1 : origin + 1 + len(ahead)]
-            trend_errors.append(np.abs(past[-1] + self._extrapolated_trend(past, ahead) - truth))
-            flat_errors.append(np.abs(past[-1] - truth))
+        trend_errors = self._forecast_errors(curve, carry=True)
         if not trend_errors:
             return True
-        return float(np.mean(np.concatenate(trend_errors))) < float(
-            np.mean(np.concatenate(flat_errors))
+        flat_errors = self._forecast_errors(curve, carry=False)
+        return float(np.mean(np.abs(np.concatenate(trend_errors)))) < float(
+            np.mean(np.abs(np.concatenate(flat_errors)))
         )
+
+    def drift_variance(self) -> tuple[float, int]:
+        """How fast the index's own forecasts go wrong: the growth per month of the variance
+        of its forecast errors, and the number of forecast origins it was read from.
+
+        Each city with its own index (the global index when none has) forecasts its levels
+        1 to :data:`FORECAST_MONTHS` months ahead from every past month, by the rule it
+        uses past the data (:meth:`carries_trend`); the mean squared error at each horizon
+        is regressed on the horizon, pooled over cities (weighted by their forecasts). The
+        slope is the variance a valuation gains per month past the data from the market
+        moving in ways its index could not foresee (a random walk's would be its step
+        variance); the noise of the index levels is in the intercept, not the slope.
+        ``(0.0, 0)`` when the data spans too few months to tell.
+
+        Examples
+        --------
+        >>> index = PriceIndex(trend_check=False)
+        >>> index.first_month_, index.months_ = 0, np.arange(30)
+        >>> walk = np.cumsum(np.random.default_rng(0).normal(0, 0.02, 30))
+        >>> index.log_index_, index.n_rows_, index.carry_ = {GLOBAL: walk}, {GLOBAL: 999}, {}
+        >>> growth, origins = index.drift_variance()
+        >>> origins, bool(0.0001 < growth < 0.002)  # the walk's step variance is 0.0004
+        (26, True)
+        """
+        self._check_fitted()
+        names = [c for c in self.log_index_ if c != GLOBAL] or [GLOBAL]
+        horizons, squared, origins = [], [], 0
+        for name in names:
+            errors = self._forecast_errors(self.log_index_[name], self.carries_trend(name))
+            origins += len(errors)
+            for error in errors:
+                horizons.append(np.arange(1, len(error) + 1))
+                squared.append(error**2)
+        if not horizons:
+            return 0.0, 0
+        h, e2 = np.concatenate(horizons).astype(float), np.concatenate(squared)
+        if np.unique(h).size < 2:
+            return 0.0, origins
+        slope = float(np.polyfit(h, e2, 1)[0])
+        return max(slope, 0.0), origins
 
     def carries_trend(self, city: str) -> bool:
         """Whether valuations in ``city`` past the data carry its recent trend."""

@@ -135,6 +135,8 @@ def run_cv_backtest(
                     "n_test": len(test),
                     "n_dropped": len(prepared.dropped) if prepared is not None else 0,
                     "validation": model.validation_.get("blend"),
+                    "use_offset": model.validation_.get("use_offset", {}).get("chosen"),
+                    "fit_seconds": model.fit_seconds_,
                 }
             )
             log.info("fold %d/%d of repeat %d valued", fold + 1, folds, repeat + 1)

@@ -51,9 +51,9 @@ from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.comps_contributions import ReferenceContributions
 from estimo.model.difficulty import DifficultyModel, model_features
 from estimo.model.engine import EngineStage
-from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals
+from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals, horizon_months
 from estimo.model.lazy_boosters import LazyBoosters
-from estimo.model.plain_member import PlainMember
+from estimo.model.plain_member import PlainMember, choose_weight
 from estimo.model.segmented import GLOBAL, SegmentedModel
 from estimo.model.trust import OutOfDistributionError, flag_warnings, months_between
 from estimo.model.valuation import _check_training_frame
@@ -116,8 +116,13 @@ class AVM(BaseEstimator):
     twin_m, twin_log_area : float
         How near (metres) and how alike in area (log difference) a training row must be to
         count as the same or an identical flat (see :mod:`estimo.features.location`).
-    use_offset : bool
-        Learn on top of the neighbours' price per m² times the area.
+    use_offset : bool or "auto"
+        Learn on top of the neighbours' price per m² times the area (True), or learn the
+        log price from the city's level with the neighbours' price as a feature (False).
+        ``"auto"`` fits both in the validation pass and keeps the one whose model values
+        the validation slice better (MdAPE after the plain member's blend, as the city
+        models are routed; the offset on a tie). ``validation_["use_offset"]`` records both
+        scores.
     index_smoothing, index_trend_months, index_damping, index_trend_check :
         Price index settings (see :class:`estimo.index.PriceIndex`: ``trend_check`` keeps
         the carried trend only in cities where it forecast the index's own past better than
@@ -175,7 +180,7 @@ class AVM(BaseEstimator):
         knn_k: int = 20,
         twin_m: float = 100.0,
         twin_log_area: float = 0.01,
-        use_offset: bool = True,
+        use_offset: bool | str = "auto",
         index_smoothing: float = 50.0,
         index_trend_months: int = 3,
         index_damping: float = 0.8,
@@ -228,7 +233,15 @@ class AVM(BaseEstimator):
         self.progress = progress
 
     # ------------------------------------------------------------------ building blocks
-    def _new_stage(self) -> EngineStage:
+    def _offset_candidates(self) -> tuple[bool, ...]:
+        """The values of ``use_offset`` the validation pass tries (both for ``"auto"``)."""
+        if self.use_offset == "auto":
+            return (True, False)
+        if isinstance(self.use_offset, bool | np.bool_):
+            return (bool(self.use_offset),)
+        raise ValueError(f"use_offset is {self.use_offset!r}; expected true, false or 'auto'")
+
+    def _new_stage(self, use_offset: bool) -> EngineStage:
         return EngineStage(
             PriceIndex(
                 smoothing=self.index_smoothing,
@@ -254,7 +267,7 @@ class AVM(BaseEstimator):
                 progress=self.progress,
             ),
             dedupe=self.dedupe,
-            use_offset=self.use_offset,
+            use_offset=use_offset,
         )
 
     def _new_finder(self) -> ComparablesFinder:
@@ -293,7 +306,7 @@ class AVM(BaseEstimator):
         frame, weight = self._checked_input(frame, sample_weight)
         stage_a, _ = self._validation_pass(frame, weight)
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
-        self.stage_ = self._new_stage().fit(frame, weight, template=stage_a.model)
+        self.stage_ = self._new_stage(stage_a.use_offset).fit(frame, weight, template=stage_a.model)
         if self.plain_ is not None:
             self.plain_ = self.plain_.refit(frame, weight)
         self.finder_ = self._new_finder().fit(frame) if self.comps else None
@@ -376,15 +389,19 @@ class AVM(BaseEstimator):
     def _validation_pass(
         self, frame: pd.DataFrame, weight: np.ndarray | None
     ) -> tuple[EngineStage, pd.DataFrame]:
-        """Fit a stage on the rows before the validation slice; choose the sub-models, learn
-        the blend and calibrate the ranges on the slice (sets ``validation_``). Returns the
-        stage and the slice's rows."""
+        """Fit a stage on the rows before the validation slice (one per value of
+        ``use_offset`` tried); keep the better, choose the sub-models, learn the blend and
+        calibrate the ranges on the slice (sets ``validation_``). Returns the stage and the
+        slice's rows."""
         split = self._validation_split(frame)
         fit_rows = split.fit_rows
         fit_part = frame.iloc[fit_rows].reset_index(drop=True)
         fit_weight = None if weight is None else weight[fit_rows]
-        stage = self._new_stage().fit(fit_part, fit_weight, validation=split.test)
-        self._calibrate(stage, fit_part, split.test, fit_weight)
+        stages = [
+            self._new_stage(offset).fit(fit_part, fit_weight, validation=split.test)
+            for offset in self._offset_candidates()
+        ]
+        stage = self._calibrate(stages, fit_part, split.test, fit_weight)
         self.validation_["trees"] = int(sum(stage.model.rounds_.values()))
         self.validation_["kind"] = split.kind
         return stage, split.test
@@ -449,19 +466,26 @@ class AVM(BaseEstimator):
 
     def _calibrate(
         self,
-        stage: EngineStage,
+        stages: Sequence[EngineStage],
         fit_part: pd.DataFrame,
         validation: pd.DataFrame,
         fit_weight: np.ndarray | None = None,
-    ) -> None:
+    ) -> EngineStage:
+        """Choose among ``stages`` (see :meth:`_chosen_stage`), fit the plain member, the
+        comparables blend and the ranges on the validation slice; returns the stage kept."""
         actual = np.log(validation["price"].to_numpy(float))
-        engine_log = stage.predict_log(validation)
-        model_log = engine_log
+        engine_logs = [stage.predict_log(validation) for stage in stages]
         self.plain_ = None
         if self.plain_member:
             self.plain_ = self._new_plain().fit_validation(
-                fit_part, fit_weight, validation, engine_log
+                fit_part, fit_weight, validation, engine_logs[0]
             )
+        plain_log = None if self.plain_ is None else self.plain_.validation_log_
+        best, offset_report = _chosen_stage(stages, engine_logs, plain_log, actual)
+        stage, engine_log = stages[best], engine_logs[best]
+        model_log = engine_log
+        if self.plain_ is not None:
+            self.plain_.weight_ = choose_weight(engine_log, plain_log, actual)
             model_log = self.plain_.blend(engine_log, validation)
         final_log = model_log
         comps_log = np.full(len(validation), np.nan)
@@ -487,7 +511,11 @@ class AVM(BaseEstimator):
         features = model_features(
             validation, summary, difficulty.ranges_, self.comps_k, model_log=model_log
         )
-        self.adaptive_ = AdaptiveIntervals(levels=tuple(self.interval_levels), seed=self.seed)
+        drift, origins = stage.index.drift_variance()
+        horizon = horizon_months(actual - final_log, drift, origins)
+        self.adaptive_ = AdaptiveIntervals(
+            levels=tuple(self.interval_levels), seed=self.seed, horizon_months=horizon
+        )
         self.adaptive_.fit(
             actual - final_log, features, cities, self._segments(validation), difficulty
         )
@@ -499,9 +527,16 @@ class AVM(BaseEstimator):
                 "engine": _scores(actual, engine_log),
                 "plain": _scores(actual, self.plain_.validation_log_),
             }
+        self.validation_["use_offset"] = offset_report
+        self.validation_["ranges_past_data"] = {
+            "horizon_months": horizon,
+            "index_drift_sd_per_month": float(np.sqrt(drift)),
+            "index_forecast_origins": origins,
+        }
         self.validation_["n"] = len(validation)
         self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
         self.validation_["n_fit"] = len(fit_part)
+        return stage
 
     def _comps_reference_log(self) -> np.ndarray | None:
         """The hedonic model's log price of every comparables reference row at the
@@ -1148,6 +1183,45 @@ def _scores(actual: np.ndarray, pred: np.ndarray, rows: Any = slice(None)) -> di
         "mdape": float(np.median(ape)),
         "pe10": float(np.mean(ape <= 0.1)),
     }
+
+
+def _chosen_stage(
+    stages: Sequence[EngineStage],
+    engine_logs: Sequence[np.ndarray],
+    plain_log: np.ndarray | None,
+    actual: np.ndarray,
+) -> tuple[int, dict[str, Any]]:
+    """Which of the validation stages (fitted with different ``use_offset``) to keep: the
+    one whose model, blended with the plain member at its best weight, has the smallest
+    MdAPE on the validation slice (the first on a tie; the median, as the city models are
+    routed: a few wild listings do not decide). Returns its position and a report: the
+    value kept and, per value tried, the plain member's weight and the blend's mean
+    absolute log error, MdAPE and PE10."""
+    tried: dict[str, Any] = {}
+    errors = []
+    for stage, engine_log in zip(stages, engine_logs, strict=True):
+        weight, blended = 0.0, engine_log
+        if plain_log is not None:
+            weight = choose_weight(engine_log, plain_log, actual)
+            blended = (1 - weight) * engine_log + weight * plain_log
+        ok = np.isfinite(blended) & np.isfinite(actual)
+        scores = _scores(actual, blended)
+        errors.append(round(scores.get("mdape", np.inf), 12))
+        tried[str(stage.use_offset).lower()] = {
+            "mean_abs_log_error": float(np.mean(np.abs(blended[ok] - actual[ok])))
+            if ok.any()
+            else None,
+            "plain_weight": weight,
+            **scores,
+        }
+    best = int(np.argmin(errors))
+    if len(stages) > 1:
+        log.info(
+            "use_offset: %s (validation MdAPE %s)",
+            stages[best].use_offset,
+            ", ".join(f"{k} {100 * v['mdape']:.2f} %" for k, v in tried.items()),
+        )
+    return best, {"chosen": bool(stages[best].use_offset), "tried": tried}
 
 
 def _validation_report(
