@@ -72,6 +72,9 @@ MIN_VALIDATION_ROWS = 30
 """New properties the validation slice needs at least."""
 MIN_FIT_SHARE = 0.5
 """Share of the training rows an out-of-time validation slice must leave before it."""
+SWITCH_CONFIDENCE = 0.95
+"""Share of bootstrap resamples of the validation slice in which a setting other than the
+default must value better before the engine switches to it (``use_offset: auto``)."""
 KEY_FIELDS = ("area_m2", "rooms", "year_built", "floor", "lat", "lon")
 
 
@@ -119,10 +122,11 @@ class AVM(BaseEstimator):
     use_offset : bool or "auto"
         Learn on top of the neighbours' price per m² times the area (True), or learn the
         log price from the city's level with the neighbours' price as a feature (False).
-        ``"auto"`` fits both in the validation pass and keeps the one whose model values
-        the validation slice better (MdAPE after the plain member's blend, as the city
-        models are routed; the offset on a tie). ``validation_["use_offset"]`` records both
-        scores.
+        ``"auto"`` (default) fits both in the validation pass and keeps the offset unless
+        the model without it values the validation slice better (MdAPE after the plain
+        member's blend) in at least 95 % of bootstrap resamples of the slice
+        (:data:`SWITCH_CONFIDENCE`). ``validation_["use_offset"]`` records both scores
+        and the confidence.
     index_smoothing, index_trend_months, index_damping, index_trend_check :
         Price index settings (see :class:`estimo.index.PriceIndex`: ``trend_check`` keeps
         the carried trend only in cities where it forecast the index's own past better than
@@ -481,7 +485,7 @@ class AVM(BaseEstimator):
                 fit_part, fit_weight, validation, engine_logs[0]
             )
         plain_log = None if self.plain_ is None else self.plain_.validation_log_
-        best, offset_report = _chosen_stage(stages, engine_logs, plain_log, actual)
+        best, offset_report = _chosen_stage(stages, engine_logs, plain_log, actual, self.seed)
         stage, engine_log = stages[best], engine_logs[best]
         model_log = engine_log
         if self.plain_ is not None:
@@ -1190,13 +1194,18 @@ def _chosen_stage(
     engine_logs: Sequence[np.ndarray],
     plain_log: np.ndarray | None,
     actual: np.ndarray,
+    seed: int = 0,
 ) -> tuple[int, dict[str, Any]]:
-    """Which of the validation stages (fitted with different ``use_offset``) to keep: the
-    one whose model, blended with the plain member at its best weight, has the smallest
-    MdAPE on the validation slice (the first on a tie; the median, as the city models are
-    routed: a few wild listings do not decide). Returns its position and a report: the
-    value kept and, per value tried, the plain member's weight and the blend's mean
-    absolute log error, MdAPE and PE10."""
+    """Which of the validation stages (fitted with different ``use_offset``) to keep.
+
+    Each stage's model is blended with the plain member at its best weight and scored on
+    the validation slice. The first stage (the default, the offset) is kept unless another
+    has a smaller MdAPE (the median, as the city models are routed: a few wild listings do
+    not decide) in at least :data:`SWITCH_CONFIDENCE` of paired bootstrap resamples of the
+    slice's rows: two models that value the slice about as well leave the default, and a
+    choice is not made on the noise of a few hundred rows. Returns the position kept and a
+    report: the value kept, the confidence of the switch and, per value tried, the plain
+    member's weight and the blend's mean absolute log error, MdAPE and PE10."""
     tried: dict[str, Any] = {}
     errors = []
     for stage, engine_log in zip(stages, engine_logs, strict=True):
@@ -1205,23 +1214,59 @@ def _chosen_stage(
             weight = choose_weight(engine_log, plain_log, actual)
             blended = (1 - weight) * engine_log + weight * plain_log
         ok = np.isfinite(blended) & np.isfinite(actual)
-        scores = _scores(actual, blended)
-        errors.append(round(scores.get("mdape", np.inf), 12))
+        errors.append(np.where(ok, np.abs(np.exp(blended - actual) - 1), np.nan))
         tried[str(stage.use_offset).lower()] = {
             "mean_abs_log_error": float(np.mean(np.abs(blended[ok] - actual[ok])))
             if ok.any()
             else None,
             "plain_weight": weight,
-            **scores,
+            **_scores(actual, blended),
         }
-    best = int(np.argmin(errors))
+    best, confidence = 0, None
+    for k in range(1, len(stages)):
+        share = _bootstrap_better_share(errors[k], errors[0], seed=seed)
+        confidence = share if confidence is None else max(confidence, share)
+        if share >= SWITCH_CONFIDENCE:
+            best = k
     if len(stages) > 1:
         log.info(
-            "use_offset: %s (validation MdAPE %s)",
+            "use_offset: %s (validation MdAPE %s; the other is better in %.0f %% of resamples)",
             stages[best].use_offset,
-            ", ".join(f"{k} {100 * v['mdape']:.2f} %" for k, v in tried.items()),
+            ", ".join(f"{k} {100 * v.get('mdape', np.nan):.2f} %" for k, v in tried.items()),
+            100 * (confidence or 0.0),
         )
-    return best, {"chosen": bool(stages[best].use_offset), "tried": tried}
+    report = {"chosen": bool(stages[best].use_offset), "tried": tried}
+    if confidence is not None:
+        report["switch_confidence"] = confidence
+    return best, report
+
+
+def _bootstrap_better_share(
+    errors: np.ndarray, default_errors: np.ndarray, seed: int = 0, resamples: int = 400
+) -> float:
+    """Share of paired bootstrap resamples of the rows in which ``errors`` (absolute
+    percentage errors, NaN where a row was not valued) have a smaller median than
+    ``default_errors``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> worse = np.abs(rng.normal(0, 0.10, 400))
+    >>> _bootstrap_better_share(worse * 0.7, worse) > 0.95  # clearly better
+    True
+    >>> _bootstrap_better_share(worse * 1.0, worse)  # the same: never better
+    0.0
+    """
+    ok = np.isfinite(errors) & np.isfinite(default_errors)
+    a, b = errors[ok], default_errors[ok]
+    if not len(a):
+        return 0.0
+    rng = np.random.default_rng(seed)
+    better = 0
+    for start in range(0, resamples, 50):  # chunks bound the memory on large slices
+        rows = rng.integers(0, len(a), size=(min(50, resamples - start), len(a)))
+        better += int(np.sum(np.median(a[rows], axis=1) < np.median(b[rows], axis=1)))
+    return better / resamples
 
 
 def _validation_report(
