@@ -130,7 +130,13 @@ def test_validate_scores_the_validation_slice_only(avm, split) -> None:
         avm.validate(split.train)
 
 
-def test_auto_offset_keeps_the_offset_unless_the_slice_clearly_prefers_none(avm, split) -> None:
+@pytest.fixture(scope="module")
+def auto_avm(split) -> AVM:
+    return AVM(**FAST, use_offset="auto").fit(split.train)
+
+
+def test_auto_offset_keeps_the_offset_unless_the_slice_clearly_prefers_none(auto_avm) -> None:
+    avm = auto_avm
     report = avm.validation_["use_offset"]
     assert set(report["tried"]) == {"true", "false"}
     assert 0.0 <= report["switch_confidence"] <= 1.0

@@ -649,10 +649,10 @@ class EngineConfig(_Strict):
         default=0.01, gt=0, description="largest |log area difference| between twins"
     )
     use_offset: bool | Literal["auto"] = Field(
-        default="auto",
+        default=True,
         description="learn on top of the neighbours' price per m2 times the area (true), "
-        "from the city's level (false), or the one that values the validation slice better "
-        "(auto)",
+        "from the city's level (false), or the latter only where the validation slice "
+        "clearly prefers it (auto: one more model fit)",
     )
     index_smoothing: Annotated[float, Field(ge=0)] = 50.0
     index_trend_months: Annotated[int, Field(ge=0)] = 3
