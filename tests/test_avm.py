@@ -10,7 +10,6 @@ from estimo.explain.labels import Labeler
 from estimo.explain.text import note_sentences
 from estimo.model.avm import AVM, SWITCH_CONFIDENCE
 from estimo.model.bundle import load_model, save_model
-from estimo.model.difficulty import model_features
 from estimo.model.segmented import GLOBAL
 from estimo.model.valuation_result import Valuation, WarningThresholds
 from estimo.split import out_of_time_split
@@ -315,26 +314,3 @@ def test_the_offset_is_left_only_when_the_slice_is_clearly_better_without_it() -
     wild = np.where(np.arange(200) < 10, 2.0, 0.02)
     best, _ = _chosen_stage([on, off], [actual + 0.08, wild], None, actual)
     assert best == 1
-
-
-def test_ranges_past_the_data_widen_at_the_pace_read_from_the_market(avm, split, tmp_path) -> None:
-    facts = avm.validation_["ranges_past_data"]
-    horizon = facts["horizon_months"]
-    assert avm.adaptive_.horizon_months == horizon > 0
-    assert facts["index_forecast_origins"] > 0 and facts["index_drift_sd_per_month"] >= 0
-    rows = split.test.head(20).reset_index(drop=True)
-    features = model_features(
-        rows, None, avm.adaptive_.difficulty_.ranges_, avm.comps_k, model_log=avm.predict_log(rows)
-    )
-    soon = avm.adaptive_.sigma(features, months_past=np.full(len(rows), 1.0))
-    late = avm.adaptive_.sigma(features, months_past=np.full(len(rows), 25.0))
-    np.testing.assert_allclose(late / soon, np.sqrt(1 + 24 / horizon), rtol=1e-9)
-    # end to end: a valuation two years past the data has a wider range than next month's
-    month = pd.Timestamp(avm.trained_until_).to_period("M").to_timestamp()
-    low, high = avm.predict_interval(rows, valuation_date=month + pd.DateOffset(months=1))
-    low_late, high_late = avm.predict_interval(
-        rows, valuation_date=month + pd.DateOffset(months=25)
-    )
-    assert np.median(np.log(high_late / low_late) / np.log(high / low)) > 1.0
-    save_model(avm, str(tmp_path / "avm"))
-    assert load_model(str(tmp_path / "avm")).adaptive_.horizon_months == horizon

@@ -55,7 +55,7 @@ log = logging.getLogger(__name__)
 
 GLOBAL = "(global)"
 FORECAST_MONTHS = 6
-"""Months ahead the index's forecasts of its own past are tried (trend check, drift)."""
+"""Months ahead the index's forecasts of its own past are tried by the trend check."""
 _KM_PER_DEGREE = 111.2
 
 
@@ -208,46 +208,6 @@ class PriceIndex(BaseEstimator):
         return float(np.mean(np.abs(np.concatenate(trend_errors)))) < float(
             np.mean(np.abs(np.concatenate(flat_errors)))
         )
-
-    def drift_variance(self) -> tuple[float, int]:
-        """How fast the index's own forecasts go wrong: the growth per month of the variance
-        of its forecast errors, and the number of forecast origins it was read from.
-
-        Each city with its own index (the global index when none has) forecasts its levels
-        1 to :data:`FORECAST_MONTHS` months ahead from every past month, by the rule it
-        uses past the data (:meth:`carries_trend`); the mean squared error at each horizon
-        is regressed on the horizon, pooled over cities (weighted by their forecasts). The
-        slope is the variance a valuation gains per month past the data from the market
-        moving in ways its index could not foresee (a random walk's would be its step
-        variance); the noise of the index levels is in the intercept, not the slope.
-        ``(0.0, 0)`` when the data spans too few months to tell.
-
-        Examples
-        --------
-        >>> index = PriceIndex(trend_check=False)
-        >>> index.first_month_, index.months_ = 0, np.arange(30)
-        >>> walk = np.cumsum(np.random.default_rng(0).normal(0, 0.02, 30))
-        >>> index.log_index_, index.n_rows_, index.carry_ = {GLOBAL: walk}, {GLOBAL: 999}, {}
-        >>> growth, origins = index.drift_variance()
-        >>> origins, bool(0.0001 < growth < 0.002)  # the walk's step variance is 0.0004
-        (26, True)
-        """
-        self._check_fitted()
-        names = [c for c in self.log_index_ if c != GLOBAL] or [GLOBAL]
-        horizons, squared, origins = [], [], 0
-        for name in names:
-            errors = self._forecast_errors(self.log_index_[name], self.carries_trend(name))
-            origins += len(errors)
-            for error in errors:
-                horizons.append(np.arange(1, len(error) + 1))
-                squared.append(error**2)
-        if not horizons:
-            return 0.0, 0
-        h, e2 = np.concatenate(horizons).astype(float), np.concatenate(squared)
-        if np.unique(h).size < 2:
-            return 0.0, origins
-        slope = float(np.polyfit(h, e2, 1)[0])
-        return max(slope, 0.0), origins
 
     def carries_trend(self, city: str) -> bool:
         """Whether valuations in ``city`` past the data carry its recent trend."""

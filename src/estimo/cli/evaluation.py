@@ -255,14 +255,6 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
         offset_line = offset_choice_line(validation.get("use_offset"))
         if offset_line:
             console.print(offset_line)
-        past = validation.get("ranges_past_data")
-        if past and past.get("index_forecast_origins"):
-            drift = 100 * past["index_drift_sd_per_month"]
-            console.print(
-                f"ranges past the data: their variance doubles in {past['horizon_months']:.0f}"
-                f" months (the index's forecasts of its own past drifted {drift:.1f} % a month,"
-                f" from {past['index_forecast_origins']} origins)"
-            )
     console.print(overall_table(result.metrics["overall"], title="out-of-time accuracy"))
     if not result.by_city.empty:
         console.print(format_metrics_table(result.by_city, title="accuracy per city"))

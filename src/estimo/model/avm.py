@@ -51,7 +51,7 @@ from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.comps_contributions import ReferenceContributions
 from estimo.model.difficulty import DifficultyModel, model_features
 from estimo.model.engine import EngineStage
-from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals, horizon_months
+from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals
 from estimo.model.lazy_boosters import LazyBoosters
 from estimo.model.plain_member import PlainMember, choose_weight
 from estimo.model.segmented import GLOBAL, SegmentedModel
@@ -517,11 +517,7 @@ class AVM(BaseEstimator):
         features = model_features(
             validation, summary, difficulty.ranges_, self.comps_k, model_log=model_log
         )
-        drift, origins = stage.index.drift_variance()
-        horizon = horizon_months(actual - final_log, drift, origins)
-        self.adaptive_ = AdaptiveIntervals(
-            levels=tuple(self.interval_levels), seed=self.seed, horizon_months=horizon
-        )
+        self.adaptive_ = AdaptiveIntervals(levels=tuple(self.interval_levels), seed=self.seed)
         self.adaptive_.fit(
             actual - final_log, features, cities, self._segments(validation), difficulty
         )
@@ -534,11 +530,6 @@ class AVM(BaseEstimator):
                 "plain": _scores(actual, self.plain_.validation_log_),
             }
         self.validation_["use_offset"] = offset_report
-        self.validation_["ranges_past_data"] = {
-            "horizon_months": horizon,
-            "index_drift_sd_per_month": float(np.sqrt(drift)),
-            "index_forecast_origins": origins,
-        }
         self.validation_["n"] = len(validation)
         self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
         self.validation_["n_fit"] = len(fit_part)

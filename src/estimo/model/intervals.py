@@ -337,8 +337,7 @@ class AdaptiveIntervals(BaseEstimator):
     ood_widen : float
         Factor on σ of an out-of-distribution row.
     horizon_months : float
-        Months past the data over which the variance of the error doubles (the engine sets
-        it from its market's index history and calibration residuals: :func:`horizon_months`).
+        Months past the data over which the variance of the error doubles.
     calibrated_months : float
         Months past the data that the calibration residuals already span (the validation
         slice is valued about a month after its stage's data): the time term counts the
@@ -505,55 +504,6 @@ class AdaptiveIntervals(BaseEstimator):
         out.difficulty_ = DifficultyModel.from_dict(meta["difficulty"])
         out.power_ = float(meta.get("power", 1.0))  # bundles before the power: σ as fitted
         return out
-
-
-DEFAULT_HORIZON_MONTHS = 12.0
-"""Months past the data over which a valuation's error variance doubles, before the
-market's own index history says otherwise (:func:`horizon_months`)."""
-PRIOR_ORIGINS = 12
-"""Forecast origins of the index's history that weigh as much as the default horizon."""
-
-
-def horizon_months(
-    residuals: Any,
-    drift: float,
-    origins: int,
-    prior_months: float = DEFAULT_HORIZON_MONTHS,
-    prior_origins: int = PRIOR_ORIGINS,
-) -> float:
-    """Months past the data over which the variance of a valuation's error doubles, for
-    the ``horizon_months`` of :class:`AdaptiveIntervals`.
-
-    The calibration residuals give the error variance a month past the data (``s²``, from
-    their median absolute deviation); the market's index gives how fast its forecasts go
-    wrong (``drift``, variance per month, read from ``origins`` forecast origins: see
-    :meth:`estimo.index.PriceIndex.drift_variance`). The horizon is ``s² / growth``, the
-    growth being the index's drift shrunk towards the default (``s² / prior_months``) as
-    a history of ``prior_origins`` origins would be: a market whose index held steady for
-    years gets ranges that widen slowly past the data, one that moved gets ranges that
-    widen fast, and a short history keeps about the default.
-
-    Examples
-    --------
-    >>> r = np.random.default_rng(0).normal(0, 0.1, 2_000)  # s² about 0.01
-    >>> round(horizon_months(r, drift=0.0, origins=0))  # no history: the default
-    12
-    >>> round(horizon_months(r, drift=0.0, origins=36))  # three steady years: slower
-    48
-    >>> round(horizon_months(r, drift=0.01 / 3, origins=36))  # a moving market: faster
-    4
-    """
-    r = np.asarray(residuals, dtype=float)
-    r = r[np.isfinite(r)]
-    if not len(r):
-        return float(prior_months)
-    spread = 1.4826 * float(np.median(np.abs(r - np.median(r))))
-    s2 = spread**2
-    if s2 <= 0:
-        return float(prior_months)
-    prior_growth = s2 / prior_months
-    growth = (origins * max(drift, 0.0) + prior_origins * prior_growth) / (origins + prior_origins)
-    return float(s2 / growth)
 
 
 #: exponents tried on the difficulty scale (1: σ as fitted; 0: one range width per group)
