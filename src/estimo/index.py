@@ -54,8 +54,6 @@ from estimo.params import json_params
 log = logging.getLogger(__name__)
 
 GLOBAL = "(global)"
-FORECAST_MONTHS = 6
-"""Months ahead the index's forecasts of its own past are tried by the trend check."""
 _KM_PER_DEGREE = 111.2
 
 
@@ -183,30 +181,21 @@ class PriceIndex(BaseEstimator):
         curve = np.concatenate([[0.0], np.cumsum(coef[1:T])]) if T > 1 else np.zeros(1)
         return curve - curve[-1]
 
-    def _forecast_errors(self, curve: np.ndarray, carry: bool) -> list[np.ndarray]:
-        """Errors of forecasting ``curve``'s own levels 1 to :data:`FORECAST_MONTHS` months
-        ahead from every month with ``trend_months`` months behind it (one array per origin,
-        ``errors[k]`` being ``k + 1`` months ahead), by the carried trend or, without
-        ``carry``, by the last level held flat."""
-        errors = []
-        for origin in range(max(self.trend_months, 1), len(curve) - 1):
-            past = curve[: origin + 1]
-            ahead = np.arange(1, min(FORECAST_MONTHS, len(curve) - 1 - origin) + 1, dtype=float)
-            truth = curve[origin + 1 : origin + 1 + len(ahead)]
-            trend = self._extrapolated_trend(past, ahead) if carry else 0.0
-            errors.append(truth - (past[-1] + trend))
-        return errors
-
     def _trend_forecasts_better(self, curve: np.ndarray) -> bool:
         """Whether the carried trend forecast ``curve``'s own levels 1-6 months ahead better
         (mean absolute error) than the last level held flat; True when the curve is too
         short to tell."""
-        trend_errors = self._forecast_errors(curve, carry=True)
+        trend_errors, flat_errors = [], []
+        for origin in range(max(self.trend_months, 1), len(curve) - 1):
+            past = curve[: origin + 1]
+            ahead = np.arange(1, min(6, len(curve) - 1 - origin) + 1, dtype=float)
+            truth = curve[origin + 1 : origin + 1 + len(ahead)]
+            trend_errors.append(np.abs(past[-1] + self._extrapolated_trend(past, ahead) - truth))
+            flat_errors.append(np.abs(past[-1] - truth))
         if not trend_errors:
             return True
-        flat_errors = self._forecast_errors(curve, carry=False)
-        return float(np.mean(np.abs(np.concatenate(trend_errors)))) < float(
-            np.mean(np.abs(np.concatenate(flat_errors)))
+        return float(np.mean(np.concatenate(trend_errors))) < float(
+            np.mean(np.concatenate(flat_errors))
         )
 
     def carries_trend(self, city: str) -> bool:
