@@ -317,6 +317,9 @@ def test_a_property_is_valued_the_same_whatever_else_is_in_its_batch(pipeline, m
     for record, in_batch in zip(records, batch, strict=True):
         alone = pipeline.value_one(record, explain=False)
         assert (round(alone.price), alone.warnings) == (round(in_batch.price), in_batch.warnings)
+        # and bit for bit: no sum whose order depends on the batch's size (BLAS's products)
+        numbers = ("price", "low", "high", "fsd", "blend_weight", "model_price", "ranges")
+        assert [getattr(alone, n) for n in numbers] == [getattr(in_batch, n) for n in numbers]
     typo = f"area_m2 {records[0]['area_m2']:g} is implausible; ignored"
     assert typo in pipeline.value_one(records[0], explain=False).warnings
 

@@ -57,6 +57,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import float_values
+from estimo.model.linear import row_dot
 
 log = logging.getLogger(__name__)
 
@@ -282,7 +283,7 @@ class BlendWeights(BaseEstimator):
             comps_log = quality["comps_log_price"]
         c = None if comps_log is None else _vector(comps_log, "comps_log", len(quality))
         z = (self._raw_features(quality) - self.center_) / self.scale_ * _SIGNS
-        w = self.w_max * _sigmoid(self.intercept_ + z @ self.coef_)
+        w = self.w_max * _sigmoid(self.intercept_ + row_dot(z, self.coef_))
         return np.where(self._eligible(quality, c), w, 0.0)
 
     def reasons(self, quality: pd.DataFrame, comps_log: Any = None) -> list[str]:

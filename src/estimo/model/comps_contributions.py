@@ -31,6 +31,7 @@ import pandas as pd
 from estimo.errors import EstimoError
 from estimo.model.adjustments import feature_group
 from estimo.model.engine import EngineStage, log_area
+from estimo.model.linear import row_matmul
 from estimo.progress import step_progress
 
 __all__ = ["ReferenceContributions", "SubjectContributions"]
@@ -91,7 +92,7 @@ class ReferenceContributions:
         X = stage.features(frame, twins=False) if features is None else features
         if values is None:
             _, values = stage.model.contribution_values(X)
-        out = values[:, :-1] @ self._to_group  # the bias: the same for subject and comp
+        out = row_matmul(values[:, :-1], self._to_group)  # the bias: the same for subject and comp
         area = log_area(frame)
         offset = stage.offset(frame, X, area=area)
         area_part = np.zeros(len(frame))

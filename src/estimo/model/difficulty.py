@@ -65,6 +65,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
 from estimo.frames import float_values
+from estimo.model.linear import row_dot
 
 PAST_DATA = "past_data"
 """The flag of a valuation dated more than ``stale_months`` after the data ends."""
@@ -218,7 +219,7 @@ class DifficultyModel(BaseEstimator):
         self.square_center_ = z[:, x.shape[1] :].mean(axis=0) if len(z) else np.zeros(x.shape[1])
         z[:, x.shape[1] :] -= self.square_center_
         self.coef_, self.intercept_ = _fit_laplace_scale(z, np.abs(r[ok]), self.l2)
-        fitted = self.intercept_ + z @ self.coef_
+        fitted = self.intercept_ + row_dot(z, self.coef_)
         self.level_ = float(np.median(fitted)) if len(fitted) else 0.0
         self.upper_ = (x.max(axis=0) if len(x) else np.zeros(x.shape[1])).astype(float)
         self.lower_ = (x.min(axis=0) if len(x) else np.zeros(x.shape[1])).astype(float)
@@ -240,7 +241,7 @@ class DifficultyModel(BaseEstimator):
         x = np.clip(np.where(np.isfinite(x), x, self.fill_), self.lower_, self.upper_)
         z = _basis(self._standardized(x))
         z[:, x.shape[1] :] -= self.square_center_
-        return np.exp(self.intercept_ + z @ self.coef_ - self.level_)
+        return np.exp(self.intercept_ + row_dot(z, self.coef_) - self.level_)
 
     def _standardized(self, x: np.ndarray) -> np.ndarray:
         """Features in standard deviations from the fitted mean, held within ±:data:`Z_LIMIT`:
