@@ -490,10 +490,10 @@ class AVM(BaseEstimator):
         best, offset_report = _chosen_stage(stages, engine_logs, plain_log, actual, self.seed)
         stage, engine_log = stages[best], engine_logs[best]
         model_log = engine_log
-        if self.plain_ is not None and best != 0:  # its weight was chosen against stage 0
-            self.plain_.weight_ = offset_report["tried"][str(stage.use_offset).lower()][
-                "plain_weight"
-            ]
+        if self.plain_ is not None:
+            if best != 0:  # its weight was chosen against stage 0
+                tried = offset_report["tried"][str(stage.use_offset).lower()]
+                self.plain_.weight_ = tried["plain_weight"]
             model_log = self.plain_.blend(engine_log, validation)
         final_log = model_log
         comps_log = np.full(len(validation), np.nan)
