@@ -257,3 +257,16 @@ def test_saved_engine_keeps_its_adaptive_ranges(engine, tmp_path) -> None:
         table["predicted"] <= table["high"]
     ).all()
     assert table["confidence"].isin(["high", "medium", "low"]).all()
+
+
+def test_prices_no_range_holds_lower_the_predicted_share_within_ten_percent() -> None:
+    r, features, _ = _hetero(3_000, 0)
+    cities = ["A"] * len(r)
+    plain = AdaptiveIntervals().fit(r, features, cities)
+    told = AdaptiveIntervals(uncovered_share=0.04).fit(r, features, cities)
+    new = features.iloc[:200]
+    np.testing.assert_allclose(
+        told.predict(new, cities[:200])["pe10"], 0.96 * plain.predict(new, cities[:200])["pe10"]
+    )
+    wider = told.predict(new, cities[:200])["high_80"] > plain.predict(new, cities[:200])["high_80"]
+    assert wider.all()

@@ -99,3 +99,28 @@ def test_a_market_wide_bias_is_kept_and_a_citys_own_bias_removed() -> None:
     market = ConformalIntervals(levels=(0.8,)).fit(r_market, city)
     lo, hi = market.bounds(["A", "B"], level=0.8)
     np.testing.assert_allclose((lo + hi) / 2, 0.04, atol=0.015)  # the drift is kept
+
+
+@pytest.mark.parametrize("level", [0.8, 0.9])
+def test_prices_the_cleaning_dropped_are_counted_in_the_coverage(level) -> None:
+    """Calibrated on clean residuals, the ranges of a market where 5 % of the prices are
+    outliers (dropped from training, never inside a range) hold the nominal share of all
+    prices only when told that share; told nothing, they hold ~5 % fewer."""
+    r, city, seg = _residuals(20_000)
+    new, new_city, new_seg = _residuals(20_000, seed=1)
+    wild = np.random.default_rng(2).uniform(size=len(new)) < 0.05
+    new = np.where(wild, 10.0 * np.sign(new), new)  # outliers: far outside every range
+    coverage = {}
+    for share in (0.0, 0.05):
+        cal = ConformalIntervals(levels=(0.8, 0.9), uncovered_share=share).fit(r, city, seg)
+        lo, hi = cal.bounds(new_city, new_seg, level=level)
+        coverage[share] = ((new >= lo) & (new <= hi)).mean()
+    assert coverage[0.05] == pytest.approx(level, abs=0.01)
+    assert coverage[0.0] == pytest.approx(level * 0.95, abs=0.01)
+
+
+@pytest.mark.parametrize("share", [-0.1, 1.0, 2.5])
+def test_an_uncovered_share_outside_zero_to_one_is_refused(share) -> None:
+    r, city, seg = _residuals()
+    with pytest.raises(DataError, match=rf"uncovered_share is {share!r}; expected a share"):
+        ConformalIntervals(uncovered_share=share).fit(r, city, seg)

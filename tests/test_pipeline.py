@@ -201,3 +201,28 @@ def test_one_record_and_a_batch_give_the_same_valuation(fitted, records) -> None
         alone = pipeline.value_one(record, explain=False)
         assert round(alone.price) == round(in_batch.price)
         assert (round(alone.low), round(alone.high)) == (round(in_batch.low), round(in_batch.high))
+
+
+def test_the_prices_cleaning_dropped_widen_the_engines_ranges(fitted, tmp_path) -> None:
+    """The faulty synthetic market has prices the cleaning drops as robust outliers, some
+    of them typos (x10): the engine is told the share of the others, calibrates its ranges
+    for them and keeps it when saved."""
+    pipeline, _, _ = fitted
+    data = pipeline.training_data_
+    outlier = data.dropped["rule"].eq("consistency.price_outlier").to_numpy()
+    rows = data.dropped["row"].to_numpy(int)[outlier]
+    typo = data.report.flags["consistency.price_scale:price"].to_numpy(bool)[rows]
+    assert typo.any() and (~typo).any()  # both kinds are in the faulty market
+    kept = int((~typo).sum())
+    assert data.price_outlier_share == pytest.approx(kept / (len(data.frame) + kept))
+    engine = pipeline.engine_
+    share = data.price_outlier_share
+    assert engine.validation_["price_outlier_share"] == share
+    assert engine.intervals_.uncovered_share == share == engine.adaptive_.uncovered_share
+    pipeline.save(str(tmp_path / "p"))
+    assert load_pipeline(str(tmp_path / "p")).engine_.adaptive_.uncovered_share == share
+
+
+def test_a_price_outlier_share_outside_zero_to_one_is_refused(market) -> None:
+    with pytest.raises(DataError, match=r"price_outlier_share is 1\.2; expected a share"):
+        AVM(**FAST).fit(market.frame, price_outlier_share=1.2)

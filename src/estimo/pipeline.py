@@ -174,7 +174,11 @@ class ValuationPipeline(BaseEstimator):
         if self.clean:
             quality = self.quality if self.quality is not None else QualityConfig()
             prepared = prepare_training_data(frame, quality)
-            engine.fit(prepared.frame, sample_weight=prepared.weight)
+            engine.fit(
+                prepared.frame,
+                sample_weight=prepared.weight,
+                price_outlier_share=prepared.price_outlier_share,
+            )
         else:
             engine.fit(frame)
         train = prepared.frame if prepared is not None else frame

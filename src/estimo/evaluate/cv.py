@@ -114,7 +114,10 @@ def run_cv_backtest(
             prepared = prepare_training_data(train, quality) if quality is not None else None
             rows = prepared.frame if prepared is not None else train
             weight = prepared.weight if prepared is not None else None
-            model = AVM(**(model_params or {})).fit(rows, sample_weight=weight)
+            share = prepared.price_outlier_share if prepared is not None else 0.0
+            model = AVM(**(model_params or {})).fit(
+                rows, sample_weight=weight, price_outlier_share=share
+            )
             test = test.reset_index(drop=True)
             valued = score_model(
                 model,

@@ -21,6 +21,7 @@ Examples
 
 from __future__ import annotations
 
+import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -252,7 +253,11 @@ def _one_origin(
     if prepared is None:
         model = factory().fit(split.train)
     else:
-        model = factory().fit(prepared.frame, sample_weight=prepared.weight)
+        model = factory()
+        extra = {}
+        if "price_outlier_share" in inspect.signature(model.fit).parameters:  # the engine
+            extra["price_outlier_share"] = prepared.price_outlier_share
+        model = model.fit(prepared.frame, sample_weight=prepared.weight, **extra)
     valued = score_model(
         model,
         test,

@@ -292,7 +292,13 @@ class AVM(BaseEstimator):
         return None
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, frame: pd.DataFrame, sample_weight: np.ndarray | None = None) -> AVM:
+    def fit(
+        self,
+        frame: pd.DataFrame,
+        sample_weight: np.ndarray | None = None,
+        *,
+        price_outlier_share: float = 0.0,
+    ) -> AVM:
         """Fit the engine on a canonical frame (see the module docstring).
 
         Parameters
@@ -301,6 +307,14 @@ class AVM(BaseEstimator):
             Canonical training rows (``price``, ``date``, ``city`` required).
         sample_weight : array, optional
             Weight per row (e.g. sale prices weigh more than asking prices).
+        price_outlier_share : float
+            Share of the market's prices that the cleaning dropped before this fit as
+            robust outliers, typos excepted (:class:`estimo.pipeline.ValuationPipeline`
+            passes it). The validation slice never holds such prices but new ones will
+            come, and a range almost never holds them: the ranges are calibrated to hold
+            their nominal share of *all* prices (see
+            :class:`~estimo.model.intervals.ConformalIntervals`'s ``uncovered_share``), and
+            the predicted share within 10 % is lowered by it.
 
         Raises
         ------
@@ -310,6 +324,7 @@ class AVM(BaseEstimator):
         """
         started = time.perf_counter()
         frame, weight = self._checked_input(frame, sample_weight)
+        self.price_outlier_share_ = _checked_share(price_outlier_share)
         stage_a, _ = self._validation_pass(frame, weight)
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
         self.stage_ = self._new_stage(stage_a.use_offset).fit(frame, weight, template=stage_a.model)
@@ -328,7 +343,11 @@ class AVM(BaseEstimator):
         return self
 
     def validate(
-        self, frame: pd.DataFrame, sample_weight: np.ndarray | None = None
+        self,
+        frame: pd.DataFrame,
+        sample_weight: np.ndarray | None = None,
+        *,
+        price_outlier_share: float = 0.0,
     ) -> dict[str, Any]:
         """Only the validation pass of :meth:`fit`: how well these settings value the new
         properties of the last ``validation_months`` months, when trained on the months
@@ -344,6 +363,8 @@ class AVM(BaseEstimator):
             Canonical training rows, as for :meth:`fit`.
         sample_weight : array, optional
             Weight per row.
+        price_outlier_share : float
+            As :meth:`fit`.
 
         Returns
         -------
@@ -371,6 +392,7 @@ class AVM(BaseEstimator):
                 "sklearn.base.clone(engine).validate(frame)"
             )
         frame, weight = self._checked_input(frame, sample_weight)
+        self.price_outlier_share_ = _checked_share(price_outlier_share)
         self.validation_stage_, self.validation_rows_ = self._validation_pass(frame, weight)
         return self.validation_
 
@@ -512,14 +534,17 @@ class AVM(BaseEstimator):
                 float_values(summary["mean_similarity"])
             )
         cities = validation["city"].astype(str).to_numpy()
-        self.intervals_ = ConformalIntervals(levels=tuple(self.interval_levels)).fit(
-            actual - final_log, cities, self._segments(validation)
-        )
+        uncovered = float(getattr(self, "price_outlier_share_", 0.0))
+        self.intervals_ = ConformalIntervals(
+            levels=tuple(self.interval_levels), uncovered_share=uncovered
+        ).fit(actual - final_log, cities, self._segments(validation))
         difficulty = DifficultyModel().fit_ranges(fit_part)
         features = model_features(
             validation, summary, difficulty.ranges_, self.comps_k, model_log=model_log
         )
-        self.adaptive_ = AdaptiveIntervals(levels=tuple(self.interval_levels), seed=self.seed)
+        self.adaptive_ = AdaptiveIntervals(
+            levels=tuple(self.interval_levels), seed=self.seed, uncovered_share=uncovered
+        )
         self.adaptive_.fit(
             actual - final_log, features, cities, self._segments(validation), difficulty
         )
@@ -532,6 +557,7 @@ class AVM(BaseEstimator):
                 "plain": _scores(actual, self.plain_.validation_log_),
             }
         self.validation_["use_offset"] = offset_report
+        self.validation_["price_outlier_share"] = uncovered
         self.validation_["n"] = len(validation)
         self.validation_["from"] = f"{validation['date'].min():%Y-%m-%d}"
         self.validation_["n_fit"] = len(fit_part)
@@ -1145,6 +1171,17 @@ COMPS_LOG_FILE = "comps_model_log.parquet"
 COMPS_CONTRIBUTIONS_FILE = "comps_contributions.parquet"
 BUNDLE_KIND = "avm"
 BUNDLE_FORMAT = 1
+
+
+def _checked_share(share: float) -> float:
+    """``price_outlier_share`` as a float in [0, 1), or a DataError naming it."""
+    value = float(share)
+    if not 0.0 <= value < 1.0:
+        raise DataError(
+            [f"price_outlier_share is {share!r}; expected a share in [0, 1), e.g. 0.02 for 2 %"],
+            header="cannot fit the valuation engine",
+        )
+    return value
 
 
 def _nested_layout(meta: dict[str, Any]) -> dict[str, Any]:

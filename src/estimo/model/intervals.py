@@ -91,6 +91,11 @@ class ConformalIntervals(BaseEstimator):
         Calibration rows a city × segment cell needs for its own quantiles.
     centre : bool
         Remove each city's bias relative to the market before taking quantiles.
+    uncovered_share : float
+        Share of future prices the calibration rows cannot stand for, in [0, 1): the price
+        outliers the cleaning dropped from training (a range almost never holds
+        them). Each level is calibrated at ``level / (1 - uncovered_share)`` (at most
+        ``(1 + level) / 2``), so that the nominal share of *all* prices falls in the range.
     """
 
     def __init__(
@@ -100,11 +105,13 @@ class ConformalIntervals(BaseEstimator):
         min_city_rows: int = 150,
         min_segment_rows: int = 300,
         centre: bool = True,
+        uncovered_share: float = 0.0,
     ) -> None:
         self.levels = levels
         self.min_city_rows = min_city_rows
         self.min_segment_rows = min_segment_rows
         self.centre = centre
+        self.uncovered_share = uncovered_share
 
     def fit(self, residuals: Any, cities: Any, segments: Any | None = None) -> ConformalIntervals:
         """Calibrate on log residuals of a validation slice.
@@ -120,6 +127,7 @@ class ConformalIntervals(BaseEstimator):
                     [f"interval level {level!r} is outside (0, 1); e.g. 0.8 for 80 %"],
                     header="bad interval levels",
                 )
+        _check_share(self.uncovered_share)
         r = np.asarray(residuals, dtype=float)
         ok = np.isfinite(r)
         if not ok.any():
@@ -161,7 +169,7 @@ class ConformalIntervals(BaseEstimator):
     def _row(self, city: str, segment: str, r: np.ndarray) -> dict[str, Any]:
         row: dict[str, Any] = {"city": city, "segment": segment, "n": len(r), "fsd": _fsd(r)}
         for level in self.levels:
-            lo, hi = conformal_quantiles(r, float(level))
+            lo, hi = conformal_quantiles(r, calibrated_level(float(level), self.uncovered_share))
             row[f"low_{_pct(level)}"] = lo
             row[f"high_{_pct(level)}"] = hi
         return row
@@ -263,6 +271,30 @@ class ConformalIntervals(BaseEstimator):
         return out
 
 
+def calibrated_level(level: float, uncovered_share: float) -> float:
+    """The coverage to calibrate at on rows without the ``uncovered_share`` of prices that
+    no range holds, for ``level`` of all prices: ``level / (1 - share)``, at most
+    ``(1 + level) / 2`` (a level never becomes 1).
+
+    Examples
+    --------
+    >>> calibrated_level(0.8, 0.0), round(calibrated_level(0.8, 0.04), 4)
+    (0.8, 0.8333)
+    >>> calibrated_level(0.9, 0.3)
+    0.95
+    """
+    return min(level / (1.0 - uncovered_share), (1.0 + level) / 2)
+
+
+def _check_share(share: float) -> None:
+    """Refuse an ``uncovered_share`` outside [0, 1), naming it."""
+    if not 0.0 <= float(share) < 1.0:
+        raise DataError(
+            [f"uncovered_share is {share!r}; expected a share in [0, 1), e.g. 0.02 for 2 %"],
+            header="bad interval settings",
+        )
+
+
 def _pct(level: float) -> str:
     return f"{round(float(level) * 100):d}"
 
@@ -344,6 +376,9 @@ class AdaptiveIntervals(BaseEstimator):
         months beyond.
     seed : int
         Seed of the folds.
+    uncovered_share : float
+        As :class:`ConformalIntervals`; the predicted share within 10 % is also scaled by
+        ``1 - uncovered_share`` (those prices are never within 10 %).
     """
 
     def __init__(
@@ -353,6 +388,7 @@ class AdaptiveIntervals(BaseEstimator):
         min_city_rows: int = 150,
         min_segment_rows: int = 300,
         centre: bool = True,
+        uncovered_share: float = 0.0,
         folds: int = 5,
         ood_widen: float = 1.5,
         horizon_months: float = 12.0,
@@ -363,6 +399,7 @@ class AdaptiveIntervals(BaseEstimator):
         self.min_city_rows = min_city_rows
         self.min_segment_rows = min_segment_rows
         self.centre = centre
+        self.uncovered_share = uncovered_share
         self.folds = folds
         self.ood_widen = ood_widen
         self.horizon_months = horizon_months
@@ -411,6 +448,7 @@ class AdaptiveIntervals(BaseEstimator):
             min_city_rows=self.min_city_rows,
             min_segment_rows=self.min_segment_rows,
             centre=self.centre,
+            uncovered_share=self.uncovered_share,
         ).fit(r / sigma**self.power_, cities, segments)
         return self
 
@@ -460,6 +498,7 @@ class AdaptiveIntervals(BaseEstimator):
             ],
             dtype=float,
         )
+        pe10 = pe10 * (1.0 - float(self.uncovered_share))
         out["pe10"] = pe10
         words = np.where(
             pe10 >= CONFIDENCE_HIGH_PE10,

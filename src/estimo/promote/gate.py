@@ -282,8 +282,9 @@ def check_cod(metrics: dict[str, Any], rules: GateConfig, source: str) -> CheckR
 def check_coverage(metrics: dict[str, Any], rules: GateConfig, source: str) -> CheckResult:
     """Coverage of the candidate's ranges within ``max_coverage_gap`` of nominal.
 
-    Measured on the rows the ratio trim keeps (``coverage_robust``, as for the COD): a row
-    whose price is wrong (typed x10) lies in no range; the coverage of all rows is quoted.
+    Measured on the rows whose ratio lies in 0.5-2.0 (``coverage_robust``; all rows with
+    ``ratio_trim: none``): a row whose price is wrong (typed x10) lies in no range; the
+    coverage of all rows is quoted.
     """
     raw = metrics.get("coverage")
     coverage = raw
@@ -295,7 +296,7 @@ def check_coverage(metrics: dict[str, Any], rules: GateConfig, source: str) -> C
         )
     gap = float(coverage) - rules.interval_level
     ok = abs(gap) <= rules.max_coverage_gap
-    how = f" (ratio outliers trimmed; all rows {_pct(raw)})" if coverage is not raw else ""
+    how = f" (ratios outside 0.5-2 left out; all rows {_pct(raw)})" if coverage is not raw else ""
     return CheckResult(
         name="interval_coverage",
         status="pass" if ok else "fail",

@@ -38,6 +38,12 @@ OBSERVED_PRICE_COLUMN = "_price_observed"
 keeps it out of the model's features (:func:`estimo.schema.feature_columns`)."""
 
 
+PRICE_OUTLIER_RULE = "consistency.price_outlier"
+"""The cleaning rule that drops a row for its price (a robust outlier of its group)."""
+PRICE_TYPO_FLAG = "consistency.price_scale:price"
+"""The audit's flag of a price about x10 or x0.1 of its group's (a typo)."""
+
+
 @dataclass
 class TrainingData:
     """Training rows ready for a model, and the record of how they were made.
@@ -71,6 +77,32 @@ class TrainingData:
     def price_observed(self) -> pd.Series:
         """The price of every row before calibration."""
         return self.frame[OBSERVED_PRICE_COLUMN]
+
+    @property
+    def price_outlier_share(self) -> float:
+        """Share of prices the cleaning dropped as robust outliers (a typo's x10 or x0.1
+        price excepted: a data error, not a price), among the rows kept and those: what no
+        calibration slice of the kept rows holds, though new prices like them will come
+        (``AVM.fit(..., price_outlier_share=...)`` widens the ranges for them).
+
+        Examples
+        --------
+        >>> dropped = pd.DataFrame({"row": [0, 1, 2], "id": ["a", "b", "c"],
+        ...     "rule": ["consistency.price_outlier", "duplicates.exact",
+        ...              "consistency.price_outlier"], "reason": ["", "", ""]})
+        >>> data = TrainingData(pd.DataFrame({"price": [1.0] * 98}), np.ones(98), None,
+        ...                     pd.DataFrame(), dropped, None, None)
+        >>> data.price_outlier_share
+        0.02
+        """
+        if not len(self.dropped):
+            return 0.0
+        outlier = (self.dropped["rule"] == PRICE_OUTLIER_RULE).to_numpy()
+        rows = self.dropped["row"].to_numpy(int)[outlier]
+        flags = getattr(self.report, "flags", None)
+        if flags is not None and PRICE_TYPO_FLAG in flags and len(rows):
+            rows = rows[~flags[PRICE_TYPO_FLAG].to_numpy(bool)[rows]]
+        return len(rows) / (len(self.frame) + len(rows)) if len(rows) else 0.0
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers for logs and run manifests."""
