@@ -24,6 +24,7 @@ from estimo.evaluate.segments import format_metrics_table
 from estimo.index import data_period_months
 from estimo.jsonutil import write_json
 from estimo.model.avm import AVM
+from estimo.model.intervals import calibrated_level
 from estimo.pipeline import load_bundle
 from estimo.quality.prepare import TrainingData, prepare_training_data
 from estimo.split import default_cutoff, parse_cutoff
@@ -229,6 +230,28 @@ def offset_choice_line(report: dict[str, Any] | None) -> str:
     )
 
 
+def outlier_share_line(share: float | None) -> str:
+    """One line on the ranges' allowance for prices the cleaning dropped as outliers
+    (empty when none was).
+
+    Examples
+    --------
+    >>> print(outlier_share_line(0.023))  # doctest: +NORMALIZE_WHITESPACE
+    ranges calibrated for all prices: 2.3 % of the training prices were dropped as outliers
+    and no range holds prices like them, so each range is set to hold more of the others
+    (an 80 % range 81.9 %)
+    >>> outlier_share_line(0.0)
+    ''
+    """
+    if not share:
+        return ""
+    return (
+        f"ranges calibrated for all prices: {100 * share:.1f} % of the training prices were "
+        "dropped as outliers and no range holds prices like them, so each range is set to "
+        f"hold more of the others (an 80 % range {100 * calibrated_level(0.8, share):.1f} %)"
+    )
+
+
 def print_backtest(result: BacktestResult, currency: str = "") -> None:
     """Print the split, the overall numbers, the per-city table and the engine's choices."""
     console.print(result.split.describe())
@@ -255,6 +278,9 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
         offset_line = offset_choice_line(validation.get("use_offset"))
         if offset_line:
             console.print(offset_line)
+        outlier_line = outlier_share_line(validation.get("price_outlier_share"))
+        if outlier_line:
+            console.print(outlier_line)
     console.print(overall_table(result.metrics["overall"], title="out-of-time accuracy"))
     if not result.by_city.empty:
         console.print(format_metrics_table(result.by_city, title="accuracy per city"))
