@@ -320,8 +320,8 @@ def compare_for_gate(
         as ``estimo compare`` leaves them out (the protocol of
         :mod:`estimo.evaluate.protocol`).
     ratio_trim : {"iqr", "range", "none"}
-        Ratio trimming of the candidate's ``cod_robust`` and ``coverage_robust``
-        (:mod:`estimo.evaluate.ratio_trim`).
+        Ratio trimming of the candidate's ``cod_robust``; ``coverage_robust`` leaves out
+        the ratios outside 0.5-2 unless it is ``"none"`` (:mod:`estimo.evaluate.ratio_trim`).
     """
     compare_models = None
     if use_evaluation:
