@@ -3,9 +3,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from estimo.errors import DataError, NotFittedError
-from estimo.model.intervals import ConformalIntervals, conformal_quantiles
+from estimo.model.intervals import ConformalIntervals, calibrated_level, conformal_quantiles
 
 
 def _residuals(n: int = 4_000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -124,3 +126,18 @@ def test_an_uncovered_share_outside_zero_to_one_is_refused(share) -> None:
     r, city, seg = _residuals()
     with pytest.raises(DataError, match=rf"uncovered_share is {share!r}; expected a share"):
         ConformalIntervals(uncovered_share=share).fit(r, city, seg)
+
+
+@given(
+    level=st.floats(0.01, 0.99),
+    share=st.floats(0.0, 0.999),
+    more=st.floats(0.0, 0.5),
+)
+def test_a_calibrated_level_lies_between_the_level_and_one(level, share, more) -> None:
+    """Never below the level asked for, never 1, equal to it without outliers, and growing
+    with the share of prices no range holds."""
+    calibrated = calibrated_level(level, share)
+    assert level <= calibrated < 1.0
+    assert calibrated <= (1 + level) / 2
+    assert calibrated_level(level, 0.0) == level
+    assert calibrated_level(level, min(share + more, 0.999)) >= calibrated
