@@ -61,6 +61,26 @@ def test_backtest_on_a_project_file(tmp_path: Path, canonical_csv: Path) -> None
     member = metrics["engine"]["validation"]["plain_member"]
     assert 0.0 <= member["weight"] <= 1.0
     assert f"plain LightGBM of weight {member['weight']:.2f}" in " ".join(result.output.split())
+    # a clean market: (almost) no price dropped as an outlier, no line about it
+    assert metrics["engine"]["validation"]["price_outlier_share"] < 0.001
+    assert "dropped as outliers" not in result.output
+
+
+def test_backtest_says_the_ranges_allow_for_the_prices_dropped_as_outliers(
+    tmp_path: Path, market
+) -> None:
+    data = tmp_path / "faulty.csv"
+    market.frame.to_csv(data, index=False)
+    out = tmp_path / "run"
+    result = runner.invoke(
+        app, ["backtest", str(data), "--cutoff", "2023-09-01", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    share = metrics["engine"]["validation"]["price_outlier_share"]
+    assert 0.0 < share < 0.05
+    said = " ".join(result.output.split())
+    assert f"{100 * share:.1f} % of the training prices were dropped as outliers" in said
 
 
 def test_train_then_evaluate(tmp_path: Path, canonical_csv: Path) -> None:

@@ -232,7 +232,7 @@ def offset_choice_line(report: dict[str, Any] | None) -> str:
 
 def outlier_share_line(share: float | None) -> str:
     """One line on the ranges' allowance for prices the cleaning dropped as outliers
-    (empty when none was).
+    (empty under 0.1 %: the ranges move by less than a tenth of a point).
 
     Examples
     --------
@@ -240,10 +240,10 @@ def outlier_share_line(share: float | None) -> str:
     ranges calibrated for all prices: 2.3 % of the training prices were dropped as outliers
     and no range holds prices like them, so each range is set to hold more of the others
     (an 80 % range 81.9 %)
-    >>> outlier_share_line(0.0)
+    >>> outlier_share_line(0.0003)
     ''
     """
-    if not share:
+    if share is None or share < 0.001:
         return ""
     return (
         f"ranges calibrated for all prices: {100 * share:.1f} % of the training prices were "
