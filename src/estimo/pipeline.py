@@ -174,11 +174,7 @@ class ValuationPipeline(BaseEstimator):
         if self.clean:
             quality = self.quality if self.quality is not None else QualityConfig()
             prepared = prepare_training_data(frame, quality)
-            engine.fit(
-                prepared.frame,
-                sample_weight=prepared.weight,
-                price_outlier_share=prepared.price_outlier_share,
-            )
+            engine.fit(prepared.frame, **prepared.fit_arguments(engine.fit))
         else:
             engine.fit(frame)
         train = prepared.frame if prepared is not None else frame

@@ -356,3 +356,17 @@ def test_prepared_frame_types_and_keeps_the_input_as_given():
     twice = pd.DataFrame([[1.0, 2.0]], columns=["price", "price"])
     with pytest.raises(ValueError, match=r"columns \['price'\] appear more than once"):
         prepare_frame(twice)
+
+
+def test_fit_arguments_give_the_outlier_share_only_to_a_fit_that_takes_it(market) -> None:
+    from estimo.model.avm import AVM
+    from estimo.model.valuation import ValuationModel
+    from estimo.quality.prepare import prepare_training_data
+
+    prepared = prepare_training_data(market.frame)
+    engine = prepared.fit_arguments(AVM().fit)
+    assert set(engine) == {"sample_weight", "price_outlier_share"}
+    assert engine["price_outlier_share"] == prepared.price_outlier_share > 0
+    assert engine["sample_weight"] is prepared.weight
+    assert set(prepared.fit_arguments(AVM().validate)) == set(engine)
+    assert set(prepared.fit_arguments(ValuationModel().fit)) == {"sample_weight"}

@@ -164,11 +164,8 @@ def _tune(data: str, texts: list[str], until: str | None, out: Path) -> None:
         label = settings_name(changed)
         started = time.perf_counter()
         with console.status(f"trial {i + 1} of {len(settings)} ({label}): validation pass ..."):
-            report = AVM(**params).validate(
-                prepared.frame,
-                sample_weight=prepared.weight,
-                price_outlier_share=prepared.price_outlier_share,
-            )
+            engine = AVM(**params)
+            report = engine.validate(prepared.frame, **prepared.fit_arguments(engine.validate))
         done.append(Trial(changed, report, time.perf_counter() - started))
     best = min(range(len(done)), key=lambda i: done[i].validation["blend"]["mdape"])
     first = done[0].validation

@@ -112,12 +112,11 @@ def run_cv_backtest(
             held = assignment == fold
             train, test = frame.loc[~held], frame.loc[held].drop_duplicates("id")
             prepared = prepare_training_data(train, quality) if quality is not None else None
-            rows = prepared.frame if prepared is not None else train
-            weight = prepared.weight if prepared is not None else None
-            share = prepared.price_outlier_share if prepared is not None else 0.0
-            model = AVM(**(model_params or {})).fit(
-                rows, sample_weight=weight, price_outlier_share=share
-            )
+            model = AVM(**(model_params or {}))
+            if prepared is None:
+                model.fit(train)
+            else:
+                model.fit(prepared.frame, **prepared.fit_arguments(model.fit))
             test = test.reset_index(drop=True)
             valued = score_model(
                 model,

@@ -21,7 +21,6 @@ Examples
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -254,10 +253,7 @@ def _one_origin(
         model = factory().fit(split.train)
     else:
         model = factory()
-        extra = {}
-        if "price_outlier_share" in inspect.signature(model.fit).parameters:  # the engine
-            extra["price_outlier_share"] = prepared.price_outlier_share
-        model = model.fit(prepared.frame, sample_weight=prepared.weight, **extra)
+        model = model.fit(prepared.frame, **prepared.fit_arguments(model.fit))
     valued = score_model(
         model,
         test,

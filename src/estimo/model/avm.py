@@ -534,7 +534,7 @@ class AVM(BaseEstimator):
                 float_values(summary["mean_similarity"])
             )
         cities = validation["city"].astype(str).to_numpy()
-        uncovered = float(getattr(self, "price_outlier_share_", 0.0))
+        uncovered = self.price_outlier_share_
         self.intervals_ = ConformalIntervals(
             levels=tuple(self.interval_levels), uncovered_share=uncovered
         ).fit(actual - final_log, cities, self._segments(validation))

@@ -284,9 +284,8 @@ def run_replay(
     frame, truth = drift_city_prices(frame, truth, drift_city, extra_drift, after)
     train_mask = frame["date"] < boundary
     prepared = prepare_training_data(frame.loc[train_mask].reset_index(drop=True), QualityConfig())
-    model = AVM(**(model_params or REPLAY_MODEL), seed=seed).fit(
-        prepared.frame, sample_weight=prepared.weight
-    )
+    model = AVM(**(model_params or REPLAY_MODEL), seed=seed)
+    model.fit(prepared.frame, **prepared.fit_arguments(model.fit))
     test = frame.loc[~train_mask].reset_index(drop=True)
     test_truth = truth.loc[~train_mask].reset_index(drop=True)
     served_features = (

@@ -16,7 +16,9 @@ True
 
 from __future__ import annotations
 
+import inspect
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -103,6 +105,15 @@ class TrainingData:
         if flags is not None and PRICE_TYPO_FLAG in flags and len(rows):
             rows = rows[~flags[PRICE_TYPO_FLAG].to_numpy(bool)[rows]]
         return len(rows) / (len(self.frame) + len(rows)) if len(rows) else 0.0
+
+    def fit_arguments(self, fit: Callable[..., Any]) -> dict[str, Any]:
+        """The keyword arguments of ``fit(self.frame, **...)`` for these rows:
+        ``sample_weight``, and ``price_outlier_share`` when ``fit`` takes it (the engine's
+        ``fit`` and ``validate`` do; a plain model's does not)."""
+        out: dict[str, Any] = {"sample_weight": self.weight}
+        if "price_outlier_share" in inspect.signature(fit).parameters:
+            out["price_outlier_share"] = self.price_outlier_share
+        return out
 
     def summary(self) -> dict[str, Any]:
         """Headline numbers for logs and run manifests."""
