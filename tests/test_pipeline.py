@@ -228,6 +228,7 @@ def test_the_prices_cleaning_dropped_widen_the_engines_ranges(fitted, tmp_path) 
     assert load_pipeline(str(tmp_path / "p")).engine_.adaptive_.uncovered_share == share
 
 
-def test_a_price_outlier_share_outside_zero_to_one_is_refused(market) -> None:
-    with pytest.raises(DataError, match=r"price_outlier_share is 1\.2; expected a share"):
-        AVM(**FAST).fit(market.frame, price_outlier_share=1.2)
+@pytest.mark.parametrize("share", [1.2, -0.1, "two", None, float("nan")])
+def test_a_price_outlier_share_outside_zero_to_one_is_refused(market, share) -> None:
+    with pytest.raises(DataError, match=rf"price_outlier_share is {share!r}; expected a share"):
+        AVM(**FAST).fit(market.frame, price_outlier_share=share)

@@ -51,7 +51,7 @@ from estimo.model.comps import ComparablesFinder, ComparablesResult
 from estimo.model.comps_contributions import ReferenceContributions
 from estimo.model.difficulty import DifficultyModel, model_features
 from estimo.model.engine import EngineStage
-from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals
+from estimo.model.intervals import AdaptiveIntervals, ConformalIntervals, checked_share
 from estimo.model.lazy_boosters import LazyBoosters
 from estimo.model.plain_member import PlainMember, choose_weight
 from estimo.model.segmented import GLOBAL, SegmentedModel
@@ -324,7 +324,9 @@ class AVM(BaseEstimator):
         """
         started = time.perf_counter()
         frame, weight = self._checked_input(frame, sample_weight)
-        self.price_outlier_share_ = _checked_share(price_outlier_share)
+        self.price_outlier_share_ = checked_share(
+            price_outlier_share, "price_outlier_share", "cannot fit the valuation engine"
+        )
         stage_a, _ = self._validation_pass(frame, weight)
         log.info("validation pass done in %.1f s", time.perf_counter() - started)
         self.stage_ = self._new_stage(stage_a.use_offset).fit(frame, weight, template=stage_a.model)
@@ -392,7 +394,9 @@ class AVM(BaseEstimator):
                 "sklearn.base.clone(engine).validate(frame)"
             )
         frame, weight = self._checked_input(frame, sample_weight)
-        self.price_outlier_share_ = _checked_share(price_outlier_share)
+        self.price_outlier_share_ = checked_share(
+            price_outlier_share, "price_outlier_share", "cannot fit the valuation engine"
+        )
         self.validation_stage_, self.validation_rows_ = self._validation_pass(frame, weight)
         return self.validation_
 
@@ -1171,17 +1175,6 @@ COMPS_LOG_FILE = "comps_model_log.parquet"
 COMPS_CONTRIBUTIONS_FILE = "comps_contributions.parquet"
 BUNDLE_KIND = "avm"
 BUNDLE_FORMAT = 1
-
-
-def _checked_share(share: float) -> float:
-    """``price_outlier_share`` as a float in [0, 1), or a DataError naming it."""
-    value = float(share)
-    if not 0.0 <= value < 1.0:
-        raise DataError(
-            [f"price_outlier_share is {share!r}; expected a share in [0, 1), e.g. 0.02 for 2 %"],
-            header="cannot fit the valuation engine",
-        )
-    return value
 
 
 def _nested_layout(meta: dict[str, Any]) -> dict[str, Any]:

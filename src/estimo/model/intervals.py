@@ -127,7 +127,7 @@ class ConformalIntervals(BaseEstimator):
                     [f"interval level {level!r} is outside (0, 1); e.g. 0.8 for 80 %"],
                     header="bad interval levels",
                 )
-        _check_share(self.uncovered_share)
+        checked_share(self.uncovered_share)
         r = np.asarray(residuals, dtype=float)
         ok = np.isfinite(r)
         if not ok.any():
@@ -286,13 +286,27 @@ def calibrated_level(level: float, uncovered_share: float) -> float:
     return min(level / (1.0 - uncovered_share), (1.0 + level) / 2)
 
 
-def _check_share(share: float) -> None:
-    """Refuse an ``uncovered_share`` outside [0, 1), naming it."""
-    if not 0.0 <= float(share) < 1.0:
+def checked_share(
+    share: Any, name: str = "uncovered_share", header: str = "bad interval settings"
+) -> float:
+    """``share`` as a float in [0, 1), or a DataError naming ``name``, the value and what
+    was expected (also for text, None or NaN).
+
+    Examples
+    --------
+    >>> checked_share(0.02)
+    0.02
+    """
+    try:
+        value = float(share)
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not 0.0 <= value < 1.0:
         raise DataError(
-            [f"uncovered_share is {share!r}; expected a share in [0, 1), e.g. 0.02 for 2 %"],
-            header="bad interval settings",
+            [f"{name} is {share!r}; expected a share in [0, 1), e.g. 0.02 for 2 %"],
+            header=header,
         )
+    return value
 
 
 def _pct(level: float) -> str:
