@@ -4,6 +4,7 @@ units, ordered ranges and every dropped row accounted for."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from pathlib import Path
 
 import numpy as np
@@ -138,6 +139,42 @@ def test_dates_outside_the_window_are_dropped_with_the_reason(tmp_path):
     assert "1900-01-01" in issue.problem and "data.min_date" in issue.problem
     assert loaded.report.dropped["row"].tolist() == [0, 3]
     assert set(loaded.report.dropped["rule"]) == {"load.date"}
+
+
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+@pytest.mark.parametrize(
+    "far", [["1500-01-01", "3000-06-01"], ["15/03/1500", "16/03/2999"], ["March 3, 1500", "x"]]
+)
+def test_dates_beyond_the_calendar_are_dropped_like_the_window(tmp_path, kind, far):
+    """Dates before 1677 or after 2262 do not fit a nanosecond timestamp: they are dropped
+    with the plausible window's reason (they crashed loading with OutOfBoundsDatetime)."""
+    good = ["21/03/2023", "22/05/2023", "23/07/2023"] if "/" in far[0] else ["2023-01-02"] * 3
+    dates = [*far, *good]
+    frame = table(dates)
+    if kind == "parquet" and far[0] == "1500-01-01":
+        frame["Sold"] = pd.to_datetime(frame["Sold"], format="ISO8601").astype("datetime64[us]")
+    project = write_project(tmp_path, frame, kind=kind)
+    loaded = load_dataset(load_project(project), max_dropped_share=0.5)
+    assert len(loaded.frame) == 3
+    issue = next(i for i in loaded.report.issues if "plausible window" in i.problem)
+    assert issue.action == "row dropped"
+    assert "1500" in str(issue.examples[0])
+    window = loaded.report.dropped[loaded.report.dropped["reason"].str.contains("window")]
+    assert 0 in window["row"].tolist()
+    assert set(loaded.report.dropped["rule"]) == {"load.date"}
+    assert loaded.report.dropped["row"].tolist() == [0, 1]
+
+
+def test_audit_of_dates_beyond_the_calendar_exits_0(tmp_path, clean_market):
+    frame = clean_market.frame.head(200).copy()
+    frame["date"] = frame["date"].dt.strftime("%Y-%m-%d")
+    frame.loc[[1, 5], "date"] = ["1500-01-01", "2300-01-01"]
+    frame.to_csv(tmp_path / "far.csv", index=False)
+    result = runner.invoke(app, ["audit", str(tmp_path / "far.csv"), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    dropped = pd.read_parquet(tmp_path / "a" / "dropped.parquet")
+    assert dropped["row"].tolist() == [1, 5]
+    assert dropped["reason"].str.contains("plausible window").all()
 
 
 def test_the_date_window_is_configurable(tmp_path):
@@ -324,6 +361,13 @@ def test_clean_lists_loading_drops_in_dropped_parquet(broken_parquet, tmp_path):
         "load.price": [3, 7, 11],
     }
     assert loading["reason"].str.len().gt(0).all()
+    summary = json.loads((out / "cleaning.json").read_text())
+    assert summary["n_input"] == 400
+    assert summary["n_dropped"] == len(dropped)
+    assert summary["n_dropped_loading"] == 5
+    assert summary["dropped_by_rule"]["load.date"] == 2
+    assert summary["dropped_by_rule"]["load.price"] == 3
+    assert sum(summary["dropped_by_rule"].values()) == len(dropped)
 
 
 def test_audit_writes_the_loading_drops(broken_parquet, tmp_path):
@@ -340,3 +384,6 @@ def test_training_data_writes_the_loading_drops(broken_parquet, tmp_path):
     dropped = pd.read_parquet(tmp_path / "q" / "dropped.parquet")
     assert len(dropped) == len(prepared.dropped) + 5
     assert len(prepared.frame) + len(dropped) == 400
+    summary = json.loads((tmp_path / "q" / "cleaning.json").read_text())
+    assert summary["n_dropped"] == len(dropped)
+    assert summary["dropped_by_rule"]["load.price"] == 3

@@ -109,6 +109,9 @@ class LoadReport:
     dropped_ids: list[str] = field(default_factory=list)
     n_other_operation: int = 0
     undated: bool = False
+    beyond_calendar: pd.Series | None = field(default=None, repr=False)
+    """Input rows whose date is a date but outside the years a timestamp can hold
+    (1677-09-22 .. 2262-04-11): dropped with the plausible window's reason."""
     dropped: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=DROP_COLUMNS))
     """One row per dropped input row: ``row`` (position in the input, after the operation
     filter), ``id``, ``rule`` (``load.<field>``) and ``reason``, as in ``dropped.parquet``."""
@@ -158,6 +161,34 @@ def with_load_drops(dropped: pd.DataFrame | None, report: LoadReport) -> pd.Data
     if not parts:
         return pd.DataFrame(columns=DROP_COLUMNS) if dropped is None else dropped
     return pd.concat(parts, ignore_index=True)
+
+
+def summary_with_load_drops(summary: dict[str, Any], load_dropped: pd.DataFrame | None) -> dict:
+    """A cleaning summary (``cleaning.json``) that also counts the rows loading dropped:
+    ``n_input`` (when present) and ``n_dropped`` include them, ``dropped_by_rule`` lists
+    their ``load.<field>`` rules first, and ``n_dropped_loading`` says how many they were.
+
+    Examples
+    --------
+    >>> load = pd.DataFrame({"row": [0], "id": ["a"], "rule": ["load.date"], "reason": ["x"]})
+    >>> s = summary_with_load_drops(
+    ...     {"n_input": 9, "n_output": 8, "n_dropped": 1, "dropped_by_rule": {"r": 1}}, load)
+    >>> s["n_input"], s["n_dropped"], s["dropped_by_rule"], s["n_dropped_loading"]
+    (10, 2, {'load.date': 1, 'r': 1}, 1)
+    """
+    out = dict(summary)
+    n_load = 0 if load_dropped is None else len(load_dropped)
+    out["n_dropped_loading"] = n_load
+    if not n_load:
+        return out
+    if "n_input" in out:
+        out["n_input"] = int(out["n_input"]) + n_load
+    out["n_dropped"] = int(out.get("n_dropped", 0)) + n_load
+    by_rule = {str(k): int(v) for k, v in load_dropped["rule"].value_counts().items()}
+    for rule, count in dict(out.get("dropped_by_rule") or {}).items():
+        by_rule[rule] = by_rule.get(rule, 0) + int(count)
+    out["dropped_by_rule"] = by_rule
+    return out
 
 
 @dataclass
@@ -467,7 +498,7 @@ def _to_datetime(
         parsed = pd.to_datetime(values)
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_convert(None)
-        return parsed.astype("datetime64[ns]")
+        return _in_calendar(parsed, report)
     if pd.api.types.is_numeric_dtype(values) and fmt is None:
         fatal.append(
             f"{label}: dates are numbers (e.g. {values.dropna().iloc[:1].tolist()!r}); give "
@@ -481,7 +512,7 @@ def _to_datetime(
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if parsed.isna().sum() > text.isna().sum():
             parsed = parsed.fillna(_non_iso_dates(label, text[parsed.isna()], fatal))
-    parsed = parsed.astype("datetime64[ns]")
+    parsed = _in_calendar(parsed, report)
     bad = values.notna() & parsed.isna()
     if bad.any():
         examples = values[bad].unique()[:MAX_EXAMPLES].tolist()
@@ -501,8 +532,8 @@ def _non_iso_dates(label: str, text: pd.Series, fatal: list) -> pd.Series:
     problem = date_order_problem(label, order)
     if problem is not None:
         fatal.append(problem)
-        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
-    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[ns]")
+        return pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    parsed = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     if order.format is not None:
         parsed = pd.to_datetime(text, format=order.format, errors="coerce")
         timed = parsed.isna() & text.notna()  # a time after the date
@@ -513,7 +544,7 @@ def _non_iso_dates(label: str, text: pd.Series, fatal: list) -> pd.Series:
     rest = parsed.isna() & text.notna() & ~text.str.contains(r"^\s*\d{1,2}[/.\-]\d", na=False)
     if rest.any():
         parsed[rest] = pd.to_datetime(text[rest], format="mixed", errors="coerce")
-    return parsed.astype("datetime64[ns]")
+    return parsed  # microseconds: 1500 fits; _in_calendar makes them nanoseconds
 
 
 def _date_text(values: pd.Series) -> pd.Series:
@@ -535,7 +566,39 @@ def _date_from_parts(
             numbers[unit] = _to_numeric(f"{name} ({unit}: {column!r})", raw[column], report, fatal)
     frame = pd.DataFrame(numbers)
     # impossible combinations (month 13) become missing; the drop step counts them
-    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+    return _in_calendar(pd.to_datetime(frame, errors="coerce"), report)
+
+
+_CALENDAR = (pd.Timestamp.min.ceil("D"), pd.Timestamp.max.floor("D"))
+
+
+def _in_calendar(parsed: pd.Series, report: LoadReport) -> pd.Series:
+    """Dates as ``datetime64[ns]``; dates outside the years it can hold (before 1677-09-22
+    or after 2262-04-11, e.g. ``1500-01-01``) become missing and are marked in
+    ``report.beyond_calendar`` so the row is dropped as outside the plausible window.
+
+    Examples
+    --------
+    >>> report = LoadReport(n_input_rows=2)
+    >>> dates = pd.Series(pd.to_datetime(["1500-01-01", "2024-05-01"], format="ISO8601"))
+    >>> _in_calendar(dates, report).dt.year.tolist()
+    [nan, 2024.0]
+    >>> report.beyond_calendar.tolist()
+    [True, False]
+    """
+    if parsed.dtype == "datetime64[ns]":
+        return parsed
+    if not pd.api.types.is_datetime64_any_dtype(parsed):  # object dtype: mixed results
+        parsed = pd.to_datetime(parsed, errors="coerce", format="mixed")
+        if not pd.api.types.is_datetime64_any_dtype(parsed):
+            parsed = pd.Series(pd.NaT, index=parsed.index, dtype="datetime64[ns]")
+    low, high = _CALENDAR
+    beyond = parsed.notna() & ~parsed.between(low, high)
+    if beyond.any():
+        previous = report.beyond_calendar
+        report.beyond_calendar = beyond if previous is None else previous | beyond
+        parsed = parsed.mask(beyond)
+    return parsed.astype("datetime64[ns]")
 
 
 def _to_category(values: pd.Series) -> pd.Series:
@@ -594,7 +657,10 @@ def _rows_with_valid_required_fields(
     once, and every dropped row listed in ``report.dropped`` with its reason."""
     keep = pd.Series(True, index=out.index)
     low, high = window
-    outside = out["date"].notna() & ~out["date"].between(low, high)
+    beyond = report.beyond_calendar
+    beyond = pd.Series(False, index=out.index) if beyond is None else beyond.reindex(out.index)
+    beyond = beyond.fillna(False).astype(bool)
+    outside = (out["date"].notna() & ~out["date"].between(low, high)) | beyond
     dropped: list[pd.DataFrame] = []
 
     def given(name: str) -> pd.Series:
@@ -606,7 +672,6 @@ def _rows_with_valid_required_fields(
         ("price", given("price") & out["price"].isna(), "non-numeric prices", "raw"),
         ("price", out["price"] <= 0, "non-positive prices (expected > 0)", "price"),
         ("date", ~given("date") & out["date"].isna(), "missing or impossible dates", "id"),
-        ("date", given("date") & out["date"].isna(), "unparsable dates", "raw"),
         (
             "date",
             outside,
@@ -614,6 +679,7 @@ def _rows_with_valid_required_fields(
             "(data.min_date, data.max_date)",
             "date",
         ),
+        ("date", given("date") & out["date"].isna(), "unparsable dates", "raw"),
         ("city", out["city"].isna(), "missing cities", "id"),
         ("price_kind", out["price_kind"].isna(), "missing or unknown price kinds", "id"),
     ]
@@ -624,7 +690,10 @@ def _rows_with_valid_required_fields(
         if example_source == "raw" and column in raw_values:
             examples = raw_values[column][new].unique()[:MAX_EXAMPLES].tolist()
         elif example_source == "date":
-            examples = [f"{d:%Y-%m-%d}" for d in out.loc[new, "date"].unique()[:MAX_EXAMPLES]]
+            examples = _date_examples(out.loc[new, "date"], raw_values.get("date"))
+            if not examples:  # assembled from parts
+                examples = out.loc[new, "id"].astype(str).iloc[:MAX_EXAMPLES].tolist()
+                problem = f"{problem} (example ids)"
         elif example_source == "price":
             examples = out.loc[new, "price"].unique()[:MAX_EXAMPLES].tolist()
         else:
@@ -646,6 +715,22 @@ def _rows_with_valid_required_fields(
         report.dropped = pd.concat(dropped, ignore_index=True).sort_values("row")
         report.dropped = report.dropped.reset_index(drop=True)
     return keep
+
+
+def _date_examples(dates: pd.Series, raw: pd.Series | None) -> list[str]:
+    """Up to three distinct dates as ``YYYY-MM-DD``; a date beyond the calendar (missing
+    in ``dates``) as it was written in the input."""
+    shown: list[str] = []
+    for row, date in dates.items():
+        value = date if pd.notna(date) or raw is None or row not in raw.index else raw.loc[row]
+        if pd.isna(value):
+            continue
+        text = f"{value:%Y-%m-%d}" if hasattr(value, "strftime") else str(value)[:40]
+        if text not in shown:
+            shown.append(text)
+        if len(shown) == MAX_EXAMPLES:
+            break
+    return shown
 
 
 def _empty_dtype(name: str) -> str:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
 from estimo.errors import EstimoError
-from estimo.io import with_load_drops
+from estimo.io import summary_with_load_drops, with_load_drops
 from estimo.jsonutil import write_json
 from estimo.progress import step_progress
 from estimo.quality.auditor import STEPS, audit
@@ -137,8 +137,8 @@ def _clean(data: str, out: Path) -> None:
     result.frame.to_parquet(paths["cleaned"], index=False)
     result.changes.to_parquet(paths["changes"], index=False)
     with_load_drops(result.dropped, loaded.report).to_parquet(paths["dropped"], index=False)
-    write_json(paths["summary"], result.summary)
-    s = result.summary
+    s = summary_with_load_drops(result.summary, loaded.report.dropped)
+    write_json(paths["summary"], s)
     console.print(
         f"kept [bold]{s['n_output']:,}[/] of {s['n_input']:,} rows, dropped {s['n_dropped']:,}; "
         f"{s['n_changes']:,} values changed in {s['rows_changed']:,} rows"

@@ -28,6 +28,7 @@ import pandas as pd
 
 from estimo.config import ProjectConfig, QualityConfig
 from estimo.errors import DataError
+from estimo.io import summary_with_load_drops
 from estimo.jsonutil import write_json
 from estimo.quality.calibrate import LabelCalibrator
 from estimo.quality.clean import CleaningPolicy
@@ -178,7 +179,7 @@ class TrainingData:
         if load_dropped is not None and len(load_dropped):
             dropped = pd.concat([load_dropped, dropped], ignore_index=True)
         dropped.to_parquet(paths["dropped"], index=False)
-        write_json(paths["cleaning"], self.summary())
+        write_json(paths["cleaning"], summary_with_load_drops(self.summary(), load_dropped))
         return paths
 
 
