@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from pathlib import Path
 
@@ -72,7 +73,8 @@ def test_each_tier_sees_its_answer(keyed) -> None:
     assert public["reasons"] and all(isinstance(r, str) for r in public["reasons"])
     assert len(public["reasons"]) <= 4  # the top 3 and "other factors"
     explained = public["explanation"]
-    assert set(explained) == {"language", "currency", "baseline", "reference", "reasons"}
+    assert set(explained) == {"language", "currency", "baseline", "reference", "reasons", "blend"}
+    assert re.search(r"\d|€|%", explained["blend"]) is None  # the blend in words only
     total = explained["baseline"] + sum(r["amount"] for r in explained["reasons"])
     assert total == pytest.approx(public["price"])
     assert all(r["amount"] % 10_000 == 0 for r in explained["reasons"][:-1])

@@ -111,3 +111,60 @@ def test_partner_and_internal_answers() -> None:
     assert "features" in inner["explanation"]["reasons"][0]  # the full answer is not changed
     with pytest.raises(ValueError, match="tier 'vip' is unknown"):
         shape_answer(full, "vip")
+
+
+@pytest.mark.parametrize(
+    ("lat", "lon", "bearing"),
+    [
+        (45.4791, 9.19, 0.0),
+        (45.4752, 9.1957, 45.0),
+        (45.47, 9.2003, 90.0),
+        (45.4609, 9.1799, 225.0),
+    ],
+)
+def test_public_comparables_have_a_coarse_bearing_and_no_coordinates(
+    lat: float, lon: float, bearing: float
+) -> None:
+    full = _answer()
+    comp = {"id": "P000123", "price": 426_512.0, "date": "2023-12-13", "distance_m": 1_013.4}
+    full["comparables"] = [{**comp, "lat": lat, "lon": lon, "address": "Via Roma 1"}]
+    home = {**HOME, "lat": 45.47, "lon": 9.19}
+    public = shape_answer(full, "public", PublicShaping(), home)
+    (shown,) = public["comparables"]
+    assert shown == {
+        "price": 425_000.0,
+        "month": "2023-12",
+        "distance_m": 1100.0,
+        "bearing_deg": bearing,
+    }
+    text = repr(public)
+    assert "P000123" not in text and "Via Roma" not in text
+    assert f"{lat}" not in text and f"{lon}" not in text
+    # no bearing without the home's coordinates (nothing to measure it from)
+    assert (
+        "bearing_deg" not in shape_answer(full, "public", PublicShaping(), HOME)["comparables"][0]
+    )
+
+
+@pytest.mark.parametrize(
+    ("weight", "comps", "words"),
+    [
+        (0.09, True, "the model weighed most and the similar homes a little"),
+        (0.5, True, "the model weighed about half and the similar homes about half"),
+        (0.7, True, "the model weighed about a third and the similar homes about two thirds"),
+        (0.001, True, "they did not change it"),
+        (0.0, False, "we found no similar homes"),
+    ],
+)
+def test_the_public_blend_is_one_sentence_of_words(weight: float, comps: bool, words: str) -> None:
+    full = _answer()
+    full.update(
+        blend_weight=weight, model_price=400_000.0, comps_price=430_000.0 if comps else None
+    )
+    if not comps:
+        full["comparables"] = []
+    blend = shape_answer(full, "public", PublicShaping(), HOME)["explanation"]["blend"]
+    assert words in blend and re.search(r"\d|€|%", blend) is None
+    full["explanation"]["language"] = "it"
+    italian = shape_answer(full, "public", PublicShaping(), HOME)["explanation"]["blend"]
+    assert italian != blend and re.search(r"\d|€|%", italian) is None

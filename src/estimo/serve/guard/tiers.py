@@ -8,8 +8,11 @@
   (shifted, then rounded), the 80 % range (shifted, rounded outwards), the confidence label,
   the top reasons in money rounded to the same step (with "other factors" making the sum
   add up to the public price), comparables as rounded prices, month, distance to 100 m and
-  a few attributes; warnings and date. No sentence of the full explanation (they quote
-  exact figures).
+  a few attributes and, when the answer carries the comparables' and the subject's
+  coordinates, a coarse bearing (``bearing_deg``, rounded to 45 degrees: one of eight
+  compass directions; never the coordinates or the id); warnings and date. No sentence of
+  the full explanation (they quote exact figures) but the blend in one sentence of words
+  (:func:`public_blend`: how much the similar homes and the model weighed, in en/it/es).
 
 Two things make a public answer worth less to someone training a copy of the model:
 
@@ -51,7 +54,14 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["PublicShaping", "nice_step", "round_to", "shape_answer"]
+__all__ = [
+    "PublicShaping",
+    "coarse_bearing",
+    "nice_step",
+    "public_blend",
+    "round_to",
+    "shape_answer",
+]
 
 _PARTNER_DROPS = ("sub_model", "model_price", "comps_price", "blend_weight", "fsd", "model")
 _PUBLIC_KEEPS = ("price", "low", "high", "currency", "confidence", "valuation_date", "warnings")
@@ -193,14 +203,112 @@ def shape_answer(
         if isinstance(value, int | float):
             out[name] = round_to(value * factor, step, how)
     if answer.get("comparables"):
-        out["comparables"] = [_public_comparable(c, step) for c in answer["comparables"]]
+        out["comparables"] = [_public_comparable(c, step, record) for c in answer["comparables"]]
     explanation = answer.get("explanation")
     if isinstance(explanation, dict) and "baseline" in explanation:
         out["explanation"] = _public_explanation(
             explanation, out["price"], factor, step, shaping.n_reasons
         )
+        out["explanation"]["blend"] = public_blend(answer, out["explanation"]["language"])
         out["reasons"] = [r["text"] for r in out["explanation"]["reasons"]]
     return out
+
+
+#: the public blend sentence: its frame, and the share each side weighed, in words
+_BLEND_WORDS: dict[str, dict[str, Any]] = {
+    "en": {
+        "none": "Our valuation is our model's price alone: we found no similar homes close "
+        "enough to check it against.",
+        "unchanged": "Our valuation is our model's price: we checked it against similar homes "
+        "nearby, but they did not change it.",
+        "both": "We combined our model's price with the prices of similar homes nearby: the "
+        "model weighed {model} and the similar homes {comps}.",
+        "shares": ("a little", "about a third", "about half", "about two thirds", "most"),
+    },
+    "it": {
+        "none": "La nostra valutazione è il solo prezzo del modello: non abbiamo trovato case "
+        "simili abbastanza vicine per confrontarla.",
+        "unchanged": "La nostra valutazione è il prezzo del modello: l'abbiamo confrontata con "
+        "case simili in zona, ma non l'hanno cambiata.",
+        "both": "Abbiamo combinato il prezzo del nostro modello con i prezzi di case simili in "
+        "zona: il modello ha pesato {model} e le case simili {comps}.",
+        "shares": ("poco", "circa un terzo", "circa la metà", "circa due terzi", "quasi tutto"),
+    },
+    "es": {
+        "none": "Nuestra valoración es solo el precio del modelo: no encontramos viviendas "
+        "similares lo bastante cerca para contrastarla.",
+        "unchanged": "Nuestra valoración es el precio del modelo: la contrastamos con viviendas "
+        "similares cercanas, pero no la cambiaron.",
+        "both": "Combinamos el precio de nuestro modelo con los precios de viviendas similares "
+        "cercanas: el modelo pesó {model} y las viviendas similares {comps}.",
+        "shares": ("poco", "un tercio", "la mitad", "dos tercios", "casi todo"),
+    },
+}
+
+
+def _share(weight: float) -> int:
+    """The word (index into ``shares``) of a weight: under 0.2, 0.4, 0.6, 0.8, else most."""
+    return min(int(weight / 0.2), 4)
+
+
+def public_blend(answer: dict[str, Any], lang: str = "en") -> str:
+    """How the model and the similar homes were combined, in words only (no figures).
+
+    Parameters
+    ----------
+    answer : dict
+        A full answer (its ``blend_weight``, ``comps_price`` and ``comparables``).
+    lang : str
+        en, it or es (English for another language).
+
+    Examples
+    --------
+    >>> public_blend({"blend_weight": 0.3, "comps_price": 1.0, "comparables": [{}]})
+    "We combined our model's price with the prices of similar homes nearby: the model \
+weighed about two thirds and the similar homes about a third."
+    >>> public_blend({"blend_weight": 0.0, "comparables": []}, "it")[:40]
+    'La nostra valutazione è il solo prezzo d'
+    """
+    words = _BLEND_WORDS.get(lang, _BLEND_WORDS["en"])
+    weight = answer.get("blend_weight")
+    weight = float(weight) if isinstance(weight, int | float) and math.isfinite(weight) else 0.0
+    if not answer.get("comparables") or answer.get("comps_price") is None:
+        return str(words["none"])
+    if round(100 * weight) == 0:
+        return str(words["unchanged"])
+    weight = min(max(weight, 0.0), 1.0)
+    shares = words["shares"]
+    return str(words["both"]).format(
+        model=shares[_share(1.0 - weight)], comps=shares[_share(weight)]
+    )
+
+
+def coarse_bearing(subject: Any, comp: Any, step: float = 45.0) -> float | None:
+    """The compass bearing from ``subject`` to ``comp`` (degrees clockwise from north),
+    rounded to ``step`` (45: one of eight directions); None without both coordinates.
+
+    Examples
+    --------
+    >>> coarse_bearing({"lat": 45.0, "lon": 9.0}, {"lat": 45.01, "lon": 9.012})
+    45.0
+    >>> coarse_bearing({"lat": 45.0, "lon": 9.0}, {"lat": 44.99, "lon": 8.9999})
+    180.0
+    >>> coarse_bearing({"lat": 45.0}, {"lat": 44.99, "lon": 9.0}) is None
+    True
+    """
+    try:
+        lat1, lon1 = float(subject["lat"]), float(subject["lon"])
+        lat2, lon2 = float(comp["lat"]), float(comp["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not all(math.isfinite(v) for v in (lat1, lon1, lat2, lon2)):
+        return None
+    north = lat2 - lat1
+    east = (lon2 - lon1) * math.cos(math.radians((lat1 + lat2) / 2))
+    if north == 0 and east == 0:
+        return None
+    degrees = math.degrees(math.atan2(east, north)) % 360.0
+    return float(round(degrees / step) * step % 360.0)
 
 
 def _public_explanation(
@@ -245,7 +353,7 @@ def _partner_comparable(comp: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in comp.items() if k not in drop}
 
 
-def _public_comparable(comp: dict[str, Any], step: float) -> dict[str, Any]:
+def _public_comparable(comp: dict[str, Any], step: float, subject: Any = None) -> dict[str, Any]:
     out: dict[str, Any] = {"price": round_to(comp.get("price"), step)}
     date = comp.get("date")
     if isinstance(date, str):
@@ -253,6 +361,9 @@ def _public_comparable(comp: dict[str, Any], step: float) -> dict[str, Any]:
     distance = comp.get("distance_m")
     if isinstance(distance, int | float) and math.isfinite(distance):
         out["distance_m"] = round_to(float(distance), 100.0, "up")
+    bearing = coarse_bearing(subject, comp)
+    if bearing is not None:
+        out["bearing_deg"] = bearing
     attributes = comp.get("attributes") or {}
     out.update({k: attributes[k] for k in _COMPARABLE_PUBLIC if k in attributes})
     return out
