@@ -195,7 +195,9 @@ def test_rolling_backtest(tmp_path: Path, canonical_csv: Path) -> None:
         (["backtest", "missing.csv"], 1, "does not exist"),
         (["backtest", "{csv}", "--cutoff", "1990-01-01"], 1, "no training rows"),
         (["backtest", "{csv}", "--cutoff", "2099-01-01"], 1, "no test rows"),
-        (["backtest", "{bad_mapping}"], 1, "'Prize'"),
+        (["backtest", "{bad_mapping}"], 2, "'Prize'"),
+        (["audit", "{bad_mapping}"], 2, "'Prize'"),
+        (["train", "{bad_mapping}"], 2, "'Prize'"),
         (["backtest", "{bad_yaml}"], 2, "data.area_unit"),
         (["backtest", "{empty}"], 1, "empty"),
         (["backtest", "{negative}"], 1, "non-positive prices"),
@@ -231,6 +233,68 @@ def test_bad_input_gives_one_clear_message(
     assert result.exit_code == code, result.output
     assert fragment in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "env", "code", "fragment"),
+    [
+        ("  columns: {{date: {{value: 'not a date'}}}}\n", {}, 2, "data.columns.date.value"),
+        ("  columns: {{area_m2: {{value: 'big'}}}}\n", {}, 2, "data.columns.area_m2.value"),
+        ("  read_options: {{bogus_option: 1}}\n", {}, 2, "data.read_options"),
+        ("  path: {csv}\n", {}, 2, "key 'path' appears twice"),
+        ("", {"ESTIMO_ENGINE__N_ESTIMATORS": "["}, 2, "ESTIMO_ENGINE__N_ESTIMATORS"),
+        ("", {"ESTIMO_MODEL__N_ESTIMATORS": "["}, 2, "ESTIMO_MODEL__N_ESTIMATORS"),
+    ],
+)
+def test_loading_failures_name_the_setting(
+    tmp_path: Path, canonical_csv: Path, yaml_text: str, env: dict, code: int, fragment: str
+) -> None:
+    """Each was an 'unexpected failure' (DateParseError, TypeError, ParserError) or, for the
+    repeated key, silently took the last value (issue 17)."""
+    project = tmp_path / "estimo.yaml"
+    project.write_text(f"data:\n  path: {canonical_csv}\n" + yaml_text.format(csv=canonical_csv))
+    result = runner.invoke(app, ["audit", str(project), "--out", str(tmp_path / "o")], env=env)
+    assert result.exit_code == code, result.output
+    assert fragment in result.output
+    assert "unexpected failure" not in result.output
+
+
+def test_a_latin1_project_file_names_the_file(tmp_path: Path, canonical_csv: Path) -> None:
+    project = tmp_path / "estimo.yaml"
+    text = f"data:\n  path: {canonical_csv}\n  columns: {{city: {{value: Mérida}}}}\n"
+    project.write_bytes(text.encode("latin-1"))
+    result = runner.invoke(app, ["audit", str(project), "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2, result.output
+    assert "estimo.yaml" in result.output and "not UTF-8" in result.output
+
+
+@pytest.mark.parametrize(("value", "fragment"), [("[", "not valid YAML"), ("-5", "n_estimators")])
+def test_env_overrides_apply_to_a_data_file_passed_directly(
+    tmp_path: Path, canonical_csv: Path, value: str, fragment: str
+) -> None:
+    """They were ignored: `ESTIMO_ENGINE__N_ESTIMATORS='[' estimo train x.parquet` exited 0."""
+    env = {"ESTIMO_ENGINE__N_ESTIMATORS": value}
+    out = tmp_path / "m"
+    result = runner.invoke(app, ["train", str(canonical_csv), "--out", str(out)], env=env)
+    assert result.exit_code == 2, result.output
+    assert fragment in result.output
+    assert not out.exists()
+
+
+def test_an_env_override_applies_to_a_data_file(canonical_csv: Path, monkeypatch) -> None:
+    from estimo.io import load_project
+
+    monkeypatch.setenv("ESTIMO_ENGINE__N_ESTIMATORS", "17")
+    assert load_project(str(canonical_csv)).engine.n_estimators == 17
+
+
+def test_train_alias_without_register_is_refused(tmp_path: Path, canonical_csv: Path) -> None:
+    out = tmp_path / "m"
+    argv = ["train", str(canonical_csv), "--out", str(out), "--alias", "champion"]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert "--alias" in result.output and "--register" in result.output
+    assert not out.exists()
 
 
 def test_version() -> None:

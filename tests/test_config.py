@@ -110,3 +110,24 @@ def test_a_model_override_from_the_environment_is_refused_too(tmp_path: Path) ->
     with pytest.raises(ConfigError, match="retired"):
         load_config(path, env={"ESTIMO_MODEL__N_ESTIMATORS": "40"})
     assert load_config(path, env={"ESTIMO_ENGINE__N_ESTIMATORS": "40"}).engine.n_estimators == 40
+
+
+# ------------------------------------------------------- loading failures named (issue 17)
+def test_a_repeated_key_is_refused_naming_the_key_and_lines(tmp_path: Path) -> None:
+    path = write(tmp_path, "data:\n  path: a.csv\n  path: b.csv\n")
+    with pytest.raises(ConfigError, match=r"key 'path' appears twice \(lines 2 and 3\)"):
+        load_config(path)
+
+
+def test_a_project_file_that_is_not_utf8_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "estimo.yaml"
+    path.write_bytes("data:\n  path: x.csv\n  columns: {city: {value: Mérida}}\n".encode("latin-1"))
+    with pytest.raises(ConfigError, match=r"is not UTF-8 text: byte 0xe9 on line 3.*UTF-8"):
+        load_config(path)
+
+
+@pytest.mark.parametrize("text", ["[", "{a: ", "a: b: c"])
+def test_an_env_override_that_is_not_yaml_names_the_variable(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path, "data:\n  path: x.csv\n")
+    with pytest.raises(ConfigError, match="environment variable ESTIMO_ENGINE__N_ESTIMATORS"):
+        load_config(path, env={"ESTIMO_ENGINE__N_ESTIMATORS": text})

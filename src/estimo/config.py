@@ -24,11 +24,11 @@ import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from estimo.errors import ConfigError
 from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
+from estimo.yaml_text import parse_yaml, read_yaml_file
 
 ENV_PREFIX = "ESTIMO_"
 
@@ -367,9 +367,7 @@ class CalibrationSettings(_Strict):
 class TextSettings(_Strict):
     """Facts read from the ``description`` column while cleaning (``quality.text``)."""
 
-    enabled: bool = Field(
-        default=True, description="read the description when the table has one"
-    )
+    enabled: bool = Field(default=True, description="read the description when the table has one")
     min_confidence: Annotated[float, Field(ge=0, le=1)] | None = Field(
         default=None,
         description="leave out facts whose estimated probability of being right is lower; "
@@ -377,8 +375,14 @@ class TextSettings(_Strict):
     )
     fields: list[str] = Field(
         default_factory=lambda: [
-            "area_m2", "rooms", "bedrooms", "bathrooms", "floor", "floors_in_building",
-            "year_built", "condition",
+            "area_m2",
+            "rooms",
+            "bedrooms",
+            "bathrooms",
+            "floor",
+            "floors_in_building",
+            "year_built",
+            "condition",
         ],
         description="columns filled where missing (numeric extras only if the table has them)",
     )
@@ -388,9 +392,7 @@ class TextSettings(_Strict):
     min_amenity_share: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.02, description="a new amenity column needs this share of rows mentioning it"
     )
-    redact: bool = Field(
-        default=True, description="mask phone numbers, e-mail addresses and URLs"
-    )
+    redact: bool = Field(default=True, description="mask phone numbers, e-mail addresses and URLs")
 
 
 class QualityConfig(_Strict):
@@ -889,10 +891,7 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> ProjectC
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"project file {str(path)!r} does not exist")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"project file {str(path)!r} is not valid YAML: {exc}") from exc
+    raw = read_yaml_file(path)
     if not isinstance(raw, dict):
         raise ConfigError(
             f"project file {str(path)!r} must hold a mapping, got {type(raw).__name__}"
@@ -1000,5 +999,5 @@ def apply_env_overrides(raw: dict[str, Any], env: dict[str, str] | os._Environ[s
             node = node.setdefault(part, {})
             if not isinstance(node, dict):
                 raise ConfigError(f"environment variable {key} overrides a non-section {part!r}")
-        node[parts[-1]] = yaml.safe_load(text)
+        node[parts[-1]] = parse_yaml(text, f"environment variable {key}")
     return out

@@ -40,6 +40,14 @@ class DataError(EstimoError):
         super().__init__("\n".join(lines))
 
 
+class MappingError(DataError):
+    """The project's ``data:`` settings (column mapping, constants, formats, units) do not
+    fit the data: every problem listed at once; bad usage of the project file, so exit
+    code 2 as for :class:`ConfigError` (the README's exit codes)."""
+
+    exit_code = 2
+
+
 class NotFittedError(EstimoError, ValueError):
     """An estimator was used before ``fit``."""
 

@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,8 +42,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.config import ColumnSource, DataConfig, ProjectConfig, load_config
-from estimo.errors import DataError
+from estimo.config import (
+    ColumnSource,
+    DataConfig,
+    ProjectConfig,
+    apply_env_overrides,
+    load_config,
+    validate_config,
+)
+from estimo.errors import ConfigError, DataError, MappingError
 from estimo.load_checks import (
     area_unit_issue,
     date_order_problem,
@@ -219,6 +227,13 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
             if lower.endswith(".tsv"):
                 options.setdefault("sep", "\t")
             return pd.read_csv(path, **options)
+    except TypeError as exc:  # an option the reader does not take
+        raise ConfigError(
+            f"data.read_options {options!r} has an option the "
+            f"{'Parquet' if lower.endswith(_PARQUET_SUFFIXES) else 'CSV'} reader does not "
+            f"know ({exc}); expected options of pandas' read_csv/read_parquet such as sep, "
+            "decimal, thousands or encoding"
+        ) from None
     except (OSError, ValueError, ImportError) as exc:
         raise DataError([f"{path!r}: {exc}"], header="cannot read the data") from exc
     raise DataError(
@@ -248,14 +263,14 @@ def load_project(path_or_config: str | Path) -> ProjectConfig:
     text = str(path_or_config)
     if text.lower().endswith((".yaml", ".yml")):
         return load_config(text)
-    columns = list(read_table(text).columns) if _looks_local(text) else None
-    if columns is None:
-        columns = list(read_table(text).columns)
-    return ProjectConfig(data=identity_data_config(text, columns), base_dir=Path.cwd())
-
-
-def _looks_local(path: str) -> bool:
-    return "://" not in path
+    columns = list(read_table(text).columns)
+    data = identity_data_config(text, columns)
+    raw = {"data": {"path": text, "columns": {k: s.column for k, s in data.columns.items()}}}
+    raw["data"]["price_kind"] = data.price_kind
+    raw = apply_env_overrides(raw, os.environ)  # ESTIMO_* apply as with a project file
+    config = validate_config(raw, source=f"the settings of {text!r} (with ESTIMO_* overrides)")
+    config.base_dir = Path.cwd()
+    return config
 
 
 def load_dataset(
@@ -307,7 +322,8 @@ def to_canonical(
         mapping["date"] = undated_date_source(data)
     fatal = _structural_problems(raw, data, mapping) + one_column_hint(raw)
     if fatal:
-        raise DataError(fatal, header="the column mapping does not fit the data")
+        kind = DataError if raw.empty else MappingError  # an empty file is bad data (exit 1)
+        raise kind(fatal, header="the column mapping does not fit the data")
     report = LoadReport(n_input_rows=len(raw), n_other_operation=n_other_operation, undated=undated)
     out = pd.DataFrame(index=raw.index)
     raw_values: dict[str, pd.Series] = {}
@@ -336,7 +352,7 @@ def to_canonical(
     fatal += mixed_price_scales(out["price_kind"], data)
     fatal += price_derived_problems(out, extras, [*data.allow_price_derived, *not_features])
     if fatal:
-        raise DataError(fatal, header="the data cannot be mapped onto the canonical record")
+        raise MappingError(fatal, header="the data cannot be mapped onto the canonical record")
     keep = _rows_with_valid_required_fields(out, raw_values, report, date_window(data))
     dropped_share = 1 - keep.mean() if len(keep) else 1.0
     if keep.sum() == 0 or dropped_share > max_dropped_share:
@@ -408,11 +424,7 @@ def _convert_field(
 ) -> pd.Series:
     spec = FIELDS[name]
     if source.value is not None:
-        constant = source.value
-        if spec.kind == "numeric":
-            constant = float(constant)
-        if spec.kind == "date":
-            constant = pd.Timestamp(str(constant))
+        constant = _constant(name, spec.kind, source.value, fatal)
         return pd.Series([constant] * len(raw), index=raw.index)
     if source.year is not None:
         return _date_from_parts(name, raw, source, report, fatal)
@@ -435,6 +447,39 @@ def _convert_field(
     if spec.kind == "id":
         return values.astype(str).where(values.notna(), other=None)
     return _to_category(values)
+
+
+def _constant(name: str, kind: str, value: Any, fatal: list) -> Any:
+    """A mapped constant (``{value: ...}``) as a number or a date; one that is not becomes a
+    problem naming the setting (missing values then).
+
+    Examples
+    --------
+    >>> fatal = []
+    >>> _constant("date", "date", "not a date", fatal), fatal[0].split(";")[0]
+    (NaT, "data.columns.date.value is 'not a date', not a date")
+    >>> _constant("area_m2", "numeric", "80", [])
+    80.0
+    """
+    try:
+        if kind == "numeric":
+            number = float(value)
+            if not np.isfinite(number):
+                raise ValueError(value)
+            return number
+        if kind == "date":
+            stamp = pd.Timestamp(str(value))
+            if pd.isna(stamp):
+                raise ValueError(value)
+            return stamp.as_unit("ns")
+    except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
+        expected = "a finite number" if kind == "numeric" else "a date such as '2024-03-31'"
+        fatal.append(
+            f"data.columns.{name}.value is {str(value)[:60]!r}, not "
+            f"{'a number' if kind == 'numeric' else 'a date'}; expected {expected}"
+        )
+        return np.nan if kind == "numeric" else pd.NaT
+    return value
 
 
 # "47,5", "1.234,50"; not "450,000" (three digits after a lone comma group thousands)

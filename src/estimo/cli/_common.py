@@ -7,10 +7,11 @@ instead of failing (a city named ``[/]`` in a table).
 
 Exit codes (as the README says): 0 ok, 1 bad data or a failed check
 (:class:`~estimo.errors.DataError`, :class:`~estimo.errors.InputError`, a damaged model),
-2 bad usage or project file (:class:`~estimo.errors.ConfigError`). Errors are one message on
-stderr without a traceback; absolute paths are shown relative to the working directory (or
-by their last part), and an unexpected failure says which kind it was (the traceback is
-logged with ``--verbose``).
+2 bad usage or project file (:class:`~estimo.errors.ConfigError`, and
+:class:`~estimo.errors.MappingError` for a mapping that does not fit the data). Errors are
+one message on stderr without a traceback; absolute paths are shown relative to the working
+directory (or by their last part), and an unexpected failure says which kind it was (the
+traceback is logged with ``--verbose``).
 """
 
 from __future__ import annotations
@@ -106,6 +107,7 @@ def configure_logging(verbose: bool) -> None:
         handlers=[RichHandler(console=err_console, show_path=False, show_time=False)],
         force=True,
     )
+
 
 # Typer >= 0.2x vendors its own click, so its BadParameter is not click's: accept both
 _USAGE_ERRORS: tuple[type[Exception], ...] = (click.UsageError, typer.BadParameter)

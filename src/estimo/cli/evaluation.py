@@ -337,6 +337,11 @@ def _train(
     from estimo.model.training_backend import training_backend
     from estimo.pipeline import ValuationPipeline
 
+    if alias is not None and register is None:
+        raise ConfigError(
+            f"--alias {esc(alias)!r} is given without --register; an alias points at a "
+            "registered version: add --register REGISTRY, or drop --alias"
+        )
     with training_backend(backend):  # checked (and Ray found) before any work
         pass
     if register is not None:  # before the training: a bad registry wastes no run
