@@ -104,12 +104,15 @@ def test_submit_gives_the_public_api_answer(client) -> None:
         assert locale.money(reason["amount"], "EUR", signed=True) in html
     assert locale.money(explanation["baseline"], "EUR") in html
     assert f"Compared with {explanation['reference']}." in html
-    lines = re.findall(r'<ul id="comparables">(.*?)</ul>', html, re.S)[0]
+    lines = re.findall(r'<ol id="comparables">(.*?)</ol>', html, re.S)[0]
     items = re.findall(r"<li>(.*?)</li>", lines)
     assert len(items) == len(api["comparables"]) > 0
     for item, comp in zip(items, api["comparables"], strict=True):
         assert locale.money(comp["price"], "EUR") in item and "away" in item
-    assert 'id="blend"' not in html  # the blend quotes the model's exact figures
+    # the blend in one sentence of words: the public answer's, without the model's figures
+    assert _text(html, "blend") == explanation["blend"]
+    assert "weighed" in explanation["blend"] or "alone" in explanation["blend"]
+    assert re.search(r"\d|€|%", explanation["blend"]) is None
     assert f'href="{VISIT}"' in html
     assert "<svg" in html and "sr-only" in html
     assert re.search(r"P\d{6}", html) is None  # no comparable ids

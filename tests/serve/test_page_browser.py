@@ -126,6 +126,10 @@ def test_owner_gets_the_api_answer(service: str, browser, name: str) -> None:
     for line, comp in zip(shown, api["comparables"], strict=True):
         assert locale.money(comp["price"], "EUR") in line
     assert page.locator("#visit").get_attribute("href") == VISIT
+    assert api["explanation"]["blend"] == page.inner_text("#blend")
+    if name == "complete":  # coordinates: the comparables on the map too
+        assert page.locator("svg.comps-map").is_visible()
+        assert page.locator("svg.comps-map circle[r='9']").count() == len(shown)
     if name == "out_of_distribution":
         assert page.locator("#warnings li").count() >= 1
     page.close()
@@ -267,3 +271,76 @@ def test_screenshots_command_writes_both_widths(service: str, browser, tmp_path:
         "page-form-phone.png",
     ]
     assert all(p.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in written)
+
+
+def test_the_pin_map_fills_in_the_coordinates(service: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{service}/?lang=en")
+    assert page.locator("#pin-maps").is_hidden()  # no city yet
+    page.locator("#f-city").select_option("Milano")
+    svg = page.locator("svg.pin-map[data-city='Milano']")
+    assert svg.is_visible() and page.locator("svg.pin-map:visible").count() == 1
+    options = page.eval_on_selector_all(
+        "#f-neighbourhood option", "els => els.map(e => e.value).filter(Boolean)"
+    )
+    assert options and all(o.startswith("Milano-") for o in options)
+    box = svg.bounding_box()
+    svg.click(position={"x": box["width"] * 0.25, "y": box["height"] * 0.75})
+    corners = {k: float(svg.get_attribute(f"data-{k}")) for k in ("west", "east", "south", "north")}
+    lat, lon = float(page.input_value("#f-lat")), float(page.input_value("#f-lon"))
+    assert lat == pytest.approx(
+        corners["north"] - 0.75 * (corners["north"] - corners["south"]), abs=1e-3
+    )
+    assert lon == pytest.approx(
+        corners["west"] + 0.25 * (corners["east"] - corners["west"]), abs=1e-3
+    )
+    assert svg.locator(".pin").get_attribute("visibility") == "visible"
+    page.locator("#f-city").select_option("Roma")
+    assert svg.is_hidden() and page.locator("svg.pin-map[data-city='Roma']").is_visible()
+    page.close()
+
+
+def test_cross_field_rules_are_checked_where_typed(service: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{service}/?lang=it")
+    fill_form(page, {**EXAMPLE_FORM, "area_m2": "30", "rooms": "8"})
+    page.locator("#submit").click()
+    assert page.inner_text("#e-area_m2") == (
+        "Troppo piccola per 8 locali: almeno 4 m² per locale (ora 3,8 m²)."
+    )
+    assert page.locator("#answer").count() == 0  # not sent
+    page.locator("#f-rooms").fill("3")
+    page.locator("#f-rooms").dispatch_event("change")
+    assert page.locator("#e-area_m2").is_hidden()
+    page.close()
+    context = browser.new_context(java_script_enabled=False)  # the server says the same
+    page = context.new_page()
+    page.goto(f"{service}/?lang=it")
+    fill_form(page, {**EXAMPLE_FORM, "area_m2": "30", "rooms": "8"})
+    page.locator("#submit").click()
+    page.wait_for_selector("#errors-summary")
+    assert page.inner_text("#e-area_m2") == (
+        "Troppo piccola per 8 locali: almeno 4 m² per locale (ora 3,8 m²)."
+    )
+    context.close()
+
+
+def test_language_switch_keeps_the_form_and_the_answer(service: str, browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{service}/?lang=en")
+    fill_form(page, {"city": "Milano", "area_m2": "85"}, unknown=("rooms",))
+    page.get_by_role("link", name="Italiano").click()
+    page.wait_for_selector("html[lang=it]")
+    assert page.input_value("#f-city") == "Milano" and page.input_value("#f-area_m2") == "85"
+    assert page.locator("input[name='rooms__unknown']").is_checked()
+    assert page.locator("#f-rooms").is_disabled()
+    page.locator("input[name='rooms__unknown']").uncheck()
+    fill_form(page, EXAMPLE_FORM)
+    page.locator("#submit").click()
+    page.wait_for_selector("#answer")
+    page.get_by_role("button", name="Español").click()
+    page.wait_for_selector("html[lang=es]")
+    api = _api(service, EXAMPLE_FORM, "es")
+    assert page.inner_text("#price") == get_locale("es").money(api["price"], "EUR")
+    assert page.inner_text("#blend") == api["explanation"]["blend"]
+    page.close()

@@ -3,5 +3,8 @@
 Server-rendered Jinja2 templates (:mod:`estimo.serve.routers.page`) with a small hand-written
 script and stylesheet under ``static/`` (no bundler, no build step). :mod:`.form` decides
 which fields the served model uses and checks them with the API's rules; :mod:`.charts`
-draws the range bar and the waterfall as inline SVG; :mod:`.words` holds the page's words.
+draws the range bar and the waterfall as inline SVG; :mod:`.maps` the offline maps (the
+comparables around the home, the city's pin map) from :mod:`.places` (the bundle's known
+locations, kept on the server); :mod:`.notes` says the API's warnings in the page's language;
+:mod:`.words` holds the page's words.
 """

@@ -3,8 +3,11 @@
 :func:`answer_view` takes the same dict ``POST /v1/valuations`` returns, so the page's
 figures are the API's figures, only formatted. The page shows the public tier's answer
 (:mod:`estimo.serve.guard.tiers`: rounded price and range, the top reasons in rounded
-money, comparables without addresses); the full answer's sentences (reference, comparables,
-blend, confidence) are used when present, as for a page served at another tier.
+money, comparables without addresses but with a coarse bearing, the blend in words); the
+full answer's sentences (reference, comparables, blend, confidence) are used when present,
+as for a page served at another tier. The comparables are drawn on a small offline map
+(:mod:`.maps`) when they have a bearing, and listed with their distance and direction in
+words; the warnings are said in the page's language (:mod:`.notes`).
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from typing import Any
 
 from estimo.explain.locale import get_locale
 from estimo.serve.page.charts import range_bar, waterfall, waterfall_steps
+from estimo.serve.page.maps import comparables_map
+from estimo.serve.page.notes import note
 
 __all__ = ["answer_view"]
 
@@ -58,8 +63,11 @@ def answer_view(answer: dict[str, Any], lang: str, words: dict[str, str]) -> dic
         "comparables_intro": text.get("comparables_intro"),
         "comparables": list(text.get("comparables", []))
         or [_comparable(c, locale, words, money) for c in answer.get("comparables") or []],
-        "blend": text.get("blend"),
-        "warnings": list(text.get("notes", [])) if text else list(answer.get("warnings", [])),
+        "comparables_map": comparables_map(answer.get("comparables") or [], words["north"]),
+        "blend": text.get("blend") or explanation.get("blend"),
+        "warnings": list(text.get("notes", []))
+        if text
+        else [note(w, lang) for w in answer.get("warnings", [])],
         "waterfall_svg": None,
         "baseline": None,
     }
@@ -72,8 +80,9 @@ def answer_view(answer: dict[str, Any], lang: str, words: dict[str, str]) -> dic
             base=view["baseline"], price=money(price)
         )
     model = answer.get("model") or {}
-    if model.get("fallback"):
-        view["warnings"] = [w for w in answer["warnings"] if "global model" in w] + view["warnings"]
+    if model.get("fallback") and text:
+        fallback = [note(w, lang) for w in answer["warnings"] if "global model" in w]
+        view["warnings"] = fallback + view["warnings"]
     return view
 
 
@@ -83,18 +92,29 @@ def _reference(explanation: dict[str, Any], words: dict[str, str]) -> str | None
 
 
 def _comparable(comp: dict[str, Any], locale: Any, words: dict[str, str], money: Any) -> str:
-    """One line of a public comparable: type, area, distance, rounded price and month."""
+    """One line of a public comparable: type, area, distance and direction, rounded price and
+    month (the distance said to be unknown in words when the answer has none)."""
     kind = comp.get("property_type")
     what = locale.property_words(kind)["a"] if kind else words["comparable_what"]
     area = comp.get("area_m2")
     distance = comp.get("distance_m")
+    bearing = comp.get("bearing_deg")
     month = comp.get("month") or comp.get("date")
+    if isinstance(distance, int | float):
+        away = locale.distance(float(distance) / 1000.0)
+        if isinstance(bearing, int | float):
+            direction = words["directions"].split(",")[round(float(bearing) / 45.0) % 8]
+            where = words["away_to"].format(distance=away, direction=direction)
+        else:
+            where = words["away"].format(distance=away)
+    else:
+        where = words["distance_unknown"]
     return (
         words["comparable_line"]
         .format(
             what=what[:1].upper() + what[1:],
-            area=f"{locale.number(float(area))} m²" if area else "?",
-            distance=locale.distance(float(distance) / 1000.0) if distance is not None else "?",
+            area=words["of_area"].format(area=f"{locale.number(float(area))} m²") if area else "",
+            where=where,
             price=money(float(comp["price"])) if comp.get("price") is not None else "?",
             month=locale.month_in(month) if month else "",
         )

@@ -27,7 +27,7 @@ from pydantic import ValidationError
 from estimo.serve.problems import field_errors
 from estimo.serve.schemas import PropertyIn, check_extra_fields
 
-__all__ = ["STEPS", "FormField", "form_fields", "parse_form"]
+__all__ = ["STEPS", "FormField", "form_fields", "parse_form", "reference_of"]
 
 STEPS: tuple[str, ...] = ("where", "size", "condition", "amenities")
 """The form's steps, in order (the answer comes after them)."""
@@ -69,7 +69,8 @@ class FormField:
     choices : tuple of str
         Known values of a select (the categories the model was trained on).
     by_city : dict
-        For ``neighbourhood``: the known neighbourhoods of each city.
+        For ``neighbourhood``: the known neighbourhoods of each city (then a select of
+        them, grouped by city; a text input when the model knows none).
     """
 
     name: str
@@ -111,7 +112,7 @@ def _engine(valuer: Any) -> Any:
     return model
 
 
-def _reference(valuer: Any) -> Any:
+def reference_of(valuer: Any) -> Any:
     """The bundle's training rows kept for the comparables (None if the bundle has none)."""
     finder = getattr(_engine(valuer), "finder_", None)
     return getattr(finder, "reference_", None)
@@ -144,7 +145,7 @@ def form_fields(valuer: Any, extra_fields: frozenset[str]) -> list[FormField]:
         uses become amenities.
     """
     features = _features(valuer)
-    reference = _reference(valuer)
+    reference = reference_of(valuer)
     cities = tuple(sorted(str(c) for c in getattr(valuer, "cities", ()) or ()))
     used = set(features) if features is not None else set(_CANONICAL)
     out: list[FormField] = []
@@ -163,7 +164,8 @@ def form_fields(valuer: Any, extra_fields: frozenset[str]) -> list[FormField]:
                 rows = reference[["city", "neighbourhood"]].dropna().astype(str)
                 for city, group in rows.groupby("city"):
                     by_city[str(city)] = tuple(sorted(group["neighbourhood"].unique()))
-            out.append(FormField(name, step, "text", by_city=by_city))
+            kind = "select" if by_city else "text"  # a select of the known ones
+            out.append(FormField(name, step, kind, by_city=by_city))
         elif spec.annotation in (float | None,):
             low, high, exclusive = _bounds(name)
             out.append(FormField(name, step, "number", False, low, high, exclusive))

@@ -13,7 +13,7 @@ True
 
 from __future__ import annotations
 
-__all__ = ["ERRORS", "WORDS", "error_message", "words"]
+__all__ = ["CONTRACT", "ERRORS", "WORDS", "contract_message", "error_message", "words"]
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -49,6 +49,9 @@ WORDS: dict[str, dict[str, str]] = {
         "visit": "Book a visit with an agent",
         "print": "Print",
         "again": "Value another home",
+        "pin_hint": (
+            "Or click or tap the map to place your home (it fills in the latitude and longitude):"
+        ),
         "field_lat": "Latitude",
         "field_lon": "Longitude",
         "field_area_m2": "Living area (m²)",
@@ -59,7 +62,18 @@ WORDS: dict[str, dict[str, str]] = {
         "blocked": "Valuations from your connection are paused; please contact us.",
         "captcha": "Please confirm you are a person, then press Value again.",
         "compared_with": "Compared with {reference}.",
-        "comparable_line": "{what} of {area}, {distance} away: {price} {month}",
+        "comparable_line": "{what}{area}, {where}: {price} {month}",
+        "of_area": " of {area}",
+        "away": "{distance} away",
+        "away_to": "{distance} away to the {direction}",
+        "distance_unknown": "distance unknown",
+        "directions": "north,north-east,east,south-east,south,south-west,west,north-west",
+        "north": "N",
+        "map_sr": (
+            "Map of the similar homes: your home is the square in the centre, north is up, "
+            "and each number is the home with that number in the list, placed by its distance "
+            "and direction."
+        ),
         "comparable_what": "A home",
     },
     "it": {
@@ -97,6 +111,10 @@ WORDS: dict[str, dict[str, str]] = {
         "visit": "Prenota una visita con un agente",
         "print": "Stampa",
         "again": "Valuta un'altra casa",
+        "pin_hint": (
+            "Oppure fai clic o tocca la mappa per indicare la casa "
+            "(compila latitudine e longitudine):"
+        ),
         "field_lat": "Latitudine",
         "field_lon": "Longitudine",
         "field_area_m2": "Superficie (m²)",
@@ -107,7 +125,18 @@ WORDS: dict[str, dict[str, str]] = {
         "blocked": "Le valutazioni dalla tua connessione sono sospese; contattaci.",
         "captcha": "Conferma di essere una persona, poi premi di nuovo Valuta.",
         "compared_with": "Rispetto a {reference}.",
-        "comparable_line": "{what} di {area}, a {distance}: {price} {month}",
+        "comparable_line": "{what}{area}, {where}: {price} {month}",
+        "of_area": " di {area}",
+        "away": "a {distance}",
+        "away_to": "a {distance} verso {direction}",
+        "distance_unknown": "distanza sconosciuta",
+        "directions": "nord,nord-est,est,sud-est,sud,sud-ovest,ovest,nord-ovest",
+        "north": "N",
+        "map_sr": (
+            "Mappa delle case simili: la tua casa è il quadrato al centro, il nord è in alto "
+            "e ogni numero è la casa con quel numero nell'elenco, posta secondo la distanza e "
+            "la direzione."
+        ),
         "comparable_what": "Una casa",
     },
     "es": {
@@ -145,6 +174,9 @@ WORDS: dict[str, dict[str, str]] = {
         "visit": "Reserva una visita con un agente",
         "print": "Imprimir",
         "again": "Valorar otra vivienda",
+        "pin_hint": (
+            "O haz clic o toca el mapa para situar tu vivienda (rellena la latitud y la longitud):"
+        ),
         "field_lat": "Latitud",
         "field_lon": "Longitud",
         "field_area_m2": "Superficie (m²)",
@@ -155,7 +187,18 @@ WORDS: dict[str, dict[str, str]] = {
         "blocked": "Las valoraciones desde tu conexión están en pausa; contáctanos.",
         "captcha": "Confirma que eres una persona y pulsa Valorar de nuevo.",
         "compared_with": "En comparación con {reference}.",
-        "comparable_line": "{what} de {area}, a {distance}: {price} {month}",
+        "comparable_line": "{what}{area}, {where}: {price} {month}",
+        "of_area": " de {area}",
+        "away": "a {distance}",
+        "away_to": "a {distance} hacia el {direction}",
+        "distance_unknown": "distancia desconocida",
+        "directions": "norte,noreste,este,sureste,sur,suroeste,oeste,noroeste",
+        "north": "N",
+        "map_sr": (
+            "Mapa de las viviendas similares: tu vivienda es el cuadrado del centro, el norte "
+            "está arriba y cada número es la vivienda con ese número en la lista, situada "
+            "según su distancia y dirección."
+        ),
         "comparable_what": "Una vivienda",
     },
 }
@@ -213,3 +256,73 @@ def error_message(error: dict[str, str], lang: str) -> str:
         number = float(limit)
         limit = get_locale(lang).number(number, 0 if number.is_integer() else 2)
     return template.format(limit=limit)
+
+
+CONTRACT_PATTERNS: dict[str, str] = {
+    "per_room": r"expected at least (?P<min>[\d.]+) m² per room \((?P<rooms>[\d.e+]+) rooms in "
+    r"(?P<area>[\d.e+]+) m² is (?P<per>[\d.]+) m² per room\)",
+    "floor_over": r"expected a floor up to '\w+' \((?P<floors>[\d.e+]+)\), the building's number "
+    r"of floors",
+    "year_over": r"expected a year up to (?P<year>-?\d+) \(at most \d+ years after the valuation "
+    r"date\)",
+    "range": r"expected (?P<low>[-\d.e+]+) <= value <= (?P<high>[-\d.e+]+) \(the cleaning "
+    r"policy's plausible range\)",
+    "one_of": r"expected one of \[.*\] \(the values the model knows\)",
+}
+"""The input contract's refusals (:mod:`estimo.property_input`) that the page says in words:
+the part of the message after ``"; "`` matched in full."""
+
+CONTRACT: dict[str, dict[str, str]] = {
+    "en": {
+        "per_room": "Too small for {rooms} rooms: at least {min} m² per room ({per} m² now).",
+        "floor_over": "Must be at most the building's number of floors ({floors}).",
+        "year_over": "Must be at most {year}.",
+        "range": "Must be between {low} and {high}.",
+        "one_of": "Please choose one of the values offered.",
+    },
+    "it": {
+        "per_room": "Troppo piccola per {rooms} locali: almeno {min} m² per locale (ora {per} m²).",
+        "floor_over": "Deve essere al massimo il numero di piani dell'edificio ({floors}).",
+        "year_over": "Deve essere al massimo {year}.",
+        "range": "Deve essere tra {low} e {high}.",
+        "one_of": "Scegli uno dei valori proposti.",
+    },
+    "es": {
+        "per_room": "Demasiado pequeña para {rooms} habitaciones: al menos {min} m² por "
+        "habitación ({per} m² ahora).",
+        "floor_over": "Debe ser como máximo el número de plantas del edificio ({floors}).",
+        "year_over": "Debe ser como máximo {year}.",
+        "range": "Debe estar entre {low} y {high}.",
+        "one_of": "Elige uno de los valores ofrecidos.",
+    },
+}
+"""The contract's refusals in words, per language (``{...}``: the pattern's groups)."""
+
+
+def contract_message(problem: dict[str, str], lang: str) -> str:
+    """A refusal of the input contract (``InputError.problems``) in the page's language;
+    the API's own message when its kind is not known.
+
+    Examples
+    --------
+    >>> contract_message({"field": "area_m2", "message": "field 'area_m2' is 30; expected at "
+    ...     "least 4 m² per room (8 rooms in 30 m² is 3.8 m² per room)"}, "it")
+    'Troppo piccola per 8 locali: almeno 4 m² per locale (ora 3,8 m²).'
+    """
+    import re
+
+    from estimo.explain.locale import get_locale
+
+    message = str(problem.get("message", ""))
+    expected = message.split("; ", 1)[1] if "; " in message else message
+    for kind, pattern in CONTRACT_PATTERNS.items():
+        match = re.fullmatch(pattern, expected)
+        if match is None:
+            continue
+        locale = get_locale(lang)
+        values = {}
+        for name, text in match.groupdict().items():
+            number = float(text)
+            values[name] = locale.number(number, 0 if number.is_integer() else 1)
+        return CONTRACT.get(lang, CONTRACT["en"])[kind].format(**values)
+    return message

@@ -1,0 +1,213 @@
+"""The answer's warnings in the page's language.
+
+The API's warnings are English sentences built in several places (the input contract in
+:mod:`estimo.property_input`, the cleaning policy in :mod:`estimo.quality.clean`, the
+engine's :mod:`estimo.model.valuation_result` and :mod:`estimo.model.trust`, the model
+router's fallback). The page matches the known ones by pattern and says them in words a
+home owner reads, in English, Italian or Spanish; a warning it does not know is shown as the
+API wrote it.
+
+Examples
+--------
+>>> note("feature 'year_built' was imputed", "it")
+"Anno di costruzione non indicato: l'abbiamo stimato da case simili."
+>>> note("out of distribution: the range was widened and the confidence lowered", "es")
+'Esta vivienda es poco habitual para nuestros datos: hemos ampliado el rango y bajado la confianza.'
+>>> note("a brand new warning", "it")
+'a brand new warning'
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from estimo.explain.labels import Labeler
+from estimo.explain.locale import get_locale
+
+__all__ = ["NOTES", "PATTERNS", "note"]
+
+PATTERNS: dict[str, str] = {
+    "no_coordinates": r"the property has no coordinates: comparables were matched on features only",
+    "outside_area": r"property outside the area seen in training "
+    r"\(nearest known property (?P<km>[\d.]+) km away\)",
+    "far": r"property farther than (?P<km>[\d.]+) km from every home seen in training",
+    "no_comparables": r"no comparable properties found nearby",
+    "none_within": r"no comparables within (?P<km>[\d.]+) km",
+    "few_within": r"only (?P<n>\d+) comparables? within (?P<km>[\d.]+) km",
+    "disagree": r"comparables disagree: their adjusted prices spread by about ±(?P<pct>\d+) %",
+    "dissimilar": r"comparables are not very similar \(mean similarity [\d.]+\)",
+    "imputed": r"feature '(?P<field>\w+)' was imputed",
+    "outside_range": r"(?P<field>\w+) (?P<value>\S+) is outside the range seen in training "
+    r"\((?P<low>\S+) to (?P<high>\S+)\)",
+    "past_data": r"the valuation date is (?P<months>\d+) months after the data ends "
+    r"\(\d{4}-\d{2}\): prices were carried forward by the price index's trend",
+    "after_training": r"the valuation date \S+ is (?P<months>\d+) months after the model's "
+    r"training data \(to \S+\): prices may have moved since; the range is widened",
+    "out_of_distribution": r"out of distribution: the range was widened and the confidence "
+    r"lowered",
+    "global_no_city": r"no city was given: valued by the global model and the global price "
+    r"index",
+    "global_unseen_city": r"city '(?P<city>.+)' was not seen in training: valued by the "
+    r"global model and the global price index",
+    "global_fallback": r"the model for (?P<city>.+) could not be loaded; this valuation comes "
+    r"from the global model",
+    "unseen_city": r"city '(?P<city>.+)' was not in the training data; imputed from country "
+    r"or overall values",
+    "swapped": r"latitude and longitude were swapped; swapped back",
+    "bad_coordinates": r"coordinates were implausible \(.+\); ignored",
+    "implausible": r"(?P<field>\w+) (?P<value>.+) is implausible; ignored",
+    "large_rooms": r"(?P<area>\S+) m² for (?P<rooms>\S+) rooms is (?P<per>\d+) m² per room, "
+    r"more than the usual (?P<usual>\S+): check the area and rooms; the range is widened",
+}
+"""Each known warning kind and the pattern of its English text (matched in full)."""
+
+_COMPILED = {kind: re.compile(pattern) for kind, pattern in PATTERNS.items()}
+
+NOTES: dict[str, dict[str, str]] = {
+    "en": {
+        "no_coordinates": "Without the exact location, we matched similar homes on their "
+        "features only.",
+        "outside_area": "This home is outside the area we know (the nearest home we know is "
+        "{km} away).",
+        "far": "This home is more than {km} away from every home we know.",
+        "no_comparables": "We found no similar homes nearby.",
+        "none_within": "No similar homes within {km}.",
+        "few_within": "Only {n} similar homes within {km}.",
+        "disagree": "The similar homes' prices differ a lot from each other (about ±{pct}).",
+        "dissimilar": "The similar homes are not very similar to yours.",
+        "imputed": "{field} was not given: we estimated it from similar homes.",
+        "outside_range": "{field} {value} is outside the range of the homes we learned from "
+        "({low} to {high}).",
+        "past_data": "Our data ends {months} months ago: prices were carried forward by the "
+        "market's trend.",
+        "after_training": "Our data ends {months} months before the valuation date: prices "
+        "may have moved since, so the range is wider.",
+        "out_of_distribution": "This home is unusual for our data: we widened the range and "
+        "lowered the confidence.",
+        "global_no_city": "Without a city, we valued the home with our general model.",
+        "global_unseen_city": "We do not know {city} yet: we valued the home with our general "
+        "model.",
+        "global_fallback": "The model for {city} is not available right now: this valuation "
+        "comes from our general model.",
+        "unseen_city": "We do not know {city} yet: missing facts were estimated from wider data.",
+        "swapped": "Latitude and longitude looked swapped: we swapped them back.",
+        "bad_coordinates": "The coordinates did not look right, so we did not use them.",
+        "implausible": "{field} {value} did not look right, so we did not use it.",
+        "large_rooms": "{area} m² for {rooms} rooms is a lot per room: please check the area "
+        "and the rooms; the range is wider.",
+    },
+    "it": {
+        "no_coordinates": "Senza la posizione esatta, abbiamo scelto le case simili solo in "
+        "base alle caratteristiche.",
+        "outside_area": "Questa casa è fuori dalla zona che conosciamo (la casa più vicina che "
+        "conosciamo è a {km}).",
+        "far": "Questa casa è a più di {km} da tutte le case che conosciamo.",
+        "no_comparables": "Non abbiamo trovato case simili in zona.",
+        "none_within": "Nessuna casa simile entro {km}.",
+        "few_within": "Solo {n} case simili entro {km}.",
+        "disagree": "I prezzi delle case simili sono molto diversi tra loro (circa ±{pct}).",
+        "dissimilar": "Le case trovate non sono molto simili alla tua.",
+        "imputed": "{field} non indicato: l'abbiamo stimato da case simili.",
+        "outside_range": "{field} {value} è fuori dall'intervallo delle case da cui abbiamo "
+        "imparato (da {low} a {high}).",
+        "past_data": "I nostri dati finiscono {months} mesi fa: i prezzi sono stati aggiornati "
+        "con l'andamento del mercato.",
+        "after_training": "I nostri dati finiscono {months} mesi prima della data della "
+        "valutazione: i prezzi possono essere cambiati, quindi l'intervallo è più ampio.",
+        "out_of_distribution": "Questa casa è insolita per i nostri dati: abbiamo allargato "
+        "l'intervallo e abbassato l'affidabilità.",
+        "global_no_city": "Senza una città, abbiamo valutato la casa con il modello generale.",
+        "global_unseen_city": "Non conosciamo ancora {city}: abbiamo valutato la casa con il "
+        "modello generale.",
+        "global_fallback": "Il modello per {city} non è disponibile ora: questa valutazione "
+        "viene dal modello generale.",
+        "unseen_city": "Non conosciamo ancora {city}: i dati mancanti sono stati stimati da "
+        "dati più ampi.",
+        "swapped": "Latitudine e longitudine sembravano invertite: le abbiamo corrette.",
+        "bad_coordinates": "Le coordinate non sembravano corrette, quindi non le abbiamo usate.",
+        "implausible": "{field} {value} non sembrava corretto, quindi non l'abbiamo usato.",
+        "large_rooms": "{area} m² per {rooms} locali sono molti per locale: controlla la "
+        "superficie e i locali; l'intervallo è più ampio.",
+    },
+    "es": {
+        "no_coordinates": "Sin la ubicación exacta, elegimos las viviendas similares solo por "
+        "sus características.",
+        "outside_area": "Esta vivienda está fuera de la zona que conocemos (la vivienda más "
+        "cercana que conocemos está a {km}).",
+        "far": "Esta vivienda está a más de {km} de todas las viviendas que conocemos.",
+        "no_comparables": "No encontramos viviendas similares cerca.",
+        "none_within": "Ninguna vivienda similar a menos de {km}.",
+        "few_within": "Solo {n} viviendas similares a menos de {km}.",
+        "disagree": "Los precios de las viviendas similares difieren mucho entre sí (unos ±{pct}).",
+        "dissimilar": "Las viviendas encontradas no se parecen mucho a la tuya.",
+        "imputed": "{field} no indicado: lo estimamos a partir de viviendas similares.",
+        "outside_range": "{field} {value} está fuera del rango de las viviendas de las que "
+        "aprendimos (de {low} a {high}).",
+        "past_data": "Nuestros datos terminan hace {months} meses: los precios se actualizaron "
+        "con la tendencia del mercado.",
+        "after_training": "Nuestros datos terminan {months} meses antes de la fecha de "
+        "valoración: los precios pueden haber cambiado, así que el rango es más amplio.",
+        "out_of_distribution": "Esta vivienda es poco habitual para nuestros datos: hemos "
+        "ampliado el rango y bajado la confianza.",
+        "global_no_city": "Sin una ciudad, valoramos la vivienda con el modelo general.",
+        "global_unseen_city": "Aún no conocemos {city}: valoramos la vivienda con el modelo "
+        "general.",
+        "global_fallback": "El modelo de {city} no está disponible ahora: esta valoración viene "
+        "del modelo general.",
+        "unseen_city": "Aún no conocemos {city}: los datos que faltan se estimaron con datos "
+        "más amplios.",
+        "swapped": "La latitud y la longitud parecían invertidas: las corregimos.",
+        "bad_coordinates": "Las coordenadas no parecían correctas, así que no las usamos.",
+        "implausible": "{field} {value} no parecía correcto, así que no lo usamos.",
+        "large_rooms": "{area} m² para {rooms} habitaciones es mucho por habitación: revisa la "
+        "superficie y las habitaciones; el rango es más amplio.",
+    },
+}
+"""Each known warning kind in words, per language (``{...}``: the pattern's groups)."""
+
+
+def _formatters(lang: str) -> dict[str, Callable[[str], str]]:
+    locale = get_locale(lang)
+    labeler = Labeler(lang)
+
+    def number(text: str) -> str:
+        try:
+            value = float(text)
+        except ValueError:
+            return text
+        return locale.number(value, 0 if value.is_integer() else 2)
+
+    def label(name: str) -> str:
+        text = labeler.label(name)
+        return text[:1].upper() + text[1:]
+
+    return {
+        "km": lambda text: locale.distance(float(text)),
+        "pct": lambda text: locale.percent(float(text) / 100.0),
+        "field": label,
+        "value": number,
+        "low": number,
+        "high": number,
+        "area": number,
+        "rooms": number,
+    }
+
+
+def note(warning: Any, lang: str) -> str:
+    """One warning in the page's language (as written when its kind is unknown)."""
+    text = str(warning).strip()
+    words = NOTES.get(lang, NOTES["en"])
+    for kind, pattern in _COMPILED.items():
+        match = pattern.fullmatch(text)
+        if match is None:
+            continue
+        formatters = _formatters(lang)
+        groups = {
+            name: formatters.get(name, str)(value)
+            for name, value in match.groupdict().items()
+            if value is not None
+        }
+        return words[kind].format(**groups)
+    return text
