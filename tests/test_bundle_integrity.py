@@ -154,7 +154,108 @@ def test_an_old_folder_with_a_damaged_booster_gives_the_clear_error(pipelines, s
 def test_lightgbm_problem_checks_the_header_and_the_end() -> None:
     assert lightgbm_problem("") is not None
     assert lightgbm_problem("version=v4\ntree\nend of trees") is not None
-    assert lightgbm_problem("tree\nversion=v4\nTree=0\nend of trees\n") is None
+    assert lightgbm_problem("tree\nversion=v4\nTree=0\nend of trees\n", deep=False) is None
+
+
+def _edit_tree(text: str, key: str, change) -> str:
+    """``text`` with the first line of ``key`` in the second tree changed by ``change``."""
+    start = text.index("\nTree=1\n")
+    at = text.index(f"\n{key}=", start) + 1
+    end = text.index("\n", at)
+    return text[:at] + change(text[at:end]) + text[end:]
+
+
+def _same_length_feature(line: str) -> str:
+    key, values = line.split("=")
+    first, *rest = values.split(" ")
+    return f"{key}={'9' * len(first)} {' '.join(rest)}"
+
+
+def _no_tree_sizes(text: str) -> str:
+    head, _, tail = text.partition("\ntree_sizes=")
+    return head + "\n" + tail.split("\n", 1)[1]
+
+
+DAMAGE_INSIDE = {
+    "feature 999999 (tree_sizes off)": (
+        lambda t: _edit_tree(t, "split_feature", lambda line: line.replace("=", "=999999 ", 1)),
+        "tree_sizes",
+    ),
+    "feature out of range, same length": (
+        lambda t: _edit_tree(t, "split_feature", _same_length_feature),
+        "split_feature has 9",
+    ),
+    "feature 999999 without tree_sizes": (
+        lambda t: _edit_tree(
+            _no_tree_sizes(t), "split_feature", lambda line: line.replace("=", "=999999 ", 1)
+        ),
+        "split_feature has",
+    ),
+    "an array one value short": (
+        lambda t: _no_tree_sizes(_edit_tree(t, "leaf_value", lambda line: line.rsplit(" ", 1)[0])),
+        "leaf_value has",
+    ),
+    "a number that does not parse": (
+        lambda t: _edit_tree(t, "threshold", lambda line: line.replace(".", "x", 1)),
+        "threshold has a value that is not a number",
+    ),
+    "a missing key": (
+        lambda t: _no_tree_sizes(_edit_tree(t, "left_child", lambda line: "left_chi=0")),
+        "has no left_child",
+    ),
+    "a child outside the tree": (
+        lambda t: _no_tree_sizes(
+            _edit_tree(
+                t, "right_child", lambda line: line.replace("=", "=-9999 ", 1).rsplit(" ", 1)[0]
+            )
+        ),
+        "right_child has -9999",
+    ),
+    "a header without max_feature_idx": (
+        lambda t: t.replace("max_feature_idx=", "max_feature_id=", 1),
+        "max_feature_idx",
+    ),
+    "pandas_categorical cut": (
+        lambda t: t.rstrip("\n")[:-3] + "\n" if "pandas_categorical:" in t else t + "x",
+        "pandas_categorical",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def booster_text(saved) -> str:
+    return next(p for p in sorted(saved.rglob("*.txt"))).read_text()
+
+
+def test_the_structural_check_passes_a_saved_model(booster_text) -> None:
+    from estimo.lightgbm_text import lightgbm_text_problem
+
+    assert lightgbm_text_problem(booster_text) is None
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE_INSIDE), ids=list(DAMAGE_INSIDE))
+def test_damage_inside_a_tree_is_found_before_lightgbm_parses_it(booster_text, damage) -> None:
+    """LightGBM aborted the process (exit 134, '[LightGBM] [Fatal] Model format error') on
+    such a tree, or parsed it silently and read outside its arrays (issue 17)."""
+    change, fragment = DAMAGE_INSIDE[damage]
+    problem = lightgbm_problem(change(booster_text))
+    assert problem is not None and fragment in problem, problem
+
+
+@pytest.mark.parametrize("damage", list(DAMAGE_INSIDE)[:5], ids=list(DAMAGE_INSIDE)[:5])
+def test_an_old_folder_with_damage_inside_a_tree_is_refused(
+    saved, tmp_path, damage, pipelines
+) -> None:
+    folder = _copy(saved, tmp_path)
+    _as_saved_before_checksums(folder)
+    for path in folder.rglob("*.txt"):
+        path.write_text(DAMAGE_INSIDE[damage][0](path.read_text()))
+    with pytest.raises(BundleError, match="is a damaged LightGBM model: ") as info:
+        _price(load_pipeline(str(folder), cities=pipelines[0].cities_))
+    assert "re-train" in str(info.value)
+    result = CliRunner().invoke(app, ["value", "-m", str(folder), "-p", json.dumps(RECORD)])
+    assert result.exit_code == 1, result.output
+    assert "damaged LightGBM model" in result.output and "Traceback" not in result.output
 
 
 def _visible(parent: Path) -> list[str]:
