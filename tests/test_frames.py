@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from estimo.frames import MISSING_TEXT, float_values, str_values
+from estimo.frames import MISSING_TEXT, column_values, float_values, frame_of, str_values
 
 _values = st.one_of(
     st.text(max_size=6),
@@ -69,3 +70,93 @@ def test_float_values_read_like_to_numeric_coerce(values, kind):
 
 def test_float_values_of_booleans_are_zero_and_one():
     assert float_values(pd.Series([True, False])).tolist() == [1.0, 0.0]
+
+
+def _column(kind: str, n: int, rng: np.random.Generator, index: pd.Index) -> object:
+    """One column of ``kind`` (what the value path hands to a frame) with ``n`` values."""
+    floats = rng.normal(size=n)
+    floats[rng.random(n) < 0.3] = np.nan
+    words = np.array(rng.choice(["a", "b", None], n), dtype=object)
+    return {
+        "float": floats,
+        "int": rng.integers(-5, 5, n),
+        "bool": rng.random(n) < 0.5,
+        "object series": pd.Series(words, index=index, dtype=object),
+        "text series": pd.Series(words, index=index),
+        "float series": pd.Series(floats, index=index),
+        "date series": pd.Series(pd.to_datetime(rng.integers(0, 10**9, n), unit="s")),
+        "categorical": pd.Categorical(words),
+        "dates array": pd.array(pd.to_datetime(rng.integers(0, 10**9, n), unit="s")),
+        # the constructor infers these: frame_of must hand them to it
+        "object ndarray": words,
+        "date ndarray": np.array(rng.integers(0, 10**9, n), dtype="datetime64[s]"),
+        "list": floats.tolist(),
+        "misaligned series": pd.Series(floats, index=np.arange(n)[::-1]),
+    }[kind]
+
+
+KINDS = [
+    "float",
+    "int",
+    "bool",
+    "object series",
+    "text series",
+    "float series",
+    "date series",
+    "categorical",
+    "dates array",
+    "object ndarray",
+    "date ndarray",
+    "list",
+    "misaligned series",
+]
+
+
+@given(
+    kinds=st.lists(st.sampled_from(KINDS), max_size=8),
+    n=st.sampled_from([0, 1, 2, 7, 256, 257]),
+    seed=st.integers(0, 2**16),
+    range_index=st.booleans(),
+)
+def test_frame_of_builds_the_frame_the_constructor_builds(kinds, n, seed, range_index):
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(n) if range_index else pd.Index(np.arange(n) * 2)
+    columns = {f"c{i}": _column(kind, n, rng, index) for i, kind in enumerate(kinds)}
+    if any(k in ("date series", "misaligned series") for k in kinds) and not range_index:
+        columns = {k: v for k, v in columns.items() if not isinstance(v, pd.Series)}
+    expected = pd.DataFrame(columns, index=index)
+    built = frame_of(columns, index)
+    pd.testing.assert_frame_equal(built, expected, check_index_type=True, check_column_type=True)
+    # a copy: writing into the frame leaves the caller's arrays alone
+    before = {k: np.array(v, dtype=object, copy=True) for k, v in columns.items()}
+    for name in built.columns:
+        if built[name].dtype.kind == "f":
+            built.loc[built.index[:1], name] = 1
+    for name, values in columns.items():
+        after = np.array(values, dtype=object)
+        assert ((after == before[name]) | pd.isna(after)).all(), name
+
+
+def test_frame_of_takes_a_length_or_a_range():
+    one = frame_of({"a": np.array([1.0])}, 1)
+    assert one.index.equals(pd.RangeIndex(1))
+    assert frame_of({"a": np.array([1.0, 2.0])}, range(2))["a"].tolist() == [1.0, 2.0]
+    assert frame_of({}, 3).shape == (3, 0)
+
+
+@given(kind=st.sampled_from(KINDS[:9]), n=st.sampled_from([0, 1, 5]), seed=st.integers(0, 99))
+def test_column_values_are_what_to_numpy_gives(kind, n, seed):
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(n)
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "c": _column(kind, n, rng, index)})
+    got, expected = column_values(frame, "c"), frame["c"].to_numpy()
+    assert got.dtype == expected.dtype
+    assert got.tolist() == expected.tolist() or pd.isna(got).tolist() == pd.isna(expected).tolist()
+    assert np.array_equal(pd.isna(got), pd.isna(expected))
+    # never a way to write into the frame where pandas gives none
+    assert got.flags.writeable <= expected.flags.writeable
+
+
+def test_column_values_of_a_missing_column_raise_key_error():
+    with pytest.raises(KeyError):
+        column_values(pd.DataFrame({"a": [1.0]}), "b")

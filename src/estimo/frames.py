@@ -28,8 +28,10 @@ import pandas as pd
 __all__ = [
     "MISSING_TEXT",
     "column_arrays",
+    "column_values",
     "empty_frame",
     "float_values",
+    "frame_of",
     "records",
     "str_values",
     "whole_days",
@@ -40,6 +42,7 @@ MISSING_TEXT = "nan"
 """How :func:`str_values` spells a missing value (``None``, ``NaN``, ``NA``, ``NaT``)."""
 
 _FEW = 64  # up to this many values, a list comprehension beats building a Series
+_SMALL_ROWS = 256  # up to this many rows, frame_of skips the constructor's per-column work
 
 
 def column_arrays(frame: pd.DataFrame) -> list[Any]:
@@ -54,6 +57,32 @@ def column_arrays(frame: pd.DataFrame) -> list[Any]:
         array = column.array
         out.append(array.to_numpy() if isinstance(array, pd.arrays.NumpyExtensionArray) else array)
     return out
+
+
+def column_values(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy()`` (read-only, as pandas gives it) without building the
+    column's ``Series`` where pandas stores it as a numpy array (about 8 µs a column,
+    paid for every column read on every valuation); pandas' own conversion otherwise.
+
+    Raises
+    ------
+    KeyError
+        If ``frame`` has no column ``name``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0, 2.0], "b": pd.Categorical(["x", "y"])})
+    >>> column_values(frame, "a").tolist(), column_values(frame, "b").tolist()
+    ([1.0, 2.0], ['x', 'y'])
+    """
+    get = getattr(frame, "_get_column_array", None)  # pandas' own accessor, not public
+    if get is not None and frame.columns.is_unique:
+        array = get(frame.columns.get_loc(name))
+        if isinstance(array, np.ndarray):
+            view = array.view()
+            view.flags.writeable = False
+            return view
+    return frame[name].to_numpy()
 
 
 def str_values(values: Any) -> np.ndarray:
@@ -160,7 +189,55 @@ def with_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
             frame[name] = values
     if not added:
         return frame
-    return pd.concat([frame, pd.DataFrame(added, index=frame.index)], axis=1)
+    return pd.concat([frame, frame_of(added, frame.index)], axis=1)
+
+
+def frame_of(columns: dict[str, Any], index: pd.Index | range | int) -> pd.DataFrame:
+    """``pd.DataFrame(columns, index=index)``, the same frame, built from the column arrays
+    directly when the frame is small (up to 256 rows) and every column is a 1-d numpy array
+    of numbers or booleans, a pandas array, or a ``Series`` on ``index``.
+
+    The constructor checks, aligns and converts every column on its own (about 0.3 ms for
+    a one-row frame of 40 columns, paid several times per valuation); the arrays here are
+    copied and handed to pandas as they are. Anything else (lists, scalars, an object or
+    date ``ndarray``, whose type the constructor infers) takes the constructor.
+
+    Examples
+    --------
+    >>> frame = frame_of({"a": np.array([1.0]), "b": pd.Series(["x"], dtype=object)}, 1)
+    >>> frame.dtypes.astype(str).tolist(), frame.index.equals(pd.RangeIndex(1))
+    (['float64', 'object'], True)
+    """
+    if isinstance(index, int):
+        index = pd.RangeIndex(index)
+    elif not isinstance(index, pd.Index):
+        index = pd.Index(index)
+    if columns and len(index) <= _SMALL_ROWS:
+        arrays = [_block_array(values, index) for values in columns.values()]
+        if all(array is not None for array in arrays):
+            return pd.DataFrame._from_arrays(
+                arrays, columns=pd.Index(list(columns)), index=index, verify_integrity=False
+            )
+    return pd.DataFrame(columns, index=index)
+
+
+def _block_array(values: Any, index: pd.Index) -> Any:
+    """A copy of ``values`` as pandas would store it in a frame on ``index``, or None when
+    only the constructor can tell (see :func:`frame_of`)."""
+    if isinstance(values, pd.Series):
+        if not (values.index is index or values.index.equals(index)):
+            return None
+        values = values._values  # numpy or pandas array, as the Series holds it
+        if isinstance(values, np.ndarray) and values.dtype.kind in "mM":
+            return None
+    elif isinstance(values, np.ndarray):
+        if values.dtype.kind not in "fbiu":
+            return None
+    elif not isinstance(values, pd.api.extensions.ExtensionArray):
+        return None
+    if values.ndim != 1 or len(values) != len(index):
+        return None
+    return values.copy()
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

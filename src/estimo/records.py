@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
+from estimo.frames import frame_of
 from estimo.schema import FIELDS
 
 _SHOWN = 60  # characters of a bad value quoted in a message
@@ -87,14 +88,14 @@ def parsed_frame(records: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         if kind == "numeric":
             columns[name] = np.array([np.nan if v is None else v for v in values], dtype=float)
         elif kind == "date":
-            columns[name] = pd.DatetimeIndex(values).as_unit("ns")
+            columns[name] = pd.DatetimeIndex(values).as_unit("ns").array
         elif kind == "bool":
             columns[name] = np.array(values, dtype=bool)
         else:
             column = np.empty(len(values), dtype=object)
             column[:] = values
             columns[name] = pd.Series(column, index=index, dtype=object)  # not pandas' str
-    return pd.DataFrame(columns, index=index)
+    return frame_of(columns, index)
 
 
 def _extra_kind(values: list[Any]) -> str:

@@ -53,7 +53,7 @@ from sklearn.neighbors import KDTree
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.tree_arrays import restore_tree, tree_table
-from estimo.frames import float_values, str_values
+from estimo.frames import float_values, frame_of, str_values
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,7 @@ class LocationFeatures(BaseEstimator):
                     self._twin_features(out, frame, xyz, ok, ids, training)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
-        return pd.DataFrame(out, index=frame.index)
+        return frame_of(out, frame.index)
 
     def _spatial_lag(
         self,

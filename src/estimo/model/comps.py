@@ -75,7 +75,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import records
+from estimo.frames import frame_of, records
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
     LogPriceModel,
@@ -603,7 +603,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             if column in reference:
                 columns[column] = reference[column][rows]
         columns["used"] = used
-        table = pd.DataFrame(columns, index=pd.RangeIndex(len(sub)))
+        table = frame_of(columns, len(sub))
         summary.index = subjects.index
         if explain and len(table) and reference_contributions is not None:
             contributions = reference_contributions(subjects_at, sub, rows)

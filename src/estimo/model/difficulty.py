@@ -64,7 +64,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
-from estimo.frames import float_values
+from estimo.frames import float_values, frame_of
 from estimo.model.linear import row_dot
 
 PAST_DATA = "past_data"
@@ -144,7 +144,7 @@ def model_features(
         "unknown_facts": np.mean([~np.isfinite(v) for v in known], axis=0),
         "log_gap": np.log(0.005 + np.abs(model - comps_log)),
     }
-    return pd.DataFrame(columns, index=pd.RangeIndex(n))
+    return frame_of(columns, n)
 
 
 def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:

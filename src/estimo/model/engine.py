@@ -35,7 +35,7 @@ import pandas as pd
 
 from estimo.bundle_folder import BundleFolder
 from estimo.features.location import LocationFeatures
-from estimo.frames import column_arrays, str_values
+from estimo.frames import column_arrays, frame_of, str_values
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -219,7 +219,7 @@ class EngineStage:
         if "city" not in data:
             data["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
         data.update(zip(loc.columns.tolist(), column_arrays(loc), strict=True))
-        return pd.DataFrame(data, index=frame.index)
+        return frame_of(data, frame.index)
 
     def offset(
         self, frame: pd.DataFrame, X: pd.DataFrame, area: np.ndarray | None = None

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import column_arrays
+from estimo.frames import column_arrays, frame_of
 from estimo.schema import CANONICAL_COLUMNS, FIELDS, NUMERIC_FIELDS
 
 MAD_TO_SD = 1.4826
@@ -106,7 +106,7 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
     columns["id"] = ids.astype(str)
     for name in ("city", "neighbourhood", "country", "property_type", "condition", "price_kind"):
         columns[name] = _as_text(pd.Series(columns[name], index=index, copy=False))
-    result.frame = pd.DataFrame(columns, index=index)
+    result.frame = frame_of(columns, index)
     return result
 
 

@@ -47,7 +47,7 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import empty_frame, str_values, with_columns
+from estimo.frames import column_values, empty_frame, frame_of, str_values, with_columns
 from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
@@ -326,6 +326,8 @@ class CleaningPolicy(BaseEstimator):
         # only the rules that flag a row: a rule that flags none changes nothing (and one
         # column per rule and field cost more to stack than the valuation of a few rows)
         raised = {name: mask for name, mask in ctx.flags.items() if np.any(mask)}
+        if raised and all(np.asarray(mask).dtype == bool for mask in raised.values()):
+            return frame_of(raised, len(data))
         return pd.DataFrame(raised, index=range(len(data)), dtype=bool)
 
     @staticmethod
@@ -431,7 +433,7 @@ class CleaningPolicy(BaseEstimator):
         for column, tables in self.impute_values_.items():
             if column not in data:
                 continue
-            todo = data[column].isna().to_numpy().copy()
+            todo = np.array(pd.isna(column_values(data, column)), dtype=bool)
             if mode == "train" and column in self.critical_to_drop_:
                 continue
             for rule in overrides:
@@ -520,8 +522,10 @@ class CleaningPolicy(BaseEstimator):
             else {},
             "rows_changed": int(change_log["row"].nunique()) if len(change_log) else 0,
         }
+        # every row kept (always when valuing): the frame, this call's own, as it is
+        kept_all = not dropped_mask.any() and data.index.equals(pd.RangeIndex(len(data)))
         return CleanResult(
-            frame=data.loc[keep].reset_index(drop=True),
+            frame=data if kept_all else data.loc[keep].reset_index(drop=True),
             changes=change_log,
             dropped=dropped,
             warnings=[w for w, k in zip(warnings, keep, strict=True) if k],
