@@ -505,13 +505,27 @@ class SegmentedModel(BaseEstimator):
         matrix = self.model_matrix(X) if matrix is None else matrix
         base = np.zeros(len(X)) if offset is None else np.asarray(offset, dtype=float)
         base = base + self.base_score_
-        out = booster_predict(self.boosters_[GLOBAL], matrix) + base
         cities = self.city_names(X) if cities is None else cities
         route = self.served_by(cities)
+        # city -> its rows, for the cities whose own sub-model serves them (or half of them)
+        own_rows: dict[str, np.ndarray] = {}
         for city in np.unique(cities):
             rows = np.flatnonzero((cities == city) & (route != "global"))
-            if len(rows) == 0 or city not in self.boosters_:
-                continue
+            if len(rows) and city in self.boosters_:
+                own_rows[city] = rows
+        # the global sub-model for the rows it serves, alone or in a blend (a row's
+        # prediction does not depend on the other rows predicted with it)
+        needs_global = np.ones(len(X), dtype=bool)
+        for rows in own_rows.values():
+            if route[rows[0]] == "city":
+                needs_global[rows] = False
+        out = np.full(len(X), np.nan)
+        if needs_global.all():
+            out = booster_predict(self.boosters_[GLOBAL], matrix) + base
+        elif needs_global.any():
+            rows = np.flatnonzero(needs_global)
+            out[rows] = booster_predict(self.boosters_[GLOBAL], _take(matrix, rows)) + base[rows]
+        for city, rows in own_rows.items():
             own = booster_predict(self.boosters_[city], _take(matrix, rows)) + base[rows]
             out[rows] = own if route[rows[0]] == "city" else (own + out[rows]) / 2
         return out
