@@ -34,12 +34,13 @@ _RING = "#c4ccd6"
 _HOME = "#a4262c"
 _COMP = "#1f5aa6"
 _DOT = "#6f8fb8"
+_LABEL_ANGLE = math.radians(157.5)
 
 
 def _ring_step(longest: float) -> float:
-    """A round distance for the rings (100 m, 200 m, 500 m, 1 km, ...), about a third of
-    the longest distance."""
-    target = max(longest / 3.0, 100.0)
+    """A round distance for the rings (100 m, 200 m, 500 m, 1 km, ...), at most half the
+    longest distance (two or three rings)."""
+    target = max(longest / 2.0, 100.0)
     power = 10.0 ** math.floor(math.log10(target))
     return float(max(m * power for m in (1, 2, 5) if m * power <= target))
 
@@ -67,9 +68,11 @@ def comparables_map(
     for k in range(1, int(longest // step) + 1):
         r = radius * k * step / longest
         label = f"{k * step / 1000:g} km" if k * step >= 1000 else f"{k * step:g} m"
+        # the label between two of the eight directions, where no home is placed
+        lx, ly = centre + r * math.sin(_LABEL_ANGLE), centre - r * math.cos(_LABEL_ANGLE)
         parts.append(
             f'<circle cx="{centre}" cy="{centre}" r="{r:.1f}" fill="none" stroke="{_RING}"/>'
-            f'<text x="{centre + 3}" y="{centre - r - 3:.1f}" font-size="10" '
+            f'<text x="{lx + 3:.1f}" y="{ly + 3:.1f}" font-size="10" '
             f'fill="{_INK}">{label}</text>'
         )
     parts.append(

@@ -3,7 +3,9 @@
 ``python -m estimo.serve.page.screenshots docs/`` trains a small synthetic model, starts the
 service with uvicorn on a free local port, fills the form in headless Chromium (Playwright
 driving the system browser, ``/usr/bin/chromium`` by default; none is downloaded) and writes
-``page-form-<width>.png`` and ``page-answer-<width>.png`` into the folder. The browser tests
+``page-form-<width>.png`` (the city chosen: its neighbourhoods and pin map shown) and
+``page-answer-<width>.png`` (:data:`SCREENSHOT_FORM`, with coordinates: the comparables'
+map shown) into the folder. The browser tests
 use :func:`running_service` and :func:`synthetic_bundle` too.
 """
 
@@ -29,6 +31,7 @@ __all__ = [
     "CHROMIUM",
     "EXAMPLE_FORM",
     "EXTRA_FIELDS",
+    "SCREENSHOT_FORM",
     "SIZES",
     "fill_form",
     "main",
@@ -53,6 +56,13 @@ EXAMPLE_FORM: dict[str, str] = {
     "year_built": "1965",
     "has_elevator": "yes",
 }
+SCREENSHOT_FORM: dict[str, str] = {
+    **EXAMPLE_FORM,
+    "neighbourhood": "Milano-03",
+    "lat": "45.47",
+    "lon": "9.19",
+}
+"""The screenshots' home: :data:`EXAMPLE_FORM` with its neighbourhood and coordinates."""
 
 
 def synthetic_bundle(folder: Path, rows: int = 1_200, seed: int = 3) -> Path:
@@ -171,10 +181,11 @@ def _screenshots(base: str, folder: Path, browser: Any) -> list[Path]:
     for name, (width, height) in SIZES.items():
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(f"{base}/?lang=en")
+        page.locator("#f-city").select_option(SCREENSHOT_FORM["city"])
         path = folder / f"page-form-{name}.png"
         page.screenshot(path=str(path), full_page=True)
         written.append(path)
-        fill_form(page, EXAMPLE_FORM)
+        fill_form(page, SCREENSHOT_FORM)
         page.locator("#submit").click()
         page.wait_for_selector("#answer")
         path = folder / f"page-answer-{name}.png"
