@@ -141,7 +141,7 @@ def test_models_commands_use_the_project_files_registry(
         result = run("models", *args)
         assert result.exit_code == 0, result.output
         assert shown in result.output, args  # the default runs/registry holds nothing
-    assert "no models in runs/registry" in run("models", "list", "-r", "runs/registry").output
+    assert "does not exist" in run("models", "list", "-r", "runs/registry").output
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -157,3 +157,62 @@ def test_a_registry_option_naming_a_file_is_a_clear_error(setup: dict, tmp_path:
     message = " ".join(result.output.split())
     assert "is a file; expected a registry folder" in message
     assert "--project" in message
+
+
+@pytest.mark.parametrize(
+    ("where", "fragment"),
+    [("afile/x", "is under the file"), ("nothere", "does not exist")],
+)
+@pytest.mark.parametrize("command", [["models", "list"], ["models", "show", "v1"]])
+def test_a_registry_under_a_file_or_missing_is_an_error(
+    tmp_path: Path, monkeypatch, where: str, fragment: str, command: list[str]
+) -> None:
+    """Both answered "no models in ... yet" with exit 0 (issue 17)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    result = run(*command, "-r", where)
+    assert result.exit_code == 2, result.output
+    assert fragment in " ".join(result.output.split())
+    assert "no models" not in result.output
+
+
+@pytest.fixture()
+def two_versions(setup: dict, tmp_path: Path) -> Path:
+    reg = tmp_path / "registry"
+    assert run("models", "register", setup["old"], "-r", reg).exit_code == 0
+    assert run("models", "register", setup["new"], "-r", reg, "--alias", "champion").exit_code == 0
+    return reg
+
+
+def test_a_damaged_manifest_is_named_and_the_healthy_versions_listed(two_versions) -> None:
+    manifest = two_versions / "versions" / "v1" / "manifest.json"
+    manifest.write_bytes(manifest.read_bytes()[:100])
+    result = run("models", "list", "-r", two_versions)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "v2" in text and "champion" in text  # the healthy version is still listed
+    table, error = text.split("error:")
+    assert "damaged" in table
+    assert "'versions/v1/manifest.json' is damaged" in error and "restore it" in error
+    assert str(two_versions.parent) not in error  # no absolute path
+    result = run("models", "show", "v1", "-r", two_versions)
+    assert result.exit_code == 1
+    assert "'versions/v1/manifest.json' is damaged" in " ".join(result.output.split())
+    assert run("models", "show", "v2", "-r", two_versions).exit_code == 0
+
+
+@pytest.mark.parametrize("content", ['{"version": ', "[]", '{"version": "x"}', "\xff"])
+def test_a_damaged_alias_file_is_named_and_can_be_set_again(two_versions, content) -> None:
+    (two_versions / "aliases" / "champion.json").write_text(content, encoding="latin-1")
+    result = run("models", "list", "-r", two_versions)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "v1" in text and "v2" in text
+    assert "'aliases/champion.json' is damaged" in text and "estimo models alias" in text
+    result = run("models", "show", "champion", "-r", two_versions)
+    assert result.exit_code == 1 and "'aliases/champion.json' is damaged" in " ".join(
+        result.output.split()
+    )
+    assert run("models", "alias", "champion", "v1", "-r", two_versions).exit_code == 0
+    result = run("models", "list", "-r", two_versions)
+    assert result.exit_code == 0, result.output

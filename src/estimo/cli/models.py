@@ -19,7 +19,7 @@ from rich.table import Table
 from estimo.cli._common import console, err_console, handle_errors, load
 from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
-from estimo.registry import ModelManifest, Registry
+from estimo.registry import ModelManifest, Registry, RegistryError
 
 DEFAULT_REGISTRY = "runs/registry"
 PROJECT_FILE = "estimo.yaml"
@@ -56,22 +56,28 @@ ProjectOpt = Annotated[
 
 
 def _registry(
-    url: str | None, config: ProjectConfig | None = None, project: Path | None = None
+    url: str | None,
+    config: ProjectConfig | None = None,
+    project: Path | None = None,
+    existing: bool = False,
 ) -> Registry:
     """The registry named by ``--registry``, else the project file's ``registry.url``.
+
+    Parameters
+    ----------
+    existing : bool
+        The command reads the registry: a ``--registry`` folder that does not exist is an
+        error, not an empty registry.
 
     Raises
     ------
     ConfigError
-        If ``--registry`` names a file (a registry is a folder or URL), or the project
-        file is missing or invalid.
+        If ``--registry`` names a file or a path under a file (a registry is a folder or
+        URL), does not exist while ``existing``, or the project file is missing or invalid.
     """
     if url:
-        if "://" not in url and Path(url).is_file():
-            raise ConfigError(
-                f"--registry {url!r} is a file; expected a registry folder or fsspec URL "
-                f"(to use a project file's registry.url, pass it with --project {url})"
-            )
+        if "://" not in url:
+            _check_local_registry(url, existing)
         return Registry(url)
     if config is None:
         path = project if project is not None else Path(PROJECT_FILE)
@@ -80,6 +86,27 @@ def _registry(
     if config is not None:
         return Registry(config.registry.resolved_url(config.base_dir))
     return Registry(DEFAULT_REGISTRY)
+
+
+def _check_local_registry(url: str, existing: bool) -> None:
+    """Refuse a local ``--registry`` that is a file, lies under a file, or is missing."""
+    path = Path(url)
+    if path.is_file():
+        raise ConfigError(
+            f"--registry {url!r} is a file; expected a registry folder or fsspec URL "
+            f"(to use a project file's registry.url, pass it with --project {url})"
+        )
+    blocking = next((p for p in path.parents if p.is_file()), None)
+    if blocking is not None:
+        raise ConfigError(
+            f"--registry {url!r} is under the file {str(blocking)!r}; expected a registry "
+            "folder or fsspec URL"
+        )
+    if existing and not path.exists():
+        raise ConfigError(
+            f"--registry {url!r} does not exist; expected a registry folder (one is made by "
+            "`estimo models register` or `estimo train --register`)"
+        )
 
 
 def _pct(value: Any) -> str:
@@ -97,12 +124,14 @@ def list_models(registry: RegistryOpt = None, project: ProjectOpt = None) -> Non
 
 @handle_errors
 def _list(url: str | None, project: Path | None) -> None:
-    reg = _registry(url, project=project)
-    manifests = reg.manifests()
-    if not manifests:
+    reg = _registry(url, project=project, existing=True)
+    damaged: dict[str, str] = {}
+    manifests = reg.manifests(damaged=damaged)
+    if not manifests and not damaged:
         console.print(f"no models in {reg.url} yet (register one with `estimo models register`)")
         return
-    aliases = reg.aliases.all()
+    damaged_aliases: dict[str, str] = {}
+    aliases = reg.aliases.all(damaged=damaged_aliases)
     table = Table(title=f"models in {reg.url}")
     table.add_column("version", no_wrap=True)
     table.add_column("aliases", no_wrap=True)
@@ -126,7 +155,13 @@ def _list(url: str | None, project: Path | None) -> None:
             _pct(test.get("pe10")),
             _pct(test.get("cod")),
         )
+    for version in damaged:
+        held = ", ".join(sorted(k for k, v in aliases.items() if v == version))
+        table.add_row(version, held, "[red]damaged manifest.json[/]", "", "", "", "", "")
     console.print(table)
+    problems = [*damaged.values(), *damaged_aliases.values()]
+    if problems:  # the healthy versions are listed; the damage is the command's error
+        raise RegistryError("\n".join(problems))
 
 
 @models_app.command("show")
@@ -142,7 +177,7 @@ def show(
 
 @handle_errors
 def _show(ref: str, url: str | None, as_json: bool, project: Path | None) -> None:
-    reg = _registry(url, project=project)
+    reg = _registry(url, project=project, existing=True)
     manifest = reg.manifest(ref)
     if as_json:
         typer.echo(manifest.to_json())

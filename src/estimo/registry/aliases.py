@@ -124,22 +124,54 @@ class AliasStore:
         path = self._alias_path(check_alias_name(name))
         if not self.fs.exists(path):
             return None
-        return read_json(self.fs, path)["version"]
+        return self._target(name, path)
 
-    def all(self) -> dict[str, str]:
-        """Every alias that is set, name -> version, sorted by name."""
+    def all(self, damaged: dict[str, str] | None = None) -> dict[str, str]:
+        """Every alias that is set, name -> version, sorted by name.
+
+        Parameters
+        ----------
+        damaged : dict, optional
+            When given, a damaged alias file is left out and recorded here (name -> the
+            problem) instead of raising.
+
+        Raises
+        ------
+        RegistryError
+            If an alias file is damaged and ``damaged`` is not given.
+        """
         if not self.fs.exists(self.folder):
             return {}
         out = {}
         for path in sorted(self.fs.glob(f"{self.folder}/*.json")):
             name = path.rsplit("/", 1)[1][: -len(".json")]
-            if ALIAS_PATTERN.fullmatch(name):
-                out[name] = read_json(self.fs, path)["version"]
+            if not ALIAS_PATTERN.fullmatch(name):
+                continue
+            try:
+                out[name] = self._target(name, path)
+            except RegistryError as exc:
+                if damaged is None:
+                    raise
+                damaged[name] = str(exc)
         return out
+
+    def _target(self, name: str, path: str) -> str:
+        """The version an alias file names; a damaged file is one clear error."""
+        try:
+            version = read_json(self.fs, path)["version"]
+        except (ValueError, KeyError, TypeError):
+            version = None
+        if not isinstance(version, str) or not re.fullmatch(r"v\d+", version):
+            raise RegistryError(
+                f"alias file 'aliases/{name}.json' is damaged (expected JSON such as "
+                f'{{"version": "v3"}}); set the alias again with `estimo models alias {name} '
+                f"VERSION` (its history is in aliases/_history) or delete the file"
+            )
+        return version
 
     def aliases_of(self, version: str) -> list[str]:
         """Names of the aliases pointing at ``version``."""
-        return [name for name, target in self.all().items() if target == version]
+        return [name for name, target in self.all(damaged={}).items() if target == version]
 
     def set(
         self,
@@ -257,7 +289,13 @@ class AliasStore:
             raise RegistryError(
                 f"cannot point alias {name!r} at {version!r}: no such version in the registry"
             )
-        current = self.get(name)
+        try:
+            current = self.get(name)
+        except RegistryError:  # a damaged alias file: setting it by hand repairs it
+            if expected != "any":
+                raise
+            log.warning("alias %s: its damaged file is replaced", name)
+            current = None
         if expected != "any" and current != expected:
             raise RegistryError(
                 f"alias {name!r} points at {current!r}, expected {expected!r}; it was changed "

@@ -181,15 +181,46 @@ class Registry:
         )
 
     def manifest(self, ref: str) -> ModelManifest:
-        """The manifest of a version."""
+        """The manifest of a version.
+
+        Raises
+        ------
+        RegistryError
+            If the version is unknown, or its ``manifest.json`` is damaged (the message
+            names the file inside the registry and what to do).
+        """
         version = self.resolve(ref)
-        return ModelManifest.from_json(
-            self.fs.cat_file(self._path("versions", version, MANIFEST_FILE))
+        relative = f"versions/{version}/{MANIFEST_FILE}"
+        try:
+            return ModelManifest.from_json(self.fs.cat_file(self._path(relative)))
+        except FileNotFoundError:
+            problem = "is missing"
+        except (ValueError, UnicodeDecodeError):  # pydantic's ValidationError is a ValueError
+            problem = "is damaged (not a whole manifest: cut or altered)"
+        raise RegistryError(
+            f"registry {self.url!r}: file {relative!r} {problem}; restore it from a backup, or "
+            f"remove the version's folder 'versions/{version}' if the version is not needed "
+            "(re-register its model with `estimo models register`)"
         )
 
-    def manifests(self) -> list[ModelManifest]:
-        """Manifests of every committed version, oldest first."""
-        return [self.manifest(v) for v in self.versions()]
+    def manifests(self, damaged: dict[str, str] | None = None) -> list[ModelManifest]:
+        """Manifests of every committed version, oldest first.
+
+        Parameters
+        ----------
+        damaged : dict, optional
+            When given, a version whose manifest is damaged is left out and recorded here
+            (version -> the problem) instead of raising.
+        """
+        found = []
+        for version in self.versions():
+            try:
+                found.append(self.manifest(version))
+            except RegistryError as exc:
+                if damaged is None:
+                    raise
+                damaged[version] = str(exc)
+        return found
 
     def load(self, ref: str, *, verify: bool = True) -> LoadedVersion:
         """Load a version's model (with ``load_model``) and manifest.
