@@ -387,3 +387,34 @@ def test_training_data_writes_the_loading_drops(broken_parquet, tmp_path):
     summary = json.loads((tmp_path / "q" / "cleaning.json").read_text())
     assert summary["n_dropped"] == len(dropped)
     assert summary["dropped_by_rule"]["load.price"] == 3
+
+
+# ------------------------------------------------------------- a repeated price column
+def test_a_repeated_price_column_is_named_as_written_without_false_positives(
+    tmp_path, clean_market
+):
+    """pandas reads the second 'price' as 'price.1'; it made 'floors_in_building' look like
+    'the difference between the price and price.1' (issue 17)."""
+    frame = clean_market.frame.head(300).copy()
+    frame["floors_in_building"] = np.random.default_rng(0).integers(1, 12, len(frame))
+    frame["price_again"] = frame["price"]
+    path = tmp_path / "dup.csv"
+    frame.to_csv(path, index=False)
+    text = path.read_text().replace("price_again", "price", 1)
+    path.write_text(text)
+    position = list(frame.columns).index("price_again") + 1
+    result = runner.invoke(app, ["audit", str(path), "--out", str(tmp_path / "a")])
+    message = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert f"'price (column {position})'" in message and "a copy of it" in message
+    assert "floors_in_building" not in message and "price.1" not in message
+
+
+def test_a_copy_of_the_price_is_no_reference_for_differences():
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"price": rng.uniform(1e5, 5e5, 200)})
+    small = pd.Series(rng.integers(1, 12, 200).astype(float))
+    assert derived_from_price(small, frame, {"copy": frame["price"].to_numpy()}) is None
+    listed = frame["price"].to_numpy() * rng.uniform(1.0, 1.2, 200)
+    gap = pd.Series(listed - frame["price"].to_numpy())
+    assert "difference" in derived_from_price(gap, frame, {"list": listed})

@@ -226,7 +226,7 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
         if lower.endswith(_CSV_SUFFIXES):
             if lower.endswith(".tsv"):
                 options.setdefault("sep", "\t")
-            return pd.read_csv(path, **options)
+            return named_as_written(pd.read_csv(path, **options))
     except TypeError as exc:  # an option the reader does not take
         raise ConfigError(
             f"data.read_options {options!r} has an option the "
@@ -243,6 +243,25 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
         ],
         header="cannot read the data",
     )
+
+
+def named_as_written(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with the columns pandas renamed for a repeated header name (``price.1``)
+    named as the file wrote them, with their position: ``price (column 21)``.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame([[1, 2, 3]], columns=["price", "city", "price.1"])
+    >>> list(named_as_written(frame).columns)
+    ['price', 'city', 'price (column 3)']
+    """
+    names = [str(c) for c in frame.columns]
+    renamed = {}
+    for i, name in enumerate(names):
+        base, dot, number = name.rpartition(".")
+        if dot and number.isdigit() and base in names[:i]:
+            renamed[name] = f"{base} (column {i + 1})"
+    return frame.rename(columns=renamed) if renamed else frame
 
 
 def identity_data_config(path: str, columns: list[str] | None = None) -> DataConfig:

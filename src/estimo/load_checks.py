@@ -248,9 +248,14 @@ def derived_from_price(
             return "it equals the logarithm of the price"
         tolerance = DIFFERENCE_TOLERANCE * float(np.nanmedian(np.abs(price)))
         for name, other in (others or {}).items():
+            if _constant_ratio(other, price):
+                continue  # a copy of the price: its ratio and difference are constants
             if _constant_ratio(x, price / other) or _constant_ratio(x, other / price):
                 return f"it is the ratio of the price to {name!r}, another price (up to a factor)"
-            if _close(x, price - other, tolerance) or _close(x, other - price, tolerance):
+            gap = price - other
+            if _close(gap, np.full_like(gap, np.nanmedian(gap)), tolerance):
+                continue  # a near-constant difference: any small column would match it
+            if _close(x, gap, tolerance) or _close(x, -gap, tolerance):
                 return f"it is the difference between the price and {name!r}, another price"
         for reference, said in ((price, "the price"), (log_price, "the log price")):
             r = _correlation(x, reference)
