@@ -150,7 +150,7 @@ def test_accuracy_rows_hold_the_metrics_of_each_group(sqlite_store: ValuationSto
     assert bool(small["too_small"]) and np.isnan(small["mdape"])  # 14 sales < 30
     versions = acc.loc[acc["dimension"] == "model_version", "group"].unique().tolist()
     assert versions == ["v2"]
-    assert "no model folder given" in " ".join(report.notes)
+    assert "no model given (--model)" in " ".join(report.notes)
     assert set(report.appraiser_model["appraiser_id"]) == {"X0", "X1", "X2", "(all)"}
     # every third property is sold, and appraised by X0 (i % 3 == 0)
     assert report.appraiser_sale["appraiser_id"].tolist() == ["X0", "(all)"]

@@ -53,7 +53,18 @@ def monitor(
     config: ConfigOpt = None,
     store: StoreOpt = None,
     model: Annotated[
-        Path | None, typer.Option("--model", "-m", help="the served model's folder")
+        str | None,
+        typer.Option(
+            "--model",
+            "-m",
+            help="the served model: its folder (the pipeline folder of `estimo train`, or an "
+            "engine folder); with --registry, a version (v3), 'latest' or an alias "
+            "(default: champion)",
+        ),
+    ] = None,
+    registry: Annotated[
+        str | None,
+        typer.Option(help="registry folder or URL: --model names one of its versions"),
     ] = None,
     reference: Annotated[
         str | None,
@@ -72,7 +83,7 @@ def monitor(
     """Monitoring report: writes monitor.json, alerts.json and dashboard.html."""
     if ctx.invoked_subcommand is not None:
         return
-    code = _monitor(config, store, model, reference, rolling, since, until, out)
+    code = _monitor(config, store, model, registry, reference, rolling, since, until, out)
     raise typer.Exit(code)
 
 
@@ -80,7 +91,8 @@ def monitor(
 def _monitor(
     config_path: Path | None,
     store_url: str | None,
-    model: Path | None,
+    model: str | None,
+    registry: str | None,
     reference: str | None,
     rolling: Path | None,
     since: str | None,
@@ -95,7 +107,8 @@ def _monitor(
     if reference is not None:
         _, loaded = load(reference)
         rows = loaded.frame
-    inputs = load_inputs(model, rows, rolling)
+    served, name = _served_model(model, registry)
+    inputs = load_inputs(served, rows, rolling, model_name=name)
     if rows is not None and inputs.trained_until is not None:
         inputs.reference = rows.loc[rows["date"] <= inputs.trained_until]
     store = ValuationStore.from_url(url, table_prefix=settings.table_prefix)
@@ -124,6 +137,19 @@ def _monitor(
     console.print(f"advice: {report.advice['text']}", highlight=False)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
     return report.exit_code
+
+
+def _served_model(model: str | None, registry: str | None) -> tuple[object | None, str | None]:
+    """The model ``--model`` names: a folder, or with ``--registry`` a version or alias
+    (default ``champion``, the alias ``estimo serve`` serves), loaded from the registry."""
+    if registry is None:
+        return model, model
+    from estimo.registry import Registry
+
+    ref = model or "champion"
+    with console.status(f"loading {ref} from the registry ..."):
+        loaded = Registry(registry).load(ref)
+    return loaded.model, f"{loaded.version} ({ref}) of registry {registry}"
 
 
 def _print_latest(accuracy: pd.DataFrame, month: str) -> None:

@@ -43,7 +43,15 @@ from estimo.monitor.trend import error_trends
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MonitorInputs", "MonitorReport", "build_report", "load_inputs", "write_report"]
+__all__ = [
+    "MonitorInputs",
+    "MonitorReport",
+    "build_report",
+    "load_inputs",
+    "load_model",
+    "model_facts",
+    "write_report",
+]
 
 
 @dataclass
@@ -69,6 +77,7 @@ class MonitorInputs:
     trained_until: pd.Timestamp | None = None
     rolling_advice: dict[str, Any] | None = None
     training_months: int = 12
+    model_name: str | None = None
 
 
 @dataclass
@@ -116,43 +125,103 @@ class MonitorReport:
         )
 
 
-def load_inputs(
-    model_dir: str | Path | None = None,
-    reference: pd.DataFrame | None = None,
-    rolling_json: str | Path | None = None,
-) -> MonitorInputs:
-    """Inputs from a model folder (``model.json``, ``index.parquet``), training rows and a
-    rolling backtest's ``rolling.json``.
+def load_model(model: str | Path) -> Any:
+    """The model saved in a folder (local path or fsspec URL), loaded by its own code.
+
+    A pipeline folder (``pipeline.json`` with the engine under ``engine/``, written by
+    ``estimo train`` and served by ``estimo serve``) loads as a pipeline; an engine or plain
+    model folder (``model.json``, including engines saved in the older flat layout) as
+    itself (:func:`estimo.pipeline.load_bundle`).
 
     Raises
     ------
     DataError
-        If a given file is missing or unreadable.
+        If a local ``model`` is not a folder holding ``pipeline.json`` or ``model.json``.
+    """
+    from estimo.bundle_folder import META_FILES
+    from estimo.pipeline import load_bundle  # lazy: the engine is heavy to import
+
+    url = str(model)
+    if "://" not in url:
+        folder = Path(url)
+        if not folder.is_dir():
+            raise DataError(
+                [f"--model {url!r} is not a folder; expected a model folder (estimo train --out)"],
+                "not a model folder",
+            )
+        if not any((folder / name).is_file() for name in META_FILES):
+            raise DataError(
+                [
+                    f"--model {url!r} holds neither {' nor '.join(META_FILES)}; expected the "
+                    "pipeline folder of `estimo train` or an engine folder"
+                ],
+                "not a model folder",
+            )
+    return load_bundle(url)
+
+
+def model_facts(model: Any) -> tuple[PriceIndex | None, pd.Timestamp | None]:
+    """The price index and the training end of a loaded model.
+
+    A pipeline gives its engine's; an engine its stage's index; a plain model (no index)
+    only its training end.
+    """
+    engine = getattr(model, "engine_", model)
+    stage = getattr(engine, "stage_", None)
+    index = getattr(stage, "index", None)
+    until = getattr(engine, "trained_until_", None)
+    return (
+        index if isinstance(index, PriceIndex) else None,
+        None if until is None else pd.Timestamp(until),
+    )
+
+
+def load_inputs(
+    model: Any = None,
+    reference: pd.DataFrame | None = None,
+    rolling_json: str | Path | None = None,
+    *,
+    model_name: str | None = None,
+) -> MonitorInputs:
+    """Inputs from the served model, training rows and a rolling backtest's ``rolling.json``.
+
+    Parameters
+    ----------
+    model : path, str or fitted model, optional
+        A model folder (see :func:`load_model`) or a loaded model (pipeline, engine), e.g.
+        a registry version's (:meth:`estimo.registry.Registry.load`).
+    reference : DataFrame, optional
+        The training rows.
+    rolling_json : path, optional
+        ``rolling.json`` or the folder holding it.
+    model_name : str, optional
+        How the notes name the model (default: the folder).
+
+    Raises
+    ------
+    DataError
+        If a given file is missing or unreadable, or ``model`` is not a model folder.
     """
     inputs = MonitorInputs(reference=reference)
     if reference is not None and len(reference) and "date" in reference:
         dates = pd.to_datetime(reference["date"])
         span = (dates.max().year - dates.min().year) * 12 + dates.max().month - dates.min().month
         inputs.training_months = max(int(span) + 1, 1)
-    if model_dir is not None:
-        folder = Path(model_dir)
-        meta_path = folder / "model.json"
-        if not meta_path.is_file():
-            raise DataError([f"{str(meta_path)!r} does not exist"], "not a model folder")
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("trained_until"):
-            inputs.trained_until = pd.Timestamp(meta["trained_until"])
-        index_path = folder / "index.parquet"
-        if index_path.is_file() and "index_params" in meta:
-            inputs.model_index = PriceIndex.from_table(
-                pd.read_parquet(index_path), meta["index_params"]
-            )
+    if model is not None:
+        if isinstance(model, str | Path):
+            model_name = model_name or str(model)
+            model = load_model(model)
+        inputs.model_index, inputs.trained_until = model_facts(model)
+        inputs.model_name = model_name or type(model).__name__
     if rolling_json is not None:
         path = Path(rolling_json)
         if path.is_dir():
             path = path / "rolling.json"
         if not path.is_file():
-            raise DataError([f"{str(path)!r} does not exist"], "no rolling backtest")
+            raise DataError(
+                [f"--rolling {str(path)!r} does not exist; expected rolling.json or its folder"],
+                "no rolling backtest",
+            )
         inputs.rolling_advice = json.loads(path.read_text(encoding="utf-8")).get("advice")
     return inputs
 
@@ -274,8 +343,15 @@ def build_report(
             market = index_gap(
                 _with_records(store, sold), inputs.model_index, min_rows=config.min_group_size
             )
+        if market.empty:
+            notes.append(
+                f"market drift: no city had {config.min_group_size} paired appraisals or "
+                "sales to re-fit the price index on"
+            )
+    elif inputs.model_name is not None:
+        notes.append(f"the model {inputs.model_name} has no price index: no market drift")
     else:
-        notes.append("no model folder given (--model): no market drift")
+        notes.append("no model given (--model): no market drift")
 
     stale = pd.DataFrame(
         columns=["city", "age_months", "retrain_every_months", "expected_pe10_loss", "stale"]
