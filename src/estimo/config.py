@@ -242,6 +242,10 @@ class LocationRules(_Strict):
     min_region_km: Annotated[float, Field(ge=0)] = 2.0
     stacked_min_ids: Annotated[int, Field(ge=2)] = 5
     stacked_min_share: Annotated[float, Field(ge=0, le=1)] = 0.01
+    max_swapped_share: Annotated[float, Field(gt=0, le=0.5)] = 0.2
+    """Above this share of a city's points lying at the swapped position of its region, the
+    data cannot tell which orientation is right (the majority may be the swapped one):
+    nothing is swapped back and the rows are flagged ``location.swap_ambiguous``."""
 
 
 class DuplicateRules(_Strict):

@@ -370,3 +370,36 @@ def test_fit_arguments_give_the_outlier_share_only_to_a_fit_that_takes_it(market
     assert engine["sample_weight"] is prepared.weight
     assert set(prepared.fit_arguments(AVM().validate)) == set(engine)
     assert set(prepared.fit_arguments(ValuationModel().fit)) == {"sample_weight"}
+
+
+def _swap(frame: pd.DataFrame, share: float, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    frame = frame.reset_index(drop=True).copy()
+    rows = np.random.default_rng(seed).random(len(frame)) < share
+    frame.loc[rows, ["lat", "lon"]] = frame.loc[rows, ["lon", "lat"]].to_numpy()
+    return frame, rows
+
+
+@pytest.mark.parametrize("share", [0.7, 0.5, 0.3])
+def test_coordinates_swapped_on_many_rows_are_not_repaired_the_wrong_way(clean_market, share):
+    """With 70 % swapped, the correct 30 % were flagged as swapped and swapped (issue 17):
+    a city where too many points sit the other way round is flagged and left alone."""
+    frame, swapped = _swap(clean_market.frame, share)
+    policy = CleaningPolicy(QualityConfig())
+    result = policy.fit_transform(frame)
+    flags = policy.report_
+    assert not flags.flagged("location.swapped").any()
+    ambiguous = flags.flagged("location.swap_ambiguous")
+    assert ambiguous.sum() >= 0.8 * min(swapped.sum(), (~swapped).sum())
+    finding = next(f for f in flags.findings if f.rule == "location.swap_ambiguous")
+    assert finding.severity == "error" and "none were swapped back" in finding.message
+    assert "location.max_swapped_share" in finding.message and "Milano" in finding.message
+    assert not (result.changes["rule"] == "location.swapped").any()
+
+
+def test_a_few_swapped_coordinates_are_still_swapped_back(clean_market):
+    frame, swapped = _swap(clean_market.frame, 0.05)
+    policy = CleaningPolicy(QualityConfig())
+    policy.fit_transform(frame)
+    flagged = policy.report_.flagged("location.swapped")
+    assert flagged[swapped].mean() > 0.9 and not flagged[~swapped].any()
+    assert not policy.report_.flagged("location.swap_ambiguous").any()

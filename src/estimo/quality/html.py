@@ -29,6 +29,7 @@ _COLOURS = {
     "info": "#2471a3",
     "zero": "#7d3c98",
     "swapped": "#c0392b",
+    "swap_ambiguous": "#922b21",
     "other_city": "#d35400",
     "outside_region": "#e74c3c",
     "stacked": "#1e8449",

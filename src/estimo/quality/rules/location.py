@@ -27,13 +27,21 @@ from estimo.config import LocationRules
 from estimo.quality._frame import KM_PER_DEGREE, MAD_TO_SD, distance_km
 from estimo.quality.findings import AuditContext
 
-KINDS = ("zero", "swapped", "other_city", "outside_region", "stacked")
+KINDS = ("zero", "swapped", "swap_ambiguous", "other_city", "outside_region", "stacked")
 _MESSAGES = {
     "zero": ("error", "coordinates are (0, 0), a geocoding failure", "set to missing"),
     "swapped": (
         "error",
         "latitude and longitude are swapped (the swapped point lies in the city)",
         "swapped back",
+    ),
+    "swap_ambiguous": (
+        "error",
+        "latitude and longitude are the other way round from the rest of their city on too "
+        "many rows (over location.max_swapped_share): the data cannot tell which way is "
+        "right, the majority may be the swapped one; none were swapped back. Fix the "
+        "coordinates at the source (or the lat/lon mapping)",
+        "not repaired",
     ),
     "other_city": (
         "error",
@@ -101,8 +109,19 @@ def learn_regions(frame: pd.DataFrame, rules: LocationRules) -> pd.DataFrame:
     floor = rules.min_region_km
     regions["half_lat_km"] = np.maximum(rules.region_mads * regions["sd_lat_km"], floor)
     regions["half_lon_km"] = np.maximum(rules.region_mads * regions["sd_lon_km"], floor)
+    regions["swap_ambiguous"] = _swapped_share(data, regions) > rules.max_swapped_share
     regions.attrs["stacked"] = _stacked_points(data, rules)
     return regions
+
+
+def _swapped_share(data: pd.DataFrame, regions: pd.DataFrame) -> pd.Series:
+    """Per city, the share of its points outside its region that fall inside it once
+    latitude and longitude are swapped: a few are typos to swap back; many mean the
+    orientation of the majority itself is in doubt."""
+    at = pd.Index(regions.index).get_indexer(data["city"])
+    lat, lon = data["lat"].to_numpy(float), data["lon"].to_numpy(float)
+    swapped = ~_inside(lat, lon, regions, at) & _inside(lon, lat, regions, at)
+    return pd.Series(swapped, index=data.index).groupby(data["city"]).mean()
 
 
 def _stacked_points(data: pd.DataFrame, rules: LocationRules) -> list[tuple[str, float, float]]:
@@ -161,8 +180,13 @@ def locate(
     if not present.any():
         return masks
     in_own = _inside(lat, lon, regions, region_at)
-    swapped_in = _inside(lon, lat, regions, region_at)
-    masks["swapped"] = present & ~in_own & swapped_in
+    swapped_in = present & ~in_own & _inside(lon, lat, regions, region_at)
+    ambiguous = np.zeros(n, dtype=bool)
+    if "swap_ambiguous" in regions:  # regions saved before the column: never ambiguous
+        doubtful = regions["swap_ambiguous"].fillna(False).to_numpy(bool)
+        ambiguous[region_at >= 0] = doubtful[region_at[region_at >= 0]]
+    masks["swapped"] = swapped_in & ~ambiguous
+    masks["swap_ambiguous"] = swapped_in & ambiguous
     out = present & ~in_own & ~swapped_in
     if len(regions) > 1 and out.any():
         nearest = _nearest_city(lat[out], lon[out], regions)
@@ -198,6 +222,10 @@ def check(ctx: AuditContext) -> pd.DataFrame:
     coords = ctx.frame["lat"].round(6).astype(str) + ", " + ctx.frame["lon"].round(6).astype(str)
     for kind in KINDS:
         severity, message, action = _MESSAGES[kind]
+        if kind == "swap_ambiguous" and masks[kind].any():
+            cities = ctx.frame["city"][masks[kind]].value_counts()
+            said = ", ".join(f"{c!s} ({n:,} rows)" for c, n in cities.head(5).items())
+            message = f"{message}; cities: {said}"
         ctx.flag(
             f"location.{kind}",
             masks[kind],
