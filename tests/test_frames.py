@@ -8,7 +8,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from estimo.frames import MISSING_TEXT, column_values, float_values, frame_of, str_values
+from estimo.frames import (
+    MISSING_TEXT,
+    column_values,
+    float_values,
+    frame_of,
+    str_values,
+    with_replaced,
+)
 
 _values = st.one_of(
     st.text(max_size=6),
@@ -160,3 +167,26 @@ def test_column_values_are_what_to_numpy_gives(kind, n, seed):
 def test_column_values_of_a_missing_column_raise_key_error():
     with pytest.raises(KeyError):
         column_values(pd.DataFrame({"a": [1.0]}), "b")
+
+
+@given(
+    kinds=st.lists(st.sampled_from(KINDS[:9]), min_size=1, max_size=6),
+    new=st.lists(
+        st.sampled_from(["float", "int", "bool", "object ndarray", "list", "dates array"]),
+        max_size=4,
+    ),
+    replace_first=st.booleans(),
+    n=st.sampled_from([0, 1, 3, 300]),
+    seed=st.integers(0, 99),
+)
+def test_with_replaced_is_assign(kinds, new, replace_first, n, seed):
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(n)
+    frame = pd.DataFrame({f"c{i}": _column(k, n, rng, index) for i, k in enumerate(kinds)})
+    columns = {f"n{i}": _column(k, n, rng, index) for i, k in enumerate(new)}
+    if replace_first:
+        columns["c0"] = rng.normal(size=n)
+    before = frame.copy()
+    got = with_replaced(frame, columns)
+    pd.testing.assert_frame_equal(got, frame.assign(**columns), check_column_type=True)
+    pd.testing.assert_frame_equal(frame, before)  # the caller's frame is left alone

@@ -36,6 +36,7 @@ __all__ = [
     "str_values",
     "whole_days",
     "with_columns",
+    "with_replaced",
 ]
 
 MISSING_TEXT = "nan"
@@ -238,6 +239,36 @@ def _block_array(values: Any, index: pd.Index) -> Any:
     if values.ndim != 1 or len(values) != len(index):
         return None
     return values.copy()
+
+
+def with_replaced(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
+    """``frame.assign(**columns)`` (a new frame; ``frame`` unchanged), built in one step
+    from the column arrays when ``frame`` is small and every new column is a numpy array of
+    numbers or booleans, or a pandas array (each column set on a frame costs about 30 µs;
+    assigning a valuation's few columns cost more than building its frame anew);
+    ``assign`` otherwise.
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1.0], "b": pd.Series(["x"], dtype=object)})
+    >>> out = with_replaced(frame, {"a": np.array([2.0]), "c": np.array([True])})
+    >>> out.to_dict("records"), frame["a"].tolist(), out["b"].dtype
+    ([{'a': 2.0, 'b': 'x', 'c': True}], [1.0], dtype('O'))
+    """
+    simple = all(
+        (isinstance(v, np.ndarray) and v.dtype.kind in "fbiu")
+        or isinstance(v, pd.api.extensions.ExtensionArray)
+        for v in columns.values()
+    ) and all(np.shape(v) == (len(frame),) for v in columns.values())
+    if not simple or len(frame) > _SMALL_ROWS or not frame.columns.is_unique:
+        return frame.assign(**columns)
+    data: dict[str, Any] = {}
+    for name, array in zip(frame.columns.tolist(), column_arrays(frame), strict=True):
+        if isinstance(array, np.ndarray) and array.dtype.kind not in "fbiu":
+            array = pd.Series(array, index=frame.index, dtype=array.dtype, copy=False)
+        data[name] = array
+    data.update(columns)
+    return frame_of(data, frame.index)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

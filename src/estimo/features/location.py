@@ -53,7 +53,7 @@ from sklearn.neighbors import KDTree
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.tree_arrays import restore_tree, tree_table
-from estimo.frames import float_values, frame_of, str_values
+from estimo.frames import float_values, frame_of, str_values, with_replaced
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def without_twins(features: pd.DataFrame) -> pd.DataFrame:
     if "loc_twin_n" in blank:
         known = np.isfinite(float_values(features["loc_twin_n"]))
         blank["loc_twin_n"] = np.where(known, 0.0, np.nan)
-    return features.assign(**blank)
+    return with_replaced(features, blank)
 
 
 class LocationFeatures(BaseEstimator):

@@ -64,7 +64,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
-from estimo.frames import float_values, frame_of
+from estimo.frames import column_values, float_values, frame_of
 from estimo.model.linear import row_dot
 
 PAST_DATA = "past_data"
@@ -147,6 +147,16 @@ def model_features(
     return frame_of(columns, n)
 
 
+def _float_matrix(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
+    """``frame[list(names)].to_numpy(float)``, from the column arrays when they are floats
+    already (no sub-frame built for one valuation's row)."""
+    if frame.columns.is_unique and all(name in frame for name in names):
+        columns = [column_values(frame, name) for name in names]
+        if all(c.dtype == np.float64 for c in columns):
+            return np.column_stack(columns) if columns else np.empty((len(frame), 0))
+    return frame[list(names)].to_numpy(float)
+
+
 def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), np.nan)
@@ -201,7 +211,7 @@ class DifficultyModel(BaseEstimator):
 
     def fit(self, features: pd.DataFrame, residuals: Any) -> DifficultyModel:
         """Fit ``log σ(x)`` by the Laplace likelihood of the residuals (ridge)."""
-        x = features[list(DIFFICULTY_FEATURES)].to_numpy(float)
+        x = _float_matrix(features, DIFFICULTY_FEATURES)
         r = np.asarray(residuals, dtype=float)
         self.fill_ = np.array(
             [
@@ -237,7 +247,7 @@ class DifficultyModel(BaseEstimator):
         does not extrapolate reliably); :meth:`flags` marks such rows instead.
         """
         self._check_fitted()
-        x = features[list(DIFFICULTY_FEATURES)].to_numpy(float)
+        x = _float_matrix(features, DIFFICULTY_FEATURES)
         x = np.clip(np.where(np.isfinite(x), x, self.fill_), self.lower_, self.upper_)
         z = _basis(self._standardized(x))
         z[:, x.shape[1] :] -= self.square_center_

@@ -50,6 +50,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
+from estimo.frames import with_replaced
 from estimo.model.valuation import DATE_FEATURE, FeatureSpec, ValuationModel
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,10 @@ class PlainMember(BaseEstimator):
         if dates is None:
             return frame
         values = dates.to_numpy() if isinstance(dates, pd.Series) else dates
-        return frame.assign(date=pd.to_datetime(values))
+        parsed = pd.to_datetime(values)
+        if isinstance(parsed, pd.DatetimeIndex):
+            return with_replaced(frame, {"date": parsed.array})
+        return frame.assign(date=parsed)
 
     def predict_log(self, frame: pd.DataFrame, dates: Any = None) -> np.ndarray:
         """The plain model's log price of each row at ``dates`` (default: its ``date``)."""
