@@ -312,6 +312,42 @@ def test_area_units_that_do_not_fit_are_warned(tmp_path, area, column, unit, exp
         assert len(said) == 1 and expected in said[0]
 
 
+@pytest.mark.parametrize(
+    ("area", "column"),
+    [([900.0, 1200.0, 1500.0, 2000.0], "Area"), ([90.0, 120.0, 150.0, 200.0], "sqft_living")],
+)
+def test_area_units_left_to_the_default_that_do_not_fit_are_refused(tmp_path, area, column):
+    """Square feet read as m² (King County: median '1,910 m²') were only warned (issue 17)."""
+    frame = table(["2023-01-01"] * 4, Area=area).rename(columns={"Area": column})
+    project = write_project(tmp_path, frame)
+    project.write_text(project.read_text().replace("area_m2: Area", f"area_m2: {column}"))
+    with pytest.raises(DataError) as info:
+        load_dataset(load_project(project))
+    assert info.value.exit_code == 2
+    message = str(info.value)
+    assert "areas implausible for m²" in message and "data.area_unit: sqft" in message
+    assert "data.check_area_unit: false" in message
+    project.write_text(project.read_text() + "  check_area_unit: false\n")
+    report = load_dataset(load_project(project)).report
+    assert any("implausible for m²" in i.problem for i in report.issues)
+
+
+@pytest.mark.parametrize("command", ["train", "backtest", "audit", "clean"])
+def test_every_command_refuses_square_feet_read_as_m2(tmp_path, clean_market, command):
+    frame = clean_market.frame.head(600).copy()
+    frame["area_m2"] = frame["area_m2"] * 10.7639
+    path = tmp_path / "sqft.parquet"
+    frame.to_parquet(path, index=False)
+    out = tmp_path / "out"
+    result = runner.invoke(app, [command, str(path), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "data.area_unit" in result.output and "implausible for m²" in result.output
+    result = runner.invoke(
+        app, [command, str(path), "--out", str(out)], env={"ESTIMO_DATA__AREA_UNIT": "sqft"}
+    )
+    assert "implausible" not in result.output
+
+
 # ------------------------------------------------------------------------ ordered ranges
 @pytest.mark.parametrize(
     ("section", "named"),

@@ -97,6 +97,11 @@ class DataConfig(_Strict):
         default=None, description="strftime format of the date column, e.g. '%Y-%m' or '%Y%m'"
     )
     area_unit: Literal["m2", "sqft"] = "m2"
+    check_area_unit: bool = Field(
+        default=True,
+        description="refuse areas whose median is implausible for the unit when data.area_unit "
+        "is left to its default (false: only warn)",
+    )
     price_kind: str = Field(
         default="asking",
         description="asking | sale | appraisal | rent (monthly), or the name of a column",

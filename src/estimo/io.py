@@ -452,7 +452,17 @@ def _convert_field(
     if spec.kind == "numeric":
         series = _to_numeric(label, values, report, fatal)
         unit_issue = area_unit_issue(source.column, series, data) if name == "area_m2" else None
-        if unit_issue is not None:
+        if (
+            unit_issue is not None
+            and data.check_area_unit
+            and "area_unit" not in data.model_fields_set
+        ):
+            fatal.append(
+                f"{label}: {unit_issue}; if they are m² indeed, say so with data.area_unit: m2 "
+                "(or data.check_area_unit: false); without a project file, set "
+                "ESTIMO_DATA__AREA_UNIT"
+            )
+        elif unit_issue is not None:
             known = series[series > 0]
             examples = known.iloc[:MAX_EXAMPLES].tolist()
             report.issues.append(
