@@ -120,7 +120,8 @@ def _monitor(
     n_out = s["n_outcomes"]
     console.print(
         f"{s['n_valuations']:,} valuations served {s['since']} .. {s['until']}; "
-        f"{n_out['appraisal']:,} appraisals, {n_out['sale']:,} sales, {s['n_paired']:,} paired"
+        f"{n_out['appraisal']:,} appraisals, {n_out['sale']:,} sales, "
+        f"{n_out['asking']:,} asking prices, {s['n_paired']:,} paired"
     )
     _print_latest(report.accuracy, s["latest_month"])
     for note in report.notes:
@@ -152,6 +153,9 @@ def _served_model(model: str | None, registry: str | None) -> tuple[object | Non
     return loaded.model, f"{loaded.version} ({ref}) of registry {registry}"
 
 
+_AGAINST = {"appraisal": "appraisals", "sale": "sales", "asking": "asking prices"}
+
+
 def _print_latest(accuracy: pd.DataFrame, month: str) -> None:
     rows = accuracy.loc[
         (accuracy["dimension"].isin(["city", "all"]))
@@ -166,7 +170,7 @@ def _print_latest(accuracy: pd.DataFrame, month: str) -> None:
     for r in rows.itertuples():
         coverage = "—" if pd.isna(r.coverage) else f"{r.coverage:.0%}"
         table.add_row(
-            f"{r.kind}s",
+            _AGAINST.get(r.kind, r.kind),
             r.group,
             f"{r.n:,}",
             f"{r.mdape:.1%}",
