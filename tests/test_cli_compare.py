@@ -135,6 +135,32 @@ def test_report_from_backtest_predictions(project: Path, tmp_path: Path):
     assert "<svg" in (out / "report.html").read_text()
 
 
+@pytest.mark.parametrize(("matched", "code"), [(0.0, 1), (0.5, 0), (1.0, 0)])
+def test_report_of_predictions_whose_ids_are_not_in_the_data(
+    project: Path, tmp_path: Path, matched: float, code: int
+):
+    """Predictions of another dataset were reported with a normal exit (issue 17)."""
+    run = tmp_path / "run"
+    result = runner.invoke(
+        app, ["backtest", str(project), "--cutoff", "2023-09-01", "--out", str(run)]
+    )
+    assert result.exit_code == 0, result.output
+    scored = pd.read_parquet(run / "predictions.parquet")
+    other = scored.index >= int(matched * len(scored))
+    scored.loc[other, "id"] = "elsewhere-" + scored.loc[other, "id"].astype(str)
+    scored.to_parquet(run / "predictions.parquet", index=False)
+    argv = ["report", str(run / "predictions.parquet"), "--data", str(project)]
+    result = runner.invoke(app, [*argv, "--out", str(tmp_path / "report")])
+    assert result.exit_code == code, result.output
+    text = " ".join(result.output.split())
+    if matched < 1:
+        assert f"{int(matched * len(scored)):,} of {len(scored):,} prediction ids" in text
+        assert "elsewhere-" in text
+    else:
+        assert "prediction ids" not in text
+    assert (tmp_path / "report" / "report.json").exists() == (code == 0)
+
+
 def test_print_rolling(clean_market):
     result = run_rolling_backtest(
         clean_market.frame,

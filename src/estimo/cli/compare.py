@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, handle_errors, load
+from estimo.cli._common import console, err_console, esc, handle_errors, load
 from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.compare_text import label
 from estimo.evaluate.segments import ALL_LABEL, format_metrics_table
@@ -210,6 +210,7 @@ def _report(predictions: Path, data: str, out: Path, reference: bool) -> None:
         raise DataError([f"{predictions} is not a readable Parquet file: {exc}"]) from None
     config, loaded = load(data)
     frame = loaded.frame
+    _check_ids_match(scored, frame, data)
     train = None
     if reference and "date" in scored:
         train = frame.loc[frame["date"] < pd.to_datetime(scored["date"]).min()]
@@ -224,6 +225,49 @@ def _report(predictions: Path, data: str, out: Path, reference: bool) -> None:
     paths = result.write(out)
     print_report_summary(result)
     console.print(f"\nfiles: {', '.join(str(p) for p in paths.values())}")
+
+
+MIN_MATCHED_SHARE = 0.9
+"""Below this share of the predictions' ids found in the data, ``estimo report`` warns."""
+
+
+def _check_ids_match(scored: pd.DataFrame, frame: pd.DataFrame, data: str) -> None:
+    """Refuse predictions whose ids are none of the data's, warn when few are.
+
+    The report takes each valuation's city, neighbourhood and segments from the data by
+    ``id``: predictions of another dataset would be reported under wrong or missing
+    segments with a normal exit.
+
+    Raises
+    ------
+    DataError
+        If no prediction id is in the data.
+    """
+    if "id" not in scored or "id" not in frame or scored.empty:
+        return
+    ids = scored["id"].astype(str)
+    found = ids.isin(set(frame["id"].astype(str)))
+    share = float(found.mean())
+    if share >= MIN_MATCHED_SHARE:
+        return
+    examples = ", ".join(repr(v[:30]) for v in ids[~found].unique()[:3])
+    said = (
+        f"{int(found.sum()):,} of {len(ids):,} prediction ids ({share:.0%}) are in the data "
+        f"{data!r} (missing e.g. {examples})"
+    )
+    if not found.any():
+        raise DataError(
+            [
+                f"{said}; expected the predictions of this data (the report reads each "
+                "valuation's city and segments from it by id)"
+            ],
+            header="the predictions do not belong to the data",
+        )
+    err_console.print(
+        f"  [bold yellow]warning:[/] only {esc(said)}; the others are reported without their "
+        "segments: check that the predictions and --data are the same dataset",
+        highlight=False,
+    )
 
 
 def print_report_summary(result: EvaluationReport) -> None:
