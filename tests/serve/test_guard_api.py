@@ -79,9 +79,15 @@ def test_each_tier_sees_its_answer(keyed) -> None:
     assert total == pytest.approx(public["price"])
     assert all(r["amount"] % 10_000 == 0 for r in explained["reasons"][:-1])
     for comp in public["comparables"]:
-        assert set(comp) <= {"price", "month", "distance_m", "area_m2", "rooms",
+        assert set(comp) <= {"price", "month", "distance_m", "bearing_deg", "area_m2", "rooms",
                              "property_type", "condition"}  # fmt: skip
         assert comp["price"] % 10_000 == 0
+    # the home has coordinates: each comparable's direction, coarse (eight compass points)
+    assert public["comparables"]
+    compass = {0, 45, 90, 135, 180, 225, 270, 315}
+    assert all(c["bearing_deg"] in compass for c in public["comparables"])
+    others = full["comparables"] + partner["comparables"]
+    assert all("lat" not in c and "lon" not in c for c in others)  # as they were
 
 
 def test_batch_answers_are_shaped_too(keyed) -> None:

@@ -14,6 +14,7 @@ from estimo.serve.deps import LanguageDep, ModelRouterDep, RecorderDep, Settings
 from estimo.serve.guard import Client, ClientDep, GuardDep
 from estimo.serve.logs import request_id
 from estimo.serve.model_router import NoModelError, Route
+from estimo.serve.page.places import places_of, with_coordinates
 from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
 from estimo.serve.schemas import (
     EXAMPLE_PROPERTY,
@@ -116,10 +117,14 @@ def _answer(
     record: dict[str, Any],
     rid: str,
 ) -> dict[str, Any]:
-    """The answer the client's tier sees; the full answer is recorded first (monitoring)."""
+    """The answer the client's tier sees; the full answer is recorded first (monitoring).
+    A public answer's comparables get their coarse bearing from the home (the tier turns
+    the comparables' coordinates, looked up in the bundle's reference, into it)."""
     answer = routed_answer(route, answer)
     if recorder is not None:
         recorder.record(rid, record, answer, route.model, client.tier)
+    if client.tier == "public":
+        answer = with_coordinates(answer, places_of(route.valuer))
     return guard.shape(answer, client, record)
 
 
