@@ -16,9 +16,13 @@ Parts (``--part``, default all):
     Target < 60 s per database for 1,000,000 rows. Then the monitoring report over them
     (with outcomes for 10 % of them and the training rows for feature drift); target < 30 s.
 ``crash``
-    A process writing ~2,000 valuations a second through a BatchedWriter (flush 1 s) is
-    killed with SIGKILL after ``--load-seconds``; valuations submitted (the service's 200
-    answers) against valuations stored.
+    The HTTP service (uvicorn with ``estimo.serve.main:app_from_env``, as ``estimo serve``
+    runs it, one worker, a small engine) records into SQLite with a 1 s flush interval;
+    ``--clients`` keep-alive clients on 127.0.0.1 POST valuations at ``--rate`` requests a
+    second in total; after ``--load-seconds`` the service gets SIGKILL (no shutdown, no final
+    flush). Counted exactly: every 200 answer the clients received (its request id), the
+    valuations stored; lost = answered - stored, against the bound of one flush interval
+    (the answers received in the last second before the kill).
 
 Usage: ``nice python benchmarks/monitor.py [--part replay|ingest|crash] [--seeds 10]``
 """
@@ -26,12 +30,18 @@ Usage: ``nice python benchmarks/monitor.py [--part replay|ingest|crash] [--seeds
 from __future__ import annotations
 
 import argparse
+import collections
+import contextlib
 import datetime as dt
+import http.client
+import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -191,43 +201,144 @@ def ingest(n: int) -> None:
         store.dispose()
 
 
-def crash(load_seconds: float, flush: float = 1.0, rate: float = 2000.0) -> None:
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(port: int, process: subprocess.Popen, deadline_s: float = 120.0) -> None:
+    deadline = time.monotonic() + deadline_s
+    while True:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        with contextlib.suppress(OSError), contextlib.closing(connection):  # not up yet
+            connection.request("GET", "/readyz")
+            if connection.getresponse().status == 200:
+                return
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the service never became ready (exit code {process.poll()})")
+        time.sleep(0.2)
+
+
+def _paced_client(
+    port: int,
+    rate: float,
+    start: float,
+    stop: threading.Event,
+    answered: list,
+    others: list,
+    k: int,
+) -> None:
+    """POST valuations at ``rate`` a second from ``start`` (monotonic) until ``stop`` or the
+    server is gone; append (receive time, request id) of every 200 answer to ``answered``
+    and the status of every other answer to ``others`` (list.append is atomic)."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    headers = {"Content-Type": "application/json"}
+    cities = ("Milano", "Roma", "Torino")
+    i = 0
+    try:
+        while not stop.is_set():
+            due = start + i / rate
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            body = {"city": cities[(i + k) % 3], "area_m2": 40 + (i * 7 + k) % 120, "rooms": 3}
+            try:
+                connection.request(
+                    "POST", "/v1/valuations?explain=false", json.dumps(body), headers
+                )
+                response = connection.getresponse()
+                response.read()
+            except (OSError, http.client.HTTPException):
+                return  # the server is gone (refused, reset or cut mid-answer)
+            if response.status == 200:
+                answered.append((time.monotonic(), response.getheader("x-request-id")))
+            else:
+                others.append(response.status)
+            i += 1
+    finally:
+        connection.close()
+
+
+def crash(load_seconds: float, flush: float = 1.0, rate: float = 100.0, clients: int = 4) -> None:
+    """The HTTP service (uvicorn, ``estimo.serve.main:app_from_env``, one worker) recording
+    into SQLite, killed with SIGKILL after ``load_seconds`` of paced load from 127.0.0.1."""
+    from estimo.model.avm import AVM
+    from estimo.model.bundle import save_model
+    from estimo.synth import generate_market
+
     print(
-        f"== crash: SIGKILL after {load_seconds:.0f} s of load at {rate:,.0f} valuations/s, "
-        f"flush every {flush:g} s"
+        f"== crash: the HTTP service (uvicorn, 1 worker) killed with SIGKILL after "
+        f"{load_seconds:.0f} s of load at {rate:,.0f} requests/s ({clients} keep-alive clients "
+        f"on 127.0.0.1), flush every {flush:g} s"
     )
     folder = Path(tempfile.mkdtemp(prefix="estimo-crash-"))
+    frame = generate_market(1_200, seed=3, faults=False).frame
+    small = {"n_estimators": 15, "min_city_rows": 300, "n_jobs": 1, "currency": "EUR"}
+    save_model(AVM(**small).fit(frame), str(folder / "_global"))
     url = f"sqlite:///{folder / 'crash.db'}"
-    src = Path(__file__).resolve().parents[1] / "src"
-    env = {**os.environ, "PYTHONPATH": str(src)}
-    command = [
-        sys.executable,
-        "-m",
-        "estimo.monitor.loadgen",
-        url,
-        "--flush-seconds",
-        str(flush),
-        "--rate",
-        str(rate),
-    ]
-    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) as child:
-        assert child.stdout is not None
-        child.stdout.readline()
-        started = time.time()
-        submitted = 0
-        for line in child.stdout:
-            submitted = int(line.split()[1])
-            if time.time() - started >= load_seconds:
-                break
-        child.send_signal(signal.SIGKILL)
-        child.wait()
+    port = _free_port()
+    env = {
+        **os.environ,
+        "ESTIMO_SERVE__MODEL": str(folder / "_global"),
+        "ESTIMO_SERVE__ALIAS_POLL_SECONDS": "0",
+        "ESTIMO_SERVE__HOT_CITIES": '["global"]',
+        "ESTIMO_SERVE__GUARD__ANONYMOUS_TIER": "internal",
+        "ESTIMO_SERVE__MONITOR__STORE_URL": url,
+        "ESTIMO_SERVE__MONITOR__FLUSH_SECONDS": str(flush),
+        # one address sends the whole load: its limits (20/s by default) above the rate
+        "ESTIMO_SERVE__GUARD__ADDRESS_LIMIT": f"{int(rate * 10)}/second",
+        "ESTIMO_SERVE__GUARD__KEY_LIMITS": json.dumps({"internal": f"{int(rate * 10)}/second"}),
+    }
+    command = [sys.executable, "-m", "uvicorn", "estimo.serve.main:app_from_env", "--factory"]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
+    answered: list[tuple[float, str]] = []
+    others: list[int] = []
+    stop = threading.Event()
+    with open(folder / "service.log", "w") as log_file:
+        process = subprocess.Popen(command, env=env, stdout=log_file, stderr=subprocess.STDOUT)
+        try:
+            _wait_ready(port, process)
+            start = time.monotonic()
+            threads = [
+                threading.Thread(
+                    target=_paced_client,
+                    args=(port, rate / clients, start, stop, answered, others, k),
+                )
+                for k in range(clients)
+            ]
+            for thread in threads:
+                thread.start()
+            time.sleep(max(start + load_seconds - time.monotonic(), 0))
+            killed_at = time.monotonic()
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+            stop.set()
+            for thread in threads:
+                thread.join(15)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
     store = ValuationStore.from_url(url)
-    stored = store.count_valuations()
-    lost = submitted - stored
+    stored = set(store.valuations_frame()["request_id"])
+    store.dispose()
+    ids = {rid for _, rid in answered}
+    last_interval = sum(1 for at, _ in answered if at >= killed_at - flush)
+    early_lost = sum(1 for at, rid in answered if at < killed_at - flush and rid not in stored)
+    lost = len(ids - stored)
+    achieved = len(answered) / (killed_at - start)
     print(
-        f"submitted (200 answers) >= {submitted:,}; stored {stored:,}; lost {lost:,} "
-        f"= {lost / rate:.2f} s of traffic (bound: one flush interval, {flush:g} s = "
-        f"{int(rate * flush):,} valuations)"
+        f"answered (every 200 the clients received): {len(answered):,} "
+        f"({achieved:,.1f}/s over {killed_at - start:.1f} s); stored {len(stored):,}; "
+        f"stored but never answered {len(stored - ids):,}; other answers: "
+        f"{dict(sorted(collections.Counter(others).items())) or 'none'}"
+    )
+    print(
+        f"lost = answered - stored = {lost:,} = {lost / max(achieved, 1e-9):.2f} s of traffic; "
+        f"bound: one flush interval ({flush:g} s) = the {last_interval:,} answers of the last "
+        f"{flush:g} s before the kill: {'within' if lost <= last_interval else 'NOT within'}; "
+        f"answered earlier than that but lost: {early_lost:,}"
     )
 
 
@@ -238,10 +349,12 @@ def main() -> None:
     parser.add_argument("--properties", type=int, default=24_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--load-seconds", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=100.0, help="crash: requests a second")
+    parser.add_argument("--clients", type=int, default=4, help="crash: client threads")
     args = parser.parse_args()
     print(f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; load: {os.getloadavg()}")
     if args.part in ("crash", "all"):
-        crash(args.load_seconds)
+        crash(args.load_seconds, rate=args.rate, clients=args.clients)
     if args.part in ("ingest", "all"):
         ingest(args.rows)
     if args.part in ("replay", "all"):
