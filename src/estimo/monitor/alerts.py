@@ -6,9 +6,10 @@ only, and only in groups that pass the minimum-group rule:
 * ``drift`` (per city): the valuation error has been trending month after month
   (:mod:`~estimo.monitor.trend`): the accumulated drift exceeds ``max_drift`` and, at the
   end of the slope's interval nearer 0, still exceeds half of it (critical beyond twice);
-* ``bias`` (per city and outcome kind): the median ratio valuation / outcome lies, with its
+* ``bias`` (per city and outcome kind, appraisals and sales; never asking prices, which
+  sit above sale prices by design): the median ratio valuation / outcome lies, with its
   whole confidence interval, further than ``max_bias`` from 1 (critical beyond twice);
-* ``pe10`` (per city and kind): the PE10 interval lies entirely below ``min_pe10``;
+* ``pe10`` (per city and kind, as ``bias``): the PE10 interval lies entirely below ``min_pe10``;
 * ``market`` (per city): the price index re-fitted on outcomes moved ``max_index_gap`` more
   (or less) than the model's;
 * ``feature_drift`` (per feature): PSI above ``max_psi``, or a missing rate changed by more
@@ -35,6 +36,11 @@ import pandas as pd
 from estimo.config import MonitorAlerts
 
 __all__ = ["SEVERITIES", "Alert", "evaluate_alerts", "exit_code"]
+
+#: The outcomes bias and PE10 are judged against: what a home was worth or sold for. An
+#: asking price sits above the sale price by design (the seller's markup), so a model right
+#: against appraisals and sales would read as biased against it.
+JUDGED_KINDS: tuple[str, ...] = ("appraisal", "sale")
 
 #: Severities, mildest first.
 SEVERITIES: tuple[str, ...] = ("warning", "critical")
@@ -69,7 +75,10 @@ def exit_code(alerts: list[Alert], fail_on: str = "warning") -> int:
 
 def _bias_alerts(accuracy: pd.DataFrame, month: str, rules: MonitorAlerts) -> list[Alert]:
     rows = accuracy.loc[
-        (accuracy["dimension"] == "city") & (accuracy["month"] == month) & ~accuracy["too_small"]
+        (accuracy["dimension"] == "city")
+        & (accuracy["month"] == month)
+        & ~accuracy["too_small"]
+        & accuracy["kind"].isin(JUDGED_KINDS)
     ]
     out = []
     for r in rows.itertuples():
