@@ -775,7 +775,8 @@ class MonitorAlerts(_Strict):
     max_index_gap: Annotated[float, Field(gt=0)] = Field(
         default=0.05,
         description="alert when a city's price index re-fitted on outcomes moved this much "
-        "more (or less) than the model's index since its training",
+        "more (or less) than the model's index since the first month of outcomes (critical "
+        "beyond twice)",
     )
     max_outside_share: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.10,

@@ -306,3 +306,33 @@ def test_thresholds_and_fail_on_come_from_the_project_file(db: Path, tmp_path: P
     bad = _yaml(tmp_path, db, "    fail_on: sometimes\n")
     result = runner.invoke(app, ["monitor", "-c", str(bad), "--out", str(out)])
     assert result.exit_code != 0 and "fail_on" in result.output
+
+
+def test_market_reads_each_city_s_newest_month_with_enough_outcomes() -> None:
+    """Outcomes come after their valuations: a partly filled newest month (5 outcomes)
+    must not hide a city 15 % away from the model's index in the month before."""
+    market = pd.DataFrame(
+        {
+            "city": ["Roma", "Roma", "Roma", "Milano"],
+            "month": ["2024-05", "2024-06", "2024-07", "2024-06"],
+            "n": [200, 200, 5, 200],
+            "observed": [0.10, 0.15, 0.40, 0.07],
+            "model": [0.0, 0.0, 0.0, 0.0],
+        }
+    ).assign(gap=lambda m: m["observed"] - m["model"])
+    empty = pd.DataFrame()
+    found = evaluate_alerts(
+        month="2024-07",
+        accuracy=empty,
+        trends=pd.DataFrame(columns=["latest_month"]),
+        market=market,
+        drift=pd.DataFrame(columns=["column", "psi", "missing_change"]),
+        outside=empty,
+        stale=empty,
+        rules=MonitorAlerts(max_index_gap=0.05),
+    )
+    alerts = {a.subject: a for a in found if a.rule == "market"}
+    assert set(alerts) == {"Roma", "Milano"}
+    assert (alerts["Roma"].month, alerts["Roma"].severity) == ("2024-06", "critical")
+    assert alerts["Roma"].value == pytest.approx(0.15)  # not the 5-outcome July
+    assert (alerts["Milano"].month, alerts["Milano"].severity) == ("2024-06", "warning")

@@ -10,8 +10,9 @@ only, and only in groups that pass the minimum-group rule:
   sit above sale prices by design): the median ratio valuation / outcome lies, with its
   whole confidence interval, further than ``max_bias`` from 1 (critical beyond twice);
 * ``pe10`` (per city and kind, as ``bias``): the PE10 interval lies entirely below ``min_pe10``;
-* ``market`` (per city): the price index re-fitted on outcomes moved ``max_index_gap`` more
-  (or less) than the model's;
+* ``market`` (per city, its newest month with enough outcomes): the price index re-fitted on
+  outcomes moved ``max_index_gap`` more (or less) than the model's since the first month of
+  outcomes (critical beyond twice);
 * ``feature_drift`` (per feature): PSI above ``max_psi``, or a missing rate changed by more
   than ``max_missing_change``;
 * ``outside`` (per city): more than ``max_outside_share`` of the requests were outside the
@@ -145,6 +146,30 @@ def _drift_alerts(trends: pd.DataFrame, month: str, rules: MonitorAlerts) -> lis
     return out
 
 
+def _market_alerts(market: pd.DataFrame, rules: MonitorAlerts, min_group_size: int) -> list[Alert]:
+    """Per city, its newest month with at least ``min_group_size`` outcomes: outcomes are
+    dated after their valuations, so the newest month of all is often partly filled (and a
+    rule read there alone never fired)."""
+    enough = market.loc[market["n"] >= min_group_size].sort_values(["city", "month"])
+    out = []
+    for r in enough.groupby("city", sort=True).tail(1).itertuples():
+        if abs(r.gap) <= rules.max_index_gap:
+            continue
+        out.append(
+            Alert(
+                "market",
+                "critical" if abs(r.gap) > 2 * rules.max_index_gap else "warning",
+                r.city,
+                r.month,
+                f"{r.city}: prices moved {r.observed:+.1%} from the first month of outcomes "
+                f"to {r.month}, the model assumes {r.model:+.1%}",
+                float(r.gap),
+                rules.max_index_gap,
+            )
+        )
+    return out
+
+
 def evaluate_alerts(
     *,
     month: str | None,
@@ -162,24 +187,7 @@ def evaluate_alerts(
         return []
     alerts = _drift_alerts(trends, month, rules)
     alerts += _bias_alerts(accuracy, month, rules) if len(accuracy) else []
-    if len(market):
-        latest = market.loc[
-            (market["month"] == market["month"].max()) & (market["n"] >= min_group_size)
-        ]
-        for r in latest.itertuples():
-            if abs(r.gap) > rules.max_index_gap:
-                alerts.append(
-                    Alert(
-                        "market",
-                        "warning",
-                        r.city,
-                        r.month,
-                        f"{r.city}: prices moved {r.observed:+.1%} since the first month of "
-                        f"outcomes, the model assumes {r.model:+.1%}",
-                        float(r.gap),
-                        rules.max_index_gap,
-                    )
-                )
+    alerts += _market_alerts(market, rules, min_group_size) if len(market) else []
     for r in drift.itertuples():
         if math.isfinite(r.psi) and r.psi > rules.max_psi:
             alerts.append(
