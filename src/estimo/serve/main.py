@@ -20,6 +20,7 @@ import os
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import FastAPI
 
@@ -33,6 +34,7 @@ from estimo.serve.logs import install_request_id
 from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.middleware import RequestMiddleware
 from estimo.serve.model_router import ModelRouter
+from estimo.serve.page.form import reference_of
 from estimo.serve.problems import install_problem_handlers
 from estimo.serve.recording import ServedRecorder
 from estimo.serve.routers import health, metrics, models, outcomes, page, photos, valuations
@@ -77,11 +79,12 @@ def create_app(
         events=service_metrics,
     )
     recorder = ServedRecorder(settings.monitor) if settings.monitor.store_url else None
+    guard = Guard(settings.guard, captcha=captcha)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threads = [threading.Thread(target=_start, args=(model_router,), daemon=True)]
+        threads = [threading.Thread(target=_start, args=(model_router, guard), daemon=True)]
         if settings.alias_poll_seconds > 0:
             threads.append(
                 threading.Thread(
@@ -108,7 +111,7 @@ def create_app(
     app.state.settings = settings
     app.state.model_router = model_router
     app.state.metrics = service_metrics
-    app.state.guard = Guard(settings.guard, captcha=captcha)
+    app.state.guard = guard
     app.state.recorder = recorder
     install_problem_handlers(app)
     for module in (valuations, models, health, metrics, page, outcomes):
@@ -121,13 +124,25 @@ def create_app(
     return app
 
 
-def _start(model_router: ModelRouter) -> None:
+def _start(model_router: ModelRouter, guard: Guard | None = None) -> None:
     try:
         model_router.start()
     except Exception as exc:
         log.error("the service cannot start serving: %s", exc)
         return
     model_router.warm()  # (no-op after hot cities) the first lazy load will not pay for it
+    if guard is not None:
+        guard.learn_scale(_training_rows(model_router))
+
+
+def _training_rows(model_router: ModelRouter) -> Any:
+    """The global bundle's training rows kept for the comparables (what the extraction
+    detector standardises queries by), or None when there are none to read."""
+    try:
+        return reference_of(model_router.resolve(None).valuer)
+    except Exception as exc:  # no global bundle, or it cannot load: the guard keeps its scale
+        log.warning("extraction detection keeps a running scale: %s", exc)
+        return None
 
 
 def _poll(model_router: ModelRouter, seconds: float, stop: threading.Event) -> None:

@@ -124,6 +124,20 @@ class Guard:
             )
         return Client(f"anon:{address}", self.settings.anonymous_tier, address)
 
+    def learn_scale(self, training: Any) -> bool:
+        """Judge queries against the served model's training rows (``training``: a frame
+        with the detector's features) instead of the traffic seen so far; a scale given
+        when the guard was made is kept. Returns whether the scale changed.
+
+        A fresh process knows no traffic: its running scale divides by 1 for the first
+        queries and read an honest owner's ordinary home as out of distribution (throttled
+        at query 41 of a one-city client)."""
+        if training is None or self.detector.scale.known:
+            return False
+        self.detector.use_scale(FeatureScale.from_frame(training))
+        log.info("extraction detection judges queries against the model's training rows")
+        return True
+
     def admit(
         self,
         client: Client,

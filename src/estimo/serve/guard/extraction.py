@@ -140,6 +140,11 @@ class FeatureScale:
                     scale[name] = float((q3 - q1) / 1.349) or float(values.std()) or 1.0
         return cls(center, scale)
 
+    @property
+    def known(self) -> bool:
+        """Whether the centre and scale are given (e.g. the training rows'), not running."""
+        return not self.running
+
     def raw(self, record: Mapping[str, Any]) -> np.ndarray:
         """The features of a query (NaN where missing or not a number)."""
         out = np.full(len(FEATURES), np.nan)
@@ -195,6 +200,15 @@ class _Client:
     n: int = 0
     blocked_until: float = 0.0
     last_action: str = "allow"
+
+
+def _add_distance(state: _Client, z: np.ndarray) -> None:
+    """The distance of a new query (``z``) to the nearest of the client's kept ones."""
+    if state.z:
+        previous = np.asarray(state.z)
+        nearest = float(np.sqrt(((previous - z) ** 2).sum(axis=1)).min())
+        if nearest > 1e-9:  # an exact repeat tells an attacker nothing new
+            state.distances.append(nearest)
 
 
 class AuditLog:
@@ -281,6 +295,21 @@ class ExtractionDetector:
             )
         return verdict
 
+    def use_scale(self, scale: FeatureScale) -> None:
+        """Standardise with ``scale`` from now on (the training rows', once a model is
+        loaded), and again every client's kept queries: their distances under a running
+        scale that had seen a few queries would otherwise keep judging them."""
+        with self._lock:
+            self.scale = scale
+            for state in self._clients.values():
+                raws = [np.where(r <= -1e299, np.nan, r) for r in state.raw]
+                state.z.clear()
+                state.distances.clear()
+                for raw in raws:
+                    z = scale.z(raw)
+                    _add_distance(state, z)
+                    state.z.append(z)
+
     def _state(self, client_id: str) -> _Client:
         state = self._clients.get(client_id)
         if state is None:
@@ -296,11 +325,7 @@ class ExtractionDetector:
     def _add(self, state: _Client, record: Mapping[str, Any]) -> None:
         raw = self.scale.raw(record)
         z = self.scale.z(raw)
-        if state.z:
-            previous = np.asarray(state.z)
-            nearest = float(np.sqrt(((previous - z) ** 2).sum(axis=1)).min())
-            if nearest > 1e-9:  # an exact repeat tells an attacker nothing new
-                state.distances.append(nearest)
+        _add_distance(state, z)
         state.raw.append(np.where(np.isnan(raw), -1e300, raw))  # missing equals missing
         state.z.append(z)
         state.cities.append(str(record.get("city", "")).strip().casefold())
