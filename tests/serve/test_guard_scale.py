@@ -97,3 +97,24 @@ def test_a_started_service_judges_by_its_model_s_training_rows(bundles: Path, tm
         assert scale.known
         answer = client.post("/v1/valuations", json={"city": "Milano", "area_m2": 80})
         assert answer.status_code == 200
+
+
+def test_a_request_one_limit_refuses_is_charged_to_no_other():
+    """A key over its own limit must not eat its address's quota (nor the reverse)."""
+    settings = GuardSettings(
+        anonymous_tier="public",
+        key_limits={"public": "1/minute"},
+        address_limit="3/minute",
+        extraction={"enabled": False},
+    )
+    guard = Guard(settings)
+    first, second = (Client(f"key:{k}", "public", "10.0.0.9") for k in ("a", "b"))
+    query = [{"city": "Milano", "area_m2": 80}]
+    guard.admit(first, query)
+    for _ in range(3):  # refused by the key's limit: the address keeps its two left
+        with pytest.raises(ProblemError) as refused:
+            guard.admit(first, query)
+        assert refused.value.status == 429
+    guard.admit(second, query)  # the address's second request
+    with pytest.raises(ProblemError):
+        guard.admit(second, query)  # the key's limit again

@@ -158,16 +158,20 @@ class Guard:
         """
         cost = max(1, len(records) if cost is None else cost)
         s = self.settings
-        wait = self.limiter.hit(s.address_limit, "address", client.address, cost=cost)
-        if wait is None:
-            wait = self.limiter.hit(
-                s.key_limits.get(client.tier, s.address_limit),  # type: ignore[call-overload]
-                "client",
-                client.identity,
-                cost=cost,
-            )
-        if wait is not None:
-            raise _too_many(wait, "the request limit of this client is reached")
+        key_limit = s.key_limits.get(client.tier, s.address_limit)  # type: ignore[call-overload]
+        limits = (
+            (s.address_limit, "address", client.address),
+            (key_limit, "client", client.identity),
+        )
+        # a request one limit refuses is charged to none (it would eat the other's quota)
+        for limit, *identity in limits:
+            wait = self.limiter.wait(limit, *identity, cost=cost)
+            if wait is not None:
+                raise _too_many(wait, "the request limit of this client is reached")
+        for limit, *identity in limits:  # a request racing past the check is refused here
+            wait = self.limiter.hit(limit, *identity, cost=cost)
+            if wait is not None:
+                raise _too_many(wait, "the request limit of this client is reached")
         if not s.extraction.enabled or client.tier in s.extraction.exempt_tiers:
             return
         verdict = self.detector.observe(client.identity, records)

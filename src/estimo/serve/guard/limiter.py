@@ -47,6 +47,17 @@ class Limiter:
             self._parsed[limit] = parse_many(limit)
         return self._parsed[limit]
 
+    def wait(self, limit: str, *identity: str, cost: int = 1) -> float | None:
+        """Seconds to wait before ``cost`` more requests fit in every window of ``limit``
+        (None: they fit now), without counting them."""
+        for item in sorted(self._items(limit), key=lambda i: i.get_expiry()):
+            if cost > item.amount:
+                return float(item.get_expiry())
+            if not self.strategy.test(item, self.namespace, *identity, cost=cost):
+                reset = self.strategy.get_window_stats(item, self.namespace, *identity).reset_time
+                return max(1.0, math.ceil(reset - time.time()))
+        return None
+
     def hit(self, limit: str, *identity: str, cost: int = 1) -> float | None:
         """Count ``cost`` requests; None if within every window, else seconds to wait.
 
