@@ -83,3 +83,33 @@ def test_languages_are_the_explainers() -> None:
     from estimo.serve.settings import LANGUAGES
 
     assert LANGUAGES == EXPLAINER_LANGUAGES
+
+
+def test_keys_live_in_the_monitoring_store_unless_told(tmp_path: Path) -> None:
+    store = f"sqlite:///{tmp_path / 'monitor.db'}"
+    follows = ServeSettings(model="m", monitor={"store_url": store})
+    assert follows.guard.keys_url == store
+    told = ServeSettings(model="m", monitor={"store_url": store}, guard={"keys_url": "sqlite://"})
+    assert told.guard.keys_url == "sqlite://"
+    assert ServeSettings(model="m").guard.keys_url is None  # then the default file
+
+
+def test_keys_command_uses_the_service_s_monitoring_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from estimo.cli import app
+    from estimo.serve.guard.keys import KeyStore
+
+    store = f"sqlite:///{tmp_path / 'monitor.db'}"
+    (tmp_path / "estimo.yaml").write_text(
+        f"data: {{path: x.csv}}\nserve:\n  model: m\n  monitor:\n    store_url: {store}\n"
+    )
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("ESTIMO_SERVE__GUARD__KEYS_URL", raising=False)
+    monkeypatch.delenv("ESTIMO_SERVE__MONITOR__STORE_URL", raising=False)
+    made = CliRunner().invoke(app, ["keys", "create", "form", "--tier", "public"])
+    assert made.exit_code == 0, made.output
+    assert [k.name for k in KeyStore.from_url(store).list()] == ["form"]
+    assert not (tmp_path / "runs" / "monitor.db").exists()

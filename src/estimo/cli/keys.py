@@ -21,7 +21,10 @@ keys_app = typer.Typer(help="API keys of the valuation service (tiers: internal,
 
 StoreOption = Annotated[
     str | None,
-    typer.Option("--store", help="key store URL (default: serve.guard.keys_url)"),
+    typer.Option(
+        "--store",
+        help="key store URL (default: serve.guard.keys_url, else the service's monitoring store)",
+    ),
 ]
 SERVE_EXTRA = 'API keys need the serve extra: pip install "estimo[serve]"'
 
@@ -29,20 +32,24 @@ SERVE_EXTRA = 'API keys need the serve extra: pip install "estimo[serve]"'
 def _store(url: str | None) -> Any:
     try:
         from estimo.serve.guard.keys import KeyStore
-        from estimo.serve.guard.settings import GuardSettings
+        from estimo.serve.guard.settings import DEFAULT_KEYS_URL
     except ImportError as exc:
         raise ConfigError(f"{SERVE_EXTRA} ({exc})") from None
     if url is None:
         url = os.environ.get("ESTIMO_SERVE__GUARD__KEYS_URL")
     if url is None:
         path = Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
-        section: dict[str, Any] = {}
+        serve: dict[str, Any] = {}
         if path.is_file():
             loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            section = (
-                ((loaded.get("serve") or {}).get("guard") or {}) if isinstance(loaded, dict) else {}
-            )
-        url = str(section.get("keys_url") or GuardSettings().keys_url)
+            serve = (loaded.get("serve") or {}) if isinstance(loaded, dict) else {}
+        guard, monitor = serve.get("guard") or {}, serve.get("monitor") or {}
+        url = str(
+            guard.get("keys_url")
+            or os.environ.get("ESTIMO_SERVE__MONITOR__STORE_URL")
+            or monitor.get("store_url")
+            or DEFAULT_KEYS_URL
+        )
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return KeyStore.from_url(url, cache_seconds=0)

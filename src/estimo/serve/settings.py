@@ -4,7 +4,8 @@ Sources, highest first: keyword arguments, environment variables ``ESTIMO_SERVE_
 (e.g. ``ESTIMO_SERVE__MEMORY_BUDGET_MB=512``, lists as JSON:
 ``ESTIMO_SERVE__HOT_CITIES='["Milano"]'``, nested keys with ``__``:
 ``ESTIMO_SERVE__GUARD__ANONYMOUS_TIER=public``), then the ``serve:`` section of the project file
-(``estimo.yaml`` in the working directory, or the file named by ``ESTIMO_CONFIG``).
+(``estimo.yaml`` in the working directory, or the file named by ``ESTIMO_CONFIG``). A variable
+set to ``null`` means none (``ESTIMO_SERVE__MODEL=null``).
 
 Examples
 --------
@@ -37,6 +38,9 @@ ENV_PREFIX = "ESTIMO_SERVE__"
 #: Languages of the words (the explainer's locales; kept here so the app starts without
 #: importing the explainer, a test checks they agree).
 LANGUAGES: tuple[str, ...] = ("en", "it", "es")
+#: An environment variable set to this means "none" (``ESTIMO_SERVE__MODEL=null`` outranks a
+#: ``model:`` in estimo.yaml: how ``estimo serve --registry`` says the model is not wanted).
+NONE = "null"
 
 
 def project_file() -> Path:
@@ -87,6 +91,9 @@ class ServeSettings(BaseSettings):
         default=None,
         description="a model folder, or a folder of bundles (one per city + '_global')",
     )
+    host: str = Field(default="127.0.0.1", description="interface `estimo serve` listens on")
+    port: int = Field(default=8000, ge=1, le=65535, description="TCP port of `estimo serve`")
+    workers: int = Field(default=1, ge=1, description="worker processes of `estimo serve`")
     hot_cities: list[str] = Field(
         default_factory=list, description="cities loaded before /readyz says ready"
     )
@@ -102,6 +109,15 @@ class ServeSettings(BaseSettings):
     )
     alias_poll_seconds: float = Field(
         default=5.0, ge=0, description="how often the aliases are re-read (0: never)"
+    )
+    start_retry_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        description="wait after a failed start (catalog unreadable, hot city not loadable) "
+        "before the next attempt; doubled after each failure",
+    )
+    start_retry_max_seconds: float = Field(
+        default=30.0, gt=0, description="the longest wait between two start attempts"
     )
     default_language: Literal["en", "it", "es"] = "en"
     extra_fields: list[str] = Field(
@@ -134,8 +150,16 @@ class ServeSettings(BaseSettings):
     )
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid", env_parse_none_str=NONE
     )
+
+    @model_validator(mode="after")
+    def _keys_with_the_monitoring_store(self) -> ServeSettings:
+        """The API keys live in the monitoring store unless ``guard.keys_url`` says where:
+        a service recording into PostgreSQL keeps its keys there too."""
+        if self.guard.keys_url is None and self.monitor.store_url:
+            self.guard.keys_url = self.monitor.store_url
+        return self
 
     @model_validator(mode="after")
     def _one_source(self) -> ServeSettings:

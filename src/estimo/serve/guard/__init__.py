@@ -25,7 +25,7 @@ from estimo.serve.guard.captcha import CaptchaVerifier, load_verifier
 from estimo.serve.guard.extraction import AuditLog, ExtractionDetector, FeatureScale
 from estimo.serve.guard.keys import KeyStore
 from estimo.serve.guard.limiter import Limiter
-from estimo.serve.guard.settings import GuardSettings
+from estimo.serve.guard.settings import DEFAULT_KEYS_URL, GuardSettings
 from estimo.serve.guard.tiers import PublicShaping, shape_answer
 from estimo.serve.problems import ProblemError
 
@@ -100,7 +100,7 @@ class Guard:
         with self._keys_lock:
             if self._keys is None:
                 self._keys = KeyStore.from_url(
-                    self.settings.keys_url, self.settings.keys_cache_seconds
+                    self.settings.keys_url or DEFAULT_KEYS_URL, self.settings.keys_cache_seconds
                 )
             return self._keys
 

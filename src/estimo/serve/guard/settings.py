@@ -92,14 +92,19 @@ class ExtractionSettings(BaseModel):
         return _check_limit(value)
 
 
+#: The key store when neither ``keys_url`` nor the service's monitoring store is set.
+DEFAULT_KEYS_URL = "sqlite:///runs/monitor.db"
+
+
 class GuardSettings(BaseModel):
     """Keys, tiers, limits and extraction detection of the service."""
 
     model_config = ConfigDict(extra="forbid")
 
-    keys_url: str = Field(
-        default="sqlite:///runs/monitor.db",
-        description="database of the API keys (the monitoring store's by default)",
+    keys_url: str | None = Field(
+        default=None,
+        description="database of the API keys (default: the service's monitoring store, "
+        f"serve.monitor.store_url, else {DEFAULT_KEYS_URL})",
     )
     keys_cache_seconds: float = Field(
         default=30.0, ge=0, description="a revoked key works at most this long in other pods"
