@@ -20,15 +20,23 @@ def serve(
         str | None, typer.Option(help="registry folder or URL (bundles from its aliases)")
     ] = None,
     alias: Annotated[
-        str, typer.Option(help="alias of the global bundle; city bundles: '<alias>--<city>'")
-    ] = "champion",
+        str | None,
+        typer.Option(
+            help="alias of the global bundle; city bundles: '<alias>--<city>' "
+            "[default: serve.alias, else champion]"
+        ),
+    ] = None,
     model: Annotated[
         Path | None,
         typer.Option("--model", "-m", help="a model folder, or one folder per city + _global"),
     ] = None,
-    host: Annotated[str, typer.Option(help="interface to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8000,
-    workers: Annotated[int, typer.Option(help="worker processes", min=1)] = 1,
+    host: Annotated[
+        str | None, typer.Option(help="interface to listen on [default: serve.host, 127.0.0.1]")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port [default: serve.port, 8000]")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="worker processes [default: serve.workers, 1]", min=1)
+    ] = None,
     hot_city: Annotated[
         list[str] | None,
         typer.Option("--hot-city", help="city loaded before /readyz (repeat; 'global' too)"),
@@ -38,45 +46,41 @@ def serve(
     ] = None,
 ) -> None:
     """Serve valuations over HTTP (OpenAPI page at /docs); settings also from estimo.yaml's
-    serve section and ESTIMO_SERVE__* variables."""
-    _serve(registry, alias, model, host, port, workers, hot_city, memory_budget_mb)
+    serve section and ESTIMO_SERVE__* variables (an option given here outranks both)."""
+    options: dict[str, Any] = {
+        "alias": alias,
+        "host": host,
+        "port": port,
+        "workers": workers,
+        "hot_cities": hot_city or None,
+        "memory_budget_mb": memory_budget_mb,
+    }
+    _serve(registry, model, {k: v for k, v in options.items() if v is not None})
 
 
 @handle_errors
-def _serve(
-    registry: str | None,
-    alias: str,
-    model: Path | None,
-    host: str,
-    port: int,
-    workers: int,
-    hot_cities: list[str] | None,
-    memory_budget_mb: float | None,
-) -> None:
+def _serve(registry: str | None, model: Path | None, given: dict[str, Any]) -> None:
+    """Export the options ``given`` on the command line (and the source chosen by
+    ``--registry`` or ``--model``) as ``ESTIMO_SERVE__*`` variables, which the workers read;
+    options not given are left to the environment and estimo.yaml."""
     try:
         import uvicorn
         from pydantic import ValidationError
 
-        from estimo.serve.settings import ENV_PREFIX, get_settings
+        from estimo.serve.settings import ENV_PREFIX, NONE, get_settings
     except ImportError:
         raise ConfigError(SERVE_EXTRA) from None
     if model is not None and "://" not in str(model) and not model.is_dir():
         raise ConfigError(f"--model {esc(model)!r} is not a folder; expected a model folder")
-    options: dict[str, Any] = {"alias": alias}
-    if registry is not None:
-        options.update(registry=registry, model=None)
+    options: dict[str, Any] = dict(given)
+    if registry is not None:  # the other source is none, whatever the env or estimo.yaml say
+        options.update(registry=registry, model=NONE)
     if model is not None:
-        options.update(model=str(model.resolve()), registry=None)
-    if hot_cities:
-        options["hot_cities"] = hot_cities
-    if memory_budget_mb is not None:
-        options["memory_budget_mb"] = memory_budget_mb
+        options.update(model=str(model.resolve()), registry=NONE)
     for key, value in options.items():  # the workers read the same settings
-        name = ENV_PREFIX + key.upper()
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = json.dumps(value) if isinstance(value, list) else str(value)
+        os.environ[ENV_PREFIX + key.upper()] = (
+            json.dumps(value) if isinstance(value, list) else str(value)
+        )
     get_settings.cache_clear()
     try:
         settings = get_settings()
@@ -86,6 +90,7 @@ def _serve(
             for e in exc.errors()
         )
         raise ConfigError(f"serve settings are invalid: {problems}") from None
+    host, port, workers = settings.host, settings.port, settings.workers
     source = settings.registry and f"registry {settings.registry} alias {settings.alias!r}"
     console.print(
         f"serving {source or 'model ' + str(settings.model)} on http://{host}:{port} "
