@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
 from pathlib import Path
 
 import pytest
 from _serve_helpers import OPEN, PROPERTY, ready_client
 
+from estimo.serve.catalog import FolderCatalog
 from estimo.serve.deps import get_model_router, pick_language
 from estimo.serve.logs import JsonFormatter
-from estimo.serve.main import create_app
+from estimo.serve.main import _start, create_app
+from estimo.serve.model_router import ModelRouter
 from estimo.serve.settings import ServeSettings
 
 
@@ -196,6 +199,54 @@ def test_not_ready_until_preloaded(bundles: Path) -> None:
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         assert response.json()["type"] == "urn:estimo:problem:not-ready"
+
+
+class FlakyCatalog(FolderCatalog):
+    """A folder catalog whose first ``failures`` reads fail (a registry not reachable yet)."""
+
+    def __init__(self, root: Path, failures: int) -> None:
+        super().__init__(root)
+        self.failures = failures
+        self.reads = 0
+
+    def refresh(self) -> dict:
+        self.reads += 1
+        if self.reads <= self.failures:
+            raise OSError("registry unreachable")
+        return super().refresh()
+
+
+def test_start_retries_a_catalog_it_cannot_read_until_it_can(
+    bundles: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    catalog = FlakyCatalog(bundles, failures=2)
+    settings = ServeSettings(
+        guard=OPEN,
+        model=str(bundles),
+        alias_poll_seconds=0,
+        start_retry_seconds=0.01,
+        start_retry_max_seconds=0.02,
+    )
+    with caplog.at_level(logging.INFO, logger="estimo.serve"):
+        for client in ready_client(create_app(settings, catalog=catalog)):
+            assert client.post("/v1/valuations", json=PROPERTY).status_code == 200
+    assert catalog.reads == 3
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(failures) == 2, "one error per failed attempt"
+    assert "attempt 1, next in 0.0 s" in failures[0] and "registry unreachable" in failures[0]
+    assert "attempt 2" in failures[1]
+
+
+def test_start_stops_retrying_when_the_app_stops(bundles: Path) -> None:
+    router = ModelRouter(FlakyCatalog(bundles, failures=10**6), 10**9)
+    stop = threading.Event()
+    starting = threading.Thread(target=_start, args=(router, None, stop, (0.01, 0.05)))
+    starting.start()
+    time.sleep(0.2)
+    stop.set()
+    starting.join(timeout=2)
+    assert not starting.is_alive()
+    assert not router.ready and 3 <= router.catalog.reads < 20, "backoff capped, not spinning"
 
 
 def test_openapi_has_examples_for_every_endpoint(client) -> None:

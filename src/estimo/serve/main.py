@@ -8,7 +8,8 @@ extra). With ``serve.monitor.store_url`` set, every valuation answered is record
 monitoring store off the request path (:mod:`estimo.serve.recording`).
 
 On start-up the hot cities are loaded in a background thread (``/readyz`` answers 503 until
-then) and a poller re-reads the aliases every ``serve.alias_poll_seconds`` (a new champion
+then; a catalog that cannot be read is retried with a capped backoff until it can, or the app
+stops) and a poller re-reads the aliases every ``serve.alias_poll_seconds`` (a new champion
 is served without a restart).
 :func:`app_from_env` is the factory uvicorn workers call (settings from ``ESTIMO_SERVE__*``).
 """
@@ -84,7 +85,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         stop = threading.Event()
-        threads = [threading.Thread(target=_start, args=(model_router, guard), daemon=True)]
+        retry = (settings.start_retry_seconds, settings.start_retry_max_seconds)
+        threads = [
+            threading.Thread(target=_start, args=(model_router, guard, stop, retry), daemon=True)
+        ]
         if settings.alias_poll_seconds > 0:
             threads.append(
                 threading.Thread(
@@ -124,12 +128,38 @@ def create_app(
     return app
 
 
-def _start(model_router: ModelRouter, guard: Guard | None = None) -> None:
-    try:
-        model_router.start()
-    except Exception as exc:
-        log.error("the service cannot start serving: %s", exc)
+def _start(
+    model_router: ModelRouter,
+    guard: Guard | None = None,
+    stop: threading.Event | None = None,
+    retry: tuple[float, float] = (1.0, 30.0),
+) -> None:
+    """Start the router (catalog, hot cities), retrying until it works or ``stop`` is set:
+    the first wait is ``retry[0]`` seconds, doubled after each failure up to ``retry[1]``
+    (a registry unreachable at start does not leave the service unready for ever)."""
+    stop = stop or threading.Event()
+    wait, cap = retry
+    attempt = 0
+    while not stop.is_set():
+        attempt += 1
+        try:
+            model_router.start()
+            break
+        except Exception as exc:
+            log.error(
+                "the service cannot start serving from %s (attempt %d, next in %.1f s): %s",
+                model_router.catalog.source,
+                attempt,
+                wait,
+                exc,
+            )
+        if stop.wait(wait):
+            return
+        wait = min(wait * 2, cap)
+    if stop.is_set():
         return
+    if attempt > 1:
+        log.info("the service started serving at attempt %d", attempt)
     model_router.warm()  # (no-op after hot cities) the first lazy load will not pay for it
     if guard is not None:
         guard.learn_scale(_training_rows(model_router))
@@ -151,8 +181,9 @@ def _poll(model_router: ModelRouter, seconds: float, stop: threading.Event) -> N
             continue
         try:
             model_router.refresh()
-        except Exception as exc:  # logged by the router; keep polling
-            log.debug("refresh failed: %s", exc)
+        except Exception as exc:  # logged by the router while it has bundles; keep polling
+            if not model_router.refs:
+                log.error("cannot read the catalog (%s): %s", model_router.catalog.source, exc)
 
 
 def app_from_env() -> FastAPI:

@@ -182,9 +182,9 @@ class ModelRouter:
             new_refs = self.catalog.refresh()
         except Exception as exc:  # keep serving what we have; say so in /v1/models
             self.catalog_error = f"{type(exc).__name__}: {exc}"
-            log.error("cannot read the catalog (%s): %s", self.catalog.source, exc)
-            if not self.refs:
+            if not self.refs:  # nothing to serve: the caller says so (start's retries)
                 raise
+            log.error("cannot read the catalog (%s): %s", self.catalog.source, exc)
             return []
         self.catalog_error = None
         with self._lock:
