@@ -147,6 +147,27 @@ def test_health_and_metrics(client) -> None:
     assert 'estimo_model_loads_total{bundle="global",outcome="ok"} 1.0' in text
     assert 'estimo_model_memory_bytes{bundle="global",version="_global"}' in text
     assert 'estimo_request_seconds_bucket{le="0.25",route="/v1/valuations"}' in text
+    assert 'estimo_valuations_total{bundle="global",explained="true"} 1.0' in text
+
+
+def test_valuations_are_counted_per_bundle_and_explanation(client) -> None:
+    """Every answered valuation counts, batch items one by one; refused ones do not."""
+    client.post("/v1/valuations?explain=false", json=PROPERTY)
+    client.post("/v1/valuations", json={"city": "Roma", "area_m2": 70})
+    batch = [PROPERTY, {"city": "Roma", "area_m2": 50}, {"city": "Roma", "pool": 1}, PROPERTY]
+    client.post("/v1/valuations:batch?explain=false", json={"properties": batch})
+    client.post("/v1/valuations", json={**PROPERTY, "area_m2": -1})
+    text = client.get("/metrics").text
+    counted = {
+        line.split("{", 1)[1].split("}")[0]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("estimo_valuations_total{")
+    }
+    assert counted == {
+        'bundle="global",explained="false"': 3.0,
+        'bundle="roma",explained="true"': 1.0,
+        'bundle="roma",explained="false"': 1.0,
+    }
 
 
 def test_request_id_is_echoed_or_made(client) -> None:

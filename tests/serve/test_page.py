@@ -116,6 +116,9 @@ def test_submit_gives_the_public_api_answer(client) -> None:
     assert f'href="{VISIT}"' in html
     assert "<svg" in html and "sr-only" in html
     assert re.search(r"P\d{6}", html) is None  # no comparable ids
+    # the page's valuation and the API's are both counted
+    metrics = client.get("/metrics").text
+    assert 'estimo_valuations_total{bundle="global",explained="true"} 2.0' in metrics
 
 
 def test_the_page_counts_against_the_public_limits(bundles: Path) -> None:

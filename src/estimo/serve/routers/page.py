@@ -27,7 +27,7 @@ from estimo.errors import EstimoError, InputError
 from estimo.explain.labels import Labeler
 from estimo.explain.locale import get_locale
 from estimo.property_input import MIN_M2_PER_ROOM
-from estimo.serve.deps import ModelRouterDep, SettingsDep, pick_language
+from estimo.serve.deps import ModelRouterDep, SettingsDep, get_metrics, pick_language
 from estimo.serve.guard import Guard, get_guard
 from estimo.serve.guard.page import captcha_token, page_client
 from estimo.serve.model_router import NoModelError
@@ -206,7 +206,7 @@ async def submit(
             request, language, fields, settings, values=values, errors=by_field, pin_maps=pins
         )
         return _render(context, 422)
-    from estimo.serve.routers.valuations import routed_answer
+    from estimo.serve.routers.valuations import count_valuation, routed_answer
 
     guard = get_guard(request)
     client = page_client(request, guard)
@@ -218,6 +218,7 @@ async def submit(
     def value() -> dict[str, Any]:  # loading a model and valuing block: off the event loop
         route = model_router.resolve(record["city"])
         answer = route.valuer.value_one(record, explain=True, lang=language)
+        count_valuation(get_metrics(request), route, True)
         if "lat" in record and "lon" in record:  # the public tier's coarse bearings
             answer = with_coordinates(answer, places_of(route.valuer))
         return routed_answer(route, answer)

@@ -10,9 +10,16 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from estimo.errors import EstimoError
-from estimo.serve.deps import LanguageDep, ModelRouterDep, RecorderDep, SettingsDep
+from estimo.serve.deps import (
+    LanguageDep,
+    MetricsDep,
+    ModelRouterDep,
+    RecorderDep,
+    SettingsDep,
+)
 from estimo.serve.guard import Client, ClientDep, GuardDep
 from estimo.serve.logs import request_id
+from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.model_router import NoModelError, Route
 from estimo.serve.page.places import places_of, with_coordinates
 from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
@@ -108,6 +115,11 @@ def routed_answer(route: Route, answer: dict[str, Any]) -> dict[str, Any]:
     return answer
 
 
+def count_valuation(metrics: ServiceMetrics, route: Route, explained: bool) -> None:
+    """One more valuation answered by ``route``'s bundle (``estimo_valuations_total``)."""
+    metrics.valuations.labels(route.ref.key, "true" if explained else "false").inc()
+
+
 def _answer(
     route: Route,
     answer: dict[str, Any],
@@ -153,6 +165,7 @@ def create_valuation(
     client: ClientDep,
     guard: GuardDep,
     recorder: RecorderDep,
+    metrics: MetricsDep,
     captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
@@ -170,6 +183,7 @@ def create_valuation(
     except NoModelError as exc:
         raise _no_model(exc) from None
     answer = route.valuer.value_one(_model_view(record, route), explain=explain, lang=lang)
+    count_valuation(metrics, route, explain)
     shown = _answer(route, answer, guard, client, recorder, record, request_id.get())
     return JSONResponse(shown, headers={"Content-Language": lang})
 
@@ -213,6 +227,7 @@ def create_valuations(
     client: ClientDep,
     guard: GuardDep,
     recorder: RecorderDep,
+    metrics: MetricsDep,
     captcha: CaptchaHeader = None,
     explain: ExplainQuery = True,
 ) -> JSONResponse:
@@ -267,6 +282,7 @@ def create_valuations(
             if isinstance(answer, Exception):
                 items[i] = _failed(i, _cannot_value(answer))
             else:
+                count_valuation(metrics, route, explain)
                 item_id = f"{rid}:{i}"
                 items[i] = {
                     "index": i,
