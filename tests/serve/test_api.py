@@ -16,6 +16,7 @@ from estimo.serve.deps import get_model_router, pick_language
 from estimo.serve.logs import JsonFormatter
 from estimo.serve.main import _start, create_app
 from estimo.serve.model_router import ModelRouter
+from estimo.serve.schemas import ValuationOut
 from estimo.serve.settings import ServeSettings
 
 
@@ -47,10 +48,54 @@ def test_city_bundle_answers_for_its_city(client) -> None:
     assert body["model"]["version"] == "Roma"
 
 
+PRICE_ONLY_KEYS = {
+    "subject_id",
+    "price",
+    "low",
+    "high",
+    "low_90",
+    "high_90",
+    "currency",
+    "confidence",
+    "confidence_score",
+    "fsd",
+    "valuation_date",
+    "warnings",
+    "sub_model",
+    "model",
+}
+
+
 def test_explain_false_gives_price_and_range_only(client) -> None:
     body = client.post("/v1/valuations?explain=false", json=PROPERTY).json()
-    assert body["explanation"] is None
-    assert body["low"] <= body["price"] <= body["high"]
+    assert set(body) == PRICE_ONLY_KEYS
+    assert body["low_90"] <= body["low"] <= body["price"] <= body["high"] <= body["high_90"]
+    assert body["model"] == {"bundle": "global", "version": "_global", "fallback": False}
+    ValuationOut.model_validate(body)
+    batch = client.post("/v1/valuations:batch?explain=false", json={"properties": [PROPERTY]})
+    assert set(batch.json()["items"][0]["valuation"]) == PRICE_ONLY_KEYS
+    explained = client.post("/v1/valuations", json=PROPERTY).json()
+    assert explained["price"] == body["price"] and explained["comparables"]
+
+
+@pytest.mark.parametrize(
+    ("tier", "keys"),
+    [
+        ("partner", PRICE_ONLY_KEYS - {"sub_model", "fsd", "model"}),
+        (
+            "public",
+            {"price", "low", "high", "currency", "confidence", "valuation_date", "warnings"},
+        ),
+    ],
+)
+def test_explain_false_is_shaped_by_the_tier(bundles: Path, tier: str, keys: set[str]) -> None:
+    settings = ServeSettings(
+        guard={"anonymous_tier": tier}, model=str(bundles), alias_poll_seconds=0
+    )
+    for client in ready_client(create_app(settings)):
+        body = client.post("/v1/valuations?explain=false", json=PROPERTY).json()
+        assert set(body) == keys
+        assert body["low"] <= body["price"] <= body["high"]
 
 
 @pytest.mark.parametrize(

@@ -199,7 +199,9 @@ class ValuationOut(BaseModel):
     fsd: float = Field(description="forecast standard deviation (relative)")
     valuation_date: str
     sub_model: str = Field(description="sub-model that answered, e.g. 'city:Milano'")
-    comparables: list[dict[str, Any]]
+    comparables: list[dict[str, Any]] | None = Field(
+        default=None, description="comparables as numbers (absent with explain=false)"
+    )
     warnings: list[str]
     explanation: dict[str, Any] | None = Field(
         default=None, description="reasons in money and sentences (absent with explain=false)"

@@ -14,7 +14,10 @@ range, 80 %), ``low_90``/``high_90``, ``currency``, ``confidence``, ``confidence
 ``blend_weight``, ``comparables`` (numbers), ``warnings`` (the cleaning's first), ``model``
 (the pipeline's training facts; the service replaces them with the bundle and version that
 answered) and, when explained, ``explanation`` (reasons in money and every sentence, see
-:meth:`estimo.explain.explainer.Explanation.to_dict`).
+:meth:`estimo.explain.explainer.Explanation.to_dict`). An answer asked for with
+``?explain=false`` is cut down to :data:`PRICE_ONLY` by :func:`price_only` (after it is
+recorded for monitoring): price, both ranges, currency, confidence, date, warnings and which
+model answered; no comparables, explanation or blend internals.
 """
 
 from __future__ import annotations
@@ -27,7 +30,37 @@ from estimo.errors import EstimoError
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PipelineValuer", "Valuer", "load_valuer", "warm_imports"]
+__all__ = ["PRICE_ONLY", "PipelineValuer", "Valuer", "load_valuer", "price_only", "warm_imports"]
+
+#: The keys of an answer without explanation (``?explain=false``): price and ranges, what the
+#: confidence is, when, what to know, and which bundle and sub-model answered.
+PRICE_ONLY: tuple[str, ...] = (
+    "subject_id",
+    "price",
+    "low",
+    "high",
+    "low_90",
+    "high_90",
+    "currency",
+    "confidence",
+    "confidence_score",
+    "fsd",
+    "valuation_date",
+    "warnings",
+    "sub_model",
+    "model",
+)
+
+
+def price_only(answer: Mapping[str, Any]) -> dict[str, Any]:
+    """``answer`` cut down to :data:`PRICE_ONLY` (the ``?explain=false`` answer).
+
+    Examples
+    --------
+    >>> sorted(price_only({"price": 1.0, "comparables": [], "blend_weight": 0.2}))
+    ['price']
+    """
+    return {key: answer[key] for key in PRICE_ONLY if key in answer}
 
 
 @runtime_checkable

@@ -32,13 +32,18 @@ from estimo.serve.schemas import (
     ValuationOut,
     check_extra_fields,
 )
+from estimo.serve.valuer import price_only
 
 log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1", tags=["valuations"])
 
 ExplainQuery = Annotated[
-    bool, Query(description="false: price, range and confidence only (faster)")
+    bool,
+    Query(
+        description="false: price, both ranges, confidence, date, warnings and the model that "
+        "answered only (no reasons, comparables or blend; faster)"
+    ),
 ]
 CaptchaHeader = Annotated[
     str | None,
@@ -128,13 +133,17 @@ def _answer(
     recorder: RecorderDep,
     record: dict[str, Any],
     rid: str,
+    explain: bool,
 ) -> dict[str, Any]:
     """The answer the client's tier sees; the full answer is recorded first (monitoring).
+    Without ``explain``, price and ranges only (:func:`~estimo.serve.valuer.price_only`).
     A public answer's comparables get their coarse bearing from the home (the tier turns
     the comparables' coordinates, looked up in the bundle's reference, into it)."""
     answer = routed_answer(route, answer)
     if recorder is not None:
         recorder.record(rid, record, answer, route.model, client.tier)
+    if not explain:
+        return guard.shape(price_only(answer), client, record)
     if client.tier == "public":
         answer = with_coordinates(answer, places_of(route.valuer))
     return guard.shape(answer, client, record)
@@ -184,7 +193,7 @@ def create_valuation(
         raise _no_model(exc) from None
     answer = route.valuer.value_one(_model_view(record, route), explain=explain, lang=lang)
     count_valuation(metrics, route, explain)
-    shown = _answer(route, answer, guard, client, recorder, record, request_id.get())
+    shown = _answer(route, answer, guard, client, recorder, record, request_id.get(), explain)
     return JSONResponse(shown, headers={"Content-Language": lang})
 
 
@@ -288,7 +297,9 @@ def create_valuations(
                     "index": i,
                     "ok": True,
                     "request_id": item_id,
-                    "valuation": _answer(route, answer, guard, client, recorder, record, item_id),
+                    "valuation": _answer(
+                        route, answer, guard, client, recorder, record, item_id, explain
+                    ),
                 }
     n_ok = sum(1 for item in items if item and item["ok"])
     body = {"items": items, "n_ok": n_ok, "n_failed": n - n_ok}
