@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from estimo.frames import (
     MISSING_TEXT,
+    column_floats,
     column_values,
     float_values,
     frame_of,
@@ -190,3 +191,16 @@ def test_with_replaced_is_assign(kinds, new, replace_first, n, seed):
     got = with_replaced(frame, columns)
     pd.testing.assert_frame_equal(got, frame.assign(**columns), check_column_type=True)
     pd.testing.assert_frame_equal(frame, before)  # the caller's frame is left alone
+
+
+@given(kind=st.sampled_from(KINDS[:9]), n=st.sampled_from([0, 1, 5]), seed=st.integers(0, 99))
+def test_column_floats_are_float_values_of_the_column(kind, n, seed):
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(n)
+    frame = pd.DataFrame({"x": np.arange(n, dtype=float), "c": _column(kind, n, rng, index)})
+    if kind in ("date series", "dates array"):
+        return  # dates are never read as floats
+    got, expected = column_floats(frame, "c"), float_values(frame["c"])
+    assert got.dtype == expected.dtype == np.float64
+    assert got.tobytes() == expected.tobytes()
+    assert got.flags.writeable <= expected.flags.writeable

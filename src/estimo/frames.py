@@ -28,6 +28,7 @@ import pandas as pd
 __all__ = [
     "MISSING_TEXT",
     "column_arrays",
+    "column_floats",
     "column_values",
     "empty_frame",
     "float_values",
@@ -84,6 +85,28 @@ def column_values(frame: pd.DataFrame, name: str) -> np.ndarray:
             view.flags.writeable = False
             return view
     return frame[name].to_numpy()
+
+
+def column_floats(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``float_values(frame[name])`` without building the column's ``Series`` where pandas
+    stores it as a numpy array of numbers or booleans (the usual case on the value path).
+
+    Examples
+    --------
+    >>> frame = pd.DataFrame({"a": [1, 2], "b": ["3", "x"]})
+    >>> column_floats(frame, "a").tolist(), column_floats(frame, "b").tolist()
+    ([1.0, 2.0], [3.0, nan])
+    """
+    get = getattr(frame, "_get_column_array", None)  # pandas' own accessor, not public
+    if get is not None and frame.columns.is_unique:
+        array = get(frame.columns.get_loc(name))
+        if isinstance(array, np.ndarray) and array.dtype.kind in "fiub":
+            values = array.astype(float, copy=False)
+            if values is array:  # floats already: pandas hands them out read-only
+                values = values.view()
+                values.flags.writeable = False
+            return values
+    return float_values(frame[name])
 
 
 def str_values(values: Any) -> np.ndarray:

@@ -53,7 +53,7 @@ from sklearn.neighbors import KDTree
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.tree_arrays import restore_tree, tree_table
-from estimo.frames import float_values, frame_of, str_values, with_replaced
+from estimo.frames import column_floats, frame_of, str_values, with_replaced
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -102,7 +102,7 @@ def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """A numeric column as floats, all ``nan`` when the frame does not have it."""
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return float_values(frame[name])
+    return column_floats(frame, name)
 
 
 def _days(frame: pd.DataFrame) -> np.ndarray:
@@ -129,8 +129,8 @@ def _coords(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     n = len(frame)
     if "lat" not in frame or "lon" not in frame:
         return np.full((n, 3), np.nan), np.zeros(n, dtype=bool)
-    lat = float_values(frame["lat"])
-    lon = float_values(frame["lon"])
+    lat = column_floats(frame, "lat")
+    lon = column_floats(frame, "lon")
     ok = np.isfinite(lat) & np.isfinite(lon) & (np.abs(lat) <= 90) & (np.abs(lon) <= 180)
     ok &= ~((lat == 0) & (lon == 0))
     return to_xyz(np.where(ok, lat, 0.0), np.where(ok, lon, 0.0)), ok
@@ -142,7 +142,7 @@ def has_twins(features: pd.DataFrame) -> np.ndarray:
     if "loc_twin_n" not in features:
         return np.zeros(len(features), dtype=bool)
     with np.errstate(invalid="ignore"):
-        return float_values(features["loc_twin_n"]) > 0
+        return column_floats(features, "loc_twin_n") > 0
 
 
 def without_twins(features: pd.DataFrame) -> pd.DataFrame:
@@ -166,7 +166,7 @@ def without_twins(features: pd.DataFrame) -> pd.DataFrame:
     n = len(features)
     blank = {name: np.full(n, np.nan) for name in present}
     if "loc_twin_n" in blank:
-        known = np.isfinite(float_values(features["loc_twin_n"]))
+        known = np.isfinite(column_floats(features, "loc_twin_n"))
         blank["loc_twin_n"] = np.where(known, 0.0, np.nan)
     return with_replaced(features, blank)
 

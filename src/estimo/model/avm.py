@@ -43,7 +43,7 @@ from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures, has_twins, without_twins
-from estimo.frames import column_arrays, float_values, records, str_values
+from estimo.frames import column_arrays, column_floats, records, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
@@ -535,7 +535,7 @@ class AVM(BaseEstimator):
             final_log, _ = self.blend_.blend(model_log, comps_log, result.summary)
             summary = result.summary
             self.warning_thresholds_ = WarningThresholds.calibrated(
-                float_values(summary["mean_similarity"])
+                column_floats(summary, "mean_similarity")
             )
         cities = validation["city"].astype(str).to_numpy()
         uncovered = self.price_outlier_share_

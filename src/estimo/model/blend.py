@@ -56,7 +56,7 @@ from scipy.optimize import minimize
 from sklearn.base import BaseEstimator
 
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import float_values
+from estimo.frames import column_floats
 from estimo.model.linear import row_dot
 
 log = logging.getLogger(__name__)
@@ -247,21 +247,21 @@ class BlendWeights(BaseEstimator):
                 + [f"expected the columns {list(QUALITY_FEATURES)}"],
                 header="cannot compute blend weights",
             )
-        n = _nan_as_zero(float_values(quality["n_comps"]))
-        km = float_values(quality["median_distance_m"]) / 1e3
+        n = _nan_as_zero(column_floats(quality, "n_comps"))
+        km = column_floats(quality, "median_distance_m") / 1e3
         if fitting:
             known = km[np.isfinite(km)]
             self.distance_fill_km_ = float(np.percentile(known, 95)) if len(known) else 5.0
         km = np.where(np.isfinite(km), km, self.distance_fill_km_)
-        disp = float_values(quality["dispersion"])
+        disp = column_floats(quality, "dispersion")
         disp = np.where(np.isfinite(disp), disp, 0.0)
-        sim = _nan_as_zero(float_values(quality["mean_similarity"]))
+        sim = _nan_as_zero(column_floats(quality, "mean_similarity"))
         return np.column_stack(
             [np.log1p(n), np.log1p(np.maximum(km, 0.0)), np.log(np.maximum(disp, 0) + 0.005), sim]
         )
 
     def _eligible(self, quality: pd.DataFrame, comps_log: np.ndarray | None) -> np.ndarray:
-        n = _nan_as_zero(float_values(quality["n_comps"]))
+        n = _nan_as_zero(column_floats(quality, "n_comps"))
         ok = n >= max(self.min_comps, 1)
         if comps_log is not None:
             ok &= np.isfinite(comps_log)

@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
-from estimo.frames import float_values, whole_days
+from estimo.frames import column_floats, whole_days
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +211,7 @@ def column(frame: pd.DataFrame, name: str) -> np.ndarray:
     """
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return float_values(frame[name])
+    return column_floats(frame, name)
 
 
 def numeric_matrix(frame: pd.DataFrame, names: tuple[str, ...] | list[str]) -> np.ndarray:

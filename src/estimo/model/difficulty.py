@@ -64,7 +64,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
-from estimo.frames import column_values, float_values, frame_of
+from estimo.frames import column_floats, column_values, frame_of
 from estimo.model.linear import row_dot
 
 PAST_DATA = "past_data"
@@ -121,7 +121,7 @@ def model_features(
     def col(name: str, default: float) -> np.ndarray:
         if summary is None or name not in summary:
             return np.full(n, default)
-        return float_values(summary[name])
+        return column_floats(summary, name)
 
     nearest = col("nearest_m", 0.0) / 1000
     median_km = col("median_distance_m", 0.0) / 1000
@@ -160,7 +160,7 @@ def _float_matrix(frame: pd.DataFrame, names: tuple[str, ...]) -> np.ndarray:
 def _numeric(frame: pd.DataFrame, name: str) -> np.ndarray:
     if name not in frame:
         return np.full(len(frame), np.nan)
-    return float_values(frame[name])
+    return column_floats(frame, name)
 
 
 def unusualness(
@@ -277,7 +277,7 @@ class DifficultyModel(BaseEstimator):
         n = len(frame)
         out: list[list[str]] = [[] for _ in range(n)]
         if summary is not None and "nearest_m" in summary:
-            nearest = float_values(summary["nearest_m"])
+            nearest = column_floats(summary, "nearest_m")
             for i in np.flatnonzero(nearest > self.far_km * 1000):
                 out[i].append("far")
         cities = set(str(c) for c in known_cities)

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import float_values
+from estimo.frames import column_floats
 from estimo.quality._frame import PreparedFrame, group_robust_stats, log_positive
 from estimo.quality.findings import AuditContext
 
@@ -66,7 +66,7 @@ def check(ctx: AuditContext, prepared: PreparedFrame, area: AreaStats | None = N
     for name, rule in ctx.config.ranges.items():
         if name not in frame or name == "price":
             continue
-        values = float_values(frame[name])
+        values = column_floats(frame, name)
         low = np.isfinite(values) & (rule.min is not None) & (values < (rule.min or 0.0))
         high = np.isfinite(values) & (rule.max is not None) & (values > (rule.max or 0.0))
         expected = _expected(rule.min, rule.max)
@@ -117,7 +117,7 @@ def _floor_above_building(ctx: AuditContext) -> None:
     name = floors_column(ctx.frame, ctx.config.floors_column)
     if name is None:
         return
-    floors = float_values(ctx.frame[name])
+    floors = column_floats(ctx.frame, name)
     floor = ctx.frame["floor"].to_numpy(float)
     above = np.isfinite(floors) & np.isfinite(floor) & (floors > 0) & (floor > floors)
     ctx.flag(
