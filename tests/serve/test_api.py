@@ -99,19 +99,31 @@ def test_explain_false_is_shaped_by_the_tier(bundles: Path, tier: str, keys: set
 
 
 @pytest.mark.parametrize(
-    ("header", "language", "word"),
+    ("header", "language", "word", "floor_warning"),
     [
-        ("it-IT,it;q=0.9", "it", "valutazione"),
-        ("en-GB", "en", "our valuation"),
-        ("fr", "en", "our valuation"),
+        ("it-IT,it;q=0.9", "it", "valutazione", "Piano non indicato: l'abbiamo stimato"),
+        ("es", "es", "valoración", "Planta no indicado: lo estimamos"),
+        ("en-GB", "en", "our valuation", "feature 'floor' was imputed"),
+        ("fr", "en", "our valuation", "feature 'floor' was imputed"),
     ],
 )
-def test_accept_language_picks_the_words(client, header: str, language: str, word: str) -> None:
-    response = client.post("/v1/valuations", json=PROPERTY, headers={"Accept-Language": header})
+def test_accept_language_picks_the_words(
+    client, header: str, language: str, word: str, floor_warning: str
+) -> None:
+    """The explanation and the warnings (English answers keep the engine's sentences)."""
+    headers = {"Accept-Language": header}
+    response = client.post("/v1/valuations", json=PROPERTY, headers=headers)
     body = response.json()
     assert response.headers["content-language"] == language
     assert body["explanation"]["language"] == language
     assert word.lower() in body["explanation"]["text"]["total"].lower()
+    english = client.post("/v1/valuations", json=PROPERTY).json()["warnings"]
+    assert len(body["warnings"]) == len(english) > 1
+    assert any(w.startswith(floor_warning) for w in body["warnings"]), body["warnings"]
+    quick = client.post("/v1/valuations?explain=false", json=PROPERTY, headers=headers).json()
+    batch = client.post("/v1/valuations:batch", json={"properties": [PROPERTY]}, headers=headers)
+    assert quick["warnings"] == batch.json()["items"][0]["valuation"]["warnings"]
+    assert quick["warnings"] == body["warnings"]
 
 
 @pytest.mark.parametrize(

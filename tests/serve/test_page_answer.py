@@ -18,9 +18,9 @@ from estimo.serve.guard.tiers import _BLEND_WORDS
 from estimo.serve.main import create_app
 from estimo.serve.page.answer import answer_view
 from estimo.serve.page.form import reference_of
-from estimo.serve.page.notes import NOTES, PATTERNS, note
 from estimo.serve.page.words import WORDS, words
 from estimo.serve.settings import LANGUAGES
+from estimo.serve.warnings_text import NOTES, PATTERNS, note
 
 
 @pytest.fixture()

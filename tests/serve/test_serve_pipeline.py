@@ -88,6 +88,27 @@ def test_the_api_price_is_estimo_values_and_the_pipelines(saved) -> None:
         ]
 
 
+def test_the_cleanings_warnings_are_said_in_the_callers_language(saved) -> None:
+    """ "floor was missing; used 2 (city)" in Italian and Spanish; as written in English."""
+    folder, test = saved
+    record = {k: v for k, v in _records(test.head(1))[0].items() if k != "floor"}
+    extra = sorted(set(record) - set(FIELDS))
+    settings = ServeSettings(model=folder, guard=OPEN, alias_poll_seconds=0, extra_fields=extra)
+    for client in ready_client(create_app(settings)):
+        said = {
+            lang: client.post(
+                "/v1/valuations", json=record, headers={"Accept-Language": lang}
+            ).json()["warnings"]
+            for lang in ("en", "it", "es")
+        }
+    english = [w for w in said["en"] if w.startswith("floor was missing; used ")]
+    assert len(english) == 1, said["en"]
+    at = said["en"].index(english[0])
+    value = english[0].removeprefix("floor was missing; used ").split(" ")[0]
+    assert said["it"][at].startswith(f"Piano non indicato: abbiamo usato {value}, il valore ")
+    assert said["es"][at].startswith(f"Planta no indicado: usamos {value}, el valor ")
+
+
 def test_the_cleaning_changes_what_is_served(saved) -> None:
     """Without the pipeline's cleaning the engine alone values a repaired row differently:
     the service must be serving the pipeline, not the engine."""

@@ -1,11 +1,13 @@
-"""The answer's warnings in the page's language.
+"""The answer's warnings in the caller's language (the API by ``Accept-Language``, the page).
 
-The API's warnings are English sentences built in several places (the input contract in
-:mod:`estimo.property_input`, the cleaning policy in :mod:`estimo.quality.clean`, the
-engine's :mod:`estimo.model.valuation_result` and :mod:`estimo.model.trust`, the model
-router's fallback). The page matches the known ones by pattern and says them in words a
-home owner reads, in English, Italian or Spanish; a warning it does not know is shown as the
-API wrote it.
+The warnings are English sentences built in several places (the input contract in
+:mod:`estimo.property_input`, the cleaning policy in :mod:`estimo.quality.clean` and
+:mod:`estimo.text.fill`, the engine's :mod:`estimo.model.valuation_result` and
+:mod:`estimo.model.trust`, the model router's fallback). :func:`note` matches the known ones
+by pattern and says them in words a home owner reads, in English, Italian or Spanish; a
+warning it does not know is given as the engine wrote it. :func:`translate_warnings` is what
+the API does: Italian and Spanish answers get the known warnings in words, English answers keep
+the engine's sentences (what callers may already match on).
 
 Examples
 --------
@@ -13,20 +15,24 @@ Examples
 "Anno di costruzione non indicato: l'abbiamo stimato da case simili."
 >>> note("out of distribution: the range was widened and the confidence lowered", "es")
 'Esta vivienda es poco habitual para nuestros datos: hemos ampliado el rango y bajado la confianza.'
+>>> note("floor was missing; used 2 (city)", "it")
+'Piano non indicato: abbiamo usato 2, il valore tipico della città.'
 >>> note("a brand new warning", "it")
 'a brand new warning'
+>>> translate_warnings(["floor was missing; used 2 (city)"], "en")
+['floor was missing; used 2 (city)']
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from estimo.explain.labels import Labeler
 from estimo.explain.locale import get_locale
 
-__all__ = ["NOTES", "PATTERNS", "note"]
+__all__ = ["LEVELS", "NOTES", "PATTERNS", "note", "translate_warnings"]
 
 PATTERNS: dict[str, str] = {
     "no_coordinates": r"the property has no coordinates: comparables were matched on features only",
@@ -60,6 +66,9 @@ PATTERNS: dict[str, str] = {
     "implausible": r"(?P<field>\w+) (?P<value>.+) is implausible; ignored",
     "large_rooms": r"(?P<area>\S+) m² for (?P<rooms>\S+) rooms is (?P<per>\d+) m² per room, "
     r"more than the usual (?P<usual>\S+): check the area and rooms; the range is widened",
+    "imputed_with": r"(?P<field>\w+) was missing; used (?P<value>.+) \((?P<level>[\w ]+)\)",
+    "read_from_text": r"(?P<field>\w+) was missing; read (?P<value>.+) from the description "
+    r'\("(?P<span>.*)"\)',
 }
 """Each known warning kind and the pattern of its English text (matched in full)."""
 
@@ -97,6 +106,8 @@ NOTES: dict[str, dict[str, str]] = {
         "implausible": "{field} {value} did not look right, so we did not use it.",
         "large_rooms": "{area} m² for {rooms} rooms is a lot per room: please check the area "
         "and the rooms; the range is wider.",
+        "imputed_with": "{field} was not given: we used {value}, {level}.",
+        "read_from_text": '{field} was not given: we read {value} in the description ("{span}").',
     },
     "it": {
         "no_coordinates": "Senza la posizione esatta, abbiamo scelto le case simili solo in "
@@ -130,6 +141,9 @@ NOTES: dict[str, dict[str, str]] = {
         "implausible": "{field} {value} non sembrava corretto, quindi non l'abbiamo usato.",
         "large_rooms": "{area} m² per {rooms} locali sono molti per locale: controlla la "
         "superficie e i locali; l'intervallo è più ampio.",
+        "imputed_with": "{field} non indicato: abbiamo usato {value}, {level}.",
+        "read_from_text": "{field} non indicato: abbiamo letto {value} nella descrizione "
+        '("{span}").',
     },
     "es": {
         "no_coordinates": "Sin la ubicación exacta, elegimos las viviendas similares solo por "
@@ -163,9 +177,39 @@ NOTES: dict[str, dict[str, str]] = {
         "implausible": "{field} {value} no parecía correcto, así que no lo usamos.",
         "large_rooms": "{area} m² para {rooms} habitaciones es mucho por habitación: revisa la "
         "superficie y las habitaciones; el rango es más amplio.",
+        "imputed_with": "{field} no indicado: usamos {value}, {level}.",
+        "read_from_text": '{field} no indicado: leímos {value} en la descripción ("{span}").',
     },
 }
 """Each known warning kind in words, per language (``{...}``: the pattern's groups)."""
+
+LEVELS: dict[str, dict[str, str]] = {
+    "en": {
+        "neighbourhood": "the usual value in the neighbourhood",
+        "city": "the usual value in the city",
+        "country": "the usual value in the country",
+        "global": "the usual value of all homes",
+        "override": "the value set for this area",
+        "other": "the usual value of similar homes",
+    },
+    "it": {
+        "neighbourhood": "il valore tipico del quartiere",
+        "city": "il valore tipico della città",
+        "country": "il valore tipico del paese",
+        "global": "il valore tipico di tutte le case",
+        "override": "il valore fissato per questa zona",
+        "other": "il valore tipico di case simili",
+    },
+    "es": {
+        "neighbourhood": "el valor habitual del barrio",
+        "city": "el valor habitual de la ciudad",
+        "country": "el valor habitual del país",
+        "global": "el valor habitual de todas las viviendas",
+        "override": "el valor fijado para esta zona",
+        "other": "el valor habitual de viviendas similares",
+    },
+}
+"""Where the cleaning policy took an imputed value from (its rule's level), in words."""
 
 
 def _formatters(lang: str) -> dict[str, Callable[[str], str]]:
@@ -192,11 +236,14 @@ def _formatters(lang: str) -> dict[str, Callable[[str], str]]:
         "high": number,
         "area": number,
         "rooms": number,
+        "level": lambda text: LEVELS[lang if lang in LEVELS else "en"].get(
+            text, LEVELS[lang if lang in LEVELS else "en"]["other"]
+        ),
     }
 
 
 def note(warning: Any, lang: str) -> str:
-    """One warning in the page's language (as written when its kind is unknown)."""
+    """One warning in ``lang``'s words (as written when its kind is unknown)."""
     text = str(warning).strip()
     words = NOTES.get(lang, NOTES["en"])
     for kind, pattern in _COMPILED.items():
@@ -211,3 +258,11 @@ def note(warning: Any, lang: str) -> str:
         }
         return words[kind].format(**groups)
     return text
+
+
+def translate_warnings(warnings: Sequence[Any], lang: str) -> list[str]:
+    """The warnings of an API answer in ``lang``: the known ones in words for Italian and
+    Spanish (:func:`note`); English answers and unknown warnings keep the engine's text."""
+    if lang not in NOTES or lang == "en":
+        return [str(w) for w in warnings]
+    return [note(w, lang) for w in warnings]

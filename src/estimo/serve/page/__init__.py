@@ -5,6 +5,7 @@ script and stylesheet under ``static/`` (no bundler, no build step). :mod:`.form
 which fields the served model uses and checks them with the API's rules; :mod:`.charts`
 draws the range bar and the waterfall as inline SVG; :mod:`.maps` the offline maps (the
 comparables around the home, the city's pin map) from :mod:`.places` (the bundle's known
-locations, kept on the server); :mod:`.notes` says the API's warnings in the page's language;
+locations, kept on the server); :mod:`estimo.serve.warnings_text` says the warnings in the
+page's language (the API uses it too);
 :mod:`.words` holds the page's words.
 """

@@ -7,7 +7,7 @@ money, comparables without addresses but with a coarse bearing, the blend in wor
 full answer's sentences (reference, comparables, blend, confidence) are used when present,
 as for a page served at another tier. The comparables are drawn on a small offline map
 (:mod:`.maps`) when they have a bearing, and listed with their distance and direction in
-words; the warnings are said in the page's language (:mod:`.notes`).
+words; the warnings are said in the page's language (:mod:`estimo.serve.warnings_text`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any
 from estimo.explain.locale import get_locale
 from estimo.serve.page.charts import range_bar, waterfall, waterfall_steps
 from estimo.serve.page.maps import comparables_map
-from estimo.serve.page.notes import note
+from estimo.serve.warnings_text import note
 
 __all__ = ["answer_view"]
 

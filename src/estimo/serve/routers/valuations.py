@@ -33,6 +33,7 @@ from estimo.serve.schemas import (
     check_extra_fields,
 )
 from estimo.serve.valuer import price_only
+from estimo.serve.warnings_text import translate_warnings
 
 log = logging.getLogger(__name__)
 
@@ -134,14 +135,17 @@ def _answer(
     record: dict[str, Any],
     rid: str,
     explain: bool,
+    lang: str,
 ) -> dict[str, Any]:
-    """The answer the client's tier sees; the full answer is recorded first (monitoring).
+    """The answer the client's tier sees; the full answer is recorded first (monitoring,
+    with the engine's English warnings), then its warnings are said in ``lang``.
     Without ``explain``, price and ranges only (:func:`~estimo.serve.valuer.price_only`).
     A public answer's comparables get their coarse bearing from the home (the tier turns
     the comparables' coordinates, looked up in the bundle's reference, into it)."""
     answer = routed_answer(route, answer)
     if recorder is not None:
         recorder.record(rid, record, answer, route.model, client.tier)
+    answer["warnings"] = translate_warnings(answer.get("warnings", []), lang)
     if not explain:
         return guard.shape(price_only(answer), client, record)
     if client.tier == "public":
@@ -193,7 +197,7 @@ def create_valuation(
         raise _no_model(exc) from None
     answer = route.valuer.value_one(_model_view(record, route), explain=explain, lang=lang)
     count_valuation(metrics, route, explain)
-    shown = _answer(route, answer, guard, client, recorder, record, request_id.get(), explain)
+    shown = _answer(route, answer, guard, client, recorder, record, request_id.get(), explain, lang)
     return JSONResponse(shown, headers={"Content-Language": lang})
 
 
@@ -298,7 +302,7 @@ def create_valuations(
                     "ok": True,
                     "request_id": item_id,
                     "valuation": _answer(
-                        route, answer, guard, client, recorder, record, item_id, explain
+                        route, answer, guard, client, recorder, record, item_id, explain, lang
                     ),
                 }
     n_ok = sum(1 for item in items if item and item["ok"])
