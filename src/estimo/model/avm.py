@@ -766,8 +766,8 @@ class AVM(BaseEstimator):
         level = float(self.interval_levels[0] if level is None else level)
         if trust is not None and not fixed:
             pct = round(level * 100)
-            lo = trust[f"low_{pct}"].to_numpy(float)
-            hi = trust[f"high_{pct}"].to_numpy(float)
+            lo = column_floats(trust, f"low_{pct}")
+            hi = column_floats(trust, f"high_{pct}")
         else:
             cities = str_values(frame["city"])
             lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
@@ -865,7 +865,7 @@ class AVM(BaseEstimator):
         cities = str_values(subjects["city"])
         missing_city = subjects["city"].isna().to_numpy()
         if trust is not None:
-            fsd = trust["fsd"].to_numpy(float)
+            fsd = column_floats(trust, "fsd")
         else:
             fsd = self.intervals_.fsd(cities, self._segments(subjects))
         dates = self.stage_.valuation_dates(subjects, valuation_date)
@@ -881,7 +881,7 @@ class AVM(BaseEstimator):
         imputed = self._missing(subjects)
         if trust is not None:
             flags = trust["flags"].tolist()
-            months_past = trust["months_past"].to_numpy(float)
+            months_past = column_floats(trust, "months_past")
             confidence = [str(c) for c in trust["confidence"].tolist()]
         date_values = dates.tolist()
         ids = subjects["id"].tolist() if "id" in subjects else None

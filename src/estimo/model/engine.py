@@ -35,7 +35,7 @@ import pandas as pd
 
 from estimo.bundle_folder import BundleFolder
 from estimo.features.location import LocationFeatures
-from estimo.frames import column_arrays, frame_of, str_values
+from estimo.frames import column_arrays, column_floats, frame_of, str_values
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -76,11 +76,7 @@ def log_area(frame: pd.DataFrame) -> np.ndarray:
     """``log(area_m2)`` of each row, ``nan`` where the area is missing or not positive."""
     if "area_m2" not in frame:
         return np.full(len(frame), np.nan)
-    column = frame["area_m2"]
-    if column.dtype.kind in "fiu":
-        area = column.to_numpy(float)
-    else:
-        area = pd.to_numeric(column, errors="coerce").to_numpy(float)
+    area = column_floats(frame, "area_m2")  # text that is no number: NaN
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
 
@@ -232,9 +228,9 @@ class EngineStage:
         if not self.use_offset:
             return fallback
         area = log_area(frame) if area is None else area
-        guess = X["loc_knn_weighted"].to_numpy(float) + area
+        guess = column_floats(X, "loc_knn_weighted") + area
         if self.twin_offset and "loc_twin" in X:
-            twin = X["loc_twin"].to_numpy(float) + area
+            twin = column_floats(X, "loc_twin") + area
             guess = np.where(np.isfinite(twin), twin, guess)
         return np.where(np.isfinite(guess), guess, fallback)
 
