@@ -153,9 +153,10 @@ def test_a_ray_replica_values_concurrent_requests_together(bundles) -> None:
         {"city": "Roma", "area_m2": 40.0 + 9 * i, "rooms": 1.0 + i % 4, "date": "2024-01-15"}
         for i in range(8)
     ]
-    valuer = asyncio.run(replica.get_model("roma"))
+    slot = asyncio.run(replica.get_model("roma"))
+    valuer = slot.current[1]
     _hold_first_pass(valuer, queued=4, seconds=3)
-    replica.get_model = _same(valuer)  # the deployment's multiplexing cache, in one replica
+    replica.get_model = _same(slot)  # the deployment's multiplexing cache, in one replica
 
     async def all_at_once():
         return await asyncio.gather(*(replica.value(r, lang="it") for r in records))

@@ -6,6 +6,7 @@ to its bundle, a city without one to the global bundle.
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -53,9 +54,39 @@ def test_city_without_bundle_goes_to_global(ray_app, bundles: Path) -> None:
         {**PROPERTY, "date": "2024-01-15"}, explain=False
     )
     assert answer["price"] == pytest.approx(local["price"], rel=1e-12)
-    assert answer["explanation"] is None
+    assert "explanation" not in answer and "comparables" not in answer
 
 
 def test_words_follow_the_language(ray_app) -> None:
     answer = ray_app.options(multiplexed_model_id="roma").value.remote(ROMA, lang="it").result()
     assert answer["explanation"]["language"] == "it"
+
+
+def test_a_new_version_is_served_without_restart(ray_app, bundles: Path, tmp_path: Path) -> None:
+    """The replica's alias poll swaps the bundle cached for a multiplexed model id."""
+    import shutil
+
+    from ray import serve
+
+    from estimo.serve.ray_app import build_app
+
+    folder = tmp_path / "bundles"
+    shutil.copytree(bundles, folder)
+    handle = serve.run(
+        build_app({"model": str(folder), "alias_poll_seconds": 0.05}),
+        name="swap",
+        route_prefix=None,
+    )
+    try:
+        roma = handle.options(multiplexed_model_id="roma")
+        assert roma.value.remote(ROMA, explain=False).result()["model"]["version"] == "Roma"
+        shutil.move(folder / "Roma", folder / "roma")  # the same city, a new version
+        time.sleep(0.1)
+        versions = [roma.value.remote(ROMA, explain=False).result()["model"]["version"]]
+        deadline = time.monotonic() + 10
+        while versions[-1] != "roma" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            versions.append(roma.value.remote(ROMA, explain=False).result()["model"]["version"])
+        assert versions[-1] == "roma", versions
+    finally:
+        serve.delete("swap")

@@ -30,7 +30,14 @@ from estimo.serve.logs import request_id
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PROBLEM_TYPE", "ProblemError", "install_problem_handlers", "public_text", "shorten"]
+__all__ = [
+    "PROBLEM_TYPE",
+    "ProblemError",
+    "cannot_value",
+    "install_problem_handlers",
+    "public_text",
+    "shorten",
+]
 
 PROBLEM_TYPE = "urn:estimo:problem:"
 MEDIA_TYPE = "application/problem+json"
@@ -214,15 +221,17 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(EstimoError)
     async def _estimo(request: Request, exc: EstimoError) -> JSONResponse:
-        problems = getattr(exc, "problems", None)
-        errors = None
-        if problems and all(isinstance(p, dict) for p in problems):  # InputError.problems
-            errors = [
-                {k: str(p.get(k, "")) for k in ("field", "value", "message")} for p in problems
-            ]
-        return ProblemError(
-            422, "cannot-value", "The property cannot be valued", str(exc), errors
-        ).response(request.url.path)
+        return cannot_value(exc).response(request.url.path)
+
+
+def cannot_value(exc: EstimoError) -> ProblemError:
+    """The 422 problem of a property the model cannot value (the input contract's fields
+    named one by one when the error lists them)."""
+    problems = getattr(exc, "problems", None)
+    errors = None
+    if problems and all(isinstance(p, dict) for p in problems):  # InputError.problems
+        errors = [{k: str(p.get(k, "")) for k in ("field", "value", "message")} for p in problems]
+    return ProblemError(422, "cannot-value", "The property cannot be valued", str(exc), errors)
 
 
 def _error_of(item: dict[str, Any]) -> dict[str, str]:
