@@ -66,6 +66,8 @@ def test_a_captcha_verifier_named_in_the_settings_checks_the_tokens(
     [
         ("_guard_doubles.SolvedToken", "is not 'package.module:factory'"),
         ("_guard_doubles:NotAVerifier", "gave NotAVerifier; expected an object with verify"),
+        ("_guard_doubles:Missing", "cannot be loaded .*has no attribute 'Missing'"),
+        ("no_such_module_here:Verifier", "cannot be loaded .*No module named"),
     ],
 )
 def test_a_captcha_verifier_name_that_gives_none_is_refused(name: str, message: str) -> None:

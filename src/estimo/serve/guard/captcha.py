@@ -29,14 +29,21 @@ def load_verifier(spec: str | None) -> CaptchaVerifier | None:
     Raises
     ------
     ValueError
-        If the name is not ``module:attribute`` or does not give a verifier.
+        If the name is not ``module:attribute``, cannot be imported, or does not give a
+        verifier.
     """
     if not spec:
         return None
     module_name, sep, attribute = spec.partition(":")
     if not sep:
         raise ValueError(f"captcha_verifier {spec[:60]!r} is not 'package.module:factory'")
-    factory = getattr(importlib.import_module(module_name), attribute)
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ValueError(
+            f"captcha_verifier {spec[:60]!r} cannot be loaded ({exc}); expected "
+            "'package.module:factory' importable by the service"
+        ) from None
     verifier = factory()
     if not isinstance(verifier, CaptchaVerifier):
         raise ValueError(
