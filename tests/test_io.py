@@ -201,3 +201,23 @@ def test_loader_accounts_for_every_row(prices: list) -> None:
     dropped_by_issue = sum(i.count for i in report.issues if i.action == "row dropped")
     assert dropped_by_issue == report.n_dropped
     assert (result.frame["price"] > 0).all()
+
+
+def test_infinite_numbers_in_a_category_column_load() -> None:
+    """Found by the fuzz suite: an infinite number in a category column (a whole-number
+    float column) raised OverflowError while loading."""
+    table = raw(city=[1.0, float("inf"), 2.0, 1.0])
+    cfg = DataConfig(path="-", columns={"price": "Price", "date": "Sold", "city": "city"})
+    frame = to_canonical(table, cfg).frame
+    assert frame["city"].tolist() == ["1.0", "inf", "2.0", "1.0"]
+
+
+def test_extra_column_names_a_model_cannot_take_are_renamed_and_reported() -> None:
+    """Found by the fuzz suite: LightGBM refused a feature named '[/x]' in the middle of
+    training ('Do not support special JSON characters in feature name')."""
+    table = raw(**{"area [m2]": [50.0, 60.0, 70.0, 80.0], 'a"b:c': [1.0, 2.0, 3.0, 4.0]})
+    cfg = DataConfig(path="-", columns={"price": "Price", "date": "Sold", "city": {"value": "A"}})
+    loaded = to_canonical(table, cfg)
+    assert {"area (m2)", "a'b-c"} <= set(loaded.frame.columns)
+    renamed = [i for i in loaded.report.issues if i.action == "renamed"]
+    assert {i.column for i in renamed} == {"area [m2]", 'a"b:c'}

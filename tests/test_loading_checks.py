@@ -454,3 +454,9 @@ def test_a_copy_of_the_price_is_no_reference_for_differences():
     listed = frame["price"].to_numpy() * rng.uniform(1.0, 1.2, 200)
     gap = pd.Series(listed - frame["price"].to_numpy())
     assert "difference" in derived_from_price(gap, frame, {"list": listed})
+
+
+def test_the_price_derived_check_of_a_table_without_prices_warns_nothing():
+    """Found by the fuzz suite: numpy's 'All-NaN slice' warning when no price is a number."""
+    frame = pd.DataFrame({"price": [np.nan] * 6})
+    assert derived_from_price(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), frame) is None

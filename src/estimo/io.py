@@ -366,8 +366,10 @@ def to_canonical(
     if data.operation is not None:  # one value left: not a feature
         used.add(data.operation.column)
     extras = _extra_columns(raw, data, used)
+    names = model_safe_names(extras, report)
     for col in extras:
-        out[col] = _clean_extra(raw[col])
+        out[names[col]] = _clean_extra(raw[col])
+    extras = [names[c] for c in extras]
     fatal += mixed_price_scales(out["price_kind"], data)
     fatal += price_derived_problems(out, extras, [*data.allow_price_derived, *not_features])
     if fatal:
@@ -678,7 +680,7 @@ def _in_calendar(parsed: pd.Series, report: LoadReport) -> pd.Series:
 def _to_category(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values):
         as_int = values.dropna()
-        if len(as_int) and (as_int == as_int.round()).all():
+        if len(as_int) and np.isfinite(as_int).all() and (as_int == as_int.round()).all():
             return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
     text = values.astype("string").str.strip()
     return text.astype(object).where(text.notna() & (text != ""), None)
@@ -710,6 +712,43 @@ def _extra_columns(raw: pd.DataFrame, data: DataConfig, used: set[str]) -> list[
     if data.extra_features == "all":
         return [c for c in raw.columns if c not in used and c not in CANONICAL_COLUMNS]
     return [c for c in data.extra_features if c not in used]
+
+
+_NOT_IN_FEATURE_NAMES = str.maketrans(
+    {'"': "'", ",": ";", ":": "-", "[": "(", "]": ")", "{": "(", "}": ")"}
+)
+"""Characters LightGBM refuses in a feature name (its model text is partly JSON)."""
+
+
+def model_safe_names(columns: list[str], report: LoadReport) -> dict[str, str]:
+    """Each extra column's name as a feature name LightGBM takes: ``"``, ``,``, ``:``,
+    ``[``, ``]``, ``{`` and ``}`` replaced (``area [m2]`` -> ``area (m2)``), each renaming
+    reported; other names unchanged.
+
+    Examples
+    --------
+    >>> model_safe_names(["rooms", "area [m2]"], LoadReport(n_input_rows=0))
+    {'rooms': 'rooms', 'area [m2]': 'area (m2)'}
+    """
+    taken = {str(c) for c in columns}
+    names = {}
+    for column in columns:
+        name = str(column).translate(_NOT_IN_FEATURE_NAMES)
+        while name != str(column) and name in taken:
+            name += "_"
+        taken.add(name)
+        names[column] = name
+        if name != str(column):
+            report.issues.append(
+                LoadIssue(
+                    str(column)[:60],
+                    f"a column name with characters a model cannot take; renamed {name[:60]!r}",
+                    1,
+                    [str(column)[:60]],
+                    "renamed",
+                )
+            )
+    return names
 
 
 def _clean_extra(values: pd.Series) -> pd.Series:

@@ -237,6 +237,8 @@ def derived_from_price(
     """
     x = pd.to_numeric(values, errors="coerce").to_numpy(float)
     price = frame["price"].to_numpy(float)
+    if not np.isfinite(price).any() or not np.isfinite(x).any():
+        return None  # nothing to compare (the rows are dropped for their prices)
     with np.errstate(divide="ignore", invalid="ignore"):
         if _constant_ratio(x, price):
             return "it is a constant multiple of the price (a copy of it)"
