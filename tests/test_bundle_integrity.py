@@ -370,3 +370,17 @@ def test_estimo_value_on_a_damaged_folder_prints_one_error_line(saved, tmp_path)
     assert result.output.count("error:") == 1, result.output
     assert result.output.lstrip().startswith("error:"), result.output
     assert "re-train" in " ".join(result.output.split())
+
+
+def test_a_key_missing_from_a_json_file_of_an_old_folder_names_the_file(
+    pipelines, saved, tmp_path
+) -> None:
+    """Found by the fuzz suite: a byte flipped in a key of explain_reference.json of a folder
+    without checksums raised a bare KeyError('n') from the code reading it."""
+    folder = _copy(saved, tmp_path)
+    _as_saved_before_checksums(folder)
+    path = folder / "explain_reference.json"
+    path.write_text(path.read_text().replace('"n":', '"m":'))
+    with pytest.raises(BundleError, match="'explain_reference.json' has no 'n'") as info:
+        load_pipeline(str(folder), cities=pipelines[0].cities_)
+    assert isinstance(info.value, KeyError) and "re-train" in str(info.value)

@@ -53,7 +53,15 @@ from estimo.storage import file_sha256, fsync_folder, is_local, sha256
 
 log = logging.getLogger(__name__)
 
-__all__ = ["CHECKSUM_FILE", "MANIFEST_KEY", "META_FILES", "BundleFolder", "lightgbm_problem"]
+__all__ = [
+    "CHECKSUM_FILE",
+    "MANIFEST_KEY",
+    "META_FILES",
+    "BundleFolder",
+    "lightgbm_problem",
+    "publish_folder",
+    "staged_folder",
+]
 
 CHECKSUM_FILE = "checksums.json"
 MANIFEST_KEY = "checksums"  # key of a bundle's meta JSON: "this folder has a CHECKSUM_FILE"
@@ -266,10 +274,19 @@ class BundleFolder:
     def read_json(self, name: str) -> Any:
         """Read JSON."""
         text = self.read_text(name)
+        relative = self._prefix + name
+
+        def checked(pairs: dict) -> _JsonObject:
+            found = _JsonObject(pairs)
+            found.missing = lambda key: self._error(
+                relative, f"has no {str(key)[:40]!r} where a whole one has it (cut or altered)"
+            )
+            return found
+
         try:
-            return json.loads(text)
+            return json.loads(text, object_hook=checked)
         except ValueError as exc:
-            raise self._error(self._prefix + name, f"is not valid JSON ({exc})") from None
+            raise self._error(relative, f"is not valid JSON ({exc})") from None
 
     def write_parquet(self, name: str, table: pd.DataFrame) -> None:
         """Write a table as Parquet (its index is not kept: reset it first if it matters)."""
@@ -318,6 +335,30 @@ class BundleFolder:
         )
 
 
+class MissingKeyError(BundleError, KeyError):
+    """A key a whole file of the bundle has is missing (a :class:`KeyError` too, so code
+    reading optional keys with ``try``/``except KeyError`` keeps working)."""
+
+    __str__ = BundleError.__str__
+
+
+class _JsonObject(dict):
+    """A JSON object of a bundle file: ``obj[key]`` of a missing key is a
+    :class:`MissingKeyError` naming the file, not a bare ``KeyError`` from the code that
+    reads it (no ``__missing__``: pandas would call it when mapping values through the
+    dict)."""
+
+    missing: Any = None
+
+    def __getitem__(self, key: Any) -> Any:
+        try:
+            return dict.__getitem__(self, key)
+        except KeyError:
+            if self.missing is None:
+                raise
+            raise MissingKeyError(str(self.missing(key))) from None
+
+
 def lightgbm_problem(text: str, deep: bool = True) -> str | None:
     """What is wrong with a LightGBM text model, or None when it looks whole.
 
@@ -344,6 +385,38 @@ def lightgbm_problem(text: str, deep: bool = True) -> str | None:
         return 'is not a whole LightGBM model (no "end of trees")'
     problem = lightgbm_text_problem(text) if deep else None
     return None if problem is None else f"is a damaged LightGBM model: {problem}"
+
+
+@contextmanager
+def staged_folder(target: str) -> Iterator[str]:
+    """A hidden empty sibling of the local folder ``target`` to build a whole model folder
+    in (saved model, reports); :func:`publish_folder` puts it in place at once. Removed on
+    leaving the block if it was not published (a failure or a kill leaves at most a hidden
+    ``.<name>.staged-<uuid>`` sibling, never a half-made ``target``).
+
+    Raises
+    ------
+    BundleError
+        If ``target`` is a file or a folder holding other files than a model.
+    """
+    root = os.path.abspath(target)
+    _check_replaceable(root)
+    parent, base = os.path.split(root)
+    os.makedirs(parent, exist_ok=True)
+    staging = os.path.join(parent, f".{base}.staged-{uuid.uuid4().hex}")
+    try:
+        yield staging
+    finally:
+        if os.path.lexists(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def publish_folder(staging: str, target: str) -> None:
+    """Replace the local folder ``target`` (a model folder, or nothing) by the complete
+    ``staging`` folder in one atomic step (see :meth:`BundleFolder.writing`)."""
+    root = os.path.abspath(target)
+    _check_replaceable(root)
+    _swap_into_place(staging, root)
 
 
 def _last_part(url: str) -> str:

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import pandas as pd
 import typer
 
+from estimo.bundle_folder import publish_folder, staged_folder
 from estimo.cli._common import console, esc, handle_errors, load
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
@@ -360,8 +361,10 @@ def _train(
     extra = {"currency": loaded.currency, "quality": prepared.summary()}
     if register is not None:  # registered first: a failed registration leaves no --out folder
         _register_trained(register, alias, pipeline, frame, prepared, loaded, config, extra)
-    pipeline.save(str(out), extra={**extra, "training_window": window})
-    prepared.write(out / "quality", load_dropped=loaded.report.dropped)
+    with staged_folder(str(out)) as staging:  # the model and its quality report at once
+        pipeline.save(staging, extra={**extra, "training_window": window})
+        prepared.write(Path(staging) / "quality", load_dropped=loaded.report.dropped)
+        publish_folder(staging, str(out))
     engine = pipeline.engine_
     console.print(
         f"trained on {len(prepared.frame):,} rows ({window['from']} .. {window['to']}), "
