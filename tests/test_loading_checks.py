@@ -460,3 +460,18 @@ def test_the_price_derived_check_of_a_table_without_prices_warns_nothing():
     """Found by the fuzz suite: numpy's 'All-NaN slice' warning when no price is a number."""
     frame = pd.DataFrame({"price": [np.nan] * 6})
     assert derived_from_price(pd.Series([1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), frame) is None
+
+
+def test_clean_writes_a_text_column_the_cleaning_filled_with_numbers(tmp_path, clean_market):
+    """Found by the fuzz suite: 'estimo clean' failed with an unexpected ArrowTypeError
+    writing cleaned.parquet when a column of words also held 1.0 after cleaning."""
+    frame = clean_market.frame.head(300).copy()
+    frame["has_elevator"] = None  # words on a few rows: the cleaning fills 1.0 from the text
+    frame["has_elevator"] = frame["has_elevator"].astype(object)
+    frame.loc[:3, "has_elevator"] = ["👍", "1e16", "-2e16", "x"]
+    frame.to_csv(tmp_path / "mixed.csv", index=False)
+    out = tmp_path / "c"
+    result = runner.invoke(app, ["clean", str(tmp_path / "mixed.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    cleaned = pd.read_parquet(out / "cleaned.parquet")
+    assert len(cleaned) + len(pd.read_parquet(out / "dropped.parquet")) == 300

@@ -41,6 +41,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from estimo.config import (
     ColumnSource,
@@ -262,6 +263,33 @@ def named_as_written(frame: pd.DataFrame) -> pd.DataFrame:
         if dot and number.isdigit() and base in names[:i]:
             renamed[name] = f"{base} (column {i + 1})"
     return frame.rename(columns=renamed) if renamed else frame
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` as Parquet; a text column that also holds numbers (a cleaning rule
+    filled 1.0 into a column of words) is written as text, its missing values kept.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> path = Path(tempfile.mkdtemp()) / "t.parquet"
+    >>> write_parquet(pd.DataFrame({"a": ["yes", 1.0, None]}), path)
+    >>> pd.read_parquet(path)["a"].isna().tolist(), pd.read_parquet(path)["a"][:2].tolist()
+    ([False, False, True], ['yes', '1.0'])
+    """
+    try:
+        frame.to_parquet(path, index=False)
+        return
+    except (pa.ArrowTypeError, pa.ArrowInvalid):
+        pass
+    fixed = frame.copy()
+    for column in [c for c in fixed.columns if pd.api.types.is_object_dtype(fixed[c])]:
+        values = fixed[column]
+        kinds = {type(v) for v in values.dropna()}
+        if len(kinds) > 1:
+            fixed[column] = values.map(lambda v: None if v is None or v != v else str(v))
+            log.info("%s: values of mixed types written as text", column)
+    fixed.to_parquet(path, index=False)
 
 
 def identity_data_config(path: str, columns: list[str] | None = None) -> DataConfig:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from estimo.cli._common import console, handle_errors, load
 from estimo.errors import EstimoError
-from estimo.io import summary_with_load_drops, with_load_drops
+from estimo.io import summary_with_load_drops, with_load_drops, write_parquet
 from estimo.jsonutil import write_json
 from estimo.progress import step_progress
 from estimo.quality.auditor import STEPS, audit
@@ -134,8 +134,8 @@ def _clean(data: str, out: Path) -> None:
     paths["changes"] = out / "changes.parquet"
     paths["dropped"] = out / "dropped.parquet"
     paths["summary"] = out / "cleaning.json"
-    result.frame.to_parquet(paths["cleaned"], index=False)
-    result.changes.to_parquet(paths["changes"], index=False)
+    write_parquet(result.frame, paths["cleaned"])
+    write_parquet(result.changes, paths["changes"])
     with_load_drops(result.dropped, loaded.report).to_parquet(paths["dropped"], index=False)
     s = summary_with_load_drops(result.summary, loaded.report.dropped)
     write_json(paths["summary"], s)
