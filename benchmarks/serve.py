@@ -23,6 +23,7 @@ Run from the repository root (about 5 minutes; 100 small bundles are trained fir
 
     nice python benchmarks/serve.py
     nice python benchmarks/serve.py --load-seconds 20 --swap-seconds 10   # quicker
+    nice python benchmarks/serve.py --part memory --part swap              # parts 5 and 6
 """
 
 from __future__ import annotations
@@ -473,6 +474,51 @@ def swap_run(url: str, requests: dict[str, dict[str, Any]], extras: list[str], s
 # ---------------------------------------------------------------------- main
 
 
+PARTS = ("cold", "first", "latency", "memory", "swap")
+
+
+def fast_parts(args: Any, url: str, requests: dict, extras: list, want: Any) -> None:
+    """Parts 2 (first request of a city) and 3-4 (latency, throughput, batch)."""
+    one = requests["City000"]
+    batch = {"properties": [{**one, "area_m2": 40.0 + i} for i in range(100)]}
+    estimo = Server(ESTIMO, estimo_env(url, "champion", extras, alias_poll_seconds=0))
+    estimo.wait_ready()
+    time.sleep(2.0)  # the engine's libraries are imported right after ready
+    if want("first"):
+        print("\n2. first request for a city not loaded yet")
+        print(json.dumps(first_requests(estimo, requests), indent=1))
+    if not want("latency"):
+        estimo.stop()
+        return
+
+    bare = Server(BARE, {}, app_dir=HERE)
+    bare.wait_ready()
+    constant = Server(CONSTANT, {}, app_dir=HERE)
+    constant.wait_ready()
+    alone = Server(ESTIMO, estimo_env(url, "champion", extras, alias_poll_seconds=0, coalesce=1))
+    alone.wait_ready()
+    rows = {}
+    servers = {"estimo": estimo, "estimo_coalesce1": alone, "estimo_constant": constant}
+    for name, server in (*servers.items(), ("bare", bare)):
+        rows[name] = {
+            **latency(server, "/v1/valuations", one, args.requests),
+            "threads4_per_s": load(server, "/v1/valuations", [one], 5.0)["per_s"],
+            "batch100_no_reasons_per_s": 100
+            * load(server, "/v1/valuations:batch?explain=false", [batch], 5.0)["per_s"],
+        }
+    ratios = {name: {k: rows[name][k] / rows["bare"][k] for k in rows["bare"]} for name in servers}
+    coalescing = {
+        k: rows["estimo"][k] / rows["estimo_coalesce1"][k] for k in ("p50_ms", "threads4_per_s")
+    }
+    print("\n3-4. one valuation with reasons (sequential, 4 threads); batch of 100")
+    print("estimo_constant: the service around a constant valuer (what HTTP + the app add)")
+    print("estimo_coalesce1: the service valuing every request alone (coalesce: 1)")
+    rows["engine_in_process"] = in_process(url, one, min(args.requests, 200))
+    print(json.dumps({**rows, "over_bare": ratios, "coalesce16_over_1": coalescing}, indent=1))
+    for server in (*servers.values(), bare):
+        server.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--load-seconds", type=float, default=60.0)
@@ -481,7 +527,19 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--cities", type=int, default=N_CITIES, help="city bundles (>= 15)")
     parser.add_argument("--workdir", help="keep the trained bundles here and reuse them")
+    parser.add_argument(
+        "--part",
+        action="append",
+        choices=PARTS,
+        help="run only this part (repeat for several; default: all): cold (1), first (2), "
+        "latency (3-4), memory (5), swap (6)",
+    )
     args = parser.parse_args()
+    parts = set(args.part or PARTS)
+
+    def want(part: str) -> bool:
+        return part in parts
+
     print(f"uptime: {os.popen('uptime').read().strip()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(args.workdir or tmp)
@@ -492,58 +550,21 @@ def main() -> None:
         else:
             url, requests, extras = build_registry(work, args.seed, args.cities)
             saved.write_text(json.dumps([url, requests, extras]))
-        one = requests["City000"]
-        batch = {"properties": [{**one, "area_m2": 40.0 + i} for i in range(100)]}
-
-        print("\n1. cold start to /readyz 200 (15 city bundles registered, lazy)")
-        print(json.dumps(cold_start(url, extras), indent=1))
-
-        estimo = Server(ESTIMO, estimo_env(url, "champion", extras, alias_poll_seconds=0))
-        estimo.wait_ready()
-        time.sleep(2.0)  # the engine's libraries are imported right after ready
-        print("\n2. first request for a city not loaded yet")
-        print(json.dumps(first_requests(estimo, requests), indent=1))
-
-        bare = Server(BARE, {}, app_dir=HERE)
-        bare.wait_ready()
-        constant = Server(CONSTANT, {}, app_dir=HERE)
-        constant.wait_ready()
-        alone = Server(
-            ESTIMO, estimo_env(url, "champion", extras, alias_poll_seconds=0, coalesce=1)
-        )
-        alone.wait_ready()
-        rows = {}
-        servers = {"estimo": estimo, "estimo_coalesce1": alone, "estimo_constant": constant}
-        for name, server in (*servers.items(), ("bare", bare)):
-            rows[name] = {
-                **latency(server, "/v1/valuations", one, args.requests),
-                "threads4_per_s": load(server, "/v1/valuations", [one], 5.0)["per_s"],
-                "batch100_no_reasons_per_s": 100
-                * load(server, "/v1/valuations:batch?explain=false", [batch], 5.0)["per_s"],
-            }
-        ratios = {
-            name: {k: rows[name][k] / rows["bare"][k] for k in rows["bare"]} for name in servers
-        }
-        coalescing = {
-            k: rows["estimo"][k] / rows["estimo_coalesce1"][k] for k in ("p50_ms", "threads4_per_s")
-        }
-        print("\n3-4. one valuation with reasons (sequential, 4 threads); batch of 100")
-        print("estimo_constant: the service around a constant valuer (what HTTP + the app add)")
-        print("estimo_coalesce1: the service valuing every request alone (coalesce: 1)")
-        rows["engine_in_process"] = in_process(url, one, min(args.requests, 200))
-        print(json.dumps({**rows, "over_bare": ratios, "coalesce16_over_1": coalescing}, indent=1))
-        for server in (*servers.values(), bare):
-            server.stop()
-
-        print(f"\n5. {args.cities} city bundles, 1 GiB budget, {args.load_seconds:.0f} s load")
-        big = budget_run(url, requests, extras, 1024, args.load_seconds)
-        print(json.dumps(big, indent=1))
-        third = round(big["mean_bundle_mb"] * args.cities / 3)
-        print(f"\n5b. the same with a {third} MiB budget (about a third fits: LRU at work)")
-        print(json.dumps(budget_run(url, requests, extras, third, args.load_seconds), indent=1))
-
-        print(f"\n6. champion swap every 3 s during a {args.swap_seconds:.0f} s load")
-        print(json.dumps(swap_run(url, requests, extras, args.swap_seconds), indent=1))
+        if want("cold"):
+            print("\n1. cold start to /readyz 200 (15 city bundles registered, lazy)")
+            print(json.dumps(cold_start(url, extras), indent=1))
+        if want("first") or want("latency"):
+            fast_parts(args, url, requests, extras, want)
+        if want("memory"):
+            print(f"\n5. {args.cities} city bundles, 1 GiB budget, {args.load_seconds:.0f} s load")
+            big = budget_run(url, requests, extras, 1024, args.load_seconds)
+            print(json.dumps(big, indent=1))
+            third = round(big["mean_bundle_mb"] * args.cities / 3)
+            print(f"\n5b. the same with a {third} MiB budget (about a third fits: LRU at work)")
+            print(json.dumps(budget_run(url, requests, extras, third, args.load_seconds), indent=1))
+        if want("swap"):
+            print(f"\n6. champion swap every 3 s during a {args.swap_seconds:.0f} s load")
+            print(json.dumps(swap_run(url, requests, extras, args.swap_seconds), indent=1))
     print(f"\nuptime: {os.popen('uptime').read().strip()}")
 
 
