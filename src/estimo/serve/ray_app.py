@@ -21,9 +21,10 @@ monitoring store are the FastAPI service's: put Ray's proxy behind them, or use 
 service where they are needed.
 
 Each replica re-reads the aliases every ``serve.alias_poll_seconds`` (5 s by default; 0:
-never), on the next request after that time: a bundle whose alias moved is loaded (off the
-event loop) and swapped into the replica's cache slot for its model id, so a new champion
-is served without a restart and requests in flight finish on the version they started with.
+never), in a background thread started by the first request after that time: a bundle
+whose alias moved is loaded and swapped into the replica's cache slot for its model id, so
+a new champion is served without a restart, no request waits for the load, and requests in
+flight finish on the version they started with.
 
 Install with ``pip install "estimo[ray]"``; run with::
 
@@ -163,13 +164,14 @@ class ValuationsReplica:
             self.refs = new_refs
             return changed
 
-    async def _poll(self) -> None:
-        """Re-read the aliases when ``alias_poll_seconds`` have passed (off the loop)."""
+    def _poll(self) -> None:
+        """Re-read the aliases in a background thread when ``alias_poll_seconds`` have
+        passed (no request waits for the catalog or a new version's load)."""
         seconds = self.settings.alias_poll_seconds
-        if seconds <= 0 or time.monotonic() < self._next_poll:
+        if seconds <= 0 or time.monotonic() < self._next_poll or self._refreshing.locked():
             return
         self._next_poll = time.monotonic() + seconds
-        await asyncio.to_thread(self.refresh)
+        threading.Thread(target=self.refresh, name="estimo-alias-poll", daemon=True).start()
 
     async def _slot(self, key: str) -> BundleSlot:
         slot = await self.get_model(key)
@@ -183,7 +185,7 @@ class ValuationsReplica:
     ) -> dict[str, Any]:
         """The answer for one canonical record (as ``POST /v1/valuations``); ``routed``: the
         multiplexed model id of the request picks the bundle (a batch item's city does)."""
-        await self._poll()
+        self._poll()
         key = (routed and self.requested_model_id()) or model_id(record.get("city"), self.refs)
         warnings: list[str] = []
         if key not in self.refs:
