@@ -76,6 +76,9 @@ def test_explain_false_gives_price_and_range_only(client) -> None:
     assert set(batch.json()["items"][0]["valuation"]) == PRICE_ONLY_KEYS
     explained = client.post("/v1/valuations", json=PROPERTY).json()
     assert explained["price"] == body["price"] and explained["comparables"]
+    spec = client.get("/openapi.json").json()["paths"]["/v1/valuations"]["post"]
+    example = spec["responses"]["200"]["content"]["application/json"]["examples"]["price_only"]
+    assert set(example["value"]) == PRICE_ONLY_KEYS - {"subject_id"}
 
 
 @pytest.mark.parametrize(

@@ -157,7 +157,22 @@ def _answer(
     "/valuations",
     summary="Value one property",
     response_model=ValuationOut,
-    responses={200: {"content": {"application/json": {"example": EXAMPLE_VALUATION}}}, **PROBLEMS},
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "examples": {
+                        "explained": {"summary": "with reasons", "value": EXAMPLE_VALUATION},
+                        "price_only": {
+                            "summary": "explain=false: price and ranges only",
+                            "value": price_only(EXAMPLE_VALUATION),
+                        },
+                    }
+                }
+            }
+        },
+        **PROBLEMS,
+    },
 )
 def create_valuation(
     item: Annotated[
