@@ -23,7 +23,7 @@ def serve(
         str | None,
         typer.Option(
             help="alias of the global bundle; city bundles: '<alias>--<city>' "
-            "[default: serve.alias, else champion]"
+            "(default: serve.alias from ESTIMO_SERVE__ALIAS or estimo.yaml, else champion)"
         ),
     ] = None,
     model: Annotated[
@@ -31,11 +31,14 @@ def serve(
         typer.Option("--model", "-m", help="a model folder, or one folder per city + _global"),
     ] = None,
     host: Annotated[
-        str | None, typer.Option(help="interface to listen on [default: serve.host, 127.0.0.1]")
+        str | None,
+        typer.Option(help="interface to listen on (default: serve.host, else 127.0.0.1)"),
     ] = None,
-    port: Annotated[int | None, typer.Option(help="TCP port [default: serve.port, 8000]")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="TCP port (default: serve.port, else 8000)")
+    ] = None,
     workers: Annotated[
-        int | None, typer.Option(help="worker processes [default: serve.workers, 1]", min=1)
+        int | None, typer.Option(help="worker processes (default: serve.workers, else 1)", min=1)
     ] = None,
     hot_city: Annotated[
         list[str] | None,
