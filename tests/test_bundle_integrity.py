@@ -384,3 +384,29 @@ def test_a_key_missing_from_a_json_file_of_an_old_folder_names_the_file(
     with pytest.raises(BundleError, match="'explain_reference.json' has no 'n'") as info:
         load_pipeline(str(folder), cities=pipelines[0].cities_)
     assert isinstance(info.value, KeyError) and "re-train" in str(info.value)
+
+
+def test_staging_folders_left_by_killed_runs_are_removed_by_the_next(tmp_path) -> None:
+    import os
+    import time
+
+    from estimo.bundle_folder import STALE_STAGING_SECONDS, publish_folder, staged_folder
+
+    target = tmp_path / "model"
+    stale = tmp_path / ".model.staged-deadbeef"
+    running = tmp_path / ".model.staged-cafe"  # another run building its folder right now
+    other = tmp_path / ".other.staged-old"  # another target's: not ours to remove
+    for folder in (stale, running, other):
+        folder.mkdir()
+        (folder / "part.txt").write_text("x")
+    long_ago = time.time() - STALE_STAGING_SECONDS - 60
+    os.utime(stale, (long_ago, long_ago))
+    os.utime(other, (long_ago, long_ago))
+    with staged_folder(str(target)) as staging:
+        os.makedirs(staging)
+        with open(os.path.join(staging, CHECKSUM_FILE), "w") as out:
+            out.write("{}")
+        publish_folder(staging, str(target))
+    assert not stale.exists()
+    assert running.exists() and other.exists()
+    assert (target / CHECKSUM_FILE).is_file()

@@ -38,6 +38,7 @@ import json
 import logging
 import os
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -403,12 +404,33 @@ def staged_folder(target: str) -> Iterator[str]:
     _check_replaceable(root)
     parent, base = os.path.split(root)
     os.makedirs(parent, exist_ok=True)
+    _remove_stale_staging(parent, base)
     staging = os.path.join(parent, f".{base}.staged-{uuid.uuid4().hex}")
     try:
         yield staging
     finally:
         if os.path.lexists(staging):
             shutil.rmtree(staging, ignore_errors=True)
+
+
+STALE_STAGING_SECONDS = 6 * 3600
+"""A staging sibling untouched this long was left by a killed run (none takes so long)."""
+
+
+def _remove_stale_staging(parent: str, base: str) -> None:
+    """Remove the ``.<base>.staged-*`` siblings that killed runs left behind (untouched for
+    :data:`STALE_STAGING_SECONDS`; a run still building its folder is left alone)."""
+    prefix, now = f".{base}.staged-", time.time()
+    for name in os.listdir(parent):
+        path = os.path.join(parent, name)
+        if not name.startswith(prefix) or not os.path.isdir(path):
+            continue
+        try:
+            if now - os.stat(path).st_mtime > STALE_STAGING_SECONDS:
+                shutil.rmtree(path, ignore_errors=True)
+                log.info("removed %s, left by a run that was stopped", name)
+        except OSError:  # removed meanwhile by another run
+            continue
 
 
 def publish_folder(staging: str, target: str) -> None:
