@@ -204,3 +204,23 @@ def test_column_floats_are_float_values_of_the_column(kind, n, seed):
     assert got.dtype == expected.dtype == np.float64
     assert got.tobytes() == expected.tobytes()
     assert got.flags.writeable <= expected.flags.writeable
+
+
+@given(
+    kinds=st.lists(st.sampled_from(KINDS[:10]), max_size=6),
+    n=st.sampled_from([0, 1, 7, 300]),
+    seed=st.integers(0, 2**16),
+)
+def test_frame_of_keeps_object_arrays_as_python_objects_when_told(kinds, n, seed):
+    rng = np.random.default_rng(seed)
+    index = pd.RangeIndex(n)
+    columns = {f"c{i}": _column(kind, n, rng, index) for i, kind in enumerate(kinds)}
+    as_objects = {
+        k: pd.Series(v, index=index, dtype=object)
+        if isinstance(v, np.ndarray) and v.dtype == object
+        else v
+        for k, v in columns.items()
+    }
+    expected = pd.DataFrame(as_objects, index=index)
+    got = frame_of(columns, index, object_as_is=True)
+    pd.testing.assert_frame_equal(got, expected, check_column_type=True)

@@ -216,7 +216,9 @@ def with_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     return pd.concat([frame, frame_of(added, frame.index)], axis=1)
 
 
-def frame_of(columns: dict[str, Any], index: pd.Index | range | int) -> pd.DataFrame:
+def frame_of(
+    columns: dict[str, Any], index: pd.Index | range | int, *, object_as_is: bool = False
+) -> pd.DataFrame:
     """``pd.DataFrame(columns, index=index)``, the same frame, built from the column arrays
     directly when the frame is small (up to 256 rows) and every column is a 1-d numpy array
     of numbers or booleans, a pandas array, or a ``Series`` on ``index``.
@@ -225,6 +227,9 @@ def frame_of(columns: dict[str, Any], index: pd.Index | range | int) -> pd.DataF
     a one-row frame of 40 columns, paid several times per valuation); the arrays here are
     copied and handed to pandas as they are. Anything else (lists, scalars, an object or
     date ``ndarray``, whose type the constructor infers) takes the constructor.
+
+    ``object_as_is``: an object ``ndarray`` stays a column of Python objects, as an object
+    ``Series`` on ``index`` would (the constructor would read its text as pandas' ``str``).
 
     Examples
     --------
@@ -237,15 +242,22 @@ def frame_of(columns: dict[str, Any], index: pd.Index | range | int) -> pd.DataF
     elif not isinstance(index, pd.Index):
         index = pd.Index(index)
     if columns and len(index) <= _SMALL_ROWS:
-        arrays = [_block_array(values, index) for values in columns.values()]
+        arrays = [_block_array(values, index, object_as_is) for values in columns.values()]
         if all(array is not None for array in arrays):
             return pd.DataFrame._from_arrays(
                 arrays, columns=pd.Index(list(columns)), index=index, verify_integrity=False
             )
+    if object_as_is:
+        columns = {
+            name: pd.Series(values, index=index, dtype=object, copy=False)
+            if isinstance(values, np.ndarray) and values.dtype == object
+            else values
+            for name, values in columns.items()
+        }
     return pd.DataFrame(columns, index=index)
 
 
-def _block_array(values: Any, index: pd.Index) -> Any:
+def _block_array(values: Any, index: pd.Index, object_as_is: bool = False) -> Any:
     """A copy of ``values`` as pandas would store it in a frame on ``index``, or None when
     only the constructor can tell (see :func:`frame_of`)."""
     if isinstance(values, pd.Series):
@@ -255,7 +267,7 @@ def _block_array(values: Any, index: pd.Index) -> Any:
         if isinstance(values, np.ndarray) and values.dtype.kind in "mM":
             return None
     elif isinstance(values, np.ndarray):
-        if values.dtype.kind not in "fbiu":
+        if values.dtype.kind not in ("fbiuO" if object_as_is else "fbiu"):
             return None
     elif not isinstance(values, pd.api.extensions.ExtensionArray):
         return None
@@ -285,13 +297,9 @@ def with_replaced(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:
     ) and all(np.shape(v) == (len(frame),) for v in columns.values())
     if not simple or len(frame) > _SMALL_ROWS or not frame.columns.is_unique:
         return frame.assign(**columns)
-    data: dict[str, Any] = {}
-    for name, array in zip(frame.columns.tolist(), column_arrays(frame), strict=True):
-        if isinstance(array, np.ndarray) and array.dtype.kind not in "fbiu":
-            array = pd.Series(array, index=frame.index, dtype=array.dtype, copy=False)
-        data[name] = array
+    data = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
     data.update(columns)
-    return frame_of(data, frame.index)
+    return frame_of(data, frame.index, object_as_is=True)
 
 
 def records(frame: pd.DataFrame) -> list[dict[str, Any]]:

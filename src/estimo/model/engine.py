@@ -81,14 +81,6 @@ def log_area(frame: pd.DataFrame) -> np.ndarray:
         return np.where(area > 0, np.log(np.where(area > 0, area, 1.0)), np.nan)
 
 
-def _keep_dtype(array: Any, index: pd.Index) -> Any:
-    """A column's array, ready for a new frame with the same dtype: an object array is
-    wrapped in an object Series (a frame would read its text as pandas' string dtype)."""
-    if isinstance(array, np.ndarray) and array.dtype == object:
-        return pd.Series(array, index=index, dtype=object, copy=False)
-    return array
-
-
 @dataclass(frozen=True)
 class PredictionSteps:
     """What :meth:`EngineStage.predict_steps` computed on the way to the log prices."""
@@ -211,11 +203,11 @@ class EngineStage:
         (built once from the column arrays: for one property, selecting, copying and
         concatenating frames cost more than the features themselves)."""
         arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
-        data = {name: _keep_dtype(arrays[name], frame.index) for name in feature_columns(frame)}
+        data = {name: arrays[name] for name in feature_columns(frame)}
         if "city" not in data:
             data["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
         data.update(zip(loc.columns.tolist(), column_arrays(loc), strict=True))
-        return frame_of(data, frame.index)
+        return frame_of(data, frame.index, object_as_is=True)  # text stays Python objects
 
     def offset(
         self, frame: pd.DataFrame, X: pd.DataFrame, area: np.ndarray | None = None
