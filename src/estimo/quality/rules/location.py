@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.config import LocationRules
+from estimo.frames import column_values
 from estimo.quality._frame import KM_PER_DEGREE, MAD_TO_SD, distance_km
 from estimo.quality.findings import AuditContext
 
@@ -152,12 +153,13 @@ def _inside(
     if not ok.any():
         return result
     at = known[ok]
-    centre_lat = regions["lat"].to_numpy()[at]
+    # the columns' arrays: a column read as a Series deep-copies the table's ``attrs``
+    centre_lat = column_values(regions, "lat")[at]
     dlat = np.abs(lat[ok] - centre_lat) * KM_PER_DEGREE
-    dlon = np.abs(lon[ok] - regions["lon"].to_numpy()[at]) * KM_PER_DEGREE
+    dlon = np.abs(lon[ok] - column_values(regions, "lon")[at]) * KM_PER_DEGREE
     dlon = dlon * np.cos(np.radians(centre_lat))
-    result[ok] = (dlat <= regions["half_lat_km"].to_numpy()[at]) & (
-        dlon <= regions["half_lon_km"].to_numpy()[at]
+    result[ok] = (dlat <= column_values(regions, "half_lat_km")[at]) & (
+        dlon <= column_values(regions, "half_lon_km")[at]
     )
     return result
 
