@@ -219,6 +219,24 @@ DAMAGE_INSIDE = {
         lambda t: t.rstrip("\n")[:-3] + "\n" if "pandas_categorical:" in t else t + "x",
         "pandas_categorical",
     ),
+    # LightGBM reads a parameter line without its colon out of bounds: a segmentation fault
+    "a parameter line without its colon": (
+        lambda t: t.replace("[boosting: gbdt]", "[boosting gbdt]", 1),
+        "its parameters hold '[boosting gbdt]'",
+    ),
+    "parameters cut short": (
+        lambda t: (
+            t.split("\nend of parameters")[0].rsplit("\n", 3)[0]
+            + "\n[objec"
+            + "\nend of parameters"
+            + t.split("\nend of parameters", 1)[1]
+        ),
+        "its parameters hold '[objec'",
+    ),
+    "parameters without their end": (
+        lambda t: t.replace("\nend of parameters", "\nend of paramet", 1),
+        'no "end of parameters"',
+    ),
 }
 
 

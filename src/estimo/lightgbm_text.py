@@ -87,6 +87,7 @@ def _check(text: str) -> None:
     if not sound:  # the tree by tree check says what is wrong
         for i, block in enumerate(blocks):
             _check_tree(i, block, n_features)
+    _check_parameters(text[end:])
     _check_pandas_categorical(text[end:])
 
 
@@ -407,6 +408,22 @@ def _int(text: str, what: str) -> int:
     if not text.lstrip("-").isdigit() or not text.isascii():
         raise _DamagedError(f"{what} is {text[:20]!r}, expected a whole number")
     return int(text)
+
+
+def _check_parameters(tail: str) -> None:
+    """The saved parameters, one ``[name: value]`` a line up to ``end of parameters``:
+    LightGBM reads a line without its colon out of bounds when the booster is made (the
+    process dies with a segmentation fault)."""
+    start = tail.find("\nparameters:\n")
+    if start < 0:
+        return
+    end = tail.find("\nend of parameters", start)
+    if end < 0:
+        raise _DamagedError('its parameters have no "end of parameters"')
+    lines = tail[start + len("\nparameters:\n") : end].split("\n")
+    for line in lines:
+        if line and not (line.startswith("[") and line.endswith("]") and ": " in line):
+            raise _DamagedError(f"its parameters hold {line[:30]!r}, expected '[name: value]'")
 
 
 def _check_pandas_categorical(tail: str) -> None:

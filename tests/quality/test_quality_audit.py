@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -262,3 +263,30 @@ def test_audit_never_crashes(rows):
     assert rep.n_rows == len(frame)
     assert len(rep.flags) == len(frame)
     json.dumps(rep.to_dict(), allow_nan=False, default=str)
+
+
+@pytest.mark.parametrize("lat", [45.46, 140737488355329.0, -1e300])
+def test_the_report_maps_one_point_or_absurd_coordinates_without_a_warning(tmp_path, lat):
+    """One located row, or a latitude so large that padding its map changes nothing, used to
+    divide 0 by 0 while drawing the city's map (a RuntimeWarning, an error in the CLI's
+    tests; found by the fuzz suite)."""
+    from estimo.quality.html import _share_of
+
+    frame = pd.DataFrame(
+        {
+            "id": ["a"],
+            "price": [300_000.0],
+            "city": ["Milano"],
+            "date": pd.to_datetime(["2024-01-15"]),
+            "lat": [lat],
+            "lon": [9.19],
+            "area_m2": [80.0],
+        }
+    )
+    report = audit(frame, QualityConfig())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        paths = report.write(tmp_path)
+    assert "<svg" in paths["html"].read_text()
+    assert _share_of(5.0, 0.0, 10.0) == 0.5 and _share_of(20.0, 0.0, 10.0) == 1.0
+    assert _share_of(1.0, 3.0, 3.0) == 0.5 and _share_of(float("nan"), 0.0, 1.0) == 0.5

@@ -235,6 +235,16 @@ def _legend(kinds: list[str]) -> str:
     )
 
 
+def _share_of(value: float, low: float, high: float) -> float:
+    """Where ``value`` lies from ``low`` (0) to ``high`` (1), clipped; the middle when the
+    span is empty or not a number (one point, or coordinates so large that padding them
+    changes nothing)."""
+    span = high - low
+    if not (np.isfinite(span) and span > 0 and np.isfinite(value)):
+        return 0.5
+    return (min(max(value, low), high) - low) / span
+
+
 def _maps(points: pd.DataFrame, regions: pd.DataFrame | None, size: int = 260) -> str:
     cities = points["city"].value_counts().index[:12]
     out = []
@@ -254,8 +264,8 @@ def _maps(points: pd.DataFrame, regions: pd.DataFrame | None, size: int = 260) -
         )
         dots = []
         for row in sub.sort_values("flag").itertuples(index=False):
-            px = (min(max(row.lon, lon_lo), lon_hi) - lon_lo) / (lon_hi - lon_lo) * (size - 10) + 5
-            py = (lat_hi - min(max(row.lat, lat_lo), lat_hi)) / (lat_hi - lat_lo) * (size - 10) + 5
+            px = _share_of(row.lon, lon_lo, lon_hi) * (size - 10) + 5
+            py = (1 - _share_of(row.lat, lat_lo, lat_hi)) * (size - 10) + 5
             colour = _COLOURS.get(row.flag, "#aab7b8")
             radius = 1.6 if row.flag == "" else 3
             dots.append(
