@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import column_arrays, frame_of
+from estimo.frames import column_arrays, column_values, frame_of
 from estimo.schema import CANONICAL_COLUMNS, FIELDS, NUMERIC_FIELDS
 
 MAD_TO_SD = 1.4826
@@ -79,12 +79,9 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
         raise ValueError(f"columns {twice} appear more than once; expected one of each")
     n = len(frame)
     index = pd.RangeIndex(n)
-    columns: dict[str, Any] = {
-        name: pd.Series(values, index=index, dtype=object, copy=False)  # not pandas' str
-        if isinstance(values, np.ndarray) and values.dtype == object
-        else values
-        for name, values in zip(frame.columns, column_arrays(frame), strict=True)
-    }
+    # the columns' own arrays, an object array kept as Python objects (not pandas' str)
+    names = frame.columns.tolist()  # one call, not one per name of a text index
+    columns: dict[str, Any] = dict(zip(names, column_arrays(frame), strict=True))
     result = PreparedFrame(frame)  # the frame is set once built
     for name in CANONICAL_COLUMNS:
         if name not in columns:
@@ -95,26 +92,41 @@ def prepare_frame(frame: pd.DataFrame) -> PreparedFrame:
             elif kind == "date":
                 columns[name] = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
             else:
-                columns[name] = pd.Series([None] * n, index=index, dtype=object)
+                columns[name] = np.full(n, None, dtype=object)
     for name in NUMERIC_FIELDS:
         columns[name] = _as_float(name, columns[name], index, result)
-    columns["date"] = _as_datetime_ns(pd.Series(columns["date"], index=index, copy=False))
-    ids = pd.Series(columns["id"], index=index, copy=False)
-    if "id" in result.added_columns or ids.isna().any():
-        generated = pd.Series([f"row-{i}" for i in range(n)], index=index)
-        ids = ids.where(ids.notna(), generated)
-    columns["id"] = ids.astype(str)
+    columns["date"] = _as_datetime_ns(columns["date"], index)
+    columns["id"] = _as_ids(columns["id"], index, "id" in result.added_columns)
     for name in ("city", "neighbourhood", "country", "property_type", "condition", "price_kind"):
-        columns[name] = _as_text(pd.Series(columns[name], index=index, copy=False))
-    result.frame = frame_of(columns, index)
+        columns[name] = _as_text(columns[name], index)
+    result.frame = frame_of(columns, index, object_as_is=True)
     return result
+
+
+def _as_ids(values: Any, index: pd.Index, added: bool) -> Any:
+    """The ids as pandas' ``str`` (``row-<i>`` where missing, or for every row when the
+    frame had no ``id`` column)."""
+    if not added and _all_text(values, none=False):  # a few ids, each a str already
+        return pd.array(values, dtype=str)
+    ids = _object_series(values, index)
+    if added or ids.isna().any():
+        generated = pd.Series([f"row-{i}" for i in range(len(index))], index=index)
+        ids = ids.where(ids.notna(), generated)
+    return ids.astype(str)
+
+
+def _object_series(values: Any, index: pd.Index) -> pd.Series:
+    """``values`` as a Series on ``index``, an object array kept as Python objects."""
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return pd.Series(values, index=index, dtype=object, copy=False)
+    return pd.Series(values, index=index, copy=False)
 
 
 def _as_float(name: str, values: Any, index: pd.Index, result: PreparedFrame) -> Any:
     """A numeric column as float64 (text that is no number, and infinities, missing);
     the values that were not numbers are counted in ``result``."""
     if not (isinstance(values, np.ndarray) and values.dtype == np.float64):
-        column = pd.Series(values, index=index, copy=False)
+        column = _object_series(values, index)
         parsed = pd.to_numeric(column, errors="coerce").astype("float64")
         bad = column.notna() & parsed.isna()
         if bad.any():
@@ -127,30 +139,33 @@ def _as_float(name: str, values: Any, index: pd.Index, result: PreparedFrame) ->
     return values
 
 
-def _as_text(values: pd.Series) -> pd.Series:
+def _as_text(values: Any, index: pd.Index) -> Any:
     """A text column as Python objects: ``str`` or None."""
-    if _text_or_none(values):
+    if _all_text(values, none=True):
         return values
-    col = values.astype(object)
+    col = _object_series(values, index).astype(object)
     col = col.where(col.notna(), None)
     if pd.api.types.infer_dtype(col, skipna=True) not in ("string", "empty"):
         col = col.map(lambda v: v if v is None or isinstance(v, str) else str(v))
     return col
 
 
-def _text_or_none(values: pd.Series) -> bool:
-    """Whether ``values`` is an object column of ``str`` and ``None`` only (already what
-    :func:`prepare_frame` makes of a text column; checked value by value on small frames
-    only, where the conversion costs more than the check)."""
-    if values.dtype != object or len(values) > _SMALL_FRAME:
+def _all_text(values: Any, *, none: bool) -> bool:
+    """Whether ``values`` is an object array of ``str`` only (and None, with ``none``):
+    already what :func:`prepare_frame` makes of a text column; checked value by value on
+    small frames only, where the conversion costs more than the check."""
+    if not isinstance(values, np.ndarray) or values.dtype != object or len(values) > _SMALL_FRAME:
         return False
-    return all(v is None or type(v) is str for v in values.to_numpy())
+    if none:
+        return all(v is None or type(v) is str for v in values)
+    return all(type(v) is str for v in values)
 
 
-def _as_datetime_ns(values: pd.Series) -> pd.Series:
+def _as_datetime_ns(values: Any, index: pd.Index) -> Any:
     """Dates as ``datetime64[ns]``; unparsable or out-of-range values become NaT."""
     if values.dtype == "datetime64[ns]":  # naive nanoseconds: in range by construction
-        return values
+        return pd.array(values) if isinstance(values, np.ndarray) else values
+    values = _object_series(values, index)
     if not pd.api.types.is_datetime64_any_dtype(values):
         values = pd.to_datetime(values.astype(object), errors="coerce", format="mixed", utc=True)
     if getattr(values.dt, "tz", None) is not None:
@@ -158,6 +173,19 @@ def _as_datetime_ns(values: pd.Series) -> pd.Series:
     low, high = pd.Timestamp.min, pd.Timestamp.max
     values = values.where((values >= low) & (values <= high))
     return values.astype("datetime64[ns]")
+
+
+def float_column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """``frame[name].to_numpy(float)``, without the column's ``Series`` for a float column
+    (every numeric column of a prepared frame; read-only then).
+
+    Examples
+    --------
+    >>> float_column(pd.DataFrame({"a": [1.0], "b": [2]}), "b")
+    array([2.])
+    """
+    values = column_values(frame, name)
+    return values if values.dtype == np.float64 else frame[name].to_numpy(float)
 
 
 def robust_location_scale(values: np.ndarray) -> tuple[float, float]:

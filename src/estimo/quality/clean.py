@@ -47,13 +47,13 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.config import QualityConfig
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import column_values, empty_frame, frame_of, str_values, with_columns
+from estimo.frames import column_values, empty_frame, str_values, with_columns, with_replaced
 from estimo.quality._frame import PreparedFrame, prepare_frame
 from estimo.quality.auditor import audit
 from estimo.quality.findings import AuditContext
 from estimo.quality.rules import validity
 from estimo.quality.rules.completeness import critical_to_drop, left_missing
-from estimo.quality.rules.location import learn_regions, locate
+from estimo.quality.rules.location import RegionIndex, learn_regions, locate
 from estimo.text.fill import TextResult, apply_text, plan_text
 
 log = logging.getLogger(__name__)
@@ -61,6 +61,9 @@ log = logging.getLogger(__name__)
 CHANGE_COLUMNS = ["row", "id", "column", "old_value", "new_value", "rule", "span"]
 DROP_COLUMNS = ["row", "id", "rule", "reason"]
 Mode = Literal["train", "predict"]
+_SMALL_FRAME = 256  # up to this many rows, a frame is built anew rather than extended
+Flags = dict[str, np.ndarray]
+"""Row flags by rule name (``validity.range:area_m2``, ``location.swapped``, ...)."""
 
 
 @dataclass
@@ -135,7 +138,7 @@ class CleaningPolicy(BaseEstimator):
             self.report_.flagged("duplicates.exact") | self.report_.flagged("duplicates.near")
         )
 
-        repaired = self._null_flagged(data, self.report_.flags, changes=None)
+        repaired = self._null_flagged(data, _flag_arrays(self.report_.flags), changes=None)
         repaired = repaired.loc[usable]
         self.columns_in_ = [str(c) for c in frame.columns]
         self.critical_to_drop_ = critical_to_drop(data, cfg, self.columns_in_)
@@ -203,6 +206,21 @@ class CleaningPolicy(BaseEstimator):
         if not hasattr(self, "impute_values_"):
             raise NotFittedError("this CleaningPolicy is not fitted yet; call fit(frame) first")
 
+    def _region_index(self) -> RegionIndex:
+        """The fitted region table as :func:`locate` reads it, built on first use and kept
+        with the table it was built from (fitted state: not a parameter, never saved)."""
+        index = self.__dict__.get("_regions_read")
+        if index is None or index.regions is not self.regions_:
+            index = RegionIndex.of(self.regions_)
+            self._regions_read = index
+        return index
+
+    def __getstate__(self) -> dict[str, Any]:
+        """The estimator's state without what :meth:`_region_index` keeps (rebuilt on use)."""
+        state = dict(super().__getstate__())
+        state.pop("_regions_read", None)
+        return state
+
     @staticmethod
     def _learn_impute(
         data: pd.DataFrame, cfg: QualityConfig, skip: Mapping[str, float]
@@ -259,14 +277,14 @@ class CleaningPolicy(BaseEstimator):
         _log_non_numeric(frame, data, prepared.non_numeric, changes)
         if n == 0:
             return self._result(data, changes, [], warnings, np.ones(0), np.arange(0), 0)
-        flags = self._detect(data, mode) if flags is None else flags
+        flags = self._detect(data, mode) if flags is None else _flag_arrays(flags)
         drops: list[tuple[np.ndarray, str, str]] = []
         weight = np.ones(n)
         if mode == "train":
             drops += self._train_drops(data, flags, weight, cfg)
         data = self._repair_coordinates(data, flags, changes, warnings)
         data = self._null_flagged(data, flags, changes, warnings)
-        data, text = self._read_text(data, changes, warnings)
+        data, text, marked = self._read_text(data, changes, warnings)
         if mode == "train":
             for column in [c for c in self.critical_to_drop_ if c in data]:
                 drops.append(
@@ -276,16 +294,13 @@ class CleaningPolicy(BaseEstimator):
                         f"critical column {column!r} is missing",
                     )
                 )
-        data = with_columns(
-            data,
-            {
-                f"{column}_missing": data[column].isna().to_numpy().astype(float)
-                for column in self.indicator_columns_
-            },
-        )
+        if not marked:
+            data = _with_added(data, self._missing_marks(data))
         if mode == "predict":
             known = set(self.cities_)
-            cities = data["city"].to_numpy(dtype=object)
+            cities = column_values(data, "city")
+            if cities.dtype != object:
+                cities = data["city"].to_numpy(dtype=object)
             for i, city in enumerate(str_values(cities)):
                 if city not in known:
                     warnings[i].insert(0, unseen_city_warning(cities[i]))
@@ -296,14 +311,26 @@ class CleaningPolicy(BaseEstimator):
             result.summary["text"] = text.summary()
         return result
 
+    def _missing_marks(self, data: pd.DataFrame) -> dict[str, np.ndarray]:
+        """The ``<column>_missing`` indicator columns of ``data`` (1.0 where missing)."""
+        return {
+            f"{column}_missing": pd.isna(column_values(data, column)).astype(float)
+            for column in self.indicator_columns_
+        }
+
     def _read_text(
         self, data: pd.DataFrame, changes: list, warnings: list
-    ) -> tuple[pd.DataFrame, TextResult | None]:
+    ) -> tuple[pd.DataFrame, TextResult | None, bool]:
         """Fill missing fields from the description (``quality.text``; see estimo.text.fill):
-        the filled rows and what the text gave (None without a text plan or descriptions)."""
+        the filled rows, what the text gave (None without a text plan or descriptions) and
+        whether the missing indicators were added already (see :meth:`_marks_with_text`)."""
         plan = getattr(self, "text_plan_", None)
         if plan is None or "description" not in data:
-            return data, None
+            return data, None, False
+        marked = False
+        added = self._marks_with_text(data, plan)
+        if added is not None:
+            data, marked = _with_added(data, added), True
         text = apply_text(data, plan, self._settings().text)
         data = text.frame
         if len(text.changes):
@@ -312,32 +339,54 @@ class CleaningPolicy(BaseEstimator):
             changes.append({name: logged[name].tolist() for name in CHANGE_COLUMNS})
         for i, lines in text.warnings.items():
             warnings[i].extend(lines)
-        return data, text
+        return data, text, marked
 
-    def _detect(self, data: pd.DataFrame, mode: Mode) -> pd.DataFrame:
+    def _marks_with_text(
+        self, data: pd.DataFrame, plan: dict[str, Any]
+    ) -> dict[str, np.ndarray] | None:
+        """The amenity columns :func:`~estimo.text.fill.apply_text` adds (missing) and the
+        missing indicators, to add in one step when there is no description to read (one
+        property valued without text): the text then changes no cell, so the indicators
+        are the same before it and after; None when there is text, nothing to add, or a
+        name would be set twice. Each step that adds columns builds a frame anew (about
+        0.1 ms for one property, as much as locating it)."""
+        absent = [column for column in plan["amenities"] if column not in data]
+        if not absent or not pd.isna(column_values(data, "description")).all():
+            return None
+        indicators = self.indicator_columns_
+        names = [f"{column}_missing" for column in indicators]
+        taken = {*getattr(self, "critical_to_drop_", ()), *absent}
+        if (
+            not all(column in data for column in indicators)
+            or any(column in absent for column in indicators)
+            or any(name in data or name in taken for name in names)
+        ):
+            return None  # each column in its own step, as the text and indicators add them
+        missing = {column: np.full(len(data), np.nan) for column in absent}
+        return {**missing, **self._missing_marks(data)}
+
+    def _detect(self, data: pd.DataFrame, mode: Mode) -> Flags:
         cfg = self._settings()
         if mode == "train":
-            return audit(data, cfg).flags
+            return _flag_arrays(audit(data, cfg).flags)
         ctx = AuditContext(data, cfg)
         # ``data`` is prepared already; areas are judged against the training market's
         validity.check(ctx, PreparedFrame(data), self.area_stats_)
-        for kind, mask in locate(data, self.regions_, cfg.location).items():
+        for kind, mask in locate(data, self._region_index(), cfg.location).items():
             ctx.flags[f"location.{kind}"] = mask
-        # only the rules that flag a row: a rule that flags none changes nothing (and one
-        # column per rule and field cost more to stack than the valuation of a few rows)
-        raised = {name: mask for name, mask in ctx.flags.items() if np.any(mask)}
-        if raised and all(np.asarray(mask).dtype == bool for mask in raised.values()):
-            return frame_of(raised, len(data))
-        return pd.DataFrame(raised, index=range(len(data)), dtype=bool)
+        # only the rules that flag a row: a rule that flags none changes nothing
+        return {
+            name: np.asarray(mask, dtype=bool) for name, mask in ctx.flags.items() if np.any(mask)
+        }
 
     @staticmethod
     def _train_drops(
-        data: pd.DataFrame, flags: pd.DataFrame, weight: np.ndarray, cfg: QualityConfig
+        data: pd.DataFrame, flags: Flags, weight: np.ndarray, cfg: QualityConfig
     ) -> list[tuple[np.ndarray, str, str]]:
         drops = []
 
         def flag(name: str) -> np.ndarray:
-            return flags[name].to_numpy() if name in flags else np.zeros(len(data), dtype=bool)
+            return flags[name] if name in flags else np.zeros(len(data), dtype=bool)
 
         if cfg.clean.drop_duplicates:
             drops.append(
@@ -362,12 +411,12 @@ class CleaningPolicy(BaseEstimator):
         return drops
 
     def _repair_coordinates(
-        self, data: pd.DataFrame, flags: pd.DataFrame, changes: list, warnings: list
+        self, data: pd.DataFrame, flags: Flags, changes: list, warnings: list
     ) -> pd.DataFrame:
         cfg = self._settings()
         if not cfg.clean.repair_coordinates:
             return data
-        swapped = flags["location.swapped"].to_numpy() if "location.swapped" in flags else None
+        swapped = flags.get("location.swapped")
         if swapped is not None and swapped.any():
             rows = np.flatnonzero(swapped)
             lat, lon = data["lat"].to_numpy().copy(), data["lon"].to_numpy().copy()
@@ -380,7 +429,7 @@ class CleaningPolicy(BaseEstimator):
             name = f"location.{kind}"
             if name not in flags or not flags[name].any():
                 continue
-            rows = np.flatnonzero(flags[name].to_numpy() & data["lat"].notna().to_numpy())
+            rows = np.flatnonzero(flags[name] & data["lat"].notna().to_numpy())
             for column in ("lat", "lon"):
                 _log(changes, data, rows, column, data[column].to_numpy()[rows], None, name)
                 data.loc[rows, column] = np.nan
@@ -393,7 +442,7 @@ class CleaningPolicy(BaseEstimator):
     def _null_flagged(
         self,
         data: pd.DataFrame,
-        flags: pd.DataFrame,
+        flags: Flags,
         changes: list | None,
         warnings: list | None = None,
     ) -> pd.DataFrame:
@@ -401,13 +450,13 @@ class CleaningPolicy(BaseEstimator):
         if not cfg.clean.null_invalid:
             return data
         data = data.copy() if changes is None else data
-        for name in flags.columns:
+        for name in flags:
             if not name.startswith("validity.") or ":" not in name:
                 continue
             column = name.split(":", 1)[1]
             if column == "price" or column not in data:
                 continue
-            flagged = flags[name].to_numpy()
+            flagged = flags[name]
             if not flagged.any():  # the usual case: the column is not read
                 continue
             rows = np.flatnonzero(flagged & data[column].notna().to_numpy())
@@ -607,6 +656,19 @@ def _change_table(parts: list[dict[str, list]]) -> pd.DataFrame:
     table = pd.DataFrame(columns)
     table["row"] = table["row"].astype(int)
     return table
+
+
+def _with_added(data: pd.DataFrame, columns: dict[str, np.ndarray]) -> pd.DataFrame:
+    """``with_columns(data, columns)``: a small frame built anew in one step (its columns'
+    index shared with every frame of the same columns, see ``estimo.frames.frame_of``)."""
+    if len(data) <= _SMALL_FRAME:
+        return with_replaced(data, columns)
+    return with_columns(data, columns)
+
+
+def _flag_arrays(flags: pd.DataFrame) -> Flags:
+    """An audit's row flags (a frame of booleans, one column per rule) as arrays."""
+    return {name: np.asarray(column_values(flags, name), dtype=bool) for name in flags}
 
 
 def _log_non_numeric(

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numpy as np
@@ -86,11 +87,17 @@ class AuditContext:
         self.frame = frame
         self.config = config
         self.n = len(frame)
-        self.ids = frame["id"].astype(str).to_numpy() if "id" in frame else np.arange(self.n)
         self.findings: list[Finding] = []
         self.flags: dict[str, np.ndarray] = {}
         self.tables: dict[str, pd.DataFrame] = {}
         self.notes: list[str] = []
+
+    @cached_property
+    def ids(self) -> np.ndarray:
+        """Every row's id as text (row positions without an ``id`` column); read on first
+        use: a rule that flags no row names none (the usual case when valuing)."""
+        frame = self.frame
+        return frame["id"].astype(str).to_numpy() if "id" in frame else np.arange(self.n)
 
     def flag(
         self,

@@ -20,14 +20,18 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from estimo.config import LocationRules
 from estimo.frames import column_values
-from estimo.quality._frame import KM_PER_DEGREE, MAD_TO_SD, distance_km
+from estimo.quality._frame import KM_PER_DEGREE, MAD_TO_SD, distance_km, float_column
 from estimo.quality.findings import AuditContext
 
+_FEW_CITIES = 256  # up to this many rows, a dict look-up per row beats pandas' indexer
 KINDS = ("zero", "swapped", "swap_ambiguous", "other_city", "outside_region", "stacked")
 _MESSAGES = {
     "zero": ("error", "coordinates are (0, 0), a geocoding failure", "set to missing"),
@@ -121,7 +125,8 @@ def _swapped_share(data: pd.DataFrame, regions: pd.DataFrame) -> pd.Series:
     orientation of the majority itself is in doubt."""
     at = pd.Index(regions.index).get_indexer(data["city"])
     lat, lon = data["lat"].to_numpy(float), data["lon"].to_numpy(float)
-    swapped = ~_inside(lat, lon, regions, at) & _inside(lon, lat, regions, at)
+    table = RegionIndex.of(regions)
+    swapped = ~_inside(lat, lon, table, at) & _inside(lon, lat, table, at)
     return pd.Series(swapped, index=data.index).groupby(data["city"]).mean()
 
 
@@ -137,83 +142,149 @@ def _stacked_points(data: pd.DataFrame, rules: LocationRules) -> list[tuple[str,
     return [(str(c), float(a), float(o)) for c, a, o in per_point.index[stacked]]
 
 
+@dataclass(frozen=True, eq=False)
+class RegionIndex:
+    """What :func:`locate` reads of a region table (:func:`learn_regions`), read once: its
+    columns as arrays, each city's row and the stacked points.
+
+    A table's columns read as Series cost more than locating one property (and each such
+    read deep-copies the table's ``attrs``); a fitted cleaning policy keeps this for its
+    table. Build it with :meth:`of`; it reflects the table as it was then.
+
+    Examples
+    --------
+    >>> regions = pd.DataFrame({"lat": [45.46], "lon": [9.19], "half_lat_km": [20.0],
+    ...                         "half_lon_km": [20.0]}, index=pd.Index(["Milano"]))
+    >>> RegionIndex.of(regions).positions(np.array(["Milano", "Roma", None])).tolist()
+    [0, -1, -1]
+    """
+
+    regions: pd.DataFrame
+    names: np.ndarray
+    lat: np.ndarray
+    lon: np.ndarray
+    half_lat_km: np.ndarray
+    half_lon_km: np.ndarray
+    ambiguous: np.ndarray | None
+    stacked: frozenset[Any]
+    row_of: dict[str, int] | None
+
+    @classmethod
+    def of(cls, regions: pd.DataFrame | RegionIndex) -> RegionIndex:
+        """The index of a region table (an index as it is)."""
+        if isinstance(regions, RegionIndex):
+            return regions
+        ambiguous = None  # regions saved before the column: never ambiguous
+        if "swap_ambiguous" in regions:
+            ambiguous = regions["swap_ambiguous"].fillna(False).to_numpy(bool)
+        return cls(
+            regions=regions,
+            names=regions.index.to_numpy(),
+            lat=column_values(regions, "lat"),
+            lon=column_values(regions, "lon"),
+            half_lat_km=column_values(regions, "half_lat_km"),
+            half_lon_km=column_values(regions, "half_lon_km"),
+            ambiguous=ambiguous,
+            stacked=frozenset(regions.attrs.get("stacked", [])),
+            row_of=_rows_by_name(regions.index),
+        )
+
+    def positions(self, cities: np.ndarray) -> np.ndarray:
+        """Each city's row in the table (-1 for a city without a region), as
+        ``regions.index.get_indexer(cities)``: by a dict look-up for a few cities that are
+        text (or None) in a table of text names, by pandas otherwise."""
+        if (
+            self.row_of is not None
+            and len(cities) <= _FEW_CITIES
+            and all(c is None or type(c) is str for c in cities)
+        ):
+            row_of = self.row_of
+            return np.array([row_of.get(c, -1) for c in cities], dtype=np.intp)
+        return pd.Index(self.regions.index).get_indexer(cities)
+
+
+def _rows_by_name(names: pd.Index) -> dict[str, int] | None:
+    """City name -> row, when every name is a distinct ``str`` (None otherwise: pandas
+    looks the cities up)."""
+    values = names.tolist()
+    if not names.is_unique or not all(type(v) is str for v in values):
+        return None
+    return {name: row for row, name in enumerate(values)}
+
+
 def inside(
     lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame, cities: np.ndarray
 ) -> np.ndarray:
     """Whether each point lies within its city's region (False for unknown cities)."""
-    return _inside(lat, lon, regions, pd.Index(regions.index).get_indexer(cities))
+    table = RegionIndex.of(regions)
+    return _inside(lat, lon, table, table.positions(cities))
 
 
-def _inside(
-    lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame, known: np.ndarray
-) -> np.ndarray:
+def _inside(lat: np.ndarray, lon: np.ndarray, table: RegionIndex, known: np.ndarray) -> np.ndarray:
     """:func:`inside` with each point's region position given (-1: none)."""
     ok = known >= 0
     result = np.zeros(len(lat), dtype=bool)
     if not ok.any():
         return result
     at = known[ok]
-    # the columns' arrays: a column read as a Series deep-copies the table's ``attrs``
-    centre_lat = column_values(regions, "lat")[at]
+    centre_lat = table.lat[at]
     dlat = np.abs(lat[ok] - centre_lat) * KM_PER_DEGREE
-    dlon = np.abs(lon[ok] - column_values(regions, "lon")[at]) * KM_PER_DEGREE
+    dlon = np.abs(lon[ok] - table.lon[at]) * KM_PER_DEGREE
     dlon = dlon * np.cos(np.radians(centre_lat))
-    result[ok] = (dlat <= column_values(regions, "half_lat_km")[at]) & (
-        dlon <= column_values(regions, "half_lon_km")[at]
-    )
+    result[ok] = (dlat <= table.half_lat_km[at]) & (dlon <= table.half_lon_km[at])
     return result
 
 
 def locate(
-    frame: pd.DataFrame, regions: pd.DataFrame, rules: LocationRules
+    frame: pd.DataFrame, regions: pd.DataFrame | RegionIndex, rules: LocationRules
 ) -> dict[str, np.ndarray]:
     """Row masks of every location problem, mutually exclusive, in :data:`KINDS` order.
 
-    Rows whose city has no learned region are only checked for (0, 0).
+    Rows whose city has no learned region are only checked for (0, 0). ``regions``: the
+    table of :func:`learn_regions`, or its :class:`RegionIndex` (kept by whoever locates
+    often with the same table).
     """
+    table = RegionIndex.of(regions)
     n = len(frame)
-    lat = frame["lat"].to_numpy(float)
-    lon = frame["lon"].to_numpy(float)
-    cities = frame["city"].astype(object).to_numpy()
+    lat = float_column(frame, "lat")
+    lon = float_column(frame, "lon")
+    cities = column_values(frame, "city")
+    if cities.dtype != object:
+        cities = frame["city"].astype(object).to_numpy()
     masks = {kind: np.zeros(n, dtype=bool) for kind in KINDS}
     masks["zero"] = (lat == 0) & (lon == 0)
-    region_at = pd.Index(regions.index).get_indexer(cities)
+    region_at = table.positions(cities)
     present = np.isfinite(lat) & np.isfinite(lon) & ~masks["zero"] & (region_at >= 0)
     if not present.any():
         return masks
-    in_own = _inside(lat, lon, regions, region_at)
-    swapped_in = present & ~in_own & _inside(lon, lat, regions, region_at)
+    in_own = _inside(lat, lon, table, region_at)
+    swapped_in = present & ~in_own & _inside(lon, lat, table, region_at)
     ambiguous = np.zeros(n, dtype=bool)
-    if "swap_ambiguous" in regions:  # regions saved before the column: never ambiguous
-        doubtful = regions["swap_ambiguous"].fillna(False).to_numpy(bool)
-        ambiguous[region_at >= 0] = doubtful[region_at[region_at >= 0]]
+    if table.ambiguous is not None:
+        ambiguous[region_at >= 0] = table.ambiguous[region_at[region_at >= 0]]
     masks["swapped"] = swapped_in & ~ambiguous
     masks["swap_ambiguous"] = swapped_in & ambiguous
     out = present & ~in_own & ~swapped_in
-    if len(regions) > 1 and out.any():
-        nearest = _nearest_city(lat[out], lon[out], regions)
+    if len(table.names) > 1 and out.any():
+        nearest = _nearest_city(lat[out], lon[out], table)
         other = np.zeros(n, dtype=bool)
         other[np.flatnonzero(out)] = nearest != cities[out]
         masks["other_city"] = other
     masks["outside_region"] = out & ~masks["other_city"]
-    stacked = regions.attrs.get("stacked", [])
-    if stacked:
-        points = set(stacked)  # a set look-up per row: no index built per call
+    if table.stacked:  # a set look-up per row: no index built per call
         rows = np.flatnonzero(present & in_own)
         masks["stacked"][rows] = [
-            (str(c), a, o) in points
+            (str(c), a, o) in table.stacked
             for c, a, o in zip(cities[rows], lat[rows].tolist(), lon[rows].tolist(), strict=True)
         ]
     return masks
 
 
-def _nearest_city(lat: np.ndarray, lon: np.ndarray, regions: pd.DataFrame) -> np.ndarray:
-    centres_lat = regions["lat"].to_numpy()
-    centres_lon = regions["lon"].to_numpy()
+def _nearest_city(lat: np.ndarray, lon: np.ndarray, table: RegionIndex) -> np.ndarray:
     dist = np.stack(
-        [distance_km(lat, lon, a, o) for a, o in zip(centres_lat, centres_lon, strict=True)]
+        [distance_km(lat, lon, a, o) for a, o in zip(table.lat, table.lon, strict=True)]
     )
-    return regions.index.to_numpy()[np.argmin(dist, axis=0)]
+    return table.names[np.argmin(dist, axis=0)]
 
 
 def check(ctx: AuditContext) -> pd.DataFrame:

@@ -24,8 +24,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from estimo.frames import column_floats
-from estimo.quality._frame import PreparedFrame, group_robust_stats, log_positive
+from estimo.frames import column_array, column_floats, column_values
+from estimo.quality._frame import (
+    PreparedFrame,
+    float_column,
+    group_robust_stats,
+    log_positive,
+)
 from estimo.quality.findings import AuditContext
 
 FLOOR_COUNT_CANDIDATES = ("floors_in_building", "floorCount", "floor_count", "floors")
@@ -51,16 +56,16 @@ def check(ctx: AuditContext, prepared: PreparedFrame, area: AreaStats | None = N
             message=f"column {name!r} has {count} values that are not numbers, e.g. "
             f"{', '.join(repr(e) for e in examples)}; expected numbers",
         ).action = "set to missing"
-    price = frame["price"].to_numpy(float)
+    price = float_column(frame, "price")
     bad_price = ~np.isfinite(price) | (price <= 0)
-    bad_price &= frame["price"].notna().to_numpy()
+    bad_price &= ~pd.isna(column_values(frame, "price"))
     ctx.flag(
         "validity.range",
         bad_price,
         column="price",
         severity="error",
         message="prices must be > 0",
-        values=frame["price"],
+        values=column_values(frame, "price"),
         action="row dropped from training",
     )
     for name, rule in ctx.config.ranges.items():
@@ -76,7 +81,7 @@ def check(ctx: AuditContext, prepared: PreparedFrame, area: AreaStats | None = N
             column=name,
             severity="error",
             message=f"{name!r} outside its plausible range; expected {expected}",
-            values=frame[name],
+            values=column_values(frame, name),
             action="set to missing (then imputed)",
         )
     _future_years(ctx)
@@ -90,10 +95,22 @@ def _expected(low: float | None, high: float | None) -> str:
     return f"value >= {low:g}" if low is not None else f"value <= {high:g}"
 
 
+def _years(frame: pd.DataFrame) -> np.ndarray:
+    """``frame["date"].dt.year`` as floats (NaN where missing), by numpy for naive
+    nanosecond dates (a prepared frame's: the calendar year, floored, of any date)."""
+    dates = column_array(frame, "date")
+    if dates.dtype != np.dtype("datetime64[ns]"):
+        return frame["date"].dt.year.to_numpy(float)
+    dates = np.asarray(dates)
+    years = dates.astype("datetime64[Y]").astype(np.int64).astype(float) + 1970.0
+    years[np.isnat(dates)] = np.nan
+    return years
+
+
 def _future_years(ctx: AuditContext) -> None:
     frame = ctx.frame
-    year = frame["year_built"].to_numpy(float)
-    limit = frame["date"].dt.year.to_numpy(float) + ctx.config.max_years_ahead
+    year = float_column(frame, "year_built")
+    limit = _years(frame) + ctx.config.max_years_ahead
     future = np.isfinite(year) & np.isfinite(limit) & (year > limit)
     ctx.flag(
         "validity.future",
@@ -101,7 +118,7 @@ def _future_years(ctx: AuditContext) -> None:
         column="year_built",
         severity="error",
         message=f"year built more than {ctx.config.max_years_ahead} years after the row's date",
-        values=frame["year_built"],
+        values=column_values(frame, "year_built"),
         action="set to missing (then imputed)",
     )
 
@@ -118,7 +135,7 @@ def _floor_above_building(ctx: AuditContext) -> None:
     if name is None:
         return
     floors = column_floats(ctx.frame, name)
-    floor = ctx.frame["floor"].to_numpy(float)
+    floor = float_column(ctx.frame, "floor")
     above = np.isfinite(floors) & np.isfinite(floor) & (floors > 0) & (floor > floors)
     ctx.flag(
         "validity.floor_above_building",
@@ -126,7 +143,7 @@ def _floor_above_building(ctx: AuditContext) -> None:
         column="floor",
         severity="error",
         message=f"floor higher than the building's number of floors ({name!r})",
-        values=ctx.frame["floor"],
+        values=column_values(ctx.frame, "floor"),
         action="set to missing (then imputed)",
     )
 
@@ -164,11 +181,11 @@ def _area_terms(
 ) -> tuple[np.ndarray, np.ndarray, list[str | None], list[str | None]]:
     """Log area, log area per room (NaN without a room count) and the two group keys
     (None for a row without a city: it has no group)."""
-    log_area = log_positive(frame["area_m2"])
-    rooms = frame["rooms"].to_numpy(float)
+    log_area = log_positive(float_column(frame, "area_m2"))
+    rooms = float_column(frame, "rooms")
     per_room = np.where(rooms >= 1, log_area - np.log(np.maximum(rooms, 1)), np.nan)
-    cities = [None if pd.isna(c) else str(c) for c in frame["city"].tolist()]
-    types = ["?" if pd.isna(t) else str(t) for t in frame["property_type"].tolist()]
+    cities = [None if pd.isna(c) else str(c) for c in column_values(frame, "city").tolist()]
+    types = ["?" if pd.isna(t) else str(t) for t in column_values(frame, "property_type").tolist()]
     city_types = [None if c is None else f"{c}|{t}" for c, t in zip(cities, types, strict=True)]
     return log_area, per_room, cities, city_types
 
@@ -230,6 +247,6 @@ def _area_per_room(ctx: AuditContext, stats: AreaStats | None) -> None:
         severity="error",
         message=f"area per room (or area) more than {threshold:g} robust SDs from the "
         "city's typical value, e.g. a unit typo (sqft, x10)",
-        values=frame["area_m2"],
+        values=column_values(frame, "area_m2"),
         action="set to missing (then imputed)",
     )
