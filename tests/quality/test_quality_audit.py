@@ -290,3 +290,20 @@ def test_the_report_maps_one_point_or_absurd_coordinates_without_a_warning(tmp_p
     assert "<svg" in paths["html"].read_text()
     assert _share_of(5.0, 0.0, 10.0) == 0.5 and _share_of(20.0, 0.0, 10.0) == 1.0
     assert _share_of(1.0, 3.0, 3.0) == 0.5 and _share_of(float("nan"), 0.0, 1.0) == 0.5
+
+
+def test_rows_without_a_date_are_audited_and_cleaned_not_a_crash():
+    """The hedonic price check reads the quarter of each date: a listing without one is of
+    no quarter (it crashed on pandas 3, where the text of a missing period is missing)."""
+    from estimo.quality.prepare import prepare_training_data
+    from estimo.quality.rules.hedonic import hedonic_z
+    from estimo.synth import generate_market
+
+    frame = generate_market(1_500, seed=3, faults=False).frame
+    frame.loc[frame.index[:20], "date"] = None
+    z = hedonic_z(frame, np.zeros(len(frame), dtype=bool))
+    assert np.isfinite(z[:20]).all() and np.isfinite(z).mean() > 0.99
+    dated = hedonic_z(frame.iloc[20:], np.zeros(len(frame) - 20, dtype=bool))
+    assert np.corrcoef(z[20:], dated)[0, 1] > 0.99  # the others scored as without them
+    prepared = prepare_training_data(frame, QualityConfig())
+    assert prepared.frame["date"].isna().sum() == 20

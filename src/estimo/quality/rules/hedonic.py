@@ -54,7 +54,8 @@ def _design(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
             values = pd.to_numeric(frame[name], errors="coerce").clip(-1, 8).round()
             cats[name] = values.astype("Int64").astype(str).where(values.notna(), "?")
     if "date" in frame:
-        cats["month"] = pd.to_datetime(frame["date"]).dt.to_period("Q").astype(str)
+        dates = pd.to_datetime(frame["date"], errors="coerce")
+        cats["month"] = dates.dt.to_period("Q").astype(str).where(dates.notna(), "?")
     log_area = log_positive(frame["area_m2"]) if "area_m2" in frame else np.zeros(len(frame))
     numeric = np.column_stack(
         [
@@ -71,10 +72,11 @@ def _one_hot(cats: pd.DataFrame, fit_rows: np.ndarray) -> sparse.csr_matrix:
     n = len(cats)
     blocks = []
     for name in cats.columns:
-        codes, _ = pd.factorize(cats[name].to_numpy())
-        counts = np.bincount(codes[fit_rows], minlength=codes.max() + 1)
+        codes, levels = pd.factorize(cats[name].to_numpy())  # a missing value: code -1
+        fitted = codes[fit_rows]
+        counts = np.bincount(fitted[fitted >= 0], minlength=len(levels))
         frequent = counts >= MIN_LEVEL_ROWS
-        keep = frequent[codes]
+        keep = (codes >= 0) & frequent[np.maximum(codes, 0)]  # missing: no column
         remap = np.cumsum(frequent) - 1
         cols = remap[codes[keep]]
         width = int(frequent.sum())
