@@ -165,10 +165,21 @@ def _edit_tree(text: str, key: str, change) -> str:
     return text[:at] + change(text[at:end]) + text[end:]
 
 
-def _same_length_feature(line: str) -> str:
-    key, values = line.split("=")
-    first, *rest = values.split(" ")
-    return f"{key}={'9' * len(first)} {' '.join(rest)}"
+def _same_length_feature(text: str) -> str:
+    """``text`` with one split's feature index replaced by 9s of the same length, out of
+    the model's range (the first index long enough for that: a one-digit index cannot be
+    out of range in a model of ten features or more)."""
+    largest = int(text.split("\nmax_feature_idx=", 1)[1].split("\n", 1)[0])
+    at = text.index("\nTree=1\n")
+    while (at := text.find("\nsplit_feature=", at + 1)) >= 0:
+        end = text.index("\n", at + 1)
+        key, values = text[at + 1 : end].split("=")
+        items = values.split(" ")
+        for i, item in enumerate(items):
+            if int("9" * len(item)) > largest:
+                items[i] = "9" * len(item)
+                return text[: at + 1] + f"{key}={' '.join(items)}" + text[end:]
+    raise AssertionError("no split feature index long enough to be damaged in place")
 
 
 def _no_tree_sizes(text: str) -> str:
@@ -182,7 +193,7 @@ DAMAGE_INSIDE = {
         "tree_sizes",
     ),
     "feature out of range, same length": (
-        lambda t: _edit_tree(t, "split_feature", _same_length_feature),
+        _same_length_feature,
         "split_feature has 9",
     ),
     "feature 999999 without tree_sizes": (

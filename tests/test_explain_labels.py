@@ -210,3 +210,16 @@ def test_missing_indicators_of_the_cleaning_policy_are_labelled(language, featur
 def test_an_indicator_of_an_unlabelled_column_stays_unlabelled():
     assert missing_labels(["garden_m2_missing"]) == ["garden_m2_missing"]
     assert missing_labels(["garden_m2_missing"], labels={"garden_m2": "Garden"}) == []
+
+
+@pytest.mark.parametrize(
+    ("language", "label"),
+    [("en", "Position on the map"), ("it", "Posizione sulla mappa"), ("es", None)],
+)
+def test_map_axes_are_worded_as_the_position_on_the_map(language, label):
+    labeler = Labeler(language)
+    for feature in ("loc_axis_1", "loc_axis_12"):
+        assert labeler.label(feature) == (label or labeler.label("lat"))
+        assert labeler.concept(feature) == "location" and labeler.is_derived(feature)
+    assert missing_labels(["loc_axis_3"]) == []
+    assert not labeler.has_label("loc_axis_x")  # only numbered axes

@@ -3,13 +3,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.location import (
+    AXIS_PREFIX,
     FEATURE_NAMES,
     TWIN_FEATURE_NAMES,
     LocationFeatures,
     has_twins,
+    map_axes,
     to_xyz,
     without_twins,
 )
@@ -78,8 +83,9 @@ def test_rows_without_usable_coordinates_get_missing_spatial_features(lat, lon) 
     loc = LocationFeatures().fit(frame, values)
     row = frame.iloc[[0]].assign(lat=lat, lon=lon)
     feats = loc.transform(row)
-    assert list(feats.columns) == list(FEATURE_NAMES + TWIN_FEATURE_NAMES)
-    assert feats[["loc_knn", "loc_centre_km", *TWIN_FEATURE_NAMES]].isna().all().all()
+    axes = tuple(f"{AXIS_PREFIX}{j}" for j in range(1, 7))
+    assert list(feats.columns) == list(FEATURE_NAMES + axes + TWIN_FEATURE_NAMES)
+    assert feats[["loc_knn", "loc_centre_km", *axes, *TWIN_FEATURE_NAMES]].isna().all().all()
     assert feats["loc_neighbourhood"].notna().all()
 
 
@@ -196,5 +202,72 @@ def test_new_rows_can_be_seen_as_rows_without_twins() -> None:
 
 def test_twin_features_can_be_turned_off() -> None:
     frame, values = _flats()
-    feats = LocationFeatures(twins=False).fit_transform(frame, values)
+    feats = LocationFeatures(twins=False, axes=0).fit_transform(frame, values)
     assert list(feats.columns) == list(FEATURE_NAMES)
+
+
+def test_map_axes_are_the_position_along_rotated_directions() -> None:
+    frame, values = _grid()
+    feats = LocationFeatures(k=10, axes=4).fit(frame, values).transform(frame)
+    names = [f"{AXIS_PREFIX}{j}" for j in range(1, 5)]
+    assert [c for c in feats.columns if c.startswith(AXIS_PREFIX)] == names
+    lat, lon = frame["lat"].to_numpy(), frame["lon"].to_numpy()
+    east = lon * np.cos(np.radians(np.median(lat)))  # the plane at the median latitude
+    for j, name in enumerate(names, start=1):
+        angle = np.pi * j / 5  # 36°, 72°, 108°, 144° from east
+        expected = east * np.cos(angle) + lat * np.sin(angle)
+        np.testing.assert_allclose(feats[name].to_numpy(), expected, rtol=0, atol=1e-12)
+    # a diagonal boundary (north-west of the line lat - 45 = east - 9 cos(lat0)) is one
+    # threshold on the axis at 135° from east (the third of three: 45°, 90°, 135°)
+    three = LocationFeatures(k=10, axes=3).fit(frame, values).transform(frame)
+    side = (lat - 45.0) > (east - 9.0 * np.cos(np.radians(np.median(lat))))
+    axis = three[f"{AXIS_PREFIX}3"].to_numpy()
+    assert axis[side].min() > axis[~side].max() - 1e-12
+
+
+def test_map_axes_are_missing_without_usable_coordinates_and_off_with_zero_axes() -> None:
+    frame, values = _grid()
+    loc = LocationFeatures(k=10).fit(frame, values)
+    new = frame.iloc[:3].assign(lat=[np.nan, 0.0, 95.0], lon=[9.0, 0.0, 9.0])
+    axes = loc.transform(new).filter(like=AXIS_PREFIX)
+    assert axes.shape == (3, 6) and axes.isna().all().all()
+    off = LocationFeatures(k=10, axes=0).fit(frame, values).transform(frame)
+    assert not any(c.startswith(AXIS_PREFIX) for c in off.columns)
+    with pytest.raises(ValueError, match="axes is -1; expected a whole number >= 0"):
+        LocationFeatures(axes=-1).fit(frame, values)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.tuples(st.floats(-60, 60), st.floats(-179, 179)), min_size=2, max_size=12),
+    st.floats(-60, 60),
+    st.integers(1, 8),
+)
+def test_a_map_axis_never_stretches_a_distance(points, axis_lat, axes) -> None:
+    """Each axis is a projection of the plane (east, north): two homes are never farther
+    apart along an axis than on the plane."""
+    lat = np.array([p[0] for p in points])
+    lon = np.array([p[1] for p in points])
+    out = map_axes(lat, lon, axis_lat, axes)
+    assert len(out) == axes
+    east = lon * np.cos(np.radians(axis_lat))
+    plane = np.hypot(east[:, None] - east[None, :], lat[:, None] - lat[None, :])
+    for values in out.values():
+        along = np.abs(values[:, None] - values[None, :])
+        assert (along <= plane + 1e-9).all()
+
+
+def test_map_axes_survive_a_bundle_round_trip_and_old_bundles_have_none(tmp_path) -> None:
+    frame, values = _grid()
+    loc = LocationFeatures(k=10).fit(frame.iloc[:300], values[:300])
+    folder = BundleFolder(str(tmp_path / "b"))
+    meta = loc.to_bundle(folder)
+    loaded = LocationFeatures.from_bundle(folder, meta)
+    pd.testing.assert_frame_equal(
+        loaded.transform(frame.iloc[300:]), loc.transform(frame.iloc[300:])
+    )
+    # a bundle saved before the map axes: no "axes" parameter, no "axis_lat"
+    old = {**meta, "params": {k: v for k, v in meta["params"].items() if k != "axes"}}
+    del old["axis_lat"]
+    before = LocationFeatures.from_bundle(folder, old).transform(frame.iloc[300:])
+    assert not any(c.startswith(AXIS_PREFIX) for c in before.columns)

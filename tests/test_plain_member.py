@@ -173,3 +173,26 @@ def test_an_engine_saved_without_a_member_loads_without_one(tmp_path):
 def test_choose_weight_never_leaves_the_grid(bad):
     truth = np.zeros(3)
     assert choose_weight(truth + bad, truth - bad, truth) in WEIGHT_GRID
+
+
+def test_the_member_reads_the_map_axes_and_keeps_them_through_a_bundle(tmp_path):
+    """With ``map_axes`` the plain model splits on rotated coordinates too (the engine's
+    ``loc_axis_*``); its contributions land on the engine's columns of the same names."""
+    train, test = _market()
+    engine = AVM(
+        n_estimators=60, learning_rate=0.1, min_city_rows=500, comps_k=5, n_jobs=1, map_axes=2
+    ).fit(train)
+    assert engine.plain_.active
+    names = engine.plain_.model_.booster_.feature_name()
+    assert {"loc_axis_1", "loc_axis_2"} <= set(names)
+    assert engine.plain_.axis_lat_ == pytest.approx(float(np.median(train["lat"])))
+    contributions = engine.log_contributions(test)
+    assert {"loc_axis_1", "loc_axis_2"} <= set(contributions.columns)
+    np.testing.assert_allclose(
+        contributions.sum(axis=1).to_numpy(), np.log(engine.predict(test)), atol=1e-9
+    )
+    loaded = load_model(save_model(engine, str(tmp_path / "axes")))
+    assert loaded.plain_.axis_lat_ == engine.plain_.axis_lat_
+    assert np.array_equal(loaded.predict(test), engine.predict(test))
+    # a member saved before the map axes (no parameter): none read
+    assert PlainMember().map_axes == 0

@@ -659,6 +659,12 @@ class EngineConfig(_Strict):
     twin_log_area: float = Field(
         default=0.01, gt=0, description="largest |log area difference| between twins"
     )
+    map_axes: int = Field(
+        default=6,
+        ge=0,
+        le=32,
+        description="rotated coordinates the trees can split on (0: latitude and longitude only)",
+    )
     use_offset: bool | Literal["auto"] = Field(
         default=True,
         description="learn on top of the neighbours' price per m2 times the area (true), "

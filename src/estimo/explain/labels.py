@@ -223,6 +223,18 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 """Future engine features recognised by name, with the concept they belong to."""
 
+_LABELLED_AS: tuple[tuple[re.Pattern[str], str], ...] = ((re.compile(r"^loc_axis_\d+$"), "lat"),)
+"""Engine features worded as another feature: the map axes
+(:mod:`estimo.features.location`) are the position on the map, as latitude is."""
+
+
+def _labelled_as(feature: str) -> str:
+    """The feature whose locale entry words ``feature`` (itself but for :data:`_LABELLED_AS`)."""
+    for pattern, other in _LABELLED_AS:
+        if pattern.match(feature):
+            return other
+    return feature
+
 
 INDICATOR_SUFFIX = "_missing"
 """Suffix of the missing-value indicator columns the cleaning policy adds
@@ -315,7 +327,7 @@ class Labeler:
         """Whether the feature has a human label in this language."""
         if feature in self.user_labels:
             return True
-        if self.locale.feature_entry(feature).get("label"):
+        if self.locale.feature_entry(_labelled_as(feature)).get("label"):
             return True
         base = indicator_base(feature)
         return base is not None and self.has_label(base)
@@ -330,7 +342,7 @@ class Labeler:
         """
         if feature in self.user_labels:
             return self.user_labels[feature]
-        label = self.locale.feature_entry(feature).get("label")
+        label = self.locale.feature_entry(_labelled_as(feature)).get("label")
         base = indicator_base(feature)
         if not label and base is not None and self.has_label(base):
             return self.locale.text("indicator_label", label=self.label(base))

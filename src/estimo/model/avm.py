@@ -119,6 +119,9 @@ class AVM(BaseEstimator):
     twin_m, twin_log_area : float
         How near (metres) and how alike in area (log difference) a training row must be to
         count as the same or an identical flat (see :mod:`estimo.features.location`).
+    map_axes : int
+        Rotated coordinates given to the trees (``loc_axis_*``, see
+        :mod:`estimo.features.location`; 0: latitude and longitude only).
     use_offset : bool or "auto"
         Learn on top of the neighbours' price per m² times the area (True), or learn the
         log price from the city's level with the neighbours' price as a feature (False).
@@ -186,6 +189,7 @@ class AVM(BaseEstimator):
         knn_k: int = 20,
         twin_m: float = 100.0,
         twin_log_area: float = 0.01,
+        map_axes: int = 6,
         use_offset: bool | str = True,
         index_smoothing: float = 50.0,
         index_trend_months: int = 3,
@@ -220,6 +224,7 @@ class AVM(BaseEstimator):
         self.huber_delta = huber_delta
         self.knn_k = knn_k
         self.twin_m = twin_m
+        self.map_axes = map_axes
         self.twin_log_area = twin_log_area
         self.use_offset = use_offset
         self.index_smoothing = index_smoothing
@@ -255,7 +260,12 @@ class AVM(BaseEstimator):
                 damping=self.index_damping,
                 trend_check=self.index_trend_check,
             ),
-            LocationFeatures(k=self.knn_k, twin_m=self.twin_m, twin_log_area=self.twin_log_area),
+            LocationFeatures(
+                k=self.knn_k,
+                twin_m=self.twin_m,
+                twin_log_area=self.twin_log_area,
+                axes=self.map_axes,
+            ),
             SegmentedModel(
                 min_city_rows=self.min_city_rows,
                 n_estimators=self.n_estimators,
@@ -283,7 +293,10 @@ class AVM(BaseEstimator):
 
     def _new_plain(self) -> PlainMember:
         return PlainMember(
-            n_estimators=self.n_estimators, seed=self.seed, n_jobs=max(1, self.n_jobs)
+            n_estimators=self.n_estimators,
+            seed=self.seed,
+            n_jobs=max(1, self.n_jobs),
+            map_axes=self.map_axes,
         )
 
     def _segments(self, frame: pd.DataFrame) -> Any:

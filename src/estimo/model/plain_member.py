@@ -12,7 +12,10 @@ the average of the engine and a plain LightGBM beating both on every dataset tri
 
 - the model is :class:`~estimo.model.valuation.ValuationModel` (log price, every feature
   column and the date as a number, L2 loss), trained on the same rows as the engine, with
-  its number of trees chosen by early stopping on the engine's validation slice;
+  its number of trees chosen by early stopping on the engine's validation slice; with
+  ``map_axes``, the rows' positions along rotated map axes are features too (the engine's
+  own ``loc_axis_*``, :func:`estimo.features.location.map_axes`: trees cut a diagonal
+  boundary in one split);
 - its weight ``w`` in ``log_model = (1 - w) * log_engine + w * log_plain`` is the one of a
   grid in [0, 1] that values the validation slice best (mean absolute log error): chosen on
   validation rows only, so a market where the plain model adds nothing gets ``w = 0``;
@@ -50,7 +53,8 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
-from estimo.frames import with_replaced
+from estimo.features.location import map_axes_of, median_latitude
+from estimo.frames import with_columns, with_replaced
 from estimo.model.valuation import DATE_FEATURE, FeatureSpec, ValuationModel
 
 log = logging.getLogger(__name__)
@@ -104,6 +108,8 @@ class PlainMember(BaseEstimator):
         Threads LightGBM uses.
     early_stopping_rounds : int
         Rounds without improvement on the validation slice before it stops.
+    map_axes : int
+        Rotated map axes added as features (0: none; see the module docstring).
     """
 
     def __init__(
@@ -114,12 +120,14 @@ class PlainMember(BaseEstimator):
         seed: int = 0,
         n_jobs: int = 2,
         early_stopping_rounds: int = 100,
+        map_axes: int = 0,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.seed = seed
         self.n_jobs = n_jobs
         self.early_stopping_rounds = early_stopping_rounds
+        self.map_axes = map_axes
 
     def _new_model(self, n_estimators: int, n_rows: int = 0) -> ValuationModel:
         # LightGBM's threads cost more than they save on small tables (measured: 3,000
@@ -149,8 +157,10 @@ class PlainMember(BaseEstimator):
         """
         actual = np.log(validation["price"].to_numpy(float))
         stopper = lgb.early_stopping(self.early_stopping_rounds, verbose=False)
+        self.axis_lat_ = median_latitude(fit_part)
+        validation = self._prepared(validation)
         model = self._new_model(self.n_estimators, len(fit_part)).fit(
-            fit_part, weight, eval_frame=validation, callbacks=[stopper]
+            self._prepared(fit_part), weight, eval_frame=validation, callbacks=[stopper]
         )
         self.model_ = model
         self.rounds_ = int(model.booster_.current_iteration())
@@ -172,10 +182,13 @@ class PlainMember(BaseEstimator):
         new = PlainMember(**self.get_params())
         new.weight_ = self.weight_
         new.n_fit_ = len(frame)
+        new.axis_lat_ = median_latitude(frame)
         ratio = math.sqrt(max(len(frame) / max(self.n_fit_, 1), 1.0))
         new.rounds_ = max(10, int(round(self.rounds_ * ratio)))
         new.model_ = (
-            self._new_model(new.rounds_, len(frame)).fit(frame, weight) if new.weight_ > 0 else None
+            self._new_model(new.rounds_, len(frame)).fit(new._prepared(frame), weight)
+            if new.weight_ > 0
+            else None
         )
         return new
 
@@ -188,6 +201,14 @@ class PlainMember(BaseEstimator):
     def active(self) -> bool:
         """Whether the member takes part in valuations (a model with a positive weight)."""
         return getattr(self, "model_", None) is not None and getattr(self, "weight_", 0.0) > 0
+
+    def _prepared(self, frame: pd.DataFrame, dates: Any = None) -> pd.DataFrame:
+        """``frame`` as the model reads it: dated at ``dates`` (when given), with its map
+        axes."""
+        frame = self._dated(frame, dates)
+        if not self.map_axes:
+            return frame
+        return with_columns(frame, map_axes_of(frame, self.axis_lat_, self.map_axes))
 
     def _dated(self, frame: pd.DataFrame, dates: Any) -> pd.DataFrame:
         if dates is None:
@@ -203,7 +224,7 @@ class PlainMember(BaseEstimator):
         self._check_fitted()
         if self.model_ is None:
             return np.full(len(frame), np.nan)
-        return self.model_.predict_log(self._dated(frame, dates))
+        return self.model_.predict_log(self._prepared(frame, dates))
 
     def blend(self, engine_log: np.ndarray, frame: pd.DataFrame, dates: Any = None) -> np.ndarray:
         """``(1 - w) * engine_log + w * plain_log`` of each row (``engine_log`` unchanged
@@ -236,7 +257,7 @@ class PlainMember(BaseEstimator):
         model = self.model_
         names = list(model.booster_.feature_name())
         raw = np.asarray(
-            tree_contributions(model.booster_, model.model_matrix(self._dated(frame, dates))),
+            tree_contributions(model.booster_, model.model_matrix(self._prepared(frame, dates))),
             float,
         )
         date_at = names.index(DATE_FEATURE) if DATE_FEATURE in names else None
@@ -254,6 +275,7 @@ class PlainMember(BaseEstimator):
             "weight": self.weight_,
             "rounds": self.rounds_,
             "n_fit": self.n_fit_,
+            "axis_lat": getattr(self, "axis_lat_", 0.0),
             "file": None,
         }
         if self.model_ is not None:
@@ -275,6 +297,7 @@ class PlainMember(BaseEstimator):
         member.weight_ = float(meta["weight"])
         member.rounds_ = int(meta["rounds"])
         member.n_fit_ = int(meta["n_fit"])
+        member.axis_lat_ = float(meta.get("axis_lat", 0.0))  # none before the map axes
         member.model_ = None
         if meta.get("file"):
             model = member._new_model(member.rounds_)
