@@ -31,11 +31,15 @@ __all__ = [
     "column_arrays",
     "column_floats",
     "column_values",
+    "complete_ns_dates",
     "empty_frame",
     "float_values",
     "frame_of",
+    "object_array",
     "records",
     "str_values",
+    "stored_array",
+    "text_array",
     "whole_days",
     "with_columns",
     "with_replaced",
@@ -218,6 +222,103 @@ def whole_days(dates: Any, epoch: pd.Timestamp) -> np.ndarray:
         return out
     parsed = pd.to_datetime(pd.Series(values))
     return (parsed - epoch).dt.days.to_numpy(float, na_value=np.nan)
+
+
+_NS_DATES = np.dtype("datetime64[ns]")
+
+
+def complete_ns_dates(values: Any) -> np.ndarray | None:
+    """``values`` as a ``datetime64[ns]`` array (not to be written to) when they are such
+    dates already and none is missing, else None: what ``pd.to_datetime(values)`` gives
+    them and what filling missing dates would leave, without parsing (about 60 µs, paid
+    several times per valuation on dates the engine has parsed already).
+
+    Examples
+    --------
+    >>> stamps = pd.to_datetime(["2024-05-01", None]).as_unit("ns")
+    >>> complete_ns_dates(stamps[:1].array).tolist()
+    [1714521600000000000]
+    >>> complete_ns_dates(stamps.array) is None  # a date is missing
+    True
+    >>> complete_ns_dates(np.array(["2024-05-01"], dtype=object)) is None
+    True
+    """
+    if isinstance(values, pd.Series):
+        values = values.array
+    if getattr(values, "dtype", None) != _NS_DATES:
+        return None
+    array = np.asarray(values)
+    if array.ndim != 1 or np.isnat(array).any():
+        return None
+    return array
+
+
+def text_array(values: np.ndarray) -> Any:
+    """A 1-d object array of ``str`` as the frame constructor stores it: pandas' text array
+    where it infers text (pandas 3's default), else the object array itself; for
+    :func:`frame_of`, which takes an object array as it is.
+
+    Examples
+    --------
+    >>> text = text_array(np.array(["high"], dtype=object))
+    >>> text.dtype == pd.DataFrame({"c": np.array(["high"], dtype=object)})["c"].dtype
+    True
+    """
+    dtype = _inferred_text_dtype()
+    if dtype == np.dtype(object):
+        return values
+    # what pd.array(values, dtype=dtype) calls, without its look-up of the dtype
+    return dtype.construct_array_type()._from_sequence(values, dtype=dtype)
+
+
+@lru_cache(maxsize=1)
+def _inferred_text_dtype() -> Any:
+    """The dtype the frame constructor gives a column of text (asked once)."""
+    return pd.DataFrame({"c": np.array(["x"], dtype=object)})["c"].dtype
+
+
+_DATE_UNITS = frozenset(np.dtype(f"datetime64[{unit}]") for unit in ("s", "ms", "us", "ns"))
+
+
+def stored_array(values: Any) -> Any:
+    """A 1-d numpy array as the frame constructor would store it, where that is plain:
+    dates (``datetime64`` of seconds to nanoseconds) as pandas' date array, and text (every
+    value a ``str`` or missing, at least one ``str``) as :func:`text_array`; anything else
+    unchanged. A column so given lets :func:`frame_of` build its frame directly.
+
+    Examples
+    --------
+    >>> stored_array(np.array(["x", None], dtype=object)).tolist()
+    ['x', nan]
+    >>> type(stored_array(np.array(["2024-05-01"], dtype="M8[ns]"))).__name__
+    'DatetimeArray'
+    >>> stored_array(np.array(["x", 1], dtype=object)).dtype
+    dtype('O')
+    """
+    if not isinstance(values, np.ndarray) or values.ndim != 1:
+        return values
+    if values.dtype in _DATE_UNITS:  # what pd.array(values) calls
+        return pd.arrays.DatetimeArray._from_sequence(values, dtype=values.dtype)
+    text = values.dtype == np.dtype(object) and len(values)
+    if text and pd.api.types.infer_dtype(values, skipna=True) == "string":
+        return text_array(values)
+    return values
+
+
+def object_array(items: Any) -> np.ndarray:
+    """A 1-d object array holding each item as it is (numpy would read a list of equally
+    long lists as a 2-d array); what pandas makes of a list of lists or dicts set as a
+    column.
+
+    Examples
+    --------
+    >>> object_array([["far"], ["new_city"]]).shape
+    (2,)
+    """
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
 
 
 def with_columns(frame: pd.DataFrame, columns: dict[str, Any]) -> pd.DataFrame:

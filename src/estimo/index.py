@@ -248,9 +248,12 @@ class PriceIndex(BaseEstimator):
     def _level_at(self, curve: np.ndarray, month: np.ndarray, carry: bool = True) -> np.ndarray:
         pos = month - self.first_month_
         last = len(curve) - 1
-        inside = np.clip(np.nan_to_num(pos, nan=last), 0, last).astype(int)
+        # np.nan_to_num without its cost on a few values (an infinite month, never given,
+        # would land on the same level and trend: the clip bounds both)
+        inside = np.clip(np.where(np.isnan(pos), last, pos), 0, last).astype(int)
         level = curve[inside]
-        ahead = np.nan_to_num(pos - last, nan=0.0)
+        ahead = pos - last
+        ahead = np.where(np.isnan(ahead), 0.0, ahead)
         if carry and (ahead > 0).any():
             level = level + self._extrapolated_trend(curve, ahead)
         return level

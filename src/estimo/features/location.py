@@ -62,7 +62,7 @@ from sklearn.neighbors import KDTree
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.features.tree_arrays import restore_tree, tree_table
-from estimo.frames import column_floats, frame_of, str_values, with_replaced
+from estimo.frames import column_array, column_floats, frame_of, str_values, with_replaced
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -120,9 +120,27 @@ def _days(frame: pd.DataFrame) -> np.ndarray:
     """Listing date of each row in days since 1970, ``nan`` when unknown."""
     if "date" not in frame:
         return np.full(len(frame), np.nan)
+    days = _whole_second_days(column_array(frame, "date"))
+    if days is not None:
+        return days
     dates = pd.to_datetime(frame["date"], errors="coerce")
     days = (dates - pd.Timestamp("1970-01-01")).dt.total_seconds().to_numpy(float) / 86_400.0
     return np.where(dates.isna().to_numpy(), np.nan, days)
+
+
+def _whole_second_days(values: Any) -> np.ndarray | None:
+    """:func:`_days` of ``datetime64[ns]`` dates at whole seconds (NaT: ``nan``) from their
+    integers, by pandas' own arithmetic (``Timedelta.total_seconds``: whole seconds plus
+    the remainder); None for other dates (to be parsed)."""
+    if getattr(values, "dtype", None) != np.dtype("datetime64[ns]"):
+        return None
+    stamps = np.asarray(values)
+    missing = np.isnat(stamps)
+    seconds, residual = np.divmod(stamps.view(np.int64), 10**9)
+    if stamps.ndim != 1 or (residual[~missing] != 0).any():
+        return None  # below a second: pandas' rounding guards apply
+    days = (seconds + residual / 10**9) / 86_400.0
+    return np.where(missing, np.nan, days)
 
 
 def _twin_keys(frame: pd.DataFrame) -> np.ndarray:
@@ -363,7 +381,13 @@ class LocationFeatures(BaseEstimator):
         """Features of new rows, from training rows only (``twins=False``: every row as
         one without twins, and no search for them)."""
         self._check_fitted()
-        return self._features(frame, values=None, training=False, twins=twins)
+        return frame_of(self.transform_arrays(frame, twins=twins), frame.index)
+
+    def transform_arrays(self, frame: pd.DataFrame, twins: bool = True) -> dict[str, np.ndarray]:
+        """:meth:`transform`'s columns as arrays by name, in its order (for a caller that
+        builds a frame of them with other columns: one frame instead of two)."""
+        self._check_fitted()
+        return self._feature_arrays(frame, values=None, training=False, twins=twins)
 
     def _features(
         self,
@@ -372,13 +396,23 @@ class LocationFeatures(BaseEstimator):
         training: bool,
         twins: bool = True,
     ) -> pd.DataFrame:
+        return frame_of(self._feature_arrays(frame, values, training, twins), frame.index)
+
+    def _feature_arrays(
+        self,
+        frame: pd.DataFrame,
+        values: np.ndarray | None,
+        training: bool,
+        twins: bool = True,
+    ) -> dict[str, np.ndarray]:
         n = len(frame)
         # columns filled as arrays, one frame built at the end (a column set on a frame
         # costs more than computing it, for one property)
         out = {name: np.full(n, np.nan) for name in self.feature_names}
         xyz, ok = _coords(frame)
         if self.tree_ is not None and ok.any():
-            ids = frame["id"].astype(str).to_numpy() if "id" in frame else None
+            # the ids tell a training row's own listings apart; new rows have none to skip
+            ids = frame["id"].astype(str).to_numpy() if training and "id" in frame else None
             self._spatial_lag(out, xyz, ok, ids, training)
             out["loc_centre_km"] = self._centre_distance(frame, xyz, ok)
             out.update(map_axes_of(frame, self.axis_lat_, self.axes))
@@ -388,7 +422,7 @@ class LocationFeatures(BaseEstimator):
                     self._twin_features(out, frame, xyz, ok, ids, training)
         if self.neighbourhood_table_ is not None and "neighbourhood" in frame:
             out["loc_neighbourhood"] = self._neighbourhood(frame, values if training else None)
-        return frame_of(out, frame.index)
+        return out
 
     def _spatial_lag(
         self,
@@ -517,7 +551,7 @@ class LocationFeatures(BaseEstimator):
         result = np.full(len(frame), np.nan)
         if "city" not in frame:
             return result
-        cities = str_values(frame["city"])
+        cities = str_values(column_array(frame, "city"))
         for city, centre in self.centres_.items():
             rows = ok & (cities == city)
             result[rows] = np.linalg.norm(xyz[rows] - centre, axis=1)
@@ -525,8 +559,11 @@ class LocationFeatures(BaseEstimator):
 
     def _neighbourhood(self, frame: pd.DataFrame, values: np.ndarray | None) -> np.ndarray:
         n = len(frame)
-        city = str_values(frame["city"]) if "city" in frame else np.full(n, "", dtype=object)
-        position, columns, city_mean = self._neighbourhood_lookup(city, frame["neighbourhood"])
+        city = np.full(n, "", dtype=object)
+        if "city" in frame:
+            city = str_values(column_array(frame, "city"))
+        neighbourhood = column_array(frame, "neighbourhood")
+        position, columns, city_mean = self._neighbourhood_lookup(city, neighbourhood)
         found = position >= 0
 
         def looked_up(name: str, fill: float) -> np.ndarray:
@@ -547,11 +584,11 @@ class LocationFeatures(BaseEstimator):
             prior = np.where(city_count > 1, loo_prior, prior)
         m = self.neighbourhood_smoothing
         encoded = (total + m * prior) / (count + m)
-        missing = frame["neighbourhood"].isna().to_numpy()
+        missing = np.asarray(pd.isna(neighbourhood))
         return np.where(missing, np.nan, encoded)
 
     def _neighbourhood_lookup(
-        self, city: np.ndarray, neighbourhood: pd.Series
+        self, city: np.ndarray, neighbourhood: Any
     ) -> tuple[np.ndarray, dict[str, np.ndarray], dict[str, float]]:
         """Row of :attr:`neighbourhood_table_` of each (city, neighbourhood) (-1: none), the
         table's columns and the city means: a dictionary look-up, built once per table (a

@@ -29,12 +29,13 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 import pandas as pd
 
+from estimo.frames import column_floats
 from estimo.model.treeshap import tree_contributions
 from estimo.model.valuation import build_feature_matrix
 from estimo.schema import feature_columns
@@ -214,20 +215,28 @@ def _with_values(column: np.ndarray, span: slice, values: np.ndarray) -> np.ndar
     return out
 
 
+def _floats(table: pd.DataFrame | Mapping[str, Any], name: str) -> np.ndarray:
+    """Column ``name`` of a frame, or of columns by name, as floats."""
+    if isinstance(table, pd.DataFrame):
+        return column_floats(table, name)
+    return np.asarray(table[name], dtype=float)
+
+
 def money_adjustments(
-    table: pd.DataFrame, contributions: pd.DataFrame, n_main: int
+    table: pd.DataFrame | Mapping[str, Any], contributions: pd.DataFrame, n_main: int
 ) -> list[dict[str, float]]:
-    """Main adjustments in money per comparable (time, top feature groups, other)."""
-    price = table["price"].to_numpy(float)
-    timed = price * np.exp(table["time_log"].to_numpy(float))
-    adjusted = table["adjusted_price"].to_numpy(float)
-    hedonic = table["hedonic_log"].to_numpy(float)
+    """Main adjustments in money per comparable (time, top feature groups, other); the
+    comparables' table, or its columns by name."""
+    price = _floats(table, "price")
+    timed = price * np.exp(_floats(table, "time_log"))
+    adjusted = _floats(table, "adjusted_price")
+    hedonic = _floats(table, "hedonic_log")
     small = np.abs(hedonic) < 1e-12
     log_mean = np.where(small, timed, (adjusted - timed) / np.where(small, 1.0, hedonic))
     values = contributions.to_numpy(float)
     names = list(contributions.columns)
     out = []
-    for i in range(len(table)):
+    for i in range(len(price)):
         money = log_mean[i] * values[i]
         order = [j for j in np.argsort(-np.abs(money)) if names[j] != "other"][:n_main]
         entry = {"time": float(timed[i] - price[i])}

@@ -43,7 +43,7 @@ from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.errors import DataError, EstimoError, NotFittedError
 from estimo.features.location import LocationFeatures, has_twins, without_twins
-from estimo.frames import column_arrays, column_floats, records, str_values
+from estimo.frames import column_array, column_floats, records, str_values
 from estimo.index import PriceIndex, data_period_months
 from estimo.model.adjustments import LOCATION_COLUMNS
 from estimo.model.blend import BlendWeights
@@ -643,14 +643,27 @@ class AVM(BaseEstimator):
         )
 
     def _model_log(
-        self, frame: pd.DataFrame, engine_log: np.ndarray, valuation_date: Any
+        self,
+        frame: pd.DataFrame,
+        engine_log: np.ndarray,
+        valuation_date: Any,
+        plain_matrix: Any = None,
     ) -> np.ndarray:
-        """The model's log price: the engine's blended with the plain member's."""
+        """The model's log price: the engine's blended with the plain member's
+        (``plain_matrix``: what the plain member reads for these rows, when known)."""
         plain: PlainMember | None = getattr(self, "plain_", None)
         if plain is None or not plain.active or not len(frame):
             return engine_log
         dates = self.stage_.valuation_dates(frame, valuation_date)
-        return plain.blend(engine_log, frame, dates)
+        return plain.blend(engine_log, frame, dates, matrix=plain_matrix)
+
+    def _plain_matrix(self, frame: pd.DataFrame, dates: pd.Series) -> Any:
+        """What the active plain member reads for ``frame`` at ``dates``, for a pass that
+        both values and explains (built once for both); None without an active member."""
+        plain: PlainMember | None = getattr(self, "plain_", None)
+        if plain is None or not plain.active or not len(frame):
+            return None
+        return plain.model_matrix(frame, dates)
 
     def _parts(
         self,
@@ -660,7 +673,8 @@ class AVM(BaseEstimator):
         features: pd.DataFrame | None = None,
     ) -> dict[str, Any]:
         self._check_fitted()
-        frame = frame.reset_index(drop=True)
+        if not _positional(frame.index):  # positions 0..n-1 already: read as it is
+            frame = frame.reset_index(drop=True)
         # the valuation dates once, handed down as they are (EngineStage.valuation_dates)
         dates = self.stage_.valuation_dates(frame, valuation_date)
         steps = None
@@ -669,11 +683,14 @@ class AVM(BaseEstimator):
             model_log = steps.log_price
         else:
             model_log = np.empty(0)
-        model_log = self._model_log(frame, model_log, dates)
+        # explained too (features given): the plain member's matrix once for both
+        plain_matrix = self._plain_matrix(frame, dates) if features is not None else None
+        model_log = self._model_log(frame, model_log, dates, plain_matrix)
         parts: dict[str, Any] = {
             "frame": frame,
             "dates": dates,
             "steps": steps if features is not None else None,  # explained too: keep them
+            "plain_matrix": plain_matrix,
             "model_log": model_log,
             "final_log": model_log,
             "comps_log": np.full(len(frame), np.nan),
@@ -684,12 +701,18 @@ class AVM(BaseEstimator):
             # the subjects' hedonic features are their own without the twin columns:
             # derived, not searched for again (see EngineStage.hedonic_view)
             view = self.stage_.hedonic_view()
-            hedonic_X = without_twins(steps.features)
-            subject_log = view.at_reference(frame, hedonic_X) + steps.time_shift
+            twins = bool(has_twins(steps.features).any())
+            # without twins, the features are their own without the twin columns already
+            hedonic_X = without_twins(steps.features) if twins else steps.features
+            if twins or steps.at_reference is None:
+                at_reference = view.at_reference(frame, hedonic_X)
+            else:  # the view's prediction is the stage's own: the same features and offset
+                at_reference = steps.at_reference
+            subject_log = at_reference + steps.time_shift
             split = None
             if explain:
                 known = None
-                if not has_twins(steps.features).any():
+                if not twins:
                     # the same features as the hedonic view's: one TreeSHAP pass for both
                     known = self.stage_.model.contribution_values(
                         steps.features, matrix=steps.matrix, cities=steps.cities
@@ -728,7 +751,9 @@ class AVM(BaseEstimator):
         adaptive: AdaptiveIntervals | None = getattr(self, "adaptive_", None)
         if adaptive is None or not len(frame):
             return None
-        summary = None if result is None else result.summary.reset_index(drop=True)
+        summary = None if result is None else result.summary
+        if summary is not None and not _positional(summary.index):
+            summary = summary.reset_index(drop=True)
         difficulty = adaptive.difficulty_
         features = model_features(
             frame, summary, difficulty.ranges_, self.comps_k, model_log=model_log
@@ -739,7 +764,11 @@ class AVM(BaseEstimator):
         if self.ood == "refuse" and any(flags):
             raise OutOfDistributionError(frame, flags, months_past, difficulty)
         return adaptive.predict(  # with the flags and months past, for the warnings
-            features, str_values(frame["city"]), self._segments(frame), flags, months_past
+            features,
+            str_values(column_array(frame, "city")),
+            self._segments(frame),
+            flags,
+            months_past,
         )
 
     def predict(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
@@ -782,7 +811,7 @@ class AVM(BaseEstimator):
             lo = column_floats(trust, f"low_{pct}")
             hi = column_floats(trust, f"high_{pct}")
         else:
-            cities = str_values(frame["city"])
+            cities = str_values(column_array(frame, "city"))
             lo, hi = self.intervals_.bounds(cities, self._segments(frame), level=level)
         return np.exp(final_log + np.minimum(lo, 0)), np.exp(final_log + np.maximum(hi, 0))
 
@@ -803,7 +832,7 @@ class AVM(BaseEstimator):
             }
         )
         trust = parts["trust"]
-        cities = str_values(frame["city"])
+        cities = str_values(column_array(frame, "city"))
         fixed = {}
         for i, level in enumerate(self.interval_levels):
             lo, hi = self._interval(frame, parts["final_log"], level, trust)
@@ -835,7 +864,7 @@ class AVM(BaseEstimator):
     def sub_model_names(self, frame: pd.DataFrame) -> list[str]:
         """Which sub-model served each row: ``city:<name>``, ``global`` or ``blend:<name>``."""
         self._check_fitted()
-        cities = str_values(frame["city"])
+        cities = str_values(column_array(frame, "city"))
         route = self.stage_.model.served_by(cities)
         return [r if r == "global" else f"{r}:{c}" for r, c in zip(route, cities, strict=True)]
 
@@ -875,8 +904,8 @@ class AVM(BaseEstimator):
         final = parts["final_log"]
         trust: pd.DataFrame | None = parts.get("trust")
         low, high = self._interval(subjects, final, None, trust)
-        cities = str_values(subjects["city"])
-        missing_city = subjects["city"].isna().to_numpy()
+        cities = str_values(column_array(subjects, "city"))
+        missing_city = np.asarray(pd.isna(column_array(subjects, "city")))
         if trust is not None:
             fsd = column_floats(trust, "fsd")
         else:
@@ -893,11 +922,11 @@ class AVM(BaseEstimator):
         summaries = records(result.summary) if result is not None else None
         imputed = self._missing(subjects)
         if trust is not None:
-            flags = trust["flags"].tolist()
+            flags = column_array(trust, "flags").tolist()
             months_past = column_floats(trust, "months_past")
-            confidence = [str(c) for c in trust["confidence"].tolist()]
+            confidence = [str(c) for c in column_array(trust, "confidence").tolist()]
         date_values = dates.tolist()
-        ids = subjects["id"].tolist() if "id" in subjects else None
+        ids = column_array(subjects, "id").tolist() if "id" in subjects else None
         out = []
         for i in range(len(subjects)):
             comparables = result.for_subject(i) if result is not None else []
@@ -953,9 +982,10 @@ class AVM(BaseEstimator):
         """Per row, the key fields the model uses that the row lacks (imputed by it)."""
         known = set(self.stage_.model.spec_.names)
         fields = [f for f in KEY_FIELDS if f in known]
-        arrays = dict(zip(frame.columns, column_arrays(frame), strict=True))
         absent = {
-            f: np.asarray(pd.isna(arrays[f])) if f in arrays else np.ones(len(frame), dtype=bool)
+            f: np.asarray(pd.isna(column_array(frame, f)))
+            if f in frame
+            else np.ones(len(frame), dtype=bool)
             for f in fields
         }
         return [[f for f in fields if absent[f][i]] for i in range(len(frame))]
@@ -1007,8 +1037,16 @@ class AVM(BaseEstimator):
         time_part = steps.time_shift
         plain: PlainMember | None = getattr(self, "plain_", None)
         if plain is not None and plain.active and len(subjects):
+            # the plain member's matrix of _parts when these are its rows and dates
+            same = steps is parts["steps"] and valuation_date is parts["dates"]
             values, time_part = self._with_plain(
-                plain, subjects, valuation_date, names, values, time_part
+                plain,
+                subjects,
+                valuation_date,
+                names,
+                values,
+                time_part,
+                parts.get("plain_matrix") if same else None,
             )
         extra = np.column_stack([time_part, parts["final_log"] - parts["model_log"]])
         return pd.DataFrame(
@@ -1023,13 +1061,17 @@ class AVM(BaseEstimator):
         names: tuple[str, ...],
         values: np.ndarray,
         time_part: np.ndarray,
+        plain_matrix: Any = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """The engine's contributions (``values``, last column the base; ``time_part``)
         weighed with the plain member's: ``(1 - w)`` times the engine's plus ``w`` times
         the plain model's, feature by feature (a feature the engine does not read counts
-        with the base; the plain model's date with the time adjustment)."""
+        with the base; the plain model's date with the time adjustment). ``plain_matrix``:
+        what the plain member reads for these rows and dates, when known."""
         dates = self.stage_.valuation_dates(subjects, valuation_date)
-        plain_names, plain_values, plain_time, plain_base = plain.contributions(subjects, dates)
+        plain_names, plain_values, plain_time, plain_base = plain.contributions(
+            subjects, dates, matrix=plain_matrix
+        )
         w = plain.weight_
         out = (1 - w) * values
         column = {name: j for j, name in enumerate(names)}
@@ -1204,6 +1246,12 @@ def _nested_layout(meta: dict[str, Any]) -> dict[str, Any]:
         "stage": stage,
         "comps": None if meta["comps"] is None else {"params": meta["comps"]},
     }
+
+
+def _positional(index: pd.Index) -> bool:
+    """Whether ``index`` is the positions 0, 1, ... (what ``reset_index(drop=True)`` gives;
+    the frame is then read as it is, not copied)."""
+    return isinstance(index, pd.RangeIndex) and index.start == 0 and index.step == 1
 
 
 @functools.lru_cache(maxsize=64)

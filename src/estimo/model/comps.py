@@ -75,7 +75,15 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import frame_of, records
+from estimo.frames import (
+    column_array,
+    complete_ns_dates,
+    frame_of,
+    object_array,
+    records,
+    stored_array,
+    with_replaced,
+)
 from estimo.model.adjustments import (
     LOCATION_COLUMNS,
     LogPriceModel,
@@ -98,7 +106,7 @@ from estimo.model.comps_encoding import (
     split_features,
 )
 from estimo.model.comps_search import CandidateSearch, Matches
-from estimo.model.comps_stats import row_stat, similarity, trimmed_mean
+from estimo.model.comps_stats import row_nanmedian, row_stat, similarity, trimmed_mean
 from estimo.model.valuation_result import Comparable
 from estimo.params import json_params
 
@@ -180,6 +188,27 @@ class ComparablesResult:
             out.setdefault(int(rec["subject"]), []).append(_comparable(rec))
         object.__setattr__(self, "_by_subject", out)  # a frozen result: cached as built
         return out
+
+
+def _dated(subjects: pd.DataFrame, dates: pd.Series) -> pd.DataFrame:
+    """``subjects.reset_index(drop=True).assign(date=dates.to_numpy())``: built in one step
+    from the columns when the dates are ``datetime64[ns]`` (see
+    :func:`~estimo.frames.with_replaced`)."""
+    positional = subjects.reset_index(drop=True)
+    if dates.dtype == np.dtype("datetime64[ns]"):
+        return with_replaced(positional, {"date": dates.array})
+    return positional.assign(date=dates.to_numpy())
+
+
+def _resolved_dates(dates: Any, n: int) -> bool:
+    """Whether ``dates`` are already what :func:`resolve_valuation_dates` would make of
+    them for ``n`` subjects: ``datetime64[ns]`` dates, none missing, on positions 0..n-1."""
+    return (
+        isinstance(dates, pd.Series)
+        and complete_ns_dates(dates) is not None
+        and len(dates) == n
+        and dates.index.equals(pd.RangeIndex(n))
+    )
 
 
 def _comparable(rec: dict[str, Any]) -> Comparable:
@@ -420,7 +449,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         codes = np.full((len(frame), len(self.categorical_features_)), -1, dtype=np.int64)
         for j, (name, known) in enumerate(self.categorical_features_.items()):
             if name in frame:
-                codes[:, j] = category_codes(frame[name], known)
+                codes[:, j] = category_codes(column_array(frame, name), known)
         coords, ok = coordinates(frame)
         return z, codes, coords, ok, property_ids(frame)
 
@@ -542,7 +571,9 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         ComparablesResult
         """
         self._check_fitted()
-        dates = self.valuation_dates(subjects, valuation_date)
+        dates = valuation_date  # resolved already (the engine's): read, not copied
+        if not _resolved_dates(valuation_date, len(subjects)):
+            dates = self.valuation_dates(subjects, valuation_date)
         matches = self._find(subjects, months(dates))
         sub, rank = np.nonzero(matches.rows >= 0)
         rows = matches.rows[sub, rank]
@@ -559,7 +590,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             )
         subjects_at = None
         if subject_log is None or explain:
-            subjects_at = subjects.reset_index(drop=True).assign(date=dates.to_numpy())
+            subjects_at = _dated(subjects, dates)
         comps = at_date = None  # the comparables as rows (dated at their valuation dates)
         if index is None or reference_log is None or (explain and reference_contributions is None):
             comps = self.reference_.iloc[rows].reset_index(drop=True)  # only when needed
@@ -603,21 +634,26 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
             if column in reference:
                 columns[column] = reference[column][rows]
         columns["used"] = used
-        table = frame_of(columns, len(sub))
-        summary.index = subjects.index
-        if explain and len(table) and reference_contributions is not None:
-            contributions = reference_contributions(subjects_at, sub, rows)
-            table["adjustments"] = money_adjustments(table, contributions, n_main)
-        elif explain and len(table):
-            contributions = hedonic_contributions(
-                model,
-                subjects_at,
-                at_date,
-                sub,
-                comp_log=comp_model_log,
-                location=(*LOCATION_COLUMNS, *self.location_features),
+        if explain and len(sub):
+            if reference_contributions is not None:
+                contributions = reference_contributions(subjects_at, sub, rows)
+            else:
+                contributions = hedonic_contributions(
+                    model,
+                    subjects_at,
+                    at_date,
+                    sub,
+                    comp_log=comp_model_log,
+                    location=(*LOCATION_COLUMNS, *self.location_features),
+                )
+            adjustments = money_adjustments(columns, contributions, n_main)
+            # a column of Python dicts, as setting the list on the table would make it
+            columns["adjustments"] = pd.Series(
+                object_array(adjustments), index=pd.RangeIndex(len(sub)), dtype=object
             )
-            table["adjustments"] = money_adjustments(table, contributions, n_main)
+        # dates and text as the constructor stores them: the frame built directly
+        table = frame_of({name: stored_array(v) for name, v in columns.items()}, len(sub))
+        summary.index = subjects.index
         return ComparablesResult(summary=summary, comparables=table)
 
     def _summarise(
@@ -636,12 +672,12 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         comps_log, spread, keep = trimmed_mean(values, weights, self.trim)
         n_comps = (matches.rows >= 0).sum(axis=1)
         has_any = n_comps > 0
-        summary = pd.DataFrame(
+        summary = frame_of(  # pd.DataFrame of these arrays, without its per-column checks
             {
                 "comps_log_price": comps_log,
                 "comps_price": np.exp(comps_log),
                 "n_comps": n_comps,
-                "median_distance_m": row_stat(np.nanmedian, matches.distance_km * 1000, has_any),
+                "median_distance_m": row_stat(row_nanmedian, matches.distance_km * 1000, has_any),
                 "nearest_m": matches.nearest_km * 1000.0,
                 "dispersion": spread,
                 "mean_similarity": row_stat(
@@ -649,6 +685,7 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
                 ),
                 "mean_age_months": row_stat(np.nanmean, matches.age_months, has_any),
                 "has_location": matches.has_location,
-            }
+            },
+            n,
         )
         return summary, keep[sub, rank]

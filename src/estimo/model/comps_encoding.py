@@ -44,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.errors import DataError
-from estimo.frames import column_floats, whole_days
+from estimo.frames import column_array, column_floats, complete_ns_dates, whole_days
 
 log = logging.getLogger(__name__)
 
@@ -181,8 +181,9 @@ def levels(values: pd.Series) -> tuple[str, ...]:
     return tuple(sorted(values.dropna().astype(str).unique()))
 
 
-def category_codes(values: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
-    """Position of each value in ``levels``: -1 when missing, -2 for an unseen level.
+def category_codes(values: Any, levels: tuple[str, ...]) -> np.ndarray:
+    """Position of each value (a ``Series`` or an array) in ``levels``: -1 when missing,
+    -2 for an unseen level.
 
     Examples
     --------
@@ -191,7 +192,10 @@ def category_codes(values: pd.Series, levels: tuple[str, ...]) -> np.ndarray:
     [1, -1, -2]
     """
     lookup = {level: i for i, level in enumerate(levels)}
-    text = values.to_numpy(dtype=object)
+    if isinstance(values, pd.Series | pd.api.extensions.ExtensionArray):
+        text = values.to_numpy(dtype=object)
+    else:
+        text = np.asarray(values, dtype=object)
     missing = pd.isna(text)
     return np.array(
         [-1 if gone else lookup.get(str(v), -2) for v, gone in zip(text, missing, strict=True)],
@@ -307,6 +311,9 @@ def resolve_valuation_dates(
     """
     n = len(subjects)
     if valuation_date is None:
+        known = complete_ns_dates(column_array(subjects, "date")) if "date" in subjects else None
+        if known is not None:  # nothing to parse or fill
+            return pd.Series(known.copy(), index=pd.RangeIndex(n), name="date")
         dates = (
             pd.to_datetime(subjects["date"]).reset_index(drop=True)
             if "date" in subjects
@@ -321,6 +328,9 @@ def resolve_valuation_dates(
                 [f"valuation_date is {valuation_date!r}; expected a date such as 2024-05-01"]
             ) from exc
         return pd.Series([stamp] * n, dtype="datetime64[ns]")
+    known = complete_ns_dates(np.asarray(valuation_date))
+    if known is not None and len(known) == n:  # the engine's dates: nothing to parse or fill
+        return pd.Series(known.copy(), index=pd.RangeIndex(n))
     dates = pd.Series(pd.to_datetime(np.asarray(valuation_date)))
     if len(dates) != n:
         raise DataError(

@@ -225,7 +225,8 @@ class CandidateSearch:
                 tree, tree_rows = geo_tree
                 dist, ind = tree.query(coords[geo], k=min(self.n_candidates, len(tree_rows)))
                 self._rank(out, subject, geo, tree_rows[ind], dist * EARTH_RADIUS_KM)
-            rest = np.setdiff1d(in_city, geo)
+            # np.setdiff1d(in_city, geo) (in_city is sorted), without its sorting
+            rest = in_city[~located[in_city]] if geo_tree is not None else in_city
             if len(rest):
                 tree, tree_rows = feature_tree
                 query = feature_vectors(z[rest], self.weights_)

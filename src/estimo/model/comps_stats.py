@@ -170,6 +170,31 @@ def trimmed_mean(
     return mean, spread, keep
 
 
+def row_nanmedian(values: np.ndarray, axis: int = 1) -> np.ndarray:
+    """``np.nanmedian(values, axis=1)`` of a 2-d array whose rows each have a value that is
+    not NaN, the same numbers (the middle value, or the mean of the two middle values, of
+    each row's values that are not NaN) from one sort: numpy's own takes about 0.2 ms for
+    a few values (masked arrays).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> row_nanmedian(np.array([[3.0, 1.0, np.nan], [4.0, 1.0, 2.0], [1.0, 2.0, 4.0]])).tolist()
+    [2.0, 2.0, 2.0]
+    """
+    if axis != 1 or values.ndim != 2:
+        raise ValueError("row_nanmedian takes the rows of a 2-d array (axis=1)")
+    ordered = np.sort(values, axis=1)  # NaN last
+    count = (~np.isnan(values)).sum(axis=1)
+    rows = np.arange(len(values))
+    high = ordered[rows, count // 2]
+    low = ordered[rows, np.maximum(count - 1, 0) // 2]
+    even = (count % 2) == 0
+    # numpy's median is a mean of the middle values: a sum from 0.0 (so -0.0 reads 0.0)
+    with np.errstate(invalid="ignore"):  # inf and -inf in the middle: NaN, as numpy's
+        return np.where(even, (0.0 + low + high) / 2.0, 0.0 + high)
+
+
 def row_stat(func: Any, values: np.ndarray, has_any: np.ndarray) -> np.ndarray:
     """``func(values, axis=1)`` on the rows that have comparables and a finite value.
 

@@ -64,7 +64,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from estimo.errors import NotFittedError
-from estimo.frames import column_floats, column_values, frame_of
+from estimo.frames import column_array, column_floats, column_values, frame_of
 from estimo.model.linear import row_dot
 
 PAST_DATA = "past_data"
@@ -282,7 +282,7 @@ class DifficultyModel(BaseEstimator):
                 out[i].append("far")
         cities = set(str(c) for c in known_cities)
         if "city" in frame:
-            for i, city in enumerate(frame["city"].tolist()):
+            for i, city in enumerate(column_array(frame, "city").tolist()):
                 if (
                     city is None
                     or (isinstance(city, float) and math.isnan(city))

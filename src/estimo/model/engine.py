@@ -35,7 +35,14 @@ import pandas as pd
 
 from estimo.bundle_folder import BundleFolder
 from estimo.features.location import LocationFeatures
-from estimo.frames import column_arrays, column_floats, frame_of, str_values
+from estimo.frames import (
+    column_array,
+    column_arrays,
+    column_floats,
+    complete_ns_dates,
+    frame_of,
+    str_values,
+)
 from estimo.index import PriceIndex
 from estimo.model.segmented import SegmentedModel
 from estimo.schema import feature_columns
@@ -92,6 +99,7 @@ class PredictionSteps:
     time_shift: np.ndarray
     log_area: np.ndarray
     cities: np.ndarray  # the model's SegmentedModel.city_names
+    at_reference: np.ndarray | None = None  # the log price at the reference date
 
 
 class EngineStage:
@@ -196,17 +204,22 @@ class EngineStage:
     def features(self, frame: pd.DataFrame, twins: bool = True) -> pd.DataFrame:
         """Model features of new rows (canonical features + location features;
         ``twins=False``: as rows without twins)."""
-        return self._assemble(frame, self.location.transform(frame, twins=twins))
+        return self._assemble(frame, self.location.transform_arrays(frame, twins=twins))
 
-    def _assemble(self, frame: pd.DataFrame, loc: pd.DataFrame) -> pd.DataFrame:
-        """The feature columns of ``frame``, then the location features, as one new frame
-        (built once from the column arrays: for one property, selecting, copying and
-        concatenating frames cost more than the features themselves)."""
+    def _assemble(
+        self, frame: pd.DataFrame, loc: pd.DataFrame | dict[str, np.ndarray]
+    ) -> pd.DataFrame:
+        """The feature columns of ``frame``, then the location features (a frame, or its
+        columns by name), as one new frame (built once from the column arrays: for one
+        property, selecting, copying and concatenating frames cost more than the features
+        themselves)."""
         arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
         data = {name: arrays[name] for name in feature_columns(frame)}
         if "city" not in data:
             data["city"] = pd.Series(pd.NA, index=frame.index, dtype=object)
-        data.update(zip(loc.columns.tolist(), column_arrays(loc), strict=True))
+        if isinstance(loc, pd.DataFrame):
+            loc = dict(zip(loc.columns.tolist(), column_arrays(loc), strict=True))
+        data.update(loc)
         return frame_of(data, frame.index, object_as_is=True)  # text stays Python objects
 
     def offset(
@@ -215,7 +228,8 @@ class EngineStage:
         """Starting log price of each row: neighbours' price per m² × area, else city level
         (``area``: the rows' :func:`log_area`, when already computed)."""
         levels = self.city_level_
-        city = np.array([levels.get(name, np.nan) for name in str_values(frame["city"])], float)
+        names = str_values(column_array(frame, "city"))
+        city = np.array([levels.get(name, np.nan) for name in names], float)
         fallback = np.where(np.isfinite(city), city, self.global_level_)
         if not self.use_offset:
             return fallback
@@ -248,7 +262,9 @@ class EngineStage:
         cities = self.model.city_names(X)
         shift = self.time_shift(frame, valuation_date)
         at_reference = self.model.predict_log(X, offset=offset, matrix=matrix, cities=cities)
-        return PredictionSteps(at_reference + shift, X, matrix, offset, shift, area, cities)
+        return PredictionSteps(
+            at_reference + shift, X, matrix, offset, shift, area, cities, at_reference
+        )
 
     def hedonic_view(self) -> HedonicView:
         """This stage predicting from the properties' characteristics and place only.
@@ -277,6 +293,9 @@ class EngineStage:
                 return pd.Series(pd.Timestamp(valuation_date), index=frame.index)
             return pd.Series(pd.to_datetime(np.asarray(valuation_date)), index=frame.index)
         if "date" in frame:
+            known = _known_ns_dates(frame)
+            if known is not None:
+                return known
             dates = pd.to_datetime(frame["date"])
             return dates.fillna(self.reference_date_)
         return pd.Series(self.reference_date_, index=frame.index)
@@ -284,7 +303,7 @@ class EngineStage:
     def time_shift(self, frame: pd.DataFrame, valuation_date: Any = None) -> np.ndarray:
         """Log index change from the reference date to each row's valuation date."""
         dates = self.valuation_dates(frame, valuation_date)
-        cities = frame["city"] if "city" in frame else pd.Series("", index=frame.index)
+        cities = column_array(frame, "city") if "city" in frame else np.full(len(frame), "", object)
         return self.index.log_factor(cities, self.reference_date_, dates)
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
@@ -371,6 +390,15 @@ class HedonicView:
         stage = self.stage
         X = self.features(frame) if features is None else features
         return stage.model.predict_log(X, offset=stage.offset(frame, X))
+
+
+def _known_ns_dates(frame: pd.DataFrame) -> pd.Series | None:
+    """``pd.to_datetime(frame["date"])`` when the column holds ``datetime64[ns]`` dates and
+    none is missing (nothing to parse or fill), else None."""
+    values = complete_ns_dates(column_array(frame, "date"))
+    if values is None:
+        return None
+    return pd.Series(values.copy(), index=frame.index, name="date")
 
 
 def _column_or(frame: pd.DataFrame, name: str, default: float) -> np.ndarray:

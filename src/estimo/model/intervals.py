@@ -47,7 +47,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
-from estimo.frames import str_values
+from estimo.frames import frame_of, object_array, str_values, text_array
 from estimo.model.difficulty import PAST_DATA
 from estimo.params import json_params
 
@@ -183,6 +183,15 @@ class ConformalIntervals(BaseEstimator):
         global one, as the table's columns (arrays, one value per row) and ``group`` (a
         dictionary lookup per row on arrays kept per table: a single valuation builds no
         frame)."""
+        at, groups = self._rows(cities, segments)
+        _, columns = self._table_arrays()
+        out = {name: values[at] for name, values in columns.items()}
+        out["group"] = groups
+        return out
+
+    def _rows(self, cities: Any, segments: Any | None) -> tuple[np.ndarray, np.ndarray]:
+        """The position in :attr:`table_` of each (city, segment)'s calibration row (see
+        :meth:`_lookup`) and its ``group``."""
         self._check_fitted()
         city = str_values(cities).tolist()
         if segments is None or not self.use_segments_:
@@ -201,10 +210,7 @@ class ConformalIntervals(BaseEstimator):
                         else ("city" if key[0] != GLOBAL else "global")
                     )
                     break
-        at = np.asarray(rows, dtype=int)
-        out = {name: values[at] for name, values in columns.items()}
-        out["group"] = np.array(groups, dtype=object)
-        return out
+        return np.asarray(rows, dtype=int), np.array(groups, dtype=object)
 
     def _table_arrays(self) -> tuple[dict[tuple[str, str], int], dict[str, np.ndarray]]:
         """The position of each (city, segment) in :attr:`table_` and its columns as
@@ -330,6 +336,21 @@ def _abs_column(p: float) -> str:
 class _ScoreIntervals(ConformalIntervals):
     """Conformal quantiles of normalised scores, also keeping the quantiles of ``|score|``
     on a 1 %-grid (the predicted share of valuations within any distance)."""
+
+    def _grid(self) -> np.ndarray:
+        """The ``|score|`` quantiles on :data:`_GRID` of every row of :attr:`table_` as
+        floats (rows x grid points), built once per table (not pickled)."""
+        cached = self.__dict__.get("_grid_cache")
+        if cached is not None and cached[0] is self.table_:
+            return cached[1]
+        _, columns = self._table_arrays()
+        grid = np.column_stack([columns[_abs_column(p)].astype(float) for p in _GRID])
+        self._grid_cache = (self.table_, grid)
+        return grid
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_grid_cache"}
 
     def _row(self, city: str, segment: str, r: np.ndarray) -> dict[str, Any]:
         row = super()._row(city, segment, r)
@@ -496,14 +517,16 @@ class AdaptiveIntervals(BaseEstimator):
         ``fsd``, ``pe10`` (predicted share within 10 %), ``confidence`` and ``group``; and
         ``flags`` and ``months_past`` as given, when given."""
         sigma = self.sigma(features, flags, months_past)
-        found = self.scores_._lookup(cities, segments)
+        # the calibration rows' columns read at their positions (not every column)
+        at, groups = self.scores_._rows(cities, segments)
+        _, columns = self.scores_._table_arrays()
         out: dict[str, Any] = {"sigma": sigma}
         for level in self.levels:
             pct = _pct(level)
-            out[f"low_{pct}"] = sigma * found[f"low_{pct}"].astype(float)
-            out[f"high_{pct}"] = sigma * found[f"high_{pct}"].astype(float)
-        grid = np.column_stack([found[_abs_column(p)].astype(float) for p in _GRID])
-        out["fsd"] = sigma * found[_abs_column(_FSD_P)].astype(float)
+            out[f"low_{pct}"] = sigma * columns[f"low_{pct}"][at].astype(float)
+            out[f"high_{pct}"] = sigma * columns[f"high_{pct}"][at].astype(float)
+        grid = self.scores_._grid()[at]
+        out["fsd"] = sigma * columns[_abs_column(_FSD_P)][at].astype(float)
         target = 0.10 / sigma
         pe10 = np.array(
             [
@@ -521,13 +544,15 @@ class AdaptiveIntervals(BaseEstimator):
         )
         if flags is not None:
             words = np.minimum(words + np.array([bool(f) for f in flags], dtype=int), 2)
-        out["confidence"] = np.array(["high", "medium", "low"], dtype=object)[words]
-        out["group"] = found["group"]
+        out["confidence"] = text_array(np.array(["high", "medium", "low"], dtype=object)[words])
+        out["group"] = text_array(groups)
+        index = pd.RangeIndex(len(sigma))
         if flags is not None:
-            out["flags"] = pd.Series(list(flags), dtype=object, index=pd.RangeIndex(len(sigma)))
+            out["flags"] = object_array(flags)
         if months_past is not None:
             out["months_past"] = np.broadcast_to(np.asarray(months_past, dtype=float), len(sigma))
-        return pd.DataFrame(out, index=pd.RangeIndex(len(sigma)))
+        # pd.DataFrame(out), without its per-column checks; the flags stay Python lists
+        return frame_of(out, index, object_as_is=True)
 
     def to_bundle(self, folder: BundleFolder) -> dict[str, Any]:
         """Save the score table (``adaptive_calibration.parquet``); returns the facts

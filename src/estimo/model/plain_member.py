@@ -54,8 +54,15 @@ from sklearn.base import BaseEstimator
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
 from estimo.features.location import map_axes_of, median_latitude
-from estimo.frames import with_columns, with_replaced
-from estimo.model.valuation import DATE_FEATURE, FeatureSpec, ValuationModel
+from estimo.frames import column_arrays, with_columns, with_replaced
+from estimo.model.booster_input import booster_predict
+from estimo.model.valuation import (
+    DATE_FEATURE,
+    FeatureSpec,
+    ValuationModel,
+    feature_values_of,
+    trained_on_spec,
+)
 
 log = logging.getLogger(__name__)
 
@@ -219,24 +226,64 @@ class PlainMember(BaseEstimator):
             return with_replaced(frame, {"date": parsed.array})
         return frame.assign(date=parsed)
 
-    def predict_log(self, frame: pd.DataFrame, dates: Any = None) -> np.ndarray:
-        """The plain model's log price of each row at ``dates`` (default: its ``date``)."""
+    def model_matrix(self, frame: pd.DataFrame, dates: Any = None) -> np.ndarray | pd.DataFrame:
+        """What the plain model reads for ``frame`` at ``dates`` (default: its ``date``).
+
+        The float matrix of a model trained on its spec is read from the columns of
+        ``frame``, the dates and the map axes directly (the same numbers as from
+        :meth:`_prepared`'s frame, without building it: most of the member's cost for one
+        property); a caller that both values and explains the same rows builds it once.
+        """
+        self._check_fitted()
+        model = self.model_
+        arrays = self._prepared_arrays(frame, dates)
+        if arrays is not None and trained_on_spec(
+            model, model.feature_spec_, [model.booster_], with_date=True
+        ):
+            return feature_values_of(arrays, len(frame), model.feature_spec_, with_date=True)
+        return model.model_matrix(self._prepared(frame, dates))
+
+    def _prepared_arrays(self, frame: pd.DataFrame, dates: Any) -> dict[str, Any] | None:
+        """The columns of :meth:`_prepared`'s frame by name, when the dates are parsed
+        already (``datetime64[ns]``: the engine's) or not given; None otherwise."""
+        if dates is not None:
+            values = dates.to_numpy() if isinstance(dates, pd.Series) else dates
+            if not (isinstance(values, np.ndarray) and values.dtype == np.dtype("datetime64[ns]")):
+                return None
+        if not frame.columns.is_unique or (dates is not None and values.shape != (len(frame),)):
+            return None
+        arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
+        if dates is not None:
+            arrays["date"] = values
+        if self.map_axes:
+            arrays.update(map_axes_of(frame, self.axis_lat_, self.map_axes))
+        return arrays
+
+    def predict_log(self, frame: pd.DataFrame, dates: Any = None, matrix: Any = None) -> np.ndarray:
+        """The plain model's log price of each row at ``dates`` (default: its ``date``);
+        ``matrix``: :meth:`model_matrix` of the same rows and dates, when known."""
         self._check_fitted()
         if self.model_ is None:
             return np.full(len(frame), np.nan)
-        return self.model_.predict_log(self._prepared(frame, dates))
+        if not len(frame):
+            return np.empty(0)
+        if matrix is None:
+            matrix = self.model_matrix(frame, dates)
+        return booster_predict(self.model_.booster_, matrix)
 
-    def blend(self, engine_log: np.ndarray, frame: pd.DataFrame, dates: Any = None) -> np.ndarray:
+    def blend(
+        self, engine_log: np.ndarray, frame: pd.DataFrame, dates: Any = None, matrix: Any = None
+    ) -> np.ndarray:
         """``(1 - w) * engine_log + w * plain_log`` of each row (``engine_log`` unchanged
-        when the member is not active)."""
+        when the member is not active; ``matrix`` as :meth:`predict_log`'s)."""
         engine_log = np.asarray(engine_log, dtype=float)
         if not self.active or not len(frame):
             return engine_log
         w = self.weight_
-        return (1 - w) * engine_log + w * self.predict_log(frame, dates)
+        return (1 - w) * engine_log + w * self.predict_log(frame, dates, matrix=matrix)
 
     def contributions(
-        self, frame: pd.DataFrame, dates: Any = None
+        self, frame: pd.DataFrame, dates: Any = None, matrix: Any = None
     ) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
         """The plain model's exact log contributions (TreeSHAP) of each row.
 
@@ -250,16 +297,17 @@ class PlainMember(BaseEstimator):
             Contribution of the date (the plain model's time adjustment).
         base : numpy.ndarray
             The model's expected value (its bias term).
+
+        ``matrix``: :meth:`model_matrix` of the same rows and dates, when known.
         """
         from estimo.model.treeshap import tree_contributions
 
         self._check_fitted()
         model = self.model_
         names = list(model.booster_.feature_name())
-        raw = np.asarray(
-            tree_contributions(model.booster_, model.model_matrix(self._prepared(frame, dates))),
-            float,
-        )
+        if matrix is None:
+            matrix = self.model_matrix(frame, dates)
+        raw = np.asarray(tree_contributions(model.booster_, matrix), float)
         date_at = names.index(DATE_FEATURE) if DATE_FEATURE in names else None
         keep = [j for j in range(len(names)) if j != date_at]
         time = raw[:, date_at] if date_at is not None else np.zeros(len(raw))

@@ -42,7 +42,7 @@ from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import NotFittedError
-from estimo.frames import str_values
+from estimo.frames import column_array, str_values
 from estimo.model.booster_input import booster_predict
 from estimo.model.lazy_boosters import LazyBoosters
 from estimo.model.training_backend import current_backend, run_on_ray
@@ -469,7 +469,7 @@ class SegmentedModel(BaseEstimator):
     @staticmethod
     def city_names(X: pd.DataFrame) -> np.ndarray:
         """The city of each row as text (what the routing reads)."""
-        return str_values(X["city"])
+        return str_values(column_array(X, "city"))
 
     def model_matrix(self, X: pd.DataFrame) -> np.ndarray | pd.DataFrame:
         """What the sub-models read for ``X``, to pass as ``matrix`` when one frame is both

@@ -18,7 +18,7 @@ True
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -127,8 +127,16 @@ def build_feature_values(
     :func:`trained_on_spec`), so predicting on them gives the same result without the cost
     of building and converting a frame: most of a single property's prediction.
     """
-    n = len(frame)
     arrays = dict(zip(frame.columns.tolist(), column_arrays(frame), strict=True))
+    return feature_values_of(arrays, len(frame), spec, with_date=with_date)
+
+
+def feature_values_of(
+    arrays: Mapping[str, Any], n: int, spec: FeatureSpec, *, with_date: bool = True
+) -> np.ndarray:
+    """:func:`build_feature_values` of ``n`` rows given as their columns' arrays (by name,
+    as :func:`~estimo.frames.column_arrays` gives them): for a caller that has the columns
+    and would otherwise build a frame of them only to have them read here."""
     names = [name for name in spec.numeric if name != DATE_FEATURE]
     first = 1 if with_date else 0
     out = np.empty((n, first + len(names) + len(spec.categorical)), dtype=np.float64)
