@@ -241,3 +241,23 @@ def test_category_codes_of_arrays_are_those_of_series() -> None:
         expected = category_codes(series, ("flat", "house"))
         assert category_codes(series.array, ("flat", "house")).tolist() == expected.tolist()
         assert category_codes(series.to_numpy(), ("flat", "house")).tolist() == [0, -1, -2, -1, 1]
+
+
+def test_text_of_strings_skips_the_missing_look_with_the_same_text() -> None:
+    from estimo.frames import str_values
+    from estimo.model.valuation import FeatureSpec, build_feature_values
+
+    assert str_values(np.array(["Roma", "Milano"], dtype=object)).tolist() == ["Roma", "Milano"]
+    assert str_values(np.array(["Roma", None, np.nan, pd.NA], dtype=object)).tolist() == [
+        "Roma",
+        "nan",
+        "nan",
+        "nan",
+    ]
+    spec = FeatureSpec(numeric=(), categorical={"condition": ("good", "new")})
+    for values in (["new", "good"], ["new", None], ["bad", np.nan]):
+        frame = pd.DataFrame({"condition": np.array(values, dtype=object)})
+        as_series = frame.astype({"condition": "category"})  # not all str: pd.isna asked
+        expected = build_feature_values(as_series, spec, with_date=False)
+        got = build_feature_values(frame, spec, with_date=False)
+        assert _bits(got.ravel()) == _bits(expected.ravel())

@@ -154,10 +154,18 @@ def str_values(values: Any) -> np.ndarray:
         out[:] = [str(value) for value in array]
     else:
         out = pd.Series(array, copy=False).astype(str).to_numpy(dtype=object)
+    if _all_text(array):  # nothing missing: no look for it
+        return out
     missing = pd.isna(array)
     if missing.any():
         out[missing] = MISSING_TEXT
     return out
+
+
+def _all_text(values: np.ndarray) -> bool:
+    """Whether a few values are all of type ``str`` (none missing, then, whatever
+    ``pd.isna`` counts as missing), for the usual case that needs no ``pd.isna``."""
+    return len(values) <= _FEW and all(type(value) is str for value in values)
 
 
 def float_values(column: pd.Series) -> np.ndarray:

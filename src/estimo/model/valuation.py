@@ -158,10 +158,14 @@ def feature_values_of(
             out[:, j] = np.nan
             continue
         _, code_of = _categorical_dtype(tuple(levels))
+        values = array.tolist()
+        if all(type(v) is str for v in values):  # none missing: no pd.isna to ask
+            out[:, j] = [code_of.get(v, np.nan) for v in values]
+            continue
         present = (~pd.isna(array)).tolist()
         out[:, j] = [
             code_of.get(str(v), np.nan) if ok else np.nan
-            for v, ok in zip(array.tolist(), present, strict=True)
+            for v, ok in zip(values, present, strict=True)
         ]
     return out
 
