@@ -215,12 +215,23 @@ def _write(raw: pd.DataFrame, path: Path) -> bool:
     """Write ``raw``; False when the format cannot hold it (a file no user would have)."""
     try:
         if path.suffix == ".csv":
-            raw.to_csv(path, index=False)
+            # a text holding a bare carriage return is a line break to every CSV reader
+            # unless quoted: end lines with CR LF then, so that such a field is quoted (the
+            # file keeps the table's rows, as a spreadsheet's export would)
+            raw.to_csv(path, index=False, lineterminator="\r\n" if _has_cr(raw) else "\n")
         else:
             raw.to_parquet(path, index=False)
     except Exception:  # pyarrow refuses mixed columns: not an input a user would have
         return False
     return True
+
+
+def _has_cr(raw: pd.DataFrame) -> bool:
+    """Whether any text cell or column name of ``raw`` holds a carriage return."""
+    names = any("\r" in str(name) for name in raw.columns)
+    return names or any(
+        isinstance(value, str) and "\r" in value for column in raw for value in raw[column]
+    )
 
 
 def _check_exit(result: Any, folder: Path) -> None:
