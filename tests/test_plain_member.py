@@ -24,6 +24,8 @@ def _market():
 
 
 def _new_engine(plain_member: bool = True) -> AVM:
+    # the member is active on this market when the index holds only location and area
+    # (with the homes' characteristics too, the engine alone values it best: weight 0)
     return AVM(
         n_estimators=60,
         learning_rate=0.1,
@@ -31,6 +33,7 @@ def _new_engine(plain_member: bool = True) -> AVM:
         comps_k=5,
         n_jobs=1,
         plain_member=plain_member,
+        index_controls="location",
     )
 
 

@@ -671,7 +671,17 @@ class EngineConfig(_Strict):
         "from the city's level (false), or the latter only where the validation slice "
         "clearly prefers it (auto: one more model fit)",
     )
-    index_smoothing: Annotated[float, Field(ge=0)] = 50.0
+    index_controls: Literal["characteristics", "location"] = Field(
+        default="characteristics",
+        description="what the price index holds fixed besides location and area: the "
+        "homes' characteristics (a month in which better homes sold is not a price rise) "
+        "or nothing more",
+    )
+    index_smoothing: Annotated[float, Field(gt=0)] | Literal["auto"] = Field(
+        default=50.0,
+        description="ridge penalty on the index's monthly steps, in rows (larger is "
+        "smoother), or auto: chosen per city by leaving out one month at a time",
+    )
     index_trend_months: Annotated[int, Field(ge=0)] = 3
     index_damping: Annotated[float, Field(ge=0, le=1)] = 0.8
     index_trend_check: bool = Field(

@@ -42,13 +42,19 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import sparse
-from scipy.sparse.linalg import lsqr
 from sklearn.base import BaseEstimator
 
 from estimo.bundle_folder import BundleFolder
 from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
+from estimo.hedonic import (
+    FIRST_SMOOTHING,
+    HedonicDesign,
+    characteristic_groups,
+    characteristics,
+    smoothed_curve,
+    smoothing_by_left_out_months,
+)
 from estimo.params import json_params
 
 log = logging.getLogger(__name__)
@@ -83,8 +89,16 @@ class PriceIndex(BaseEstimator):
     ----------
     cell_km : float
         Side of the location grid cells used as hedonic controls.
-    smoothing : float
-        Ridge penalty on the monthly increments, in rows: larger is smoother.
+    controls : {"characteristics", "location"}
+        What else the regression holds fixed besides the location cells and log area:
+        every characteristic column of the data (:func:`estimo.hedonic.characteristics`:
+        a month in which better homes sold is not a price rise), or nothing more.
+    smoothing : float or "auto"
+        Ridge penalty on the monthly increments, in rows: larger is smoother. ``"auto"``
+        chooses per city the order (flat level or straight line) and the penalty of
+        :data:`estimo.hedonic.SMOOTHING_GRID` that best foretell each month left out
+        (:func:`estimo.hedonic.smoothing_by_left_out_months`): a month's wiggle that its
+        neighbours do not foretell is smoothed away, a trend they share is kept.
     trend_months : int
         Months of recent trend carried forward past the data.
     damping : float
@@ -102,7 +116,8 @@ class PriceIndex(BaseEstimator):
         self,
         *,
         cell_km: float = 1.0,
-        smoothing: float = 50.0,
+        controls: str = "characteristics",
+        smoothing: float | str = 50.0,
         trend_months: int = 3,
         damping: float = 0.8,
         max_extrapolation_months: int = 12,
@@ -110,6 +125,7 @@ class PriceIndex(BaseEstimator):
         trend_check: bool = True,
     ) -> None:
         self.cell_km = cell_km
+        self.controls = controls
         self.smoothing = smoothing
         self.trend_months = trend_months
         self.damping = damping
@@ -126,22 +142,29 @@ class PriceIndex(BaseEstimator):
         DataError
             If a required column is missing or no row has a usable price and date.
         """
-        rows = _index_rows(frame, self.cell_km)
+        if self.controls not in ("characteristics", "location"):
+            raise ValueError(
+                f"controls is {self.controls!r}; expected 'characteristics' or 'location'"
+            )
+        rows, source = _index_rows(frame, self.cell_km)
+        groups = characteristic_groups(source) if self.controls == "characteristics" else None
         first, last = rows["month"].min(), rows["month"].max()
         self.first_month_ = int(first)
         self.last_month_ = int(last)
         months = np.arange(self.first_month_, self.last_month_ + 1)
         tables: dict[str, np.ndarray] = {}
         counts: dict[str, int] = {}
-        tables[GLOBAL] = self._fit_one(rows, months)
+        chosen: dict[str, tuple[int, float]] = {}
+        tables[GLOBAL], chosen[GLOBAL] = self._fit_one(rows, months, groups)
         counts[GLOBAL] = len(rows)
         for city, group in rows.groupby("city", sort=True):
             counts[str(city)] = len(group)
             if len(group) >= self.min_rows:
-                tables[str(city)] = self._fit_one(group, months)
+                tables[str(city)], chosen[str(city)] = self._fit_one(group, months, groups)
         self.months_ = months
         self.log_index_ = tables
         self.n_rows_ = counts
+        self.smoothing_ = chosen
         self.carry_ = {
             name: (not self.trend_check) or self._trend_forecasts_better(curve)
             for name, curve in tables.items()
@@ -151,35 +174,22 @@ class PriceIndex(BaseEstimator):
         )
         return self
 
-    def _fit_one(self, rows: pd.DataFrame, months: np.ndarray) -> np.ndarray:
-        t = (rows["month"].to_numpy() - months[0]).astype(int)
-        n, T = len(rows), len(months)
-        blocks = [sparse.csr_matrix(np.ones((n, 1)))]
-        penalties = [1e-6]
-        if T > 1:
-            steps = (t[:, None] >= np.arange(1, T)[None, :]).astype(float)
-            blocks.append(sparse.csr_matrix(steps))
-            penalties += [self.smoothing] * (T - 1)
-        cells = rows["cell"].to_numpy()
-        codes, uniques = pd.factorize(cells)
-        if len(uniques) > 1:
-            blocks.append(
-                sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, len(uniques)))
+    def _fit_one(
+        self, rows: pd.DataFrame, months: np.ndarray, groups: dict[str, np.ndarray] | None
+    ) -> tuple[np.ndarray, tuple[int, float]]:
+        """The city's curve (0 at the last month) and its smoothing (order, penalty)."""
+        controls = None
+        if groups is not None:
+            log_price = rows["y"].to_numpy() + np.nan_to_num(rows["log_area"].to_numpy())
+            controls, _ = characteristics(
+                groups, log_price, rows["month"].to_numpy(), rows["source"].to_numpy()
             )
-            penalties += [1.0] * len(uniques)
-        log_area = rows["log_area"].to_numpy()
-        has_area = np.isfinite(log_area)
-        if has_area.any() and np.nanstd(log_area) > 0:
-            centred = np.where(has_area, log_area - np.nanmean(log_area), 0.0)
-            blocks.append(sparse.csr_matrix(centred[:, None]))
-            penalties.append(1e-3)
-        X = sparse.hstack(blocks).tocsc()
-        scale = 1.0 / np.sqrt(np.asarray(penalties))
-        Xs = X @ sparse.diags(scale)
-        y = rows["y"].to_numpy()
-        coef = lsqr(Xs, y - y.mean(), damp=1.0, atol=1e-10, btol=1e-10, iter_lim=5000)[0] * scale
-        curve = np.concatenate([[0.0], np.cumsum(coef[1:T])]) if T > 1 else np.zeros(1)
-        return curve - curve[-1]
+        design = HedonicDesign(rows, months, controls)
+        if self.smoothing != "auto":
+            return design.curve(float(self.smoothing)), (1, float(self.smoothing))
+        counts, means = design.month_means(design.solve(FIRST_SMOOTHING))
+        order, penalty = smoothing_by_left_out_months(counts, means)
+        return smoothed_curve(counts, means, order, penalty), (order, penalty)
 
     def _trend_forecasts_better(self, curve: np.ndarray) -> bool:
         """Whether the carried trend forecast ``curve``'s own levels 1-6 months ahead better
@@ -203,6 +213,19 @@ class PriceIndex(BaseEstimator):
         self._check_fitted()
         name = city if city in self.log_index_ else GLOBAL
         return bool(getattr(self, "carry_", {}).get(name, True))
+
+    def smoothing_of(self, city: str) -> tuple[int, float]:
+        """The smoothing ``city``'s curve was fitted with: the order of the differences
+        penalised (1: towards a flat level, 2: towards a straight line) and the penalty (the
+        global curve's for a city without its own; ``(1, nan)`` for a curve saved before
+        the smoothing was kept with it and fitted with ``"auto"``)."""
+        self._check_fitted()
+        name = city if city in self.log_index_ else GLOBAL
+        chosen = getattr(self, "smoothing_", {})
+        if name in chosen:
+            order, penalty = chosen[name]
+            return int(order), float(penalty)
+        return 1, float(self.smoothing) if self.smoothing != "auto" else float("nan")
 
     # ------------------------------------------------------------------ using
     def _check_fitted(self) -> None:
@@ -303,7 +326,8 @@ class PriceIndex(BaseEstimator):
 
     def table(self) -> pd.DataFrame:
         """The index as a long table: ``city``, ``month``, ``log_index``, ``index``,
-        ``n_rows`` and ``carries_trend`` (whether valuations past the data carry the trend).
+        ``n_rows``, ``carries_trend`` (whether valuations past the data carry the trend),
+        ``smoothing_order`` and ``smoothing`` (see :meth:`smoothing_of`).
 
         The index is 1.0 at the last month of the data.
         """
@@ -318,6 +342,8 @@ class PriceIndex(BaseEstimator):
                     "index": np.exp(curve),
                     "n_rows": self.n_rows_.get(name, 0),
                     "carries_trend": self.carries_trend(name),
+                    "smoothing_order": self.smoothing_of(name)[0],
+                    "smoothing": self.smoothing_of(name)[1],
                 }
             )
             for name, curve in self.log_index_.items()
@@ -348,6 +374,11 @@ class PriceIndex(BaseEstimator):
             group = group.sort_values("month")
             index.log_index_[str(name)] = group["log_index"].to_numpy(float)
             index.n_rows_[str(name)] = int(group["n_rows"].iloc[0])
+        index.smoothing_ = {  # tables saved before the choice: the fixed smoothing
+            str(name): (int(group["smoothing_order"].iloc[0]), float(group["smoothing"].iloc[0]))
+            for name, group in table.groupby("city", sort=False)
+            if "smoothing" in group and "smoothing_order" in group
+        }
         index.carry_ = {  # tables saved before the trend check: every city carried it
             str(name): bool(group["carries_trend"].iloc[0]) if "carries_trend" in group else True
             for name, group in table.groupby("city", sort=False)
@@ -355,7 +386,10 @@ class PriceIndex(BaseEstimator):
         return index
 
 
-def _index_rows(frame: pd.DataFrame, cell_km: float) -> pd.DataFrame:
+def _index_rows(frame: pd.DataFrame, cell_km: float) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The rows the index is fitted on (first appearance of each property with a price and
+    a date: ``city``, ``month``, ``y``, ``log_area``, ``cell`` and ``source``, the row's
+    position in the second frame returned, ``frame`` without re-listings)."""
     missing = [c for c in ("price", "date", "city") if c not in frame]
     if missing:
         raise DataError(
@@ -384,7 +418,14 @@ def _index_rows(frame: pd.DataFrame, cell_km: float) -> pd.DataFrame:
         )
     city = data["city"].astype(str).to_numpy()
     rows = pd.DataFrame(
-        {"city": city, "month": month, "y": y, "log_area": np.log(area), "cell": city}
+        {
+            "city": city,
+            "month": month,
+            "y": y,
+            "log_area": np.log(area),
+            "cell": city,
+            "source": np.arange(len(data)),  # position in the deduplicated frame
+        }
     ).loc[ok]
     if "lat" in data and "lon" in data:
         lat = pd.to_numeric(data["lat"], errors="coerce").to_numpy(float)[ok]
@@ -403,7 +444,7 @@ def _index_rows(frame: pd.DataFrame, cell_km: float) -> pd.DataFrame:
             rows["city"].to_numpy(),
         )
         rows["cell"] = cell
-    return rows.reset_index(drop=True)
+    return rows.reset_index(drop=True), data
 
 
 def _month_start(month: float) -> pd.Timestamp:

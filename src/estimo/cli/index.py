@@ -43,6 +43,7 @@ def _index(data: str, out: Path, until: str | None) -> None:
         frame = frame.loc[frame["date"] < pd.Timestamp(until)]
     engine = config.engine
     fitted = PriceIndex(
+        controls=engine.index_controls,
         smoothing=engine.index_smoothing,
         trend_months=engine.index_trend_months,
         damping=engine.index_damping,

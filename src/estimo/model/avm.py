@@ -132,7 +132,7 @@ class AVM(BaseEstimator):
         the confidence. Not the default: on the shared markets it never switched (Ames'
         slice preferred no offset in 74 % of resamples) and it costs one more model fit
         (``benchmarks/offset_choice.py``).
-    index_smoothing, index_trend_months, index_damping, index_trend_check :
+    index_controls, index_smoothing, index_trend_months, index_damping, index_trend_check :
         Price index settings (see :class:`estimo.index.PriceIndex`: ``trend_check`` keeps
         the carried trend only in cities where it forecast the index's own past better than
         a flat level).
@@ -191,7 +191,8 @@ class AVM(BaseEstimator):
         twin_log_area: float = 0.01,
         map_axes: int = 6,
         use_offset: bool | str = True,
-        index_smoothing: float = 50.0,
+        index_controls: str = "characteristics",
+        index_smoothing: float | str = 50.0,
         index_trend_months: int = 3,
         index_damping: float = 0.8,
         index_trend_check: bool = True,
@@ -227,6 +228,7 @@ class AVM(BaseEstimator):
         self.map_axes = map_axes
         self.twin_log_area = twin_log_area
         self.use_offset = use_offset
+        self.index_controls = index_controls
         self.index_smoothing = index_smoothing
         self.index_trend_months = index_trend_months
         self.index_damping = index_damping
@@ -255,6 +257,7 @@ class AVM(BaseEstimator):
     def _new_stage(self, use_offset: bool) -> EngineStage:
         return EngineStage(
             PriceIndex(
+                controls=self.index_controls,
                 smoothing=self.index_smoothing,
                 trend_months=self.index_trend_months,
                 damping=self.index_damping,
