@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import pickle
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -61,6 +63,16 @@ def test_table_round_trip() -> None:
     np.testing.assert_array_equal(
         again.bounds(c[:50], s[:50], level=0.9)[1], cal.bounds(c[:50], s[:50], level=0.9)[1]
     )
+
+
+def test_a_pickled_calibration_leaves_its_cache_behind_and_rebuilds_it() -> None:
+    r, c, s = _residuals()
+    cal = ConformalIntervals().fit(r, c, s)
+    before = cal.bounds(c[:50], s[:50], level=0.8)
+    assert "_arrays" in cal.__dict__  # built by the first use
+    again = pickle.loads(pickle.dumps(cal))
+    assert "_arrays" not in again.__dict__
+    np.testing.assert_array_equal(again.bounds(c[:50], s[:50], level=0.8)[0], before[0])
 
 
 def test_errors_are_clear() -> None:

@@ -212,9 +212,13 @@ class ConformalIntervals(BaseEstimator):
                     break
         return np.asarray(rows, dtype=int), np.array(groups, dtype=object)
 
+    def __getstate__(self) -> dict[str, Any]:
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_arrays"}  # a cache, rebuilt on use
+
     def _table_arrays(self) -> tuple[dict[tuple[str, str], int], dict[str, np.ndarray]]:
         """The position of each (city, segment) in :attr:`table_` and its columns as
-        arrays (built once per table)."""
+        arrays (built once per table, not pickled)."""
         cached = getattr(self, "_arrays", None)
         if cached is not None and cached[0] is self.table_:
             return cached[1], cached[2]
