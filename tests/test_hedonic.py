@@ -129,3 +129,53 @@ def test_an_automatic_index_records_its_choice_and_round_trips(clean_market) -> 
 def test_unknown_controls_are_refused_by_name(clean_market) -> None:
     with pytest.raises(ValueError, match="controls is 'everything'"):
         PriceIndex(controls="everything").fit(clean_market.frame)
+
+
+def test_columns_of_any_type_are_grouped_without_error() -> None:
+    """Nullable integers, booleans, dates, lists and all-missing columns: each is grouped
+    (or left out when it tells no homes apart), never an error."""
+    n = 400
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "garages": pd.array(rng.integers(0, 3, n), dtype="Int64"),
+            "pool": rng.uniform(size=n) < 0.3,
+            "listed": pd.Timestamp("2023-01-01") + pd.to_timedelta(rng.integers(0, 5, n), "D"),
+            "tags": [["a", "b"] if i % 2 else ["c"] for i in range(n)],
+            "empty": np.full(n, np.nan),
+            "style": pd.Categorical(rng.choice(["modern", "old"], n)),
+        }
+    )
+    frame.loc[::9, "garages"] = pd.NA
+    groups = characteristic_groups(frame)
+    assert set(groups) == {"garages", "pool", "listed", "tags", "style"}
+    assert len(np.unique(groups["garages"])) == 4  # 0, 1, 2 and missing
+    matrix, kept = characteristics(groups, rng.normal(size=n), np.zeros(n))
+    assert matrix.shape[0] == n and kept == list(groups)
+
+
+def test_at_most_the_most_telling_columns_are_kept(monkeypatch) -> None:
+    import estimo.hedonic as hedonic
+
+    n = 600
+    rng = np.random.default_rng(6)
+    signals = {f"c{i}": rng.integers(0, 4, n) for i in range(6)}
+    log_price = sum((i + 1) * 0.05 * v for i, v in enumerate(signals.values()))
+    log_price = log_price + rng.normal(0, 0.3, n)
+    groups = characteristic_groups(pd.DataFrame(signals))
+    monkeypatch.setattr(hedonic, "MAX_CHARACTERISTICS", 2)
+    _, kept = characteristics(groups, log_price, np.zeros(n))
+    assert kept == ["c4", "c5"]  # the two with the largest effects, in the data's order
+
+
+def test_a_large_city_is_fitted_on_a_fixed_sample(monkeypatch) -> None:
+    import estimo.index as index_module
+
+    frame = _mix_market(n=3_000)
+    full = PriceIndex().fit(frame)
+    monkeypatch.setattr(index_module, "MAX_ROWS", 1_500)
+    sampled = PriceIndex().fit(frame)
+    again = PriceIndex().fit(frame)
+    np.testing.assert_array_equal(sampled.log_index_["Town"], again.log_index_["Town"])
+    assert np.abs(sampled.log_index_["Town"] - full.log_index_["Town"]).max() < 0.03
+    assert sampled.n_rows_["Town"] == full.n_rows_["Town"] == 3_000

@@ -44,6 +44,8 @@ NOT_CHARACTERISTICS = frozenset(
 MAX_BINS = 10
 MAX_LEVELS = 50
 MIN_LEVEL_ROWS = 10
+MAX_CHARACTERISTICS = 64  # the columns that explain most of the log price, at most
+MAX_ROWS = 300_000  # rows of one regression, at most (a fixed random sample beyond)
 MAX_PRICE_SHARE = 0.75  # one column explaining more of the log price is a price proxy
 MAX_MONTH_SHARE = 0.5  # one column explaining more of the month is a date proxy
 
@@ -62,22 +64,22 @@ def _explained_share(codes: np.ndarray, values: np.ndarray) -> float:
 
 def _codes_of(column: pd.Series) -> np.ndarray | None:
     """Group codes of one column: quantile bins of a number (missing its own group) or the
-    common levels of a category (rare ones together, missing its own); None when the
+    common levels of anything else (rare ones together, missing its own); None when the
     column does not tell homes apart."""
-    values = column.to_numpy()
-    if column.dtype.kind in "iuf":
-        numbers = values.astype(float)
+    if pd.api.types.is_numeric_dtype(column):  # numbers, booleans, nullable integers
+        numbers = pd.to_numeric(column, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
         known = np.isfinite(numbers)
         if known.sum() < MIN_LEVEL_ROWS:
             return None
         edges = np.unique(np.quantile(numbers[known], np.linspace(0, 1, MAX_BINS + 1)[1:-1]))
         codes = np.where(known, np.searchsorted(edges, numbers, side="right"), len(edges) + 1)
-    else:
-        text = pd.Series(values, dtype=object).where(pd.notna(values), None)
+    else:  # text, categories, dates, or anything else read as its text
+        text = column.astype("string")
         counts = text.value_counts()
         common = counts[counts >= MIN_LEVEL_ROWS].index[:MAX_LEVELS]
-        kept = text.where(text.isin(common), "(other)").where(text.notna(), "(missing)")
-        codes = pd.factorize(kept.astype(str))[0]
+        codes = pd.Index(common).get_indexer(text).astype(np.int64)  # -1: rare or missing
+        codes = np.where(codes < 0, len(common), codes)  # the rare levels together
+        codes = np.where(text.isna().to_numpy(), len(common) + 1, codes)  # missing
     groups, codes = np.unique(codes, return_inverse=True)  # only the groups present
     if len(groups) < 2:
         return None
@@ -119,23 +121,27 @@ def characteristics(
     >>> sorted(groups), kept, matrix.shape
     (['list_price', 'rooms'], ['rooms'], (40, 4))
     """
-    blocks, kept = [], []
     n = len(log_price)
+    usable = []
     for name, all_codes in groups.items():
         codes = all_codes if rows is None else all_codes[rows]
         present, codes = np.unique(codes, return_inverse=True)
         if len(present) < 2:
             continue
-        if _explained_share(codes, log_price) > MAX_PRICE_SHARE:
+        share = _explained_share(codes, log_price)
+        if share > MAX_PRICE_SHARE or _explained_share(codes, month) > MAX_MONTH_SHARE:
             continue
-        if _explained_share(codes, month) > MAX_MONTH_SHARE:
-            continue
-        shape = (n, len(present))
-        blocks.append(sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=shape))
-        kept.append(name)
-    if not blocks:
-        return sparse.csr_matrix((n, 0)), kept
-    return sparse.hstack(blocks).tocsr(), kept
+        usable.append((share, name, codes, len(present)))
+    if len(usable) > MAX_CHARACTERISTICS:  # the most telling ones, in the data's order
+        ranked = sorted(range(len(usable)), key=lambda i: -usable[i][0])
+        usable = [usable[i] for i in sorted(ranked[:MAX_CHARACTERISTICS])]
+    if not usable:
+        return sparse.csr_matrix((n, 0)), []
+    blocks = [
+        sparse.csr_matrix((np.ones(n), (np.arange(n), codes)), shape=(n, width))
+        for _, _, codes, width in usable
+    ]
+    return sparse.hstack(blocks).tocsr(), [name for _, name, _, _ in usable]
 
 
 class HedonicDesign:

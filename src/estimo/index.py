@@ -49,6 +49,7 @@ from estimo.errors import DataError, NotFittedError
 from estimo.frames import str_values
 from estimo.hedonic import (
     FIRST_SMOOTHING,
+    MAX_ROWS,
     HedonicDesign,
     characteristic_groups,
     characteristics,
@@ -178,6 +179,9 @@ class PriceIndex(BaseEstimator):
         self, rows: pd.DataFrame, months: np.ndarray, groups: dict[str, np.ndarray] | None
     ) -> tuple[np.ndarray, tuple[int, float]]:
         """The city's curve (0 at the last month) and its smoothing (order, penalty)."""
+        if len(rows) > MAX_ROWS:  # a fixed random sample tells the months' levels as well
+            keep = np.sort(np.random.default_rng(0).choice(len(rows), MAX_ROWS, replace=False))
+            rows = rows.iloc[keep].reset_index(drop=True)
         controls = None
         if groups is not None:
             log_price = rows["y"].to_numpy() + np.nan_to_num(rows["log_area"].to_numpy())
