@@ -61,8 +61,16 @@ DATA = Path(os.environ.get("ESTIMO_SHARED_DATA", ROOT.parent / "shared" / "data"
 TRUTH_CONTACTS = ROOT / "benchmarks" / "text_contacts_truth.csv"
 SAMPLE_CONTACTS = ROOT / "benchmarks" / "text_contacts_sample.csv"
 TARGET_FIELDS = [
-    "area_m2", "rooms", "bedrooms", "bathrooms", "floor", "has_elevator", "has_terrace",
-    "has_garage_or_parking", "condition", "year_built",
+    "area_m2",
+    "rooms",
+    "bedrooms",
+    "bathrooms",
+    "floor",
+    "has_elevator",
+    "has_terrace",
+    "has_garage_or_parking",
+    "condition",
+    "year_built",
 ]
 STRUCTURED = ["area_m2", "rooms", "bathrooms", "floor", "floors_in_building"]
 
@@ -108,8 +116,13 @@ def keyword_baseline(texts: list[str]) -> pd.DataFrame:
     rows = []
     for text in texts:
         row: dict = {}
-        for field, key in (("area_m2", "area"), ("rooms", "rooms"), ("bedrooms", "bedrooms"),
-                           ("bathrooms", "bathrooms"), ("year_built", "year")):
+        for field, key in (
+            ("area_m2", "area"),
+            ("rooms", "rooms"),
+            ("bedrooms", "bedrooms"),
+            ("bathrooms", "bathrooms"),
+            ("year_built", "year"),
+        ):
             m = compiled[key].search(text)
             row[field] = float(m.group(1).replace(",", ".")) if m else None
         m, g = compiled["floor"].search(text), compiled["ground"].search(text)
@@ -141,14 +154,16 @@ def extraction(lang: str, folds: int = 5) -> pd.DataFrame:
     view = idealista_conditions if lang == "es" else (lambda p: p)
     everything = view(
         with_garage_or_parking(
-            extraction_table([extract(t, lang=lang, min_confidence=0.0, rescore=False)
-                              for t in texts])
+            extraction_table(
+                [extract(t, lang=lang, min_confidence=0.0, rescore=False) for t in texts]
+            )
         )
     )
     tables = {
         "": extract_frame(texts, lang=lang),
-        "cv_": cross_validated(texts, truth, positive_only, lang, k=folds,
-                               view=view if lang == "es" else None),
+        "cv_": cross_validated(
+            texts, truth, positive_only, lang, k=folds, view=view if lang == "es" else None
+        ),
         "rules_": extract_frame_rules_only(texts, lang),
         "base_": keyword_baseline(texts),
     }
@@ -197,9 +212,13 @@ def extract_frame_rules_only(texts: list[str], lang: str) -> pd.DataFrame:
 def contacts() -> dict:
     """Masked share of the hand-checked phone numbers and e-mails; false masks."""
     truth = pd.read_csv(TRUTH_CONTACTS, dtype={"listing_id": str})
-    texts = pd.concat(
-        [load("it")[["listing_id", "description"]], load("es")[["listing_id", "description"]]]
-    ).drop_duplicates("listing_id").set_index("listing_id")["description"]
+    texts = (
+        pd.concat(
+            [load("it")[["listing_id", "description"]], load("es")[["listing_id", "description"]]]
+        )
+        .drop_duplicates("listing_id")
+        .set_index("listing_id")["description"]
+    )
     sample = pd.read_csv(SAMPLE_CONTACTS, dtype={"listing_id": str})["listing_id"].unique()
     found = {lid: find_contacts(texts[lid]) for lid in sample}
 
@@ -226,8 +245,7 @@ def contacts() -> dict:
 # --------------------------------------------------------------------------- 3. valuation
 def _canonical(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    price = pd.to_numeric(frame["price_raw"].str.replace(r"[^\d]", "", regex=True),
-                          errors="coerce")
+    price = pd.to_numeric(frame["price_raw"].str.replace(r"[^\d]", "", regex=True), errors="coerce")
     out = pd.DataFrame(
         {
             "id": frame["listing_id"].to_numpy(),
@@ -242,8 +260,7 @@ def _canonical(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
             "bathrooms": frame["gt_bathrooms"].to_numpy(),
             "floor": frame["gt_floor"].to_numpy(),
             "floors_in_building": frame["gt_total_floors"].to_numpy(),
-            "property_type": frame["property_type"].str.split(" | ", regex=False).str[0]
-            .to_numpy(),
+            "property_type": frame["property_type"].str.split(" | ", regex=False).str[0].to_numpy(),
             "year_built": np.nan,
             "condition": None,
             "description": frame["description"].to_numpy(),
@@ -285,8 +302,9 @@ def valuation(seed: int = 0, n_boot: int = 1000) -> dict:
     }
     actual = holdout["price"].to_numpy(float)
     names = list(preds)
-    est, reps = paired_bootstrap(actual, [preds[k] for k in names], ["mdape", "pe10"],
-                                 n_boot=n_boot, seed=seed)
+    est, reps = paired_bootstrap(
+        actual, [preds[k] for k in names], ["mdape", "pe10"], n_boot=n_boot, seed=seed
+    )
     out = {"n_train": len(train), "n_test": len(holdout), "metrics": {}, "differences": {}}
     for i, name in enumerate(names):
         out["metrics"][name] = {m: float(est[m][i]) for m in ("mdape", "pe10")}
@@ -310,8 +328,11 @@ def throughput() -> dict:
     else the machine runs); ``per_wall_second`` by the elapsed time (depends on the load).
     The best of three passes over every description of both files.
     """
-    texts = [t for t in pd.concat([load("it")["description"], load("es")["description"]])
-             if isinstance(t, str)]
+    texts = [
+        t
+        for t in pd.concat([load("it")["description"], load("es")["description"]])
+        if isinstance(t, str)
+    ]
     for t in texts[:200]:
         extract(t)
     cpu = wall = 0.0
@@ -321,8 +342,12 @@ def throughput() -> dict:
             extract(t)
         wall = max(wall, len(texts) / (time.perf_counter() - start))
         cpu = max(cpu, len(texts) / (time.process_time() - start_cpu))
-    return {"n": len(texts), "mean_chars": round(float(np.mean([len(t) for t in texts]))),
-            "per_cpu_second": round(cpu), "per_wall_second": round(wall)}
+    return {
+        "n": len(texts),
+        "mean_chars": round(float(np.mean([len(t) for t in texts]))),
+        "per_cpu_second": round(cpu),
+        "per_wall_second": round(wall),
+    }
 
 
 def main() -> None:
@@ -331,10 +356,13 @@ def main() -> None:
     args = parser.parse_args()
     pd.set_option("display.width", 160)
     print(f"load: {os.getloadavg()}")
-    print("== 1. extraction (precision / recall: shipped models in-sample; cv_ = 5-fold by "
-          "listing, models and thresholds learned without the fold; rules_ = rules alone, "
-          "floor 0.75; base_ = keyword baseline; recall_stated = recall over the rows where "
-          "some rule reads the right value; same run)", flush=True)
+    print(
+        "== 1. extraction (precision / recall: shipped models in-sample; cv_ = 5-fold by "
+        "listing, models and thresholds learned without the fold; rules_ = rules alone, "
+        "floor 0.75; base_ = keyword baseline; recall_stated = recall over the rows where "
+        "some rule reads the right value; same run)",
+        flush=True,
+    )
     table = pd.concat([extraction("it"), extraction("es")], ignore_index=True)
     print(table.round(3).to_string(index=False))
     print("\n== 2. contact details on the hand-checked sample")
@@ -350,8 +378,10 @@ def main() -> None:
             print(f"  {name:<14} MdAPE {metrics['mdape']:.4f}  PE10 {metrics['pe10']:.4f}")
         for name, (d, low, high) in result["differences"].items():
             print(f"  {name:<30} {d:+.4f}  95% CI [{low:+.4f}, {high:+.4f}]")
-        print(f"  share of the lost accuracy the text recovers: MdAPE "
-              f"{result['recovered_mdape']:.1%}, PE10 {result['recovered_pe10']:.1%}")
+        print(
+            f"  share of the lost accuracy the text recovers: MdAPE "
+            f"{result['recovered_mdape']:.1%}, PE10 {result['recovered_pe10']:.1%}"
+        )
     print(f"load: {os.getloadavg()}")
 
 

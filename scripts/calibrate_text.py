@@ -56,7 +56,7 @@ def rule_precision(pred: pd.DataFrame, truth: pd.DataFrame, positive_only: set[s
                     right = (v.astype("boolean") == t)[t.notna()].astype(bool)
             elif name == "area_m2":
                 ok = t.notna()
-                right = ((v[ok] - t[ok]).abs() <= 0.05 * t[ok])
+                right = (v[ok] - t[ok]).abs() <= 0.05 * t[ok]
             elif name in ("rooms", "bathrooms") and f"{name}_at_least" in truth:
                 ok = t.notna()
                 at_least = truth.loc[rows, f"{name}_at_least"].fillna(False)[ok].astype(bool)

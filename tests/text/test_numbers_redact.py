@@ -105,8 +105,9 @@ def test_prices_areas_dates_are_never_masked(text: str) -> None:
 
 
 _PRICE = st.builds(
-    lambda v, sep, sym, before: (f"{sym} {_grouped(v, sep)}" if before
-                                 else f"{_grouped(v, sep)} {sym}"),
+    lambda v, sep, sym, before: (
+        f"{sym} {_grouped(v, sep)}" if before else f"{_grouped(v, sep)} {sym}"
+    ),
     st.integers(min_value=10_000, max_value=99_999_999),
     st.sampled_from([".", " "]),
     st.sampled_from(["€", "euro", "EUR", "zł"]),

@@ -96,8 +96,14 @@ def test_disagreement_is_an_audit_finding() -> None:
 def test_predict_mode_creates_the_same_amenity_columns(result) -> None:
     _, policy, _ = result
     one = pd.DataFrame(
-        {"id": ["x"], "price": [1.0], "date": [pd.Timestamp("2024-06-01")], "city": ["Milano"],
-         "area_m2": [70.0], "description": ["Bilocale con cantina, senza ascensore"]}
+        {
+            "id": ["x"],
+            "price": [1.0],
+            "date": [pd.Timestamp("2024-06-01")],
+            "city": ["Milano"],
+            "area_m2": [70.0],
+            "description": ["Bilocale con cantina, senza ascensore"],
+        }
     )
     out = policy.transform(one, mode="predict")
     for column in policy.text_plan_["amenities"]:

@@ -31,8 +31,8 @@ def _table(tmp_path: Path) -> Path:
 def test_extract_writes_the_table_and_the_report(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result = runner.invoke(
-        app, ["text", "extract", str(_table(tmp_path)), "--id-column", "listing_id",
-              "--out", str(out)]
+        app,
+        ["text", "extract", str(_table(tmp_path)), "--id-column", "listing_id", "--out", str(out)],
     )
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out / "extracted.parquet")
@@ -65,8 +65,16 @@ def test_a_lower_floor_keeps_less_certain_facts(tmp_path: Path) -> None:
 
 def test_missing_column_is_named(tmp_path: Path) -> None:
     result = runner.invoke(
-        app, ["text", "extract", str(_table(tmp_path)), "--text-column", "testo",
-              "--out", str(tmp_path / "o")]
+        app,
+        [
+            "text",
+            "extract",
+            str(_table(tmp_path)),
+            "--text-column",
+            "testo",
+            "--out",
+            str(tmp_path / "o"),
+        ],
     )
     assert result.exit_code == 1
     assert "--text-column 'testo' is not a column" in result.output

@@ -57,8 +57,7 @@ def _index(data: str, out: Path, until: str | None) -> None:
     console.print(
         "index = 1.00 at the last month of the data; cities with too few rows use the "
         f"global index. Past the data it carries the last {engine.index_trend_months} months' "
-        f"trend, damped by {engine.index_damping:g} a month"
-        + _flat_note(fitted)
+        f"trend, damped by {engine.index_damping:g} a month" + _flat_note(fitted)
     )
     console.print(f"\nfiles: {out / 'index.html'}, {out / 'index.csv'}")
 

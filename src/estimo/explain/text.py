@@ -359,8 +359,10 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^out of distribution: "), "warn_ood"),
     # estimo.text.fill.FILLED_WARNING: a missing field read from the listing's description
     (
-        re.compile(r'^(?P<feature>\w+) was missing; read (?P<value>.+) from the description '
-                   r'\("(?P<span>.*)"\)$'),
+        re.compile(
+            r"^(?P<feature>\w+) was missing; read (?P<value>.+) from the description "
+            r'\("(?P<span>.*)"\)$'
+        ),
         "warn_from_text",
     ),
 )
@@ -441,8 +443,9 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                     break
                 if value in ("yes", "no"):
                     value = locale.text(f"word_{value}")
-                out.append(locale.text(key, label=labeler.label(feature), value=value,
-                                       span=groups["span"]))
+                out.append(
+                    locale.text(key, label=labeler.label(feature), value=value, span=groups["span"])
+                )
             elif key == "warn_disagree":
                 out.append(locale.text(key, pct=locale.percent(int(groups["pct"]) / 100)))
             else:

@@ -36,7 +36,14 @@ from estimo.quality.rules import (
 log = logging.getLogger(__name__)
 
 STEPS = (
-    "completeness", "validity", "location", "duplicates", "consistency", "labels", "text", "drift"
+    "completeness",
+    "validity",
+    "location",
+    "duplicates",
+    "consistency",
+    "labels",
+    "text",
+    "drift",
 )
 MAX_MAP_POINTS = 4_000
 MAX_PLOT_CITIES = 12

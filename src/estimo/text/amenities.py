@@ -77,8 +77,9 @@ class AmenityRules:
             kind = polarity(text, start, end, self._cues)
             if kind == "affirmed":
                 rule = "amenity.affirmed"
-                return Fact(f"has_{name}", True, _CONFIDENCE[rule], start, end,
-                            text[start:end], rule)
+                return Fact(
+                    f"has_{name}", True, _CONFIDENCE[rule], start, end, text[start:end], rule
+                )
             if kind == "negated" and negated is None:
                 negated = (start, end)
         if negated is None:

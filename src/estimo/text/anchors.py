@@ -54,9 +54,7 @@ class Scanner:
         # (a few rare letters) use the slower folding pattern
         self._folding = re.compile(source, re.IGNORECASE)
         self._by_letter = self._letter_patterns()
-        self._glued = (
-            re.compile(f"(?:{after_digit})(?![^\\W\\d_])") if after_digit else None
-        )
+        self._glued = re.compile(f"(?:{after_digit})(?![^\\W\\d_])") if after_digit else None
 
     def _letter_patterns(self) -> dict[str, re.Pattern[str]]:
         starts = {name: first_letters(fragment) for name, fragment in self.groups.items()}

@@ -34,9 +34,21 @@ _CONFIDENCE = {
     "year_built.decade": 0.8,
 }
 _DECADE_WORDS = {
-    "venti": 20, "trenta": 30, "quaranta": 40, "cinquanta": 50, "sessanta": 60,
-    "settanta": 70, "ottanta": 80, "novanta": 90, "veinte": 20, "treinta": 30,
-    "cuarenta": 40, "cincuenta": 50, "sesenta": 60, "setenta": 70, "ochenta": 80,
+    "venti": 20,
+    "trenta": 30,
+    "quaranta": 40,
+    "cinquanta": 50,
+    "sessanta": 60,
+    "settanta": 70,
+    "ottanta": 80,
+    "novanta": 90,
+    "veinte": 20,
+    "treinta": 30,
+    "cuarenta": 40,
+    "cincuenta": 50,
+    "sesenta": 60,
+    "setenta": 70,
+    "ochenta": 80,
     "noventa": 90,
 }
 
@@ -102,14 +114,28 @@ class ConditionRules:
             m = self._year_after.match(text, end)
             if m is not None and float(m.group("y")) <= this_year + 5:
                 rule = "year_built.cue"
-                return Fact("year_built", float(m.group("y")), _CONFIDENCE[rule], start,
-                            m.end(), text[start : m.end()], rule)
+                return Fact(
+                    "year_built",
+                    float(m.group("y")),
+                    _CONFIDENCE[rule],
+                    start,
+                    m.end(),
+                    text[start : m.end()],
+                    rule,
+                )
         for start, end in hits.get("y_decade", ()):
             m = self._decade_after.match(text, end)
             if m is None:
                 continue
             decade = int(m.group("d")) if m.group("d") else _DECADE_WORDS[m.group("w").lower()]
             rule = "year_built.decade"
-            return Fact("year_built", float(1900 + decade), _CONFIDENCE[rule], start, m.end(),
-                        text[start : m.end()], rule)
+            return Fact(
+                "year_built",
+                float(1900 + decade),
+                _CONFIDENCE[rule],
+                start,
+                m.end(),
+                text[start : m.end()],
+                rule,
+            )
         return None

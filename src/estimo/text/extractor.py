@@ -62,7 +62,10 @@ class _Rules:
 def _rules(lang: str) -> _Rules:
     lexicon = get_lexicon(lang)
     parts = (
-        MeasureRules(lexicon), FloorRules(lexicon), ConditionRules(lexicon), AmenityRules(lexicon)
+        MeasureRules(lexicon),
+        FloorRules(lexicon),
+        ConditionRules(lexicon),
+        AmenityRules(lexicon),
     )
     groups: dict[str, str] = {}
     for part in parts:
@@ -181,8 +184,12 @@ def extract_frame(
             f"titles has {len(title_list)} values and texts {len(texts)}; they must align"
         )
     rows = [
-        extract(t if isinstance(t, str) else None, ti if isinstance(ti, str) else None,
-                lang=lang, min_confidence=min_confidence)
+        extract(
+            t if isinstance(t, str) else None,
+            ti if isinstance(ti, str) else None,
+            lang=lang,
+            min_confidence=min_confidence,
+        )
         for t, ti in zip(texts, title_list, strict=True)
     ]
     return extraction_table(rows)

@@ -273,7 +273,7 @@ def _differ(column: str, given: Any, found: Any) -> bool:
     return given_f != found_f
 
 
-FILLED_WARNING = "{column} was missing; read {value} from the description (\"{span}\")"
+FILLED_WARNING = '{column} was missing; read {value} from the description ("{span}")'
 
 
 @dataclass

@@ -29,8 +29,18 @@ from estimo.text.facts import Fact
 from estimo.text.lexicon import Lexicon
 from estimo.text.numbers import parse_number
 
-_ROMAN = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "v": 5, "vi": 6, "vii": 7, "viii": 8, "ix": 9,
-          "x": 10}
+_ROMAN = {
+    "i": 1,
+    "ii": 2,
+    "iii": 3,
+    "iv": 4,
+    "v": 5,
+    "vi": 6,
+    "vii": 7,
+    "viii": 8,
+    "ix": 9,
+    "x": 10,
+}
 _FLAGS = re.IGNORECASE
 _CONFIDENCE = {
     "floor.named": 0.9,
@@ -122,8 +132,10 @@ class FloorRules:
         found = []
         for start, end in hits.get("f_noun", ()):
             m = self._before.search(text, max(0, start - 12), start)
-            if m is not None and m.group("r") and not self._roman_upper.search(
-                text, m.start(), start
+            if (
+                m is not None
+                and m.group("r")
+                and not self._roman_upper.search(text, m.start(), start)
             ):
                 m = None
             if m is not None and self._not_a_floor.match(text, end):
@@ -192,5 +204,6 @@ class FloorRules:
     @staticmethod
     def _building_fact(value: float, start: int, end: int, text: str) -> Fact:
         rule = "floors_in_building.number"
-        return Fact("floors_in_building", value, _CONFIDENCE[rule], start, end,
-                    text[start:end], rule)
+        return Fact(
+            "floors_in_building", value, _CONFIDENCE[rule], start, end, text[start:end], rule
+        )

@@ -73,9 +73,7 @@ class MeasureRules:
             r"\s*(?:circa\s+|ca\.?\s+|aprox\.?\s+|approx\.?\s+)?$",
             _FLAGS,
         )
-        self._number_after_unit = re.compile(
-            rf"\.?\s*(?P<c>{num})(?![\d.,]*\s*(?:€|eur))", _FLAGS
-        )
+        self._number_after_unit = re.compile(rf"\.?\s*(?P<c>{num})(?![\d.,]*\s*(?:€|eur))", _FLAGS)
         self._whole = re.compile(rf"\b(?:{lx.whole_nouns})\b", _FLAGS)
         self._part = re.compile(rf"\b(?:{lx.part_nouns})\b", _FLAGS)
         self._part_after = re.compile(
@@ -242,6 +240,4 @@ class MeasureRules:
         if first is None or more.search(text):
             return None
         rule = "count.single"
-        return Fact(
-            name, 1.0, _CONFIDENCE[rule], first.start(), first.end(), first.group(0), rule
-        )
+        return Fact(name, 1.0, _CONFIDENCE[rule], first.start(), first.end(), first.group(0), rule)

@@ -55,9 +55,7 @@ def cues_for(lexicon: Lexicon) -> Cues:
             rf"(?:^|\W)(?:{lexicon.negation_before})(?:\s+{_NOT_BREAK}[^\W\d]+){{0,2}}\s*$", flags
         ),
         negation_after=re.compile(rf"^(?:{lexicon.negation_after})", flags),
-        hedge_before=re.compile(
-            rf"(?:^|\W)(?:{lexicon.hedges})(?:\W+[^\W\d]+){{0,4}}\W*$", flags
-        ),
+        hedge_before=re.compile(rf"(?:^|\W)(?:{lexicon.hedges})(?:\W+[^\W\d]+){{0,4}}\W*$", flags),
         hedge_after=re.compile(rf"^[^,]{{0,30}}?\b(?:{lexicon.hedges})\b", flags),
     )
 

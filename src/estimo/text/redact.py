@@ -55,8 +55,9 @@ _UNIT_AFTER = re.compile(
     r"years|lat|zł|pln|\$|£)",
     _FLAGS,
 )
-_MONEY_BEFORE = re.compile(r"(?:€|eur|euro|euros|\$|£|zł|pln|prezzo|precio|price|cena)\s*:?\s*$",
-                           _FLAGS)
+_MONEY_BEFORE = re.compile(
+    r"(?:€|eur|euro|euros|\$|£|zł|pln|prezzo|precio|price|cena)\s*:?\s*$", _FLAGS
+)
 _PRICE_SHAPE = re.compile(r"^[1-9]\d{0,2}(?:[.\s,]\d{3})+(?:,\d{1,2})?$")
 _DATE_SHAPE = re.compile(r"^\d{1,2}\s?[/.-]\s?\d{1,2}\s?[/.-]\s?\d{2,4}$")
 _YEARS_SHAPE = re.compile(r"^(?:1[89]|20)\d\d\s*[-/]\s*(?:1[89]|20)?\d\d$")

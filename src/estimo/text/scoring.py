@@ -75,8 +75,15 @@ def truth_from_immobiliare(frame: pd.DataFrame) -> tuple[pd.DataFrame, set[str]]
         ac.notna() & ~ac.fillna("").str.contains("Predisposizione")
     ).astype("boolean")
     positive_only = {
-        "has_elevator", "has_terrace", "has_balcony", "has_cellar", "has_garden",
-        "has_garage", "has_parking", "has_air_conditioning", "has_garage_or_parking",
+        "has_elevator",
+        "has_terrace",
+        "has_balcony",
+        "has_cellar",
+        "has_garden",
+        "has_garage",
+        "has_parking",
+        "has_air_conditioning",
+        "has_garage_or_parking",
     }
     t["has_garage_or_parking"] = t["has_parking"]
     return t, positive_only

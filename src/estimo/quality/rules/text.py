@@ -47,7 +47,7 @@ def check(ctx: AuditContext) -> None:
             column=d.column,
             severity="info",
             message=f"the description states another {d.column} than the table, e.g. "
-            f"{d.found[0]!r} (\"{d.spans[0][:40]}\") against {d.given[0]!r}",
+            f'{d.found[0]!r} ("{d.spans[0][:40]}") against {d.given[0]!r}',
             values=frame[d.column],
             action="given value kept",
         )
