@@ -68,6 +68,15 @@ def test_characteristics_leave_out_price_and_date_proxies_and_internal_columns()
     assert np.all(np.asarray(matrix.sum(axis=1)).ravel() == 2)  # one group per column
 
 
+def test_another_price_of_the_home_is_never_a_characteristic() -> None:
+    """A list price too noisy to explain 75 % of the price is still on the price's scale."""
+    frame = _mix_market()
+    noise = np.random.default_rng(2).lognormal(0, 0.6, len(frame))
+    frame["original_price"] = frame["price"] * noise
+    assert "original_price" not in characteristic_groups(frame)
+    assert "original_price" in characteristic_groups(frame.drop(columns="price"))
+
+
 def test_numbers_are_cut_into_at_most_ten_bins_and_rare_levels_pooled() -> None:
     n = 1_000
     rng = np.random.default_rng(1)

@@ -23,6 +23,8 @@ import pandas as pd
 from scipy import sparse
 from scipy.sparse.linalg import spsolve
 
+from estimo.load_checks import other_prices
+
 SMOOTHING_GRID: tuple[float, ...] = (
     5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1e3, 2.5e3, 5e3, 1e4, 2.5e4, 1e5, 1e6
 )  # fmt: skip
@@ -89,10 +91,12 @@ def _codes_of(column: pd.Series) -> np.ndarray | None:
 def characteristic_groups(frame: pd.DataFrame) -> dict[str, np.ndarray]:
     """The group codes (:func:`_codes_of`) of every column of ``frame`` that may describe
     the home: not an identifier, price, date, place or text (:data:`NOT_CHARACTERISTICS`),
-    not internal (``_``-prefixed), and telling homes apart."""
+    not internal (``_``-prefixed), not another price of the home (a number on the price's
+    scale: :func:`estimo.load_checks.other_prices`), and telling homes apart."""
+    prices = set(other_prices(frame)) if "price" in frame else set()
     groups = {}
     for name in frame.columns:
-        if name in NOT_CHARACTERISTICS or str(name).startswith("_"):
+        if name in NOT_CHARACTERISTICS or str(name).startswith("_") or name in prices:
             continue
         codes = _codes_of(frame[name])
         if codes is not None:
