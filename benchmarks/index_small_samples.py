@@ -85,7 +85,8 @@ def main() -> None:
         cells = " | ".join(f"{np.mean(values):.4f}" for values in gaps.values())
         name = project.removeprefix("examples/").removesuffix(".yaml")
         span = truth.max() - truth.min()
-        print(f"| {name} | {rows} | {span:.3f} | {cells} |  ({time.perf_counter() - started:.0f} s)")
+        seconds = time.perf_counter() - started
+        print(f"| {name} | {rows} | {span:.3f} | {cells} |  ({seconds:.0f} s)")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -28,7 +28,8 @@ Parts (``--part``, default all):
     valuations stored; lost = answered - stored, against the bound of one flush interval
     (the answers received in the last second before the kill).
 
-Usage: ``nice python benchmarks/monitor.py [--part replay|ingest|crash] [--seeds 10]``
+Usage: ``nice python benchmarks/monitor.py [--part replay|ingest|crash] [--seeds 10]
+[--first-seed 0]``
 """
 
 from __future__ import annotations
@@ -63,10 +64,13 @@ POSTGRES_URL = os.environ.get(
 )
 
 
-def replay(seeds: int, n_properties: int) -> None:
-    print(f"== replay: {seeds} seeds, {n_properties:,} properties, Roma +1 %/month from month 13")
+def replay(seeds: int, n_properties: int, first_seed: int = 0) -> None:
+    print(
+        f"== replay: {seeds} seeds from {first_seed}, {n_properties:,} properties, "
+        "Roma +1 %/month from month 13"
+    )
     rows = []
-    for seed in range(seeds):
+    for seed in range(first_seed, first_seed + seeds):
         started = time.perf_counter()
         r = run_replay(n_properties=n_properties, seed=seed)
         rows.append(
@@ -385,6 +389,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--part", choices=["replay", "ingest", "crash", "all"], default="all")
     parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="replay: seeds first-seed .. first-seed+seeds-1"
+    )
     parser.add_argument("--properties", type=int, default=24_000)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--load-seconds", type=float, default=30.0)
@@ -397,7 +404,7 @@ def main() -> None:
     if args.part in ("ingest", "all"):
         ingest(args.rows)
     if args.part in ("replay", "all"):
-        replay(args.seeds, args.properties)
+        replay(args.seeds, args.properties, args.first_seed)
 
 
 if __name__ == "__main__":

@@ -828,7 +828,14 @@ class MonitorConfig(_Strict):
     )
     min_group_size: Annotated[int, Field(gt=0)] = 30
     n_boot: Annotated[int, Field(gt=0)] = 400
-    confidence: Annotated[float, Field(gt=0, lt=1)] = 0.9
+    confidence: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.9, description="level of the accuracy figures' bootstrap intervals"
+    )
+    trend_confidence: Annotated[float, Field(gt=0, lt=1)] = Field(
+        default=0.95,
+        description="level of each city's error-trend interval (the drift rule): every "
+        "city's trend is tested again each month, so each look is held to a stricter level",
+    )
     max_drift_rows: Annotated[int, Field(gt=0)] = Field(
         default=10_000,
         description="newest served records read per month for feature drift and the envelope",

@@ -315,8 +315,7 @@ def build_report(
     trends = error_trends(
         pairs.loc[pairs["kind"].isin(["sale", "appraisal"])],
         min_group_size=config.min_group_size,
-        n_boot=config.n_boot,
-        confidence=config.confidence,
+        confidence=config.trend_confidence,
     )
     if pairs.empty:
         notes.append("no outcome could be paired with a served valuation: no accuracy yet")
