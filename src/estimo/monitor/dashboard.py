@@ -176,9 +176,10 @@ def _trends(data: dict[str, Any]) -> str:
         ],
     )
     note = (
-        "<p class='muted'>Trend of the monthly median log(outcome / valuation), appraisals "
-        "and sales together: a positive trend means prices rise faster than the model "
-        "assumes.</p>"
+        "<p class='muted'>Trend of log(outcome / valuation) per month served, appraisals "
+        "and sales together, fitted robustly through every outcome (low / high: the "
+        "interval of the monthly drift rule): a positive trend means prices rise faster "
+        "than the model assumes.</p>"
     )
     return section("Error trend per city (drift)", note + table)
 
