@@ -8,12 +8,15 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from _explain_helpers import fitted_explainer, fitted_model
 from estimo.explain.contributions import log_contributions
 from estimo.explain.explainer import Explainer, additivity_gap, explain_properties
+from estimo.explain.labels import Labeler
 from estimo.explain.locale import LANGUAGES, get_locale
-from estimo.explain.reasons import records
+from estimo.explain.reasons import describe_value, records
 from estimo.explain.text import blend_sentence, comparable_sentence
 from estimo.model.valuation_result import Comparable, Valuation
 
@@ -285,3 +288,33 @@ def test_records_keep_each_columns_python_types_with_and_without_the_fast_walk(m
     types = [[type(v) for v in r.values()] for r in fast]
     assert [[type(v) for v in r.values()] for r in slow] == types
     assert slow[0] == fast[0]
+
+
+_ANY_VALUE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(10**6), 10**6),
+    st.sampled_from(["NaN", "Infinity", "-inf", "0x10", "1e400", "5", "to_renovate", " ", "{v}"]),
+    st.text(max_size=12),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    language=st.sampled_from(LANGUAGES),
+    feature=st.sampled_from(
+        sorted({f for code in LANGUAGES for f in get_locale(code).data["features"]})
+    ),
+    value=_ANY_VALUE,
+)
+def test_any_value_of_any_feature_is_described_or_left_out_never_raises(language, feature, value):
+    """What a request can bring (text where a number is expected, "NaN", an infinity, a
+    brace) is described, said to be not given, or left out; never an error."""
+    phrase = describe_value(feature, value, Labeler(language))
+    assert phrase is None or (isinstance(phrase, str) and phrase.strip())
+    if isinstance(value, str) and value.strip() in ("NaN", "Infinity", "-inf", "1e400"):
+        kind = Labeler(language).info(feature).kind
+        if kind in ("number", "year", "km", "count", "area", "sqft"):
+            missing = describe_value(feature, None, Labeler(language))
+            assert phrase == missing

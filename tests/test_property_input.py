@@ -59,6 +59,10 @@ def refused(record: dict) -> dict[str, str]:
         ({"floor": 7, "floors_in_building": 5}, "floor", "building's number of floors"),
         ({"area_m2": 10, "rooms": 5}, "area_m2", "at least 4 m² per room"),
         ({"description": "nice <b>flat</b>"}, "description", "HTML tags"),
+        # an extra feature as text a numeric column would read as NaN or inf, like the number
+        ({"floors_in_building": "Infinity"}, "floors_in_building", "finite"),
+        ({"floors_in_building": "NaN"}, "floors_in_building", "finite"),
+        ({"floors_in_building": float("inf")}, "floors_in_building", "finite"),
     ],
 )
 def test_each_violation_is_refused_naming_the_field_value_and_expectation(

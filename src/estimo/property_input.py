@@ -627,8 +627,24 @@ def _extra_value(value: Any) -> Any:
         problem = markup_problem(text)
         if problem:
             raise _RefusedError(problem)
+        if _is_non_finite_number(text):  # a numeric feature would read it as NaN or inf
+            raise _RefusedError("expected a finite number (not NaN or Infinity) or a word")
         return text or None
     raise _RefusedError("expected a number, text or a boolean")
+
+
+def _is_non_finite_number(text: str) -> bool:
+    """Whether ``text`` reads as NaN or an infinity ("NaN", "inf", "-Infinity", "1e400").
+
+    Examples
+    --------
+    >>> [_is_non_finite_number(t) for t in ("NaN", "-Infinity", "1e400", "5", "sea view")]
+    [True, True, True, False, False]
+    """
+    try:
+        return not math.isfinite(float(text))
+    except ValueError:
+        return False
 
 
 def _expected(low: float | None, high: float | None) -> str:

@@ -488,6 +488,8 @@ def describe_value(feature: str, value: Any, labeler: Labeler) -> str | None:
     'da ristrutturare'
     >>> describe_value("year_built", float("nan"), en)
     'year built not given'
+    >>> describe_value("floors_in_building", "0x10", en)   # no number: the model read none
+    'floors in the building not given'
     """
     info = labeler.info(feature)
     entry = labeler.locale.feature_entry(feature)
@@ -506,8 +508,11 @@ def describe_value(feature: str, value: Any, labeler: Labeler) -> str | None:
         return str(entry["value"]).format(v=text)
     try:
         number = float(value)
-    except (TypeError, ValueError):
-        return str(entry["value"]).format(v=str(value).replace("_", " "))
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):  # text that is no number ("0x10", "NaN"): read as missing
+        label = labeler.label(feature)
+        return locale.text("missing_value", label=label[:1].lower() + label[1:])
     if feature == "floor" and number == 0 and "zero" in entry:
         return str(entry["zero"])
     if info.kind == "year":
