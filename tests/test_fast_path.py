@@ -354,3 +354,20 @@ def test_months_of_nanosecond_dates_equal_months_of_parsed_dates(values) -> None
     parsed = months(np.array([None if v is None else v for v in values], dtype=object))
     assert np.array_equal(fast, parsed, equal_nan=True)
     assert np.isnan(fast).tolist() == [v is None for v in values]
+
+
+def test_a_yes_no_feature_given_as_a_boolean_is_read_as_the_training_word(pipeline) -> None:
+    """The synthetic market writes ``has_elevator`` as "yes"/"no": a JSON ``true`` (or 1,
+    "Yes", "true") is that "yes", not a level the model never saw (read as missing)."""
+    assert pipeline.contract().extra_levels["has_elevator"] == ("no", "yes")
+    base = {"city": "Milano", "area_m2": 80, "rooms": 3, "date": "2023-06-01"}
+
+    def price(value):
+        record = base if value is None else {**base, "has_elevator": value}
+        return pipeline.value_one(record, explain=False).price
+
+    yes, no = price("yes"), price("no")
+    assert yes != no  # the feature moves the price here, so the test can tell
+    assert price(True) == price(1) == price("Yes") == price("true") == yes
+    assert price(False) == price(0) == price(" NO ") == no
+    assert price("maybe") == price(None)  # a word the model never saw: read as missing

@@ -212,6 +212,12 @@ class PropertyContract:
         contract then neither warns about such a date nor widens the range again; it still
         refuses one too far ahead. Without it (an engine without adaptive ranges), a date
         more than a month after the window is warned about and widened here.
+    extra_levels : mapping of str to tuple of str
+        The words an extra feature held in training, for the extra features the model
+        reads as categories: a value given another way is read as the training's word (a
+        JSON ``true`` or ``"Yes"`` for a feature whose data said ``"yes"``/``"no"``, ``3``
+        for ``"3"``, a word in other case); without it, the model would read it as a level
+        it never saw, that is as missing (:func:`as_training_level`).
     """
 
     ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -221,6 +227,7 @@ class PropertyContract:
     categories: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     cities: tuple[str, ...] = ()
     engine_dates: bool = False
+    extra_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.ranges:
@@ -259,6 +266,9 @@ class PropertyContract:
             for name in ("property_type", "condition")
             if known.get(name)
         }
+        spec = getattr(getattr(stage, "model", None), "spec_", None)
+        learned = dict(getattr(spec, "categorical", {}) or {})
+        extra_levels = {name: tuple(map(str, learned[name])) for name in extras if name in learned}
         return cls(
             ranges=_ranges_of(quality),
             max_years_ahead=int(quality.max_years_ahead),
@@ -267,6 +277,7 @@ class PropertyContract:
             categories=categories,
             cities=tuple(str(c) for c in getattr(engine, "cities_", ()) or ()),
             engine_dates=getattr(engine, "adaptive_", None) is not None,
+            extra_levels=extra_levels,
         )
 
     @classmethod
@@ -402,7 +413,9 @@ class PropertyContract:
                 known = sorted(self.extra_fields)
                 hint = f" or one of the model's extra features {known[:12]!r}" if known else ""
                 raise _RefusedError(f"unknown field; expected a canonical field{hint}")
-            return _extra_value(value)
+            parsed = _extra_value(value)
+            levels = self.extra_levels.get(name)
+            return parsed if levels is None else as_training_level(parsed, levels)
         if spec.kind == "numeric":
             number = _number(value)
             if name in _PASSED_THROUGH:
@@ -631,6 +644,43 @@ def _extra_value(value: Any) -> Any:
             raise _RefusedError("expected a finite number (not NaN or Infinity) or a word")
         return text or None
     raise _RefusedError("expected a number, text or a boolean")
+
+
+_YES_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "si", "sì", "sí", "tak", "ja", "oui"})
+_NO_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nie", "nein", "non"})
+
+
+def as_training_level(value: Any, levels: tuple[str, ...]) -> Any:
+    """``value`` of a category feature as the word its training data wrote, when it is that
+    word written another way: a boolean, 0/1 or a yes/no word for a feature whose data held
+    one yes-word and one no-word, a whole number for a level written as digits, a word in
+    other case or with spaces. Anything else is returned as it is (a level the model never
+    saw is read as missing).
+
+    Examples
+    --------
+    >>> levels = ("no", "yes")
+    >>> [as_training_level(v, levels) for v in (True, False, 1.0, " Yes", "sì", "maybe")]
+    ['yes', 'no', 'yes', 'yes', 'yes', 'maybe']
+    >>> as_training_level(3.0, ("1", "2", "3")), as_training_level("A+", ("a+", "b"))
+    ('3', 'a+')
+    """
+    if value is None or (isinstance(value, str) and value in levels):
+        return value
+    text = str(value).strip().lower()
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    if isinstance(value, float) and value.is_integer() and str(int(value)) in levels:
+        return str(int(value))
+    by_key = {level.strip().lower(): level for level in levels}
+    if text in by_key:
+        return by_key[text]
+    for words in (_YES_WORDS, _NO_WORDS):
+        if text in words:
+            matches = [level for key, level in by_key.items() if key in words]
+            if len(matches) == 1:
+                return matches[0]
+    return value
 
 
 def _is_non_finite_number(text: str) -> bool:
