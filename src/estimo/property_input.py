@@ -78,9 +78,11 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from typing import Any
 
 from estimo.errors import InputError
+from estimo.flags import truth
 from estimo.names import name_key
 
 __all__ = [
@@ -646,16 +648,12 @@ def _extra_value(value: Any) -> Any:
     raise _RefusedError("expected a number, text or a boolean")
 
 
-_YES_WORDS = frozenset({"yes", "y", "true", "t", "1", "1.0", "si", "sì", "sí", "tak", "ja", "oui"})
-_NO_WORDS = frozenset({"no", "n", "false", "f", "0", "0.0", "nie", "nein", "non"})
-
-
 def as_training_level(value: Any, levels: tuple[str, ...]) -> Any:
     """``value`` of a category feature as the word its training data wrote, when it is that
-    word written another way: a boolean, 0/1 or a yes/no word for a feature whose data held
-    one yes-word and one no-word, a whole number for a level written as digits, a word in
-    other case or with spaces. Anything else is returned as it is (a level the model never
-    saw is read as missing).
+    word written another way: a boolean, 0/1 or a yes/no word (:mod:`estimo.flags`) for a
+    feature whose data held one yes-word and one no-word, a whole number for a level
+    written as digits, a word in other case or with spaces. Anything else is returned as it
+    is (a level the model never saw is read as missing).
 
     Examples
     --------
@@ -667,20 +665,27 @@ def as_training_level(value: Any, levels: tuple[str, ...]) -> Any:
     """
     if value is None or (isinstance(value, str) and value in levels):
         return value
-    text = str(value).strip().lower()
-    if isinstance(value, bool):
-        text = "true" if value else "false"
     if isinstance(value, float) and value.is_integer() and str(int(value)) in levels:
         return str(int(value))
-    by_key = {level.strip().lower(): level for level in levels}
-    if text in by_key:
-        return by_key[text]
-    for words in (_YES_WORDS, _NO_WORDS):
-        if text in words:
-            matches = [level for key, level in by_key.items() if key in words]
-            if len(matches) == 1:
-                return matches[0]
+    by_key, yes, no = _level_keys(levels)
+    found = by_key.get(str(value).strip().lower())
+    if found is not None:
+        return found
+    said = truth(value)
+    if said is not None:
+        return (yes if said else no) or value
     return value
+
+
+@lru_cache(maxsize=256)
+def _level_keys(levels: tuple[str, ...]) -> tuple[dict[str, str], str | None, str | None]:
+    """Each level by its lower-case key, and the levels' one yes-word and one no-word
+    (None where there is not exactly one)."""
+    by_key = {level.strip().lower(): level for level in levels}
+    said = [(truth(key), level) for key, level in by_key.items()]
+    yes = [level for flag, level in said if flag is True]
+    no = [level for flag, level in said if flag is False]
+    return by_key, yes[0] if len(yes) == 1 else None, no[0] if len(no) == 1 else None
 
 
 def _is_non_finite_number(text: str) -> bool:

@@ -50,6 +50,7 @@ from estimo.explain.contributions import CONTRACT_COLUMNS
 from estimo.explain.labels import CONCEPTS, TIMING_CONCEPT, Labeler
 from estimo.explain.money import allocate_money, round_to_unit
 from estimo.explain.reference import ReferenceMatch, reference_log_parts
+from estimo.flags import truth
 from estimo.frames import column_arrays
 
 __all__ = [
@@ -65,8 +66,6 @@ __all__ = [
 
 SHOWN_CONCEPTS = tuple(c for c in CONCEPTS if c not in (TIMING_CONCEPT, "comparables"))
 _NOT_DESCRIBED = frozenset({"city", "country"})  # named by the reference sentence
-_TRUE = frozenset({"yes", "y", "true", "t", "1", "1.0"})
-_FALSE = frozenset({"no", "n", "false", "f", "0", "0.0"})
 
 
 @dataclass(frozen=True)
@@ -530,9 +529,5 @@ def describe_value(feature: str, value: Any, labeler: Labeler) -> str | None:
 
 
 def _flag_phrase(value: Any, entry: dict[str, Any]) -> str | None:
-    text = str(value).strip().lower()
-    if text in _TRUE:
-        return str(entry["yes"])
-    if text in _FALSE:
-        return str(entry["no"])
-    return None
+    said = truth(value)
+    return None if said is None else str(entry["yes" if said else "no"])

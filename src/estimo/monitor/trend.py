@@ -98,7 +98,7 @@ def error_trends(
         if len(kept) < min_months:
             continue
         rows = group.loc[group["month"].isin(kept)]
-        months = np.array([_month_number(m) for m in rows["month"]], dtype=float)
+        months = rows["month"].map({m: _month_number(m) for m in kept}).to_numpy(float)
         fit = _robust_line(months, rows["err"].to_numpy(float))
         newest = rows.loc[rows["month"] == kept[-1], "err"].to_numpy(float)
         fits.append((str(city), list(kept), months, fit, float(np.median(newest))))

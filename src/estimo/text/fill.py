@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.flags import NO_WORDS, YES_WORDS, truth
 from estimo.frames import empty_frame, with_columns
 from estimo.text.extractor import AMENITY_FIELDS, FIELDS, extract, extraction_table
 from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction
@@ -45,9 +46,6 @@ from estimo.text.redact import KINDS, redact
 
 AREA_TOLERANCE = 0.05
 """Relative difference under which a given area and the text's agree."""
-
-_YES = {"yes", "true", "1", "1.0", "y", "si", "sì", "tak"}
-_NO = {"no", "false", "0", "0.0", "n", "nie"}
 
 
 @dataclass
@@ -226,9 +224,9 @@ def flag_value(existing: pd.Series, value: bool) -> Any:
     known = existing.dropna()
     if len(known) and (known.dtype == object or pd.api.types.is_string_dtype(known.dtype)):
         sample = {str(v).strip().lower() for v in known.head(50)}
-        if sample <= _YES | _NO:
-            yes = next((v for v in known if str(v).strip().lower() in _YES), "yes")
-            no = next((v for v in known if str(v).strip().lower() in _NO), "no")
+        if sample <= YES_WORDS | NO_WORDS:
+            yes = next((v for v in known if truth(v) is True), "yes")
+            no = next((v for v in known if truth(v) is False), "no")
             return yes if value else no
     if pd.api.types.is_bool_dtype(known.dtype) and len(known):
         return bool(value)
@@ -249,19 +247,10 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _truth(value: Any) -> bool | None:
-    text = str(value).strip().lower()
-    if text in _YES:
-        return True
-    if text in _NO:
-        return False
-    return None
-
-
 def _differ(column: str, given: Any, found: Any) -> bool:
     if isinstance(found, bool | np.bool_):
-        truth = _truth(given)
-        return truth is not None and truth != bool(found)
+        said = truth(given)
+        return said is not None and said != bool(found)
     if isinstance(found, str):
         return str(given) != found
     try:
@@ -388,7 +377,7 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
         for i, value, span in zip(fill.rows, fill.values, fill.spans, strict=True):
             shown = _text(value)
             if fill.column.startswith("has_"):
-                shown = "yes" if _truth(value) else "no"
+                shown = "yes" if truth(value) else "no"
             warnings.setdefault(int(i), []).append(
                 FILLED_WARNING.format(column=fill.column, value=shown, span=span)
             )
