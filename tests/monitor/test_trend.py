@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -98,3 +100,17 @@ def test_cities_without_enough_months_get_no_line() -> None:
     trends = error_trends(few, min_group_size=30)
     assert trends["city"].tolist() == ["Roma"]
     assert error_trends(few.iloc[0:0]).empty
+
+
+def test_outcomes_without_a_usable_ratio_are_left_out_quietly() -> None:
+    """A zero price, a missing valuation or an infinite one gives no log ratio: those
+    outcomes are left out, without a numpy warning, and the rest still make the line."""
+    pairs = pairs_of(np.random.default_rng(6), {"Roma": 0.01})
+    pairs.loc[::50, "actual"] = 0.0
+    pairs.loc[1::50, "predicted"] = np.nan
+    pairs.loc[2::50, "predicted"] = np.inf
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        trends = error_trends(pairs)
+    assert trends["n"].iloc[0] == len(pairs) - 3 * len(pairs) // 50
+    assert trends["slope"].iloc[0] == pytest.approx(0.01, abs=0.004)

@@ -89,7 +89,8 @@ def error_trends(
         ``served_months`` (the line's span plus one), ``drift`` (slope x months served)
         and ``latest_level`` (the newest month's median).
     """
-    errors = np.log(pairs["actual"].to_numpy(float) / pairs["predicted"].to_numpy(float))
+    with np.errstate(divide="ignore", invalid="ignore"):  # a zero or missing price: left out
+        errors = np.log(pairs["actual"].to_numpy(float) / pairs["predicted"].to_numpy(float))
     data = pairs.assign(err=errors).loc[np.isfinite(errors)]
     fits = []
     for city, group in data.groupby("city", sort=True):
