@@ -371,3 +371,27 @@ def test_a_yes_no_feature_given_as_a_boolean_is_read_as_the_training_word(pipeli
     assert price(True) == price(1) == price("Yes") == price("true") == yes
     assert price(False) == price(0) == price(" NO ") == no
     assert price("maybe") == price(None)  # a word the model never saw: read as missing
+
+
+def test_a_numeric_feature_given_as_text_is_read_as_a_number_or_refused(pipeline) -> None:
+    """``floors_in_building`` is a number in the synthetic market: "6" is 6, a yes/no word
+    or boolean 1/0, and text that is no number is refused naming the field (before, it was
+    valued as missing, silently)."""
+    from estimo.errors import InputError
+
+    assert "floors_in_building" in pipeline.contract().extra_numbers
+    base = {"city": "Milano", "area_m2": 80, "rooms": 3, "date": "2023-06-01"}
+
+    def price(value):
+        record = {**base, "floors_in_building": value}
+        return pipeline.value_one(record, explain=False).price
+
+    assert price("6") == price(" 6 ") == price(6) == price(6.0)
+    assert price(True) == price("yes") == price(1)
+    with pytest.raises(InputError) as refused:
+        price("0x10")
+    problem = refused.value.problems[0]
+    assert problem["field"] == "floors_in_building" and "0x10" in problem["value"]
+    assert "expected a number" in problem["message"]
+    with pytest.raises(InputError):
+        price("lots")

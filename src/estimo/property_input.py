@@ -220,6 +220,10 @@ class PropertyContract:
         JSON ``true`` or ``"Yes"`` for a feature whose data said ``"yes"``/``"no"``, ``3``
         for ``"3"``, a word in other case); without it, the model would read it as a level
         it never saw, that is as missing (:func:`as_training_level`).
+    extra_numbers : frozenset of str
+        The extra features the model reads as numbers: text there must read as a number
+        ("3", " 2.5"; a yes/no word or a boolean reads as 1 or 0), else the field is
+        refused (the model would read it as missing, silently).
     """
 
     ranges: Mapping[str, tuple[float | None, float | None]] = field(default_factory=dict)
@@ -230,6 +234,7 @@ class PropertyContract:
     cities: tuple[str, ...] = ()
     engine_dates: bool = False
     extra_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    extra_numbers: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
         if not self.ranges:
@@ -271,6 +276,7 @@ class PropertyContract:
         spec = getattr(getattr(stage, "model", None), "spec_", None)
         learned = dict(getattr(spec, "categorical", {}) or {})
         extra_levels = {name: tuple(map(str, learned[name])) for name in extras if name in learned}
+        numbers = frozenset(getattr(spec, "numeric", ())) & extras
         return cls(
             ranges=_ranges_of(quality),
             max_years_ahead=int(quality.max_years_ahead),
@@ -280,6 +286,7 @@ class PropertyContract:
             cities=tuple(str(c) for c in getattr(engine, "cities_", ()) or ()),
             engine_dates=getattr(engine, "adaptive_", None) is not None,
             extra_levels=extra_levels,
+            extra_numbers=numbers,
         )
 
     @classmethod
@@ -416,6 +423,8 @@ class PropertyContract:
                 hint = f" or one of the model's extra features {known[:12]!r}" if known else ""
                 raise _RefusedError(f"unknown field; expected a canonical field{hint}")
             parsed = _extra_value(value)
+            if name in self.extra_numbers:
+                return _extra_number(parsed)
             levels = self.extra_levels.get(name)
             return parsed if levels is None else as_training_level(parsed, levels)
         if spec.kind == "numeric":
@@ -646,6 +655,37 @@ def _extra_value(value: Any) -> Any:
             raise _RefusedError("expected a finite number (not NaN or Infinity) or a word")
         return text or None
     raise _RefusedError("expected a number, text or a boolean")
+
+
+def _extra_number(value: Any) -> Any:
+    """An extra feature's value (of :func:`_extra_value`) for a feature the model reads as a
+    number: a number as it is, text read as a number, a boolean or a yes/no word as 1 or 0.
+
+    Examples
+    --------
+    >>> [_extra_number(v) for v in (3.0, " 2 ", True, "no", None)]
+    [3.0, 2.0, 1.0, 0.0, None]
+    """
+    if value is None or isinstance(value, float):
+        return value
+    said = truth(value)
+    if said is not None and (isinstance(value, bool) or not _reads_as_number(value)):
+        return 1.0 if said else 0.0
+    try:
+        return _number(value)
+    except _RefusedError:
+        raise _RefusedError(
+            "expected a number (the model read this feature as numbers in training), or "
+            "yes/no"
+        ) from None
+
+
+def _reads_as_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
 
 
 def as_training_level(value: Any, levels: tuple[str, ...]) -> Any:
