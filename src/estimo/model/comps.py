@@ -353,9 +353,11 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         finder.scale_ = np.asarray(meta["scale"], dtype=float)
         finder.last_date_ = pd.Timestamp(meta["last_date"])
         n_z, n_codes = len(finder.numeric_features_), len(finder.categorical_features_)
-        finder._z = encoded[[f"z{j}" for j in range(n_z)]].to_numpy(float).reshape(-1, n_z)
+        finder._z = (
+            encoded[[f"z{j}" for j in range(n_z)]].to_numpy(float).reshape(len(encoded), n_z)
+        )
         codes = encoded[[f"code{j}" for j in range(n_codes)]].to_numpy(np.int64)
-        finder._codes = codes.reshape(-1, n_codes)
+        finder._codes = codes.reshape(len(encoded), n_codes)
         finder._coords = encoded[["lat", "lon"]].to_numpy(float)
         finder._has_coords = encoded["has_coords"].to_numpy(bool)
         finder._ids = encoded["id"].astype(object).where(encoded["id"].notna(), None).to_numpy()

@@ -184,7 +184,10 @@ class CleaningPolicy(BaseEstimator):
     def from_bundle(cls, folder: BundleFolder, meta: dict[str, Any]) -> CleaningPolicy:
         """A fitted policy (prediction mode) from :meth:`to_bundle`'s folder and facts."""
         policy = cls(QualityConfig.model_validate(meta["config"]))
-        policy.regions_ = folder.read_parquet("regions.parquet").set_index("city")
+        regions = folder.read_parquet("regions.parquet")
+        if "city" not in regions and "index" in regions:  # saved without regions' index name
+            regions = regions.rename(columns={"index": "city"})
+        policy.regions_ = regions.set_index("city")
         stacked = meta.get("stacked_points", policy.regions_.attrs.get("stacked", []))
         policy.regions_.attrs = {"stacked": [tuple(p) for p in stacked]}
         policy.columns_in_ = list(meta["columns_in"])

@@ -100,7 +100,17 @@ def learn_regions(frame: pd.DataFrame, rules: LocationRules) -> pd.DataFrame:
     data["id"] = frame["id"].astype(str).to_numpy()[ok] if "id" in frame else np.arange(len(data))
     if data.empty:
         empty = pd.DataFrame(
-            columns=["n", "lat", "lon", "sd_lat_km", "sd_lon_km", "half_lat_km", "half_lon_km"]
+            columns=[
+                "n",
+                "lat",
+                "lon",
+                "sd_lat_km",
+                "sd_lon_km",
+                "half_lat_km",
+                "half_lon_km",
+                "swap_ambiguous",
+            ],
+            index=pd.Index([], dtype=object, name="city"),
         )
         empty.attrs["stacked"] = []
         return empty
