@@ -65,6 +65,28 @@ def test_date_formats(values: list, fmt: str, expected: str) -> None:
     assert frame["date"].iloc[0] == pd.Timestamp(expected)
 
 
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        # offsets that change with daylight saving time, as a European export writes them
+        (["2024-01-05T23:30:00+01:00", "2024-02-01T10:00:00+01:00"] * 2, None),
+        (["2024-01-05T23:30:00Z", "2024-02-01T10:00:00Z"] * 2, None),
+        (["2024-01-05 23:30-0500", "2024-02-01 10:00+0200"] * 2, None),
+        (["2024-01-05T23:30:00+01:00", "2024-02-01T10:00:00+02:00"] * 2, "%Y-%m-%dT%H:%M:%S%z"),
+    ],
+)
+def test_dates_with_a_utc_offset_keep_the_local_date(values: list, fmt: str | None) -> None:
+    frame = to_canonical(raw(Sold=values), config(date_format=fmt)).frame
+    assert frame["date"].dtype == "datetime64[ns]"
+    assert frame["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-02-01"] * 2
+
+
+def test_time_zone_aware_dates_keep_their_local_date() -> None:
+    local = pd.Series(pd.to_datetime(["2024-01-05 23:30", "2024-07-01 00:30"] * 2))
+    frame = to_canonical(raw(Sold=local.dt.tz_localize("Europe/Rome")), config()).frame
+    assert frame["date"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-05", "2024-07-01"] * 2
+
+
 def test_date_from_parts() -> None:
     cfg = config(
         columns={"price": "Price", "date": {"year": "Y", "month": "M"}, "city": {"value": "A"}}

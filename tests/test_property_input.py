@@ -88,6 +88,12 @@ def test_valid_record_is_parsed_to_canonical_types() -> None:
     assert checked.warnings == () and not checked.widen
 
 
+def test_a_date_time_with_an_offset_is_its_local_date() -> None:
+    """An evening sale in New York is a sale of that day, not of the next day in UTC."""
+    checked = CONTRACT.check({**BASE, "date": "2023-06-01T23:30:00-05:00"})
+    assert checked.record["date"] == pd.Timestamp("2023-06-01")
+
+
 def test_a_date_after_the_window_is_valued_with_a_warning_and_widened() -> None:
     checked = CONTRACT.check({**BASE, "date": "2024-06-01"})
     assert checked.widen and "after the model's training data" in checked.warnings[0]

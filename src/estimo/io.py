@@ -599,10 +599,7 @@ def _to_datetime(
     label: str, values: pd.Series, fmt: str | None, report: LoadReport, fatal: list
 ) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
-        parsed = pd.to_datetime(values)
-        if getattr(parsed.dt, "tz", None) is not None:
-            parsed = parsed.dt.tz_convert(None)
-        return _in_calendar(parsed, report)
+        return _in_calendar(_wall_time(pd.to_datetime(values)), report)
     if pd.api.types.is_numeric_dtype(values) and fmt is None:
         fatal.append(
             f"{label}: dates are numbers (e.g. {values.dropna().iloc[:1].tolist()!r}); give "
@@ -611,8 +608,13 @@ def _to_datetime(
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     text = _date_text(values)
     if fmt is not None:
-        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        try:
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        except ValueError:  # offsets that differ between rows under a format with %z
+            parsed = pd.to_datetime(text, format=fmt, errors="coerce", utc=True)
+        parsed = _wall_time(parsed)
     else:
+        text = without_utc_offset(text)
         parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
         if parsed.isna().sum() > text.isna().sum():
             parsed = parsed.fillna(_non_iso_dates(label, text[parsed.isna()], fatal))
@@ -626,6 +628,35 @@ def _to_datetime(
                 f"{label}: no value is a date ({int(bad.sum())} values, e.g. "
                 f"{', '.join(repr(e) for e in examples)}); expected {expected}"
             )
+    return parsed
+
+
+_OFFSET = r"(?<=\d:\d\d)((?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"
+
+
+def without_utc_offset(text: pd.Series) -> pd.Series:
+    """Date-times as text without a trailing UTC offset (``Z``, ``+02:00``, ``-0500``) after
+    their time of day, keeping the local date and time as written: a sale on the evening of
+    1 June in New York is a sale of 1 June, not of 2 June in UTC, and a file whose offsets
+    change with daylight saving time reads as one column of dates.
+
+    Examples
+    --------
+    >>> without_utc_offset(pd.Series(["2023-06-01T23:30:00-05:00", "2023-03-26T10:00Z",
+    ...                               "2023-06-05", None], dtype=object)).tolist()
+    ['2023-06-01T23:30:00', '2023-03-26T10:00', '2023-06-05', None]
+    """
+    if not text.notna().any():
+        return text
+    stripped = text.str.replace(_OFFSET, r"\1", regex=True)
+    return stripped.where(text.notna(), None)
+
+
+def _wall_time(parsed: pd.Series) -> pd.Series:
+    """Time-zone-aware dates as the local date and time they show (see
+    :func:`without_utc_offset`); naive ones as they are."""
+    if getattr(parsed.dt, "tz", None) is not None:
+        return parsed.dt.tz_localize(None)
     return parsed
 
 

@@ -612,7 +612,7 @@ def _date(value: Any) -> Any:
     if stamp is pd.NaT or pd.isna(stamp):
         raise _RefusedError("expected a date such as '2024-05-01'")
     if stamp.tzinfo is not None:
-        stamp = stamp.tz_convert(None)
+        stamp = stamp.tz_localize(None)  # the local date as written, not UTC
     return stamp.normalize()
 
 
