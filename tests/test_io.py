@@ -243,3 +243,21 @@ def test_extra_column_names_a_model_cannot_take_are_renamed_and_reported() -> No
     assert {"area (m2)", "a'b-c"} <= set(loaded.frame.columns)
     renamed = [i for i in loaded.report.issues if i.action == "renamed"]
     assert {i.column for i in renamed} == {"area [m2]", 'a"b:c'}
+
+
+def test_spellings_of_one_city_are_one_city_and_reported() -> None:
+    """Case, accents and spaces do not make another city (nor another neighbourhood)."""
+    cfg = DataConfig(
+        path="-",
+        columns={"price": "Price", "date": "Sold", "city": "Town", "neighbourhood": "Area"},
+    )
+    table = raw(
+        Town=["São Paulo", "sao paulo ", "SÃO PAULO", "São Paulo"],
+        Area=["Vila Mariana", "vila mariana", "Moema", "Moema"],
+    )
+    result = to_canonical(table, cfg)
+    assert result.frame["city"].tolist() == ["São Paulo"] * 4
+    assert result.frame["neighbourhood"].tolist() == ["Vila Mariana"] * 2 + ["Moema"] * 2
+    issue = next(i for i in result.report.issues if i.column == "city")
+    assert issue.count == 2 and set(issue.examples) == {"sao paulo", "SÃO PAULO"}
+    assert "São Paulo" in issue.action

@@ -381,6 +381,10 @@ def to_canonical(
         out[name] = _convert_field(name, raw, source, data, report, fatal)
         if source.column is not None:
             raw_values[name] = raw[source.column]
+    for name in ("city", "neighbourhood"):
+        source = mapping.get(name)
+        if source is not None and source.column is not None and name in out:
+            out[name] = _one_spelling(name, out[name], report)
     if "price_kind" not in out:
         out["price_kind"] = _price_kinds(raw, data, report, fatal)
     if "id" not in out:
@@ -418,7 +422,7 @@ def to_canonical(
     frame = frame.reset_index(drop=True)
     report.n_rows = len(frame)
     for issue in report.issues:
-        log.warning("%s", issue)
+        log.info("load: %s", issue)  # the CLI prints each as a warning
     return LoadResult(frame=frame, report=report, currency=data.currency)
 
 
@@ -743,6 +747,51 @@ def _to_category(values: pd.Series) -> pd.Series:
             return values.map(lambda v: None if pd.isna(v) else str(int(v))).astype(object)
     text = values.astype("string").str.strip()
     return text.astype(object).where(text.notna() & (text != ""), None)
+
+
+def _one_spelling(name: str, values: pd.Series, report: LoadReport) -> pd.Series:
+    """Names that differ only in case, accents, spaces or punctuation (``"São Paulo"``,
+    ``"sao paulo"``, ``"SÃO PAULO"``; :func:`~estimo.names.name_key`) as the spelling most
+    rows use, reported; otherwise each spelling would be a place of its own, with its own
+    model, index, comparables and accuracy row.
+
+    Examples
+    --------
+    >>> report = LoadReport(n_input_rows=4)
+    >>> cities = pd.Series(["São Paulo", "sao paulo", "São Paulo", "Rio"], dtype=object)
+    >>> _one_spelling("city", cities, report).tolist()
+    ['São Paulo', 'São Paulo', 'São Paulo', 'Rio']
+    >>> print(report.issues[0])
+    city: 1 rows spelled another way, e.g. 'sao paulo' (merged into 'São Paulo')
+    """
+    from estimo.names import name_key
+
+    counts = values.dropna().astype(str).value_counts()
+    if len(counts) < 2:
+        return values
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    chosen: dict[str, str] = {}
+    merged: dict[str, list[str]] = {}
+    for spelling, _ in ranked:
+        key = name_key(spelling) or spelling
+        first = chosen.setdefault(key, spelling)
+        if first != spelling:
+            merged.setdefault(first, []).append(spelling)
+    if not merged:
+        return values
+    renamed = {other: first for first, others in merged.items() for other in others}
+    changed = values.isin(list(renamed))
+    into = ", ".join(repr(first) for first in list(merged)[:MAX_EXAMPLES])
+    report.issues.append(
+        LoadIssue(
+            name,
+            "rows spelled another way",
+            int(changed.sum()),
+            list(renamed)[:MAX_EXAMPLES],
+            f"merged into {into}",
+        )
+    )
+    return values.where(~changed, values.map(renamed))
 
 
 def _price_kinds(raw: pd.DataFrame, data: DataConfig, report: LoadReport, fatal: list) -> pd.Series:
