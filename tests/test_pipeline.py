@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from estimo.config import QualityConfig
-from estimo.errors import ConfigError, DataError, EstimoError
+from estimo.errors import DataError, EstimoError
 from estimo.evaluate.backtest import run_backtest
 from estimo.model.avm import AVM
 from estimo.pipeline import PIPELINE_FILE, ValuationPipeline, load_pipeline
@@ -158,14 +158,23 @@ def test_value_many_values_the_good_records_and_returns_the_errors(fitted) -> No
     assert out[0].price == out[2].price == pipeline.value_one(good, explain=False).price
 
 
-def test_unfitted_and_unlabelled_pipelines_fail_clearly(market) -> None:
+def test_an_unfitted_pipeline_fails_clearly(market) -> None:
     with pytest.raises(EstimoError, match="not fitted"):
         ValuationPipeline().predict_table(market.frame.head(2))
+
+
+def test_an_unlabelled_feature_is_named_in_words_with_a_warning(market, caplog, tmp_path) -> None:
+    """A table with a column nobody labelled trains (``estimo train data.csv`` has no project
+    file to label it in): the column's name as words, said in a warning, and saved."""
     frame = market.frame.assign(garden_m2=np.arange(len(market.frame)) % 50)
-    with pytest.raises(ConfigError, match="garden_m2"):
-        ValuationPipeline(engine=AVM(**FAST)).fit(frame)
+    unlabelled = ValuationPipeline(engine=AVM(**FAST)).fit(frame)
+    assert "garden_m2" in caplog.text and "plain label" in caplog.text
+    assert unlabelled.all_labels()["garden_m2"] == "garden m2"
+    loaded = load_pipeline(unlabelled.save(str(tmp_path / "m")))
+    assert loaded.all_labels()["garden_m2"] == "garden m2"
     labelled = ValuationPipeline(engine=AVM(**FAST), labels={"garden_m2": "Garden"}).fit(frame)
     assert "garden_m2" in labelled.engine_.stage_.feature_names_
+    assert labelled.all_labels()["garden_m2"] == "Garden"
 
 
 def test_load_pipeline_names_what_is_missing(tmp_path) -> None:

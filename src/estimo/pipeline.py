@@ -59,9 +59,9 @@ from sklearn.base import BaseEstimator, clone
 from estimo import __version__
 from estimo.bundle_folder import CHECKSUM_FILE, MANIFEST_KEY, BundleFolder
 from estimo.config import ProjectConfig, QualityConfig
-from estimo.errors import ConfigError, EstimoError, NotFittedError
+from estimo.errors import EstimoError, NotFittedError
 from estimo.explain.explainer import Explainer, Explanation
-from estimo.explain.labels import missing_labels
+from estimo.explain.labels import missing_labels, readable_name
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.frames import with_columns
 from estimo.model.avm import AVM, BUNDLE_META
@@ -164,8 +164,6 @@ class ValuationPipeline(BaseEstimator):
         ------
         DataError
             If the rows cannot be trained on.
-        ConfigError
-            If a model feature has no human label (add it under ``explain.labels``).
         """
         started = time.perf_counter()
         engine = clone(self.engine) if self.engine is not None else AVM()
@@ -191,27 +189,34 @@ class ValuationPipeline(BaseEstimator):
         return self
 
     def fit_reference(self, train: pd.DataFrame) -> ValuationPipeline:
-        """Check every model feature has a label and learn the explanation reference from
-        the engine's training rows (``training_data_.frame``: as cleaned); returns ``self``.
+        """Learn the explanation reference from the engine's training rows
+        (``training_data_.frame``: as cleaned); returns ``self``. A model feature without a
+        label (``explain.labels``) is named by its column's name as words, with a warning.
 
         :meth:`fit` does this unless ``explanations=False``.
-
-        Raises
-        ------
-        ConfigError
-            If a model feature has no human label (add it under ``explain.labels``).
         """
         sample = reference_sample(train)
         contributions = self.engine_.log_contributions(sample)
         features = [c for c in contributions.columns if not c.startswith("_")]
         missing = missing_labels(features, labels=self.labels)
+        self.named_labels_ = {name: readable_name(name) for name in missing}
         if missing:
-            raise ConfigError(
-                f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
-                'add them to the project file as explain: {labels: {column: "plain label"}}'
+            named = ", ".join(f"{k} -> {v!r}" for k, v in list(self.named_labels_.items())[:5])
+            log.warning(
+                "%d model feature(s) have no label in the explanations; their names are used "
+                "as words (%s%s): give each a plain label in the project file, "
+                'explain: {labels: {column: "plain label"}}',
+                len(missing),
+                named,
+                ", ..." if len(missing) > 5 else "",
             )
         self.use_reference(ReferenceTable().fit(sample, contributions))
         return self
+
+    def all_labels(self) -> dict[str, str]:
+        """The project's labels and, for the features it left without one, their names as
+        words (:func:`~estimo.explain.labels.readable_name`)."""
+        return {**getattr(self, "named_labels_", {}), **dict(self.labels or {})}
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "engine_"):
@@ -539,7 +544,7 @@ class ValuationPipeline(BaseEstimator):
         self._check_fitted()
         if lang not in self._explainers:
             self._explainers[lang] = Explainer(
-                lang, labels=self.labels, concepts=self.concepts, reference=self.reference_
+                lang, labels=self.all_labels(), concepts=self.concepts, reference=self.reference_
             )
         return self._explainers[lang]
 
@@ -569,7 +574,7 @@ class ValuationPipeline(BaseEstimator):
                     "estimo_version": __version__,
                     "currency": self.currency,
                     "clean": self.clean,
-                    "labels": dict(self.labels or {}),
+                    "labels": self.all_labels(),
                     "concepts": dict(self.concepts or {}),
                     "facts": self.facts_,
                     "extra": dict(extra or {}),

@@ -675,8 +675,7 @@ def _extra_number(value: Any) -> Any:
         return _number(value)
     except _RefusedError:
         raise _RefusedError(
-            "expected a number (the model read this feature as numbers in training), or "
-            "yes/no"
+            "expected a number (the model read this feature as numbers in training), or yes/no"
         ) from None
 
 

@@ -11,11 +11,11 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from estimo.cli._common import console, esc, handle_errors, load
+from estimo.cli._common import console, err_console, esc, handle_errors, load
 from estimo.errors import ConfigError, DataError, InputError
 from estimo.explain.explainer import Explanation
 from estimo.explain.global_report import global_report
-from estimo.explain.labels import Labeler, missing_labels
+from estimo.explain.labels import Labeler, missing_labels, readable_name
 from estimo.explain.locale import LANGUAGES
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.jsonutil import to_jsonable, write_json
@@ -278,14 +278,19 @@ def _explain(model_dir: Path, data: str, out: Path, lang: str | None, sample: in
     with console.status("explaining the model ..."):
         reference_rows = reference_sample(frame)
         contributions = log_contributions(model, reference_rows)
-        missing = missing_labels(feature_names(contributions), labels=settings.labels)
+        # the project's labels, else the model's (named as words where nobody labelled)
+        labels = {**pipeline.all_labels(), **dict(settings.labels)}
+        missing = missing_labels(feature_names(contributions), labels=labels)
+        labels.update({name: readable_name(name) for name in missing})
         if missing:
-            raise ConfigError(
-                f"{len(missing)} model feature(s) have no human label, e.g. {missing[:5]!r}; "
-                'add them to the project file as explain: {labels: {column: "plain label"}}'
+            err_console.print(
+                f"  [yellow]warning:[/] {len(missing)} model feature(s) have no label; their "
+                f"names are used as words, e.g. {esc(repr(missing[:5]))}: add them to the "
+                'project file as explain: {labels: {column: "plain label"}}',
+                highlight=False,
             )
         reference = ReferenceTable().fit(reference_rows, contributions)
-        labeler = Labeler(language, labels=settings.labels, concepts=settings.concepts)
+        labeler = Labeler(language, labels=labels, concepts=settings.concepts)
         report = global_report(
             model, frame, labeler, reference, currency=loaded.currency, sample=sample
         )

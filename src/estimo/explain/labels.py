@@ -355,6 +355,19 @@ class Labeler:
         return self.locale.concept(concept)
 
 
+def readable_name(column: str) -> str:
+    """A column's name as words, the label of a feature nobody labelled.
+
+    Examples
+    --------
+    >>> readable_name("energy_class"), readable_name("parkingSpaces"), readable_name("GarageCars")
+    ('energy class', 'parking spaces', 'garage cars')
+    """
+    text = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", " ", str(column))
+    text = re.sub(r"[\s_\-.]+", " ", text).strip().lower()
+    return text or str(column)
+
+
 def missing_labels(
     features: Iterable[str],
     languages: Iterable[str] = LANGUAGES,
