@@ -151,3 +151,30 @@ def test_widened_valuation_keeps_the_price_and_lowers_confidence() -> None:
     assert w.ranges["90"][0] < 170.0 and w.ranges["90"][1] > 230.0
     assert w.confidence == "low" and w.confidence_score <= v.confidence_score
     assert w.fsd == pytest.approx(0.075) and w.warnings == ("note",)
+
+
+def test_an_area_the_cleaning_would_drop_is_refused_with_the_usual_areas() -> None:
+    """The cleaning drops an area far from the city's usual area per room (a typo) and values
+    the home at a typical area: for a property an owner typed, that is a price for another
+    home, so the contract refuses it first, naming what is usual."""
+    import numpy as np
+
+    from estimo.quality.rules.validity import AreaStats
+
+    stats = AreaStats(
+        per_room={"Milano": (np.log(25.0), 0.2)}, area={"Milano|flat": (np.log(75.0), 0.3)}
+    )
+    contract = PropertyContract(window=WINDOW, area_stats=stats, area_z=5.0)
+    flat = {**BASE, "property_type": "flat"}
+    assert contract.check({**flat, "area_m2": 90}).record["area_m2"] == 90
+    with pytest.raises(InputError) as too_large:
+        contract.check({**flat, "area_m2": 800})
+    message = too_large.value.problems[0]["message"]
+    assert "800 m² for 3 rooms is 267 m² a room" in message and "9 to 68 m²" in message
+    assert "ft²" in message
+    with pytest.raises(InputError) as too_small:
+        contract.check({**flat, "area_m2": 9, "rooms": None})
+    assert "m² is usual for a flat" in too_small.value.problems[0]["message"]
+    assert "ft²" not in too_small.value.problems[0]["message"]
+    # a city the statistics do not know is not judged
+    assert contract.check({**flat, "city": "Atlantis", "area_m2": 800}).record["area_m2"] == 800

@@ -220,6 +220,13 @@ class PropertyContract:
         JSON ``true`` or ``"Yes"`` for a feature whose data said ``"yes"``/``"no"``, ``3``
         for ``"3"``, a word in other case); without it, the model would read it as a level
         it never saw, that is as missing (:func:`as_training_level`).
+    area_stats : AreaStats, optional
+        The cleaning policy's typical areas per room and per type in each city, with
+        ``area_z`` its threshold: an area the cleaning would drop as a probable typo (and value
+        the home at a typical area instead) is refused, naming the usual areas
+        (:func:`~estimo.quality.rules.validity.unusual_area_problem`).
+    area_z : float
+        The area-per-room rule's threshold in robust standard deviations.
     extra_numbers : frozenset of str
         The extra features the model reads as numbers: text there must read as a number
         ("3", " 2.5"; a yes/no word or a boolean reads as 1 or 0), else the field is
@@ -235,6 +242,8 @@ class PropertyContract:
     engine_dates: bool = False
     extra_levels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     extra_numbers: frozenset[str] = frozenset()
+    area_stats: Any = None
+    area_z: float = 5.0
 
     def __post_init__(self) -> None:
         if not self.ranges:
@@ -298,6 +307,9 @@ class PropertyContract:
         policy = getattr(pipeline, "policy_", None)
         quality = policy.config if policy is not None else pipeline.quality
         contract = cls.for_engine(pipeline.engine_, quality)
+        if policy is not None:
+            contract.area_stats = getattr(policy, "area_stats_", None)
+            contract.area_z = float(policy._settings().consistency.area_per_room_z)
         made = {f"{c}_missing" for c in getattr(policy, "indicator_columns_", ())}
         if contract.extra_fields is not None and made:  # the cleaning writes them itself
             contract.extra_fields = contract.extra_fields - made
@@ -531,6 +543,13 @@ class PropertyContract:
                     f"the usual {MAX_M2_PER_ROOM:g}: check the area and rooms; the range is "
                     "widened"
                 )
+        checked = not any(p["field"] == "area_m2" for p in problems)
+        if area is not None and self.area_stats is not None and checked:
+            from estimo.quality.rules.validity import unusual_area_problem
+
+            problem = unusual_area_problem(out, self.area_stats, self.area_z)
+            if problem is not None:
+                problems.append(_problem("area_m2", area, problem))
 
 
 class _RefusedError(Exception):

@@ -217,6 +217,77 @@ def _robust_z(
     return (values - median) / scale
 
 
+def _unusual_areas(
+    log_area: np.ndarray,
+    per_room: np.ndarray,
+    cities: list[str | None],
+    city_types: list[str | None],
+    stats: AreaStats,
+    threshold: float,
+) -> np.ndarray:
+    """Which areas the area-per-room rule flags: both the area per room and the area itself
+    unusual in the same direction (a 75 m2 one-room flat is odd per room but its area is
+    ordinary), or, without a room count, the area alone."""
+    z_room = _robust_z(per_room, cities, stats.per_room)
+    z_area = _robust_z(log_area, city_types, stats.area)
+    both = (
+        np.isfinite(z_room)
+        & np.isfinite(z_area)
+        & (np.abs(z_room) > threshold)
+        & (np.abs(z_area) > threshold / 2)
+        & (np.sign(z_room) == np.sign(z_area))
+    )
+    area_only = ~np.isfinite(z_room) & np.isfinite(z_area) & (np.abs(z_area) > threshold)
+    return both | area_only
+
+
+def unusual_area_problem(record: dict[str, Any], stats: AreaStats, threshold: float) -> str | None:
+    """What the area-per-room rule would say of one property (a mapping of canonical
+    fields): None when it keeps the area, else what was expected, with the usual areas of
+    its city (and type). The input contract refuses such an area: the cleaning would
+    otherwise drop it and value the home at a typical area, silently.
+
+    Examples
+    --------
+    >>> stats = AreaStats(per_room={"X": (np.log(25.0), 0.2)},
+    ...                   area={"X|flat": (np.log(75.0), 0.3)})
+    >>> unusual_area_problem({"city": "X", "property_type": "flat", "area_m2": 80.0,
+    ...                       "rooms": 3.0}, stats, 5.0) is None
+    True
+    >>> print(unusual_area_problem({"city": "X", "property_type": "flat", "area_m2": 800.0,
+    ...                             "rooms": 3.0}, stats, 5.0))
+    expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room, where 9 to 68 m² a room is usual (a unit typo, or ft² for m²?); check the area and the rooms
+    """
+    frame = pd.DataFrame(
+        {k: [record.get(k)] for k in ("city", "property_type", "area_m2", "rooms")}
+    )
+    log_area, per_room, cities, city_types = _area_terms(frame)
+    if not _unusual_areas(log_area, per_room, cities, city_types, stats, threshold)[0]:
+        return None
+    city, area, rooms = cities[0], float(record["area_m2"]), record.get("rooms")
+    if np.isfinite(per_room[0]):
+        median, scale = stats.per_room[str(city)]
+        scale = max(scale, MIN_LOG_SCALE)
+        low, high = np.exp(median - threshold * scale), np.exp(median + threshold * scale)
+        return (
+            f"expected an area like the homes of {city}: {area:g} m² for {rooms:g} rooms is "
+            f"{area / rooms:.0f} m² a room, where {low:.0f} to {high:.0f} m² a room is usual "
+            f"{_typo_hint(per_room[0] > median)}; check the area and the rooms"
+        )
+    median, scale = stats.area[str(city_types[0])]
+    scale = max(scale, MIN_LOG_SCALE)
+    low, high = np.exp(median - threshold * scale), np.exp(median + threshold * scale)
+    kind = record.get("property_type") or "home"
+    return (
+        f"expected an area like the homes of {city}: {low:.0f} to {high:.0f} m² is usual for a "
+        f"{kind} there {_typo_hint(log_area[0] > median)}; check the area"
+    )
+
+
+def _typo_hint(too_large: bool) -> str:
+    return "(a unit typo, or ft² for m²?)" if too_large else "(a unit typo?)"
+
+
 def _area_per_room(ctx: AuditContext, stats: AreaStats | None) -> None:
     """Areas far from the city's typical area per room (e.g. 10x typos), robust z-score
     against ``stats`` (the frame's own statistics when not given)."""
@@ -227,19 +298,7 @@ def _area_per_room(ctx: AuditContext, stats: AreaStats | None) -> None:
         stats = AreaStats(
             per_room=_group_stats(per_room, cities), area=_group_stats(log_area, city_types)
         )
-    z_room = _robust_z(per_room, cities, stats.per_room)
-    z_area = _robust_z(log_area, city_types, stats.area)
-    # both the area per room and the area itself must be unusual (in the same direction):
-    # a 75 m2 one-room flat is odd per room but its area is ordinary
-    both = (
-        np.isfinite(z_room)
-        & np.isfinite(z_area)
-        & (np.abs(z_room) > threshold)
-        & (np.abs(z_area) > threshold / 2)
-        & (np.sign(z_room) == np.sign(z_area))
-    )
-    area_only = ~np.isfinite(z_room) & np.isfinite(z_area) & (np.abs(z_area) > threshold)
-    flagged = both | area_only
+    flagged = _unusual_areas(log_area, per_room, cities, city_types, stats, threshold)
     ctx.flag(
         "validity.area_per_room",
         flagged,
