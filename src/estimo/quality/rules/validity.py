@@ -254,9 +254,12 @@ def unusual_area_problem(record: dict[str, Any], stats: AreaStats, threshold: fl
     >>> unusual_area_problem({"city": "X", "property_type": "flat", "area_m2": 80.0,
     ...                       "rooms": 3.0}, stats, 5.0) is None
     True
-    >>> print(unusual_area_problem({"city": "X", "property_type": "flat", "area_m2": 800.0,
-    ...                             "rooms": 3.0}, stats, 5.0))
-    expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room, where 9 to 68 m² a room is usual (a unit typo, or ft² for m²?); check the area and the rooms
+    >>> text = unusual_area_problem({"city": "X", "property_type": "flat", "area_m2": 800.0,
+    ...                              "rooms": 3.0}, stats, 5.0)
+    >>> text[:len("expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room")]
+    'expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room'
+    >>> text[len("expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room"):]
+    ', where 9 to 68 m² a room is usual (a unit typo, or ft² for m²?); check the area and the rooms'
     """
     frame = pd.DataFrame(
         {k: [record.get(k)] for k in ("city", "property_type", "area_m2", "rooms")}
