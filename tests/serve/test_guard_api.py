@@ -132,6 +132,30 @@ def test_limits_answer_429_with_retry_after(bundles: Path, tmp_path: Path) -> No
         assert batch.status_code == 429  # a batch counts each property
 
 
+def test_a_batch_larger_than_any_window_is_told_the_largest_that_fits(
+    bundles: Path, tmp_path: Path
+) -> None:
+    """Waiting never lets a batch through that is larger than a window's amount: 413 naming
+    the largest batch, not a 429 that asks to retry in a second, forever."""
+    app = _app(bundles, tmp_path, anonymous_tier="internal", address_limit="5/second;1000/day")
+    for client in ready_client(app):
+        out = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 6})
+        assert out.status_code == 413
+        problem = out.json()
+        assert problem["type"] == "urn:estimo:problem:batch-too-large"
+        assert "send at most 5 per request" in problem["detail"]
+        fits = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 5})
+        assert fits.status_code == 200 and len(fits.json()["items"]) == 5
+
+
+def test_the_default_limits_let_a_full_batch_through(bundles: Path, tmp_path: Path) -> None:
+    app = _app(bundles, tmp_path, anonymous_tier="internal")
+    for client in ready_client(app):
+        most = ServeSettings(model=str(bundles)).batch_max
+        out = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * most})
+        assert out.status_code == 200
+
+
 def test_address_limit_applies_whatever_the_key(bundles: Path, tmp_path: Path) -> None:
     store = KeyStore.from_url(f"sqlite:///{tmp_path / 'keys.db'}")
     plains = [store.create(f"k{i}", "internal")[1] for i in range(3)]
@@ -261,7 +285,7 @@ def test_a_sweep_is_blocked_but_internal_keys_are_exempt(bundles: Path, tmp_path
     store = KeyStore.from_url(f"sqlite:///{tmp_path / 'keys.db'}")
     internal = {"X-API-Key": store.create("analysts", "internal")[1]}
     partner = {"X-API-Key": store.create("acme", "partner")[1]}
-    # the address limit (20/second) is not what this test is about: on a fast machine the
+    # the address limit (100/second) is not what this test is about: on a fast machine the
     # 21 requests below come from one address within a second
     app = _app(bundles, tmp_path, extraction={"min_queries": 10}, address_limit="1000/second")
     for client in ready_client(app):

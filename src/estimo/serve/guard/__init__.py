@@ -153,8 +153,9 @@ class Guard:
         Raises
         ------
         ProblemError
-            429 (``Retry-After``) over a limit or while throttled; 403 when blocked, or
-            when a captcha is required and the token is missing or wrong.
+            413 for a batch larger than the client's limits ever let through at once; 429
+            (``Retry-After``) over a limit or while throttled; 403 when blocked, or when a
+            captcha is required and the token is missing or wrong.
         """
         cost = max(1, len(records) if cost is None else cost)
         s = self.settings
@@ -163,6 +164,15 @@ class Guard:
             (s.address_limit, "address", client.address),
             (key_limit, "client", client.identity),
         )
+        most = min(self.limiter.largest(limit) for limit, *_ in limits)
+        if cost > most:  # waiting never helps: say how many fit instead of "retry later"
+            raise ProblemError(
+                413,
+                "batch-too-large",
+                "Batch too large",
+                f"a batch of {cost} properties is more than this client's limits let through "
+                f"at once ({most}); send at most {most} per request",
+            )
         # a request one limit refuses is charged to none (it would eat the other's quota)
         for limit, *identity in limits:
             wait = self.limiter.wait(limit, *identity, cost=cost)

@@ -47,6 +47,11 @@ class Limiter:
             self._parsed[limit] = parse_many(limit)
         return self._parsed[limit]
 
+    def largest(self, limit: str) -> int:
+        """The most requests one call may count against ``limit``: its smallest window's
+        amount (a batch of more can never pass, however long it waits)."""
+        return min(item.amount for item in self._items(limit))
+
     def wait(self, limit: str, *identity: str, cost: int = 1) -> float | None:
         """Seconds to wait before ``cost`` more requests fit in every window of ``limit``
         (None: they fit now), without counting them."""

@@ -157,7 +157,9 @@ class GuardSettings(BaseModel):
         description="limits per key (per anonymous address for the anonymous tier) by tier",
     )
     address_limit: str = Field(
-        default="20/second;100000/day", description="limits per client address, whatever the key"
+        default="100/second;100000/day",
+        description="limits per client address, whatever the key (a batch counts each "
+        "property: the per-second amount is the largest batch an address can send)",
     )
     trust_forwarded_for: bool = Field(
         default=False,
