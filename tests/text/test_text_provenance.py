@@ -47,6 +47,26 @@ def test_a_given_floor_is_not_said_to_come_from_the_description(pipeline_and_row
     assert not any("Floor was not given" in n for n in explanations[0].notes)
 
 
+@pytest.mark.parametrize(
+    ("text", "contact"),
+    [
+        ("Bilocale luminoso, niente agenzie, tel 333 1234567, senza ascensore", "1234567"),
+        ("Bilocale, scrivere a mario.rossi@example.it, senza ascensore", "mario.rossi"),
+        ("Bilocale, foto su www.casa-esempio.it senza ascensore", "casa-esempio"),
+    ],
+)
+def test_no_warning_quotes_the_contact_details_of_a_description(
+    pipeline_and_row, text, contact
+) -> None:
+    """A fact read next to a phone number, e-mail or URL is quoted from the masked text."""
+    pipeline, row = pipeline_and_row
+    record = {"city": row.loc[0, "city"], "area_m2": 70.0, "rooms": 2.0, "description": text}
+    valuation = pipeline.value_one(record, lang="it")
+    said = [w for w in valuation.warnings if "description" in w]
+    assert said and any("has_elevator" in w for w in said)  # the fact is still read
+    assert not any(contact in w for w in valuation.warnings)
+
+
 def test_the_change_log_names_the_text_rule_and_span(pipeline_and_row) -> None:
     pipeline, row = pipeline_and_row
     out = pipeline.policy_.transform(row.copy(), mode="predict")

@@ -72,6 +72,7 @@ def _extract(
     from estimo.text import FIELDS, extract
     from estimo.text.extractor import extraction_table
     from estimo.text.lexicon import LANGUAGES
+    from estimo.text.redact import redact
     from estimo.text.report import render_html, summarise
 
     if lang is not None and lang not in LANGUAGES:
@@ -90,12 +91,16 @@ def _extract(
     ]
     if missing:
         raise DataError(missing, header="cannot extract")
-    texts = [t if isinstance(t, str) else None for t in table[text_column].tolist()]
-    titles = (
+    # facts are read from the texts with their contact details masked: no span written to
+    # extracted.parquet or shown in the report carries a phone number, e-mail or URL
+    raw_texts = [t if isinstance(t, str) else None for t in table[text_column].tolist()]
+    raw_titles = (
         [t if isinstance(t, str) else None for t in table[title_column].tolist()]
         if title_column
-        else [None] * len(texts)
+        else [None] * len(raw_texts)
     )
+    texts = [None if t is None else redact(t).text for t in raw_texts]
+    titles = [None if t is None else redact(t).text for t in raw_titles]
     rows = []
     chunks = range(0, len(texts), _CHUNK)
     with step_progress("reading descriptions", len(chunks), done="read rows up to") as advance:
@@ -107,8 +112,9 @@ def _extract(
             ]
             advance(f"{stop:,}")
     extracted = extraction_table(rows)
-    spans_text = [
-        "\n".join(p for p in (ti, t) if p) if ti else t for t, ti in zip(texts, titles, strict=True)
+    spans_text = [  # as written: the report masks (and counts) the contact details itself
+        "\n".join(p for p in (ti, t) if p) if ti else t
+        for t, ti in zip(raw_texts, raw_titles, strict=True)
     ]
     ids = table[id_column].tolist() if id_column else list(range(len(texts)))
     ordered = [*FIELDS, *(f"{name}_span" for name in FIELDS)]

@@ -131,7 +131,6 @@ def read_descriptions(
         See :func:`~estimo.text.extract` (default: each field's learned threshold).
     """
     texts = [t if isinstance(t, str) and t.strip() else None for t in descriptions]
-    rows = [extract(t, min_confidence=min_confidence) for t in texts]
     contacts = dict.fromkeys(KINDS, 0)
     redacted: list[str | None] = []
     with_contacts = 0
@@ -144,6 +143,9 @@ def read_descriptions(
         with_contacts += bool(masked.spans)
         for kind, count in masked.counts.items():
             contacts[kind] += count
+    # facts are read from the masked text: the spans quoted in warnings and change logs
+    # never carry a phone number, e-mail address or URL
+    rows = [extract(t, min_confidence=min_confidence) for t in redacted]
     return TextReading(rows, redacted, contacts, with_contacts)
 
 
