@@ -403,3 +403,17 @@ def test_a_numeric_feature_given_as_text_is_read_as_a_number_or_refused(pipeline
     assert "expected a number" in problem["message"]
     with pytest.raises(InputError):
         price("lots")
+
+
+def test_a_valuation_date_is_checked_as_the_records_own_date(pipeline) -> None:
+    from estimo.errors import InputError
+
+    base = {"city": "Milano", "area_m2": 80, "rooms": 3}
+    at = pipeline.value_one(base, valuation_date="2023-06-01", explain=False)
+    assert at.price == pipeline.value_one({**base, "date": "2023-06-01"}, explain=False).price
+    assert at.valuation_date == pd.Timestamp("2023-06-01")
+    for bad in ("1990-01-01", "2023-13-01", "2150-01-01"):
+        with pytest.raises(InputError) as refused:
+            pipeline.value_one(base, valuation_date=bad, explain=False)
+        assert refused.value.problems[0]["field"] == "date"
+        assert isinstance(pipeline.value_many([base], valuation_date=bad)[0], InputError)

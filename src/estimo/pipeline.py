@@ -377,8 +377,10 @@ class ValuationPipeline(BaseEstimator):
     ) -> Valuation:
         """Value one raw property record (a mapping of canonical fields and extra features).
 
-        Without a ``date`` field or ``valuation_date`` the property is valued today. The
-        numbers are the batch path's (:meth:`value` of a one-row frame: this is that path).
+        Without a ``date`` field or ``valuation_date`` the property is valued today;
+        ``valuation_date`` replaces the record's date and is checked as it would be (a date
+        that does not parse or lies outside the model's window is refused). The numbers are
+        the batch path's (:meth:`value` of a one-row frame: this is that path).
 
         Raises
         ------
@@ -386,8 +388,8 @@ class ValuationPipeline(BaseEstimator):
             If the record cannot be valued (no city, a value that is not a number or date),
             naming each field.
         """
-        frame, warnings, widen = self.check_records([record])
-        valuations, _ = self._value_frame(frame, explain, lang, valuation_date, warnings, widen)
+        frame, warnings, widen = self.check_records([_dated(record, valuation_date)])
+        valuations, _ = self._value_frame(frame, explain, lang, None, warnings, widen)
         return valuations[0]
 
     def value_many(
@@ -419,6 +421,8 @@ class ValuationPipeline(BaseEstimator):
         error in its place), the accepted ones valued together in one frame."""
         out: list[Any] = [None] * len(records)
         contract = self.contract()
+        records = [_dated(record, valuation_date) for record in records]
+        valuation_date = None  # each record's date now: checked by the contract
         good: list[int] = []
         checked = []
         for i, record in enumerate(records):
@@ -731,6 +735,14 @@ def _marked_not_given(
         values[np.asarray(imputed[column], dtype=int)] = 1
         flags[flag] = values
     return with_columns(served, flags) if flags else served
+
+
+def _dated(record: Mapping[str, Any], valuation_date: Any) -> Any:
+    """``record`` valued at ``valuation_date`` (when given): its date, so that the input
+    contract checks it as it checks a record's own date (format, training window)."""
+    if valuation_date is None or not isinstance(record, Mapping):
+        return record
+    return {**record, "date": valuation_date}
 
 
 def _with(
