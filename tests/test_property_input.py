@@ -178,3 +178,31 @@ def test_an_area_the_cleaning_would_drop_is_refused_with_the_usual_areas() -> No
     assert "ft²" not in too_small.value.problems[0]["message"]
     # a city the statistics do not know is not judged
     assert contract.check({**flat, "city": "Atlantis", "area_m2": 800}).record["area_m2"] == 800
+
+
+def test_a_category_written_another_way_is_the_models_word() -> None:
+    contract = PropertyContract(
+        window=WINDOW,
+        categories={"property_type": ("flat", "house"), "condition": ("good", "to_renovate")},
+    )
+    checked = contract.check({**BASE, "property_type": " Flat ", "condition": "To renovate"})
+    assert checked.record["property_type"] == "flat"
+    assert checked.record["condition"] == "to_renovate"
+    with pytest.raises(InputError, match="the values the model knows"):
+        contract.check({**BASE, "property_type": "castle"})
+
+
+def test_an_extra_word_the_model_never_learned_is_warned_and_widened() -> None:
+    contract = PropertyContract(
+        window=WINDOW,
+        extra_fields=frozenset({"energy_class"}),
+        extra_levels={"energy_class": ("A", "B", "C")},
+    )
+    assert contract.check({**BASE, "energy_class": "b"}).record["energy_class"] == "B"
+    assert not contract.check({**BASE, "energy_class": "b"}).widen
+    checked = contract.check({**BASE, "energy_class": "A+"})
+    assert checked.widen
+    assert checked.warnings == (
+        "energy_class 'A+' is not a value the model learned (A, B, C): valued as if not "
+        "given; the range is widened",
+    )

@@ -376,6 +376,14 @@ class PropertyContract:
             out["date"] = pd.Timestamp(today if today is not None else dt.date.today())
             out["date"] = out["date"].normalize()
         warnings: list[str] = []
+        for name, levels in self.extra_levels.items():
+            value = out.get(name)
+            if value is not None and value not in levels:
+                shown_levels = ", ".join(levels[:12]) + (", ..." if len(levels) > 12 else "")
+                warnings.append(
+                    f"{name} {shown(value)} is not a value the model learned ({shown_levels}): "
+                    "valued as if not given; the range is widened"
+                )
         if not problems:
             self._relations(out, defaulted, problems, warnings)
         if problems:
@@ -458,7 +466,10 @@ class PropertyContract:
             return None
         known = self.categories.get(name)
         if known and text not in known:
-            raise _RefusedError(f"expected one of {list(known)!r} (the values the model knows)")
+            same = _level_keys_by_name(tuple(known)).get(name_key(text))
+            if same is None:
+                raise _RefusedError(f"expected one of {list(known)!r} (the values the model knows)")
+            return same  # "Flat" or "to renovate" for the model's "flat", "to_renovate"
         return text
 
     def _relations(
@@ -733,6 +744,16 @@ def as_training_level(value: Any, levels: tuple[str, ...]) -> Any:
     if said is not None:
         return (yes if said else no) or value
     return value
+
+
+@lru_cache(maxsize=256)
+def _level_keys_by_name(levels: tuple[str, ...]) -> dict[str, str]:
+    """Each level by its :func:`~estimo.names.name_key` (case, accents, spaces and
+    punctuation dropped), for levels whose keys differ."""
+    keys = [name_key(level) for level in levels]
+    if len(set(keys)) < len(keys):  # two levels would read alike: match exactly only
+        return {}
+    return dict(zip(keys, levels, strict=True))
 
 
 @lru_cache(maxsize=256)
