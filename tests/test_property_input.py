@@ -55,7 +55,7 @@ def refused(record: dict) -> dict[str, str]:
         ({"date": "01/02/2023"}, "date", "year-month-day"),
         ({"date": 20230101}, "date", "not a number"),
         ({"pool": 1}, "pool", "unknown field 'pool'"),
-        ({"has_terrace": {"a": 1}}, "has_terrace", "not a list"),
+        ({"has_terrace": {"a": 1}}, "has_terrace", "not an object"),
         ({"floor": 7, "floors_in_building": 5}, "floor", "building's number of floors"),
         ({"area_m2": 10, "rooms": 5}, "area_m2", "at least 4 m² per room"),
         ({"description": "nice <b>flat</b>"}, "description", "HTML tags"),

@@ -95,7 +95,10 @@ __all__ = [
     "CheckedProperty",
     "InputError",
     "PropertyContract",
+    "RefusedValueError",
     "markup_problem",
+    "read_date",
+    "read_number",
     "shown",
     "widen_valuation",
 ]
@@ -360,7 +363,7 @@ class PropertyContract:
                 continue
             try:
                 parsed = self._parse(name, value)
-            except _RefusedError as exc:
+            except RefusedValueError as exc:
                 problems.append(_problem(name, value, exc.expected))
                 continue
             if parsed is not None:
@@ -436,12 +439,14 @@ class PropertyContract:
 
         spec = FIELDS.get(name)
         if isinstance(value, list | tuple | dict | set | bytes):
-            raise _RefusedError(f"expected {_kind_text(spec.kind if spec else None)}, not a list")
+            kind = _kind_text(spec.kind if spec else None)
+            shape = "an object" if isinstance(value, dict) else "a list"
+            raise RefusedValueError(f"expected {kind}, not {shape}")
         if spec is None:
             if self.extra_fields is not None and name not in self.extra_fields:
                 known = sorted(self.extra_fields)
                 hint = f" or one of the model's extra features {known[:12]!r}" if known else ""
-                raise _RefusedError(f"unknown field; expected a canonical field{hint}")
+                raise RefusedValueError(f"unknown field; expected a canonical field{hint}")
             parsed = _extra_value(value)
             if name in self.extra_numbers:
                 return _extra_number(parsed)
@@ -451,11 +456,11 @@ class PropertyContract:
             number = _number(value)
             if name in _PASSED_THROUGH:
                 if number <= 0:
-                    raise _RefusedError("expected a number > 0")
+                    raise RefusedValueError("expected a number > 0")
                 return number
             low, high = self.ranges.get(name, (None, None))
             if (low is not None and number < low) or (high is not None and number > high):
-                raise _RefusedError(
+                raise RefusedValueError(
                     f"expected {_expected(low, high)} (the cleaning policy's plausible range)"
                 )
             return number
@@ -468,7 +473,9 @@ class PropertyContract:
         if known and text not in known:
             same = _level_keys_by_name(tuple(known)).get(name_key(text))
             if same is None:
-                raise _RefusedError(f"expected one of {list(known)!r} (the values the model knows)")
+                raise RefusedValueError(
+                    f"expected one of {list(known)!r} (the values the model knows)"
+                )
             return same  # "Flat" or "to renovate" for the model's "flat", "to_renovate"
         return text
 
@@ -563,7 +570,9 @@ class PropertyContract:
                 problems.append(_problem("area_m2", area, problem))
 
 
-class _RefusedError(Exception):
+class RefusedValueError(Exception):
+    """A value the contract refuses; ``expected`` says what it expected instead."""
+
     def __init__(self, expected: str) -> None:
         super().__init__(expected)
         self.expected = expected
@@ -592,7 +601,7 @@ def _kind_text(kind: str | None) -> str:
 
 def _number(value: Any) -> float:
     if isinstance(value, bool):
-        raise _RefusedError("expected a number")
+        raise RefusedValueError("expected a number")
     if isinstance(value, int):
         number = float(value) if abs(value) <= MAX_MAGNITUDE else math.inf
     elif isinstance(value, float):
@@ -600,47 +609,58 @@ def _number(value: Any) -> float:
     elif isinstance(value, str):
         text = value.strip().replace("_", "x")  # float() reads '1_000'; Estimo does not
         if len(text) > 40:
-            raise _RefusedError("expected a number")
+            raise RefusedValueError("expected a number")
         try:
             number = float(text)
         except ValueError:
-            raise _RefusedError("expected a number") from None
+            raise RefusedValueError("expected a number") from None
     else:
         try:
             number = float(value)  # numpy scalars
         except (TypeError, ValueError, OverflowError):
-            raise _RefusedError("expected a number") from None
+            raise RefusedValueError("expected a number") from None
     if not math.isfinite(number):
-        raise _RefusedError("expected a finite number (not NaN or Infinity)")
+        raise RefusedValueError("expected a finite number (not NaN or Infinity)")
     if abs(number) > MAX_MAGNITUDE:
-        raise _RefusedError(f"expected a number of magnitude at most {MAX_MAGNITUDE:g}")
+        raise RefusedValueError(f"expected a number of magnitude at most {MAX_MAGNITUDE:g}")
     return number
+
+
+def read_number(value: Any) -> float:
+    """A field's value as the contract reads a number (raises :class:`RefusedValueError`)."""
+    return _number(value)
+
+
+def read_date(value: Any) -> Any:
+    """A field's value as the contract reads a date: a naive day (raises
+    :class:`RefusedValueError`)."""
+    return _date(value)
 
 
 def _date(value: Any) -> Any:
     import pandas as pd
 
     if isinstance(value, bool | int | float):
-        raise _RefusedError("expected a date such as '2024-05-01', not a number")
+        raise RefusedValueError("expected a date such as '2024-05-01', not a number")
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 40 or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?", text):
-            raise _RefusedError("expected a date such as '2024-05-01' (year-month-day)")
+            raise RefusedValueError("expected a date such as '2024-05-01' (year-month-day)")
         value = text
     elif not isinstance(value, dt.date | pd.Timestamp):
-        raise _RefusedError("expected a date such as '2024-05-01'")
+        raise RefusedValueError("expected a date such as '2024-05-01'")
     low, high = DATE_BOUNDS
     try:
         year = int(str(value)[:4]) if isinstance(value, str) else value.year
         if not int(low[:4]) <= year <= int(high[:4]):
-            raise _RefusedError(f"expected a date between {low} and {high}")
+            raise RefusedValueError(f"expected a date between {low} and {high}")
         stamp = pd.Timestamp(value)
-    except _RefusedError:
+    except RefusedValueError:
         raise
     except (ValueError, TypeError, OverflowError, pd.errors.OutOfBoundsDatetime):
-        raise _RefusedError("expected a date such as '2024-05-01'") from None
+        raise RefusedValueError("expected a date such as '2024-05-01'") from None
     if stamp is pd.NaT or pd.isna(stamp):
-        raise _RefusedError("expected a date such as '2024-05-01'")
+        raise RefusedValueError("expected a date such as '2024-05-01'")
     if stamp.tzinfo is not None:
         stamp = stamp.tz_localize(None)  # the local date as written, not UTC
     return stamp.normalize()
@@ -648,23 +668,23 @@ def _date(value: Any) -> Any:
 
 def _text(name: str, value: Any, kind: str) -> str | None:
     if isinstance(value, bool | float):
-        raise _RefusedError(f"expected {_kind_text(kind)}")
+        raise RefusedValueError(f"expected {_kind_text(kind)}")
     if isinstance(value, int):
         if kind == "id" or name in ("neighbourhood",):
             return str(value)
-        raise _RefusedError(f"expected {_kind_text(kind)}")
+        raise RefusedValueError(f"expected {_kind_text(kind)}")
     if not isinstance(value, str):
-        raise _RefusedError(f"expected {_kind_text(kind)}")
+        raise RefusedValueError(f"expected {_kind_text(kind)}")
     text = value.strip()
     limit = _TEXT_LIMITS.get(name, _CITY_LIMIT if name == "city" else _CATEGORY_LIMIT)
     if len(text) > limit:
-        raise _RefusedError(f"expected at most {limit} characters")
+        raise RefusedValueError(f"expected at most {limit} characters")
     problem = markup_problem(text, free_text=kind == "text")
     if problem:
-        raise _RefusedError(problem)
+        raise RefusedValueError(problem)
     if not text:
         if name == "city":
-            raise _RefusedError("expected the city's name")
+            raise RefusedValueError("expected the city's name")
         return None
     return text
 
@@ -677,14 +697,14 @@ def _extra_value(value: Any) -> Any:
     if isinstance(value, str):
         text = value.strip()
         if len(text) > _CATEGORY_LIMIT:
-            raise _RefusedError(f"expected at most {_CATEGORY_LIMIT} characters")
+            raise RefusedValueError(f"expected at most {_CATEGORY_LIMIT} characters")
         problem = markup_problem(text)
         if problem:
-            raise _RefusedError(problem)
+            raise RefusedValueError(problem)
         if _is_non_finite_number(text):  # a numeric feature would read it as NaN or inf
-            raise _RefusedError("expected a finite number (not NaN or Infinity) or a word")
+            raise RefusedValueError("expected a finite number (not NaN or Infinity) or a word")
         return text or None
-    raise _RefusedError("expected a number, text or a boolean")
+    raise RefusedValueError("expected a number, text or a boolean")
 
 
 def _extra_number(value: Any) -> Any:
@@ -703,8 +723,8 @@ def _extra_number(value: Any) -> Any:
         return 1.0 if said else 0.0
     try:
         return _number(value)
-    except _RefusedError:
-        raise _RefusedError(
+    except RefusedValueError:
+        raise RefusedValueError(
             "expected a number (the model read this feature as numbers in training), or yes/no"
         ) from None
 

@@ -310,4 +310,4 @@ def test_a_date_out_of_pandas_range_is_a_field_error() -> None:
         response = client.post("/v1/valuations", json={"city": "Roma", "date": "0001-01-01"})
     assert response.status_code == 422
     (error,) = response.json()["errors"]
-    assert error["field"] == "date" and "between 1800-01-01 and 2200-12-31" in error["message"]
+    assert error["field"] == "date" and "between 1900-01-01 and 2199-12-31" in error["message"]

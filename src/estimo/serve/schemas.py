@@ -7,12 +7,17 @@ accept (``serve.extra_fields``, checked by :func:`check_extra_fields`).
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from estimo.property_input import DEFAULT_RANGES, markup_problem
+from estimo.property_input import (
+    DEFAULT_RANGES,
+    RefusedValueError,
+    markup_problem,
+    read_date,
+    read_number,
+)
 
 __all__ = [
     "EXAMPLE_PROPERTY",
@@ -65,10 +70,13 @@ class PropertyIn(BaseModel):
 
     city: str = Field(min_length=1, max_length=100, description="city (the model segment)")
     id: str | int | None = Field(default=None, description="property identifier")
-    date: dt.date | None = Field(
-        default=None, description="valuation date (default: today)", examples=["2024-05-01"]
+    date: str | None = Field(
+        default=None,
+        description="valuation date, year-month-day (default: today)",
+        examples=["2024-05-01"],
+        json_schema_extra={"format": "date"},
     )
-    neighbourhood: str | None = Field(default=None, max_length=200)
+    neighbourhood: str | int | None = Field(default=None, description="neighbourhood or zip")
     country: str | None = Field(default=None, max_length=100)
     lat: float | None = Field(
         default=None, ge=_low("lat"), le=_high("lat"), description="latitude, WGS84"
@@ -103,9 +111,34 @@ class PropertyIn(BaseModel):
         mode="before",
     )
     @classmethod
-    def _no_boolean(cls, value: Any) -> Any:
+    def _a_number(cls, value: Any) -> Any:
+        # the input contract's reading of a number (no booleans, no '1_000'), not pydantic's
         if isinstance(value, bool):
             raise ValueError("expected a number, not a boolean")
+        if isinstance(value, str):
+            try:
+                return read_number(value)
+            except RefusedValueError as refused:
+                raise ValueError(refused.expected) from None
+        return value
+
+    @field_validator("date", mode="before")
+    @classmethod
+    def _a_date(cls, value: Any) -> Any:
+        # the input contract's reading of a date (year-month-day text, no numbers)
+        if value is None:
+            return value
+        try:
+            read_date(value)
+        except RefusedValueError as refused:
+            raise ValueError(refused.expected) from None
+        return value.strip() if isinstance(value, str) else str(value)
+
+    @field_validator("neighbourhood")
+    @classmethod
+    def _short_neighbourhood(cls, value: Any) -> Any:
+        if isinstance(value, str) and len(value) > 200:
+            raise ValueError("expected at most 200 characters")
         return value
 
     @field_validator(
@@ -128,19 +161,12 @@ class PropertyIn(BaseModel):
                 raise ValueError(problem)
         return value
 
-    @field_validator("date")
-    @classmethod
-    def _date_in_range(cls, value: dt.date | None) -> dt.date | None:
-        # pandas timestamps (nanoseconds) end at 1677 and 2262: a date outside them is a typo
-        if value is not None and not dt.date(1800, 1, 1) <= value <= dt.date(2200, 12, 31):
-            raise ValueError(f"date {value.isoformat()} is not between 1800-01-01 and 2200-12-31")
-        return value
-
     def record(self) -> dict[str, Any]:
         """The record for the valuer: set fields only, extras included."""
         out = self.model_dump(exclude_none=True)
-        if "id" in out:
-            out["id"] = str(out["id"])
+        for name in ("id", "neighbourhood"):
+            if name in out:
+                out[name] = str(out[name])
         return out
 
 
