@@ -177,6 +177,25 @@ def test_batch_answers_each_item_and_fails_none_for_one_bad(client) -> None:
     assert items[0]["valuation"]["price"] == pytest.approx(single["price"])
 
 
+def test_a_batch_item_that_is_not_an_object_or_is_refused_has_its_own_field_errors(
+    client,
+) -> None:
+    payload = {"properties": [PROPERTY, "Milano", None, {**PROPERTY, "rooms": 50}]}
+    response = client.post("/v1/valuations:batch?explain=false", json=payload)
+    assert response.status_code == 200
+    items = response.json()["items"]
+    assert items[0]["ok"] and not any(item["ok"] for item in items[1:])
+    for item in items[1:3]:
+        (error,) = item["problem"]["errors"]
+        assert error["field"] == "property" and "expected an object" in error["message"]
+    refused = items[3]["problem"]  # the input contract's: field by field, as alone
+    assert (
+        refused["errors"][0]["field"] == "area_m2" and "per room" in refused["errors"][0]["message"]
+    )
+    alone = client.post("/v1/valuations?explain=false", json={**PROPERTY, "rooms": 50})
+    assert alone.json()["errors"] == refused["errors"]
+
+
 def test_batch_over_the_limit_is_refused(client) -> None:
     response = client.post("/v1/valuations:batch", json={"properties": [PROPERTY] * 6})
     assert response.status_code == 413

@@ -245,8 +245,10 @@ class BatchIn(BaseModel):
         },
     )
 
-    properties: list[dict[str, Any]] = Field(
-        min_length=1, description="canonical records (see PropertyIn); each is checked alone"
+    properties: list[Any] = Field(
+        min_length=1,
+        description="canonical records (see PropertyIn); each is checked alone (an item that "
+        "is not an object gets its own problem)",
     )
 
 

@@ -22,7 +22,14 @@ from estimo.serve.logs import request_id
 from estimo.serve.metrics import ServiceMetrics
 from estimo.serve.model_router import NoModelError, Route
 from estimo.serve.page.places import places_of, with_coordinates
-from estimo.serve.problems import ProblemError, field_errors, invalid_input, public_text
+from estimo.serve.problems import (
+    ProblemError,
+    cannot_value,
+    field_errors,
+    invalid_input,
+    public_text,
+    shorten,
+)
 from estimo.serve.schemas import (
     EXAMPLE_PROPERTY,
     BatchIn,
@@ -282,6 +289,9 @@ def create_valuations(
     groups: dict[str, tuple[Route, list[int], list[dict[str, Any]]]] = {}
     routes: dict[str, Route] = {}
     for i, raw in enumerate(batch.properties):
+        if not isinstance(raw, dict):  # this item's problem, not the batch's
+            items[i] = _failed(i, invalid_input([_not_an_object(raw)]))
+            continue
         try:
             item = PropertyIn.model_validate(raw)
         except ValidationError as exc:
@@ -325,6 +335,14 @@ def create_valuations(
     return JSONResponse(body, headers={"Content-Language": lang})
 
 
+def _not_an_object(raw: Any) -> dict[str, str]:
+    return {
+        "field": "property",
+        "value": shorten(raw),
+        "message": 'expected an object of fields, e.g. {"city": "Milano", "area_m2": 80}',
+    }
+
+
 def _model_view(record: dict[str, Any], route: Route) -> dict[str, Any]:
     """``record`` without the extra fields the service accepts (``serve.extra_fields``, checked
     before) but the answering model does not use; they are still recorded."""
@@ -339,7 +357,7 @@ def _model_view(record: dict[str, Any], route: Route) -> dict[str, Any]:
 
 def _cannot_value(exc: Exception) -> ProblemError:
     if isinstance(exc, EstimoError):
-        return ProblemError(422, "cannot-value", "The property cannot be valued", str(exc))
+        return cannot_value(exc)  # the contract's fields one by one, as a single request's
     log.error("unexpected error valuing a batch item", exc_info=exc)
     return ProblemError(500, "internal", "Internal error", "the service failed on this property")
 
