@@ -58,6 +58,11 @@ def test_sqft_is_converted_to_square_metres() -> None:
         (["2023-08", "2023-09", "2023-10", "2023-11"], "%Y-%m", "2023-08-01"),
         (["05/01/2024", "06/01/2024", "07/01/2024", "08/01/2024"], "%d/%m/%Y", "2024-01-05"),
         ([201803.0, 201804.0, 201805.0, 201806.0], "%Y%m", "2018-03-01"),
+        ([1704412800, 1706745600, 1709251200, 1711929600], "unix", "2024-01-05"),
+        ([1704412800000, 1706745600000, 1709251200000, 1711929600000], "unix", "2024-01-05"),
+        ([45296, 45323, 45352, 45383], "excel", "2024-01-05"),
+        (["45296", "45323", "45352", "45383"], "excel", "2024-01-05"),
+        ([2019, 2020, 2021, 2022], "%Y", "2019-01-01"),
     ],
 )
 def test_date_formats(values: list, fmt: str, expected: str) -> None:
@@ -261,3 +266,11 @@ def test_spellings_of_one_city_are_one_city_and_reported() -> None:
     issue = next(i for i in result.report.issues if i.column == "city")
     assert issue.count == 2 and set(issue.examples) == {"sao paulo", "SÃO PAULO"}
     assert "São Paulo" in issue.action
+
+
+@pytest.mark.parametrize("fmt", ["%s", "%Q-%m", "YYYY-MM-DD"])
+def test_a_date_format_estimo_cannot_read_is_refused_naming_the_setting(fmt: str) -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="not a date format"):
+        config(date_format=fmt)

@@ -85,6 +85,44 @@ class OperationFilter(_Strict):
         return [str(v).strip().lower() for v in values]
 
 
+#: ``date_format`` values that are not strftime formats: numbers counted from an epoch
+NUMERIC_DATE_FORMATS = ("unix", "excel")
+
+
+def check_date_format(value: str | None) -> str | None:
+    """``value`` if it is a date format Estimo can read (a strftime format whose every code
+    parses, or one of :data:`NUMERIC_DATE_FORMATS`), else a ValueError saying why.
+
+    Examples
+    --------
+    >>> check_date_format("%d.%m.%Y"), check_date_format("unix")
+    ('%d.%m.%Y', 'unix')
+    >>> try:
+    ...     check_date_format("%s")
+    ... except ValueError as error:
+    ...     print(str(error)[:68])
+    '%s' is not a date format Estimo reads ('s' is a bad directive in fo
+    """
+    if value is None or value in NUMERIC_DATE_FORMATS:
+        return value
+    sample = dt.datetime(2024, 11, 23, 13, 45, 30, tzinfo=dt.UTC)
+    try:
+        dt.datetime.strptime(sample.strftime(value), value)
+    except ValueError as error:
+        if "directive" not in str(error):  # a code Python reads, a sample it cannot judge
+            return value
+        raise ValueError(
+            f"{value!r} is not a date format Estimo reads ({error}): use strftime codes such as "
+            "'%Y-%m-%d' or '%d/%m/%Y'; 'unix' for seconds since 1970, 'excel' for a "
+            "spreadsheet's day numbers"
+        ) from None
+    if "%" not in value:
+        raise ValueError(
+            f"{value!r} is not a date format: it has no strftime code such as %Y, %m or %d"
+        )
+    return value
+
+
 class DataConfig(_Strict):
     """How to read the user's table and map it onto the canonical record."""
 
@@ -94,7 +132,9 @@ class DataConfig(_Strict):
         description="canonical field -> input column name, {value: constant} or {year, month, day}",
     )
     date_format: str | None = Field(
-        default=None, description="strftime format of the date column, e.g. '%Y-%m' or '%Y%m'"
+        default=None,
+        description="strftime format of the date column, e.g. '%Y-%m' or '%Y%m'; 'unix' for "
+        "seconds (or milliseconds) since 1970, 'excel' for a spreadsheet's day numbers",
     )
     area_unit: Literal["m2", "sqft"] = "m2"
     check_area_unit: bool = Field(
@@ -154,6 +194,11 @@ class DataConfig(_Strict):
                 f"expected some of {list(CANONICAL_COLUMNS)!r}"
             )
         return value
+
+    @field_validator("date_format")
+    @classmethod
+    def _a_date_format(cls, value: str | None) -> str | None:
+        return check_date_format(value)
 
     @field_validator("min_date", "max_date")
     @classmethod

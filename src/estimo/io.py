@@ -44,6 +44,7 @@ import pandas as pd
 import pyarrow as pa
 
 from estimo.config import (
+    NUMERIC_DATE_FORMATS,
     ColumnSource,
     DataConfig,
     ProjectConfig,
@@ -604,10 +605,13 @@ def _to_datetime(
 ) -> pd.Series:
     if pd.api.types.is_datetime64_any_dtype(values):
         return _in_calendar(_wall_time(pd.to_datetime(values)), report)
+    if fmt in NUMERIC_DATE_FORMATS:
+        return _in_calendar(_numbered_dates(label, values, fmt, fatal), report)
     if pd.api.types.is_numeric_dtype(values) and fmt is None:
         fatal.append(
             f"{label}: dates are numbers (e.g. {values.dropna().iloc[:1].tolist()!r}); give "
-            "data.date_format (e.g. '%Y%m') or assemble the date with {year: ..., month: ...}"
+            "data.date_format (e.g. '%Y%m' or '%Y'; 'unix' for seconds since 1970, 'excel' for "
+            "a spreadsheet's day numbers) or assemble the date with {year: ..., month: ...}"
         )
         return pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     text = _date_text(values)
@@ -633,6 +637,37 @@ def _to_datetime(
                 f"{', '.join(repr(e) for e in examples)}); expected {expected}"
             )
     return parsed
+
+
+#: Day 0 of a spreadsheet's day numbers (Excel's 1900 system, its 1900-02-29 included)
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+def _numbered_dates(label: str, values: pd.Series, fmt: str, fatal: list) -> pd.Series:
+    """Dates written as numbers: ``unix`` seconds since 1970 (milliseconds when the numbers
+    are that large), ``excel`` day numbers (a fraction is a time of day).
+
+    Examples
+    --------
+    >>> _numbered_dates("date", pd.Series([1_700_000_000, None]), "unix", []).tolist()
+    [Timestamp('2023-11-14 22:13:20'), NaT]
+    >>> _numbered_dates("date", pd.Series(["45292", "45292.5"]), "excel", []).tolist()
+    [Timestamp('2024-01-01 00:00:00'), Timestamp('2024-01-01 12:00:00')]
+    """
+    numbers = pd.to_numeric(values, errors="coerce").astype(float)
+    bad = values.notna() & numbers.isna()
+    if bad.all() and values.notna().any():
+        examples = ", ".join(repr(v) for v in values[bad].unique()[:MAX_EXAMPLES].tolist())
+        fatal.append(
+            f"{label}: no value is a number ({examples}); date_format {fmt!r} reads numbers"
+        )
+    if fmt == "excel":
+        days = numbers.where((numbers > 0) & (numbers < 2_958_466))  # up to 9999-12-31
+        return EXCEL_EPOCH + pd.to_timedelta(days, unit="D")
+    typical = numbers.abs().median()
+    unit = "ms" if np.isfinite(typical) and typical > 1e11 else "s"
+    seconds = numbers.where(numbers.abs() < (9.2e15 if unit == "ms" else 9.2e12))
+    return pd.to_datetime(seconds, unit=unit, errors="coerce")
 
 
 _OFFSET = r"(?<=\d:\d\d)((?::\d\d(?:\.\d+)?)?)\s*(?:Z|UTC|GMT|[+-]\d\d(?::?\d\d)?)$"

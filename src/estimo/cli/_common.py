@@ -133,7 +133,7 @@ def handle_errors(func: F) -> F:
             _print_error(exc.format_message())
             raise typer.Exit(code=2) from None
         except Exception as exc:  # never a traceback: name the failure, log the details
-            log.debug("unexpected failure", exc_info=True)
+            log.info("unexpected failure", exc_info=True)  # shown with --verbose
             _print_error(
                 f"unexpected failure ({type(exc).__name__}); this is a bug in Estimo, please "
                 "report it with the command (run with --verbose for the details)"
