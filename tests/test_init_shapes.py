@@ -12,10 +12,9 @@ import pytest
 from typer.testing import CliRunner
 
 from estimo.cli import app
-from estimo.config import load_config
-from estimo.errors import DataError
+from estimo.config import DataConfig, load_config
 from estimo.infer import infer_project, render_project
-from estimo.io import load_dataset
+from estimo.io import load_dataset, to_canonical
 
 runner = CliRunner()
 
@@ -238,16 +237,31 @@ def test_thousands_commas_are_not_read_as_decimal_commas(tmp_path: Path) -> None
     assert "decimal" not in out.read_text()
 
 
-def test_decimal_commas_without_read_options_are_named_in_the_error(tmp_path: Path) -> None:
+def test_decimal_commas_without_read_options_are_read_and_reported(tmp_path: Path) -> None:
     data = tmp_path / "case.csv"
-    pd.DataFrame({"price": [1.5e5, 2.5e5], "city": ["a", "b"], "date": ["2024-01-01"] * 2}).to_csv(
-        data, sep=";", decimal=",", index=False
-    )
+    pd.DataFrame(
+        {"price": [1.5e5, 2.5e5 + 0.5], "city": ["a", "b"], "date": ["2024-01-01"] * 2}
+    ).to_csv(data, sep=";", decimal=",", index=False)
     (tmp_path / "p.yaml").write_text(
         f"data:\n  path: {data}\n  delimiter: ';'\n  columns: {{price: price}}\n", encoding="utf-8"
     )
-    with pytest.raises(DataError, match="decimal comma"):
-        load_dataset(load_config(tmp_path / "p.yaml"))
+    loaded = load_dataset(load_config(tmp_path / "p.yaml"))
+    assert loaded.frame["price"].tolist() == [150000.0, 250000.5]
+    (issue,) = [i for i in loaded.report.issues if i.column == "price"]
+    assert issue.count == 2 and "grouped digits" in issue.problem
+
+
+def test_prices_with_currency_signs_are_read_as_numbers(tmp_path: Path) -> None:
+    raw = pd.DataFrame(
+        {
+            "Precio": ["€350,000", "€1,250,000", "€ 99,500", "n/a"],
+            "Fecha": ["2024-01-01"] * 4,
+            "Ciudad": ["Madrid"] * 4,
+        }
+    )
+    cfg = DataConfig(path="-", columns={"price": "Precio", "date": "Fecha", "city": "Ciudad"})
+    loaded = to_canonical(raw, cfg, max_dropped_share=0.5)
+    assert loaded.frame["price"].tolist() == [350000.0, 1250000.0, 99500.0]
 
 
 def test_many_small_towns_are_one_market_with_the_towns_as_neighbourhoods() -> None:

@@ -252,7 +252,16 @@ MONTH_PARTS = ("month", "mo", "mese", "mes", "miesiac", "mois", "monat")
 DAY_PARTS = ("day", "dd", "giorno", "dia", "dzien", "jour", "tag")
 RENT_WORDS = ("rent", "affitto", "canone", "alquiler", "czynsz", "wynajem", "aluguel", "locacao")
 SALE_WORDS = ("sale", "sell", "vendita", "venta", "sprzedaz", "venda", "buy")
-DATE_FORMATS = ("%Y-%m-%d", "%Y-%m", "%Y/%m/%d", "%Y%m%dT%H%M%S", "%Y%m%d", "%Y%m", "%d.%m.%Y")
+DATE_FORMATS = (
+    "%Y-%m-%d",
+    "%Y-%m",
+    "%Y/%m/%d",
+    "%Y%m%dT%H%M%S",
+    "%Y%m%d",
+    "%Y%m",
+    "%d.%m.%Y",
+    "%Y",
+)
 MEDIAN_SQFT_ABOVE = 250.0
 """Median living area above which areas are taken for square feet (homes: ~50-200 m²)."""
 MEDIAN_RENT_BELOW = 20_000.0
@@ -401,7 +410,11 @@ def _usable(raw: pd.DataFrame, name: str, column: Any) -> bool:
     sale price filled on a few rows of a listing table is not the target)."""
     if name != "price":
         return True
+    from estimo.amounts import read_amounts
+
     values = pd.to_numeric(raw[column], errors="coerce")
+    if values.gt(0).mean() < 0.5:  # "€350,000": the loader reads such prices too
+        values = read_amounts(raw[column].astype(object).where(raw[column].notna(), None))
     return bool(len(values)) and values.gt(0).mean() >= 0.5
 
 
@@ -417,7 +430,12 @@ def _infer_date(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None
             guess.date_format = fmt
             guess.check("date_format", why)
             return
-        # numbers in no known date format (days since 1970, a serial number): not a date
+        counted, why = _numbered_date_format(pd.to_numeric(values, errors="coerce"))
+        if counted is not None:
+            guess.date_format = counted
+            guess.check("date_format", why)
+            return
+        # numbers in no known date format (a serial number): not a date
         del guess.columns["date"]
         taken.discard(column)
         unreadable = f"{column!r} holds numbers in no known date format (e.g. {text.iloc[0]})"
@@ -434,6 +452,31 @@ def _infer_date(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None
     guess.as_of = f"{pd.Timestamp.today():%Y-%m-01}"
     why = "no date column: every row gets this date (cross-validation)"
     guess.check("as_of", f"{unreadable}; {why}" if unreadable else why)
+
+
+def _numbered_date_format(numbers: pd.Series) -> tuple[str | None, str]:
+    """``unix`` or ``excel`` when every number of a date column reads as such a date
+    between 1970 and 2100 (seconds or milliseconds since 1970; a spreadsheet's day numbers).
+
+    Examples
+    --------
+    >>> _numbered_date_format(pd.Series([1_700_000_000, 1_710_000_000]))[0]
+    'unix'
+    >>> _numbered_date_format(pd.Series([45292.0, 45300.5]))[0]
+    'excel'
+    >>> _numbered_date_format(pd.Series([3.0, 12.0]))[0] is None
+    True
+    """
+    numbers = numbers.dropna()
+    if numbers.empty:
+        return None, ""
+    low, high = float(numbers.min()), float(numbers.max())
+    example = numbers.iloc[0]
+    if (low >= 1e9 and high <= 4.1e9) or (low >= 1e12 and high <= 4.1e12):
+        return "unix", f"numbers such as {example:.0f} read as seconds since 1970"
+    if low >= 25_569 and high <= 73_051:
+        return "excel", f"numbers such as {example:g} read as a spreadsheet's day numbers"
+    return None, ""
 
 
 def infer_date_format(values: pd.Series) -> tuple[str | None, str]:
@@ -721,6 +764,8 @@ def _flow(mapping: dict[str, Any]) -> str:
     def value(v: Any) -> str:
         if isinstance(v, list | tuple):
             return "[" + ", ".join(_scalar(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return _flow(v)
         return _scalar(v)
 
     return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"

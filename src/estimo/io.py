@@ -75,7 +75,7 @@ DROP_COLUMNS = ["row", "id", "rule", "reason"]
 """Columns of the dropped-rows table (the same as the cleaning's ``dropped.parquet``)."""
 DEFAULT_MAX_DROPPED_SHARE = 0.5
 _PARQUET_SUFFIXES = (".parquet", ".pq")
-_CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".txt")
+CSV_SUFFIXES = (".csv", ".csv.gz", ".csv.zip", ".csv.bz2", ".tsv", ".txt")
 
 
 @dataclass
@@ -225,7 +225,7 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
     try:
         if lower.endswith(_PARQUET_SUFFIXES):
             return pd.read_parquet(path, **options)
-        if lower.endswith(_CSV_SUFFIXES):
+        if lower.endswith(CSV_SUFFIXES):
             if lower.endswith(".tsv"):
                 options.setdefault("sep", "\t")
             return named_as_written(pd.read_csv(path, **options))
@@ -241,7 +241,7 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
     raise DataError(
         [
             f"file {path!r} has an unknown extension; expected one of "
-            f"{list(_PARQUET_SUFFIXES + _CSV_SUFFIXES)!r}"
+            f"{list(_PARQUET_SUFFIXES + CSV_SUFFIXES)!r}"
         ],
         header="cannot read the data",
     )
@@ -575,6 +575,8 @@ def _to_numeric(label: str, values: pd.Series, report: LoadReport, fatal: list) 
     parsed = pd.to_numeric(values, errors="coerce").astype("float64")
     bad = values.notna() & parsed.isna()
     if bad.any():
+        parsed, bad = _written_amounts(label, values, parsed, bad, report)
+    if bad.any():
         examples = values[bad].unique()[:MAX_EXAMPLES].tolist()
         if bad.sum() == values.notna().sum():
             hint = (
@@ -598,6 +600,32 @@ def _to_numeric(label: str, values: pd.Series, report: LoadReport, fatal: list) 
         )
         parsed = parsed.mask(infinite)
     return parsed
+
+
+def _written_amounts(
+    label: str, values: pd.Series, parsed: pd.Series, bad: pd.Series, report: LoadReport
+) -> tuple[pd.Series, pd.Series]:
+    """Numbers written with currency signs, units or grouped digits (``"€350,000"``,
+    ``"85 m²"``; :func:`estimo.amounts.read_amounts`) read as numbers, when that reads
+    most of the values plain parsing could not; the whole column is then read so, with
+    one decimal mark, and reported (the values it cannot read stay missing)."""
+    from estimo.amounts import read_amounts
+
+    amounts = read_amounts(values.astype(object).where(values.notna(), None))
+    recovered = bad & amounts.notna()
+    if recovered.sum() < 0.5 * bad.sum():
+        return parsed, bad
+    examples = values[recovered].unique()[:MAX_EXAMPLES].tolist()
+    report.issues.append(
+        LoadIssue(
+            label,
+            "numbers written with currency signs, units or grouped digits",
+            int(recovered.sum()),
+            examples,
+            f"read as numbers, e.g. {amounts[recovered].iloc[0]:g}",
+        )
+    )
+    return amounts, values.notna() & amounts.isna()
 
 
 def _to_datetime(

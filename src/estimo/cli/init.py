@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import pandas as pd
 import typer
@@ -13,7 +13,7 @@ import typer
 from estimo.cli._common import console, handle_errors
 from estimo.errors import ConfigError
 from estimo.infer import infer_project, render_project
-from estimo.io import decimal_comma_share, read_table
+from estimo.io import CSV_SUFFIXES, decimal_comma_share, read_table
 
 SAMPLE_ROWS = 20_000
 
@@ -35,7 +35,7 @@ def _init(data: str, out: Path, force: bool) -> None:
         raise ConfigError(f"{str(out)!r} exists; give --force to overwrite it")
     delimiter = _sniff_delimiter(data)
     options = {} if delimiter in (None, ",") else {"sep": delimiter}
-    if data.lower().endswith((".csv", ".txt", ".tsv")):
+    if data.lower().endswith(CSV_SUFFIXES):
         options["nrows"] = SAMPLE_ROWS
     raw = read_table(data, options)
     number_options = _decimal_comma_options(raw) if "nrows" in options else {}
@@ -57,7 +57,7 @@ def _init(data: str, out: Path, force: bool) -> None:
     )
 
 
-def _decimal_comma_options(raw: pd.DataFrame) -> dict[str, str]:
+def _decimal_comma_options(raw: pd.DataFrame) -> dict[str, Any]:
     """``{decimal: ","}`` (and ``thousands: "."``) when a text column of the CSV holds
     numbers written with a decimal comma (``47,51``, ``1.234,50``); else nothing."""
     columns = [c for c in raw.columns if decimal_comma_share(raw[c]) >= 0.9]
@@ -65,17 +65,40 @@ def _decimal_comma_options(raw: pd.DataFrame) -> dict[str, str]:
         return {}
     text = pd.concat([raw[c].dropna().astype(str).head(2000) for c in columns])
     grouped = text.str.contains(r"\d\.\d{3}(?:[.,]|$)", regex=True).any()
-    return {"decimal": ",", "thousands": "."} if grouped else {"decimal": ","}
+    if not grouped:
+        return {"decimal": ","}
+    # with "." as the thousands separator pandas would read 07.01.2019 as 7012019: dates
+    # written with dots are read as text
+    dotted = [
+        str(c)
+        for c in raw.columns
+        if not pd.api.types.is_numeric_dtype(raw[c])
+        and raw[c].dropna().astype(str).head(2000).str.fullmatch(_DOTTED_DATE).mean() >= 0.9
+    ]
+    options: dict[str, Any] = {"decimal": ",", "thousands": "."}
+    if dotted:
+        options["dtype"] = dict.fromkeys(dotted, "str")
+    return options
+
+
+_DOTTED_DATE = r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}(?:[ T].*)?\s*"
 
 
 def _sniff_delimiter(data: str) -> str | None:
-    """The delimiter of a local CSV, from its first lines (None for other files)."""
-    if "://" in data or not data.lower().endswith((".csv", ".txt")):
+    """The delimiter of a CSV (compressed or not, local or at a URL), from its first lines
+    (None for other files or when it cannot be read)."""
+    import fsspec
+
+    lower = data.lower()
+    if not lower.endswith(CSV_SUFFIXES) or lower.endswith(".tsv"):
         return None
-    path = Path(data)
-    if not path.is_file():
+    if "://" not in data and not Path(data).is_file():
         return None
-    sample = path.read_text(encoding="utf-8", errors="replace")[:20_000]
+    try:
+        with fsspec.open(data, "rb", compression="infer") as handle:
+            sample = handle.read(20_000).decode("utf-8", errors="replace")
+    except (OSError, ValueError):
+        return None
     try:
         return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
     except csv.Error:
