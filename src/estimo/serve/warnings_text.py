@@ -89,8 +89,8 @@ NOTES: dict[str, dict[str, str]] = {
         "imputed": "{field} was not given: we estimated it from similar homes.",
         "outside_range": "{field} {value} is outside the range of the homes we learned from "
         "({low} to {high}).",
-        "past_data": "Our data ends {months} months ago: prices were carried forward by the "
-        "market's trend.",
+        "past_data": "Our data ends {months} months before the valuation date: prices were "
+        "carried forward by the market's trend.",
         "after_training": "Our data ends {months} months before the valuation date: prices "
         "may have moved since, so the range is wider.",
         "out_of_distribution": "This home is unusual for our data: we widened the range and "
@@ -123,8 +123,8 @@ NOTES: dict[str, dict[str, str]] = {
         "imputed": "{field} non indicato: l'abbiamo stimato da case simili.",
         "outside_range": "{field} {value} è fuori dall'intervallo delle case da cui abbiamo "
         "imparato (da {low} a {high}).",
-        "past_data": "I nostri dati finiscono {months} mesi fa: i prezzi sono stati aggiornati "
-        "con l'andamento del mercato.",
+        "past_data": "I nostri dati finiscono {months} mesi prima della data della valutazione: "
+        "i prezzi sono stati aggiornati con l'andamento del mercato.",
         "after_training": "I nostri dati finiscono {months} mesi prima della data della "
         "valutazione: i prezzi possono essere cambiati, quindi l'intervallo è più ampio.",
         "out_of_distribution": "Questa casa è insolita per i nostri dati: abbiamo allargato "
@@ -159,8 +159,8 @@ NOTES: dict[str, dict[str, str]] = {
         "imputed": "{field} no indicado: lo estimamos a partir de viviendas similares.",
         "outside_range": "{field} {value} está fuera del rango de las viviendas de las que "
         "aprendimos (de {low} a {high}).",
-        "past_data": "Nuestros datos terminan hace {months} meses: los precios se actualizaron "
-        "con la tendencia del mercado.",
+        "past_data": "Nuestros datos terminan {months} meses antes de la fecha de valoración: "
+        "los precios se actualizaron con la tendencia del mercado.",
         "after_training": "Nuestros datos terminan {months} meses antes de la fecha de "
         "valoración: los precios pueden haber cambiado, así que el rango es más amplio.",
         "out_of_distribution": "Esta vivienda es poco habitual para nuestros datos: hemos "
@@ -251,18 +251,49 @@ def note(warning: Any, lang: str) -> str:
         if match is None:
             continue
         formatters = _formatters(lang)
-        groups = {
-            name: formatters.get(name, str)(value)
-            for name, value in match.groupdict().items()
-            if value is not None
-        }
+        found = {name: value for name, value in match.groupdict().items() if value is not None}
+        groups = {name: formatters.get(name, str)(value) for name, value in found.items()}
+        field = found.get("field")
+        if field is not None:  # a field's values in its own words: "sì", "1976", "appartamento"
+            for name in ("value", "low", "high"):
+                if name in found:
+                    groups[name] = _value_in_words(field, found[name], lang, groups[name])
         return words[kind].format(**groups)
     return text
 
 
+def _value_in_words(field: str, text: str, lang: str, as_number: str) -> str:
+    """A value a warning quotes for ``field``: a year without a thousands separator, a yes or
+    no and a category in ``lang``'s words, other numbers as ``as_number``.
+
+    Examples
+    --------
+    >>> _value_in_words("year_built", "1976", "it", "1.976")
+    '1976'
+    >>> _value_in_words("has_elevator", "no", "it", "no"), _value_in_words("condition",
+    ...     "renovated", "es", "renovated")
+    ('senza ascensore', 'reformado')
+    """
+    if "year" in field:
+        try:
+            return str(int(float(text)))
+        except ValueError:
+            return text
+    locale = get_locale(lang)
+    entry = locale.feature_entry(field)
+    if text in ("yes", "no") and text in entry:
+        return str(entry[text])
+    try:
+        float(text)
+    except ValueError:
+        return locale.value_word(field, text)
+    return as_number
+
+
 def translate_warnings(warnings: Sequence[Any], lang: str) -> list[str]:
     """The warnings of an API answer in ``lang``: the known ones in words for Italian and
-    Spanish (:func:`note`); English answers and unknown warnings keep the engine's text."""
+    Spanish (:func:`note`), each said once; English answers and unknown warnings keep the
+    engine's text."""
     if lang not in NOTES or lang == "en":
         return [str(w) for w in warnings]
-    return [note(w, lang) for w in warnings]
+    return list(dict.fromkeys(note(w, lang) for w in warnings))
