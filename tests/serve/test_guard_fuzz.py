@@ -262,7 +262,7 @@ REFUSALS = {
         "urn:estimo:problem:captcha-required",
         "urn:estimo:problem:forbidden",  # outcomes from a public key
     },
-    413: {"urn:estimo:problem:too-large"},
+    413: {"urn:estimo:problem:too-large", "urn:estimo:problem:batch-too-large"},
     429: {"urn:estimo:problem:too-many-requests"},
 }
 

@@ -105,3 +105,30 @@ def test_unlabelled_text_fields_stay_out_of_the_owners_text() -> None:
         ['zz_internal was missing; read 3 from the description ("x")'], Labeler("en")
     )
     assert notes == []
+
+
+def test_a_description_that_contradicts_a_given_field_is_said(pipeline_and_row) -> None:
+    """The given value is used; the caller and the owner are told the text says otherwise."""
+    from estimo.serve.warnings_text import translate_warnings
+
+    pipeline, row = pipeline_and_row
+    record = {
+        "city": row.loc[0, "city"],
+        "area_m2": 70.0,
+        "rooms": 2.0,
+        "floor": 4.0,
+        "has_elevator": "yes",
+        "description": "Bilocale al secondo piano, senza ascensore.",
+    }
+    valuation = pipeline.value_one(record, lang="it")
+    said = [w for w in valuation.warnings if "but the description says" in w]
+    assert (
+        'floor is 4, but the description says 2 ("secondo piano"): the given value was used' in said
+    )
+    assert any(w.startswith("has_elevator is yes, but the description says no") for w in said)
+    notes = pipeline.value_many_explained([record], lang="it")[0][1].notes
+    assert any("hai indicato 4, ma la descrizione dice 2" in n for n in notes)
+    italian = translate_warnings(said, "it")
+    assert any("senza ascensore" in w and "hai indicato" in w for w in italian)
+    without = pipeline.value_one({**record, "description": None}, lang="it")
+    assert without.price == valuation.price  # the given values, not the text's

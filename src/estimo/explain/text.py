@@ -365,6 +365,14 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "warn_from_text",
     ),
+    # estimo.text.fill.DISAGREE_WARNING: the description contradicts a given field
+    (
+        re.compile(
+            r"^(?P<feature>\w+) is (?P<given>.+), but the description says (?P<value>.+) "
+            r'\("(?P<span>.*)"\): the given value was used$'
+        ),
+        "warn_text_differs",
+    ),
 )
 
 
@@ -445,6 +453,23 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                     value = locale.text(f"word_{value}")
                 out.append(
                     locale.text(key, label=labeler.label(feature), value=value, span=groups["span"])
+                )
+            elif key == "warn_text_differs":
+                feature = groups["feature"]
+                if not labeler.has_label(feature):
+                    break
+                given, value = groups["given"], groups["value"]
+                given, value = (
+                    locale.text(f"word_{v}") if v in ("yes", "no") else v for v in (given, value)
+                )
+                out.append(
+                    locale.text(
+                        key,
+                        label=labeler.label(feature),
+                        given=given,
+                        value=value,
+                        span=groups["span"],
+                    )
                 )
             elif key == "warn_disagree":
                 out.append(locale.text(key, pct=locale.percent(int(groups["pct"]) / 100)))

@@ -69,6 +69,8 @@ PATTERNS: dict[str, str] = {
     "imputed_with": r"(?P<field>\w+) was missing; used (?P<value>.+) \((?P<level>[\w ]+)\)",
     "read_from_text": r"(?P<field>\w+) was missing; read (?P<value>.+) from the description "
     r'\("(?P<span>.*)"\)',
+    "text_differs": r"(?P<field>\w+) is (?P<given>.+), but the description says (?P<value>.+) "
+    r'\("(?P<span>.*)"\): the given value was used',
 }
 """Each known warning kind and the pattern of its English text (matched in full)."""
 
@@ -108,6 +110,8 @@ NOTES: dict[str, dict[str, str]] = {
         "and the rooms; the range is wider.",
         "imputed_with": "{field} was not given: we used {value}, {level}.",
         "read_from_text": '{field} was not given: we read {value} in the description ("{span}").',
+        "text_differs": '{field}: you gave {given}, but the description says {value} ("{span}"); '
+        "we used {given}.",
     },
     "it": {
         "no_coordinates": "Senza la posizione esatta, abbiamo scelto le case simili solo in "
@@ -144,6 +148,8 @@ NOTES: dict[str, dict[str, str]] = {
         "imputed_with": "{field} non indicato: abbiamo usato {value}, {level}.",
         "read_from_text": "{field} non indicato: abbiamo letto {value} nella descrizione "
         '("{span}").',
+        "text_differs": "{field}: hai indicato {given}, ma la descrizione dice {value} "
+        '("{span}"); abbiamo usato {given}.',
     },
     "es": {
         "no_coordinates": "Sin la ubicación exacta, elegimos las viviendas similares solo por "
@@ -179,6 +185,8 @@ NOTES: dict[str, dict[str, str]] = {
         "superficie y las habitaciones; el rango es más amplio.",
         "imputed_with": "{field} no indicado: usamos {value}, {level}.",
         "read_from_text": '{field} no indicado: leímos {value} en la descripción ("{span}").',
+        "text_differs": "{field}: indicaste {given}, pero la descripción dice {value} "
+        '("{span}"); hemos usado {given}.',
     },
 }
 """Each known warning kind in words, per language (``{...}``: the pattern's groups)."""
@@ -255,7 +263,7 @@ def note(warning: Any, lang: str) -> str:
         groups = {name: formatters.get(name, str)(value) for name, value in found.items()}
         field = found.get("field")
         if field is not None:  # a field's values in its own words: "sì", "1976", "appartamento"
-            for name in ("value", "low", "high"):
+            for name in ("value", "given", "low", "high"):
                 if name in found:
                     groups[name] = _value_in_words(field, found[name], lang, groups[name])
         return words[kind].format(**groups)

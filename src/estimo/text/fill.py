@@ -265,6 +265,9 @@ def _differ(column: str, given: Any, found: Any) -> bool:
 
 
 FILLED_WARNING = '{column} was missing; read {value} from the description ("{span}")'
+DISAGREE_WARNING = (
+    '{column} is {given}, but the description says {found} ("{span}"): the given value was used'
+)
 
 
 @dataclass
@@ -383,6 +386,17 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
             warnings.setdefault(int(i), []).append(
                 FILLED_WARNING.format(column=fill.column, value=shown, span=span)
             )
+    for found in disagreements:  # the given value is kept; the caller is told the text differs
+        for i, given, value, span in zip(
+            found.rows, found.given, found.found, found.spans, strict=True
+        ):
+            if found.column.startswith("has_"):
+                given, value = _yes_no(given), _yes_no(value)
+            warnings.setdefault(int(i), []).append(
+                DISAGREE_WARNING.format(
+                    column=found.column, given=_text(given), found=_text(value), span=span
+                )
+            )
     if settings.redact:
         has_text = frame["description"].notna().to_numpy()
         frame.loc[has_text, "description"] = [
@@ -391,6 +405,11 @@ def apply_text(frame: pd.DataFrame, plan: dict[str, Any], settings: Any) -> Text
     changes = pd.concat(parts, ignore_index=True) if parts else _no_changes()
     contacts = reading.contacts if settings.redact else dict.fromkeys(KINDS, 0)
     return TextResult(frame, changes, warnings, disagreements, contacts)
+
+
+def _yes_no(value: Any) -> Any:
+    said = truth(value)
+    return value if said is None else ("yes" if said else "no")
 
 
 def _no_changes() -> pd.DataFrame:
