@@ -134,6 +134,7 @@ def test_check_many_names_the_record_of_each_problem() -> None:
     fields = [p["field"] for p in caught.value.problems]
     assert fields == ["property 2: rooms", "property 3: area_m2"]
     assert str(caught.value).startswith("cannot value 2 of the properties")
+    assert "- property 2: field 'rooms' is -1" in str(caught.value)  # which one, in the text
 
 
 def test_widened_valuation_keeps_the_price_and_lowers_confidence() -> None:

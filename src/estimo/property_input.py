@@ -427,8 +427,15 @@ class PropertyContract:
                 checked.append(self.check(record, today=today))
             except InputError as exc:
                 n_bad += 1
-                for p in exc.problems:
-                    problems.append({**p, "field": f"{label} {i + 1}: {p['field']}"})
+                for p in exc.problems:  # the record's number in the field and the message
+                    where = f"{label} {i + 1}"
+                    problems.append(
+                        {
+                            **p,
+                            "field": f"{where}: {p['field']}",
+                            "message": f"{where}: {p['message']}",
+                        }
+                    )
         if problems:
             header = f"cannot value {n_bad} of the properties"
             raise InputError(problems[:20], header=header)
