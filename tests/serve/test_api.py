@@ -151,6 +151,19 @@ def test_bad_fields_are_named_in_a_problem(client, payload: dict, fields: set[st
     assert all("unknown field" in e["message"] for e in unknown)
 
 
+def test_a_body_that_is_not_json_is_named_as_such_and_values_are_shown_as_json(client) -> None:
+    response = client.post(
+        "/v1/valuations",
+        content=b'{"city": "Milano",}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 422
+    (error,) = response.json()["errors"]
+    assert error["field"] == "body" and "not valid JSON" in error["message"]
+    refused = client.post("/v1/valuations", json={**PROPERTY, "area_m2": True}).json()
+    assert refused["errors"][0]["value"] == "true"
+
+
 def test_extra_fields_can_be_allowed(bundles: Path) -> None:
     settings = ServeSettings(
         guard=OPEN, model=str(bundles), alias_poll_seconds=0, extra_fields=["pool"]

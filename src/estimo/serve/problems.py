@@ -16,6 +16,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from typing import Any
@@ -50,8 +51,18 @@ def public_text(text: str) -> str:
 
 
 def shorten(value: Any, limit: int = 80) -> str:
-    """``repr`` of a value, cut to ``limit`` characters."""
-    text = repr(value)
+    """A value as JSON wrote it (``null``, ``true``, ``{"a": 1}``; text quoted), cut to
+    ``limit`` characters.
+
+    Examples
+    --------
+    >>> shorten(None), shorten(True), shorten({"a": 1}), shorten("big"), shorten(b"x")
+    ('null', 'true', '{"a": 1}', '"big"', "b'x'")
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=True)
+    except (TypeError, ValueError):
+        text = repr(value)
     return text if len(text) <= limit else text[: limit - 4] + " ..."
 
 
@@ -120,7 +131,11 @@ def field_errors(errors: list[dict[str, Any]], skip: int = 1) -> list[dict[str, 
         where = [str(p) for p in err.get("loc", ())[skip:]]
         field = ".".join(where) or "body"
         value = err.get("input")
-        if err.get("type") == "extra_forbidden":
+        if err.get("type") == "json_invalid":  # loc: the character where the JSON breaks
+            at = where[-1] if where else "?"
+            field, value = "body", None
+            message = f"the body is not valid JSON (at character {at}): {err.get('msg', '')}"
+        elif err.get("type") == "extra_forbidden":
             message = f"unknown field {where[-1]!r}; expected a field of the canonical record"
         elif err.get("type") == "missing":
             message = f"field {field!r} is required"
