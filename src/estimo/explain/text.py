@@ -334,6 +334,16 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # <value> (<level>)"): the owner is told the fact was assumed, as for the engine's own
     (re.compile(r"^(?P<feature>\w+) was missing; used .+ \([\w ]+\)$"), "warn_imputed"),
     (re.compile(r"^the property has no coordinates"), "warn_no_coordinates"),
+    # the cleaning policy's repairs of what the owner gave (estimo.quality.clean)
+    (re.compile(r"^latitude and longitude were swapped; swapped back$"), "warn_swapped"),
+    (re.compile(r"^coordinates were implausible \(.+\); ignored$"), "warn_bad_coordinates"),
+    (
+        re.compile(
+            r"^(?P<area>\S+) m² for (?P<rooms>\S+) rooms is (?P<per>\d+) m² per room, more than "
+            r"the usual"
+        ),
+        "warn_large_rooms",
+    ),
     (re.compile(r"nearest known property (?P<km>[\d.]+) km away"), "warn_outside"),
     (re.compile(r"^no comparable properties found nearby$"), "warn_no_comps"),
     (re.compile(r"^no comparables within (?P<radius>[\d.]+) km$"), "warn_none_near"),
@@ -377,6 +387,7 @@ _WARNING_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 
 _NO_COORDINATES = next(p for p, key in _WARNING_PATTERNS if key == "warn_no_coordinates")
+_BAD_COORDINATES = next(p for p, key in _WARNING_PATTERNS if key == "warn_bad_coordinates")
 _COORDINATES = ("lat", "lon")
 
 
@@ -409,6 +420,8 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
     locale = labeler.locale
     out = []
     located = not any(_NO_COORDINATES.search(str(w)) for w in warnings)
+    # coordinates given but not used: that note says why, instead of "we do not know where"
+    ignored = any(_BAD_COORDINATES.search(str(w)) for w in warnings)
     for warning in warnings:
         for pattern, key in _WARNING_PATTERNS:
             found = pattern.search(str(warning))
@@ -469,6 +482,17 @@ def note_sentences(warnings: Sequence[str], labeler: Labeler) -> list[str]:
                         given=given,
                         value=value,
                         span=groups["span"],
+                    )
+                )
+            elif key == "warn_no_coordinates" and ignored:
+                pass
+            elif key == "warn_large_rooms":
+                out.append(
+                    locale.text(
+                        key,
+                        area=_plain("area_m2", groups["area"], locale),
+                        rooms=_plain("rooms", groups["rooms"], locale),
+                        per=_plain("area_m2", groups["per"], locale),
                     )
                 )
             elif key == "warn_disagree":
