@@ -117,3 +117,24 @@ def test_rent_data_is_explained_as_monthly_rent() -> None:
     explanation = explain_properties(model, test.head(1), explainer, currency="PLN")[0]
     assert explanation.headings["title"] == "Monthly rent of your home"
     assert explanation.total_line.startswith("Our estimate of the monthly rent: ")
+
+
+def test_the_commands_say_how_many_rows_of_other_operations_were_left_out(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from estimo.cli import app
+
+    data = tmp_path / "listings.csv"
+    RAW.assign(Date="2024-01-01").to_csv(data, index=False)
+    project = tmp_path / "estimo.yaml"
+    project.write_text(
+        "data:\n"
+        f"  path: {data}\n"
+        "  columns: {price: Price, area_m2: Size, city: {value: Sao Paulo}, date: Date}\n"
+        "  operation: {column: Negotiation_Type, keep: sale}\n"
+        "  price_kind: sale\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["audit", str(project), "--out", str(tmp_path / "a")])
+    assert result.exit_code == 0, result.output
+    assert "left out 2 rows of other operations than 'sale'" in result.output

@@ -157,6 +157,12 @@ def load(path_or_config: str) -> tuple[ProjectConfig, LoadResult]:
         f"loaded [bold]{report.n_rows:,}[/] rows from {esc(config.data.path)}"
         + (f" ({report.n_dropped:,} dropped)" if report.n_dropped else "")
     )
+    if report.n_other_operation and config.data.operation is not None:
+        kept = config.data.operation.keep
+        console.print(
+            f"  left out {report.n_other_operation:,} rows of other operations than "
+            f"{esc(repr(kept))} (data.operation)"
+        )
     for issue in report.issues:
         err_console.print(f"  [yellow]warning:[/] {esc(issue)}", highlight=False)
     return config, loaded
