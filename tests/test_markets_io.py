@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -138,3 +139,27 @@ def test_the_commands_say_how_many_rows_of_other_operations_were_left_out(tmp_pa
     result = CliRunner().invoke(app, ["audit", str(project), "--out", str(tmp_path / "a")])
     assert result.exit_code == 0, result.output
     assert "left out 2 rows of other operations than 'sale'" in result.output
+
+
+def test_rents_and_sale_prices_mixed_without_a_column_saying_so_are_warned() -> None:
+    rng = np.random.default_rng(3)
+    n_rent, n_sale = 300, 500
+    raw = pd.DataFrame(
+        {
+            "Price": np.r_[
+                np.exp(rng.normal(np.log(1_800), 0.3, n_rent)),
+                np.exp(rng.normal(np.log(350_000), 0.4, n_sale)),
+            ],
+            "Size": rng.uniform(40, 120, n_rent + n_sale),
+            "Date": "2024-01-01",
+        }
+    )
+    cfg = DataConfig(
+        path="-",
+        columns={"price": "Price", "area_m2": "Size", "city": {"value": "X"}, "date": "Date"},
+    )
+    report = to_canonical(raw, cfg).report
+    (issue,) = [i for i in report.issues if "two groups" in i.problem]
+    assert "data.operation" in issue.problem and issue.count == n_rent + n_sale
+    sales_only = to_canonical(raw.iloc[n_rent:], cfg).report
+    assert not [i for i in sales_only.issues if "two groups" in i.problem]

@@ -404,6 +404,10 @@ def to_canonical(
         out[names[col]] = _clean_extra(raw[col])
     extras = [names[c] for c in extras]
     fatal += mixed_price_scales(out["price_kind"], data)
+    scales = two_price_scales(out["price"])
+    if scales is not None:
+        n_priced = int(out["price"].notna().sum())
+        report.issues.append(LoadIssue("price", scales, n_priced, [], "kept; check the data"))
     fatal += price_derived_problems(out, extras, [*data.allow_price_derived, *not_features])
     if fatal:
         raise MappingError(fatal, header="the data cannot be mapped onto the canonical record")
@@ -1121,6 +1125,50 @@ def undated_date_source(data: DataConfig) -> ColumnSource:
         as_of,
     )
     return ColumnSource(value=as_of)
+
+
+def two_price_scales(prices: pd.Series) -> str | None:
+    """A warning when the prices fall in two groups far apart (medians at least 20 times
+    apart, each holding 5 % of the rows or more, under 1 % in half a decade between): monthly
+    rents and sale prices in one table without a column saying which is which, or prices in
+    thousands mixed with full amounts.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> rents = np.exp(rng.normal(np.log(1_500), 0.3, 400))
+    >>> sales = np.exp(rng.normal(np.log(300_000), 0.3, 600))
+    >>> two_price_scales(pd.Series(np.r_[rents, sales]))[:36]
+    'rows priced in two groups far apart '
+    >>> two_price_scales(pd.Series(sales)) is None
+    True
+    """
+    values = prices.to_numpy(float)
+    values = values[np.isfinite(values) & (values > 0)]
+    if len(values) < 50:
+        return None
+    log = np.log10(values)
+    edges = np.arange(np.floor(log.min() * 10) / 10, log.max() + 0.2, 0.1)
+    counts, edges = np.histogram(log, bins=edges)
+    share = counts / len(log)
+    cumulative = np.cumsum(share)
+    # a valley: half a decade holding under 1 % of the rows, 5 % or more on each side, and
+    # the two sides' medians at least 20 times apart
+    width = 5
+    for start in range(1, len(share) - width):
+        below, inside = cumulative[start - 1], share[start : start + width].sum()
+        above = 1.0 - below - inside
+        if below < 0.05 or above < 0.05 or inside >= 0.01:
+            continue
+        low = 10 ** np.median(log[log < edges[start]])
+        high = 10 ** np.median(log[log >= edges[start + width]])
+        if high >= 20 * low:
+            return (
+                f"rows priced in two groups far apart ({below:.0%} around {low:,.0f}, {above:.0%} "
+                f"around {high:,.0f}: rents and sale prices, or amounts in thousands, mixed? "
+                "keep one kind with data.operation: {column: <column>, keep: sale})"
+            )
+    return None
 
 
 def mixed_price_scales(kinds: pd.Series, data: DataConfig) -> list[str]:
