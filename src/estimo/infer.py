@@ -46,6 +46,9 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "identifiant",
         "kennung",
         "objektid",
+        "reference",
+        "referencia",
+        "riferimento",
     ),
     # earlier synonyms win: a sale price before a listing price, rooms before bedrooms
     "price": (
@@ -251,7 +254,23 @@ YEAR_PARTS = ("year", "yr", "anno", "ano", "rok", "annee", "jahr")
 MONTH_PARTS = ("month", "mo", "mese", "mes", "miesiac", "mois", "monat")
 DAY_PARTS = ("day", "dd", "giorno", "dia", "dzien", "jour", "tag")
 RENT_WORDS = ("rent", "affitto", "canone", "alquiler", "czynsz", "wynajem", "aluguel", "locacao")
-SALE_WORDS = ("sale", "sell", "vendita", "venta", "sprzedaz", "venda", "buy")
+SALE_PRICE_WORDS = ("sale", "sold")
+"""Words in a price column's name that make its prices transaction prices (not asking
+prices): English "sale price" is what a home sold for, while "Kaufpreis", "prix de vente" or
+"precio de venta" on a portal name the operation (buying, not renting) of an asking price."""
+SALE_WORDS = (
+    "sale",
+    "sell",
+    "sold",
+    "vendita",
+    "venta",
+    "sprzedaz",
+    "venda",
+    "vente",
+    "buy",
+    "kauf",
+    "verkauf",
+)
 DATE_FORMATS = (
     "%Y-%m-%d",
     "%Y-%m",
@@ -635,7 +654,7 @@ def _infer_price_kind(raw: pd.DataFrame, guess: ProjectGuess) -> None:
         why = "the column name says rent" if name_says_rent else f"median price {median:,.0f}"
         thousands = "" if name_says_rent else " (prices in thousands? then asking or sale)"
         guess.check("price_kind", f"{why}: monthly rents{thousands}")
-    elif any(w in normalise(column) for w in ("sale", "sold")):
+    elif any(w in normalise(column) for w in SALE_PRICE_WORDS):
         guess.price_kind = "sale"
         guess.check("price_kind", "the column name says sale prices")
     else:
