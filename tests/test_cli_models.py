@@ -216,3 +216,17 @@ def test_a_damaged_alias_file_is_named_and_can_be_set_again(two_versions, conten
     assert run("models", "alias", "champion", "v1", "-r", two_versions).exit_code == 0
     result = run("models", "list", "-r", two_versions)
     assert result.exit_code == 0, result.output
+
+
+def test_an_alias_is_never_moved_onto_a_damaged_version(two_versions) -> None:
+    """`models alias` and `models rollback` check the version's files first: a service
+    polling the alias would otherwise be pointed at a model it cannot load."""
+    folder = two_versions / "versions" / "v1"
+    victim = next(p for p in sorted(folder.rglob("*")) if p.is_file() and p.suffix == ".txt")
+    victim.write_bytes(victim.read_bytes()[:50])
+    moved = run("models", "alias", "champion", "v1", "-r", two_versions)
+    assert moved.exit_code == 1 and "damaged" in " ".join(moved.output.split())
+    back = run("models", "rollback", "champion", "-r", two_versions, "--to", "v1")
+    assert back.exit_code == 1 and "damaged" in " ".join(back.output.split())
+    held = run("models", "history", "champion", "-r", two_versions)
+    assert "rollback" not in held.output  # the alias did not move

@@ -242,3 +242,21 @@ def test_a_bundle_is_charged_what_its_loads_measured(bundles: Path) -> None:
     files = sum(p.stat().st_size for p in (bundles / "Roma").rglob("*") if p.is_file())
     assert memory == max(files, *(b.rss_delta for b in roma))
     assert files <= memory < 20 * 2**20  # not the libraries' tens of MB
+
+
+def test_a_new_version_that_cannot_be_loaded_never_replaces_the_one_serving() -> None:
+    """An alias moved to a damaged version: the loaded version serves on, /v1/models says
+    which version was refused, and it is not retried on every poll."""
+    catalog = FakeCatalog(["Milano"])
+    router = ModelRouter(catalog, budget_bytes=10**9)
+    router.start()
+    router.resolve("Milano")
+    catalog.version, catalog.broken = "v2", ("milano",)
+    changed = router.refresh()
+    assert "milano" not in changed
+    assert router.resolve("Milano").valuer.value_one({})["bundle"] == "milano@v1"
+    entry = next(b for b in router.snapshot()["bundles"] if b["bundle"] == "milano")
+    assert entry["version"] == "v1" and entry["refused_versions"] == ["v2"]
+    assert "/secret" not in entry["error"]
+    router.refresh()
+    assert catalog.loads.count("milano@v2") == 1

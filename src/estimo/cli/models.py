@@ -394,7 +394,9 @@ def alias(
 @handle_errors
 def _alias(name: str, version: str, url: str | None, reason: str, project: Path | None) -> None:
     reg = _registry(url, project=project)
-    event = reg.aliases.set(name, reg.resolve(version), reason=reason or "set by hand")
+    target = reg.resolve(version)
+    reg.verify(target)  # a damaged version is never served: refused here, naming the file
+    event = reg.aliases.set(name, target, reason=reason or "set by hand")
     console.print(f"{name}: {event.from_version or '(unset)'} -> [bold]{event.to_version}[/]")
 
 
@@ -450,7 +452,9 @@ def _rollback(
     name: str, to: str | None, url: str | None, reason: str, project: Path | None
 ) -> None:
     reg = _registry(url, project=project)
-    target = reg.resolve(to) if to else None
+    target = reg.resolve(to) if to else reg.aliases.previous(name)
+    if target is not None:
+        reg.verify(target)  # a damaged version is never served: refused here, naming the file
     event = reg.aliases.rollback(name, to=target, reason=reason or "rollback")
     console.print(f"{name} rolled back: {event.from_version} -> [bold]{event.to_version}[/]")
 

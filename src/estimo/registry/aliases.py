@@ -245,6 +245,12 @@ class AliasStore:
             to = stack[-2]
         return self._change(name, "rollback", to, reason, by, None, "any")
 
+    def previous(self, name: str) -> str | None:
+        """The version that held ``name`` before its current one (None if none did): what
+        :meth:`rollback` goes back to without ``to``."""
+        stack = self._stack(name)
+        return stack[-2] if len(stack) >= 2 else None
+
     def history(self, name: str | None = None) -> list[AliasEvent]:
         """Events of one alias (or of all aliases), oldest first."""
         if name is not None:

@@ -134,6 +134,8 @@ class ModelRouter:
         self.warmed = False
         self.refs: dict[str, BundleRef] = {}
         self.catalog_error: str | None = None
+        # versions an alias moved to that could not be loaded: the previous one serves on
+        self.unloadable: dict[BundleRef, str] = {}
         self._loaded: OrderedDict[BundleRef, LoadedBundle] = OrderedDict()
         self._broken: dict[BundleRef, str] = {}
         self._dropped = False  # bundles left memory since the last load
@@ -192,9 +194,28 @@ class ModelRouter:
             loaded_keys = {ref.key for ref in self._loaded}
         changed = [k for k, ref in new_refs.items() if old_refs.get(k) != ref]
         for key in changed:
-            if key in loaded_keys:  # warm the new version before anyone is routed to it
-                with contextlib.suppress(Exception):  # remembered as broken: falls back
-                    self._get(new_refs[key])
+            new = new_refs[key]
+            if key not in loaded_keys:
+                continue  # loaded on first use (a broken city bundle falls back to global)
+            if new in self.unloadable:
+                new_refs[key] = old_refs[key]
+                continue
+            try:  # warm the new version before anyone is routed to it
+                self._get(new)
+            except Exception as exc:  # a damaged version never replaces one that serves
+                old = old_refs.get(key)
+                if old is None:
+                    continue
+                self.unloadable[new] = f"{type(exc).__name__}: {exc}"
+                log.error(
+                    "bundle %s: version %s cannot be loaded (%s); still serving %s",
+                    key,
+                    new.version,
+                    exc,
+                    old.version,
+                )
+                new_refs[key] = old
+        changed = [k for k in changed if new_refs[k] != old_refs.get(k)]
         with self._lock:
             self.refs = new_refs
             stale = [ref for ref in self._loaded if new_refs.get(ref.key) != ref]
@@ -359,6 +380,13 @@ class ModelRouter:
                 entry["error"] = (
                     "the bundle could not be loaded (see the server log); "
                     "its cities are valued by the global model"
+                )
+            refused = [r.version for r in self.unloadable if r.key == key]
+            if refused:
+                entry["refused_versions"] = refused
+                entry["error"] = (
+                    f"version(s) {', '.join(refused)} could not be loaded (see the server "
+                    f"log); version {ref.version} serves on"
                 )
             bundles.append(entry)
         return {

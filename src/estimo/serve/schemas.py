@@ -284,6 +284,10 @@ class BundleOut(BaseModel):
     load_ms: float | None
     requests: int
     error: str | None = None
+    refused_versions: list[str] | None = Field(
+        default=None,
+        description="versions an alias moved to that could not be loaded (this one serves on)",
+    )
 
 
 class ModelsOut(BaseModel):
