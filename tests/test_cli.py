@@ -123,10 +123,29 @@ def test_train_registers_a_version_with_an_alias(tmp_path: Path, canonical_csv: 
     )
     assert result.exit_code == 0, result.output
     assert "registered as v1" in result.output
+    assert "challenger: (unset) -> v1" in result.output
     store = Registry(str(registry))
     assert store.resolve("challenger") == store.resolve("v1")
     manifest = store.manifest("v1")
     assert manifest.quality is not None
+
+
+def test_train_never_takes_the_champion_alias_from_a_version_holding_it(
+    tmp_path: Path, canonical_csv: Path
+) -> None:
+    """A new champion passes the gate: `train --alias champion` sets only the first one."""
+    from estimo.registry import Registry
+
+    registry = tmp_path / "registry"
+    argv = ["train", str(canonical_csv), "--register", str(registry), "--alias", "champion"]
+    first = runner.invoke(app, [*argv, "--out", str(tmp_path / "m1")])
+    assert first.exit_code == 0 and "champion: (unset) -> v1" in first.output, first.output
+    result = runner.invoke(app, [*argv, "--out", str(tmp_path / "m2")])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "held by v1" in text and "estimo promote" in text
+    assert not (tmp_path / "m2").exists()  # refused before training
+    assert Registry(str(registry)).resolve("champion") == "v1"
 
 
 def test_train_with_an_unwritable_registry_fails_before_training_and_writes_nothing(

@@ -347,6 +347,8 @@ def _train(
         pass
     if register is not None:  # before the training: a bad registry wastes no run
         _check_registry_writable(register)
+        if alias is not None:
+            _check_alias_free(register, alias)
     config, loaded = load(data)
     frame = rows_before(loaded.frame, until, "train")
     pipeline = ValuationPipeline.from_config(config, loaded.currency, progress=True)
@@ -393,6 +395,25 @@ def _check_registry_writable(url: str) -> None:
         ) from None
 
 
+GATED_ALIAS = "champion"
+"""The alias ``estimo promote`` moves through the gate: training never takes it from the
+version that holds it."""
+
+
+def _check_alias_free(url: str, alias: str) -> None:
+    """Refuse ``train --alias champion`` when a version holds it already: a new champion
+    passes the gate (``estimo promote``); the first one may be set by training."""
+    from estimo.registry.store import Registry
+
+    held = Registry(url).aliases.get(alias) if alias == GATED_ALIAS else None
+    if held is not None:
+        raise ConfigError(
+            f"--alias {esc(alias)!r} is held by {held}: a new {alias} passes the promotion gate "
+            f"(register without --alias or with --alias challenger, then `estimo promote "
+            f"VERSION`), or is set by hand with `estimo models alias {alias} VERSION --reason ...`"
+        )
+
+
 def _register_trained(
     url: str,
     alias: str | None,
@@ -410,8 +431,10 @@ def _register_trained(
     data-quality rule)."""
     from estimo.evaluate.protocol import new_property_rows
     from estimo.registry import register_model
+    from estimo.registry.store import Registry
 
     test = new_property_rows(loaded.frame, after=frame["date"].max(), seen_ids=frame["id"]).frame
+    held_before = Registry(url).aliases.get(alias) if alias is not None else None
     manifest = register_model(
         url,
         model,
@@ -440,6 +463,8 @@ def _register_trained(
     console.print(
         f"registered as {manifest.version} in {url}: {what}; {n_findings} quality findings"
     )
+    if alias is not None:
+        console.print(f"{alias}: {held_before or '(unset)'} -> [bold]{manifest.version}[/]")
 
 
 def rows_before(frame: pd.DataFrame, until: str | None, purpose: str) -> pd.DataFrame:
