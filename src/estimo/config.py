@@ -777,11 +777,20 @@ class OutcomeImport(_Strict):
     constants for the whole file.
     """
 
+    @field_validator("date_format")
+    @classmethod
+    def _a_date_format(cls, value: str | None) -> str | None:
+        return check_date_format(value)
+
     columns: dict[str, ColumnSource] = Field(
         default_factory=dict,
         description="outcome field -> input column name or {value: constant}",
     )
-    date_format: str | None = Field(default=None, description="strftime format of the dates")
+    date_format: str | None = Field(
+        default=None,
+        description="strftime format of the dates; 'unix' or 'excel' for dates written as "
+        "numbers (default: ISO, or day/month order read from the whole column)",
+    )
     kind: str = Field(
         default="sale", description="appraisal | sale | asking, or the name of a column"
     )

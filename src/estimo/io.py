@@ -632,6 +632,26 @@ def _written_amounts(
     return amounts, values.notna() & amounts.isna()
 
 
+def parse_dates(values: pd.Series, fmt: str | None, label: str) -> tuple[pd.Series, list[str]]:
+    """A column of dates read as the loader reads the data's (``fmt`` or ISO, the day/month
+    order decided by the whole column, ``unix``/``excel`` day numbers; bare numbers refused
+    without a format): the dates (NaT where unreadable) and the problems that stop the
+    column.
+
+    Examples
+    --------
+    >>> dates, problems = parse_dates(pd.Series(["25/11/2026", "03/11/2026"]), None, "date")
+    >>> dates.dt.strftime("%Y-%m-%d").tolist(), problems
+    (['2026-11-25', '2026-11-03'], [])
+    >>> parse_dates(pd.Series([20261208]), None, "date")[1][0][:30]
+    'date: dates are numbers (e.g. '
+    """
+    fatal: list[str] = []
+    report = LoadReport(n_input_rows=len(values))
+    parsed = _to_datetime(label, values, fmt, report, fatal)
+    return parsed, fatal
+
+
 def _to_datetime(
     label: str, values: pd.Series, fmt: str | None, report: LoadReport, fatal: list
 ) -> pd.Series:

@@ -69,7 +69,7 @@ def test_canonical_names_need_no_mapping(tmp_path: Path) -> None:
         {
             "property_id": "P1",
             "price": 1.0e5,
-            "date": "2024-01-31",
+            "date": pd.Timestamp("2024-01-31"),
             "request_id": "r9",
             "kind": "sale",
             "source": "import",
@@ -175,3 +175,34 @@ def test_an_unreachable_store_is_a_503() -> None:
     answer = TestClient(app).post("/v1/outcomes", json=SALE)
     assert answer.status_code == 503
     assert "cannot open the monitoring store" in answer.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    ("dates", "fmt", "expected"),
+    [
+        # the day/month order is the whole column's: 03/11 is 3 November beside 25/11
+        (["25/11/2024", "03/11/2024"], None, ["2024-11-25", "2024-11-03"]),
+        ([1730419200, 1730505600], "unix", ["2024-11-01", "2024-11-02"]),
+        ([45597, 45598], "excel", ["2024-11-01", "2024-11-02"]),
+        ([20241101, 20241102], "%Y%m%d", ["2024-11-01", "2024-11-02"]),
+    ],
+)
+def test_outcome_dates_are_read_as_the_data_loader_reads_dates(
+    tmp_path: Path, dates: list, fmt: str | None, expected: list[str]
+) -> None:
+    path = tmp_path / "sales.csv"
+    pd.DataFrame({"property_id": ["P1", "P2"], "price": [1.0e5, 2.0e5], "date": dates}).to_csv(
+        path, index=False
+    )
+    rows = read_outcomes(str(path), OutcomeImport(date_format=fmt))
+    assert [f"{r['date']:%Y-%m-%d}" for r in rows] == expected
+
+
+def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
+    """Before, 20241101 was stored as 1970-01-01 00:00:00.020241101 (nanoseconds)."""
+    path = tmp_path / "sales.csv"
+    pd.DataFrame({"property_id": ["P1"], "price": [1.0e5], "date": [20241101]}).to_csv(
+        path, index=False
+    )
+    with pytest.raises(DataError, match="dates are numbers"):
+        read_outcomes(str(path))

@@ -66,6 +66,14 @@ class OutcomeIn(BaseModel):
     )
     appraiser_id: str | None = Field(default=None, min_length=1, max_length=128)
 
+    @field_validator("date", mode="before")
+    @classmethod
+    def _not_a_number(cls, value: Any) -> Any:
+        # JSON numbers would be read as seconds since 1970: a date is written as one
+        if isinstance(value, bool | int | float):
+            raise ValueError("expected a date such as '2024-05-01', not a number")
+        return value
+
     @field_validator("price")
     @classmethod
     def _finite(cls, value: float) -> float:

@@ -93,18 +93,25 @@ def match_outcomes(
     rest = rest.loc[rest["property_id"].map(properties.__contains__).astype(bool)]
     timed = pd.DataFrame(columns=direct.columns)
     if len(rest):
-        left = rest[[*_OUTCOME_RENAMED, "property_id"]].sort_values("date")
+        left = rest[[*_OUTCOME_RENAMED, "property_id"]]
+        # a date without a time of day (an appraisal "of 3 May") is the end of that day: it
+        # pairs with the valuations served that day too
+        dates = pd.to_datetime(left["date"])
+        whole = dates == dates.dt.normalize()
+        left = left.assign(
+            _at=dates.where(~whole, dates + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1))
+        ).sort_values("_at")
         right = vals.loc[vals["property_id"].notna()].sort_values("served_at")
         timed = pd.merge_asof(
             left,
             right,
-            left_on="date",
+            left_on="_at",
             right_on="served_at",
             by="property_id",
             direction="backward",
             tolerance=pd.Timedelta(days=match_days),
         )
-        timed = timed.loc[timed["request_id"].notna()]
+        timed = timed.loc[timed["request_id"].notna()].drop(columns="_at")
     parts = [p for p in (direct, timed) if len(p)]
     pairs = pd.concat(parts, ignore_index=True) if parts else direct.iloc[0:0]
     pairs["month"] = pd.to_datetime(pairs["served_at"]).dt.strftime("%Y-%m")

@@ -22,8 +22,10 @@ Examples
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from estimo.config import OUTCOME_FIELDS, ColumnSource, OutcomeImport
@@ -92,14 +94,48 @@ def read_outcomes(path: str, mapping: OutcomeImport | None = None) -> list[dict[
             fields[name] = pd.Series([source.value] * len(table), index=table.index, dtype=object)
         else:
             fields[name] = table[source.column]
-    if mapping.date_format is not None:
-        raw = fields["date"]
-        text = raw.astype("string").where(raw.notna(), None)
-        parsed = pd.to_datetime(text, format=mapping.date_format, errors="coerce")
-        fields["date"] = parsed.astype(object).where(parsed.notna() | raw.isna(), raw)
+    fields["date"] = _outcome_dates(fields["date"], mapping.date_format, path)
     frame = pd.DataFrame(fields)
     frame = frame.astype(object).where(frame.notna(), None)
     return frame.to_dict("records")
+
+
+def _outcome_dates(raw: pd.Series, fmt: str | None, path: str) -> pd.Series:
+    """The outcomes' dates read as the data loader reads dates (the format, or ISO with the
+    day/month order of the whole column; numbers only with ``date_format: unix``,
+    ``excel`` or a format such as ``%Y%m%d``); a date given without a time of day is the end
+    of that day, without a day (``%m/%Y``) the end of that month, so that it pairs with the
+    valuations served before it.
+
+    Raises
+    ------
+    DataError
+        If the column cannot be read as dates (values that are not dates are refused with
+        the other bad rows).
+    """
+    from estimo.io import parse_dates
+
+    if raw.map(lambda v: isinstance(v, dt.date)).all():  # dates already (a Parquet column)
+        return raw
+    parsed, problems = parse_dates(raw, fmt, "date")
+    if problems:
+        raise DataError(problems, header=f"cannot read outcomes from {path!r}")
+    out = parsed.astype(object).where(parsed.notna(), None)
+    bad = raw.notna().to_numpy() & parsed.isna().to_numpy()
+    for i in np.flatnonzero(bad):  # refused with the other bad rows, never guessed again
+        out.iat[i] = Unreadable(raw.iat[i])
+    return out
+
+
+class Unreadable:
+    """A value that is not a date in the file's format: the row's validation refuses it,
+    quoting it as written (:func:`estimo.monitor.rows.utc_naive` cannot read it)."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return repr(self.value)
 
 
 def import_outcomes(

@@ -58,6 +58,12 @@ def utc_naive(value: Any, field: str) -> dt.datetime:
         return value.astimezone(dt.UTC).replace(tzinfo=None)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ValueError(f"{field} is missing; expected a date or an ISO date-time")
+    if isinstance(value, bool | int | float | np.number):  # never nanoseconds since 1970
+        raise ValueError(
+            f"{field} is {_shown(value)}; expected a date such as '2024-05-01', not a number "
+            "(a file's dates written as numbers need outcomes.date_format: unix, excel or a "
+            "format such as '%Y%m%d')"
+        )
     try:
         stamp = pd.Timestamp(value)
     except (ValueError, TypeError) as exc:
