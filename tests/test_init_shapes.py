@@ -310,3 +310,23 @@ def test_a_table_without_a_price_says_so_in_the_file() -> None:
     guess = infer_project(pd.DataFrame({"a": ["x", "y"], "b": [1, 2]}), "x.csv")
     assert "price" not in guess.columns
     assert "# price: <column>    # check: no column looks like the price" in render_project(guess)
+
+
+def test_polish_names_with_strokes_and_names_with_connecting_words_are_mapped() -> None:
+    rng = np.random.default_rng(0)
+    n = 300
+    raw = pd.DataFrame(
+        {
+            "Cena": rng.uniform(1e5, 5e5, n),
+            "Data": ["2024-01-01"] * n,
+            "Miasto": ["Łódź"] * n,
+            "Szerokość": rng.uniform(51, 52, n),
+            "Długość": rng.uniform(19, 20, n),
+            "Łazienki": rng.integers(1, 3, n),
+            "Anno di costruzione": rng.integers(1900, 2020, n),
+        }
+    )
+    columns = infer_project(raw, "x.csv").columns
+    assert (columns["lat"], columns["lon"]) == ("Szerokość", "Długość")
+    assert columns["bathrooms"] == "Łazienki"
+    assert columns["year_built"] == "Anno di costruzione"

@@ -274,3 +274,19 @@ def test_a_date_format_estimo_cannot_read_is_refused_naming_the_setting(fmt: str
 
     with pytest.raises(ValidationError, match="not a date format"):
         config(date_format=fmt)
+
+
+def test_spellings_of_a_type_or_condition_are_one_word() -> None:
+    cfg = DataConfig(
+        path="-",
+        columns={
+            "price": "Price",
+            "date": "Sold",
+            "city": {"value": "Ames"},
+            "property_type": "Type",
+            "condition": "State",
+        },
+    )
+    table = raw(Type=["Apartment", "apartment", "APARTMENT", "House"], State=["Good"] * 4)
+    frame = to_canonical(table, cfg).frame
+    assert frame["property_type"].tolist() == ["Apartment"] * 3 + ["House"]

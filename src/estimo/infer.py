@@ -23,7 +23,6 @@ Examples
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -219,10 +218,14 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
         "yrbuilt",
         "builtyear",
         "annocostruzione",
+        "annodicostruzione",
         "anoconstruccion",
+        "anodeconstruccion",
         "rokbudowy",
         "anoconstrucao",
+        "anodeconstrucao",
         "anneeconstruction",
+        "anneedeconstruction",
         "baujahr",
     ),
     "property_type": (
@@ -303,11 +306,12 @@ IDENTIFIER_UNIQUE_SHARE = 0.5
 def normalise(name: str) -> str:
     """A column name lower-cased, without accents, letters and digits only.
 
-    >>> normalise("Città di residenza"), normalise("sqft_living")
-    ('cittadiresidenza', 'sqftliving')
+    >>> normalise("Città di residenza"), normalise("sqft_living"), normalise("Długość")
+    ('cittadiresidenza', 'sqftliving', 'dlugosc')
     """
-    text = unicodedata.normalize("NFKD", str(name)).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]", "", text.lower())
+    from estimo.names import name_key  # letters with strokes too: "ł" is "l", "ø" is "o"
+
+    return name_key(name).replace("-", "")
 
 
 @dataclass

@@ -382,7 +382,7 @@ def to_canonical(
         out[name] = _convert_field(name, raw, source, data, report, fatal)
         if source.column is not None:
             raw_values[name] = raw[source.column]
-    for name in ("city", "neighbourhood"):
+    for name in ("city", "neighbourhood", "property_type", "condition"):
         source = mapping.get(name)
         if source is not None and source.column is not None and name in out:
             out[name] = _one_spelling(name, out[name], report)
