@@ -81,7 +81,9 @@ def test_out_of_distribution_rows_get_wider_ranges_and_lower_confidence(calibrat
     width = table["high_80"] - table["low_80"]
     plain_width = plain["high_80"] - plain["low_80"]
     assert width[0] == pytest.approx(plain_width[0])
-    assert width[1] == pytest.approx(1.5 * plain_width[1])
+    # widened from at least a typical home's scale (1): never narrower than an ordinary range
+    assert table["sigma"][1] == pytest.approx(1.5 * max(plain["sigma"][1], 1.0))
+    assert width[1] >= 1.5 * plain_width[1] * (1 - 1e-9)
     assert width[3] == pytest.approx(np.sqrt(1 + 26 / 12) * plain_width[3])
     order = {"high": 0, "medium": 1, "low": 2}
     for i in (1, 2):
@@ -270,3 +272,27 @@ def test_prices_no_range_holds_lower_the_predicted_share_within_ten_percent() ->
     )
     wider = told.predict(new, cities[:200])["high_80"] > plain.predict(new, cities[:200])["high_80"]
     assert wider.all()
+
+
+def test_a_small_calibration_slice_fits_no_quadratic() -> None:
+    """Twenty rows per slope: 49 rows fit a flat scale, 200 the linear terms only, 400 the
+    quadratic (before, 49 rows fitted all 16 slopes, bent the wrong way)."""
+    from estimo.model.difficulty import DIFFICULTY_FEATURES, ROWS_PER_TERM, DifficultyModel
+
+    k = len(DIFFICULTY_FEATURES)
+    for n, kind in (
+        (49, "flat"),
+        (ROWS_PER_TERM * k + 40, "linear"),
+        (2 * ROWS_PER_TERM * k, "quadratic"),
+    ):
+        rng = np.random.default_rng(n)
+        features = pd.DataFrame(rng.normal(size=(n, k)), columns=list(DIFFICULTY_FEATURES))
+        r = rng.laplace(0, np.exp(0.3 * features["dissimilarity"].to_numpy()), n) * 0.1
+        coef = DifficultyModel().fit(features, r).coef_
+        squares = np.abs(coef[k:]).max()
+        if kind == "flat":
+            assert not coef.any()
+        elif kind == "linear":
+            assert np.abs(coef[:k]).max() > 0 and squares == 0
+        else:
+            assert squares > 0

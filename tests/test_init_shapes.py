@@ -330,3 +330,12 @@ def test_polish_names_with_strokes_and_names_with_connecting_words_are_mapped() 
     assert (columns["lat"], columns["lon"]) == ("Szerokość", "Długość")
     assert columns["bathrooms"] == "Łazienki"
     assert columns["year_built"] == "Anno di costruzione"
+
+
+def test_dates_written_several_ways_get_no_format_that_refuses_most_of_them() -> None:
+    from estimo.infer import infer_date_format
+
+    mixed = pd.Series(["2024-03-05", "25/12/2023", "02 Mar 2026", "20240105"] * 50)
+    fmt, why = infer_date_format(mixed)
+    assert fmt is None and "several ways" in why
+    assert infer_date_format(pd.Series(["25/12/2023", "03/04/2024"]))[0] == "%d/%m/%Y"

@@ -521,11 +521,24 @@ def infer_date_format(values: pd.Series) -> tuple[str | None, str]:
     if found.order is not None:
         s, year = found.separator, found.year
         if found.order in ("day", "conflicting"):
-            return f"%d{s}%m{s}{year}", f"day first: a first number above 12 ({found.examples[0]})"
-        if found.order == "month":
+            fmt, why = (
+                f"%d{s}%m{s}{year}",
+                f"day first: a first number above 12 ({found.examples[0]})",
+            )
+        elif found.order == "month":
             example = found.examples[0]
-            return f"%m{s}%d{s}{year}", f"month first: a second number above 12 ({example})"
-        return f"%d{s}%m{s}{year}", "day/month order unknown (no number above 12): day first"
+            fmt, why = f"%m{s}%d{s}{year}", f"month first: a second number above 12 ({example})"
+        else:
+            fmt, why = (
+                f"%d{s}%m{s}{year}",
+                "day/month order unknown (no number above 12): day first",
+            )
+        share = pd.to_datetime(values, format=fmt, errors="coerce").notna().mean()
+        if share >= 0.95:
+            return fmt, why
+        # dates written several ways: a format would refuse the others; the loader reads
+        # ISO dates and the others in the column's day/month order itself
+        return None, f"dates written several ways ({share:.0%} as {fmt!r}); {why}"
     return None, "format not recognised: Estimo will try ISO and mixed formats"
 
 

@@ -73,6 +73,12 @@ PAST_DATA = "past_data"
 Z_LIMIT = 4.0
 """Standardized difficulty features are held within ±4 standard deviations (fit and use)."""
 
+ROWS_PER_TERM = 20
+"""Calibration rows needed per fitted slope: fewer than 20 per term of the quadratic and
+only the linear terms are fitted, fewer than 20 per linear term and the scale is flat. On
+49 rows the quadratic's 16 slopes bent the wrong way (a home without coordinates, held at
+the farthest distance seen, got 0.15 times the typical range and "high" confidence)."""
+
 __all__ = ["DIFFICULTY_FEATURES", "RANGE_FIELDS", "DifficultyModel", "model_features"]
 
 DIFFICULTY_FEATURES: tuple[str, ...] = (
@@ -347,7 +353,11 @@ def _fit_laplace_scale(z: np.ndarray, abs_r: np.ndarray, l2: float) -> tuple[np.
     from scipy.optimize import minimize
 
     n, k = z.shape
-    if n < 2 * k + 10:
+    if n < ROWS_PER_TERM * k:
+        linear = k // 2  # _basis: the features, then their squares
+        if k % 2 == 0 and linear and n >= ROWS_PER_TERM * linear:
+            slopes, level = _fit_laplace_scale(z[:, :linear], abs_r, l2)
+            return np.r_[slopes, np.zeros(k - linear)], level
         level = float(np.log(max(np.mean(abs_r), 1e-6))) if n else 0.0
         return np.zeros(k), level
     a = np.maximum(abs_r, 1e-6)

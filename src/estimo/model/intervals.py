@@ -502,8 +502,11 @@ class AdaptiveIntervals(BaseEstimator):
         self._check_fitted()
         sigma = self.difficulty_.scale(features) ** getattr(self, "power_", 1.0)
         if flags is not None:  # a date past the data widens by the time term below only
-            odd = [any(flag != PAST_DATA for flag in f) for f in flags]
-            sigma = sigma * np.where(odd, self.ood_widen, 1.0)
+            odd = np.array([any(flag != PAST_DATA for flag in f) for f in flags], dtype=bool)
+            # widened from at least a typical home's scale: an odd home never gets a range
+            # narrower than an ordinary one's
+            sigma = np.where(odd, np.maximum(sigma, 1.0) * self.ood_widen, sigma)
+        sigma = np.minimum(sigma, MAX_SIGMA)
         if months_past is not None:
             beyond = np.clip(np.asarray(months_past, dtype=float) - self.calibrated_months, 0, None)
             sigma = sigma * np.sqrt(1.0 + np.nan_to_num(beyond) / self.horizon_months)
@@ -587,6 +590,10 @@ class AdaptiveIntervals(BaseEstimator):
         out.power_ = float(meta.get("power", 1.0))  # bundles before the power: σ as fitted
         return out
 
+
+#: Largest error scale, in typical homes' scales: beyond it a range says nothing more
+#: (a quadratic's tail once gave an 800,000 home a range of 14,600 to 222 million)
+MAX_SIGMA = 6.0
 
 #: exponents tried on the difficulty scale (1: σ as fitted; 0: one range width per group)
 SIGMA_POWERS = np.round(np.arange(0.0, 1.01, 0.1), 1)
