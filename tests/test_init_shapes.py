@@ -339,3 +339,39 @@ def test_dates_written_several_ways_get_no_format_that_refuses_most_of_them() ->
     fmt, why = infer_date_format(mixed)
     assert fmt is None and "several ways" in why
     assert infer_date_format(pd.Series(["25/12/2023", "03/04/2024"]))[0] == "%d/%m/%Y"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "city", "column"), [("cp1252", "Forlì", "Città"), ("cp1250", "Łódź", "Miasto")]
+)
+def test_a_csv_saved_by_windows_is_read_and_its_encoding_written(
+    tmp_path: Path, encoding: str, city: str, column: str
+) -> None:
+    from estimo.errors import DataError
+
+    data = tmp_path / "case.csv"
+    rows = 60
+    pd.DataFrame(
+        {
+            "Prezzo": np.linspace(1e5, 3e5, rows),
+            column: [city] * rows,
+            "Data": ["2024-01-31"] * rows,
+        }
+    ).to_csv(data, sep=";", index=False, encoding=encoding)
+    with pytest.raises(DataError, match=f"encoding: {encoding}"):
+        load_dataset(load_config(_project(tmp_path, data, column)))
+    out = tmp_path / "estimo.yaml"
+    result = CliRunner().invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"encoding: {encoding}" in out.read_text(encoding="utf-8")
+    assert load_dataset(load_config(out)).frame["city"].iloc[0] == city
+
+
+def _project(folder: Path, data: Path, city: str) -> Path:
+    path = folder / "plain.yaml"
+    path.write_text(
+        f"data:\n  path: {data}\n  delimiter: ';'\n"
+        f"  columns: {{price: Prezzo, city: {city}, date: Data}}\n",
+        encoding="utf-8",
+    )
+    return path

@@ -236,6 +236,17 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
             f"know ({exc}); expected options of pandas' read_csv/read_parquet such as sep, "
             "decimal, thousands or encoding"
         ) from None
+    except UnicodeDecodeError as exc:
+        guess = guess_encoding(path)
+        raise DataError(
+            [
+                f"{path!r} is not UTF-8 text (byte {exc.object[exc.start]:#04x} at position "
+                f"{exc.start}); it reads as {guess}: set data.read_options: "
+                f"{{encoding: {guess}}} (cp1252: Windows, Western Europe; cp1250: Central "
+                "Europe)"
+            ],
+            header="cannot read the data",
+        ) from None
     except (OSError, ValueError, ImportError) as exc:
         raise DataError([f"{path!r}: {exc}"], header="cannot read the data") from exc
     raise DataError(
@@ -245,6 +256,41 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
         ],
         header="cannot read the data",
     )
+
+
+_ENCODINGS = ("cp1252", "cp1250", "latin-1")
+
+
+def guess_encoding(path: str, size: int = 200_000) -> str:
+    r"""The text encoding of a file: ``utf-8`` when its first ``size`` bytes decode so, else
+    the legacy encoding (:data:`_ENCODINGS`) under which most of its non-ASCII characters are
+    letters (Polish text read as cp1252 shows "³" and "¿" where cp1250 shows "ł" and "ż").
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (folder / "pl.csv").write_bytes("miasto;cena\nŁódź;1\nKraków;2\n".encode("cp1250"))
+    >>> _ = (folder / "it.csv").write_bytes("città;prezzo\nForlì;1\n".encode("cp1252"))
+    >>> guess_encoding(str(folder / "pl.csv")), guess_encoding(str(folder / "it.csv"))
+    ('cp1250', 'cp1252')
+    """
+    import fsspec
+
+    with fsspec.open(path, "rb", compression="infer") as handle:
+        sample = handle.read(size)
+    try:
+        sample.decode("utf-8")
+        return "utf-8"
+    except UnicodeDecodeError:
+        pass
+
+    def letters(encoding: str) -> float:
+        text = sample.decode(encoding, errors="replace")
+        wide = [c for c in text if ord(c) > 127]
+        return sum(c.isalpha() for c in wide) / max(len(wide), 1)
+
+    return max(_ENCODINGS, key=letters)
 
 
 def named_as_written(frame: pd.DataFrame) -> pd.DataFrame:

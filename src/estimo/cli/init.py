@@ -13,7 +13,7 @@ import typer
 from estimo.cli._common import console, handle_errors
 from estimo.errors import ConfigError
 from estimo.infer import infer_project, render_project
-from estimo.io import CSV_SUFFIXES, decimal_comma_share, read_table
+from estimo.io import CSV_SUFFIXES, decimal_comma_share, guess_encoding, read_table
 
 SAMPLE_ROWS = 20_000
 
@@ -33,21 +33,29 @@ def init(
 def _init(data: str, out: Path, force: bool) -> None:
     if out.exists() and not force:
         raise ConfigError(f"{str(out)!r} exists; give --force to overwrite it")
-    delimiter = _sniff_delimiter(data)
+    csv = data.lower().endswith(CSV_SUFFIXES)
+    encoding = guess_encoding(data) if csv and ("://" in data or Path(data).is_file()) else None
+    text_options = {} if encoding in (None, "utf-8") else {"encoding": encoding}
+    delimiter = _sniff_delimiter(data, encoding or "utf-8")
     options = {} if delimiter in (None, ",") else {"sep": delimiter}
-    if data.lower().endswith(CSV_SUFFIXES):
+    if csv:
         options["nrows"] = SAMPLE_ROWS
-    raw = read_table(data, options)
+    raw = read_table(data, {**options, **text_options})
     number_options = _decimal_comma_options(raw) if "nrows" in options else {}
     if number_options:
-        raw = read_table(data, {**options, **number_options})
+        raw = read_table(data, {**options, **text_options, **number_options})
     relative = (
         data if "://" in data else os.path.relpath(Path(data).resolve(), out.resolve().parent)
     )
     guess = infer_project(raw, relative, delimiter=delimiter if options.get("sep") else None)
+    why = []
+    if text_options:
+        why.append(f"the file is not UTF-8; its accents read as {encoding}")
     if number_options:
-        guess.read_options = number_options
-        guess.check("read_options", "numbers written with a decimal comma (47,51)")
+        why.append("numbers written with a decimal comma (47,51)")
+    if why:
+        guess.read_options = {**text_options, **number_options}
+        guess.check("read_options", "; ".join(why))
     text = render_project(guess)
     out.write_text(text, encoding="utf-8")
     console.print(text, highlight=False, markup=False)
@@ -84,7 +92,7 @@ def _decimal_comma_options(raw: pd.DataFrame) -> dict[str, Any]:
 _DOTTED_DATE = r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}(?:[ T].*)?\s*"
 
 
-def _sniff_delimiter(data: str) -> str | None:
+def _sniff_delimiter(data: str, encoding: str = "utf-8") -> str | None:
     """The delimiter of a CSV (compressed or not, local or at a URL), from its first lines
     (None for other files or when it cannot be read)."""
     import fsspec
@@ -96,7 +104,7 @@ def _sniff_delimiter(data: str) -> str | None:
         return None
     try:
         with fsspec.open(data, "rb", compression="infer") as handle:
-            sample = handle.read(20_000).decode("utf-8", errors="replace")
+            sample = handle.read(20_000).decode(encoding, errors="replace")
     except (OSError, ValueError):
         return None
     try:
