@@ -318,3 +318,24 @@ def test_any_value_of_any_feature_is_described_or_left_out_never_raises(language
         if kind in ("number", "year", "km", "count", "area", "sqft"):
             missing = describe_value(feature, None, Labeler(language))
             assert phrase == missing
+
+
+def test_features_of_no_named_concept_are_said_once_with_the_other_factors() -> None:
+    """A user's column of concept "other" (here a garden) joins the left-over amount: one
+    "Other factors" line, not two."""
+    import numpy as np
+    import pandas as pd
+
+    from estimo.explain.labels import Labeler
+    from estimo.explain.reasons import build_reasons
+
+    labeler = Labeler("en", labels={"garden_m2": "garden"})
+    contributions = pd.DataFrame(
+        {"area_m2": [0.10], "garden_m2": [0.20], "year_built": [0.001], "_base": [np.log(3e5)]}
+    )
+    facts = [{"area_m2": 80.0, "garden_m2": 45.0, "year_built": 1990.0}]
+    (reasons,) = build_reasons(contributions, facts, labeler)
+    keys = [r.key for r in reasons.reasons]
+    assert keys == ["size", "other"]
+    other = reasons.reasons[-1]
+    assert other.amount > reasons.reasons[0].amount  # the garden's large effect is in it

@@ -170,6 +170,11 @@ def test_an_unlabelled_feature_is_named_in_words_with_a_warning(market, caplog, 
     unlabelled = ValuationPipeline(engine=AVM(**FAST)).fit(frame)
     assert "garden_m2" in caplog.text and "plain label" in caplog.text
     assert unlabelled.all_labels()["garden_m2"] == "garden m2"
+    # its concept is "other": said once, with the other factors, never as a second line
+    record = {"city": "Milano", "area_m2": 80.0, "rooms": 3.0, "garden_m2": 45.0}
+    _, explanation = unlabelled.value_many_explained([record])[0]
+    keys = [r["key"] for r in explanation.to_dict()["reasons"]]
+    assert len(keys) == len(set(keys)), keys
     loaded = load_pipeline(unlabelled.save(str(tmp_path / "m")))
     assert loaded.all_labels()["garden_m2"] == "garden m2"
     labelled = ValuationPipeline(engine=AVM(**FAST), labels={"garden_m2": "Garden"}).fit(frame)

@@ -362,7 +362,9 @@ def _one_row(
     # a concept made only of facts the owner did not give is never a reason in money: its
     # (imputed) effect goes to "Other factors"
     unknown = unknown_concepts(members, columns, subject)
-    order = [k for k in order if SHOWN_CONCEPTS[k] not in unknown]
+    # "other" (features of no named concept, e.g. a user's unlabelled column) is never a
+    # reason of its own: it joins the left-over "Other factors", said once
+    order = [k for k in order if SHOWN_CONCEPTS[k] not in unknown and SHOWN_CONCEPTS[k] != "other"]
     shown = [k for k in order[:n_reasons] if abs(concept_effects[k]) >= min_effect]
     rest = float(concept_effects.sum() - concept_effects[shown].sum())
     keys = [SHOWN_CONCEPTS[k] for k in shown]
