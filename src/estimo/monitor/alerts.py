@@ -240,7 +240,7 @@ def evaluate_alerts(
                     r.city,
                     month,
                     f"{r.city}: the model is {r.age_months} months old; the rolling backtest "
-                    f"advises retraining every {r.retrain_every_months}",
+                    f"advises retraining every {r.retrain_every_months} months",
                     float(r.age_months),
                     float(r.retrain_every_months),
                 )

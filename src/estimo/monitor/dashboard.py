@@ -310,9 +310,9 @@ def _staleness(data: dict[str, Any]) -> str:
             [
                 ("city", "city", "text"),
                 ("age_months", "model age (months)", "int"),
-                ("retrain_every_months", "retrain every", "int"),
+                ("retrain_every_months", "retrain every (months)", "int"),
                 ("expected_pe10_loss", "expected PE10 loss", "pct"),
-                ("stale", "fresh", "text"),
+                ("stale", "stale", "text"),
             ],
         ),
     )

@@ -54,7 +54,9 @@ def staleness(
     -------
     pandas.DataFrame
         ``city``, ``age_months``, ``retrain_every_months``, ``expected_pe10_loss`` (the
-        backtest's decay per month times the months past age 1), ``stale``.
+        backtest's decay per month times the months past age 1, at most the ages it
+        measured, within [0, 1]), ``stale`` (older than the advice, when the backtest
+        measured a decay within its horizon).
     """
     age = _months_between(pd.Timestamp(trained_until), pd.Timestamp(as_of))
     overall = advice.get("overall", {}) or {}
@@ -64,14 +66,23 @@ def staleness(
         every = city_advice.get("retrain_every_months", float("nan"))
         slope = city_advice.get("pe10_change_per_month", float("nan"))
         known = every is not None and not (isinstance(every, float) and math.isnan(every))
-        loss = -float(slope) * max(age - 1, 0) if slope is not None else float("nan")
+        measured = [int(a) for a in (city_advice.get("pe10_by_age") or {})]
+        longest = max(measured) if measured else age
+        # the backtest's decay holds over the ages it measured: never extrapolated beyond
+        # them, and a loss is a share of the valuations (within [0, 1])
+        months = min(max(age - 1, 0), max(longest - 1, 0))
+        loss = -float(slope) * months if slope is not None else float("nan")
+        if not math.isnan(loss):
+            loss = min(max(loss, 0.0), 1.0)
+        beyond = bool(city_advice.get("beyond_horizon", False))
         rows.append(
             {
                 "city": city,
                 "age_months": age,
                 "retrain_every_months": int(every) if known else None,
                 "expected_pe10_loss": loss,
-                "stale": bool(known and age > int(every)),
+                # no decay measured within the backtest's horizon: not called stale by it
+                "stale": bool(known and not beyond and age > int(every)),
             }
         )
     return pd.DataFrame(
