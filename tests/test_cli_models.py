@@ -230,3 +230,19 @@ def test_an_alias_is_never_moved_onto_a_damaged_version(two_versions) -> None:
     assert back.exit_code == 1 and "damaged" in " ".join(back.output.split())
     held = run("models", "history", "champion", "-r", two_versions)
     assert "rollback" not in held.output  # the alias did not move
+
+
+@pytest.mark.parametrize(
+    ("url", "says"), [("sqlite:///x.db", "not a folder or fsspec URL"), ("s3://b/m", "s3fs")]
+)
+def test_a_registry_url_estimo_cannot_open_is_named(url: str, says: str) -> None:
+    result = run("models", "list", "-r", url)
+    assert result.exit_code in (1, 2) and says in " ".join(result.output.split())
+    assert "unexpected failure" not in result.output
+
+
+@pytest.mark.parametrize("day", ["2026-13-01", "yesterday"])
+def test_a_monitor_day_that_is_not_a_date_is_a_usage_error(day: str, tmp_path: Path) -> None:
+    result = run("monitor", "--since", day, "--out", tmp_path / "m")
+    assert result.exit_code == 2, result.output
+    assert "--since" in result.output and "expected a date" in result.output

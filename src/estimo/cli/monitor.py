@@ -14,8 +14,9 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, handle_errors, load
+from estimo.cli._common import console, err_console, esc, handle_errors, load
 from estimo.config import MonitorConfig, load_config
+from estimo.errors import ConfigError
 
 monitor_app = typer.Typer(
     help="Watch live accuracy against appraisals and sales, drift and staleness; alert.",
@@ -102,6 +103,8 @@ def _monitor(
     from estimo.monitor.report import build_report, load_inputs, write_report
     from estimo.monitor.store import ValuationStore
 
+    for option, value in (("--since", since), ("--until", until)):
+        _check_day(option, value)
     settings, url = monitor_settings(config_path, store_url)
     rows = None
     if reference is not None:
@@ -200,3 +203,17 @@ def _upgrade(config_path: Path | None, store_url: str | None) -> None:
         highlight=False,
     )
     store.dispose()
+
+
+def _check_day(option: str, value: str | None) -> None:
+    """Refuse a ``--since``/``--until`` that is not a year-month-day date (usage error)."""
+    import datetime as dt
+
+    if value is None:
+        return
+    try:
+        dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(
+            f"{option} is {esc(repr(value))}; expected a date such as 2024-05-01"
+        ) from None

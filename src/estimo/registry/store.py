@@ -109,7 +109,19 @@ class Registry:
         if not isinstance(url, str) or not url.strip():
             raise RegistryError(f"registry url {url!r} is empty; expected a folder or URL")
         self.url = url.rstrip("/") or url
-        self.fs, root = fsspec.core.url_to_fs(self.url)
+        try:
+            self.fs, root = fsspec.core.url_to_fs(self.url)
+        except ImportError as exc:  # e.g. s3:// without s3fs
+            raise RegistryError(
+                f"registry url {url!r} needs a package that is not installed ({exc}); install "
+                "the file system's fsspec package (s3fs for s3://, gcsfs for gs://, adlfs for "
+                "az://)"
+            ) from None
+        except (ValueError, TypeError) as exc:  # an unknown protocol such as sqlite://
+            raise RegistryError(
+                f"registry url {url!r} is not a folder or fsspec URL ({exc}); expected a folder "
+                "or a URL such as s3://bucket/models (a registry is files, not a database)"
+            ) from None
         self.root = root.rstrip("/") or root
         self.aliases = AliasStore(self.fs, self.root, self.exists)
 
