@@ -94,3 +94,11 @@ def test_a_source_given_replaces_the_other_source_of_the_yaml(started: list) -> 
     settings = started[0]["settings"]
     assert settings.registry is None
     assert settings.model == str(Path("model").resolve())
+
+
+def test_a_registry_and_a_model_folder_together_are_refused(tmp_path: Path) -> None:
+    (tmp_path / "model").mkdir()
+    args = ["serve", "--registry", str(tmp_path / "reg"), "--model", str(tmp_path / "model")]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "expected one" in " ".join(result.output.split())

@@ -73,6 +73,11 @@ def _serve(registry: str | None, model: Path | None, given: dict[str, Any]) -> N
         from estimo.serve.settings import ENV_PREFIX, NONE, get_settings
     except ImportError:
         raise ConfigError(SERVE_EXTRA) from None
+    if model is not None and registry is not None:
+        raise ConfigError(
+            "--registry and --model are both given; expected one: a registry's alias "
+            "(--registry URL [--alias champion]) or one model folder (--model DIR)"
+        )
     if model is not None and "://" not in str(model) and not model.is_dir():
         raise ConfigError(f"--model {esc(model)!r} is not a folder; expected a model folder")
     options: dict[str, Any] = dict(given)
