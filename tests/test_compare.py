@@ -67,7 +67,7 @@ def test_identical_models_differ_by_exactly_zero():
     for d in result.overall.values():
         assert d.diff == 0 and d.low == 0 and d.high == 0
     assert result.winner is None and result.verdict.startswith("no clear difference")
-    assert result.verdict.endswith("P(B better) = 0.00")  # no city named: none differs
+    assert result.verdict.endswith("P(B better) = 0.50")  # a tie, not a loss
 
 
 @pytest.mark.parametrize(

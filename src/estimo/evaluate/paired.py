@@ -164,7 +164,9 @@ def difference(
     alpha = (1.0 - level) / 2.0
     low, high = np.quantile(diffs, [alpha, 1 - alpha]) if diffs.size else (np.nan, np.nan)
     sign = 1.0 if higher_is_better(metric) else -1.0
-    p_better = float(np.mean(sign * diffs > 0)) if diffs.size else float("nan")
+    # a tie is half a win: two identical models are each better with probability 0.5, not 0
+    signed = sign * diffs
+    p_better = float(np.mean(signed > 0) + 0.5 * np.mean(signed == 0)) if diffs.size else np.nan
     return MetricDifference(
         metric,
         float(est[i]),
