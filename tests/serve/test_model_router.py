@@ -25,7 +25,7 @@ class FakeValuer:
 
     @property
     def cities(self) -> tuple[str, ...]:
-        return (self.name,)
+        return (self.name.split("@")[0],)
 
     def memory_bytes(self) -> int:
         return self.size
@@ -260,3 +260,18 @@ def test_a_new_version_that_cannot_be_loaded_never_replaces_the_one_serving() ->
     assert "/secret" not in entry["error"]
     router.refresh()
     assert catalog.loads.count("milano@v2") == 1
+
+
+def test_a_city_alias_on_a_model_that_never_learned_the_city_is_not_used() -> None:
+    """An alias pointed at another market's model: the global model values the city."""
+
+    class Elsewhere(FakeCatalog):
+        def load(self, ref: BundleRef) -> FakeValuer:
+            valuer = super().load(ref)
+            if ref.key == "madrid":
+                valuer.name = "torino@" + ref.version  # a model of another city
+            return valuer
+
+    router = ModelRouter(Elsewhere(["Madrid"]), 10**9)
+    router.start()
+    assert router.resolve("Madrid").valuer.value_one({})["bundle"].startswith("global")

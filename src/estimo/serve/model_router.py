@@ -246,13 +246,23 @@ class ModelRouter:
         ref = refs.get(key) if key != GLOBAL else None
         if ref is not None:
             try:
-                return Route(self._get(ref), ref)
+                loaded = self._get(ref)
             except Exception:
                 warning = (
                     f"the model for {ref.city or key} could not be loaded; "
                     "this valuation comes from the global model"
                 )
                 return self._global(refs, (warning,))
+            learned = {city_key(c) for c in getattr(loaded, "cities", ()) or ()}
+            if learned and key not in learned:  # an alias pointed at another market's model
+                log.error(
+                    "bundle %s (%s) never learned %s: valued by the global model",
+                    key,
+                    ref.version,
+                    city,
+                )
+                return self._global(refs, ())
+            return Route(loaded, ref)
         return self._global(refs, ())
 
     def _global(self, refs: dict[str, BundleRef], warnings: tuple[str, ...]) -> Route:
