@@ -61,6 +61,16 @@ def test_cv_and_cutoff_together_is_bad_usage(tmp_path: Path, clean_market) -> No
     assert "either --cutoff or --cv" in result.output
 
 
+def test_a_cutoff_on_data_of_one_date_says_why_it_cannot_split(
+    tmp_path: Path, clean_market
+) -> None:
+    config = _undated_project(tmp_path, clean_market.frame)
+    result = runner.invoke(app, ["backtest", str(config), "--cutoff", "2024-01-01", "--out", "x"])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "every row is dated" in text and "drop --cutoff" in text and "--cv" not in text[:20]
+
+
 @pytest.mark.parametrize("width", [80, 140])
 def test_audit_table_fits_the_terminal(market, width: int) -> None:
     from rich.console import Console

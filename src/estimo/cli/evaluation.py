@@ -86,9 +86,16 @@ def backtest(
 @handle_errors
 def _backtest(data: str, out: Path, cutoff: str | None, cv: int | None, spatial: bool) -> None:
     config, loaded = load(data)
-    if cv is not None or data_period_months(loaded.frame["date"]) == 0:
-        if cutoff is not None:
+    undated = data_period_months(loaded.frame["date"]) == 0
+    if cv is not None or undated:
+        if cutoff is not None and cv is not None:
             raise ConfigError("give either --cutoff or --cv, not both")
+        if cutoff is not None:
+            day = loaded.frame["date"].iloc[0]
+            raise ConfigError(
+                f"--cutoff {esc(cutoff)!r} cannot split the data: every row is dated "
+                f"{day:%Y-%m-%d}; drop --cutoff to cross-validate (--cv K)"
+            )
         _cv_backtest(config, loaded, out, cv or config.backtest.cv_folds, spatial)
         return
     cut = _choose_cutoff(cutoff or config.backtest.cutoff, loaded.frame)
