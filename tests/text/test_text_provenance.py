@@ -132,3 +132,21 @@ def test_a_description_that_contradicts_a_given_field_is_said(pipeline_and_row) 
     assert any("senza ascensore" in w and "hai indicato" in w for w in italian)
     without = pipeline.value_one({**record, "description": None}, lang="it")
     assert without.price == valuation.price  # the given values, not the text's
+
+
+def test_the_same_descriptions_are_read_once(monkeypatch) -> None:
+    """Training reads the descriptions in the audit, the plan and the cleaning: once."""
+    from estimo.text import fill
+
+    calls = []
+    real = fill.extract
+    monkeypatch.setattr(fill, "extract", lambda *a, **k: calls.append(1) or real(*a, **k))
+    texts = [f"Bilocale di {50 + i} mq, tel 333 1234567, senza ascensore" for i in range(60)]
+    first = fill.read_descriptions(texts)
+    second = fill.read_descriptions(list(texts))
+    assert len(calls) == 60
+    assert second.redacted == first.redacted and second.contacts == first.contacts
+    second.contacts["phone"] = -1  # a caller's change does not reach the kept reading
+    assert fill.read_descriptions(texts).contacts == first.contacts
+    fill.read_descriptions(texts[:-1])  # other descriptions: read
+    assert len(calls) == 60 + 59
