@@ -230,6 +230,11 @@ DAMAGE_INSIDE = {
         lambda t: t.rstrip("\n")[:-3] + "\n" if "pandas_categorical:" in t else t + "x",
         "pandas_categorical",
     ),
+    # a category named twice: pandas refuses to map the column (found by the fuzzer)
+    "a category named twice": (
+        lambda t: _repeat_a_category(t),
+        "names a category twice",
+    ),
     # LightGBM reads a parameter line without its colon out of bounds: a segmentation fault
     "a parameter line without its colon": (
         lambda t: t.replace("[boosting: gbdt]", "[boosting gbdt]", 1),
@@ -249,6 +254,16 @@ DAMAGE_INSIDE = {
         'no "end of parameters"',
     ),
 }
+
+
+def _repeat_a_category(text: str) -> str:
+    import json
+
+    head, line = text.rstrip("\n").rsplit("\npandas_categorical:", 1)
+    levels = json.loads(line)
+    column = next(c for c in levels if len(c) >= 2)
+    column[1] = column[0]
+    return f"{head}\npandas_categorical:{json.dumps(levels)}\n"
 
 
 @pytest.fixture(scope="module")

@@ -432,6 +432,14 @@ def _check_pandas_categorical(tail: str) -> None:
         return
     line = tail[start + len("\npandas_categorical:") :].split("\n", 1)[0]
     try:
-        json.loads(line)
+        levels = json.loads(line)
     except ValueError:
         raise _DamagedError(f"its pandas_categorical line is not JSON ({line[:20]!r})") from None
+    if levels is None:
+        return
+    if not isinstance(levels, list) or not all(isinstance(c, list) for c in levels):
+        raise _DamagedError("its pandas_categorical line is not a list of lists of categories")
+    for column in levels:  # each feature's categories, each once (codes are positions)
+        keys = [json.dumps(c, sort_keys=True) for c in column]
+        if len(set(keys)) < len(keys):
+            raise _DamagedError("its pandas_categorical line names a category twice")
