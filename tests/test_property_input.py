@@ -207,3 +207,37 @@ def test_an_extra_word_the_model_never_learned_is_warned_and_widened() -> None:
         "energy_class 'A+' is not a value the model learned (A, B, C): valued as if not "
         "given; the range is widened",
     )
+
+
+def test_one_propertys_area_check_is_the_audit_rules_decision() -> None:
+    """The contract's frame-free check flags exactly what the cleaning's rule flags."""
+    import numpy as np
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from estimo.quality.rules.validity import (
+        AreaStats,
+        _area_terms,
+        _unusual_areas,
+        unusual_area_problem,
+    )
+
+    stats = AreaStats(
+        per_room={"X": (np.log(25.0), 0.2)},
+        area={"X|flat": (np.log(75.0), 0.3), "X|?": (np.log(70.0), 0.3)},
+    )
+
+    @settings(max_examples=300, deadline=None)
+    @given(
+        st.sampled_from(["X", "Y"]),
+        st.sampled_from(["flat", None]),
+        st.floats(1, 5000),
+        st.one_of(st.none(), st.floats(0, 50)),
+    )
+    def same(city, kind, area, rooms) -> None:
+        record = {"city": city, "property_type": kind, "area_m2": area, "rooms": rooms}
+        frame = pd.DataFrame({k: [v] for k, v in record.items()})
+        flagged = bool(_unusual_areas(*_area_terms(frame), stats, 5.0)[0])
+        assert (unusual_area_problem(record, stats, 5.0) is not None) == flagged
+
+    same()

@@ -261,10 +261,19 @@ def unusual_area_problem(record: dict[str, Any], stats: AreaStats, threshold: fl
     >>> text[len("expected an area like the homes of X: 800 m² for 3 rooms is 267 m² a room"):]
     ', where 9 to 68 m² a room is usual (a unit typo, or ft² for m²?); check the area and the rooms'
     """
-    frame = pd.DataFrame(
-        {k: [record.get(k)] for k in ("city", "property_type", "area_m2", "rooms")}
+    # the terms of _area_terms for one property, without a frame (a valuation's hot path)
+    given, type_given = record.get("city"), record.get("property_type")
+    rooms_given = record.get("rooms")
+    log_area = log_positive(
+        np.array([np.nan if record.get("area_m2") is None else record["area_m2"]])
     )
-    log_area, per_room, cities, city_types = _area_terms(frame)
+    rooms_n = np.nan if rooms_given is None else float(rooms_given)
+    per_room = np.where(
+        rooms_n >= 1, log_area - np.log(max(rooms_n, 1.0) if rooms_n == rooms_n else 1.0), np.nan
+    )
+    cities = [None if given is None else str(given)]
+    kind = "?" if type_given is None else str(type_given)
+    city_types = [None if given is None else f"{given}|{kind}"]
     if not _unusual_areas(log_area, per_room, cities, city_types, stats, threshold)[0]:
         return None
     city, area, rooms = cities[0], float(record["area_m2"]), record.get("rooms")
