@@ -136,6 +136,7 @@ class ModelRouter:
         self.catalog_error: str | None = None
         # versions an alias moved to that could not be loaded: the previous one serves on
         self.unloadable: dict[BundleRef, str] = {}
+        self._learned: dict[BundleRef, frozenset[str]] = {}
         self._loaded: OrderedDict[BundleRef, LoadedBundle] = OrderedDict()
         self._broken: dict[BundleRef, str] = {}
         self._dropped = False  # bundles left memory since the last load
@@ -253,7 +254,7 @@ class ModelRouter:
                     "this valuation comes from the global model"
                 )
                 return self._global(refs, (warning,))
-            learned = {city_key(c) for c in getattr(loaded, "cities", ()) or ()}
+            learned = self._learned_keys(ref, loaded)
             if learned and key not in learned:  # an alias pointed at another market's model
                 log.error(
                     "bundle %s (%s) never learned %s: valued by the global model",
@@ -264,6 +265,15 @@ class ModelRouter:
                 return self._global(refs, ())
             return Route(loaded, ref)
         return self._global(refs, ())
+
+    def _learned_keys(self, ref: BundleRef, valuer: Any) -> frozenset[str]:
+        """The city keys a bundle's model learned (empty when it does not say), once per
+        version, not on every request."""
+        keys = self._learned.get(ref)
+        if keys is None:
+            keys = frozenset(city_key(c) for c in getattr(valuer, "cities", ()) or ())
+            self._learned[ref] = keys
+        return keys
 
     def _global(self, refs: dict[str, BundleRef], warnings: tuple[str, ...]) -> Route:
         ref = refs.get(GLOBAL)
