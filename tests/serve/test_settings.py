@@ -51,6 +51,19 @@ def test_config_file_named_by_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     assert ServeSettings().batch_max == 7
 
 
+def test_a_project_file_without_a_serve_section_means_the_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = tmp_path / "estimo.yaml"  # as `estimo init` writes it
+    other.write_text("data:\n  path: m.parquet\n", encoding="utf-8")
+    monkeypatch.setenv("ESTIMO_CONFIG", str(other))
+    settings = ServeSettings(model="runs/model")
+    assert (settings.model, settings.batch_max) == (
+        "runs/model",
+        ServeSettings.model_fields["batch_max"].default,
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [

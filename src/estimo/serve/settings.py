@@ -31,6 +31,7 @@ from pydantic_settings import (
 )
 
 from estimo.serve.guard.settings import GuardSettings
+from estimo.yaml_text import read_yaml_file
 
 __all__ = ["MonitorSettings", "ServeSettings", "get_settings", "project_file"]
 
@@ -46,6 +47,21 @@ NONE = "null"
 def project_file() -> Path:
     """The project file whose ``serve:`` section is read (``ESTIMO_CONFIG`` or estimo.yaml)."""
     return Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
+
+
+def _has_serve_section(path: Path) -> bool:
+    """Whether the project file exists and holds a ``serve:`` section (a project file
+    without one, as ``estimo init`` writes it, means the defaults and the options given).
+
+    Raises
+    ------
+    ConfigError
+        If the file is not YAML (named with its line).
+    """
+    if not path.is_file():
+        return False
+    content = read_yaml_file(path)
+    return isinstance(content, dict) and content.get("serve") is not None
 
 
 class MonitorSettings(BaseModel):
@@ -186,7 +202,7 @@ class ServeSettings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
         path = project_file()
-        if path.is_file():
+        if _has_serve_section(path):
             sources.append(
                 YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_config_section="serve")
             )
