@@ -375,3 +375,48 @@ def _project(folder: Path, data: Path, city: str) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+def test_title_lines_above_the_header_are_skipped_and_written(tmp_path: Path) -> None:
+    data = tmp_path / "export.csv"
+    body = "price;city;date\n250000;Roma;2024-01-31\n180000;Milano;2024-02-15\n"
+    data.write_text("Sales export, County records\nGenerated 2024-05-01\n\n" + body)
+    out = tmp_path / "estimo.yaml"
+    result = runner.invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "skiprows: 3" in text and 'delimiter: ";"' in text
+    loaded = load_dataset(load_config(out))
+    assert loaded.frame["price"].tolist() == [250_000.0, 180_000.0]
+    assert loaded.frame["city"].astype(str).tolist() == ["Roma", "Milano"]
+
+
+def test_a_table_with_title_lines_and_no_skiprows_names_the_option(tmp_path: Path) -> None:
+    from estimo.errors import DataError
+    from estimo.io import read_table
+
+    data = tmp_path / "export.csv"
+    data.write_text("Sales export 2024\n\nprice,city\n1,a\n2,b\n")
+    with pytest.raises(DataError, match=r"2 line\(s\) above its header.*skiprows: 2"):
+        read_table(str(data))
+    assert read_table(str(data), {"skiprows": 2})["price"].tolist() == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("prices", "name", "currency"),
+    [
+        (["1 200 000 zł", "900 000 zł"], "cena", "PLN"),
+        (["R$ 450.000,00", "R$ 1.200.000,00"], "preco", "BRL"),
+        ([350_000, 420_000], "price_usd", "USD"),
+        (["£350,000", "£420,000"], "price", "GBP"),
+        ([350_000, 420_000], "price", "EUR"),  # nothing says: EUR, to check
+    ],
+)
+def test_the_currency_is_read_from_the_prices_or_their_column_name(
+    prices: list, name: str, currency: str
+) -> None:
+    raw = pd.DataFrame({name: prices, "city": ["a", "b"]})
+    text = render_project(infer_project(raw, "x.csv"))
+    line = next(x for x in text.splitlines() if x.strip().startswith("currency:"))
+    assert line.split("#")[0].split(":")[1].strip() == currency
+    assert "# check:" in line

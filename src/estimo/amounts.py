@@ -30,7 +30,7 @@ import re
 import numpy as np
 import pandas as pd
 
-__all__ = ["read_amounts"]
+__all__ = ["currency_written", "read_amounts"]
 
 # one number, digits grouped by . , space or apostrophe, with any non-digit text around it
 _AMOUNT = re.compile(r"^[^0-9\-]*?(-?[0-9](?:[0-9.,' \u00a0\u202f]*[0-9])?)[^0-9]*$")
@@ -92,3 +92,95 @@ def _number(text: str, decimal: str | None) -> float:
         return float(text)
     except ValueError:
         return np.nan
+
+
+# how a currency is written beside an amount or in a column's name, longest first (R$ before $)
+_CURRENCY_SIGNS: tuple[tuple[str, str], ...] = (
+    ("R$", "BRL"),
+    ("A$", "AUD"),
+    ("AU$", "AUD"),
+    ("C$", "CAD"),
+    ("CA$", "CAD"),
+    ("NZ$", "NZD"),
+    ("US$", "USD"),
+    ("€", "EUR"),
+    ("£", "GBP"),
+    ("zł", "PLN"),
+    ("kč", "CZK"),
+    ("₹", "INR"),
+    ("₺", "TRY"),
+    ("$", "USD"),
+)
+_CURRENCY_CODES = frozenset(
+    (
+        "EUR",
+        "USD",
+        "GBP",
+        "PLN",
+        "CZK",
+        "HUF",
+        "CHF",
+        "SEK",
+        "NOK",
+        "DKK",
+        "RON",
+        "BGN",
+        "BRL",
+        "AUD",
+        "CAD",
+        "NZD",
+        "MXN",
+        "ARS",
+        "CLP",
+        "COP",
+        "INR",
+        "TRY",
+        "ZAR",
+        "JPY",
+        "CNY",
+    )
+)
+_CODE_WORD = re.compile(r"(?<![A-Za-z])([A-Za-z]{3})(?![A-Za-z])")
+
+
+def currency_written(
+    values: pd.Series, name: str = "", sample: int = 2000
+) -> tuple[str, str] | None:
+    """The ISO code of the currency a price column is written in, and what said it: a sign
+    or code beside most of its amounts (``"1 200 zł"``, ``"R$ 450.000"``, ``"EUR 300,000"``)
+    or in the column's name (``price_usd``, ``Preço (R$)``); None when nothing says it or
+    the values say several.
+
+    Examples
+    --------
+    >>> currency_written(pd.Series(["450 000 zł", "1 200 000 zł"]))
+    ('PLN', "'zł' beside the amounts")
+    >>> currency_written(pd.Series([350000, 420000]), "price_usd")
+    ('USD', "'usd' in the column name 'price_usd'")
+    >>> currency_written(pd.Series([350000, 420000]), "price") is None
+    True
+    """
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values)):
+        texts = [str(v) for v in values.dropna().head(sample).tolist()]
+        found = [_currency_of_text(t) for t in texts if any(c.isdigit() for c in t)]
+        seen = {f for f in found if f is not None}
+        if len(seen) == 1 and sum(f is not None for f in found) >= 0.5 * len(found):
+            code, written = seen.pop()
+            return code, f"{written!r} beside the amounts"
+    from_name = _currency_of_text(name.replace("_", " "))
+    if from_name is not None:
+        return from_name[0], f"{from_name[1]!r} in the column name {name!r}"
+    return None
+
+
+def _currency_of_text(text: str) -> tuple[str, str] | None:
+    """The currency (code, as written) a piece of text names, or None."""
+    lower = text.lower()
+    for sign, code in _CURRENCY_SIGNS:
+        at = lower.find(sign.lower())
+        if at >= 0:
+            return code, text[at : at + len(sign)]
+    for word in _CODE_WORD.findall(text):
+        if word.upper() in _CURRENCY_CODES:
+            return word.upper(), word
+    return None

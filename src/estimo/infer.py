@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from estimo.amounts import currency_written, read_amounts
 from estimo.load_checks import day_month_order, other_prices, price_derived_columns
 from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
 
@@ -328,6 +329,7 @@ class ProjectGuess:
     as_of: str | None = None
     delimiter: str | None = None
     read_options: dict[str, Any] | None = None
+    currency: str = "EUR"
     extra_features: list[str] | None = None
     """None: every other column (``all``); else the columns kept as features."""
 
@@ -364,6 +366,7 @@ def infer_project(raw: pd.DataFrame, path: str, delimiter: str | None = None) ->
         _infer_operation(raw, guess, taken)
     _infer_units(raw, guess)
     _infer_price_kind(raw, guess)
+    _infer_currency(raw, guess)
     _infer_features(raw, guess, taken)
     for name, source in guess.columns.items():
         if isinstance(source, str) and name not in guess.checks:
@@ -433,8 +436,6 @@ def _usable(raw: pd.DataFrame, name: str, column: Any) -> bool:
     sale price filled on a few rows of a listing table is not the target)."""
     if name != "price":
         return True
-    from estimo.amounts import read_amounts
-
     values = pd.to_numeric(raw[column], errors="coerce")
     if values.gt(0).mean() < 0.5:  # "€350,000": the loader reads such prices too
         values = read_amounts(raw[column].astype(object).where(raw[column].notna(), None))
@@ -649,7 +650,7 @@ def _infer_units(raw: pd.DataFrame, guess: ProjectGuess) -> None:
     column = guess.columns.get("area_m2")
     if not isinstance(column, str):
         return
-    median = float(pd.to_numeric(raw[column], errors="coerce").median())
+    median = float(read_amounts(raw[column]).median())
     named = any(w in normalise(column) for w in ("sqft", "feet", "sqf"))
     if named or median > MEDIAN_SQFT_ABOVE:
         guess.area_unit = "sqft"
@@ -664,7 +665,7 @@ def _infer_price_kind(raw: pd.DataFrame, guess: ProjectGuess) -> None:
     if guess.price_kind not in PRICE_KINDS:  # a column gives the kind of each price
         return
     name_says_rent = any(w in normalise(column) for w in RENT_WORDS)
-    prices = pd.to_numeric(raw[column], errors="coerce")
+    prices = read_amounts(raw[column])
     median = float(prices.median()) if prices.notna().any() else np.nan
     if name_says_rent or median < MEDIAN_RENT_BELOW:
         guess.price_kind = "rent"
@@ -676,6 +677,18 @@ def _infer_price_kind(raw: pd.DataFrame, guess: ProjectGuess) -> None:
         guess.check("price_kind", "the column name says sale prices")
     else:
         guess.check("price_kind", "listing prices assumed (sale, appraisal or rent?)")
+
+
+def _infer_currency(raw: pd.DataFrame, guess: ProjectGuess) -> None:
+    """The currency from a sign or code beside the prices or in the price column's name
+    (``"1 200 zł"``, ``price_usd``); else EUR, marked for the user to check."""
+    column = guess.columns.get("price")
+    written = currency_written(raw[column], column) if isinstance(column, str) else None
+    if written is None:
+        guess.check("currency", "the currency is not in the data")
+        return
+    guess.currency, said = written
+    guess.check("currency", f"read from {said}")
 
 
 def _infer_features(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None:
@@ -695,11 +708,11 @@ def _infer_features(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> 
     candidates = [
         str(c) for c in raw.columns if str(c) not in used and str(c) not in CANONICAL_COLUMNS
     ]
-    prices = pd.to_numeric(raw[price], errors="coerce")
+    prices = read_amounts(raw[price])
     frame = pd.DataFrame({"price": prices.to_numpy(float)})
     for name in ("area_m2", "rooms"):
         if isinstance(guess.columns.get(name), str):
-            values = pd.to_numeric(raw[guess.columns[name]], errors="coerce")
+            values = read_amounts(raw[guess.columns[name]])
             frame[name] = values.to_numpy(float)
     numeric = [
         c
@@ -770,7 +783,7 @@ def render_project(guess: ProjectGuess) -> str:
             continue
         text = _flow(value) if isinstance(value, dict) else _scalar(value)
         lines.append(_commented(f"  {key}: {text}", guess.checks.get(key)))
-    lines.append(_commented("  currency: EUR", "the currency is not in the data"))
+    lines.append(_commented(f"  currency: {guess.currency}", guess.checks.get("currency")))
     if guess.extra_features is None:
         lines.append("  extra_features: all    # every other column is a feature")
     else:
@@ -802,6 +815,8 @@ def _flow(mapping: dict[str, Any]) -> str:
             return "[" + ", ".join(_scalar(x) for x in v) + "]"
         if isinstance(v, dict):
             return _flow(v)
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            return repr(v)  # a number stays a number in YAML
         return _scalar(v)
 
     return "{" + ", ".join(f"{k}: {value(v)}" for k, v in mapping.items()) + "}"

@@ -32,8 +32,11 @@ Examples
 
 from __future__ import annotations
 
+import csv
 import logging
 import os
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -228,7 +231,10 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
         if lower.endswith(CSV_SUFFIXES):
             if lower.endswith(".tsv"):
                 options.setdefault("sep", "\t")
-            return named_as_written(pd.read_csv(path, **options))
+            frame = pd.read_csv(path, **options)
+            if "://" not in path and _title_hint(path, options):
+                raise pd.errors.ParserError("the first line is not the header")
+            return named_as_written(frame)
     except TypeError as exc:  # an option the reader does not take
         raise ConfigError(
             f"data.read_options {options!r} has an option the "
@@ -247,6 +253,9 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
             ],
             header="cannot read the data",
         ) from None
+    except pd.errors.ParserError as exc:
+        hint = _title_hint(path, options)
+        raise DataError([f"{path!r}: {exc}", *hint], header="cannot read the data") from exc
     except (OSError, ValueError, ImportError) as exc:
         raise DataError([f"{path!r}: {exc}"], header="cannot read the data") from exc
     raise DataError(
@@ -256,6 +265,54 @@ def read_table(path: str, read_options: dict[str, Any] | None = None) -> pd.Data
         ],
         header="cannot read the data",
     )
+
+
+def title_lines(lines: list[str], delimiter: str, most: int = 20) -> int:
+    """How many lines above the header are titles: the lines before the first one with the
+    table's usual number of fields (0 when the table starts at once, or when more than
+    ``most`` lines would be skipped).
+
+    Examples
+    --------
+    >>> title_lines(["Sales export 2024", "", "price,city", "1,a", "2,b"], ",")
+    2
+    >>> title_lines(["price,city", "1,a", "2,b"], ",")
+    0
+    """
+    counts = [
+        len(next(csv.reader([line], delimiter=delimiter))) if line.strip() else 0 for line in lines
+    ]
+    body = [c for c in counts if c > 1]
+    if not body:
+        return 0
+    usual = Counter(body).most_common(1)[0][0]
+    first = counts.index(usual)
+    if first == 0 or first > most:
+        return 0
+    header = next(csv.reader([lines[first]], delimiter=delimiter))
+    numbers = sum(bool(re.fullmatch(r"\s*-?[\d.,]+\s*", f)) for f in header)
+    return first if numbers <= len(header) / 2 else 0  # rows longer than the header: not titles
+
+
+def _title_hint(path: str, options: dict[str, Any]) -> list[str]:
+    """A problem naming ``read_options: {skiprows: N}`` when a CSV that cannot be parsed
+    has title lines above its header; else nothing."""
+    import fsspec
+
+    if "skiprows" in options or "header" in options:
+        return []
+    try:
+        with fsspec.open(path, "rb", compression="infer") as handle:
+            sample = handle.read(20_000).decode(options.get("encoding", "utf-8"), "replace")
+    except (OSError, ValueError, LookupError):
+        return []
+    skip = title_lines(sample.splitlines()[:-1], options.get("sep", ","))
+    if not skip:
+        return []
+    return [
+        f"{path!r} has {skip} line(s) above its header (a title?); set data.read_options: "
+        f"{{skiprows: {skip}}} in the project file (`estimo init` finds them)"
+    ]
 
 
 _ENCODINGS = ("cp1252", "cp1250", "latin-1")
