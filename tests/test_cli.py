@@ -337,3 +337,26 @@ def test_index_command_writes_the_table_the_chart_and_the_trend_rule(
     assert "Past the data it carries the last 3 months' trend" in text
     flat = table.loc[~table["carries_trend"], "city"].unique()
     assert all(city in text for city in flat)
+
+
+@pytest.mark.parametrize(
+    ("argv", "option"),
+    [
+        (["train", "{csv}", "--until", "2023-13-01"], "--until"),
+        (["backtest", "{csv}", "--cutoff", "soon"], "--cutoff"),
+        (["evaluate", "{csv}", "--model", "m", "--since", "2023-02-30"], "--since"),
+        (["index", "{csv}", "--until", "yesterday"], "--until"),
+        (["tune", "{csv}", "--until", "13/01/2023"], "--until"),
+        (["monitor", "--since", "May"], "--since"),
+    ],
+)
+def test_a_date_option_that_is_not_a_day_is_a_usage_error_naming_it(
+    tmp_path: Path, canonical_csv: Path, argv: list[str], option: str
+) -> None:
+    """Each read the whole table first, then failed as bad data naming 'cutoff' (or, for
+    `index`, as an unexpected failure)."""
+    argv = [a.format(csv=canonical_csv) for a in argv] + ["--out", str(tmp_path / "o")]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert option in result.output and "expected YYYY-MM-DD" in result.output
+    assert "loaded" not in result.output and not (tmp_path / "o").exists()

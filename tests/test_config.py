@@ -39,6 +39,17 @@ def test_constant_and_date_parts() -> None:
     assert config.data.columns["date"].input_columns == ["Y", "M"]
 
 
+def test_a_date_shaped_value_that_is_no_date_is_named_not_a_crash(tmp_path: Path) -> None:
+    from estimo.config import load_config
+
+    path = tmp_path / "estimo.yaml"
+    path.write_text("data:\n  path: x.csv\nbacktest:\n  cutoff: 2023-13-01\n")
+    with pytest.raises(ConfigError, match=r"backtest.cutoff.*'2023-13-01' is not a date"):
+        load_config(path)
+    path.write_text("data:\n  path: x.csv\nbacktest:\n  cutoff: 2023-12-01\n")  # unquoted
+    assert load_config(path).backtest.cutoff == "2023-12-01"
+
+
 @pytest.mark.parametrize(
     ("raw", "fragment"),
     [
@@ -53,6 +64,8 @@ def test_constant_and_date_parts() -> None:
         ),
         ({"data": {"path": "x"}, "engine": {"n_estimators": 0}}, "engine.n_estimators"),
         ({"data": {"path": "x"}, "modle": {}}, "modle"),
+        ({"data": {"path": "x"}, "backtest": {"cutoff": "yesterday"}}, "backtest.cutoff"),
+        ({"data": {"path": "x"}, "backtest": {"cutoff": "2023-02-30"}}, "backtest.cutoff"),
         ({}, "data"),
     ],
 )

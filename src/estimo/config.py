@@ -203,12 +203,7 @@ class DataConfig(_Strict):
     @field_validator("min_date", "max_date")
     @classmethod
     def _is_date(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                dt.date.fromisoformat(value)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD") from exc
-        return value
+        return a_day(value)
 
     @model_validator(mode="after")
     def _date_window_ordered(self) -> DataConfig:
@@ -227,10 +222,34 @@ class DataConfig(_Strict):
         return self.price_kind in PRICE_KINDS
 
 
+def a_day(value: str | None) -> str | None:
+    """A ``YYYY-MM-DD`` setting, or None (pydantic validator body).
+
+    Raises
+    ------
+    ValueError
+        Naming the value and the expected form.
+    """
+    if value is not None:
+        try:
+            dt.date.fromisoformat(value)
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{value!r} is not a date; expected YYYY-MM-DD") from exc
+    return value
+
+
 class BacktestConfig(_Strict):
     """Out-of-time evaluation settings."""
 
     cutoff: str | None = Field(default=None, description="YYYY-MM-DD; default: last 20 % of dates")
+
+    @field_validator("cutoff", mode="before")
+    @classmethod
+    def _cutoff_is_a_day(cls, value: Any) -> Any:
+        if isinstance(value, dt.date):  # YAML reads an unquoted 2024-04-01 as a date
+            return value.isoformat()
+        return a_day(value) if isinstance(value, str) else value
+
     min_group_size: Annotated[int, Field(gt=0)] = 30
     cv_folds: Annotated[int, Field(ge=2)] = Field(
         default=5, description="folds of the cross-validated backtest (data without dates)"

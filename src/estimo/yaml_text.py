@@ -36,6 +36,19 @@ class UniqueKeyLoader(yaml.SafeLoader):
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
+    def construct_yaml_timestamp(self, node: yaml.ScalarNode) -> Any:
+        """A date as YAML writes one; a value shaped like a date that is not one
+        (``2023-13-01``) stays text, for the setting's own check to name it."""
+        try:
+            return super().construct_yaml_timestamp(node)
+        except ValueError:
+            return self.construct_scalar(node)
+
+
+UniqueKeyLoader.add_constructor(
+    "tag:yaml.org,2002:timestamp", UniqueKeyLoader.construct_yaml_timestamp
+)
+
 
 def read_yaml_file(path: Path, shown: str | None = None) -> Any:
     """The YAML document of a project file, strictly read.

@@ -99,6 +99,29 @@ def _tail(path: str) -> str:
     return f".../{name}" if name else path
 
 
+def day_option(value: str | None) -> str | None:
+    """Typer callback of a date option (``--since``, ``--until``, ``--cutoff``): a
+    ``YYYY-MM-DD`` day, refused as a usage error naming the option (exit 2) before any data
+    is read.
+
+    Examples
+    --------
+    >>> day_option("2024-05-01"), day_option(None)
+    ('2024-05-01', None)
+    """
+    import datetime as dt
+
+    if value is None:
+        return None
+    try:
+        dt.date.fromisoformat(value.strip())
+    except ValueError:
+        raise typer.BadParameter(
+            f"{value!r} is not a date; expected YYYY-MM-DD, e.g. 2024-05-01"
+        ) from None
+    return value.strip()
+
+
 def configure_logging(verbose: bool) -> None:
     """Send log records to stderr through rich; warnings only unless ``verbose``."""
     logging.basicConfig(

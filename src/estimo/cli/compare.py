@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, esc, handle_errors, load
+from estimo.cli._common import console, day_option, err_console, esc, handle_errors, load
 from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.compare_text import label
 from estimo.evaluate.segments import ALL_LABEL, format_metrics_table
@@ -45,11 +45,17 @@ def compare(
     out: OutOpt = Path("runs/compare"),
     since: Annotated[
         str | None,
-        typer.Option(help="score rows dated on/after this date (default: after both windows)"),
+        typer.Option(
+            callback=day_option,
+            help="score rows dated on/after this date (default: after both windows)",
+        ),
     ] = None,
     valuation_date: Annotated[
         str | None,
-        typer.Option(help="bring prices and valuations to this date with the price index"),
+        typer.Option(
+            callback=day_option,
+            help="bring prices and valuations to this date with the price index",
+        ),
     ] = None,
     n_boot: Annotated[int, typer.Option(help="paired bootstrap resamples", min=50)] = 1000,
     seed: Annotated[int, typer.Option(help="seed of the bootstrap")] = 0,

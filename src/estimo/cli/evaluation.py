@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from estimo.bundle_folder import publish_folder, staged_folder
-from estimo.cli._common import console, esc, handle_errors, load
+from estimo.cli._common import console, day_option, esc, handle_errors, load
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
 from estimo.errors import ConfigError, DataError, EstimoError
@@ -43,8 +43,9 @@ def backtest(
     cutoff: Annotated[
         str | None,
         typer.Option(
+            callback=day_option,
             help="first test date, YYYY-MM-DD (default: the project file's, else the "
-            "month that leaves ~20 % of rows after it)"
+            "month that leaves ~20 % of rows after it)",
         ),
     ] = None,
     rolling: Annotated[
@@ -310,7 +311,10 @@ def train(
     data: DataArg,
     out: OutOpt = Path("runs/model"),
     until: Annotated[
-        str | None, typer.Option(help="train on rows dated before this date (default: all)")
+        str | None,
+        typer.Option(
+            callback=day_option, help="train on rows dated before this date (default: all)"
+        ),
     ] = None,
     register: Annotated[
         str | None,
@@ -506,7 +510,8 @@ def evaluate(
     since: Annotated[
         str | None,
         typer.Option(
-            help="score rows dated on/after this date (default: after the model's training window)"
+            callback=day_option,
+            help="score rows dated on/after this date (default: after the model's training window)",
         ),
     ] = None,
 ) -> None:

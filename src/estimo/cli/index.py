@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, handle_errors, load
+from estimo.cli._common import console, day_option, handle_errors, load
 from estimo.index import GLOBAL, PriceIndex
 
 _COLOURS = (
@@ -28,7 +28,8 @@ def index(
         "runs/index"
     ),
     until: Annotated[
-        str | None, typer.Option(help="fit on rows dated before this date (default: all)")
+        str | None,
+        typer.Option(callback=day_option, help="fit on rows dated before this date (default: all)"),
     ] = None,
 ) -> None:
     """Fit the monthly price index per city, print it and plot it (index.html, index.csv)."""

@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, handle_errors, load
+from estimo.cli._common import console, day_option, err_console, handle_errors, load
 from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
 from estimo.registry import ModelManifest, Registry, RegistryError
@@ -270,7 +270,9 @@ def register(
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option(help="end of the training window when the model does not record it"),
+        typer.Option(
+            callback=day_option, help="end of the training window when the model does not record it"
+        ),
     ] = None,
     alias: Annotated[
         str | None, typer.Option(help="point this alias (e.g. challenger) at the new version")
@@ -551,8 +553,9 @@ def promote(
     live_since: Annotated[
         str | None,
         typer.Option(
+            callback=day_option,
             help="outcomes of valuations served since this date (default: "
-            "gate.live_days before today)"
+            "gate.live_days before today)",
         ),
     ] = None,
 ) -> None:

@@ -14,9 +14,8 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, esc, handle_errors, load
+from estimo.cli._common import console, day_option, err_console, handle_errors, load
 from estimo.config import MonitorConfig, load_config
-from estimo.errors import ConfigError
 
 monitor_app = typer.Typer(
     help="Watch live accuracy against appraisals and sales, drift and staleness; alert.",
@@ -75,8 +74,12 @@ def monitor(
         Path | None,
         typer.Option(help="folder or rolling.json of `estimo backtest --rolling` (staleness)"),
     ] = None,
-    since: Annotated[str | None, typer.Option(help="first day of valuations to read")] = None,
-    until: Annotated[str | None, typer.Option(help="read valuations before this day")] = None,
+    since: Annotated[
+        str | None, typer.Option(callback=day_option, help="first day of valuations to read")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(callback=day_option, help="read valuations before this day")
+    ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for the report")] = Path(
         "runs/monitor"
     ),
@@ -103,8 +106,6 @@ def _monitor(
     from estimo.monitor.report import build_report, load_inputs, write_report
     from estimo.monitor.store import ValuationStore
 
-    for option, value in (("--since", since), ("--until", until)):
-        _check_day(option, value)
     settings, url = monitor_settings(config_path, store_url)
     rows = None
     if reference is not None:
@@ -203,17 +204,3 @@ def _upgrade(config_path: Path | None, store_url: str | None) -> None:
         highlight=False,
     )
     store.dispose()
-
-
-def _check_day(option: str, value: str | None) -> None:
-    """Refuse a ``--since``/``--until`` that is not a year-month-day date (usage error)."""
-    import datetime as dt
-
-    if value is None:
-        return
-    try:
-        dt.date.fromisoformat(value.strip())
-    except ValueError:
-        raise ConfigError(
-            f"{option} is {esc(repr(value))}; expected a date such as 2024-05-01"
-        ) from None

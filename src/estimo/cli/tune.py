@@ -20,7 +20,7 @@ import typer
 import yaml
 from rich.table import Table
 
-from estimo.cli._common import console, handle_errors, load
+from estimo.cli._common import console, day_option, handle_errors, load
 from estimo.cli.evaluation import DataArg, OutOpt, prepared_training_rows, rows_before
 from estimo.config import engine_with
 from estimo.errors import ConfigError
@@ -141,8 +141,9 @@ def tune(
     until: Annotated[
         str | None,
         typer.Option(
+            callback=day_option,
             help="tune on rows dated before this date (default: the project's backtest "
-            "cut-off, else every row)"
+            "cut-off, else every row)",
         ),
     ] = None,
     out: OutOpt = Path("runs/tune"),
