@@ -164,6 +164,26 @@ def test_a_body_that_is_not_json_is_named_as_such_and_values_are_shown_as_json(c
     assert refused["errors"][0]["value"] == "true"
 
 
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"city": "Milano", "area_m2": 85, "description": "\\ud800"}',
+        b'{"city": "\\udc00", "area_m2": 85}',
+        b'{"city": "Milano", "area_m2": 85, "\\ud800": 1}',
+    ],
+)
+def test_a_lone_surrogate_escape_is_a_422_naming_it_not_a_500(client, body: bytes) -> None:
+    """JSON allows the escape; echoing the value once failed while writing the answer."""
+    headers = {"content-type": "application/json"}
+    response = client.post("/v1/valuations", content=body, headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    batch = b'{"properties": [{"city": "Roma", "area_m2": 50}, ' + body + b"]}"
+    answer = client.post("/v1/valuations:batch?explain=false", content=batch, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["n_ok"], answer.json()["n_failed"]) == (1, 1)
+
+
 def test_extra_fields_can_be_allowed(bundles: Path) -> None:
     settings = ServeSettings(
         guard=OPEN, model=str(bundles), alias_poll_seconds=0, extra_fields=["pool"]

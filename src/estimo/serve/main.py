@@ -38,6 +38,7 @@ from estimo.serve.model_router import ModelRouter
 from estimo.serve.page.form import reference_of
 from estimo.serve.problems import install_problem_handlers
 from estimo.serve.recording import ServedRecorder
+from estimo.serve.responses import SafeJSONResponse
 from estimo.serve.routers import health, metrics, models, outcomes, page, photos, valuations
 from estimo.serve.settings import ServeSettings, get_settings
 
@@ -111,6 +112,7 @@ def create_app(
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        default_response_class=SafeJSONResponse,
     )
     app.state.settings = settings
     app.state.model_router = model_router

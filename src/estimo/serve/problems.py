@@ -23,11 +23,11 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from estimo.errors import EstimoError
 from estimo.serve.logs import request_id
+from estimo.serve.responses import SafeJSONResponse as JSONResponse
 
 log = logging.getLogger(__name__)
 
@@ -221,6 +221,8 @@ def install_problem_handlers(app: FastAPI) -> None:
             errors = [_error_of(d) for d in detail]  # field-level problems of a router
             names = ", ".join(repr(e["field"]) for e in errors[:5])
             detail = f"{len(errors)} problem(s) with the request: {names}"
+        elif isinstance(detail, list):  # problems in words
+            detail = "; ".join(str(d) for d in detail)
         if exc.status_code == 422 and errors:
             problem = invalid_input(errors)
         else:

@@ -210,9 +210,8 @@ class ValuationsReplica:
     async def __call__(self, request: Any) -> Any:
         """HTTP (see the module docstring): one property, or a batch on a path ending in
         ``:batch``; problems as the FastAPI service's."""
-        from starlette.responses import JSONResponse
-
         from estimo.serve.deps import pick_language
+        from estimo.serve.responses import SafeJSONResponse as JSONResponse
 
         incoming = request.headers.get("x-request-id", "")
         ok = 0 < len(incoming) <= 128 and all(c in _GOOD_ID for c in incoming)
@@ -317,7 +316,7 @@ async def _json_body(request: Any) -> Any:
 
 
 def _problem_response(problem: ProblemError, path: str, headers: dict[str, str]) -> Any:
-    from starlette.responses import JSONResponse
+    from estimo.serve.responses import SafeJSONResponse as JSONResponse
 
     return JSONResponse(
         problem.body(path),

@@ -6,7 +6,6 @@ import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Header, Query
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from estimo.errors import EstimoError
@@ -30,6 +29,7 @@ from estimo.serve.problems import (
     public_text,
     shorten,
 )
+from estimo.serve.responses import SafeJSONResponse as JSONResponse
 from estimo.serve.schemas import (
     EXAMPLE_PROPERTY,
     BatchIn,
