@@ -103,7 +103,11 @@ def test_public_reasons_are_coarse_and_add_up_to_the_public_price() -> None:
 def test_partner_and_internal_answers() -> None:
     full = _answer()
     assert shape_answer(full, "internal") is full
-    assert shape_answer(full, "partner")["explanation"] == full["explanation"]
+    shown = shape_answer(full, "partner")["explanation"]
+    assert {k: v for k, v in shown.items() if k != "text"} == {
+        k: v for k, v in full["explanation"].items() if k != "text"
+    }
+    assert shown["text"]["total"] == full["explanation"]["text"]["total"]
     inner = _answer()
     inner["explanation"]["reasons"][0].update(features=["loc_knn", "lat"], log_effect=0.4)
     partner = shape_answer(inner, "partner")["explanation"]["reasons"][0]
@@ -111,6 +115,28 @@ def test_partner_and_internal_answers() -> None:
     assert "features" in inner["explanation"]["reasons"][0]  # the full answer is not changed
     with pytest.raises(ValueError, match="tier 'vip' is unknown"):
         shape_answer(full, "vip")
+
+
+def test_a_partner_answer_quotes_no_internal_in_its_sentences() -> None:
+    """The partner's fields drop the model and comparables prices, the blend weight and
+    each comparable's adjustments; its sentences once quoted them all to the euro."""
+    full = _answer()
+    full.update(model_price=362_130.0, comps_price=450_840.0, blend_weight=0.055)
+    full["blend_reason"] = "comparables weighed by their similarity"
+    full["comparables"][0].update(adjusted_price=482_864.0, adjustments={"time": 14_620.0})
+    full["explanation"]["text"].update(
+        blend="Our model says €362,130. 8 similar homes nearby point to €450,840 ... 5% ...",
+        comparables_intro="8 similar homes nearby point to €450,840.",
+        comparables=["... it points to €482,864: prices here have risen 3% (+€14,620)."],
+    )
+    partner = shape_answer(full, "partner")
+    text = str(partner)
+    for figure in ("362,130", "450,840", "482,864", "14,620", "5%", "similarity"):
+        assert figure not in text, figure
+    assert "model_price" not in partner and "blend_reason" not in partner
+    assert "adjusted_price" not in partner["comparables"][0]
+    assert partner["explanation"]["text"]["blend"].startswith("We combined our model's price")
+    assert partner["comparables"][0]["price"] == 426_512.0  # the comparables themselves stay
 
 
 @pytest.mark.parametrize(

@@ -2,8 +2,10 @@
 
 * ``internal``: the full answer (reasons as numbers, comparables, sub-model, blend).
 * ``partner``: price, both ranges, confidence, reasons in money, comparables without ids,
-  exact coordinates or adjustments; no model internals (sub-model, model/comparables price,
-  blend weight, FSD, bundle version).
+  exact coordinates or adjustments (nor their adjusted prices); no model internals
+  (sub-model, model/comparables price, blend weight and reason, FSD, bundle version), and
+  no sentence quoting them: the blend in words (:func:`public_blend`), no comparable's
+  sentence.
 * ``public``: what a home owner needs, as :class:`PublicShaping` coarsens it: the price
   (shifted, then rounded), the 80 % range (shifted, rounded outwards), the confidence label,
   the top reasons in money rounded to the same step (with "other factors" making the sum
@@ -63,7 +65,15 @@ __all__ = [
     "shape_answer",
 ]
 
-_PARTNER_DROPS = ("sub_model", "model_price", "comps_price", "blend_weight", "fsd", "model")
+_PARTNER_DROPS = (
+    "sub_model",
+    "model_price",
+    "comps_price",
+    "blend_weight",
+    "blend_reason",
+    "fsd",
+    "model",
+)
 _PUBLIC_KEEPS = ("price", "low", "high", "currency", "confidence", "valuation_date", "warnings")
 _COMPARABLE_PUBLIC = ("area_m2", "rooms", "property_type", "condition")
 
@@ -72,10 +82,21 @@ _COMPARABLE_PUBLIC = ("area_m2", "rooms", "property_type", "condition")
 _REASON_PARTNER = ("key", "label", "amount", "text")
 
 
-def _partner_explanation(explanation: dict[str, Any]) -> dict[str, Any]:
+def _partner_explanation(explanation: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
     """The explanation without the model's internal names (each reason's ``features``,
-    such as ``loc_knn``, and its ``log_effect``)."""
+    such as ``loc_knn``, and its ``log_effect``) and without the sentences that quote what
+    the partner's fields leave out: the blend in words only (:func:`public_blend`: no model
+    or comparables price, no weight), no comparable's sentence (each lists its adjustments
+    in money; the comparables' own fields stay)."""
     out = dict(explanation)
+    if isinstance(out.get("text"), dict):
+        lang = str(out.get("language") or "en")
+        out["text"] = {
+            **out["text"],
+            "blend": public_blend(answer, lang),
+            "comparables_intro": None,
+            "comparables": [],
+        }
     if isinstance(out.get("reasons"), list):
         out["reasons"] = [
             {k: r[k] for k in _REASON_PARTNER if k in r} if isinstance(r, dict) else r
@@ -186,7 +207,7 @@ def shape_answer(
         if "comparables" in out:
             out["comparables"] = [_partner_comparable(c) for c in out["comparables"]]
         if isinstance(out.get("explanation"), dict):
-            out["explanation"] = _partner_explanation(out["explanation"])
+            out["explanation"] = _partner_explanation(out["explanation"], answer)
         return out
     if tier != "public":
         raise ValueError(f"tier {tier!r} is unknown; expected internal, partner or public")
@@ -349,7 +370,7 @@ def _public_explanation(
 
 
 def _partner_comparable(comp: dict[str, Any]) -> dict[str, Any]:
-    drop = {"id", "lat", "lon", "address", "adjustments", "time_factor"}
+    drop = {"id", "lat", "lon", "address", "adjustments", "adjusted_price", "time_factor"}
     return {k: v for k, v in comp.items() if k not in drop}
 
 
