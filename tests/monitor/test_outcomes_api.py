@@ -146,6 +146,12 @@ def test_post_one_or_many_outcomes(store: ValuationStore) -> None:
         ({**SALE, "appraiser_id": "A1"}, ["body"], "only appraisals have an appraiser"),
         ({**SALE, "colour": "red"}, ["body", "colour"], "Extra inputs are not permitted"),
         ([SALE, {**SALE, "date": "soon"}], ["body", 1, "date"], "valid date"),
+        ({**SALE, "date": "2999-01-01"}, ["body", "date"], "an outcome has happened"),
+        ({**SALE, "date": "0024-05-01"}, ["body", "date"], "from 1900-01-01 on"),
+        ({**SALE, "date": "9999-12-31T23:59:00-05:00"}, ["body", "date"], "before 9999"),
+        ({**SALE, "source": "   "}, ["body", "source"], "source is blank"),
+        ({**SALE, "source": "a\u0000b"}, ["body", "source"], "control character"),
+        ({**SALE, "property_id": "x\u0000y"}, ["body", "property_id"], "control character"),
     ],
 )
 def test_bad_outcomes_get_a_422_with_the_field(
@@ -206,3 +212,39 @@ def test_dates_written_as_numbers_need_a_format(tmp_path: Path) -> None:
     )
     with pytest.raises(DataError, match="dates are numbers"):
         read_outcomes(str(path))
+
+
+def test_the_same_new_outcome_sent_twice_at_once_is_stored_once(store: ValuationStore) -> None:
+    """Two writers (a client retrying a slow post, two importers) of the same outcomes:
+    the second one's insert met the first one's rows (a 500 on PostgreSQL)."""
+    import threading
+
+    rows = [{**SALE, "property_id": f"P-{i}"} for i in range(50)]
+    results: list[dict] = []
+    barrier = threading.Barrier(2)
+
+    def write() -> None:
+        barrier.wait()
+        results.append(store.record_outcomes(rows))
+
+    for _ in range(5):
+        threads = [threading.Thread(target=write) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        rows = [{**r, "property_id": r["property_id"] + "x"} for r in rows]  # new ones
+    assert len(results) == 10
+    assert sum(r["inserted"] for r in results) == 250 == store.count_outcomes()
+    assert all(r["inserted"] + r["unchanged"] == 50 for r in results)
+
+
+def test_an_imported_outcome_in_the_future_or_with_a_control_character_is_refused(
+    store: ValuationStore,
+) -> None:
+    from estimo.errors import DataError
+
+    for bad in ({**SALE, "date": "2999-01-01"}, {**SALE, "source": "a\x00b"}):
+        with pytest.raises(DataError, match="row 0: (date|source)"):
+            store.record_outcomes([bad])
+    assert store.count_outcomes() == 0

@@ -39,11 +39,13 @@ from pydantic import (
     Field,
     TypeAdapter,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from estimo.errors import DataError
+from estimo.monitor.rows import check_outcome_date, utc_naive
 
 __all__ = ["MAX_OUTCOMES", "OutcomeIn", "OutcomesAnswer", "outcomes_router"]
 
@@ -73,6 +75,26 @@ class OutcomeIn(BaseModel):
         if isinstance(value, bool | int | float):
             raise ValueError("expected a date such as '2024-05-01', not a number")
         return value
+
+    @field_validator("date", mode="after")
+    @classmethod
+    def _happened(cls, value: dt.date | dt.datetime) -> dt.date | dt.datetime:
+        # the store's own checks, as field errors: a date past tomorrow or before 1900, a
+        # time zone that moves it past the last day Python knows
+        stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
+        check_outcome_date(utc_naive(stamp, "date"))
+        return value
+
+    @field_validator("source", "property_id", "request_id", "appraiser_id", mode="after")
+    @classmethod
+    def _plain_text(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError(f"{info.field_name} is blank; expected a non-empty text")
+        if any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise ValueError(f"{info.field_name} holds a control character; expected plain text")
+        return value.strip()
 
     @field_validator("price")
     @classmethod

@@ -25,6 +25,7 @@ import datetime as dt
 import hashlib
 import json
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -55,7 +56,12 @@ def utc_naive(value: Any, field: str) -> dt.datetime:
     if isinstance(value, dt.datetime) and not isinstance(value, pd.Timestamp):
         if value.tzinfo is None:
             return value
-        return value.astimezone(dt.UTC).replace(tzinfo=None)
+        try:
+            return value.astimezone(dt.UTC).replace(tzinfo=None)
+        except OverflowError:  # 9999-12-31T23:59-05:00 is past the last day Python knows
+            raise ValueError(
+                f"{field} is {_shown(str(value))}; expected a date before 9999"
+            ) from None
     if value is None or (isinstance(value, float) and math.isnan(value)):
         raise ValueError(f"{field} is missing; expected a date or an ISO date-time")
     if isinstance(value, bool | int | float | np.number):  # never nanoseconds since 1970
@@ -90,6 +96,8 @@ def _text(value: Any, field: str, max_len: int, required: bool = False) -> str |
         if required:
             raise ValueError(f"{field} is {value!r}; expected a non-empty text")
         return None
+    if _CONTROL.search(text):
+        raise ValueError(f"{field} is {_shown(text)}; expected text without control characters")
     if len(text) > max_len:
         raise ValueError(f"{field} is {_shown(value)}; expected at most {max_len} characters")
     return text
@@ -199,6 +207,40 @@ def outcome_key(
     return hashlib.sha1("\x1f".join(parts).encode("utf-8")).hexdigest()
 
 
+#: control characters (NUL, escapes, ...) that no id or source holds; tab and newlines too
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+#: the earliest outcome date taken: a year such as 0001 or 1024 is a typing error
+FIRST_OUTCOME_DATE = dt.datetime(1900, 1, 1)
+
+
+def check_outcome_date(date: dt.datetime, field: str = "date") -> dt.datetime:
+    """An outcome's date (naive UTC), refused when it cannot have happened yet (after
+    tomorrow, today's time zones allowed for) or is before 1900: such a date would pair the
+    outcome with whichever valuation came last.
+
+    Examples
+    --------
+    >>> check_outcome_date(dt.datetime(2024, 5, 1))
+    datetime.datetime(2024, 5, 1, 0, 0)
+    >>> check_outcome_date(dt.datetime(2999, 1, 1))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: date is 2999-01-01; an outcome has happened: expected a date by ...
+    """
+    latest = dt.datetime.now(dt.UTC).replace(tzinfo=None) + dt.timedelta(days=1)
+    if date > latest:
+        raise ValueError(
+            f"{field} is {date.date().isoformat()}; an outcome has happened: expected a date "
+            f"by {latest.date().isoformat()}"
+        )
+    if date < FIRST_OUTCOME_DATE:
+        raise ValueError(
+            f"{field} is {date.date().isoformat()}; expected a date from "
+            f"{FIRST_OUTCOME_DATE.date().isoformat()} on"
+        )
+    return date
+
+
 def outcome_row(row: Mapping[str, Any], recorded_at: dt.datetime | None = None) -> dict[str, Any]:
     """An ``outcomes`` row: ``kind``, ``price``, ``date``, ``source`` and at least one of
     ``property_id`` / ``request_id``; optional ``appraiser_id``.
@@ -218,7 +260,7 @@ def outcome_row(row: Mapping[str, Any], recorded_at: dt.datetime | None = None) 
     request_id = _text(row.get("request_id"), "request_id", 64)
     if property_id is None and request_id is None:
         raise ValueError("property_id and request_id are both missing; give at least one")
-    date = utc_naive(row.get("date"), "date")
+    date = check_outcome_date(utc_naive(row.get("date"), "date"))
     source = _text(row.get("source"), "source", 128, required=True)
     appraiser_id = _text(row.get("appraiser_id"), "appraiser_id", 128)
     if kind != "appraisal" and appraiser_id is not None:

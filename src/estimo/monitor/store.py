@@ -45,7 +45,7 @@ from sqlalchemy import (
     type_coerce,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 
 from estimo.errors import ConfigError, EstimoError
@@ -59,6 +59,7 @@ __all__ = ["StoreError", "ValuationStore", "safe_url"]
 
 # Rows per INSERT statement batch (bounded memory, and SQLite's variable limit).
 _CHUNK = 5_000
+_OUTCOME_ATTEMPTS = 3  # a concurrent writer of the same outcome: read again, write again
 _ALL_VALUATION_COLUMNS = (
     "request_id",
     "served_at",
@@ -281,8 +282,24 @@ class ValuationStore:
         now = recorded_at or dt.datetime.now(dt.UTC).replace(tzinfo=None)
         checked = check_rows(rows, lambda r: outcome_row(r, now), "outcomes")
         unique = {r["outcome_key"]: r for r in checked}  # the last of duplicates in one batch
+        for attempt in range(_OUTCOME_ATTEMPTS):
+            try:
+                inserted, updated = self._write_outcomes(unique)
+                break
+            except IntegrityError:  # another writer stored one of these keys meanwhile
+                if attempt == _OUTCOME_ATTEMPTS - 1:
+                    raise
+                log.info("outcomes: a concurrent writer stored the same outcome; retrying")
+        return {
+            "inserted": inserted,
+            "updated": updated,
+            "unchanged": len(checked) - inserted - updated,
+        }
+
+    def _write_outcomes(self, unique: dict[str, dict[str, Any]]) -> tuple[int, int]:
+        """Insert the outcomes not stored yet and update the known ones whose price
+        changed, in one transaction; (inserted, updated)."""
         table = self.tables.outcomes
-        counts = {"inserted": 0, "updated": 0, "unchanged": len(checked) - len(unique)}
         keys = list(unique)
         with self.engine.begin() as connection:
             known: dict[str, float] = {}
@@ -302,10 +319,7 @@ class ValuationStore:
                     .where(table.c.outcome_key == row["outcome_key"])
                     .values(price=row["price"], recorded_at=row["recorded_at"])
                 )
-        counts["inserted"] = len(new)
-        counts["updated"] = len(changed)
-        counts["unchanged"] += len(unique) - len(new) - len(changed)
-        return counts
+        return len(new), len(changed)
 
     # ------------------------------------------------------------------ reading
     def count_valuations(self) -> int:
