@@ -187,3 +187,30 @@ def test_security_headers_on_the_page_a_404_and_the_docs(
         assert headers["referrer-policy"] == "no-referrer"
         assert "frame-ancestors 'none'" in headers["content-security-policy"]
         assert {name.decode() for name, _ in SECURITY_HEADERS} <= set(headers)
+
+
+@pytest.mark.parametrize(
+    ("header", "trust", "hops", "expected"),
+    [
+        ("made.up.1, 203.0.113.7", True, 1, "203.0.113.7"),  # the proxy appended the peer
+        ("203.0.113.7", True, 1, "203.0.113.7"),
+        ("made.up, 203.0.113.7, 10.0.0.5", True, 2, "203.0.113.7"),  # CDN, then ingress
+        ("203.0.113.7", True, 3, "203.0.113.7"),  # fewer hops than proxies: the leftmost
+        ("made.up, 203.0.113.7", False, 1, "198.51.100.1"),  # not trusted: the TCP peer
+        ("", True, 1, "198.51.100.1"),
+    ],
+)
+def test_the_client_address_is_never_a_hop_the_client_wrote(
+    header: str, trust: bool, hops: int, expected: str
+) -> None:
+    """A client rotating a made-up first hop once got a fresh address limit per request."""
+    from starlette.requests import Request
+
+    from estimo.serve.guard import client_address
+
+    scope = {
+        "type": "http",
+        "headers": [(b"x-forwarded-for", header.encode())] if header else [],
+        "client": ("198.51.100.1", 5000),
+    }
+    assert client_address(Request(scope), trust, hops) == expected

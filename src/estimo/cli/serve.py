@@ -111,6 +111,7 @@ def _serve(registry: str | None, model: Path | None, given: dict[str, Any]) -> N
         port=port,
         workers=workers,
         log_config=None,
+        proxy_headers=False,  # the client address is the guard's to read (trust_forwarded_for)
     )
 
 

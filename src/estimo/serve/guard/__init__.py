@@ -243,13 +243,16 @@ def get_guard(request: Request) -> Guard:
     return request.app.state.guard
 
 
-def client_address(request: Request, trust_forwarded_for: bool) -> str:
-    """The caller's address (the first ``X-Forwarded-For`` hop when trusted)."""
+def client_address(request: Request, trust_forwarded_for: bool, hops: int = 1) -> str:
+    """The caller's address: the TCP peer's, or, behind ``hops`` proxies that each append
+    the address they saw to ``X-Forwarded-For`` (trusted), the hop ``hops`` from the right.
+    Hops further left were written by the client and are never taken (a client rotating a
+    made-up first hop would get a fresh limit with each request)."""
     if trust_forwarded_for:
         forwarded = request.headers.get("x-forwarded-for", "")
-        first = forwarded.split(",")[0].strip()
-        if first:
-            return first[:64]
+        seen = [h.strip() for h in forwarded.split(",") if h.strip()]
+        if seen:
+            return seen[-min(hops, len(seen))][:64]
     return request.client.host if request.client else "unknown"
 
 
@@ -265,7 +268,9 @@ def get_client(
     presented = x_api_key
     if not presented and authorization and authorization.lower().startswith("bearer "):
         presented = authorization[7:].strip()
-    address = client_address(request, guard.settings.trust_forwarded_for)
+    address = client_address(
+        request, guard.settings.trust_forwarded_for, guard.settings.forwarded_hops
+    )
     return guard.identify(presented, address)
 
 

@@ -38,7 +38,9 @@ CAPTCHA_FIELDS = (
 
 def page_client(request: Request, guard: Guard) -> Client:
     """The page visitor as a client of the guard (anonymous, ``page_tier``)."""
-    address = client_address(request, guard.settings.trust_forwarded_for)
+    address = client_address(
+        request, guard.settings.trust_forwarded_for, guard.settings.forwarded_hops
+    )
     return Client(f"anon:{address}", guard.settings.page_tier, address)
 
 

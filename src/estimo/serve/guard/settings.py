@@ -165,6 +165,14 @@ class GuardSettings(BaseModel):
         default=False,
         description="take the client address from X-Forwarded-For (only behind a proxy)",
     )
+    forwarded_hops: int = Field(
+        default=1,
+        ge=1,
+        le=10,
+        description="proxies in front of the service that append to X-Forwarded-For: the "
+        "address is that many hops from the right (hops further left are the client's own "
+        "words)",
+    )
     captcha_verifier: str | None = Field(
         default=None, description="'package.module:factory' of the captcha verifier"
     )
