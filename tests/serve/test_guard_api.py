@@ -60,8 +60,13 @@ def test_each_tier_sees_its_answer(keyed) -> None:
     assert partner["explanation"]["reasons"] == [
         {k: r[k] for k in ("key", "label", "amount", "text")} for r in reasons
     ]  # the same reasons without the model's feature names and log effects
-    same = {k: v for k, v in full["explanation"].items() if k != "reasons"}
-    assert {k: v for k, v in partner["explanation"].items() if k != "reasons"} == same
+    same = {k: v for k, v in full["explanation"].items() if k not in ("reasons", "text")}
+    assert {k: v for k, v in partner["explanation"].items() if k not in ("reasons", "text")} == same
+    said, told = full["explanation"]["text"], partner["explanation"]["text"]
+    assert {k: told[k] for k in ("reasons", "total", "confidence")} == {
+        k: said[k] for k in ("reasons", "total", "confidence")
+    }
+    assert told["comparables"] == [] and "%" not in told["blend"]  # no figure of the blend
     assert all("id" not in c and "adjustments" not in c for c in partner["comparables"])
     assert set(public) <= {
         "price", "low", "high", "currency", "confidence", "valuation_date", "warnings",

@@ -214,3 +214,24 @@ def test_the_client_address_is_never_a_hop_the_client_wrote(
         "client": ("198.51.100.1", 5000),
     }
     assert client_address(Request(scope), trust, hops) == expected
+
+
+def test_an_unreachable_limits_store_is_a_503_and_not_ready(
+    bundles: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Redis gone: every valuation was a bare 500 'internal' while /readyz said ready."""
+    from fastapi.testclient import TestClient
+
+    app = _app(bundles, tmp_path, anonymous_tier="public", limits_storage="redis://127.0.0.1:1")
+    with TestClient(app) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["type"] == "urn:estimo:problem:limits-unavailable"
+        for _ in range(3):
+            answer = client.post("/v1/valuations", json=PROPERTY)
+            assert answer.status_code == 503, answer.text
+            assert answer.json()["type"] == "urn:estimo:problem:limits-unavailable"
+            assert answer.headers["retry-after"] == "5"
+        assert client.get("/healthz").status_code == 200  # alive: not restarted for it
+    lines = [r for r in caplog.records if "limits storage" in r.getMessage()]
+    assert len(lines) == 1 and "redis://127.0.0.1:1" in lines[0].getMessage()  # once a minute

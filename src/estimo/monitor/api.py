@@ -45,7 +45,6 @@ from pydantic import (
 )
 
 from estimo.errors import DataError
-from estimo.monitor.rows import check_outcome_date, utc_naive
 
 __all__ = ["MAX_OUTCOMES", "OutcomeIn", "OutcomesAnswer", "outcomes_router"]
 
@@ -81,6 +80,8 @@ class OutcomeIn(BaseModel):
     def _happened(cls, value: dt.date | dt.datetime) -> dt.date | dt.datetime:
         # the store's own checks, as field errors: a date past tomorrow or before 1900, a
         # time zone that moves it past the last day Python knows
+        from estimo.monitor.rows import check_outcome_date, utc_naive  # pandas: on first use
+
         stamp = value if isinstance(value, dt.datetime) else dt.datetime.combine(value, dt.time())
         check_outcome_date(utc_naive(stamp, "date"))
         return value

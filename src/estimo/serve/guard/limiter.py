@@ -15,14 +15,36 @@ True
 
 from __future__ import annotations
 
+import logging
 import math
 import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
-__all__ = ["Limiter"]
+from estimo.serve.problems import ProblemError
+
+__all__ = ["Limiter", "limits_unavailable"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+#: seconds between two log lines of an unreachable limits storage (not one per request)
+_LOG_EVERY = 60.0
+
+
+def limits_unavailable(storage: str) -> ProblemError:
+    """The 503 problem of a request whose limits cannot be counted: the service fails
+    closed (no request passes uncounted) and says so, with ``Retry-After``."""
+    return ProblemError(
+        503,
+        "limits-unavailable",
+        "Limits unavailable",
+        "the rate-limit store cannot be reached; try again shortly",
+        headers={"Retry-After": "5"},
+    )
 
 
 class Limiter:
@@ -37,10 +59,37 @@ class Limiter:
     """
 
     def __init__(self, storage: str = "memory://", namespace: str = "estimo") -> None:
+        self.url = storage
         self.storage = storage_from_string(storage)
         self.strategy = MovingWindowRateLimiter(self.storage)
         self.namespace = namespace
         self._parsed: dict[str, list[RateLimitItem]] = {}
+        self._logged_at = -math.inf
+
+    def reachable(self) -> bool:
+        """Whether the storage answers (readiness: a pod whose limits cannot be counted
+        can answer no valuation)."""
+        try:
+            return bool(self.storage.check())
+        except Exception:  # any failure of the storage means "no"
+            return False
+
+    def _counted(self, step: Callable[[], T]) -> T:
+        """``step`` on the storage; a storage that fails (Redis gone, a timeout) becomes the
+        503 problem of :func:`limits_unavailable`, logged at most once a minute."""
+        try:
+            return step()
+        except Exception as exc:  # the storage client raises its own types
+            now = time.monotonic()
+            if now - self._logged_at >= _LOG_EVERY:
+                self._logged_at = now
+                log.error(
+                    "the limits storage %s cannot be reached (%s: %s); answering 503",
+                    _without_password(self.url),
+                    type(exc).__name__,
+                    exc,
+                )
+            raise limits_unavailable(self.url) from None
 
     def _items(self, limit: str) -> list[RateLimitItem]:
         if limit not in self._parsed:
@@ -58,9 +107,8 @@ class Limiter:
         for item in sorted(self._items(limit), key=lambda i: i.get_expiry()):
             if cost > item.amount:
                 return float(item.get_expiry())
-            if not self.strategy.test(item, self.namespace, *identity, cost=cost):
-                reset = self.strategy.get_window_stats(item, self.namespace, *identity).reset_time
-                return max(1.0, math.ceil(reset - time.time()))
+            if not self._counted(lambda i=item: self._test(i, identity, cost)):
+                return self._wait_of(item, identity)
         return None
 
     def hit(self, limit: str, *identity: str, cost: int = 1) -> float | None:
@@ -72,7 +120,32 @@ class Limiter:
         for item in sorted(self._items(limit), key=lambda i: i.get_expiry()):
             if cost > item.amount:  # can never pass: wait a whole window
                 return float(item.get_expiry())
-            if not self.strategy.hit(item, self.namespace, *identity, cost=cost):
-                reset = self.strategy.get_window_stats(item, self.namespace, *identity).reset_time
-                return max(1.0, math.ceil(reset - time.time()))
+            if not self._counted(lambda i=item: self._hit(i, identity, cost)):
+                return self._wait_of(item, identity)
         return None
+
+    def _test(self, item: RateLimitItem, identity: tuple[str, ...], cost: int) -> bool:
+        return bool(self.strategy.test(item, self.namespace, *identity, cost=cost))
+
+    def _hit(self, item: RateLimitItem, identity: tuple[str, ...], cost: int) -> bool:
+        return bool(self.strategy.hit(item, self.namespace, *identity, cost=cost))
+
+    def _wait_of(self, item: RateLimitItem, identity: tuple[str, ...]) -> float:
+        stats: Any = self._counted(
+            lambda: self.strategy.get_window_stats(item, self.namespace, *identity)
+        )
+        return max(1.0, math.ceil(stats.reset_time - time.time()))
+
+
+def _without_password(url: str) -> str:
+    """A storage URL as a log line may show it (``redis://:secret@host`` -> ``redis://***@host``).
+
+    Examples
+    --------
+    >>> _without_password("redis://:s3cret@cache:6379/0")
+    'redis://***@cache:6379/0'
+    """
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"

@@ -7,6 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from estimo.serve.deps import ModelRouterDep
+from estimo.serve.guard import GuardDep
+from estimo.serve.guard.limiter import limits_unavailable
 from estimo.serve.problems import ProblemError
 from estimo.serve.schemas import ProblemOut
 
@@ -30,7 +32,7 @@ def healthz() -> dict[str, Any]:
         200: {"content": {"application/json": {"example": {"status": "ready", "loaded": 3}}}},
         503: {
             "model": ProblemOut,
-            "description": "still preloading",
+            "description": "still preloading, or the rate-limit store cannot be reached",
             "content": {
                 "application/problem+json": {
                     "example": {
@@ -46,8 +48,11 @@ def healthz() -> dict[str, Any]:
         },
     },
 )
-def readyz(model_router: ModelRouterDep) -> dict[str, Any]:
-    """200 once the configured hot cities are loaded (readiness and startup probes)."""
+def readyz(model_router: ModelRouterDep, guard: GuardDep) -> dict[str, Any]:
+    """200 once the configured hot cities are loaded and while the rate-limit store answers
+    (readiness and startup probes: a pod that cannot count limits answers nothing)."""
+    if not guard.limiter.reachable():
+        raise limits_unavailable(guard.limiter.url)
     if not model_router.ready:
         raise ProblemError(
             503,
