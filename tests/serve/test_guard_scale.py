@@ -118,3 +118,23 @@ def test_a_request_one_limit_refuses_is_charged_to_no_other():
     guard.admit(second, query)  # the address's second request
     with pytest.raises(ProblemError):
         guard.admit(second, query)  # the key's limit again
+
+
+def test_a_sweep_spread_over_several_keys_from_one_address_is_still_caught(market) -> None:
+    """Five keys from one address each stayed under the detector's minimum (194 answers of
+    a one-feature sweep, no audit line); the address is watched too."""
+    guard = Guard(GuardSettings(**LOOSE, extraction={"min_queries": 20}))
+    base = _honest_queries(market, 1)[0]
+    keys = [Client(f"key:k{i}", "public", "10.0.0.9") for i in range(5)]
+    refused_at = None
+    for step in range(100):
+        query = {**base, "area_m2": 40 + step}
+        try:
+            guard.admit(keys[step % 5], [query])
+        except ProblemError as exc:
+            refused_at = step
+            assert exc.status in (403, 429)
+            break
+    assert refused_at is not None and refused_at < 40  # each key saw at most 8 queries
+    other = Client("key:k9", "public", "10.0.0.10")  # another address is not refused
+    guard.admit(other, [_honest_queries(market, 1)[0]])

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 
 from estimo.serve.guard.captcha import CaptchaVerifier, load_verifier
-from estimo.serve.guard.extraction import AuditLog, ExtractionDetector, FeatureScale
+from estimo.serve.guard.extraction import SEVERITY, AuditLog, ExtractionDetector, FeatureScale
 from estimo.serve.guard.keys import KeyStore
 from estimo.serve.guard.limiter import Limiter
 from estimo.serve.guard.settings import DEFAULT_KEYS_URL, GuardSettings
@@ -185,6 +185,12 @@ class Guard:
         if not s.extraction.enabled or client.tier in s.extraction.exempt_tiers:
             return
         verdict = self.detector.observe(client.identity, records)
+        if client.identity != f"anon:{client.address}":
+            # a keyed client is watched per address too: a sweep spread over several keys
+            # from one address is still one sweep; the stricter verdict applies
+            shared = self.detector.observe(f"address:{client.address}", records)
+            if SEVERITY[shared.action] > SEVERITY[verdict.action]:
+                verdict = shared
         if verdict.action == "block":
             raise ProblemError(
                 403,
