@@ -45,6 +45,17 @@ def test_a_key_is_required_and_checked(keyed) -> None:
     assert client.get("/healthz").status_code == 200  # health needs no key
 
 
+def test_the_list_of_models_is_for_internal_keys(keyed) -> None:
+    """Versions, bundle layout and request counts were open to anyone without a key."""
+    client, keys, _ = keyed
+    assert client.get("/v1/models").status_code == 401
+    for tier in ("partner", "public"):
+        refused = client.get("/v1/models", headers={"X-API-Key": keys[tier]})
+        assert refused.status_code == 403 and tier in refused.json()["detail"]
+    shown = client.get("/v1/models", headers={"X-API-Key": keys["internal"]})
+    assert shown.status_code == 200 and shown.json()["bundles"]
+
+
 def test_each_tier_sees_its_answer(keyed) -> None:
     client, keys, _ = keyed
     answers = {

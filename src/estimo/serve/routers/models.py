@@ -7,7 +7,9 @@ from typing import Any
 from fastapi import APIRouter
 
 from estimo.serve.deps import ModelRouterDep
-from estimo.serve.schemas import ModelsOut
+from estimo.serve.guard import ClientDep
+from estimo.serve.problems import ProblemError
+from estimo.serve.schemas import ModelsOut, ProblemOut
 
 router = APIRouter(prefix="/v1", tags=["models"])
 
@@ -48,9 +50,20 @@ EXAMPLE = {
     "/models",
     summary="Bundles, versions, cities and memory",
     response_model=ModelsOut,
-    responses={200: {"content": {"application/json": {"example": EXAMPLE}}}},
+    responses={
+        200: {"content": {"application/json": {"example": EXAMPLE}}},
+        403: {"model": ProblemOut, "description": "a partner or public key"},
+    },
 )
-def list_models(model_router: ModelRouterDep) -> dict[str, Any]:
+def list_models(model_router: ModelRouterDep, client: ClientDep) -> dict[str, Any]:
     """Every bundle of the catalog: version, state (loaded, not loaded, broken), cities,
-    measured memory, load time and requests served."""
+    measured memory, load time and requests served; for internal keys only (versions and
+    traffic are the operator's, not a client's)."""
+    if client.tier != "internal":
+        raise ProblemError(
+            403,
+            "forbidden",
+            "Forbidden",
+            f"the list of models is for internal keys; this client's tier is {client.tier!r}",
+        )
     return model_router.snapshot()
