@@ -360,3 +360,17 @@ def test_a_date_option_that_is_not_a_day_is_a_usage_error_naming_it(
     assert result.exit_code == 2, result.output
     assert option in result.output and "expected YYYY-MM-DD" in result.output
     assert "loaded" not in result.output and not (tmp_path / "o").exists()
+
+
+def test_city_names_are_printed_as_written_not_as_markup(tmp_path: Path, clean_market) -> None:
+    """'Milano [centro]' printed as 'Milano ' and '[bold]Roma' as a bold 'Roma'."""
+    frame = clean_market.frame.copy()
+    frame["city"] = frame["city"].replace({"Milano": "Milano [centro]", "Roma": "[bold]Roma"})
+    data = tmp_path / "market.csv"
+    frame.to_csv(data, index=False)
+    backtest = runner.invoke(app, ["backtest", str(data), "--out", str(tmp_path / "b")])
+    assert backtest.exit_code == 0, backtest.output
+    index = runner.invoke(app, ["index", str(data), "--out", str(tmp_path / "i")])
+    assert index.exit_code == 0, index.output
+    for output in (backtest.output, index.output):  # a narrow table may wrap a name
+        assert "[centro]" in output and "[bold]Roma" in output, output

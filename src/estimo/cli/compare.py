@@ -159,10 +159,10 @@ def print_comparison(result: Comparison) -> None:
         cities.add_column(header, justify="right")
     for _, row in result.by_city.iterrows():
         if row["too_small"]:
-            cities.add_row(row["city"], str(row["n"]), f"too small (n={row['n']})", "", "", "")
+            cities.add_row(esc(row["city"]), str(row["n"]), f"too small (n={row['n']})", "", "", "")
             continue
         cities.add_row(
-            row["city"],
+            esc(row["city"]),
             str(row["n"]),
             _pct(row[f"{primary}_a"]),
             _pct(row[f"{primary}_b"]),
@@ -322,7 +322,7 @@ def print_rolling(result: RollingResult) -> None:
         by_age = advice["pe10_by_age"]
         every = advice["retrain_every_months"]
         table.add_row(
-            city,
+            esc(city),
             *[_pct(by_age.get(int(age), float("nan"))) for age in ages],
             _pts(advice["pe10_change_per_month"]),
             "–"

@@ -329,7 +329,7 @@ def train(
         str,
         typer.Option(
             help="where the city models are trained: local (threads) or ray (Ray tasks, the "
-            "same models; a cluster from RAY_ADDRESS; needs estimo[ray])"
+            "same models; a cluster from RAY_ADDRESS; needs estimo\\[ray])"
         ),
     ] = "local",
 ) -> None:
@@ -385,7 +385,9 @@ def _train(
         f"sub-models; saved the valuation pipeline to {out} (with quality/)"
     )
     served = pd.Series({c: r["served_by"] for c, r in engine.routing_.items()})
-    console.print("sub-model per city: " + ", ".join(f"{c} -> {s}" for c, s in served.items()))
+    console.print(
+        "sub-model per city: " + ", ".join(f"{esc(c)} -> {esc(s)}" for c, s in served.items())
+    )
 
 
 def _check_registry_writable(url: str) -> None:

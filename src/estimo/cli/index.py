@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, handle_errors, load
+from estimo.cli._common import console, day_option, esc, handle_errors, load
 from estimo.index import GLOBAL, PriceIndex
 
 _COLOURS = (
@@ -82,7 +82,7 @@ def _rich_table(table: pd.DataFrame) -> Table:
     out = Table(title="price index per city (1.00 = last month)")
     out.add_column("month")
     for name in names:
-        out.add_column(name, justify="right")
+        out.add_column(esc(name), justify="right")
     for month, row in wide.iterrows():
         out.add_row(f"{month:%Y-%m}", *[f"{row[n]:.3f}" for n in names])
     return out

@@ -316,5 +316,5 @@ def _print_summary(report: dict[str, Any], labeler: Labeler) -> None:
             f"{locale.money(item['mean_abs_amount'], report['currency'])}"
             for item in city["importance"][:3]
         )
-        table.add_row(city["city"], top)
+        table.add_row(esc(city["city"]), esc(top))
     console.print(table)

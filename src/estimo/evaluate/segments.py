@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from rich.markup import escape
 from rich.table import Table
 
 from estimo.evaluate.metrics import (
@@ -236,7 +237,7 @@ def format_metrics_table(df: pd.DataFrame, *, title: str | None = None) -> Table
         table.add_column(header, justify="right")
     groups = _group_iaao_failures(df, by_cols)
     for _, row in df.iterrows():
-        labels = [str(row[col]) for col in by_cols]
+        labels = [escape(str(row[col])) for col in by_cols]  # data as written, not markup
         n = int(row["n"])
         if bool(row["too_small"]):
             table.add_row(*labels, str(n), f"too small (n={n})", "", "", "", "")
