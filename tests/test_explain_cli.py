@@ -103,6 +103,24 @@ def test_value_from_a_file_with_html(model_dir, tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["explanation_1.html", "explanation_2.html"]
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("props.csv", "id,city,area_m2\n007,Milano,80\n"),
+        ("props.json", '[{"id": "007", "city": "Milano", "area_m2": 80}]'),
+        ("one.json", '{"id": "007", "city": "Milano", "area_m2": 80}'),  # one object
+    ],
+)
+def test_value_from_a_file_keeps_the_id_as_written(model_dir, tmp_path, name, text):
+    """A CSV or JSON file's "007" came back as 7 (a single JSON object was refused)."""
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    result = runner.invoke(app, ["value", "-m", str(model_dir), "-f", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    (answer,) = json.loads(result.output)
+    assert answer["valuation"]["subject_id"] == "007"
+
+
 def test_explain_writes_the_report_and_a_reference_used_by_value(model_dir, data_csv, tmp_path):
     out = tmp_path / "explain"
     result = runner.invoke(

@@ -171,13 +171,31 @@ def _file_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
+def _json_records(path: Path) -> pd.DataFrame:
+    """A JSON file of one property (an object) or a list of them, each value as written
+    (pandas' JSON reader turns an id such as "007" into 7 and date-like text into dates).
+
+    Raises
+    ------
+    ValueError
+        If the file is not JSON, or holds something else than objects.
+    """
+    import json
+
+    content = json.loads(path.read_text(encoding="utf-8"))
+    items = [content] if isinstance(content, dict) else content
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ValueError("expected a JSON object or a list of objects")
+    return pd.DataFrame.from_records(items)
+
+
 def _read_file(path: Path) -> pd.DataFrame:
     if not path.is_file():
         raise ConfigError(f"--file {esc(path)!r} is not a file")
     suffix = path.suffix.lower()
     readers = {
-        ".csv": pd.read_csv,
-        ".json": lambda p: pd.read_json(p, orient="records"),
+        ".csv": lambda p: pd.read_csv(p, dtype={"id": str}),  # an id as written: "007"
+        ".json": _json_records,
         ".parquet": pd.read_parquet,
         ".pq": pd.read_parquet,
     }
@@ -188,9 +206,9 @@ def _read_file(path: Path) -> pd.DataFrame:
     try:
         return readers[suffix](path)
     except (ValueError, OSError, UnicodeError) as exc:
-        kind = type(exc).__name__
+        why = str(exc) if suffix == ".json" else type(exc).__name__
         raise DataError(
-            [f"--file {path.name!r} cannot be read as {suffix[1:]} ({kind})"],
+            [f"--file {path.name!r} cannot be read as {suffix[1:]} ({esc(why)[:200]})"],
             header="cannot value these properties",
         ) from None
 
