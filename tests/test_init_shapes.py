@@ -420,3 +420,35 @@ def test_the_currency_is_read_from_the_prices_or_their_column_name(
     line = next(x for x in text.splitlines() if x.strip().startswith("currency:"))
     assert line.split("#")[0].split(":")[1].strip() == currency
     assert "# check:" in line
+
+
+@pytest.mark.parametrize(
+    ("name", "values", "fmt"),
+    [
+        ("sold", ["2015-03", "2015-04", "2014-12"], "%Y-%m"),
+        ("closed", ["31/01/2024", "15/02/2024", "03/03/2024"], "%d/%m/%Y"),
+        ("period", ["10/2014", "11/2014", "01/2015"], "%m/%Y"),
+    ],
+)
+def test_a_date_column_is_found_by_its_values_when_its_name_says_nothing(
+    tmp_path: Path, name: str, values: list[str], fmt: str
+) -> None:
+    """The table was read as undated (cross-validated, a flat index, the dates a feature)."""
+    raw = pd.DataFrame(
+        {
+            "price": [350_000, 420_000, 390_000],
+            name: values,
+            "city": ["a", "b", "c"],
+            "year_built": ["1965", "1970", "1980"],  # years alone: not the date
+        }
+    )
+    guess = infer_project(raw, "x.csv")
+    assert (guess.columns["date"], guess.date_format, guess.as_of) == (name, fmt, None)
+    assert "its values are dates" in guess.checks["date"]
+    data = tmp_path / "x.parquet"
+    raw.to_parquet(data)
+    guess.path = str(data)
+    out = tmp_path / "estimo.yaml"
+    out.write_text(render_project(guess))
+    dates = load_dataset(load_config(out)).frame["date"]
+    assert dates.notna().all() and dates.min() >= pd.Timestamp("2014-01-01")

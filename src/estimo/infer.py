@@ -283,6 +283,9 @@ DATE_FORMATS = (
     "%Y%m%d",
     "%Y%m",
     "%d.%m.%Y",
+    "%m/%Y",
+    "%m-%Y",
+    "%m.%Y",
     "%Y",
 )
 MEDIAN_SQFT_ABOVE = 250.0
@@ -465,6 +468,14 @@ def _infer_date(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None
         unreadable = f"{column!r} holds numbers in no known date format (e.g. {text.iloc[0]})"
     else:
         unreadable = None
+    found = _date_by_values(raw, taken) if unreadable is None else None
+    if found is not None:
+        column, fmt, why = found
+        guess.columns["date"] = column
+        guess.date_format = fmt
+        guess.check("date", f"its values are dates ({why})")
+        taken.add(column)
+        return
     parts = _date_parts(raw, taken)
     if parts is not None:
         guess.columns["date"] = parts
@@ -476,6 +487,30 @@ def _infer_date(raw: pd.DataFrame, guess: ProjectGuess, taken: set[str]) -> None
     guess.as_of = f"{pd.Timestamp.today():%Y-%m-01}"
     why = "no date column: every row gets this date (cross-validation)"
     guess.check("as_of", f"{unreadable}; {why}" if unreadable else why)
+
+
+def _date_by_values(raw: pd.DataFrame, taken: set[str]) -> tuple[str, str, str] | None:
+    """A text column whose name says nothing but whose values are dates (``sold``:
+    ``2015-03``; ``closed``: ``31/01/2024``): the column, its format and why; None when no
+    column reads as dates between 1900 and next year (a column of years alone is not taken:
+    it may be the year built)."""
+    latest = pd.Timestamp.today() + pd.DateOffset(years=1)
+    for column in raw.columns:
+        name = str(column)
+        values = raw[column].dropna()
+        if name in taken or not len(values) or pd.api.types.is_numeric_dtype(values):
+            continue
+        text = values.astype(str).str.strip().head(2000)
+        if not text.str.contains(r"\d{4}", regex=True).mean() >= 0.95:
+            continue
+        fmt, why = infer_date_format(text)
+        if fmt is None or fmt == "%Y":
+            continue
+        parsed = pd.to_datetime(text, format=fmt, errors="coerce")
+        dated = parsed.notna().mean() >= 0.95
+        if dated and pd.Timestamp("1900-01-01") <= parsed.min() and parsed.max() <= latest:
+            return name, fmt, f"{name!r}: {why}"
+    return None
 
 
 def _numbered_date_format(numbers: pd.Series) -> tuple[str | None, str]:
