@@ -290,3 +290,43 @@ def test_spellings_of_a_type_or_condition_are_one_word() -> None:
     table = raw(Type=["Apartment", "APARTMENT", "Apartment", "House"], State=["Good"] * 4)
     frame = to_canonical(table, cfg).frame
     assert frame["property_type"].tolist() == ["Apartment"] * 3 + ["House"]
+
+
+def _located(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Homes around Seattle (longitudes beyond ±90, so a swap shows)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "price": rng.uniform(2e5, 9e5, n).round(),
+            "date": ["2015-01-10"] * n,
+            "city": ["Seattle"] * n,
+            "lat": 47.6 + rng.normal(0, 0.1, n),
+            "lon": -122.3 + rng.normal(0, 0.1, n),
+        }
+    )
+
+
+def test_latitude_and_longitude_swapped_on_every_row_are_swapped_back() -> None:
+    """They were set to missing on every row (the cleaning's range rule), silently."""
+    truth = _located()
+    swapped = truth.assign(lat=truth["lon"], lon=truth["lat"])
+    loaded = to_canonical(swapped, DataConfig(path="-"))
+    assert np.allclose(loaded.frame["lat"], truth["lat"])
+    assert np.allclose(loaded.frame["lon"], truth["lon"])
+    (issue,) = [i for i in loaded.report.issues if i.column == "lat/lon"]
+    assert issue.action == "swapped back" and issue.count == len(truth)
+    kept = to_canonical(truth, DataConfig(path="-"))  # degrees as they are: untouched
+    assert not [i for i in kept.report.issues if i.column == "lat/lon"]
+
+
+def test_projected_coordinates_in_metres_become_features_not_missing_places() -> None:
+    """UTM metres under lat/lon were all blanked: Estimo fell behind a plain LightGBM."""
+    truth = _located()
+    metres = truth.assign(lat=truth["lat"] * 111_000, lon=truth["lon"] * 75_000 + 9e6)
+    loaded = to_canonical(metres, DataConfig(path="-"))
+    frame = loaded.frame
+    assert frame["lat"].isna().all() and frame["lon"].isna().all()
+    assert np.allclose(frame["y_coordinate"], metres["lat"])
+    assert np.allclose(frame["x_coordinate"], metres["lon"])
+    (issue,) = [i for i in loaded.report.issues if i.column == "lat/lon"]
+    assert "not degrees" in issue.problem and "x_coordinate" in issue.action

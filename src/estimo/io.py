@@ -514,6 +514,7 @@ def to_canonical(
     fatal += price_derived_problems(out, extras, [*data.allow_price_derived, *not_features])
     if fatal:
         raise MappingError(fatal, header="the data cannot be mapped onto the canonical record")
+    _repair_coordinates(out, report)
     keep = _rows_with_valid_required_fields(out, raw_values, report, date_window(data))
     dropped_share = 1 - keep.mean() if len(keep) else 1.0
     if keep.sum() == 0 or dropped_share > max_dropped_share:
@@ -532,6 +533,59 @@ def to_canonical(
     for issue in report.issues:
         log.info("load: %s", issue)  # the CLI prints each as a warning
     return LoadResult(frame=frame, report=report, currency=data.currency)
+
+
+#: share of located rows that must agree before the coordinates are read another way
+_COORDINATE_SHARE = 0.95
+
+
+def _repair_coordinates(out: pd.DataFrame, report: LoadReport) -> None:
+    """Coordinates given another way than WGS84 degrees, read as they are meant, in place:
+
+    * latitude and longitude swapped on (nearly) every row (``|lat| > 90`` where
+      ``|lon| <= 90``): swapped back;
+    * a projected system (UTM, a national grid: metres, ``|lat| > 90`` and ``|lon| > 180``):
+      kept as the extra features ``x_coordinate`` / ``y_coordinate`` (the model learns
+      places from them; no distance in km can be computed), lat/lon left missing.
+
+    Each is reported as a load issue; a few odd rows among degrees are the cleaning's.
+    """
+    lat = pd.to_numeric(out["lat"], errors="coerce")
+    lon = pd.to_numeric(out["lon"], errors="coerce")
+    located = lat.notna() & lon.notna()
+    n = int(located.sum())
+    if n == 0:
+        return
+    shown = [
+        "(" + ", ".join(f"{v:,.0f}" if abs(v) > 1000 else f"{v:.4f}" for v in pair) + ")"
+        for pair in zip(lat[located].head(3), lon[located].head(3), strict=True)
+    ]
+    swapped = ((lat.abs() > 90) & (lat.abs() <= 180) & (lon.abs() <= 90))[located]
+    projected = ((lat.abs() > 180) | (lon.abs() > 180))[located]
+    if swapped.mean() >= _COORDINATE_SHARE:
+        out["lat"], out["lon"] = lon, lat
+        report.issues.append(
+            LoadIssue(
+                "lat/lon",
+                "rows with latitude and longitude swapped (|lat| > 90)",
+                n,
+                shown,
+                "swapped back",
+            )
+        )
+    elif projected.mean() >= _COORDINATE_SHARE:
+        out["x_coordinate"], out["y_coordinate"] = lon, lat
+        out["lat"], out["lon"] = np.nan, np.nan
+        report.issues.append(
+            LoadIssue(
+                "lat/lon",
+                "rows with coordinates that are not degrees (a projected system in metres?)",
+                n,
+                shown,
+                "kept as the features x_coordinate, y_coordinate; give WGS84 degrees for "
+                "distances and comparables",
+            )
+        )
 
 
 def _complete_mapping(data: DataConfig, columns: list[str]) -> dict[str, Any]:
