@@ -245,4 +245,4 @@ def test_a_registry_url_estimo_cannot_open_is_named(url: str, says: str) -> None
 def test_a_monitor_day_that_is_not_a_date_is_a_usage_error(day: str, tmp_path: Path) -> None:
     result = run("monitor", "--since", day, "--out", tmp_path / "m")
     assert result.exit_code == 2, result.output
-    assert "--since" in result.output and "expected a date" in result.output
+    assert "--since" in result.output and "expected YYYY-MM-DD" in result.output
