@@ -144,3 +144,16 @@ def test_an_env_override_that_is_not_yaml_names_the_variable(tmp_path: Path, tex
     path = write(tmp_path, "data:\n  path: x.csv\n")
     with pytest.raises(ConfigError, match="environment variable ESTIMO_ENGINE__N_ESTIMATORS"):
         load_config(path, env={"ESTIMO_ENGINE__N_ESTIMATORS": text})
+
+
+def test_a_home_folder_path_is_expanded(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """'~/h.parquet' "did not exist" and registry.url '~/reg' made a folder named '~'."""
+    from estimo.config import load_config
+
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    project = tmp_path / "project" / "estimo.yaml"
+    project.parent.mkdir()
+    project.write_text("data:\n  path: ~/h.parquet\nregistry:\n  url: ~/reg\n")
+    config = load_config(project)
+    assert config.resolved_data_path() == str(tmp_path / "home" / "h.parquet")
+    assert config.registry.resolved_url(config.base_dir) == str(tmp_path / "home" / "reg")

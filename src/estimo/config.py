@@ -972,8 +972,21 @@ class ProjectConfig(_Strict):
 
 
 def resolve_path(path: str, base_dir: Path) -> str:
-    """Resolve a local relative path against ``base_dir``; URLs are returned unchanged."""
-    if "://" in path or Path(path).is_absolute():
+    """Resolve a local relative path against ``base_dir`` (``~`` is the home folder, as in
+    a shell); URLs are returned unchanged.
+
+    Examples
+    --------
+    >>> resolve_path("s3://bucket/a.csv", Path("/p"))
+    's3://bucket/a.csv'
+    >>> resolve_path("~/a.csv", Path("/p")) == str(Path.home() / "a.csv")
+    True
+    """
+    if "://" in path:
+        return path
+    if path.startswith("~"):
+        path = os.path.expanduser(path)
+    if Path(path).is_absolute():
         return path
     return str((base_dir / path).resolve())
 
