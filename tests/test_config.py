@@ -157,3 +157,28 @@ def test_a_home_folder_path_is_expanded(tmp_path: Path, monkeypatch: pytest.Monk
     config = load_config(project)
     assert config.resolved_data_path() == str(tmp_path / "home" / "h.parquet")
     assert config.registry.resolved_url(config.base_dir) == str(tmp_path / "home" / "reg")
+
+
+def test_unquoted_dates_and_yaml_words_are_read_as_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`max_date: 2030-01-01` was refused as 'datetime.date(2030, 1, 1)', `currency: NO`
+    read as False, and a bad override blamed on the file."""
+    from estimo.config import load_config
+
+    path = tmp_path / "estimo.yaml"
+    path.write_text(
+        "data:\n  path: x.csv\n  currency: NO\n  min_date: 2000-01-01\n  as_of: 2024-05-01\n"
+        "backtest:\n  cutoff: 2023-07-01\n"
+    )
+    monkeypatch.setenv("ESTIMO_DATA__MAX_DATE", "2030-01-01")
+    config = load_config(path)
+    assert (config.data.currency, config.data.min_date, config.data.max_date) == (
+        "NO",
+        "2000-01-01",
+        "2030-01-01",
+    )
+    assert (config.data.as_of, config.backtest.cutoff) == ("2024-05-01", "2023-07-01")
+    monkeypatch.setenv("ESTIMO_DATA__AREA_UNIT", "acres")
+    with pytest.raises(ConfigError, match="from environment variable ESTIMO_DATA__AREA_UNIT"):
+        load_config(path)

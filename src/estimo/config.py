@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import typing
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -35,6 +36,26 @@ ENV_PREFIX = "ESTIMO_"
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _dates_as_text(cls, data: Any) -> Any:
+        # YAML reads an unquoted 2024-04-01 as a date: a text setting takes it as written
+        if not isinstance(data, dict):
+            return data
+        dated = {
+            name: value.isoformat()
+            for name, value in data.items()
+            if isinstance(value, dt.date)
+            and name in cls.model_fields
+            and _takes_text(cls.model_fields[name].annotation)
+        }
+        return {**data, **dated} if dated else data
+
+
+def _takes_text(annotation: Any) -> bool:
+    """Whether a field's type is ``str`` or ``str | None`` (a date may be given for it)."""
+    return annotation is str or str in typing.get_args(annotation)
 
 
 class ColumnSource(_Strict):
@@ -1015,13 +1036,32 @@ def load_config(path: str | Path, env: dict[str, str] | None = None) -> ProjectC
         raise ConfigError(
             f"project file {str(path)!r} must hold a mapping, got {type(raw).__name__}"
         )
-    raw = apply_env_overrides(raw, os.environ if env is None else env)
-    config = validate_config(raw, source=str(path))
+    env = os.environ if env is None else env
+    raw = apply_env_overrides(raw, env)
+    config = validate_config(raw, source=str(path), from_env=env_override_paths(env))
     config.base_dir = path.resolve().parent
     return config
 
 
-def validate_config(raw: dict[str, Any], source: str = "configuration") -> ProjectConfig:
+def env_override_paths(env: Any) -> dict[str, str]:
+    """The settings the ``ESTIMO_*`` variables of ``env`` override: dotted path ->
+    variable (``data.max_date`` -> ``ESTIMO_DATA__MAX_DATE``).
+
+    Examples
+    --------
+    >>> env_override_paths({"ESTIMO_DATA__MAX_DATE": "2030-01-01", "HOME": "/root"})
+    {'data.max_date': 'ESTIMO_DATA__MAX_DATE'}
+    """
+    return {
+        ".".join(p.lower() for p in key[len(ENV_PREFIX) :].split("__")): key
+        for key in env
+        if key.startswith(ENV_PREFIX) and "__" in key
+    }
+
+
+def validate_config(
+    raw: dict[str, Any], source: str = "configuration", from_env: dict[str, str] | None = None
+) -> ProjectConfig:
     """Validate a configuration mapping, turning pydantic's errors into one clear message.
 
     Raises
@@ -1043,7 +1083,7 @@ def validate_config(raw: dict[str, Any], source: str = "configuration") -> Proje
     try:
         return ProjectConfig.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(exc, source) from exc
+        raise _config_error(exc, source, from_env) from exc
 
 
 def engine_with(
@@ -1090,13 +1130,25 @@ def retired_model_message(section: Any) -> str:
     return text
 
 
-def _config_error(exc: ValidationError, source: str) -> ConfigError:
-    """One message listing every invalid field with its value."""
+def _config_error(
+    exc: ValidationError, source: str, from_env: dict[str, str] | None = None
+) -> ConfigError:
+    """One message listing every invalid field with its value (and the environment
+    variable it came from, when ``from_env`` maps its dotted path to one)."""
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"])
         value = err.get("input")
-        lines.append(f"{where}: {err['msg']} (got {value!r})")
+        variable = next(
+            (
+                v
+                for path, v in (from_env or {}).items()
+                if where == path or where.startswith(path + ".")
+            ),
+            None,
+        )
+        said = f" (from environment variable {variable})" if variable else ""
+        lines.append(f"{where}: {err['msg']} (got {value!r}){said}")
     return ConfigError(f"{source} is invalid:\n  - " + "\n  - ".join(lines))
 
 

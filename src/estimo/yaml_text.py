@@ -8,6 +8,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,17 @@ class UniqueKeyLoader(yaml.SafeLoader):
 
 UniqueKeyLoader.add_constructor(
     "tag:yaml.org,2002:timestamp", UniqueKeyLoader.construct_yaml_timestamp
+)
+
+# YAML 1.2 booleans: only true/false (any case). PyYAML's YAML 1.1 also reads yes/no/on/off/
+# y/n as booleans, so `currency: NO` (Norwegian krone) became False; such words stay text
+# (a yes/no setting still reads them as booleans when it validates).
+UniqueKeyLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
 )
 
 
