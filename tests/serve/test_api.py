@@ -282,13 +282,18 @@ def test_valuations_are_counted_per_bundle_and_explanation(client) -> None:
     }
 
 
-def test_request_id_is_echoed_or_made(client) -> None:
-    assert (
+def test_request_id_is_the_clients_made_unique_or_new(client) -> None:
+    """A client's id alone keyed the store: another client (or the same one, reusing its
+    id) could claim it, and that valuation went unrecorded."""
+    ids = [
         client.get("/healthz", headers={"X-Request-ID": "abc-123"}).headers["x-request-id"]
-        == "abc-123"
-    )
+        for _ in range(2)
+    ]
+    assert all(i.startswith("abc-123.") for i in ids) and ids[0] != ids[1]
     made = client.get("/healthz", headers={"X-Request-ID": "bad id\twith space"})
     assert len(made.headers["x-request-id"]) == 32
+    long = client.get("/healthz", headers={"X-Request-ID": "x" * 64})  # over 40: a new one
+    assert len(long.headers["x-request-id"]) == 32
     missing = client.get("/nowhere")
     assert missing.status_code == 404
     assert missing.json()["request_id"] == missing.headers["x-request-id"]
@@ -412,7 +417,7 @@ def test_json_log_line_carries_request_id(client, caplog: pytest.LogCaptureFixtu
         client.get("/healthz", headers={"X-Request-ID": "log-me"})
     lines = [json.loads(JsonFormatter().format(r)) for r in caplog.records]
     access = [line for line in lines if line["logger"] == "estimo.serve.access"]
-    assert access[-1]["request_id"] == "log-me"
+    assert access[-1]["request_id"].startswith("log-me.")
     assert access[-1]["status"] == 200 and access[-1]["route"] == "/healthz"
 
 

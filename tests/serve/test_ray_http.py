@@ -51,7 +51,7 @@ def replica(bundles: Path) -> ValuationsReplica:
 def test_one_property_is_valued_like_the_service(replica, bundles: Path) -> None:
     status, headers, body = call(replica, PROPERTY, headers={"X-Request-ID": "ray-1"})
     assert status == 200
-    assert headers["x-request-id"] == "ray-1" and headers["content-language"] == "en"
+    assert headers["x-request-id"].startswith("ray-1.") and headers["content-language"] == "en"
     local = load_valuer(str(bundles / "_global")).value_one(PROPERTY)
     assert body["price"] == pytest.approx(local["price"], rel=1e-12)
     assert body["model"] == {"bundle": "global", "version": "_global", "fallback": False}
@@ -100,7 +100,8 @@ def test_batch_answers_each_item_and_fails_none_for_one_bad(replica) -> None:
     assert [i["index"] for i in items] == [0, 1, 2]
     assert items[1]["problem"]["errors"][0]["field"] == "pool"
     assert items[2]["valuation"]["model"]["bundle"] == "roma"
-    assert items[2]["request_id"] == "b:2"
+    assert items[2]["request_id"] == f"{headers['x-request-id']}:2"
+    assert items[2]["request_id"].startswith("b.")
     assert set(items[0]["valuation"]) == set(PRICE_ONLY)
     too_many = call(replica, {"properties": [PROPERTY] * 4}, "/v1/valuations:batch")
     assert too_many[0] == 413 and "at most 3" in too_many[2]["errors"][0]["message"]

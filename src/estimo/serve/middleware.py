@@ -1,7 +1,8 @@
 """The request middleware: request id, one JSON log line, metrics, last-resort 500.
 
 Pure ASGI (no ``BaseHTTPMiddleware``: it costs a task per request). For every HTTP request
-it takes the client's ``X-Request-ID`` (printable, at most 128 characters) or makes one,
+it makes the request's id (:func:`request_id_from`: the client's ``X-Request-ID``, when
+printable and at most 40 characters, with a unique suffix; else a new one),
 puts it in :data:`estimo.serve.logs.request_id` for every log line, returns it in the
 ``X-Request-ID`` header of every response, observes the latency histogram and counters, and
 turns an unexpected exception into the 500 problem (traceback in the log only).
@@ -21,19 +22,40 @@ from estimo.serve.problems import internal_error
 
 log = logging.getLogger("estimo.serve.access")
 
-__all__ = ["RequestMiddleware"]
+__all__ = ["RequestMiddleware", "request_id_from"]
 
 HEADER = b"x-request-id"
-_GOOD_ID = re.compile(r"[\x21-\x7e]{1,128}")
+_GOOD_ID = re.compile(r"[\x21-\x7e]{1,40}")
+
+
+def request_id_from(incoming: str | None) -> str:
+    """The id of a request: the client's ``X-Request-ID`` (printable, at most 40
+    characters) followed by a unique suffix, else a new id (32 hex digits).
+
+    The id keys the served valuation in the monitoring store and is what outcomes name: a
+    client's id alone could collide with another client's (or its own, reused per session),
+    whose valuation would then go unrecorded and whose outcome would pair with the wrong
+    property. The suffix keeps ids unique; the client's part keeps them traceable. Ids stay
+    within the store's 64 characters, batch items' ``<id>:<index>`` too.
+
+    Examples
+    --------
+    >>> rid = request_id_from("order-42")
+    >>> rid.startswith("order-42.") and len(rid) == len("order-42.") + 12
+    True
+    >>> len(request_id_from("bad id with spaces")), len(request_id_from(None))
+    (32, 32)
+    """
+    if incoming and _GOOD_ID.fullmatch(incoming):
+        return f"{incoming}.{uuid.uuid4().hex[:12]}"
+    return uuid.uuid4().hex
 
 
 def _incoming_id(scope: dict[str, Any]) -> str:
     for name, value in scope.get("headers", ()):
         if name == HEADER:
-            text = value.decode("latin-1")
-            if _GOOD_ID.fullmatch(text):
-                return text
-    return uuid.uuid4().hex
+            return request_id_from(value.decode("latin-1"))
+    return request_id_from(None)
 
 
 class RequestMiddleware:

@@ -16,9 +16,9 @@ Over HTTP (Ray's proxy), a replica answers like the FastAPI service's valuation 
 ``serve.batch_max``; one item each, a bad property does not fail the batch);
 ``?explain=false`` and ``Accept-Language`` as the service; every error is RFC 9457 problem
 details (422 naming the fields, 413 for a batch too large, 503 without a model), with the
-request id (``X-Request-ID``, echoed or made). The guard (API keys, tiers, limits) and the
-monitoring store are the FastAPI service's: put Ray's proxy behind them, or use the FastAPI
-service where they are needed.
+request id (``X-Request-ID``: the client's with a unique suffix, or a new one). The guard
+(API keys, tiers, limits) and the monitoring store are the FastAPI service's: put Ray's
+proxy behind them, or use the FastAPI service where they are needed.
 
 Each replica re-reads the aliases every ``serve.alias_poll_seconds`` (5 s by default; 0:
 never), in a background thread started by the first request after that time: a bundle
@@ -45,7 +45,6 @@ import json
 import logging
 import threading
 import time
-import uuid
 import weakref
 from typing import Any
 
@@ -74,7 +73,6 @@ __all__ = ["BundleSlot", "ValuationsReplica", "app", "build_app", "deployment", 
 
 MAX_MODELS_PER_REPLICA = 8
 MAX_ONGOING_REQUESTS = 16
-_GOOD_ID = "".join(chr(c) for c in range(0x21, 0x7F))
 
 
 def model_id(city: str | None, keys: Any = ()) -> str:
@@ -211,11 +209,10 @@ class ValuationsReplica:
         """HTTP (see the module docstring): one property, or a batch on a path ending in
         ``:batch``; problems as the FastAPI service's."""
         from estimo.serve.deps import pick_language
+        from estimo.serve.middleware import request_id_from
         from estimo.serve.responses import SafeJSONResponse as JSONResponse
 
-        incoming = request.headers.get("x-request-id", "")
-        ok = 0 < len(incoming) <= 128 and all(c in _GOOD_ID for c in incoming)
-        rid = incoming if ok else uuid.uuid4().hex
+        rid = request_id_from(request.headers.get("x-request-id"))
         token = request_id.set(rid)
         path = request.url.path
         lang = pick_language(request.headers.get("accept-language"), "en")
