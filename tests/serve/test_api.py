@@ -282,6 +282,13 @@ def test_valuations_are_counted_per_bundle_and_explanation(client) -> None:
     }
 
 
+def test_a_trailing_slash_is_not_redirected(client) -> None:
+    """A 307 to a URL built from the Host header, over http, where clients resend keys."""
+    answer = client.post("/v1/valuations/", json=PROPERTY, follow_redirects=False)
+    assert answer.status_code == 404
+    assert answer.headers["content-type"].startswith("application/problem+json")
+
+
 def test_request_id_is_the_clients_made_unique_or_new(client) -> None:
     """A client's id alone keyed the store: another client (or the same one, reusing its
     id) could claim it, and that valuation went unrecorded."""
@@ -406,7 +413,14 @@ def test_openapi_has_examples_for_every_endpoint(client) -> None:
 
 @pytest.mark.parametrize(
     ("header", "expected"),
-    [(None, "en"), ("it", "it"), ("de-DE,it;q=0.5,en;q=0.7", "en"), ("en;q=0,it;q=0.1", "it")],
+    [
+        (None, "en"),
+        ("it", "it"),
+        ("de-DE,it;q=0.5,en;q=0.7", "en"),
+        ("en;q=0,it;q=0.1", "it"),
+        ("es;Q=0, it;q=0.5", "it"),  # the weight's name in capitals: still not wanted
+        ("es; q = 0", "en"),
+    ],
 )
 def test_pick_language(header: str | None, expected: str) -> None:
     assert pick_language(header) == expected

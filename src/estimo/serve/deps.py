@@ -64,9 +64,10 @@ def pick_language(header: str | None, default: str = "en") -> str:
     for position, part in enumerate(header.split(",")):
         tag, _, params = part.strip().partition(";")
         quality = 1.0
-        if params.strip().startswith("q="):
+        weight = params.strip().replace(" ", "").lower()  # "Q=0", "q = 0.5" (RFC 9110)
+        if weight.startswith("q="):
             try:
-                quality = float(params.strip()[2:])
+                quality = float(weight[2:])
             except ValueError:
                 quality = 0.0
         base = tag.strip().lower().split("-")[0]

@@ -113,6 +113,9 @@ def create_app(
         description=DESCRIPTION,
         lifespan=lifespan,
         default_response_class=SafeJSONResponse,
+        # no 307 to a URL built from the Host header (over http, where clients resend their
+        # key): /v1/valuations/ is a 404 problem like any unknown route
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.model_router = model_router
