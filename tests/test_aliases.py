@@ -54,6 +54,8 @@ def test_set_get_and_history(store: AliasStore) -> None:
         (["v1", "v2", "v1", "rb"], "v2"),
         (["v1", "v2", "v3", "rb:v1"], "v1"),
         (["v1", "v2", "v3", "rb:v2", "rb"], "v1"),
+        (["v1", "v2", "v2", "rb"], "v1"),  # set twice to v2: it "rolled back" v2 -> v2
+        (["v1", "v2", "v2", "v3", "v3", "rb", "rb"], "v1"),
     ],
 )
 def test_rollback_walks_back_through_holders(

@@ -276,7 +276,7 @@ class AliasStore:
                     stack.pop()
                 if not stack:
                     stack.append(event.to_version)
-            else:
+            elif not stack or stack[-1] != event.to_version:  # v2 -> v2 again: one entry
                 stack.append(event.to_version)
         return stack
 
