@@ -62,6 +62,12 @@ def test_register_list_show_alias_history(setup: dict, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "training data" in result.output and "test accuracy per city" in result.output
 
+    without_data = json.loads(run("models", "show", "v2", "-r", reg, "--json").output)
+    window = json.loads((setup["new"] / "model.json").read_text())["extra"]["training_window"]
+    assert without_data["valuation_date"] == window["to"]  # the window the model records
+    assert without_data["training"]["date_from"] == window["from"]
+    assert without_data["training"]["fingerprint_method"] == "none"
+
     manifest = json.loads(run("models", "show", "1", "-r", reg, "--json").output)
     assert manifest["version"] == "v1"
     assert manifest["training"]["date_to"] < f"{OLD_END:%Y-%m-%d}"

@@ -334,6 +334,7 @@ class Registry:
                 "features": model_features(model),
                 "model_kind": model_kind(model),
                 "parameters": to_jsonable(_model_params(model)),
+                **_recorded_window(model),
             }
         fields.update(manifest_fields)
         src_fs, src_root = fsspec.core.url_to_fs(folder)
@@ -473,3 +474,23 @@ def _model_params(model: Any) -> dict[str, Any]:
         except TypeError:
             return {}
     return {}
+
+
+def _recorded_window(model: Any) -> dict[str, Any]:
+    """The training window and valuation date a saved model records itself (its
+    ``training_window``), for a version registered without its data: no fingerprint can be
+    computed then, and the manifest says so."""
+    extra = getattr(model, "bundle_extra_", None) or {}
+    window = extra.get("training_window") or {}
+    if not window.get("to"):
+        return {}
+    start = date.fromisoformat(str(window["from"])[:10]) if window.get("from") else None
+    end = date.fromisoformat(str(window["to"])[:10])
+    training = DataWindow(
+        date_from=start,
+        date_to=end,
+        n_rows=int(extra.get("n_train") or 0),
+        fingerprint="not recorded (registered without its data)",
+        fingerprint_method="none",
+    )
+    return {"training": training, "valuation_date": end}
