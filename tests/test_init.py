@@ -147,3 +147,12 @@ def test_init_writes_a_project_file_that_loads(tmp_path: Path) -> None:
     assert loaded.frame["date"].tolist() == [pd.Timestamp("2024-01-31"), pd.Timestamp("2024-02-15")]
     again = runner.invoke(app, ["init", str(data), "--out", str(out)])
     assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_init_writes_into_a_folder_it_creates(tmp_path: Path) -> None:
+    data = tmp_path / "case.csv"
+    TABLES["it"].to_csv(data, index=False)
+    out = tmp_path / "projects" / "milano" / "estimo.yaml"
+    result = runner.invoke(app, ["init", str(data), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert load_dataset(load_config(out)).frame["price"].tolist() == [250_000.0, 180_000.0]

@@ -30,7 +30,7 @@ import urllib.request
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from estimo.errors import EstimoError
+from estimo.errors import ConfigError, EstimoError
 
 __all__ = ["EstimoClient", "ServiceError"]
 
@@ -49,7 +49,8 @@ class ServiceError(EstimoError):
     def __init__(self, status: int, problem: Mapping[str, Any]) -> None:
         self.status = status
         self.problem = dict(problem)
-        lines = [f"HTTP {status} {problem.get('title', 'error')}: {problem.get('detail', '')}"]
+        said = f"HTTP {status} {problem.get('title', 'error')}" if status else "cannot reach"
+        lines = [f"{said}: {problem.get('detail', '')}"]
         for error in problem.get("errors") or ():
             lines.append(f"  - {error.get('field')} = {error.get('value')}: {error.get('message')}")
         super().__init__("\n".join(lines))
@@ -77,6 +78,12 @@ class EstimoClient:
         lang: str = "en",
         api_key: str | None = None,
     ) -> None:
+        scheme, _, rest = base_url.partition("://")
+        if scheme.lower() not in ("http", "https") or not rest.strip("/"):
+            raise ConfigError(
+                f"the service URL {base_url!r} is not an http(s) URL; expected e.g. "
+                "http://127.0.0.1:8000"
+            )
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.lang = lang
@@ -145,7 +152,7 @@ class EstimoClient:
             reason = getattr(exc, "reason", exc)
             raise ServiceError(
                 0,
-                {"title": "unreachable", "detail": f"no answer from {self.base_url!r}: {reason}"},
+                {"title": "unreachable", "detail": f"no answer from {self.base_url}: {reason}"},
             ) from None
 
 

@@ -106,3 +106,22 @@ def test_serve_refuses_a_model_folder_that_does_not_exist(tmp_path, monkeypatch)
     result = runner.invoke(app, ["serve", "--model", str(tmp_path / "nowhere")])
     assert result.exit_code == 2
     assert "--model 'nowhere' is not a folder; expected a model folder" in result.output
+
+
+@pytest.mark.parametrize("url", ["not-a-url", "localhost:8000", "ftp://x", "http://"])
+def test_a_service_url_that_is_not_http_is_a_usage_error(url: str) -> None:
+    """It crashed as a bug (urllib's ValueError) or was tried as 'HTTP 0 unreachable'."""
+    from typer.testing import CliRunner
+
+    from estimo.cli import app
+
+    result = CliRunner().invoke(app, ["value", "--url", url, "-p", '{"city": "Milano"}'])
+    assert result.exit_code == 2, result.output
+    assert "is not an http(s) URL" in result.output and "unexpected" not in result.output
+
+
+def test_an_unreachable_service_says_so_without_a_status() -> None:
+    from estimo.client import EstimoClient, ServiceError
+
+    with pytest.raises(ServiceError, match=r"^cannot reach: no answer from http://127\.0\.0\.1:9"):
+        EstimoClient("http://127.0.0.1:9", timeout=2).value({"city": "Milano"})

@@ -60,6 +60,7 @@ def _init(data: str, out: Path, force: bool) -> None:
         guess.read_options = {**layout_options, **text_options, **number_options}
         guess.check("read_options", "; ".join(why))
     text = render_project(guess)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text, encoding="utf-8")
     console.print(text, highlight=False, markup=False)
     console.print(
