@@ -374,3 +374,18 @@ def test_city_names_are_printed_as_written_not_as_markup(tmp_path: Path, clean_m
     assert index.exit_code == 0, index.output
     for output in (backtest.output, index.output):  # a narrow table may wrap a name
         assert "[centro]" in output and "[bold]Roma" in output, output
+
+
+@pytest.mark.parametrize("command", ["audit", "train", "backtest", "index", "clean"])
+@pytest.mark.parametrize("below", [False, True])
+def test_an_out_folder_that_is_a_file_is_refused_before_any_work(
+    tmp_path: Path, canonical_csv: Path, command: str, below: bool
+) -> None:
+    """`train --out afile.txt/m` trained for the full run, then failed with a bare OS error."""
+    blocker = tmp_path / "afile.txt"
+    blocker.write_text("hi")
+    out = blocker / "m" if below else blocker
+    result = runner.invoke(app, [command, str(canonical_csv), "--out", str(out)])
+    assert result.exit_code == 2, result.output
+    assert "cannot be a folder" in result.output and "is a file" in result.output
+    assert "loaded" not in result.output

@@ -122,6 +122,29 @@ def day_option(value: str | None) -> str | None:
     return value.strip()
 
 
+def out_folder(value: Path | None) -> Path | None:
+    """Typer callback of an ``--out`` folder: refused before any work (usage error, exit 2)
+    when it, or a folder above it, is an existing file.
+
+    Examples
+    --------
+    >>> out_folder(Path("runs/backtest"))
+    PosixPath('runs/backtest')
+    """
+    if value is None:
+        return None
+    for path in (value, *value.parents):
+        if path.exists():
+            if not path.is_dir():
+                where = "it" if path == value else f"{str(path)!r} above it"
+                raise typer.BadParameter(
+                    f"{str(value)!r} cannot be a folder: {where} is a file; expected a folder "
+                    "or a path where one can be created"
+                )
+            break
+    return value
+
+
 def configure_logging(verbose: bool) -> None:
     """Send log records to stderr through rich; warnings only unless ``verbose``."""
     logging.basicConfig(

@@ -14,7 +14,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, err_console, esc, handle_errors, load
+from estimo.cli._common import (
+    console,
+    day_option,
+    err_console,
+    esc,
+    handle_errors,
+    load,
+    out_folder,
+)
 from estimo.errors import ConfigError, DataError, EstimoError
 from estimo.evaluate.compare_text import label
 from estimo.evaluate.segments import ALL_LABEL, format_metrics_table
@@ -32,7 +40,9 @@ DataOpt = Annotated[
         help="estimo.yaml project file, or a CSV/Parquet file with canonical columns",
     ),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder for the run's files")]
+OutOpt = Annotated[
+    Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the run's files")
+]
 
 
 # --------------------------------------------------------------------------- estimo compare

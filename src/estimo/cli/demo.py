@@ -9,7 +9,7 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-from estimo.cli._common import console, handle_errors
+from estimo.cli._common import console, handle_errors, out_folder
 from estimo.cli.evaluation import print_backtest, print_training_data
 from estimo.cli.value import print_explanation
 from estimo.config import QualityConfig
@@ -20,9 +20,9 @@ DEMO_MODEL = {"n_estimators": 600, "learning_rate": 0.08, "min_city_rows": 1000,
 
 
 def demo(
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the run's files")] = Path(
-        "runs/demo"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the run's files")
+    ] = Path("runs/demo"),
     n: Annotated[int, typer.Option(help="number of synthetic properties", min=500)] = 12_000,
     seed: Annotated[int, typer.Option(help="seed of the synthetic market")] = 0,
 ) -> None:

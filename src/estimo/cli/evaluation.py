@@ -9,7 +9,7 @@ import pandas as pd
 import typer
 
 from estimo.bundle_folder import publish_folder, staged_folder
-from estimo.cli._common import console, day_option, esc, handle_errors, load
+from estimo.cli._common import console, day_option, esc, handle_errors, load, out_folder
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
 from estimo.errors import ConfigError, DataError, EstimoError
@@ -34,7 +34,9 @@ DataArg = Annotated[
     str,
     typer.Argument(help="estimo.yaml project file, or a CSV/Parquet file with canonical columns"),
 ]
-OutOpt = Annotated[Path, typer.Option("--out", "-o", help="folder for the run's files")]
+OutOpt = Annotated[
+    Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the run's files")
+]
 
 
 def backtest(

@@ -11,7 +11,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, esc, handle_errors, load
+from estimo.cli._common import console, day_option, esc, handle_errors, load, out_folder
 from estimo.index import GLOBAL, PriceIndex
 
 _COLOURS = (
@@ -24,9 +24,9 @@ def index(
     data: Annotated[
         str, typer.Argument(help="estimo.yaml project file, or a CSV/Parquet file (canonical)")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the plot and table")] = Path(
-        "runs/index"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the plot and table")
+    ] = Path("runs/index"),
     until: Annotated[
         str | None,
         typer.Option(callback=day_option, help="fit on rows dated before this date (default: all)"),

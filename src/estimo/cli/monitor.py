@@ -14,7 +14,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, err_console, handle_errors, load
+from estimo.cli._common import console, day_option, err_console, handle_errors, load, out_folder
 from estimo.config import MonitorConfig, load_config
 
 monitor_app = typer.Typer(
@@ -80,9 +80,9 @@ def monitor(
     until: Annotated[
         str | None, typer.Option(callback=day_option, help="read valuations before this day")
     ] = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the report")] = Path(
-        "runs/monitor"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the report")
+    ] = Path("runs/monitor"),
 ) -> None:
     """Monitoring report: writes monitor.json, alerts.json and dashboard.html."""
     if ctx.invoked_subcommand is not None:

@@ -9,7 +9,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from estimo.cli._common import console, handle_errors, load
+from estimo.cli._common import console, handle_errors, load, out_folder
 from estimo.errors import EstimoError
 from estimo.io import summary_with_load_drops, with_load_drops, write_parquet
 from estimo.jsonutil import write_json
@@ -62,7 +62,10 @@ def findings_table(report: QualityReport, limit: int = 25, width: int = 80) -> T
 def audit_command(
     data: DataArg,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="folder for quality.json and quality.html")
+        Path,
+        typer.Option(
+            "--out", "-o", callback=out_folder, help="folder for quality.json and quality.html"
+        ),
     ] = Path("runs/audit"),
     reference: Annotated[
         str | None,
@@ -114,7 +117,10 @@ def _exit_on(report: QualityReport, fail_on: Literal["error", "warning", "never"
 def clean_command(
     data: DataArg,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="folder for the cleaned table and logs")
+        Path,
+        typer.Option(
+            "--out", "-o", callback=out_folder, help="folder for the cleaned table and logs"
+        ),
     ] = Path("runs/clean"),
 ) -> None:
     """Clean the data by the project's policy; log every change and every dropped row."""

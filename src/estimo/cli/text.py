@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from estimo.cli._common import console, handle_errors
+from estimo.cli._common import console, handle_errors, out_folder
 
 text_app = typer.Typer(
     help="Facts from listing descriptions (it, es, en, pl).", no_args_is_help=True
@@ -20,7 +20,10 @@ _CHUNK = 2_000
 def extract_command(
     file: Annotated[str, typer.Argument(help="CSV or Parquet table with a text column")],
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="folder for extracted.parquet and report.html")
+        Path,
+        typer.Option(
+            "--out", "-o", callback=out_folder, help="folder for extracted.parquet and report.html"
+        ),
     ] = Path("runs/text"),
     text_column: Annotated[
         str, typer.Option("--text-column", help="column holding the description")

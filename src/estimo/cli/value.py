@@ -11,7 +11,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, esc, handle_errors, load
+from estimo.cli._common import console, err_console, esc, handle_errors, load, out_folder
 from estimo.errors import ConfigError, DataError, InputError
 from estimo.explain.explainer import Explanation
 from estimo.explain.global_report import global_report
@@ -265,9 +265,9 @@ def explain(
     data: Annotated[
         str, typer.Option("--data", "-d", help="estimo.yaml project file, or a CSV/Parquet file")
     ],
-    out: Annotated[Path, typer.Option("--out", "-o", help="folder for the report")] = Path(
-        "runs/explain"
-    ),
+    out: Annotated[
+        Path, typer.Option("--out", "-o", callback=out_folder, help="folder for the report")
+    ] = Path("runs/explain"),
     lang: Annotated[
         str | None, typer.Option("--lang", help="language (default: the project file's)")
     ] = None,
