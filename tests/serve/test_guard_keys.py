@@ -89,3 +89,31 @@ def test_keys_cli_create_list_revoke(tmp_path: Path) -> None:
     assert KeyStore.from_url(url).verify(plain) is None
     bad = runner.invoke(app, ["keys", "create", "x", "--tier", "boss", "--store", url])
     assert bad.exit_code != 0 and "tier 'boss' is unknown" in bad.output
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("data:\n  path: m.parquet\n engine: {\n", "is not valid YAML"),
+        ("serve: [1, 2]\n", "serve is list; expected a section"),
+        ("serve:\n  guard:\n    keys_ulr: sqlite:///k.db\n", "serve.guard.keys_ulr"),
+    ],
+)
+def test_keys_cli_checks_the_project_file_as_the_service_does(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
+    """A YAML error or an odd serve: section crashed as a bug; a typo was ignored (the
+    keys then went to the default store)."""
+    project = tmp_path / "estimo.yaml"
+    project.write_text(text)
+    monkeypatch.setenv("ESTIMO_CONFIG", str(project))
+    monkeypatch.delenv("ESTIMO_SERVE__GUARD__KEYS_URL", raising=False)
+    result = CliRunner().invoke(app, ["keys", "list"])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split()) and "unexpected" not in result.output
+
+
+def test_keys_cli_says_when_there_is_no_key(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'keys.db'}"
+    listed = CliRunner().invoke(app, ["keys", "list", "--store", url])
+    assert listed.exit_code == 0 and "no keys yet" in listed.output

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-import yaml
 
-from estimo.cli._common import console, handle_errors
+from estimo.cli._common import console, esc, handle_errors
 from estimo.errors import ConfigError
 
 keys_app = typer.Typer(help="API keys of the valuation service (tiers: internal, partner, public).")
@@ -38,12 +37,7 @@ def _store(url: str | None) -> Any:
     if url is None:
         url = os.environ.get("ESTIMO_SERVE__GUARD__KEYS_URL")
     if url is None:
-        path = Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
-        serve: dict[str, Any] = {}
-        if path.is_file():
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            serve = (loaded.get("serve") or {}) if isinstance(loaded, dict) else {}
-        guard, monitor = serve.get("guard") or {}, serve.get("monitor") or {}
+        guard, monitor = _serve_sections(Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml")))
         url = str(
             guard.get("keys_url")
             or os.environ.get("ESTIMO_SERVE__MONITOR__STORE_URL")
@@ -53,6 +47,45 @@ def _store(url: str | None) -> Any:
     if url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url[len("sqlite:///") :]).parent.mkdir(parents=True, exist_ok=True)
     return KeyStore.from_url(url, cache_seconds=0)
+
+
+def _serve_sections(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``serve.guard`` and ``serve.monitor`` sections of the project file, checked as
+    the service checks them (a typo such as ``keys_ulr`` is refused, not ignored).
+
+    Raises
+    ------
+    ConfigError
+        If the file is not YAML or a section is not what the service reads.
+    """
+    from pydantic import ValidationError
+
+    from estimo.serve.guard.settings import GuardSettings
+    from estimo.serve.settings import MonitorSettings
+    from estimo.yaml_text import read_yaml_file
+
+    if not path.is_file():
+        return {}, {}
+    content = read_yaml_file(path)
+    serve = content.get("serve") if isinstance(content, dict) else None
+    if serve is None:
+        return {}, {}
+    if not isinstance(serve, dict):
+        raise ConfigError(f"{str(path)!r}: serve is {type(serve).__name__}; expected a section")
+    sections = {"guard": GuardSettings, "monitor": MonitorSettings}
+    out = []
+    for name, model in sections.items():
+        section = serve.get(name) or {}
+        try:
+            model.model_validate(section)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"serve.{name}.{'.'.join(str(p) for p in e['loc'])}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ConfigError(f"{str(path)!r} is invalid: {problems}") from None
+        out.append(section)
+    return out[0], out[1]
 
 
 @keys_app.command("create")
@@ -76,7 +109,10 @@ def list_keys(
     store: StoreOption = None,
 ) -> None:
     """The keys (ids, holders, tiers, dates; never the keys themselves)."""
-    for key in _store(store).list(include_revoked=all_keys):
+    keys = _store(store).list(include_revoked=all_keys)
+    if not keys and not as_json:
+        console.print("no keys yet: create one with `estimo keys create NAME --tier TIER`")
+    for key in keys:
         row = {
             "key_id": key.key_id,
             "name": key.name,
@@ -88,7 +124,8 @@ def list_keys(
             typer.echo(json.dumps(row))
         else:
             state = f"revoked {row['revoked_at'][:19]}" if key.revoked else "active"
-            console.print(f"{key.key_id}  {key.tier:<8}  {state:<28}  {key.name}")
+            created = row["created_at"][:10]
+            console.print(f"{key.key_id}  {key.tier:<8}  {created}  {state:<28}  {esc(key.name)}")
 
 
 @keys_app.command("revoke")
