@@ -220,7 +220,7 @@ def test_rolling_backtest(tmp_path: Path, canonical_csv: Path) -> None:
         (["backtest", "{bad_yaml}"], 2, "data.area_unit"),
         (["backtest", "{empty}"], 1, "empty"),
         (["backtest", "{negative}"], 1, "non-positive prices"),
-        (["evaluate", "{csv}", "--model", "nowhere"], 1, "not a model folder"),
+        (["evaluate", "{csv}", "--model", "nowhere"], 2, "'nowhere' does not exist"),
         (["train", "{csv}", "--until", "1990-01-01"], 1, "no rows dated before"),
         (["tune", "{csv}", "--try", "knn=5"], 2, "knn: Extra inputs are not permitted"),
         (["tune", "{csv}", "--try", "0.1"], 2, "key=value pairs"),
@@ -344,7 +344,7 @@ def test_index_command_writes_the_table_the_chart_and_the_trend_rule(
     [
         (["train", "{csv}", "--until", "2023-13-01"], "--until"),
         (["backtest", "{csv}", "--cutoff", "soon"], "--cutoff"),
-        (["evaluate", "{csv}", "--model", "m", "--since", "2023-02-30"], "--since"),
+        (["evaluate", "{csv}", "--model", "{folder}", "--since", "2023-02-30"], "--since"),
         (["index", "{csv}", "--until", "yesterday"], "--until"),
         (["tune", "{csv}", "--until", "13/01/2023"], "--until"),
         (["monitor", "--since", "May"], "--since"),
@@ -355,7 +355,8 @@ def test_a_date_option_that_is_not_a_day_is_a_usage_error_naming_it(
 ) -> None:
     """Each read the whole table first, then failed as bad data naming 'cutoff' (or, for
     `index`, as an unexpected failure)."""
-    argv = [a.format(csv=canonical_csv) for a in argv] + ["--out", str(tmp_path / "o")]
+    argv = [a.format(csv=canonical_csv, folder=tmp_path) for a in argv]
+    argv += ["--out", str(tmp_path / "o")]
     result = runner.invoke(app, argv)
     assert result.exit_code == 2, result.output
     assert option in result.output and "expected YYYY-MM-DD" in result.output

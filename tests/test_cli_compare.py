@@ -105,7 +105,7 @@ def test_compare_with_ablation_when_a_feature_is_missing(
 @pytest.mark.parametrize(
     ("args", "code", "message"),
     [
-        (["compare", "nowhere_a", "nowhere_b"], 1, "not a model folder"),
+        (["compare", "nowhere_a", "nowhere_b"], 1, "holds no valuation pipeline"),
         (["compare", "{model}", "{model}", "--since", "yesterday-ish"], 2, "--since"),
         (["compare", "{model}", "{model}", "--since", "2031-01-01"], 1, "no labelled rows"),
         (["report", "missing.parquet"], 1, "does not exist"),

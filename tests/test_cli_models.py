@@ -88,7 +88,7 @@ def test_register_list_show_alias_history(setup: dict, tmp_path: Path) -> None:
         (["models", "show", "v7"], 1, "no version or alias 'v7'"),
         (["models", "alias", "Champion", "v1"], 1, "not a valid name"),
         (["models", "rollback", "champion"], 1, "alias 'champion' is not set"),
-        (["models", "register", "/nonexistent/model"], 1, "is not a model folder"),
+        (["models", "register", "/nonexistent/model"], 2, "does not exist"),
         (["promote", "v1"], 2, "give --data"),
         (["promote", "v1", "--force", "--data", "x.csv"], 2, "--force needs --reason"),
         (["promote", "v9", "--data", "DATA"], 1, "no version or alias 'v9'"),

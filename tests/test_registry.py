@@ -239,7 +239,7 @@ def test_quality_summary_keeps_the_findings_whether_or_not_cleaned(cleaned) -> N
 
 
 def test_add_folder_rejects_a_folder_without_a_model(tmp_path: Path) -> None:
-    with pytest.raises(Exception, match="not a model folder"):
+    with pytest.raises(Exception, match="holds no valuation pipeline"):
         Registry(str(tmp_path / "r")).add_folder(str(tmp_path))
 
 

@@ -145,6 +145,29 @@ def out_folder(value: Path | None) -> Path | None:
     return value
 
 
+def model_folder(value: Any) -> Any:
+    """Typer callback of a model folder (``--model``, a model argument): a local path that
+    does not exist or is a file is a usage error (exit 2) naming it; URLs pass.
+
+    Examples
+    --------
+    >>> model_folder("s3://bucket/models/v3")
+    's3://bucket/models/v3'
+    """
+    if value is None or "://" in str(value):
+        return value
+    path = Path(value)
+    if not path.exists():
+        raise typer.BadParameter(
+            f"{str(value)!r} does not exist; expected a model folder (written by `estimo train`)"
+        )
+    if not path.is_dir():
+        raise typer.BadParameter(
+            f"{str(value)!r} is a file; expected a model folder (written by `estimo train`)"
+        )
+    return value
+
+
 def configure_logging(verbose: bool) -> None:
     """Send log records to stderr through rich; warnings only unless ``verbose``."""
     logging.basicConfig(

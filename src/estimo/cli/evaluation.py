@@ -9,7 +9,15 @@ import pandas as pd
 import typer
 
 from estimo.bundle_folder import publish_folder, staged_folder
-from estimo.cli._common import console, day_option, esc, handle_errors, load, out_folder
+from estimo.cli._common import (
+    console,
+    day_option,
+    esc,
+    handle_errors,
+    load,
+    model_folder,
+    out_folder,
+)
 from estimo.cli.compare import print_report_summary
 from estimo.cli.tables import overall_table
 from estimo.errors import ConfigError, DataError, EstimoError
@@ -509,7 +517,10 @@ def prepared_training_rows(frame: pd.DataFrame, config: Any) -> TrainingData:
 
 def evaluate(
     data: DataArg,
-    model: Annotated[Path, typer.Option("--model", "-m", help="folder written by estimo train")],
+    model: Annotated[
+        Path,
+        typer.Option("--model", "-m", callback=model_folder, help="folder written by estimo train"),
+    ],
     out: OutOpt = Path("runs/evaluate"),
     since: Annotated[
         str | None,

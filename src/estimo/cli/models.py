@@ -16,7 +16,7 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, err_console, handle_errors, load
+from estimo.cli._common import console, day_option, err_console, handle_errors, load, model_folder
 from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
 from estimo.registry import ModelManifest, Registry, RegistryError
@@ -259,7 +259,9 @@ def _print_manifest(reg: Registry, m: ModelManifest, gate_rules: GateConfig | No
 
 @models_app.command("register")
 def register(
-    model_dir: Annotated[Path, typer.Argument(help="model folder written by `estimo train`")],
+    model_dir: Annotated[
+        Path, typer.Argument(callback=model_folder, help="model folder written by `estimo train`")
+    ],
     registry: RegistryOpt = None,
     data: Annotated[
         str | None,

@@ -11,7 +11,15 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from estimo.cli._common import console, err_console, esc, handle_errors, load, out_folder
+from estimo.cli._common import (
+    console,
+    err_console,
+    esc,
+    handle_errors,
+    load,
+    model_folder,
+    out_folder,
+)
 from estimo.errors import ConfigError, DataError, InputError
 from estimo.explain.explainer import Explanation
 from estimo.explain.global_report import global_report
@@ -22,7 +30,10 @@ from estimo.jsonutil import to_jsonable, write_json
 from estimo.property_input import shown
 
 ModelOpt = Annotated[
-    Path, typer.Option("--model", "-m", help="model folder (written by estimo train)")
+    Path,
+    typer.Option(
+        "--model", "-m", callback=model_folder, help="model folder (written by estimo train)"
+    ),
 ]
 LangOpt = Annotated[str, typer.Option("--lang", help=f"language: {' | '.join(LANGUAGES)}")]
 
@@ -213,7 +224,9 @@ def _read_file(path: Path) -> pd.DataFrame:
         ) from None
 
 
-def warmup(model: Annotated[str, typer.Argument(help="pipeline folder or URL")]) -> None:
+def warmup(
+    model: Annotated[str, typer.Argument(callback=model_folder, help="pipeline folder or URL")],
+) -> None:
     """Compile and cache the fast explanation kernels (numba) by valuing one property with
     the model: run it once when building a container image, so the first request is fast."""
     _warmup(model)

@@ -110,8 +110,8 @@ def load_model(folder: str) -> ValuationModel | AVM:
             return AVM.from_bundle(root)
     if not root.exists(META_FILE) or not root.exists(MODEL_FILE):
         raise EstimoError(
-            f"{folder!r} is not a model folder: expected {MODEL_FILE} and {META_FILE} "
-            "(written by `estimo train`)"
+            f"{folder!r} holds no valuation pipeline: expected pipeline.json (written by "
+            "`estimo train`)"
         )
     meta = root.read_json(META_FILE)
     if meta.get("format_version") != FORMAT_VERSION:
