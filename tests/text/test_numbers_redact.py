@@ -160,3 +160,25 @@ def test_redaction_of_many_numbers_is_fast() -> None:
     out = redact(text)
     assert time.perf_counter() - start < 2.0
     assert out.counts["phone"] == 6_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Contact jan [at] agency [dot] pl",
+        "jan.kowalski(at)agencja(dot)pl",
+        "name at domain dot com",
+        "jan.kowalski@agencja.com.pl",
+        "Write to info&#64;agency.it",
+        "scrivere a mario.rossi@studio.co.uk",
+    ],
+)
+def test_whole_email_is_masked_even_obfuscated(text: str) -> None:
+    out = redact(text)
+    assert out.counts["email"] == 1
+    assert out.text.endswith("[email]")
+
+
+def test_spelled_at_needs_a_spelled_dot() -> None:
+    text = "Flat at the corner of the square, at 5 minutes from the station"
+    assert redact(text).text == text
