@@ -33,6 +33,11 @@ from estimo.text.lexicon import Lexicon
 Polarity = Literal["affirmed", "negated", "hedged"]
 _WINDOW = 60
 _NOT_BREAK = r"(?!(?:con|with|ma|però|pero|but|ale|z|ze|oraz|y|mientras|whilst|while)\b)"
+_APOSTROPHE = "['’`]"
+_ELIDED = rf"(?:\s[^\W\d]{{1,4}}{_APOSTROPHE})"
+"""An elided article or preposition glued to the mention ("l'ascensore", "un'", "dell'")."""
+_FILLER = rf"[^\W\d]+(?:{_APOSTROPHE}[^\W\d]+)?"
+"""A word between a cue and the mention ("a", "il", "c'è")."""
 _BOUNDARY = re.compile(r"[.;!?()\n]|\s[-–]\s")
 
 
@@ -50,14 +55,24 @@ class Cues:
 def cues_for(lexicon: Lexicon) -> Cues:
     """Compile the negation and hedge cues of ``lexicon`` (cached)."""
     flags = re.IGNORECASE
+    negation_before, negation_after, hedges = (
+        _any_apostrophe(cue)
+        for cue in (lexicon.negation_before, lexicon.negation_after, lexicon.hedges)
+    )
     return Cues(
         negation_before=re.compile(
-            rf"(?:^|\W)(?:{lexicon.negation_before})(?:\s+{_NOT_BREAK}[^\W\d]+){{0,2}}\s*$", flags
+            rf"(?:^|\W)(?:{negation_before})(?:\s+{_NOT_BREAK}{_FILLER}){{0,2}}\s*{_ELIDED}?$",
+            flags,
         ),
-        negation_after=re.compile(rf"^(?:{lexicon.negation_after})", flags),
-        hedge_before=re.compile(rf"(?:^|\W)(?:{lexicon.hedges})(?:\W+[^\W\d]+){{0,4}}\W*$", flags),
-        hedge_after=re.compile(rf"^[^,]{{0,30}}?\b(?:{lexicon.hedges})\b", flags),
+        negation_after=re.compile(rf"^(?:{negation_after})", flags),
+        hedge_before=re.compile(rf"(?:^|\W)(?:{hedges})(?:\W+[^\W\d]+){{0,4}}\W*$", flags),
+        hedge_after=re.compile(rf"^[^,]{{0,30}}?\b(?:{hedges})\b", flags),
     )
+
+
+def _any_apostrophe(cue: str) -> str:
+    """``cue`` matching the typographic apostrophe (’, as word processors write) too."""
+    return cue.replace("'", _APOSTROPHE)
 
 
 def clause_before(text: str, start: int) -> str:

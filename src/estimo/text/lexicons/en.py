@@ -72,7 +72,8 @@ LEXICON = Lexicon(
         "air_conditioning": r"air[-\s]?conditioning|air[-\s]?con|\ba/c\b|air\s+conditioned|"
         r"climate\s+control",
     },
-    negation_before=r"no|without|not|lacks|lacking|nor|there\s+is\s+no|does\s+not\s+have",
+    negation_before=r"no|without|not|lacks|lacking|nor|there\s+is\s+no|does\s+not\s+have|none|"
+    r"(?:is|are|does|do|has|have|was|were|did)n't",
     negation_after=r"\s*:\s*no\b|\s*:\s*none\b|\s+not\s+included|\s+not\s+available",
     hedges=r"option(?:al)?\s+(?:of|to)|optional(?:ly)?|possibility\s+(?:of|to)|potential\s+"
     r"(?:for|to)|available\s+separately|by\s+separate\s+negotiation|could|scope\s+(?:for|to)|"

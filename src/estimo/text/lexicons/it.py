@@ -94,7 +94,8 @@ LEXICON = Lexicon(
         r"condizionator[ei]|impianto\s+di\s+climatizzazione|climatizzazione",
     },
     negation_before=r"senza|no|non\s+(?:è|e)\s+servit[oa]\s+da|privo\s+di|priva\s+di|sprovvist[oa]\s+di|non\s+(?:è\s+)?"
-    r"(?:dotat[oa]\s+di|provvist[oa]\s+di|c'è|ha|presente|dispone\s+di)|non|né|niente|manca",
+    r"(?:dotat[oa]\s+di|provvist[oa]\s+di|c'è|ha|presente|dispone\s+di)|non|né|niente|manca|"
+    r"nessun[oa]?|alcun[oa]?",
     negation_after=r"\s*:\s*no\b|\s+assente|\s+non\s+presente|\s+mancante|:\s*assente",
     hedges=r"possibilit[aà]\s+(?:di|d')|eventuale|eventualmente|predisposizion[ei]|predispost[oa]|"
     r"a\s+richiesta|su\s+richiesta|facoltativ[oa]|a\s+parte|separatamente|opzional[ei]|"
