@@ -50,3 +50,36 @@ def test_negations_are_read_as_negations(sentence: str, field: str) -> None:
 )
 def test_affirmed_mentions_stay_affirmed(sentence: str, field: str) -> None:
     assert extract(sentence, min_confidence=0.0).facts[field].value is True
+
+
+# ---------------------------------------------------------------- HTML markup (entry 6)
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Bilocale al quarto piano, <b>senza</b> ascensore.",
+        "Bilocale al quarto piano senza<br>ascensore.",
+        "Bilocale al quarto piano senza<br/>\nascensore.",
+        "Bilocale al quarto piano senza&nbsp;ascensore.",
+        "Bilocale al quarto piano senza\u00a0ascensore.",
+        "Fourth floor flat, <strong>no</strong> lift.",
+        "Piso en cuarta planta <i>sin</i> ascensor.",
+        "Bilocale al quarto piano, non c&#39;&egrave; l&rsquo;ascensore.",
+    ],
+)
+def test_markup_does_not_break_a_negation(sentence: str) -> None:
+    assert _value(sentence, "has_elevator") is False
+
+
+def test_facts_under_markup_point_into_the_original_text() -> None:
+    text = "<p>Trilocale di 80&nbsp;mq</p><p>con <b>cantina</b> &amp; box</p>"
+    facts = extract(text, lang="it", min_confidence=0.0).facts
+    for fact in facts.values():
+        assert text[fact.start : fact.end] == fact.span
+    assert facts["area_m2"].value == 80.0
+    assert facts["area_m2"].span == "80&nbsp;mq"
+    assert facts["has_cellar"].span == "cantina"
+
+
+def test_a_line_break_after_a_list_item_ends_the_clause() -> None:
+    facts = extract("Balcone: no<br>Ascensore<br>Cantina", lang="it").facts
+    assert facts["has_elevator"].value is True

@@ -39,6 +39,7 @@ from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction, Fact
 from estimo.text.floors import FloorRules
 from estimo.text.language import detect_language
 from estimo.text.lexicon import AMENITIES, get_lexicon
+from estimo.text.markup import Plain, plain_text
 from estimo.text.measures import MeasureRules
 from estimo.text.rescore import load_rescorer
 
@@ -104,14 +105,18 @@ def extract(
     -------
     Extraction
         The language and the facts found; spans index ``title + "\\n" + description``
-        (just the description when there is no title).
+        (just the description when there is no title). HTML markup is read as the text it
+        renders (tags removed, entities such as ``&nbsp;`` decoded,
+        :mod:`estimo.text.markup`); spans still index the text as given.
 
     Raises
     ------
     ValueError
         If ``lang`` is given and not supported.
     """
-    text = _join(title, description)
+    original = _join(title, description)
+    plain = plain_text(original)
+    text = plain.text
     if lang is None:
         lang = detect_language(text)
         if lang is None:
@@ -133,8 +138,16 @@ def extract(
             if min_confidence is None:
                 floor = rescorer.threshold(lang, fact.field)
         if fact.confidence >= floor:
-            kept[fact.field] = fact
+            kept[fact.field] = _in_original(fact, plain, original)
     return Extraction(lang, kept)
+
+
+def _in_original(fact: Fact, plain: Plain, original: str) -> Fact:
+    """``fact`` with its span in the original text (markup and all) when markup was removed."""
+    if not plain.mapped:
+        return fact
+    start, end = plain.original_span(fact.start, fact.end)
+    return dataclasses.replace(fact, start=start, end=end, span=original[start:end])
 
 
 def _join(title: str | None, description: str | None) -> str:

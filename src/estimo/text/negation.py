@@ -49,6 +49,7 @@ class Cues:
     negation_after: re.Pattern[str]
     hedge_before: re.Pattern[str]
     hedge_after: re.Pattern[str]
+    negation_dangling: re.Pattern[str]
 
 
 @cache
@@ -67,6 +68,7 @@ def cues_for(lexicon: Lexicon) -> Cues:
         negation_after=re.compile(rf"^(?:{negation_after})", flags),
         hedge_before=re.compile(rf"(?:^|\W)(?:{hedges})(?:\W+[^\W\d]+){{0,4}}\W*$", flags),
         hedge_after=re.compile(rf"^[^,]{{0,30}}?\b(?:{hedges})\b", flags),
+        negation_dangling=re.compile(rf"[^\W\d][ \t]+(?:{negation_before})[ \t]*\n[ \t]*$", flags),
     )
 
 
@@ -91,6 +93,15 @@ def clause_after(text: str, end: int) -> str:
     return window[: cut.start()] if cut is not None else window
 
 
+def _dangling_negation(text: str, start: int, before: str, cues: Cues) -> bool:
+    """Whether the line before the mention ends with a negation cue ("senza" + line break +
+    "ascensore": a line wrapped, or a ``<br>`` inside a sentence)."""
+    if before.strip():
+        return False
+    head = text[max(0, start - len(before) - _WINDOW) : start - len(before)]
+    return head.endswith("\n") and cues.negation_dangling.search(head) is not None
+
+
 def polarity(text: str, start: int, end: int, cues: Cues) -> Polarity:
     """Whether the mention ``text[start:end]`` is affirmed, negated or hedged.
 
@@ -104,7 +115,7 @@ def polarity(text: str, start: int, end: int, cues: Cues) -> Polarity:
         The language's cues (:func:`cues_for`).
     """
     before = clause_before(text, start)
-    if cues.negation_before.search(before):
+    if cues.negation_before.search(before) or _dangling_negation(text, start, before, cues):
         return "negated"
     after = clause_after(text, end)
     if cues.negation_after.match(after):
