@@ -83,3 +83,34 @@ def test_facts_under_markup_point_into_the_original_text() -> None:
 def test_a_line_break_after_a_list_item_ends_the_clause() -> None:
     facts = extract("Balcone: no<br>Ascensore<br>Cantina", lang="it").facts
     assert facts["has_elevator"].value is True
+
+
+# ------------------------------------------------ hyphenated counts and ranges (2 and 3)
+@pytest.mark.parametrize(
+    ("sentence", "field", "expected"),
+    [
+        ("Two-bedroom maisonette near the park.", "bedrooms", 2.0),
+        ("Roomy four-bedroom house with a garden.", "bedrooms", 4.0),
+        ("A 3-bedroom flat in the centre.", "bedrooms", 3.0),
+        ("A 3-bed semi with a driveway.", "bedrooms", 3.0),
+        ("Two-bathroom flat with a lift.", "bathrooms", 2.0),
+    ],
+)
+def test_hyphenated_counts(sentence: str, field: str, expected: float) -> None:
+    assert _value(sentence, field, "en") == expected
+
+
+@pytest.mark.parametrize(
+    ("sentence", "lang"),
+    [
+        ("Flat with 2-3 bedrooms.", "en"),
+        ("Flat with 2 to 3 bedrooms.", "en"),
+        ("Appartamento con 2-3 camere e cantina.", "it"),
+        ("Piso de 2 o 3 dormitorios.", "es"),
+    ],
+)
+def test_a_count_range_is_not_an_exact_count(sentence: str, lang: str) -> None:
+    assert _value(sentence, "bedrooms", lang) is None  # not reported at the default floor
+    fact = extract(sentence, lang=lang, min_confidence=0.0).facts["bedrooms"]
+    assert (fact.value, fact.rule) == (2.0, "count.range")
+    assert fact.confidence <= 0.6

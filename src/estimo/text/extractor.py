@@ -134,6 +134,8 @@ def extract(
         floor = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
         if rescorer is not None and rescorer.has(lang, fact.field):
             p = rescorer.confidence(fact, text, lang, fields)
+            if fact.rule.endswith(".range"):  # a range states no single value
+                p = min(p, fact.confidence)
             fact = dataclasses.replace(fact, confidence=round(p, 4))
             if min_confidence is None:
                 floor = rescorer.threshold(lang, fact.field)

@@ -6,7 +6,9 @@ An area mention is a number (or a range) followed by a unit, or a unit followed 
 the first mention about the whole home wins, then the first bare one, then a net area
 ("65 m² útiles", "80 mq calpestabili": portals report the gross area, so a net area alone is
 kept at the lower confidence measured for it). Counts are a number
-(digits or words) before a counted noun ("tre camere", "2 baños", "two bedrooms"), whole
+(digits or words) before a counted noun ("tre camere", "2 baños", "two bedrooms",
+"two-bedroom", "3-bed"; a range such as "2-3 camere" gives its low end at the lower
+confidence of a range, as for areas), whole
 words that carry a count ("trilocale", "doppi servizi", "dwupokojowe"), or a lone singular
 mention ("cucina e bagno" with no other bathroom named) at lower confidence.
 
@@ -42,6 +44,7 @@ _CONFIDENCE = {
     "count.number": 0.95,
     "count.term": 0.95,
     "count.single": 0.8,
+    "count.range": 0.6,
     "count.conflict": 0.6,
 }
 _FLAGS = re.IGNORECASE
@@ -92,7 +95,11 @@ class MeasureRules:
         )
         number = number_pattern(lx.code)
         filler = r"(?:\s+(?!(?:e|y|and|i|o|or|con|with|di|de)\b)[^\W\d]{3,})?"
-        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number}){filler}\s*$", _FLAGS)
+        # "3 bedrooms", "tre camere", and hyphenated "two-bedroom", "3-bed"
+        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number}){filler}\s*-?\s*$", _FLAGS)
+        self._range_before = re.compile(
+            rf"(?<![\w.,])(?P<lo>{number})\s*(?:-|–|÷|/|to|or|a|o|al|do|lub|albo)\s*$", _FLAGS
+        )
         self._digit_after = re.compile(r"\s*\d")
         self._terms = {
             name: {k.lower(): v for k, v in terms.items()}
@@ -218,7 +225,7 @@ class MeasureRules:
                 continue
             value = parse_number(m.group("n"), self.lexicon.code)
             if value is not None and low <= value <= high and value == int(value):
-                found.append((value, m.start(), noun_end, "count.number"))
+                found.append(self._ranged(text, value, m.start(), noun_end))
         table = self._terms.get(name, {})
         for start, end in hits.get(f"m_term_{name}", ()):
             key = " ".join(text[start:end].lower().split())
@@ -231,6 +238,16 @@ class MeasureRules:
                 rule = "count.conflict"
             return Fact(name, value, _CONFIDENCE[rule], start, end, text[start:end], rule)
         return self._single(text, name)
+
+    def _ranged(self, text: str, value: float, start: int, end: int) -> tuple[float, int, int, str]:
+        """A count, or the low end of a range ("2-3 camere", "2 to 3 bedrooms": ``count.range``,
+        a lower confidence, as for an area range)."""
+        r = self._range_before.search(text, max(0, start - 20), start)
+        if r is not None:
+            lo = parse_number(r.group("lo"), self.lexicon.code)
+            if lo is not None and lo < value:
+                return lo, r.start(), end, "count.range"
+        return value, start, end, "count.number"
 
     def _single(self, text: str, name: str) -> Fact | None:
         singular, more = self._singular.get(name), self._more.get(name)
