@@ -114,3 +114,24 @@ def test_a_count_range_is_not_an_exact_count(sentence: str, lang: str) -> None:
     fact = extract(sentence, lang=lang, min_confidence=0.0).facts["bedrooms"]
     assert (fact.value, fact.rule) == (2.0, "count.range")
     assert fact.confidence <= 0.6
+
+
+# --------------------------------------------------------------------- decades (entry 4)
+@pytest.mark.parametrize(
+    ("sentence", "expected"),
+    [
+        ("Semi-detached house built in the 1950s.", 1950.0),
+        ("Semi-detached house built in the 80s.", 1980.0),
+        ("Semi-detached house built in the 1960's.", 1960.0),
+        ("Semi-detached house built in the 1960’s.", 1960.0),
+    ],
+)
+def test_a_decade_gives_its_first_year_at_decade_confidence(sentence: str, expected: float) -> None:
+    fact = extract(sentence, lang="en", min_confidence=0.0).facts["year_built"]
+    exact = extract("Semi-detached house built in 1962.", lang="en").facts["year_built"]
+    assert (fact.value, fact.rule) == (expected, "year_built.decade")
+    assert fact.confidence < exact.confidence
+
+
+def test_a_number_after_a_year_cue_is_not_a_decade() -> None:
+    assert "year_built" not in extract("Completed in 80 days", lang="en").facts
