@@ -135,3 +135,33 @@ def test_a_decade_gives_its_first_year_at_decade_confidence(sentence: str, expec
 
 def test_a_number_after_a_year_cue_is_not_a_decade() -> None:
     assert "year_built" not in extract("Completed in 80 days", lang="en").facts
+
+
+# ------------------------------------------------ hedges and look-alike words (entry 17)
+@pytest.mark.parametrize(
+    ("sentence", "lang", "field"),
+    [
+        ("Pre-installation of air conditioning in every room.", "en", "has_air_conditioning"),
+        ("Preinstalled for air conditioning.", "en", "has_air_conditioning"),
+        ("The flat is pre-wired for air conditioning.", "en", "has_air_conditioning"),
+        ("Mid-terrace house with a small yard.", "en", "has_terrace"),
+        ("Bagno finestrato con box-doccia.", "it", "has_garage"),
+        ("Bagno finestrato con box-doccia.", "it", "has_parking"),
+    ],
+)
+def test_hedged_or_look_alike_mentions_give_nothing(sentence: str, lang: str, field: str) -> None:
+    assert field not in extract(sentence, lang=lang, min_confidence=0.0).facts
+
+
+def test_a_real_terrace_is_still_read() -> None:
+    assert _value("Flat with a roof terrace and a lift.", "has_terrace", "en") is True
+
+
+# ------------------------------------------------------------- extract_frame (entry 9)
+def test_extract_frame_refuses_a_single_string() -> None:
+    from estimo.text import extract_frame
+
+    with pytest.raises(TypeError, match="iterable of strings"):
+        extract_frame("Trilocale di 80 mq con box auto")
+    with pytest.raises(TypeError, match="titles"):
+        extract_frame(["Trilocale di 80 mq"], "Trilocale")

@@ -177,6 +177,11 @@ def extract_frame(
     min_confidence : float, optional
         See :func:`extract`.
 
+    Raises
+    ------
+    TypeError
+        If ``texts`` or ``titles`` is one string instead of an iterable of strings.
+
     Returns
     -------
     pandas.DataFrame
@@ -192,6 +197,8 @@ def extract_frame(
     >>> out.loc[1, ["area_m2", "has_garage"]].isna().all()
     np.True_
     """
+    _refuse_a_string("texts", texts)
+    _refuse_a_string("titles", titles)
     texts = list(texts)
     title_list = list(titles) if titles is not None else [None] * len(texts)
     if len(title_list) != len(texts):
@@ -208,6 +215,15 @@ def extract_frame(
         for t, ti in zip(texts, title_list, strict=True)
     ]
     return extraction_table(rows)
+
+
+def _refuse_a_string(name: str, values: object) -> None:
+    """Raise when ``values`` is a string (it would be read one character per row)."""
+    if isinstance(values, str):
+        raise TypeError(
+            f"{name} must be an iterable of strings (one per listing), not a str; "
+            f"for one description use extract() or pass [{name}]"
+        )
 
 
 def extraction_table(rows: list[Extraction], *, rules: bool = False) -> pd.DataFrame:

@@ -85,7 +85,7 @@ LEXICON = Lexicon(
         "elevator": r"ascensor[ei]",
         "terrace": r"terrazz[oaie]|terrazzin[oi]|lastrico\s+solare",
         "balcony": r"balcon[ei]|balconcin[oi]|balconata",
-        "garage": r"box(?:\s+auto)?(?!\s+(?:doccia|armadio))|garage|autorimessa",
+        "garage": r"box(?:\s+auto)?(?![\s-]+(?:doccia|armadio))|garage|autorimessa",
         "parking": r"post[oi]\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
         r"riservato|coperto|interno|di\s+propriet[aà])",
         "garden": r"giardin[oi]|giardinett[oi]",
