@@ -165,3 +165,31 @@ def test_extract_frame_refuses_a_single_string() -> None:
         extract_frame("Trilocale di 80 mq con box auto")
     with pytest.raises(TypeError, match="titles"):
         extract_frame(["Trilocale di 80 mq"], "Trilocale")
+
+
+# ---------------------------------------------------------- language detection (entry 8)
+@pytest.mark.parametrize(
+    ("sentence", "lang"),
+    [
+        ("Casale anni 60 con giardino.", "it"),
+        ("Non lontano dalla spiaggia, con giardino.", "it"),
+        ("Costruito negli anni '70, da ristrutturare.", "it"),
+        ("Rok budowy 1992.", "pl"),
+        ("Year built: 1968", "en"),
+    ],
+)
+def test_short_texts_get_their_language(sentence: str, lang: str) -> None:
+    from estimo.text import detect_language
+
+    assert detect_language(sentence) == lang
+
+
+def test_a_tie_is_no_language() -> None:
+    from estimo.text import detect_language
+
+    assert detect_language("con") is None
+
+
+def test_a_year_built_cue_counts_towards_the_language() -> None:
+    assert _value("Rok budowy 1992.", "year_built") == 1992.0
+    assert _value("Year built: 1968", "year_built") == 1968.0

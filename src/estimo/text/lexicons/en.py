@@ -104,6 +104,11 @@ LEXICON = Lexicon(
     r"\s+(?:on|at)?\s*(?:the)?\s*$",
     stopwords=frozenset(
         [
+            "year",
+            "built",
+            "floor",
+            "bedrooms",
+            "there",
             "with",
             "kitchen",
             "bathroom",

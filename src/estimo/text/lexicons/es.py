@@ -112,6 +112,10 @@ LEXICON = Lexicon(
     r"\s+(?:en|a)?\s*(?:la|el)?\s*$",
     stopwords=frozenset(
         [
+            "años",
+            "construido",
+            "planta",
+            "jardín",
             "sin",
             "dormitorios",
             "baño",

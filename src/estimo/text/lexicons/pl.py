@@ -120,6 +120,11 @@ LEXICON = Lexicon(
     part_before_floor=r"(?:piwnic\w*|garaż\w*|komórk\w*|miejsce\s+postojowe)\s+(?:na)?\s*$",
     stopwords=frozenset(
         [
+            "rok",
+            "budowy",
+            "roku",
+            "budynek",
+            "piętro",
             "pokój",
             "kuchnia",
             "łazienka",
