@@ -193,3 +193,24 @@ def test_a_tie_is_no_language() -> None:
 def test_a_year_built_cue_counts_towards_the_language() -> None:
     assert _value("Rok budowy 1992.", "year_built") == 1992.0
     assert _value("Year built: 1968", "year_built") == 1968.0
+
+
+# ------------------------------------------------------- gross after net area (entry 10)
+@pytest.mark.parametrize(
+    ("sentence", "lang", "expected"),
+    [
+        ("Piso de 70 m2 útiles, 2 dormitorios, 85 m2 construidos.", "es", 85.0),
+        ("Bilocale di 50 mq calpestabili e 62 mq commerciali.", "it", 62.0),
+        ("Flat: 48 sqm usable, 57 sqm total.", "en", 57.0),
+    ],
+)
+def test_a_gross_area_after_a_net_one_is_the_whole_home(
+    sentence: str, lang: str, expected: float
+) -> None:
+    fact = extract(sentence, lang=lang, min_confidence=0.0).facts["area_m2"]
+    assert (fact.value, fact.rule) == (expected, "area.whole")
+
+
+def test_a_net_area_alone_stays_net() -> None:
+    fact = extract("Bilocale di 50 mq calpestabili", lang="it", min_confidence=0.0).facts
+    assert fact["area_m2"].rule == "area.net"

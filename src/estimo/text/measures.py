@@ -89,6 +89,10 @@ class MeasureRules:
             r"útiles|utiles|totales|de\s+superficie|total|of\s+living|powierzchni|użytkow)",
             _FLAGS,
         )
+        self._net_after = re.compile(
+            r"\s*(?:circa\s+)?(?:[uú]til(?:es)?|calpestabil[ei]|nett[io]|net|usable|użytkow)\b",
+            _FLAGS,
+        )
         self._net = re.compile(
             r"\b(?:[uú]til(?:es)?|calpestabil[ei]|nett[io]|net|usable|użytkow\w*|interni)\b",
             _FLAGS,
@@ -146,6 +150,7 @@ class MeasureRules:
     def area_mentions(self, text: str, hits: Hits) -> list[_AreaMention]:
         """Every area mention with its kind (``whole``, ``part``, ``net``, ``bare``, ``range``)."""
         mentions = []
+        previous = 0
         lang = self.lexicon.code
         spans = [(s, e, False) for s, e in hits.get("m_area", ())]
         spans += [(s, e, True) for s, e in hits.get("m_sqft", ())]
@@ -166,7 +171,8 @@ class MeasureRules:
             if sqft:
                 value *= SQFT_TO_M2
                 high = high * SQFT_TO_M2 if high is not None else None
-            kind = self._area_kind(text, start, end)
+            kind = self._area_kind(text, start, end, previous)
+            previous = end
             if high is not None and kind != "part":
                 if not value < high:
                     continue
@@ -174,13 +180,18 @@ class MeasureRules:
             mentions.append(_AreaMention(round(value, 1), start, end, kind))
         return mentions
 
-    def _area_kind(self, text: str, start: int, end: int) -> str:
+    def _area_kind(self, text: str, start: int, end: int, previous: int = 0) -> str:
+        """The kind of the mention ``text[start:end]``; the words right after the unit decide
+        first, and the net window before it stops at the ``previous`` mention's end (the net
+        word of "90 m2 útiles, 110 m2 construidos" is not about the 110)."""
         if self._part_after.match(text, end):
             return "part"
-        if self._net.search(text, max(0, start - 25), min(len(text), end + 20)):
+        if self._net_after.match(text, end):
             return "net"
         if self._whole_after.match(text, end):
             return "whole"
+        if self._net.search(text, max(0, previous, start - 25), min(len(text), end + 20)):
+            return "net"
         before = text[max(0, start - 45) : start]
         whole = [m.end() for m in self._whole.finditer(before)]
         part = [m.end() for m in self._part.finditer(before)]
