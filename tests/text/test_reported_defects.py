@@ -214,3 +214,8 @@ def test_a_gross_area_after_a_net_one_is_the_whole_home(
 def test_a_net_area_alone_stays_net() -> None:
     fact = extract("Bilocale di 50 mq calpestabili", lang="it", min_confidence=0.0).facts
     assert fact["area_m2"].rule == "area.net"
+
+
+def test_a_dash_between_list_items_is_not_a_hyphenated_count() -> None:
+    fact = extract("Piso con 3 dormitorios - baño completo.", lang="es", min_confidence=0.0)
+    assert fact.facts["bathrooms"].value == 1.0

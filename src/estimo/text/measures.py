@@ -100,7 +100,7 @@ class MeasureRules:
         number = number_pattern(lx.code)
         filler = r"(?:\s+(?!(?:e|y|and|i|o|or|con|with|di|de)\b)[^\W\d]{3,})?"
         # "3 bedrooms", "tre camere", and hyphenated "two-bedroom", "3-bed"
-        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number}){filler}\s*-?\s*$", _FLAGS)
+        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number})(?:-|{filler}\s*)$", _FLAGS)
         self._range_before = re.compile(
             rf"(?<![\w.,])(?P<lo>{number})\s*(?:-|–|÷|/|to|or|a|o|al|do|lub|albo)\s*$", _FLAGS
         )
