@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -140,3 +142,43 @@ def test_redaction_masks_phone_numbers(prefix: str, number: str, words: str) -> 
     out = redact(f"{words} {prefix}{number} grazie")
     assert out.counts["phone"] == 1
     assert number.split()[-1] not in out.text
+
+
+@pytest.mark.parametrize("run", ["1", "-", ".", "_", "a", "1.", "a-", "x@", "[at]"])
+def test_redaction_is_linear_on_long_runs_without_spaces(run: str) -> None:
+    # a separator line or a pasted token of 100,000 characters used to take minutes
+    text = "Trilocale di 80 mq. " + run * (100_000 // len(run)) + " Tel 333 1234567"
+    start = time.perf_counter()
+    out = redact(text)
+    assert time.perf_counter() - start < 1.0
+    assert out.text.endswith("Tel [phone]")
+
+
+def test_redaction_of_many_numbers_is_fast() -> None:
+    text = "Tel 333 1234567, " * 6_000
+    start = time.perf_counter()
+    out = redact(text)
+    assert time.perf_counter() - start < 2.0
+    assert out.counts["phone"] == 6_000
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Contact jan [at] agency [dot] pl",
+        "jan.kowalski(at)agencja(dot)pl",
+        "name at domain dot com",
+        "jan.kowalski@agencja.com.pl",
+        "Write to info&#64;agency.it",
+        "scrivere a mario.rossi@studio.co.uk",
+    ],
+)
+def test_whole_email_is_masked_even_obfuscated(text: str) -> None:
+    out = redact(text)
+    assert out.counts["email"] == 1
+    assert out.text.endswith("[email]")
+
+
+def test_spelled_at_needs_a_spelled_dot() -> None:
+    text = "Flat at the corner of the square, at 5 minutes from the station"
+    assert redact(text).text == text

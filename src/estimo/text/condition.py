@@ -65,11 +65,16 @@ class ConditionRules:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
         self._names = [name for name in CONDITIONS if name in lexicon.conditions]
-        self._year_after = re.compile(r"\s*(?:il\s+|el\s+|the\s+)?(?P<y>1[6-9]\d\d|20\d\d)\b")
+        # "1970's" and "1970s" name a decade, not a year
+        self._year_after = re.compile(
+            r"\s*(?:il\s+|el\s+|the\s+)?(?P<y>1[6-9]\d\d|20\d\d)\b(?!['’]?s\b)"
+        )
         words = "|".join(_DECADE_WORDS)
         self._decade_after = re.compile(
-            rf"\s*(?:(?P<c>19)?(?P<d>[2-9]0)(?:'?s)?\b|(?P<w>{words})\b)", _FLAGS
+            rf"\s*(?:(?P<c>19)?(?P<d>[2-9]0)(?:['’]?s)?\b|(?P<w>{words})\b)", _FLAGS
         )
+        # after a year cue only a plural decade ("built in the 1960s", "the 70's")
+        self._plural_decade_after = re.compile(r"\s*(?:the\s+)?(?:19)?(?P<d>[2-9]0)['’]?s\b")
         self._scanner: Scanner | None = None
 
     def groups(self) -> dict[str, str]:
@@ -108,34 +113,30 @@ class ConditionRules:
         return Fact("condition", name, _CONFIDENCE[rule], start, end, text[start:end], rule)
 
     def year_built(self, text: str, hits: Hits) -> Fact | None:
-        """The year of construction, or None."""
+        """The year of construction, or None.
+
+        A year after a cue wins; then a decade after a cue or a decade cue ("built in the
+        1960s", "anni '70"), as the decade's first year at the lower decade confidence.
+        """
         this_year = dt.date.today().year
         for start, end in hits.get("y_cue", ()):
             m = self._year_after.match(text, end)
             if m is not None and float(m.group("y")) <= this_year + 5:
-                rule = "year_built.cue"
-                return Fact(
-                    "year_built",
-                    float(m.group("y")),
-                    _CONFIDENCE[rule],
-                    start,
-                    m.end(),
-                    text[start : m.end()],
-                    rule,
-                )
-        for start, end in hits.get("y_decade", ()):
-            m = self._decade_after.match(text, end)
+                return _year_fact(text, float(m.group("y")), start, m.end(), "year_built.cue")
+        cues = sorted(
+            [(s, e, self._plural_decade_after) for s, e in hits.get("y_cue", ())]
+            + [(s, e, self._decade_after) for s, e in hits.get("y_decade", ())]
+        )
+        for start, end, pattern in cues:
+            m = pattern.match(text, end)
             if m is None:
                 continue
-            decade = int(m.group("d")) if m.group("d") else _DECADE_WORDS[m.group("w").lower()]
-            rule = "year_built.decade"
-            return Fact(
-                "year_built",
-                float(1900 + decade),
-                _CONFIDENCE[rule],
-                start,
-                m.end(),
-                text[start : m.end()],
-                rule,
-            )
+            words = m.groupdict().get("w")
+            decade = int(m.group("d")) if m.group("d") else _DECADE_WORDS[words.lower()]
+            return _year_fact(text, float(1900 + decade), start, m.end(), "year_built.decade")
         return None
+
+
+def _year_fact(text: str, year: float, start: int, end: int, rule: str) -> Fact:
+    """A ``year_built`` fact for ``text[start:end]``."""
+    return Fact("year_built", year, _CONFIDENCE[rule], start, end, text[start:end], rule)

@@ -39,6 +39,7 @@ from estimo.text.facts import CATEGORY_FIELDS, NUMERIC_FIELDS, Extraction, Fact
 from estimo.text.floors import FloorRules
 from estimo.text.language import detect_language
 from estimo.text.lexicon import AMENITIES, get_lexicon
+from estimo.text.markup import Plain, plain_text
 from estimo.text.measures import MeasureRules
 from estimo.text.rescore import load_rescorer
 
@@ -104,14 +105,18 @@ def extract(
     -------
     Extraction
         The language and the facts found; spans index ``title + "\\n" + description``
-        (just the description when there is no title).
+        (just the description when there is no title). HTML markup is read as the text it
+        renders (tags removed, entities such as ``&nbsp;`` decoded,
+        :mod:`estimo.text.markup`); spans still index the text as given.
 
     Raises
     ------
     ValueError
         If ``lang`` is given and not supported.
     """
-    text = _join(title, description)
+    original = _join(title, description)
+    plain = plain_text(original)
+    text = plain.text
     if lang is None:
         lang = detect_language(text)
         if lang is None:
@@ -129,12 +134,22 @@ def extract(
         floor = DEFAULT_MIN_CONFIDENCE if min_confidence is None else min_confidence
         if rescorer is not None and rescorer.has(lang, fact.field):
             p = rescorer.confidence(fact, text, lang, fields)
+            if fact.rule.endswith(".range"):  # a range states no single value
+                p = min(p, fact.confidence)
             fact = dataclasses.replace(fact, confidence=round(p, 4))
             if min_confidence is None:
                 floor = rescorer.threshold(lang, fact.field)
         if fact.confidence >= floor:
-            kept[fact.field] = fact
+            kept[fact.field] = _in_original(fact, plain, original)
     return Extraction(lang, kept)
+
+
+def _in_original(fact: Fact, plain: Plain, original: str) -> Fact:
+    """``fact`` with its span in the original text (markup and all) when markup was removed."""
+    if not plain.mapped:
+        return fact
+    start, end = plain.original_span(fact.start, fact.end)
+    return dataclasses.replace(fact, start=start, end=end, span=original[start:end])
 
 
 def _join(title: str | None, description: str | None) -> str:
@@ -162,6 +177,11 @@ def extract_frame(
     min_confidence : float, optional
         See :func:`extract`.
 
+    Raises
+    ------
+    TypeError
+        If ``texts`` or ``titles`` is one string instead of an iterable of strings.
+
     Returns
     -------
     pandas.DataFrame
@@ -177,6 +197,8 @@ def extract_frame(
     >>> out.loc[1, ["area_m2", "has_garage"]].isna().all()
     np.True_
     """
+    _refuse_a_string("texts", texts)
+    _refuse_a_string("titles", titles)
     texts = list(texts)
     title_list = list(titles) if titles is not None else [None] * len(texts)
     if len(title_list) != len(texts):
@@ -193,6 +215,15 @@ def extract_frame(
         for t, ti in zip(texts, title_list, strict=True)
     ]
     return extraction_table(rows)
+
+
+def _refuse_a_string(name: str, values: object) -> None:
+    """Raise when ``values`` is a string (it would be read one character per row)."""
+    if isinstance(values, str):
+        raise TypeError(
+            f"{name} must be an iterable of strings (one per listing), not a str; "
+            f"for one description use extract() or pass [{name}]"
+        )
 
 
 def extraction_table(rows: list[Extraction], *, rules: bool = False) -> pd.DataFrame:

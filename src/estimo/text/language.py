@@ -2,7 +2,7 @@
 
 Listing texts are long and formulaic, so counting each language's most frequent short words
 over the first few hundred words is enough; Polish and Spanish letters (``ą ę ł ż``, ``ñ``)
-break ties.
+break ties. A tie that nothing breaks is no language (``default``), not the first one listed.
 
 Examples
 --------
@@ -52,7 +52,8 @@ def detect_language(text: str | None, default: str | None = None) -> str | None:
     Returns
     -------
     str or None
-        ``"it"``, ``"es"``, ``"en"``, ``"pl"`` or ``default``.
+        ``"it"``, ``"es"``, ``"en"``, ``"pl"``, or ``default`` when no language scores more
+        than every other.
     """
     if not text:
         return default
@@ -69,4 +70,5 @@ def detect_language(text: str | None, default: str | None = None) -> str | None:
     for lang, marks in _LETTERS.items():
         scores[lang] += 2.0 * len(letters & marks)
     best = max(LANGUAGES, key=lambda code: scores[code])
-    return best if scores[best] > 0 else default
+    tied = sum(score == scores[best] for score in scores.values()) > 1
+    return best if scores[best] > 0 and not tied else default

@@ -6,7 +6,9 @@ An area mention is a number (or a range) followed by a unit, or a unit followed 
 the first mention about the whole home wins, then the first bare one, then a net area
 ("65 m² útiles", "80 mq calpestabili": portals report the gross area, so a net area alone is
 kept at the lower confidence measured for it). Counts are a number
-(digits or words) before a counted noun ("tre camere", "2 baños", "two bedrooms"), whole
+(digits or words) before a counted noun ("tre camere", "2 baños", "two bedrooms",
+"two-bedroom", "3-bed"; a range such as "2-3 camere" gives its low end at the lower
+confidence of a range, as for areas), whole
 words that carry a count ("trilocale", "doppi servizi", "dwupokojowe"), or a lone singular
 mention ("cucina e bagno" with no other bathroom named) at lower confidence.
 
@@ -42,6 +44,7 @@ _CONFIDENCE = {
     "count.number": 0.95,
     "count.term": 0.95,
     "count.single": 0.8,
+    "count.range": 0.6,
     "count.conflict": 0.6,
 }
 _FLAGS = re.IGNORECASE
@@ -86,13 +89,21 @@ class MeasureRules:
             r"útiles|utiles|totales|de\s+superficie|total|of\s+living|powierzchni|użytkow)",
             _FLAGS,
         )
+        self._net_after = re.compile(
+            r"\s*(?:circa\s+)?(?:[uú]til(?:es)?|calpestabil[ei]|nett[io]|net|usable|użytkow)\b",
+            _FLAGS,
+        )
         self._net = re.compile(
             r"\b(?:[uú]til(?:es)?|calpestabil[ei]|nett[io]|net|usable|użytkow\w*|interni)\b",
             _FLAGS,
         )
         number = number_pattern(lx.code)
         filler = r"(?:\s+(?!(?:e|y|and|i|o|or|con|with|di|de)\b)[^\W\d]{3,})?"
-        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number}){filler}\s*$", _FLAGS)
+        # "3 bedrooms", "tre camere", and hyphenated "two-bedroom", "3-bed"
+        self._count_before = re.compile(rf"(?<![\w.,])(?P<n>{number})(?:-|{filler}\s*)$", _FLAGS)
+        self._range_before = re.compile(
+            rf"(?<![\w.,])(?P<lo>{number})\s*(?:-|–|÷|/|to|or|a|o|al|do|lub|albo)\s*$", _FLAGS
+        )
         self._digit_after = re.compile(r"\s*\d")
         self._terms = {
             name: {k.lower(): v for k, v in terms.items()}
@@ -139,6 +150,7 @@ class MeasureRules:
     def area_mentions(self, text: str, hits: Hits) -> list[_AreaMention]:
         """Every area mention with its kind (``whole``, ``part``, ``net``, ``bare``, ``range``)."""
         mentions = []
+        previous = 0
         lang = self.lexicon.code
         spans = [(s, e, False) for s, e in hits.get("m_area", ())]
         spans += [(s, e, True) for s, e in hits.get("m_sqft", ())]
@@ -159,7 +171,8 @@ class MeasureRules:
             if sqft:
                 value *= SQFT_TO_M2
                 high = high * SQFT_TO_M2 if high is not None else None
-            kind = self._area_kind(text, start, end)
+            kind = self._area_kind(text, start, end, previous)
+            previous = end
             if high is not None and kind != "part":
                 if not value < high:
                     continue
@@ -167,13 +180,18 @@ class MeasureRules:
             mentions.append(_AreaMention(round(value, 1), start, end, kind))
         return mentions
 
-    def _area_kind(self, text: str, start: int, end: int) -> str:
+    def _area_kind(self, text: str, start: int, end: int, previous: int = 0) -> str:
+        """The kind of the mention ``text[start:end]``; the words right after the unit decide
+        first, and the net window before it stops at the ``previous`` mention's end (the net
+        word of "90 m2 útiles, 110 m2 construidos" is not about the 110)."""
         if self._part_after.match(text, end):
             return "part"
-        if self._net.search(text, max(0, start - 25), min(len(text), end + 20)):
+        if self._net_after.match(text, end):
             return "net"
         if self._whole_after.match(text, end):
             return "whole"
+        if self._net.search(text, max(0, previous, start - 25), min(len(text), end + 20)):
+            return "net"
         before = text[max(0, start - 45) : start]
         whole = [m.end() for m in self._whole.finditer(before)]
         part = [m.end() for m in self._part.finditer(before)]
@@ -218,7 +236,7 @@ class MeasureRules:
                 continue
             value = parse_number(m.group("n"), self.lexicon.code)
             if value is not None and low <= value <= high and value == int(value):
-                found.append((value, m.start(), noun_end, "count.number"))
+                found.append(self._ranged(text, value, m.start(), noun_end))
         table = self._terms.get(name, {})
         for start, end in hits.get(f"m_term_{name}", ()):
             key = " ".join(text[start:end].lower().split())
@@ -231,6 +249,16 @@ class MeasureRules:
                 rule = "count.conflict"
             return Fact(name, value, _CONFIDENCE[rule], start, end, text[start:end], rule)
         return self._single(text, name)
+
+    def _ranged(self, text: str, value: float, start: int, end: int) -> tuple[float, int, int, str]:
+        """A count, or the low end of a range ("2-3 camere", "2 to 3 bedrooms": ``count.range``,
+        a lower confidence, as for an area range)."""
+        r = self._range_before.search(text, max(0, start - 20), start)
+        if r is not None:
+            lo = parse_number(r.group("lo"), self.lexicon.code)
+            if lo is not None and lo < value:
+                return lo, r.start(), end, "count.range"
+        return value, start, end, "count.number"
 
     def _single(self, text: str, name: str) -> Fact | None:
         singular, more = self._singular.get(name), self._more.get(name)

@@ -1,13 +1,14 @@
 """Contact details masked: phone numbers, e-mail addresses and URLs; never a price or an area.
 
-A phone number is a run of digits (with spaces, dots, dashes or slashes between groups, an
-optional ``+`` or ``00`` prefix) holding 9 to 11 digits (up to 15 with a country prefix),
-or 6 or more right after a cue such as "tel.", "cell", "móvil", "phone", "tel:". A run is
-not a phone number when it reads as a price (``€ 1.250.000``, ``250.000 euro``, groups of
-three digits after a non-zero digit), an area or a length (followed by a unit), a date, a
-range of years, a reference code ("Rif. 052033000000") or a list of bus lines
-("60-56-90-81"). A run holding more digits than one number splits at its spaces and dashes
-("0961.33044 - 331.1788889" is two numbers).
+An e-mail address may be obfuscated ("jan [at] agency [dot] pl", "info&#64;agency.it", "name
+at domain dot com") and is masked whole ("jan@agencja.com.pl"). A phone number is a run of
+digits (with spaces, dots, dashes or slashes between groups, an optional ``+`` or ``00``
+prefix) holding 9 to 11 digits (up to 15 with a country prefix), or 6 or more right after a
+cue such as "tel.", "cell", "móvil", "phone", "tel:". A run is not a phone number when it
+reads as a price (``€ 1.250.000``, ``250.000 euro``, groups of three digits after a non-zero
+digit), an area or a length (followed by a unit), a date, a range of years, a reference code
+("Rif. 052033000000") or a list of bus lines ("60-56-90-81"). A run holding more digits than
+one number splits at its spaces and dashes ("0961.33044 - 331.1788889" is two numbers).
 
 Examples
 --------
@@ -22,6 +23,7 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 
@@ -29,14 +31,26 @@ KINDS: tuple[str, ...] = ("phone", "email", "url")
 MASKS = {"phone": "[phone]", "email": "[email]", "url": "[url]"}
 
 _FLAGS = re.IGNORECASE
+# Every pattern starts where its run of characters starts (a look-behind, not ``\b``) and
+# bounds its repetitions, so a long run without spaces ("-----", a pasted hash, 100 kB of
+# digits) is read once, not once per character: redaction stays linear in the text.
+_AT = r"\s?(?:@|&#0*64;|&#x0*40;|&commat;|[(\[{]\s?(?:at|chiocciola|arroba)\s?[)\]}])\s?"
+_DOT = r"(?:\.|\s?[(\[{]\s?(?:dot|punto|kropka)\s?[)\]}]\s?)"
 _EMAIL = re.compile(
-    r"[\w.+-]+\s?(?:@|\(at\)|\[at\])\s?[\w-]+(?:\.[\w-]+)*?"
-    r"\.(?-i:[a-z]{2,6}(?![a-z])|[A-Z]{2,6}(?![A-Za-z]))",  # "...@agenzia.itVia" ends at "it"
+    rf"(?<![\w.+-])[\w+-][\w.+-]{{0,63}}{_AT}[\w-]{{1,63}}(?:{_DOT}[\w-]{{1,63}}){{0,4}}"
+    rf"{_DOT}(?-i:[a-z]{{2,6}}(?![a-z])|[A-Z]{{2,6}}(?![A-Za-z]))",  # "@agenzia.itVia": "it"
+    _FLAGS,
+)
+_SPELLED_TLDS = r"it|es|com|net|org|pl|eu|info|biz|de|fr|uk|cat"
+_EMAIL_SPELLED = re.compile(  # "name at domain dot com": both words spelled out
+    rf"(?<![\w.+-])[\w+-][\w.+-]{{0,63}}\s+at\s+[\w-]{{1,63}}(?:\s+dot\s+[\w-]{{1,63}}){{0,3}}?"
+    rf"\s+dot\s+(?:{_SPELLED_TLDS})\b",
     _FLAGS,
 )
 _TLDS = r"it|es|com|net|org|pl|eu|info|biz|co\.uk|uk|de|fr|cat|immo|casa|house|homes|io"
 _URL = re.compile(
-    rf"(?:https?://|www\.)[^\s<>\"')\]]+|\b[a-z0-9][\w-]{{2,}}(?:\.[\w-]+)*\.(?:{_TLDS})\b"
+    rf"(?:https?://|www\.)[^\s<>\"')\]]+|(?<![\w-])[a-z0-9][\w-]{{2,62}}(?:\.[\w-]{{1,63}}){{0,4}}"
+    rf"\.(?:{_TLDS})\b"
     r"(?:/[^\s<>\"')\]]*)?",
     _FLAGS,
 )
@@ -89,29 +103,44 @@ class Redaction:
 
 def find_contacts(text: str) -> list[tuple[str, int, int]]:
     """``(kind, start, end)`` of every contact detail in ``text``, sorted, not overlapping."""
-    found: list[tuple[str, int, int]] = []
-    taken: list[tuple[int, int]] = []
-
-    def free(start: int, end: int) -> bool:
-        return all(end <= s or start >= e for s, e in taken)
-
-    for m in _EMAIL.finditer(text):
-        found.append(("email", m.start(), m.end()))
-        taken.append((m.start(), m.end()))
+    taken = _Taken()
+    for pattern in (_EMAIL, _EMAIL_SPELLED):
+        for m in pattern.finditer(text):
+            if taken.free(m.start(), m.end()):
+                taken.add("email", m.start(), m.end())
     for m in _URL.finditer(text):
         end = m.end() - len(m.group(0)) + len(m.group(0).rstrip(".,;:"))
-        if free(m.start(), end):
-            found.append(("url", m.start(), end))
-            taken.append((m.start(), end))
+        if taken.free(m.start(), end):
+            taken.add("url", m.start(), end)
     for m in _PHONE.finditer(text):
         trailing = _TRAILING.search(m.group(0))
         end = m.end() - (len(trailing.group(0)) if trailing else 0)
         for start, stop in _numbers_in_run(text, m.start(), end):
-            if free(start, stop) and is_phone(text, start, stop):
-                found.append(("phone", start, stop))
-                taken.append((start, stop))
-    found.sort(key=lambda item: item[1])
-    return found
+            if taken.free(start, stop) and is_phone(text, start, stop):
+                taken.add("phone", start, stop)
+    return taken.found
+
+
+class _Taken:
+    """Non-overlapping ``(kind, start, end)`` spans kept sorted (a free-span test is a
+    binary search, so a text with thousands of numbers stays fast)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[str, int, int]] = []
+        self._starts: list[int] = []
+
+    def free(self, start: int, end: int) -> bool:
+        """Whether ``[start, end)`` overlaps no span taken so far."""
+        i = bisect.bisect_right(self._starts, start)
+        if i and self.found[i - 1][2] > start:
+            return False
+        return i == len(self._starts) or self._starts[i] >= end
+
+    def add(self, kind: str, start: int, end: int) -> None:
+        """Take ``[start, end)`` for ``kind``."""
+        i = bisect.bisect_right(self._starts, start)
+        self._starts.insert(i, start)
+        self.found.insert(i, (kind, start, end))
 
 
 def _numbers_in_run(text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -72,11 +72,13 @@ LEXICON = Lexicon(
         "air_conditioning": r"air[-\s]?conditioning|air[-\s]?con|\ba/c\b|air\s+conditioned|"
         r"climate\s+control",
     },
-    negation_before=r"no|without|not|lacks|lacking|nor|there\s+is\s+no|does\s+not\s+have",
+    negation_before=r"no|without|not|lacks|lacking|nor|there\s+is\s+no|does\s+not\s+have|none|"
+    r"(?:is|are|does|do|has|have|was|were|did)n't",
     negation_after=r"\s*:\s*no\b|\s*:\s*none\b|\s+not\s+included|\s+not\s+available",
     hedges=r"option(?:al)?\s+(?:of|to)|optional(?:ly)?|possibility\s+(?:of|to)|potential\s+"
     r"(?:for|to)|available\s+separately|by\s+separate\s+negotiation|could|scope\s+(?:for|to)|"
-    r"subject\s+to|planning\s+permission|available\s+to\s+(?:rent|buy)|extra\s+cost",
+    r"subject\s+to|planning\s+permission|available\s+to\s+(?:rent|buy)|extra\s+cost|"
+    r"pre-?install(?:ation|ed)?|pre-?wired|pre-?plumbed|prepared\s+for",
     conditions={
         "new": r"new[-\s]build|newly\s+built|brand[-\s]new|never\s+lived\s+in|off[-\s]plan",
         "renovated": r"(?:fully|newly|recently|completely|tastefully|beautifully)\s+"
@@ -96,11 +98,17 @@ LEXICON = Lexicon(
         r"(?:second|another|family)\s+bathroom",
         "bedrooms": r"bedrooms|(?:second|another|master|double|single)\s+bedroom",
     },
-    not_own=r"\s+(?:nearby|close\s+by|in\s+the\s+area|around|public)",
+    not_own=r"\s+(?:nearby|close\s+by|in\s+the\s+area|around|public)|"
+    r"\s+(?:house|home|cottage|row)s?\b",  # a "terrace house" is a row house
     part_before_floor=r"(?:garage|storage|cellar|parking|entrance|lobby|reception)"
     r"\s+(?:on|at)?\s*(?:the)?\s*$",
     stopwords=frozenset(
         [
+            "year",
+            "built",
+            "floor",
+            "bedrooms",
+            "there",
             "with",
             "kitchen",
             "bathroom",

@@ -84,7 +84,8 @@ LEXICON = Lexicon(
         "air_conditioning": r"aire\s+acondicionado|climatizaci[oó]n|climatizad[oa]|"
         r"\ba/a\b|bomba\s+de\s+calor|splits?",
     },
-    negation_before=r"sin|no\s+(?:tiene|dispone\s+de|cuenta\s+con|hay|incluye)|no|ni|carece\s+de",
+    negation_before=r"sin|no\s+(?:tiene|dispone\s+de|cuenta\s+con|hay|incluye)|no|ni|carece\s+de|"
+    r"ning[uú]n|ningun[oa]",
     negation_after=r"\s*:\s*no\b|\s+no\s+incluid[oa]",
     hedges=r"posibilidad\s+de|opci[oó]n\s+(?:de|a)|opcional(?:mente)?|aparte|a\s+parte|"
     r"precio\s+a\s+consultar|se\s+puede|podr[ií]a|preinstalaci[oó]n|pre-instalaci[oó]n|"
@@ -111,6 +112,10 @@ LEXICON = Lexicon(
     r"\s+(?:en|a)?\s*(?:la|el)?\s*$",
     stopwords=frozenset(
         [
+            "años",
+            "construido",
+            "planta",
+            "jardín",
             "sin",
             "dormitorios",
             "baño",

@@ -85,7 +85,7 @@ LEXICON = Lexicon(
         "elevator": r"ascensor[ei]",
         "terrace": r"terrazz[oaie]|terrazzin[oi]|lastrico\s+solare",
         "balcony": r"balcon[ei]|balconcin[oi]|balconata",
-        "garage": r"box(?:\s+auto)?(?!\s+(?:doccia|armadio))|garage|autorimessa",
+        "garage": r"box(?:\s+auto)?(?![\s-]+(?:doccia|armadio))|garage|autorimessa",
         "parking": r"post[oi]\s+auto|post[oi]\s+macchina|parcheggio\s+(?:privato|condominiale|"
         r"riservato|coperto|interno|di\s+propriet[aà])",
         "garden": r"giardin[oi]|giardinett[oi]",
@@ -94,7 +94,8 @@ LEXICON = Lexicon(
         r"condizionator[ei]|impianto\s+di\s+climatizzazione|climatizzazione",
     },
     negation_before=r"senza|no|non\s+(?:è|e)\s+servit[oa]\s+da|privo\s+di|priva\s+di|sprovvist[oa]\s+di|non\s+(?:è\s+)?"
-    r"(?:dotat[oa]\s+di|provvist[oa]\s+di|c'è|ha|presente|dispone\s+di)|non|né|niente|manca",
+    r"(?:dotat[oa]\s+di|provvist[oa]\s+di|c'è|ha|presente|dispone\s+di)|non|né|niente|manca|"
+    r"nessun[oa]?|alcun[oa]?",
     negation_after=r"\s*:\s*no\b|\s+assente|\s+non\s+presente|\s+mancante|:\s*assente",
     hedges=r"possibilit[aà]\s+(?:di|d')|eventuale|eventualmente|predisposizion[ei]|predispost[oa]|"
     r"a\s+richiesta|su\s+richiesta|facoltativ[oa]|a\s+parte|separatamente|opzional[ei]|"
@@ -129,6 +130,19 @@ LEXICON = Lexicon(
     r"(?:\s+[^\s.;]+){0,4}\s+(?:al|a|nel|sul|in)\s*$",
     stopwords=frozenset(
         [
+            "anni",
+            "giardino",
+            "negli",
+            "degli",
+            "dal",
+            "dalla",
+            "non",
+            "ristrutturare",
+            "costruito",
+            "costruzione",
+            "piani",
+            "ascensore",
+            "mq",
             "senza",
             "bilocale",
             "trilocale",

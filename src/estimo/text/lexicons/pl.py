@@ -95,7 +95,7 @@ LEXICON = Lexicon(
         "cellar": r"piwnic(?:a|ą|ę|y)|komórk(?:a|ą|ę|i)\s+lokatorsk(?:a|ą|ą)",
         "air_conditioning": r"klimatyzacj(?:a|ą|ę|i)|klimatyzowan(?:e|y|a)",
     },
-    negation_before=r"bez|brak|nie\s+ma|nie\s+posiada|nie",
+    negation_before=r"bez|brak|nie\s+ma|nie\s+posiada|nie|żadn(?:ej|ego|ych|a|y)",
     negation_after=r"\s*:\s*nie\b|\s*:\s*brak\b",
     hedges=r"możliwoś(?:ć|ci)|opcjonalnie|za\s+dopłatą|dodatkowo\s+płatn\w*|do\s+kupienia|"
     r"do\s+wynajęcia|możliwy|można",
@@ -120,6 +120,11 @@ LEXICON = Lexicon(
     part_before_floor=r"(?:piwnic\w*|garaż\w*|komórk\w*|miejsce\s+postojowe)\s+(?:na)?\s*$",
     stopwords=frozenset(
         [
+            "rok",
+            "budowy",
+            "roku",
+            "budynek",
+            "piętro",
             "pokój",
             "kuchnia",
             "łazienka",
