@@ -390,3 +390,21 @@ def test_an_out_folder_that_is_a_file_is_refused_before_any_work(
     assert result.exit_code == 2, result.output
     assert "cannot be a folder" in result.output and "is a file" in result.output
     assert "loaded" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--rolling", "--cv", "3"], "not with --cv"),
+        (["--rolling", "--cutoff", "2023-03-01"], "not with --cutoff"),
+        (["--origins", "2"], "applies to --rolling only"),
+        (["--spatial"], "give --cv K with it"),
+    ],
+)
+def test_backtest_options_of_another_mode_are_refused(
+    tmp_path: Path, canonical_csv: Path, options: list[str], message: str
+) -> None:
+    """Each was ignored without a word: the user read another evaluation than asked for."""
+    result = runner.invoke(app, ["backtest", str(canonical_csv), *options, "--out", str(tmp_path)])
+    assert result.exit_code == 2, result.output
+    assert message in " ".join(result.output.split())

@@ -48,6 +48,7 @@ OutOpt = Annotated[
 
 
 def backtest(
+    ctx: typer.Context,
     data: DataArg,
     out: OutOpt = Path("runs/backtest"),
     cutoff: Annotated[
@@ -88,16 +89,45 @@ def backtest(
 ) -> None:
     """Out-of-time evaluation: train before the cut-off, value new properties after it
     (cross-validation for data without dates)."""
+    _one_mode(ctx, rolling, cutoff, cv, spatial)
     if rolling:
         _rolling(data, out, origins, horizon)
     else:
         _backtest(data, out, cutoff, cv, spatial)
 
 
+def _one_mode(
+    ctx: typer.Context, rolling: bool, cutoff: str | None, cv: int | None, spatial: bool
+) -> None:
+    """Refuse options of another kind of backtest than the one asked for (usage error):
+    they were ignored without a word, and the user read another evaluation than asked."""
+    given = {
+        name
+        for name in ("origins", "horizon")
+        if getattr(ctx.get_parameter_source(name), "name", "DEFAULT") != "DEFAULT"
+    }
+    if rolling:
+        others = [o for o, v in (("--cutoff", cutoff), ("--cv", cv), ("--spatial", spatial)) if v]
+        if others:
+            raise typer.BadParameter(
+                f"not with {' and '.join(others)}: a rolling backtest has its own monthly "
+                "cut-offs (--origins, --horizon)",
+                param_hint="--rolling",
+            )
+    elif given:
+        names = sorted(f"--{g}" for g in given)
+        raise typer.BadParameter("applies to --rolling only", param_hint=" and ".join(names))
+
+
 @handle_errors
 def _backtest(data: str, out: Path, cutoff: str | None, cv: int | None, spatial: bool) -> None:
     config, loaded = load(data)
     undated = data_period_months(loaded.frame["date"]) == 0
+    if spatial and cv is None and not undated:
+        raise ConfigError(
+            "--spatial holds out whole cells in cross-validation: give --cv K with it (the data "
+            "is dated, so the backtest is out of time)"
+        )
     if cv is not None or undated:
         if cutoff is not None and cv is not None:
             raise ConfigError("give either --cutoff or --cv, not both")
