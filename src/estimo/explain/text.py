@@ -65,6 +65,18 @@ def reference_phrase(match: ReferenceMatch | None, locale: Locale) -> str:
     return locale.text(f"reference_{match.level.removeprefix('city_') or 'city'}", **values)
 
 
+def english_article(number: int) -> str:
+    """``a`` or ``an`` before a number said in English (an 8-room, an 11-room, an 18-room,
+    an 80-room; a 3-room).
+
+    Examples
+    --------
+    >>> [english_article(n) for n in (3, 8, 11, 18, 80, 100, 1)]
+    ['a', 'an', 'an', 'an', 'an', 'a', 'a']
+    """
+    return "an" if str(number).startswith("8") or number in (11, 18) else "a"
+
+
 def _rooms_phrase(rooms: Any, locale: Locale) -> str:
     """``2`` -> ``2 rooms`` / ``2 locali`` (``1 locale``), from the rooms label."""
     if not _finite(rooms):
@@ -122,6 +134,7 @@ def comparable_sentence(comp: Any, labeler: Labeler, currency: str) -> str:
     parts = [
         locale.text(
             "comp_rooms_noun",
+            article=english_article(int(float(rooms))),
             rooms=int(float(rooms)),
             rooms_phrase=_rooms_phrase(rooms, locale),
             **words,

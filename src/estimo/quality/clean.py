@@ -531,7 +531,8 @@ class CleaningPolicy(BaseEstimator):
         data.loc[rows, column] = new
         level = rule.split(".", 1)[1]
         for i, value in zip(rows, new, strict=True):
-            warnings[i].append(f"{column} was missing; used {_text([value])[0]} ({level})")
+            shown = _text([_as_people_count(column, value)])[0]
+            warnings[i].append(f"{column} was missing; used {shown} ({level})")
         remaining = todo.copy()
         remaining[rows] = False
         return remaining
@@ -609,6 +610,24 @@ def _jsonable(value: Any) -> Any:
 def _mode(values: pd.Series) -> Any:
     counts = values.dropna().astype(object).value_counts()
     return counts.index[0] if len(counts) else None
+
+
+#: fields a person counts in whole numbers: an imputed median of 1986.5 is told as 1986
+_WHOLE_FIELDS = frozenset({"year_built", "rooms", "bathrooms", "floor", "bedrooms"})
+
+
+def _as_people_count(column: str, value: Any) -> Any:
+    """``value`` as the owner's words give it: whole fields rounded down to a whole number
+    (the year, the rooms), others as they are.
+
+    Examples
+    --------
+    >>> _as_people_count("year_built", 1986.5), _as_people_count("area_m2", 82.5)
+    (1986.0, 82.5)
+    """
+    if column in _WHOLE_FIELDS and isinstance(value, float | np.floating) and np.isfinite(value):
+        return float(np.floor(value))
+    return value
 
 
 def _text(values: Any) -> list[str | None]:
