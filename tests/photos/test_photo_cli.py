@@ -72,3 +72,34 @@ def test_labels_command_lists_the_suspect_first(tmp_path) -> None:
     assert len(full["suspects"]) == 32
     text = runner.invoke(app, args)
     assert text.exit_code == 0 and "2x_frontal.jpg" in text.stdout
+
+
+def _digests(folder) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_out_equal_to_or_inside_the_photo_folder_is_refused_and_originals_kept(tmp_path) -> None:
+    folder = _listing(tmp_path / "listing")
+    before = _digests(folder)
+    for out in (folder, folder / "cleaned", folder / "." / "x" / ".."):
+        result = runner.invoke(app, ["photos", "check", str(folder), "--out", str(out)])
+        assert result.exit_code == 2, result.output
+        assert "--out" in result.output and "photo folder" in result.output
+        assert "Traceback" not in result.output
+    assert _digests(folder) == before
+    assert not (folder / "cleaned").exists()
+
+
+def test_out_holding_files_of_the_same_name_needs_force(tmp_path) -> None:
+    folder = _listing(tmp_path / "listing")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "a.jpg").write_bytes(b"someone else's original")
+    args = ["photos", "check", str(folder), "--out", str(out), "--no-privacy"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "a.jpg" in result.output and "--force" in result.output
+    assert (out / "a.jpg").read_bytes() == b"someone else's original"
+    result = runner.invoke(app, [*args, "--force"])
+    assert result.exit_code == 0, result.output
+    assert read_metadata((out / "a.jpg").read_bytes()).clean

@@ -55,6 +55,45 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def _refuse_unsafe_out(folder: Path, out: Path, names: list[str], force: bool) -> None:
+    """Refuse an ``--out`` that would overwrite the originals or other files (exit 2).
+
+    Parameters
+    ----------
+    folder : Path
+        The folder of the original photos.
+    out : Path
+        The ``--out`` folder.
+    names : list of str
+        The files the check would write into ``out``.
+    force : bool
+        ``--force``: replacing files already in ``out`` (never the originals) is allowed.
+
+    Raises
+    ------
+    typer.BadParameter
+        When ``out`` is ``folder`` or inside it, or (without ``force``) already holds a file
+        the check would write.
+    """
+    source, target = folder.resolve(), out.resolve()
+    if target == source or target.is_relative_to(source):
+        where = "the photo folder" if target == source else "inside the photo folder"
+        raise typer.BadParameter(
+            f"{str(out)!r} is {where} {str(folder)!r}: the cleaned photos would replace or "
+            "mix with the originals; "
+            "expected a folder outside it",
+            param_hint="'--out'",
+        )
+    taken = [name for name in names if (out / name).exists()]
+    if taken and not force:
+        shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise typer.BadParameter(
+            f"{str(out)!r} already holds {shown}; expected an empty or new folder "
+            "(or pass --force to replace those files)",
+            param_hint="'--out'",
+        )
+
+
 @photos_app.command("check")
 def check(
     folder: Annotated[Path, typer.Argument(help="folder with the photos of one listing")],
@@ -77,9 +116,19 @@ def check(
     privacy: Annotated[
         bool, typer.Option("--privacy/--no-privacy", help="detect and blur faces")
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="replace files of the same name already in --out (never the originals)"
+        ),
+    ] = False,
 ) -> None:
-    """Room type of each photo, the checklist of required rooms, duplicates, faces blurred."""
-    _check(folder, out, as_json, property_type, policy, privacy)
+    """Room type of each photo, the checklist of required rooms, duplicates, faces blurred.
+
+    --out must be a folder outside the photo folder; files already in it are not replaced
+    without --force.
+    """
+    _check(folder, out, as_json, property_type, policy, privacy, force)
 
 
 @_handle_errors
@@ -90,13 +139,18 @@ def _check(
     property_type: str | None,
     policy_file: Path | None,
     privacy: bool,
+    force: bool = False,
 ) -> None:
-    from estimo.photos.check import check_listing
+    from estimo.photos.check import check_listing, cleaned_names
     from estimo.photos.checklist import ChecklistPolicy
     from estimo.photos.images import list_photos
 
     policy = ChecklistPolicy.from_file(policy_file) if policy_file else ChecklistPolicy()
-    photos = [(path.name, path.read_bytes()) for path in list_photos(folder)]
+    files = list_photos(folder)
+    if out is not None:
+        written = [*cleaned_names([path.name for path in files]), "check.json"]
+        _refuse_unsafe_out(folder, out, written, force)
+    photos = [(path.name, path.read_bytes()) for path in files]
     result = check_listing(
         photos, property_type=property_type, policy=policy, privacy=privacy or out is not None
     )

@@ -99,7 +99,12 @@ class ListingCheck:
         }
 
 
-def _cleaned_names(files: Sequence[str]) -> list[str]:
+def cleaned_names(files: Sequence[str]) -> list[str]:
+    """The file name of each photo's cleaned JPEG: its stem plus ``.jpg``, made unique.
+
+    >>> cleaned_names(["a.png", "a.jpg", "b.webp"])
+    ['a.jpg', 'a-2.jpg', 'b.jpg']
+    """
     names: list[str] = []
     seen: set[str] = set()
     for file in files:
@@ -172,7 +177,7 @@ def check_listing(
     policy = policy or ChecklistPolicy()
     features = np.vstack([photo_features(image) for _, _, image, _ in decoded])
     predictions = classifier.predict(features)
-    names = _cleaned_names([name for name, *_ in decoded])
+    names = cleaned_names([name for name, *_ in decoded])
     checks = []
     for (name, data, image, metadata), prediction, cleaned in zip(
         decoded, predictions, names, strict=True
