@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from _photo_helpers import jpeg_bytes, scene
 from PIL import Image
@@ -59,3 +60,45 @@ def test_list_photos_errors_name_the_folder(tmp_path) -> None:
     (tmp_path / "b.JPG").write_bytes(b"1")
     (tmp_path / "a.png").write_bytes(b"1")
     assert [p.name for p in list_photos(tmp_path)] == ["a.png", "b.JPG"]
+
+
+def _encoded(image: Image.Image, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt)
+    return buffer.getvalue()
+
+
+def _gradient() -> np.ndarray:
+    """A 0..1 horizontal ramp with a darker band, 64x48."""
+    ramp = np.tile(np.linspace(0.0, 1.0, 64), (48, 1))
+    ramp[20:28] *= 0.5
+    return ramp
+
+
+@pytest.mark.parametrize(
+    ("pixels", "fmt", "mode"),
+    [
+        ((_gradient() * 65535).astype(np.uint16), "PNG", "I;16"),
+        ((_gradient() * 65535).astype(np.int32), "TIFF", "I"),
+        (_gradient().astype(np.float32), "TIFF", "F"),
+    ],
+)
+def test_high_bit_depth_greyscale_is_scaled_to_8_bits_not_clipped_white(
+    pixels: np.ndarray, fmt: str, mode: str
+) -> None:
+    data = _encoded(Image.fromarray(pixels), fmt)
+    assert Image.open(io.BytesIO(data)).mode == mode
+    rgb = np.asarray(open_photo(data, f"scan.{fmt.lower()}"))
+    expected = np.rint(_gradient() * 255)
+    assert rgb.shape == (48, 64, 3)
+    assert np.abs(rgb[..., 0] - expected).max() <= 1
+    assert (rgb[..., 0] == rgb[..., 2]).all()  # still grey
+
+
+def test_16_bit_png_comes_out_of_the_check_as_a_grey_photo_not_white() -> None:
+    from estimo.photos.check import check_listing
+
+    data = _encoded(Image.fromarray((_gradient() * 65535).astype(np.uint16)), "PNG")
+    result = check_listing([("scan16.png", data)], privacy=True)
+    cleaned = np.asarray(Image.open(io.BytesIO(result.cleaned_files()["scan16.jpg"])))
+    assert cleaned.min() < 30 and 100 < cleaned.mean() < 160

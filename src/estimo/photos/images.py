@@ -11,6 +11,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from estimo.photos._deps import require
 
 Image = require("PIL.Image")
@@ -22,6 +24,9 @@ MAX_PIXELS = 40_000_000
 
 GPS_IFD = 0x8825
 """The EXIF tag that points to the GPS block."""
+
+HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
+"""Greyscale modes with more than 8 bits a pixel (16-bit PNG/TIFF, 32-bit integer, float)."""
 
 EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
 
@@ -96,6 +101,43 @@ def read_metadata(data: bytes, name: str = "photo") -> Metadata:
     return Metadata(exif=len(exif) > 0, gps=gps, other=other)
 
 
+def _value_range(mode: str, high: float) -> float:
+    """The value that is white in a high-depth greyscale image of ``mode``.
+
+    16-bit modes span 0..65535. For 32-bit integer (``I``) and float (``F``) images the span
+    is read from the brightest pixel: 1.0 (float 0..1), 255, 65535, or the maximum itself.
+
+    >>> _value_range("I;16", 300.0), _value_range("F", 0.8), _value_range("I", 4000.0)
+    (65535.0, 1.0, 65535.0)
+    """
+    if mode.startswith("I;16"):
+        return 65535.0
+    spans = (1.0, 255.0, 65535.0) if mode == "F" else (255.0, 65535.0)
+    return next((span for span in spans if high <= span), float(high))
+
+
+def to_8bit(image: Image.Image) -> Image.Image:
+    """A greyscale image of more than 8 bits a pixel scaled to 8 bits (mode ``L``).
+
+    Pillow's ``convert`` clips such values at 255 instead of scaling them (a 16-bit photo
+    comes out white); other modes are returned unchanged.
+
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> grey16 = Image.fromarray(np.array([[0, 32896, 65535]], dtype=np.uint16))
+    >>> grey16.mode, np.asarray(to_8bit(grey16)).tolist()
+    ('I;16', [[0, 128, 255]])
+    """
+    if image.mode not in HIGH_DEPTH_MODES:
+        return image
+    pixels = np.asarray(image, dtype=np.float64)
+    finite = pixels[np.isfinite(pixels)]
+    high = float(finite.max()) if finite.size else 0.0
+    span = _value_range(image.mode, high)
+    scaled = np.nan_to_num(pixels, nan=0.0) * (255.0 / span) if span > 0 else pixels * 0
+    return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), mode="L")
+
+
 def open_photo(data: bytes, name: str = "photo") -> Image.Image:
     """Decode a photo, turned upright from its EXIF orientation, as an RGB image.
 
@@ -118,7 +160,7 @@ def open_photo(data: bytes, name: str = "photo") -> Image.Image:
     PhotoError
         When the bytes are not a readable image.
     """
-    image = ImageOps.exif_transpose(_decode(data, name))
+    image = to_8bit(ImageOps.exif_transpose(_decode(data, name)))
     rgb = image.convert("RGB")
     pixels_only = Image.new("RGB", rgb.size)
     pixels_only.paste(rgb)
