@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from _photo_helpers import coloured_room, jpeg_bytes, scene, write_labelled_folder
+from PIL import Image
 from typer.testing import CliRunner
 
 from estimo.cli import app
@@ -103,3 +104,13 @@ def test_out_holding_files_of_the_same_name_needs_force(tmp_path) -> None:
     result = runner.invoke(app, [*args, "--force"])
     assert result.exit_code == 0, result.output
     assert read_metadata((out / "a.jpg").read_bytes()).clean
+
+
+def test_check_names_a_1x1_png_as_not_a_room_photo(tmp_path) -> None:
+    folder = tmp_path / "listing"
+    folder.mkdir()
+    Image.new("RGB", (1, 1), "white").save(folder / "tiny.png")
+    result = runner.invoke(app, ["photos", "check", str(folder), "--no-privacy"])
+    assert result.exit_code == 0, result.output
+    assert "present: -" in result.stdout
+    assert "not a photo of a room: tiny.png: 1x1 pixels" in result.stdout

@@ -166,6 +166,8 @@ def _check(
     table = Table("file", "room", "probability", "faces", "privacy")
     for photo in body["photos"]:
         room = photo["room"] if photo["room"] != "other" else f"other ({photo['candidate']}?)"
+        if photo["unusable"]:
+            room = "not a room photo"
         table.add_row(
             photo["file"],
             room,
@@ -179,6 +181,8 @@ def _check(
         console.print(f"{key}: {', '.join(checklist[key]) or '-'}")
     for group in checklist["duplicates"]:
         console.print(f"duplicates: {', '.join(group)}")
+    for file, reason in checklist["unusable"].items():
+        console.print(f"not a photo of a room: {escape(file)}: {escape(reason)}", highlight=False)
     if out is not None:
         console.print(f"cleaned photos and check.json in {out}")
 
