@@ -114,3 +114,20 @@ def test_check_names_a_1x1_png_as_not_a_room_photo(tmp_path) -> None:
     assert result.exit_code == 0, result.output
     assert "present: -" in result.stdout
     assert "not a photo of a room: tiny.png: 1x1 pixels" in result.stdout
+
+
+def test_check_lists_skipped_files_on_stderr_and_in_check_json(tmp_path) -> None:
+    folder = tmp_path / "listing"
+    folder.mkdir()
+    scene(1, size=(160, 120)).save(folder / "kitchen.jpg")
+    scene(2, size=(160, 120)).save(folder / "bath.jfif", format="JPEG")
+    scene(3, size=(160, 120)).save(folder / "bathroom.gif")
+    (folder / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    out = tmp_path / "out"
+    args = ["photos", "check", str(folder), "--no-privacy", "--out", str(out)]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    assert "skipped 1 file: IMG_0001.HEIC (HEIC cannot be read" in result.stderr
+    body = json.loads((out / "check.json").read_text())
+    assert [p["file"] for p in body["photos"]] == ["bath.jfif", "bathroom.gif", "kitchen.jpg"]
+    assert list(body["skipped"]) == ["IMG_0001.HEIC"]

@@ -102,3 +102,29 @@ def test_16_bit_png_comes_out_of_the_check_as_a_grey_photo_not_white() -> None:
     result = check_listing([("scan16.png", data)], privacy=True)
     cleaned = np.asarray(Image.open(io.BytesIO(result.cleaned_files()["scan16.jpg"])))
     assert cleaned.min() < 30 and 100 < cleaned.mean() < 160
+
+
+def test_jfif_and_gif_are_read_and_every_skipped_file_is_named(tmp_path) -> None:
+    from estimo.photos.images import scan_folder
+
+    scene(1, size=(96, 64)).save(tmp_path / "bath.jfif", format="JPEG")
+    scene(2, size=(96, 64)).save(tmp_path / "front.gif")
+    (tmp_path / "IMG_0001.HEIC").write_bytes(b"\x00\x00\x00\x18ftypheic")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "more").mkdir()
+    found = scan_folder(tmp_path)
+    assert [p.name for p in found.photos] == ["bath.jfif", "front.gif"]
+    assert open_photo((tmp_path / "front.gif").read_bytes()).size == (96, 64)
+    assert open_photo((tmp_path / "bath.jfif").read_bytes()).mode == "RGB"
+    assert sorted(found.skipped) == ["IMG_0001.HEIC", "more", "notes.txt"]
+    assert "convert it to JPEG" in found.skipped["IMG_0001.HEIC"]
+    assert "sub-folders are not searched" in found.skipped["more"]
+
+
+def test_a_folder_with_photos_only_in_sub_folders_says_so(tmp_path) -> None:
+    (tmp_path / "kitchen").mkdir()
+    scene(1).save(tmp_path / "kitchen" / "k.jpg")
+    with pytest.raises(PhotoError, match="sub-folders are not searched.*kitchen"):
+        list_photos(tmp_path)
+    with pytest.raises(PhotoError, match="is a file; expected the folder"):
+        list_photos(tmp_path / "kitchen" / "k.jpg")

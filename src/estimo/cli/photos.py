@@ -143,10 +143,17 @@ def _check(
 ) -> None:
     from estimo.photos.check import check_listing, cleaned_names
     from estimo.photos.checklist import ChecklistPolicy
-    from estimo.photos.images import list_photos
+    from estimo.photos.images import describe_skipped, scan_folder
 
     policy = ChecklistPolicy.from_file(policy_file) if policy_file else ChecklistPolicy()
-    files = list_photos(folder)
+    found = scan_folder(folder)
+    files = found.photos
+    if found.skipped:
+        err_console.print(
+            f"[yellow]warning:[/] {escape(describe_skipped(found.skipped))}",
+            highlight=False,
+            soft_wrap=True,
+        )
     if out is not None:
         written = [*cleaned_names([path.name for path in files]), "check.json"]
         _refuse_unsafe_out(folder, out, written, force)
@@ -154,7 +161,7 @@ def _check(
     result = check_listing(
         photos, property_type=property_type, policy=policy, privacy=privacy or out is not None
     )
-    body = result.to_dict()
+    body = {**result.to_dict(), "skipped": found.skipped}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, data in result.cleaned_files().items():

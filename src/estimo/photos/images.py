@@ -8,12 +8,15 @@ position, camera serial or capture time), no XMP, no ICC profile, no comments.
 from __future__ import annotations
 
 import io
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from estimo.photos._deps import require
+
+log = logging.getLogger(__name__)
 
 Image = require("PIL.Image")
 ImageOps = require("PIL.ImageOps")
@@ -41,7 +44,31 @@ CONTENT_LONG_SIDE = 512
 HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I", "F")
 """Greyscale modes with more than 8 bits a pixel (16-bit PNG/TIFF, 32-bit integer, float)."""
 
-EXTENSIONS = (".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff")
+EXTENSIONS = (
+    ".jpg",
+    ".jpeg",
+    ".jpe",
+    ".jfif",
+    ".png",
+    ".webp",
+    ".bmp",
+    ".tif",
+    ".tiff",
+    ".gif",
+)
+"""Files read as photos (a GIF by its first frame)."""
+
+UNREADABLE: dict[str, str] = {
+    ".heic": "HEIC cannot be read; convert it to JPEG: export the photo as JPEG, or on an "
+    "iPhone set Settings > Camera > Formats > Most Compatible",
+    ".heif": "HEIF cannot be read; convert it to JPEG",
+    ".avif": "AVIF cannot be read; convert it to JPEG",
+    ".dng": "RAW (DNG) cannot be read; export it as JPEG",
+    ".cr2": "RAW (CR2) cannot be read; export it as JPEG",
+    ".nef": "RAW (NEF) cannot be read; export it as JPEG",
+    ".arw": "RAW (ARW) cannot be read; export it as JPEG",
+}
+"""Photo formats known but not read, with what to do."""
 
 
 class PhotoError(ValueError):
@@ -238,20 +265,87 @@ def encode_clean_jpeg(image: Image.Image, quality: int = 90) -> bytes:
     return buffer.getvalue()
 
 
-def list_photos(folder: Path) -> list[Path]:
-    """The photo files directly inside a folder, sorted by name.
+@dataclass(frozen=True)
+class PhotoFolder:
+    """The files of a photo folder: the photos read and the files skipped, with why.
+
+    Attributes
+    ----------
+    photos : list of Path
+        Photo files directly inside the folder, sorted by name.
+    skipped : dict of str to str
+        File or sub-folder name -> why it is not read (sub-folders are not searched).
+    """
+
+    photos: list[Path]
+    skipped: dict[str, str]
+
+
+def _skip_reason(path: Path) -> str:
+    """Why a folder entry is not read as a photo."""
+    if path.is_dir():
+        return "a sub-folder: sub-folders are not searched"
+    suffix = path.suffix.lower()
+    if suffix in UNREADABLE:
+        return UNREADABLE[suffix]
+    return f"not a photo file ({suffix or 'no extension'}; expected {', '.join(EXTENSIONS)})"
+
+
+def scan_folder(folder: Path) -> PhotoFolder:
+    """The photo files directly inside a folder and the entries skipped (with the reason).
+
+    Sub-folders are not searched: each is listed as skipped.
 
     Raises
     ------
     PhotoError
-        When the folder does not exist or holds no photo.
+        When the folder does not exist, is a file or holds no photo (the skipped files are
+        named).
     """
-    if not folder.is_dir():
-        raise PhotoError(f"photo folder {str(folder)!r} does not exist or is not a folder")
-    files = sorted(p for p in folder.iterdir() if p.suffix.lower() in EXTENSIONS and p.is_file())
-    if not files:
+    if not folder.exists():
         raise PhotoError(
-            f"photo folder {str(folder)!r} holds no photo; expected files ending in "
-            + ", ".join(EXTENSIONS)
+            f"photo folder {str(folder)!r} does not exist; expected a folder of photos"
         )
-    return files
+    if not folder.is_dir():
+        raise PhotoError(
+            f"photo folder {str(folder)!r} is a file; expected the folder holding the photos"
+        )
+    photos, skipped = [], {}
+    for path in sorted(folder.iterdir()):
+        if path.is_file() and path.suffix.lower() in EXTENSIONS:
+            photos.append(path)
+        else:
+            skipped[path.name] = _skip_reason(path)
+    if not photos:
+        detail = f"; {describe_skipped(skipped)}" if skipped else ""
+        raise PhotoError(
+            f"photo folder {str(folder)!r} holds no photo (sub-folders are not searched); "
+            "expected files ending in " + ", ".join(EXTENSIONS) + detail
+        )
+    return PhotoFolder(photos=photos, skipped=skipped)
+
+
+def describe_skipped(skipped: dict[str, str]) -> str:
+    """One line naming every skipped file and why.
+
+    >>> describe_skipped({"IMG_1.HEIC": "HEIC cannot be read", "notes": "a sub-folder"})
+    'skipped 2 files: IMG_1.HEIC (HEIC cannot be read); notes (a sub-folder)'
+    """
+    n = len(skipped)
+    return f"skipped {n} file{'s' if n != 1 else ''}: " + "; ".join(
+        f"{name} ({reason})" for name, reason in skipped.items()
+    )
+
+
+def list_photos(folder: Path) -> list[Path]:
+    """The photo files directly inside a folder, sorted by name (skipped files logged).
+
+    Raises
+    ------
+    PhotoError
+        When the folder does not exist or holds no photo (the skipped files are named).
+    """
+    found = scan_folder(folder)
+    if found.skipped:
+        log.warning("photo folder %r: %s", str(folder), describe_skipped(found.skipped))
+    return found.photos
