@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from _photo_helpers import coloured_room, jpeg_bytes, scene, write_labelled_folder
 from PIL import Image
 from typer.testing import CliRunner
@@ -131,3 +132,29 @@ def test_check_lists_skipped_files_on_stderr_and_in_check_json(tmp_path) -> None
     body = json.loads((out / "check.json").read_text())
     assert [p["file"] for p in body["photos"]] == ["bath.jfif", "bathroom.gif", "kitchen.jpg"]
     assert list(body["skipped"]) == ["IMG_0001.HEIC"]
+
+
+@pytest.mark.parametrize(
+    ("extra", "option"),
+    [
+        (["--top", "-1"], "'--top'"),
+        (["--folds", "1"], "'--folds'"),
+        (["--folds", "0"], "'--folds'"),
+    ],
+)
+def test_labels_refuses_a_negative_top_and_fewer_than_two_folds(tmp_path, extra, option) -> None:
+    write_labelled_folder(tmp_path / "labelled", n_houses=4)
+    result = runner.invoke(app, ["photos", "labels", str(tmp_path / "labelled"), *extra])
+    assert result.exit_code == 2, result.output
+    assert option in result.output and "n_splits" not in result.output
+
+
+def test_labels_with_one_room_names_the_rooms_not_class_indices(tmp_path) -> None:
+    folder = tmp_path / "labelled"
+    folder.mkdir()
+    for house in range(6):
+        coloured_room("kitchen", house).save(folder / f"{house}_kitchen.jpg")
+    result = runner.invoke(app, ["photos", "labels", str(folder), "--folds", "2"])
+    assert result.exit_code == 2
+    assert "only kitchen; missing bathroom, bedroom, exterior" in result.stderr
+    assert "[3]" not in result.stderr

@@ -204,11 +204,13 @@ def labels(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="write labels.json here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    top: Annotated[int, typer.Option(help="how many suspects / photos to show")] = 20,
+    top: Annotated[int, typer.Option(min=0, help="how many suspects / photos to show")] = 20,
     cache: Annotated[
         Path | None, typer.Option(help="folder to cache photo features between runs")
     ] = None,
-    folds: Annotated[int, typer.Option(help="cross-validation folds, grouped by house")] = 5,
+    folds: Annotated[
+        int, typer.Option(min=2, help="cross-validation folds, grouped by house (at least 2)")
+    ] = 5,
 ) -> None:
     """Probably-mislabelled photos (out-of-fold, confident learning) and what to label next."""
     _labels(labelled, unlabelled, out, as_json, top, cache, folds)
