@@ -10,6 +10,7 @@ import pytest
 from _photo_helpers import jpeg_bytes, scene
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from PIL import Image
 
 from estimo.photos import api
 from estimo.photos.api import photos_router
@@ -66,3 +67,41 @@ def test_too_large_and_missing_photos(client: TestClient, monkeypatch: pytest.Mo
     assert response.status_code == 413
     assert response.json()["detail"][0]["field"] == "photos[0]"
     assert client.post("/v1/photos/check", data={"property_type": "flat"}).status_code == 422
+
+
+class _OneFace:
+    """A face detector that finds one face in every photo."""
+
+    def detect(self, image):
+        from estimo.photos.faces import Face
+
+        return [Face(10, 10, 40, 50, 0.91)]
+
+
+def _shape(value):
+    """The keys (recursively) and value types of a JSON answer, nulls left out as FastAPI does."""
+    if isinstance(value, dict):
+        return {key: _shape(item) for key, item in value.items() if item is not None}
+    if isinstance(value, list):
+        return [_shape(value[0])] if value else []
+    return type(value).__name__
+
+
+def test_openapi_example_has_the_shape_of_a_real_answer() -> None:
+    app = FastAPI()
+    app.include_router(photos_router(classifier=load_default_classifier(), detector=_OneFace()))
+    photos = _files(
+        ("IMG_0412.jpg", jpeg_bytes(scene(1, size=(160, 120)), gps=True)),
+        ("IMG_0413.png", jpeg_bytes(Image.new("RGB", (160, 120), "white"))),
+    )
+    body = TestClient(app).post("/v1/photos/check", files=photos, data={"property_type": "flat"})
+    real = body.json()
+    responses = app.openapi()["paths"]["/v1/photos/check"]["post"]["responses"]
+    example = responses["200"]["content"]["application/json"]["example"]
+    assert _shape(example["photos"][0]) == _shape(real["photos"][0])
+    assert example["photos"][0]["privacy_actions"] == real["photos"][0]["privacy_actions"]
+    unusable = {**real["photos"][1], "face_boxes": [], "privacy_actions": []}
+    assert _shape(example["photos"][1]) == _shape(unusable)
+    assert set(example["checklist"]) == set(real["checklist"])
+    assert set(example["model"]) == set(real["model"])
+    assert set(example) == set(real)

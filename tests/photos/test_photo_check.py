@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
 import pytest
 from _photo_helpers import jpeg_bytes, scene
 from PIL import Image
@@ -94,3 +95,39 @@ def test_detector_finds_no_face_in_a_plain_scene_and_blur_changes_only_the_face(
     result = protect(image, read_metadata(jpeg_bytes(image, gps=True)), original=b"x")
     assert result.original is None and result.faces == []
     assert result.actions == ["removed GPS position", "removed EXIF data"]
+
+
+def _noise(size: tuple[int, int] = (640, 480)) -> Image.Image:
+    rng = np.random.default_rng(0)
+    return Image.fromarray(rng.integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("image", "reason"),
+    [
+        (Image.new("RGB", (640, 480), "white"), "blank"),
+        (Image.new("RGB", (640, 480), (128, 128, 128)), "blank"),
+        (Image.new("RGB", (1, 1), "white"), "1x1 pixels; expected at least 64 px"),
+        (Image.new("RGB", (800, 40), "white"), "800x40 pixels"),
+        (_noise(), "noise"),
+        (_noise((4032, 3024)), "noise"),
+    ],
+)
+def test_images_without_content_are_not_rooms_and_tick_nothing(image, reason) -> None:
+    result = check_listing([("x.png", _png(image))], property_type="land", privacy=False)
+    photo = result.to_dict()["photos"][0]
+    assert photo["room"] == "other" and photo["candidate"] is None
+    assert photo["probability"] == 0.0 and reason in photo["unusable"]
+    checklist = result.checklist
+    assert checklist["present"] == [] and checklist["doubtful"] == []
+    assert checklist["missing"] == ["exterior"] and reason in checklist["unusable"]["x.png"]
+
+
+def test_a_blank_photo_next_to_real_ones_changes_nothing_else(listing) -> None:
+    blank = ("blank.jpg", jpeg_bytes(Image.new("RGB", (640, 480), "white")))
+    alone = check_listing(listing, privacy=False).to_dict()
+    both = check_listing([*listing, blank], privacy=False).to_dict()
+    assert both["photos"][:3] == alone["photos"]
+    assert both["checklist"]["duplicates"] == alone["checklist"]["duplicates"]
+    assert both["checklist"]["present"] == alone["checklist"]["present"]
+    assert list(both["checklist"]["unusable"]) == ["blank.jpg"]

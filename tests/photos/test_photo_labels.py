@@ -7,6 +7,7 @@ import pytest
 from _photo_helpers import coloured_room, write_labelled_folder
 
 from estimo.photos.dataset import extract_features, read_labelled_folder
+from estimo.photos.features import N_FEATURES
 from estimo.photos.images import PhotoError
 from estimo.photos.labels import (
     label_issue_mask,
@@ -95,3 +96,24 @@ def test_label_report_finds_the_flipped_photo_and_ranks_unlabelled(tmp_path) -> 
     assert sum(row["issue"] for row in report.suspects) <= 3
     assert [row["file"].rsplit("/", 1)[-1] for row in report.to_label] == ["mixed.jpg", "clear.jpg"]
     assert report.to_dict(top=1)["suspects"] == report.suspects[:1]
+
+
+def test_report_top_must_not_be_negative() -> None:
+    from estimo.photos.labels import LabelReport
+
+    report = LabelReport(suspects=[{"issue": False}] * 3, to_label=[], metrics={})
+    assert len(report.to_dict(top=0)["suspects"]) == 0
+    with pytest.raises(ValueError, match="--top is -1; expected 0 or more"):
+        report.to_dict(top=-1)
+
+
+def test_cross_validation_names_folds_and_rooms() -> None:
+    from estimo.photos.training import cross_validate
+
+    features = np.zeros((8, N_FEATURES))
+    labels = np.array([0, 1, 2, 3] * 2)
+    groups = np.array(list("aabbccdd"))
+    with pytest.raises(ValueError, match=r"--folds \(n_folds\) is 1; expected at least 2"):
+        cross_validate(features, labels, groups, n_folds=1)
+    with pytest.raises(ValueError, match="only kitchen; missing bathroom, bedroom, exterior"):
+        cross_validate(features, np.full(8, 3), groups, n_folds=2)

@@ -102,3 +102,16 @@ def test_check_speed_with_privacy_on_one_core(dev) -> None:
     finally:
         cv2.setNumThreads(threads)
     assert 80 / cpu >= 10.0
+
+
+@pytest.mark.parametrize("name", sorted(VISIBLE_FACES))
+def test_faces_in_a_12_megapixel_photo_are_found_as_at_full_size(
+    shared_photos: Path, name: str
+) -> None:
+    """The people pasted at their own size into a 4032x3024 room photo (sweepE-14)."""
+    from PIL import Image
+
+    room = Image.open(shared_photos / "houses" / "100_bedroom.jpg").convert("RGB")
+    canvas = room.resize((4032, 3024))
+    canvas.paste(Image.open(shared_photos / "people" / name).convert("RGB"), (0, 0))
+    assert len(FaceDetector().detect(canvas)) >= VISIBLE_FACES[name]

@@ -55,6 +55,45 @@ def _write_atomic(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
+def _refuse_unsafe_out(folder: Path, out: Path, names: list[str], force: bool) -> None:
+    """Refuse an ``--out`` that would overwrite the originals or other files (exit 2).
+
+    Parameters
+    ----------
+    folder : Path
+        The folder of the original photos.
+    out : Path
+        The ``--out`` folder.
+    names : list of str
+        The files the check would write into ``out``.
+    force : bool
+        ``--force``: replacing files already in ``out`` (never the originals) is allowed.
+
+    Raises
+    ------
+    typer.BadParameter
+        When ``out`` is ``folder`` or inside it, or (without ``force``) already holds a file
+        the check would write.
+    """
+    source, target = folder.resolve(), out.resolve()
+    if target == source or target.is_relative_to(source):
+        where = "the photo folder" if target == source else "inside the photo folder"
+        raise typer.BadParameter(
+            f"{str(out)!r} is {where} {str(folder)!r}: the cleaned photos would replace or "
+            "mix with the originals; "
+            "expected a folder outside it",
+            param_hint="'--out'",
+        )
+    taken = [name for name in names if (out / name).exists()]
+    if taken and not force:
+        shown = ", ".join(taken[:5]) + (f" and {len(taken) - 5} more" if len(taken) > 5 else "")
+        raise typer.BadParameter(
+            f"{str(out)!r} already holds {shown}; expected an empty or new folder "
+            "(or pass --force to replace those files)",
+            param_hint="'--out'",
+        )
+
+
 @photos_app.command("check")
 def check(
     folder: Annotated[Path, typer.Argument(help="folder with the photos of one listing")],
@@ -77,9 +116,19 @@ def check(
     privacy: Annotated[
         bool, typer.Option("--privacy/--no-privacy", help="detect and blur faces")
     ] = True,
+    force: Annotated[
+        bool,
+        typer.Option(
+            "--force", help="replace files of the same name already in --out (never the originals)"
+        ),
+    ] = False,
 ) -> None:
-    """Room type of each photo, the checklist of required rooms, duplicates, faces blurred."""
-    _check(folder, out, as_json, property_type, policy, privacy)
+    """Room type of each photo, the checklist of required rooms, duplicates, faces blurred.
+
+    --out must be a folder outside the photo folder; files already in it are not replaced
+    without --force.
+    """
+    _check(folder, out, as_json, property_type, policy, privacy, force)
 
 
 @_handle_errors
@@ -90,17 +139,29 @@ def _check(
     property_type: str | None,
     policy_file: Path | None,
     privacy: bool,
+    force: bool = False,
 ) -> None:
-    from estimo.photos.check import check_listing
+    from estimo.photos.check import check_listing, cleaned_names
     from estimo.photos.checklist import ChecklistPolicy
-    from estimo.photos.images import list_photos
+    from estimo.photos.images import describe_skipped, scan_folder
 
     policy = ChecklistPolicy.from_file(policy_file) if policy_file else ChecklistPolicy()
-    photos = [(path.name, path.read_bytes()) for path in list_photos(folder)]
+    found = scan_folder(folder)
+    files = found.photos
+    if found.skipped:
+        err_console.print(
+            f"[yellow]warning:[/] {escape(describe_skipped(found.skipped))}",
+            highlight=False,
+            soft_wrap=True,
+        )
+    if out is not None:
+        written = [*cleaned_names([path.name for path in files]), "check.json"]
+        _refuse_unsafe_out(folder, out, written, force)
+    photos = [(path.name, path.read_bytes()) for path in files]
     result = check_listing(
         photos, property_type=property_type, policy=policy, privacy=privacy or out is not None
     )
-    body = result.to_dict()
+    body = {**result.to_dict(), "skipped": found.skipped}
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
         for name, data in result.cleaned_files().items():
@@ -112,6 +173,8 @@ def _check(
     table = Table("file", "room", "probability", "faces", "privacy")
     for photo in body["photos"]:
         room = photo["room"] if photo["room"] != "other" else f"other ({photo['candidate']}?)"
+        if photo["unusable"]:
+            room = "not a room photo"
         table.add_row(
             photo["file"],
             room,
@@ -125,6 +188,8 @@ def _check(
         console.print(f"{key}: {', '.join(checklist[key]) or '-'}")
     for group in checklist["duplicates"]:
         console.print(f"duplicates: {', '.join(group)}")
+    for file, reason in checklist["unusable"].items():
+        console.print(f"not a photo of a room: {escape(file)}: {escape(reason)}", highlight=False)
     if out is not None:
         console.print(f"cleaned photos and check.json in {out}")
 
@@ -139,11 +204,13 @@ def labels(
     ] = None,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="write labels.json here")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="print one JSON object")] = False,
-    top: Annotated[int, typer.Option(help="how many suspects / photos to show")] = 20,
+    top: Annotated[int, typer.Option(min=0, help="how many suspects / photos to show")] = 20,
     cache: Annotated[
         Path | None, typer.Option(help="folder to cache photo features between runs")
     ] = None,
-    folds: Annotated[int, typer.Option(help="cross-validation folds, grouped by house")] = 5,
+    folds: Annotated[
+        int, typer.Option(min=2, help="cross-validation folds, grouped by house (at least 2)")
+    ] = 5,
 ) -> None:
     """Probably-mislabelled photos (out-of-fold, confident learning) and what to label next."""
     _labels(labelled, unlabelled, out, as_json, top, cache, folds)

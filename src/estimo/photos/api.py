@@ -39,16 +39,34 @@ EXAMPLE_CHECK: dict[str, Any] = {
             "probability": 0.93,
             "candidate": "kitchen",
             "probabilities": {"bathroom": 0.02, "bedroom": 0.03, "exterior": 0.02, "kitchen": 0.93},
+            "unusable": None,
             "faces": 1,
             "people": 1,
-            "face_boxes": [{"x0": 102, "y0": 40, "x1": 141, "y1": 88, "score": 0.91}],
+            "face_boxes": [{"box": [102, 40, 141, 88], "score": 0.91}],
             "had_exif": True,
             "had_gps": True,
             "privacy_checked": True,
-            "privacy_actions": ["blurred 1 face", "removed EXIF", "removed GPS position"],
+            "privacy_actions": ["blurred 1 face", "removed GPS position", "removed EXIF data"],
             "cleaned": "IMG_0412.jpg",
             "hash": "a98eb846c5a79bab",
-        }
+        },
+        {
+            "file": "IMG_0413.png",
+            "room": "other",
+            "probability": 0.0,
+            "candidate": None,
+            "probabilities": {},
+            "unusable": "blank (grey levels spread 0.0; expected at least 4.0)",
+            "faces": 0,
+            "people": 0,
+            "face_boxes": [],
+            "had_exif": False,
+            "had_gps": False,
+            "privacy_checked": True,
+            "privacy_actions": [],
+            "cleaned": "IMG_0413.jpg",
+            "hash": "0000000000000000",
+        },
     ],
     "checklist": {
         "required": ["kitchen", "bathroom", "bedroom"],
@@ -58,12 +76,25 @@ EXAMPLE_CHECK: dict[str, Any] = {
         "rooms": {"kitchen": ["IMG_0412.jpg"]},
         "doubtful_files": {},
         "duplicates": [],
+        "unusable": {"IMG_0413.png": "blank (grey levels spread 0.0; expected at least 4.0)"},
         "complete": False,
     },
     "property_type": "flat",
-    "model": {"unsure_threshold": 0.79, "accuracy": 0.89, "macro_f1": 0.89, "ece": 0.013},
+    "model": {
+        "unsure_threshold": 0.7894,
+        "accuracy": 0.8894,
+        "macro_f1": 0.8893,
+        "ece": 0.0134,
+        "ece_uncalibrated": 0.0242,
+        "coverage": 0.8113,
+        "accuracy_when_sure": 0.9499,
+        "n_photos": 1600,
+        "n_folds": 5,
+    },
 }
-"""An answer of ``POST /v1/photos/check`` (the OpenAPI example)."""
+"""An answer of ``POST /v1/photos/check`` (the OpenAPI example; it omits null values:
+``candidate`` is null and ``unusable`` a reason only for a file that is not a photo of a
+room, ``unusable`` is null otherwise)."""
 
 
 def _problem(field: str, value: object, message: str) -> dict[str, str]:
@@ -155,7 +186,10 @@ def photos_router(
                     "application/json": {"example": EXAMPLE_CHECK},
                     "application/zip": {},
                 },
-                "description": "JSON, or a ZIP download",
+                "description": (
+                    "JSON, or a ZIP download. Per photo, `unusable` is null for a photo of a "
+                    "room, else why it is not one (its `candidate` is then null)"
+                ),
             },
             413: {"description": "a photo is too large"},
             422: {"description": "a photo cannot be read; one problem per photo"},

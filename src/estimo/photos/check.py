@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,9 +14,19 @@ from estimo.photos.checklist import ChecklistPolicy, PhotoRoom, build_checklist
 from estimo.photos.duplicates import NEAR_BITS, duplicate_groups, photo_hash
 from estimo.photos.faces import FaceDetector
 from estimo.photos.features import photo_features
-from estimo.photos.images import Metadata, PhotoError, open_photo, read_metadata
+from estimo.photos.images import (
+    Metadata,
+    PhotoError,
+    content_problem,
+    open_photo,
+    read_metadata,
+)
 from estimo.photos.privacy import PrivacyResult, protect
 from estimo.photos.room_model import RoomClassifier, RoomPrediction, load_default_classifier
+from estimo.photos.rooms import OTHER
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +42,8 @@ class PhotoCheck:
     ----------
     file : str
         The name it was uploaded with.
-    prediction : RoomPrediction
-        Room type and probabilities.
+    prediction : RoomPrediction or None
+        Room type and probabilities; None for a photo that is not a photo of a room.
     hash : str
         Perceptual hash (dHash).
     metadata : Metadata
@@ -42,24 +52,30 @@ class PhotoCheck:
         Faces found, what was removed, the cleaned JPEG; None when privacy was off.
     cleaned_name : str or None
         File name of the cleaned photo.
+    unusable : str or None
+        Why the file is not a photo of a room (too small, blank, noise); it is then answered
+        ``other`` with no candidate and never counts for the checklist.
     """
 
     file: str
-    prediction: RoomPrediction
+    prediction: RoomPrediction | None
     hash: str
     metadata: Metadata
     privacy: PrivacyResult | None = None
     cleaned_name: str | None = None
+    unusable: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no image bytes)."""
         faces = self.privacy.faces if self.privacy else []
+        prediction = self.prediction
         return {
             "file": self.file,
-            "room": self.prediction.room,
-            "probability": self.prediction.probability,
-            "candidate": self.prediction.candidate,
-            "probabilities": self.prediction.probabilities,
+            "room": prediction.room if prediction else OTHER,
+            "probability": prediction.probability if prediction else 0.0,
+            "candidate": prediction.candidate if prediction else None,
+            "probabilities": prediction.probabilities if prediction else {},
+            "unusable": self.unusable,
             "faces": len(faces),
             "people": len(faces),
             "face_boxes": [face.to_dict() for face in faces],
@@ -99,7 +115,12 @@ class ListingCheck:
         }
 
 
-def _cleaned_names(files: Sequence[str]) -> list[str]:
+def cleaned_names(files: Sequence[str]) -> list[str]:
+    """The file name of each photo's cleaned JPEG: its stem plus ``.jpg``, made unique.
+
+    >>> cleaned_names(["a.png", "a.jpg", "b.webp"])
+    ['a.jpg', 'a-2.jpg', 'b.jpg']
+    """
     names: list[str] = []
     seen: set[str] = set()
     for file in files:
@@ -111,6 +132,15 @@ def _cleaned_names(files: Sequence[str]) -> list[str]:
         seen.add(name)
         names.append(name)
     return names
+
+
+def _predict_rooms(
+    classifier: RoomClassifier, images: Sequence[Image.Image]
+) -> Iterator[RoomPrediction]:
+    """The room of each image, in order (nothing to compute for an empty list)."""
+    if not images:
+        return iter(())
+    return iter(classifier.predict(np.vstack([photo_features(image) for image in images])))
 
 
 def check_listing(
@@ -170,13 +200,16 @@ def check_listing(
 
     classifier = classifier or load_default_classifier()
     policy = policy or ChecklistPolicy()
-    features = np.vstack([photo_features(image) for _, _, image, _ in decoded])
-    predictions = classifier.predict(features)
-    names = _cleaned_names([name for name, *_ in decoded])
+    reasons = [content_problem(image) for _, _, image, _ in decoded]
+    predictions = _predict_rooms(
+        classifier,
+        [image for (_, _, image, _), why in zip(decoded, reasons, strict=True) if not why],
+    )
+    names = cleaned_names([name for name, *_ in decoded])
     checks = []
-    for (name, data, image, metadata), prediction, cleaned in zip(
-        decoded, predictions, names, strict=True
-    ):
+    for (name, data, image, metadata), cleaned, why in zip(decoded, names, reasons, strict=True):
+        if why:
+            log.info("photo %r is not a photo of a room: %s", name, why)
         result = (
             protect(image, metadata, detector=detector, original=data, keep_original=keep_original)
             if privacy
@@ -185,21 +218,24 @@ def check_listing(
         checks.append(
             PhotoCheck(
                 file=name,
-                prediction=prediction,
+                prediction=None if why else next(predictions),
                 hash=photo_hash(image),
                 metadata=metadata,
                 privacy=result,
                 cleaned_name=cleaned if result is not None else None,
+                unusable=why,
             )
         )
-    groups = duplicate_groups({c.file: c.hash for c in checks}, NEAR_BITS)
+    groups = duplicate_groups({c.file: c.hash for c in checks if not c.unusable}, NEAR_BITS)
     checklist = build_checklist(
         [
             PhotoRoom(c.file, c.prediction.room, c.prediction.candidate, c.prediction.probability)
             for c in checks
+            if c.prediction is not None
         ],
         policy.required_for(property_type),
         groups,
+        unusable={c.file: c.unusable for c in checks if c.unusable},
     )
     model = {"unsure_threshold": round(classifier.threshold_, 4), **classifier.metrics_}
     return ListingCheck(

@@ -106,6 +106,7 @@ def build_checklist(
     photos: Sequence[PhotoRoom],
     required: Sequence[str],
     duplicates: Sequence[Sequence[str]] = (),
+    unusable: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """The checklist of one listing.
 
@@ -117,13 +118,16 @@ def build_checklist(
         Rooms the listing must show.
     duplicates : sequence of sequence of str
         Groups of duplicate photos (from :func:`estimo.photos.duplicates.duplicate_groups`).
+    unusable : mapping of str to str, optional
+        Files that are not photos of a room (too small, blank, noise) -> why; they never
+        count for a room and should not be in ``photos``.
 
     Returns
     -------
     dict
         ``required``, ``present``, ``doubtful``, ``missing`` (room lists), ``rooms`` (room ->
-        files showing it), ``doubtful_files`` (room -> files that may show it), ``duplicates``
-        and ``complete`` (no room missing or doubtful).
+        files showing it), ``doubtful_files`` (room -> files that may show it), ``duplicates``,
+        ``unusable`` (file -> reason) and ``complete`` (no room missing or doubtful).
 
     Examples
     --------
@@ -151,5 +155,6 @@ def build_checklist(
         "rooms": rooms,
         "doubtful_files": {room: maybe[room] for room in doubtful},
         "duplicates": [list(group) for group in duplicates],
+        "unusable": dict(unusable or {}),
         "complete": not (missing or doubtful),
     }

@@ -107,7 +107,15 @@ class LabelReport:
     metrics: dict[str, float]
 
     def to_dict(self, top: int | None = None) -> dict[str, Any]:
-        """JSON-ready report; ``top`` keeps only the first entries of each list."""
+        """JSON-ready report; ``top`` keeps only the first entries of each list.
+
+        Raises
+        ------
+        ValueError
+            When ``top`` is negative.
+        """
+        if top is not None and top < 0:
+            raise ValueError(f"--top is {top}; expected 0 or more suspects to show")
         issues = sum(1 for row in self.suspects if row["issue"])
         return {
             "n_labelled": len(self.suspects),

@@ -69,6 +69,38 @@ class RoomPrediction:
     probabilities: dict[str, float]
 
 
+def check_every_room(labels: np.ndarray, where: str = "the labelled photos") -> None:
+    """Refuse labels that do not cover every room, naming the rooms shown and missing.
+
+    Parameters
+    ----------
+    labels : numpy.ndarray
+        Class indices into :data:`ROOMS`.
+    where : str
+        What the labels are, for the message.
+
+    Raises
+    ------
+    ValueError
+        When a room has no labelled photo.
+
+    Examples
+    --------
+    >>> check_every_room(np.array([3, 3]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: the labelled photos show only kitchen; missing bathroom, bedroom, exterior (...)
+    """
+    shown = {int(label) for label in np.unique(labels)}
+    missing = [room for i, room in enumerate(ROOMS) if i not in shown]
+    if missing:
+        names = [ROOMS[i] for i in sorted(shown) if 0 <= i < len(ROOMS)]
+        raise ValueError(
+            f"{where} show only {', '.join(names) or 'no room'}; missing {', '.join(missing)} "
+            f"(expected photos of every room: {', '.join(ROOMS)})"
+        )
+
+
 class RoomClassifier:
     """Room type of listing photos from their feature vectors.
 
@@ -96,11 +128,7 @@ class RoomClassifier:
         """Fit both classifiers on features (n, N_FEATURES) and class indices into ROOMS."""
         features = _check_features(features)
         labels = np.asarray(labels, dtype=np.int64)
-        if set(np.unique(labels)) != set(range(len(ROOMS))):
-            raise ValueError(
-                f"labels cover classes {sorted(set(labels.tolist()))!r}; expected every one of "
-                f"0..{len(ROOMS) - 1} ({', '.join(ROOMS)})"
-            )
+        check_every_room(labels)
         scaler = StandardScaler().fit(features)
         logistic = LogisticRegression(C=self.logistic_c, max_iter=5000)
         logistic.fit(scaler.transform(features), labels)

@@ -15,7 +15,7 @@ from estimo.photos.calibration import (
     fit_temperature,
     unsure_threshold,
 )
-from estimo.photos.room_model import RoomClassifier
+from estimo.photos.room_model import RoomClassifier, check_every_room
 
 log = logging.getLogger(__name__)
 
@@ -78,12 +78,15 @@ def cross_validate(
     make_model : callable
         Builds an unfitted classifier with ``fit`` and ``raw_proba``.
     """
+    if n_folds < 2:
+        raise ValueError(f"--folds (n_folds) is {n_folds}; expected at least 2")
     n_groups = len(np.unique(groups))
     if n_groups < n_folds:
         raise ValueError(
             f"photos come from {n_groups} groups (houses); grouped {n_folds}-fold "
-            f"cross-validation needs at least {n_folds}"
+            f"cross-validation needs at least {n_folds} (lower --folds)"
         )
+    check_every_room(labels)
     raw = np.zeros((len(labels), int(labels.max()) + 1))
     folds = np.zeros(len(labels), dtype=np.int64)
     for fold, (train, test) in enumerate(GroupKFold(n_folds).split(features, labels, groups)):
