@@ -315,6 +315,65 @@ def _title_hint(path: str, options: dict[str, Any]) -> list[str]:
     ]
 
 
+def sniff_layout(data: str, encoding: str = "utf-8") -> tuple[str | None, int]:
+    """The delimiter of a CSV (compressed or not, local or at a URL) and the number of title
+    lines above its header (a report's name, an export date, a blank line), from its first
+    lines; (None, 0) for other files or when it cannot be read."""
+    import fsspec
+
+    lower = data.lower()
+    if not lower.endswith(CSV_SUFFIXES):
+        return None, 0
+    if "://" not in data and not Path(data).is_file():
+        return None, 0
+    try:
+        with fsspec.open(data, "rb", compression="infer") as handle:
+            sample = handle.read(20_000).decode(encoding, errors="replace")
+    except (OSError, ValueError):
+        return None, 0
+    lines = sample.splitlines()[:-1] or sample.splitlines()  # the last one may be cut
+    if lower.endswith(".tsv"):
+        return None, title_lines(lines, "\t")
+    try:
+        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        return delimiter, title_lines(lines, delimiter)
+    except csv.Error:
+        pass
+    for delimiter in ",;\t|":  # titles above the header hide the delimiter from the sniffer
+        skip = title_lines(lines, delimiter)
+        if not skip:
+            continue
+        try:
+            csv.Sniffer().sniff("\n".join(lines[skip:]), delimiters=delimiter)
+        except csv.Error:
+            continue
+        return delimiter, skip
+    return None, 0
+
+
+def read_table_as_found(path: str) -> pd.DataFrame:
+    """A CSV or Parquet file read without a project file: a CSV's encoding, delimiter and
+    title lines found from its first bytes (:func:`guess_encoding`, :func:`sniff_layout`),
+    as ``estimo init`` finds them.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read (see :func:`read_table`).
+    """
+    options: dict[str, Any] = {}
+    if path.lower().endswith(CSV_SUFFIXES) and ("://" in path or Path(path).is_file()):
+        encoding = guess_encoding(path)
+        if encoding != "utf-8":
+            options["encoding"] = encoding
+        delimiter, titles = sniff_layout(path, encoding)
+        if delimiter not in (None, ","):
+            options["sep"] = delimiter
+        if titles:
+            options["skiprows"] = titles
+    return read_table(path, options)
+
+
 _ENCODINGS = ("cp1252", "cp1250", "latin-1")
 
 

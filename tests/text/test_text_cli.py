@@ -86,3 +86,19 @@ def test_bad_language_is_a_usage_error(tmp_path: Path) -> None:
     )
     assert result.exit_code == 2
     assert "--lang is 'fr'" in result.output
+
+
+def test_an_excel_export_with_accents_and_semicolons_is_read(tmp_path) -> None:
+    """A cp1252 or ';' CSV could not be read, and the advice named a setting this command
+    does not have."""
+    import pandas as pd
+
+    from estimo.cli import app
+
+    path = tmp_path / "listings.csv"
+    path.write_bytes("id;description\n1;Trilocale di 80 mq con box, città\n".encode("cp1252"))
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["text", "extract", str(path), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    extracted = pd.read_parquet(out / "extracted.parquet")
+    assert len(extracted) == 1 and extracted["rooms"].iloc[0] == 3  # "Trilocale"

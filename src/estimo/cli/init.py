@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +12,13 @@ import typer
 from estimo.cli._common import console, handle_errors
 from estimo.errors import ConfigError
 from estimo.infer import infer_project, render_project
-from estimo.io import CSV_SUFFIXES, decimal_comma_share, guess_encoding, read_table, title_lines
+from estimo.io import (
+    CSV_SUFFIXES,
+    decimal_comma_share,
+    guess_encoding,
+    read_table,
+    sniff_layout,
+)
 
 SAMPLE_ROWS = 20_000
 
@@ -36,7 +41,7 @@ def _init(data: str, out: Path, force: bool) -> None:
     csv = data.lower().endswith(CSV_SUFFIXES)
     encoding = guess_encoding(data) if csv and ("://" in data or Path(data).is_file()) else None
     text_options = {} if encoding in (None, "utf-8") else {"encoding": encoding}
-    delimiter, titles = _sniff_layout(data, encoding or "utf-8")
+    delimiter, titles = sniff_layout(data, encoding or "utf-8")
     options: dict[str, Any] = {} if delimiter in (None, ",") else {"sep": delimiter}
     layout_options = {"skiprows": titles} if titles else {}
     if csv:
@@ -94,39 +99,3 @@ def _decimal_comma_options(raw: pd.DataFrame) -> dict[str, Any]:
 
 
 _DOTTED_DATE = r"\s*\d{1,2}\.\d{1,2}\.\d{2,4}(?:[ T].*)?\s*"
-
-
-def _sniff_layout(data: str, encoding: str = "utf-8") -> tuple[str | None, int]:
-    """The delimiter of a CSV (compressed or not, local or at a URL) and the number of title
-    lines above its header (a report's name, an export date, a blank line), from its first
-    lines; (None, 0) for other files or when it cannot be read."""
-    import fsspec
-
-    lower = data.lower()
-    if not lower.endswith(CSV_SUFFIXES):
-        return None, 0
-    if "://" not in data and not Path(data).is_file():
-        return None, 0
-    try:
-        with fsspec.open(data, "rb", compression="infer") as handle:
-            sample = handle.read(20_000).decode(encoding, errors="replace")
-    except (OSError, ValueError):
-        return None, 0
-    lines = sample.splitlines()[:-1] or sample.splitlines()  # the last one may be cut
-    if lower.endswith(".tsv"):
-        return None, title_lines(lines, "\t")
-    try:
-        delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-        return delimiter, title_lines(lines, delimiter)
-    except csv.Error:
-        pass
-    for delimiter in ",;\t|":  # titles above the header hide the delimiter from the sniffer
-        skip = title_lines(lines, delimiter)
-        if not skip:
-            continue
-        try:
-            csv.Sniffer().sniff("\n".join(lines[skip:]), delimiters=delimiter)
-        except csv.Error:
-            continue
-        return delimiter, skip
-    return None, 0

@@ -68,7 +68,7 @@ def _extract(
     import pandas as pd
 
     from estimo.errors import ConfigError, DataError
-    from estimo.io import read_table
+    from estimo.io import read_table_as_found
     from estimo.jsonutil import write_json
     from estimo.progress import step_progress
     from estimo.registry._fs import write_atomic
@@ -82,7 +82,7 @@ def _extract(
         raise ConfigError(f"--lang is {lang!r}; expected one of {', '.join(LANGUAGES)}")
     if min_confidence is not None and not 0.0 <= min_confidence <= 1.0:
         raise ConfigError(f"--min-confidence is {min_confidence!r}; expected a value in [0, 1]")
-    table = read_table(file)
+    table = read_table_as_found(file)  # encoding, delimiter, titles: as found
     missing = [
         f"{option} {name!r} is not a column of {file!r}; columns: {list(table.columns)[:20]!r}"
         for option, name in (
