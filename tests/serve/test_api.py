@@ -282,6 +282,26 @@ def test_valuations_are_counted_per_bundle_and_explanation(client) -> None:
     }
 
 
+@pytest.mark.parametrize(
+    ("body", "headers", "status"),
+    [
+        (b'{"city": "Milano", "area_m2": 85, "description": "caf\xe9"}', {}, 422),  # Latin-1
+        (b"\x1f\x8b\x08\x00compressed", {"content-encoding": "gzip"}, 415),
+    ],
+)
+def test_a_body_that_cannot_be_decoded_says_why(client, body, headers, status) -> None:
+    """Both were a bare '400 HTTP error: There was an error parsing the body'."""
+    headers = {"content-type": "application/json", **headers}
+    answer = client.post("/v1/valuations", content=body, headers=headers)
+    assert answer.status_code == status, answer.text
+    problem = answer.json()
+    assert problem["title"] != "HTTP error" and "parsing the body" not in answer.text
+    if status == 422:
+        assert (
+            problem["errors"][0]["field"] == "body" and "UTF-8" in problem["errors"][0]["message"]
+        )
+
+
 def test_a_trailing_slash_is_not_redirected(client) -> None:
     """A 307 to a URL built from the Host header, over http, where clients resend keys."""
     answer = client.post("/v1/valuations/", json=PROPERTY, follow_redirects=False)

@@ -198,6 +198,33 @@ def invalid_input(errors: list[dict[str, str]]) -> ProblemError:
     )
 
 
+#: FastAPI's detail when the body is not JSON it can decode for another reason than syntax
+_UNPARSED_BODY = "There was an error parsing the body"
+
+
+def _unreadable_body(request: Request) -> ProblemError:
+    """The problem of a body FastAPI could not read (not UTF-8, compressed, a number too
+    long, nested too deep): 415 for a compressed body, else the 422 naming the body."""
+    encoding = request.headers.get("content-encoding", "").strip()
+    if encoding and encoding.lower() != "identity":
+        return ProblemError(
+            415,
+            "unsupported-encoding",
+            "Unsupported content encoding",
+            f"Content-Encoding {encoding[:40]!r} is not supported; send the JSON uncompressed",
+        )
+    return invalid_input(
+        [
+            {
+                "field": "body",
+                "value": "",
+                "message": "the body cannot be read as JSON: expected UTF-8 text, numbers of "
+                "at most a few hundred digits and objects nested at most a few hundred deep",
+            }
+        ]
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Answer every error raised in a request as problem details."""
 
@@ -216,6 +243,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         titles = {404: "Not found", 405: "Method not allowed", 413: "Request too large"}
+        if exc.status_code == 400 and exc.detail == _UNPARSED_BODY:
+            return _unreadable_body(request).response(request.url.path)
         detail, errors = exc.detail, None
         if isinstance(detail, list) and detail and all(isinstance(d, dict) for d in detail):
             errors = [_error_of(d) for d in detail]  # field-level problems of a router
