@@ -97,7 +97,7 @@ def test_bundle_round_trip_without_pickles(tmp_path, clean_market, fitted) -> No
 def test_load_from_a_folder_without_a_model(tmp_path) -> None:
     from estimo.errors import EstimoError
 
-    with pytest.raises(EstimoError, match="not a model folder"):
+    with pytest.raises(EstimoError, match="holds no valuation pipeline"):
         load_model(str(tmp_path))
 
 
