@@ -302,6 +302,11 @@ def test_a_body_that_cannot_be_decoded_says_why(client, body, headers, status) -
         )
 
 
+def test_health_probes_answer_head_too(client) -> None:
+    assert client.head("/healthz").status_code == 200
+    assert client.head("/readyz").status_code == 200
+
+
 def test_a_trailing_slash_is_not_redirected(client) -> None:
     """A 307 to a URL built from the Host header, over http, where clients resend keys."""
     answer = client.post("/v1/valuations/", json=PROPERTY, follow_redirects=False)

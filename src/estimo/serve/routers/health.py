@@ -15,6 +15,7 @@ from estimo.serve.schemas import ProblemOut
 router = APIRouter(tags=["health"])
 
 
+@router.head("/healthz", include_in_schema=False)  # load balancers probe with HEAD too
 @router.get(
     "/healthz",
     summary="The process is alive",
@@ -25,6 +26,7 @@ def healthz() -> dict[str, Any]:
     return {"status": "ok"}
 
 
+@router.head("/readyz", include_in_schema=False)
 @router.get(
     "/readyz",
     summary="The hot cities are loaded",
