@@ -57,6 +57,10 @@ def test_register_list_show_alias_history(setup: dict, tmp_path: Path) -> None:
 
     result = run("models", "list", "-r", reg)
     assert result.exit_code == 0 and "v1" in result.output and "challenger" in result.output
+    listed = [
+        json.loads(line) for line in run("models", "list", "-r", reg, "--json").output.splitlines()
+    ]
+    assert [(m["version"], m["aliases"]) for m in listed] == [("v1", []), ("v2", ["challenger"])]
 
     result = run("models", "show", "v1", "-r", reg)
     assert result.exit_code == 0, result.output

@@ -117,16 +117,29 @@ def _pct(value: Any) -> str:
 
 
 @models_app.command("list")
-def list_models(registry: RegistryOpt = None, project: ProjectOpt = None) -> None:
+def list_models(
+    registry: RegistryOpt = None,
+    project: ProjectOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="one JSON manifest per line")] = False,
+) -> None:
     """List the versions with their aliases, training window and test accuracy."""
-    _list(registry, project)
+    _list(registry, project, as_json)
 
 
 @handle_errors
-def _list(url: str | None, project: Path | None) -> None:
+def _list(url: str | None, project: Path | None, as_json: bool = False) -> None:
     reg = _registry(url, project=project, existing=True)
     damaged: dict[str, str] = {}
     manifests = reg.manifests(damaged=damaged)
+    if as_json:
+        held = reg.aliases.all()
+        for m in manifests:
+            row = json.loads(m.model_dump_json())
+            row["aliases"] = sorted(k for k, v in held.items() if v == m.version)
+            typer.echo(json.dumps(row))
+        if damaged:
+            raise RegistryError("\n".join(damaged.values()))
+        return
     if not manifests and not damaged:
         console.print(f"no models in {reg.url} yet (register one with `estimo models register`)")
         return
@@ -135,8 +148,8 @@ def _list(url: str | None, project: Path | None) -> None:
     table = Table(title=f"models in {reg.url}")
     table.add_column("version", no_wrap=True)
     table.add_column("aliases", no_wrap=True)
-    table.add_column("created")
-    table.add_column("trained on")
+    table.add_column("created", no_wrap=True)  # dates tell versions apart: never cut
+    table.add_column("trained on", min_width=10)
     for header in ("test n", "MdAPE", "PE10", "COD"):
         table.add_column(header, justify="right")
     for m in manifests:
