@@ -945,12 +945,27 @@ class MonitorConfig(_Strict):
         >>> MonitorConfig().resolved_store_url(Path("/srv/p"))
         'sqlite:////srv/p/runs/monitor.db'
         """
-        prefix = "sqlite:///"
-        if self.store_url.startswith(prefix) and self.store_url != prefix:
-            path = self.store_url[len(prefix) :]
-            if path != ":memory:" and not Path(path).is_absolute():
-                return prefix + str((base_dir / path).resolve())
-        return self.store_url
+        return resolve_sqlite_url(self.store_url, base_dir)
+
+
+def resolve_sqlite_url(url: str, base_dir: Path) -> str:
+    """A database URL whose relative SQLite path is resolved against ``base_dir`` (the
+    project file's folder: ``runs/monitor.db`` is next to it wherever a command runs);
+    other URLs as they are.
+
+    Examples
+    --------
+    >>> resolve_sqlite_url("sqlite:///runs/k.db", Path("/srv/p"))
+    'sqlite:////srv/p/runs/k.db'
+    >>> resolve_sqlite_url("postgresql+psycopg://db/x", Path("/srv/p"))
+    'postgresql+psycopg://db/x'
+    """
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url != prefix:
+        path = url[len(prefix) :]
+        if path != ":memory:" and not Path(path).is_absolute():
+            return prefix + str((base_dir / path).resolve())
+    return url
 
 
 class ProjectConfig(_Strict):

@@ -126,3 +126,26 @@ def test_keys_command_uses_the_service_s_monitoring_store(
     assert made.exit_code == 0, made.output
     assert [k.name for k in KeyStore.from_url(store).list()] == ["form"]
     assert not (tmp_path / "runs" / "monitor.db").exists()
+
+
+def test_relative_sqlite_stores_of_the_project_file_are_next_to_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run from another folder, the service and `estimo keys` opened stores relative to the
+    working directory while `estimo monitor` opened the one next to the project file."""
+    project = tmp_path / "proj" / "estimo.yaml"
+    project.parent.mkdir()
+    project.write_text(
+        "serve:\n  model: runs/model\n  monitor:\n    store_url: sqlite:///runs/monitor.db\n"
+    )
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("ESTIMO_CONFIG", str(project))
+    for key in ("ESTIMO_SERVE__MONITOR__STORE_URL", "ESTIMO_SERVE__GUARD__KEYS_URL"):
+        monkeypatch.delenv(key, raising=False)
+    settings = ServeSettings()
+    expected = f"sqlite:///{project.parent.resolve() / 'runs' / 'monitor.db'}"
+    assert settings.monitor.store_url == expected and settings.guard.keys_url == expected
+    monkeypatch.setenv("ESTIMO_SERVE__MONITOR__STORE_URL", "sqlite:///other.db")
+    assert ServeSettings().monitor.store_url == "sqlite:///other.db"  # the environment's own

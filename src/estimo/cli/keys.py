@@ -60,6 +60,7 @@ def _serve_sections(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     """
     from pydantic import ValidationError
 
+    from estimo.config import resolve_sqlite_url
     from estimo.serve.guard.settings import GuardSettings
     from estimo.serve.settings import MonitorSettings
     from estimo.yaml_text import read_yaml_file
@@ -84,7 +85,11 @@ def _serve_sections(path: Path) -> tuple[dict[str, Any], dict[str, Any]]:
                 for e in exc.errors()
             )
             raise ConfigError(f"{str(path)!r} is invalid: {problems}") from None
-        out.append(section)
+        out.append(dict(section))
+    base = path.resolve().parent  # relative SQLite stores: next to the project file
+    for section, key in zip(out, ("keys_url", "store_url"), strict=True):
+        if isinstance(section.get(key), str):
+            section[key] = resolve_sqlite_url(section[key], base)
     return out[0], out[1]
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import (
@@ -47,6 +47,23 @@ NONE = "null"
 def project_file() -> Path:
     """The project file whose ``serve:`` section is read (``ESTIMO_CONFIG`` or estimo.yaml)."""
     return Path(os.environ.get("ESTIMO_CONFIG", "estimo.yaml"))
+
+
+class _ProjectFileSource(YamlConfigSettingsSource):
+    """The ``serve:`` section of the project file, its relative SQLite stores resolved
+    against the file's folder (as ``estimo monitor`` and ``estimo keys`` resolve them):
+    ``sqlite:///runs/monitor.db`` is next to the project file wherever the service starts."""
+
+    def __call__(self) -> dict[str, Any]:
+        from estimo.config import resolve_sqlite_url
+
+        values = super().__call__()
+        base = Path(str(self.yaml_file_path)).resolve().parent
+        for section, key in (("monitor", "store_url"), ("guard", "keys_url")):
+            part = values.get(section)
+            if isinstance(part, dict) and isinstance(part.get(key), str):
+                values[section] = {**part, key: resolve_sqlite_url(part[key], base)}
+        return values
 
 
 def _has_serve_section(path: Path) -> bool:
@@ -204,7 +221,7 @@ class ServeSettings(BaseSettings):
         path = project_file()
         if _has_serve_section(path):
             sources.append(
-                YamlConfigSettingsSource(settings_cls, yaml_file=path, yaml_config_section="serve")
+                _ProjectFileSource(settings_cls, yaml_file=path, yaml_config_section="serve")
             )
         return tuple(sources)
 
