@@ -452,3 +452,19 @@ def test_a_date_column_is_found_by_its_values_when_its_name_says_nothing(
     out.write_text(render_project(guess))
     dates = load_dataset(load_config(out)).frame["date"]
     assert dates.notna().all() and dates.min() >= pd.Timestamp("2014-01-01")
+
+
+def test_a_long_table_is_refused_with_how_to_pivot_it(tmp_path: Path) -> None:
+    """One row per property per feature was trained on as listings (the audit called the
+    repeated ids re-listings)."""
+    wide = _houses(60)[["Date", "Bedrooms", "SquareFeet", "SalePrice"]]
+    wide.insert(0, "id", range(len(wide)))
+    long = wide.melt(id_vars=["id", "Date", "SalePrice"], var_name="feature", value_name="value")
+    data = tmp_path / "long.csv"
+    long.to_csv(data, index=False)
+    result = runner.invoke(app, ["init", str(data), "--out", str(tmp_path / "estimo.yaml")])
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert "one row per property per feature" in text and "pivot_table" in text
+    assert not (tmp_path / "estimo.yaml").exists()
+    assert infer_project(wide, "x.csv").columns["id"] == "id"  # the wide table is fine

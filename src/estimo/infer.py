@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from estimo.amounts import currency_written, read_amounts
+from estimo.errors import DataError
 from estimo.load_checks import day_month_order, other_prices, price_derived_columns
 from estimo.schema import CANONICAL_COLUMNS, PRICE_KINDS
 
@@ -360,6 +361,9 @@ def infer_project(raw: pd.DataFrame, path: str, delimiter: str | None = None) ->
         if column is not None:
             guess.columns[name] = column
             taken.add(column)
+    long = long_format(raw, guess.columns.get("id"), guess.columns.get("price"))
+    if long is not None:
+        raise DataError([long], header="the table is not one row per property")
     _infer_date(raw, guess, taken)
     _infer_small_towns(raw, guess, taken, Path(path).stem)
     if "city" not in guess.columns:
@@ -375,6 +379,52 @@ def infer_project(raw: pd.DataFrame, path: str, delimiter: str | None = None) ->
         if isinstance(source, str) and name not in guess.checks:
             guess.check(name, "matched by the column name")
     return guess
+
+
+def long_format(raw: pd.DataFrame, id_column: Any, price_column: Any = None) -> str | None:
+    """Why ``raw`` looks like a long table (one row per property per feature: a column
+    naming the feature, each named once per property, the price repeated), with how to
+    pivot it; None when it does not. Needs the properties' id column. Snapshots of the same
+    listings (a date per row, prices that move) are not long tables.
+
+    Examples
+    --------
+    >>> long = pd.DataFrame({"id": [1, 1, 2, 2], "price": [5, 5, 7, 7],
+    ...                      "feature": ["rooms", "area", "rooms", "area"],
+    ...                      "value": [3, 80, 2, 60]})
+    >>> long_format(long, "id").split(":")[0]
+    "one row per property per feature ('feature' names 2 features, each once per id)"
+    >>> long_format(long.drop_duplicates("id"), "id") is None
+    True
+    """
+    if not isinstance(id_column, str) or id_column not in raw:
+        return None
+    ids = raw[id_column]
+    if ids.duplicated().mean() < 0.5:  # most ids once: one row per property (or re-listed)
+        return None
+    if isinstance(price_column, str) and price_column in raw:
+        repeated = raw.groupby(ids, sort=False)[price_column].nunique(dropna=False)
+        if (repeated == 1).mean() < 0.95:  # prices move between an id's rows: snapshots
+            return None
+    for column in raw.columns:
+        values = raw[column]
+        if column == id_column or pd.api.types.is_numeric_dtype(values):
+            continue
+        if infer_date_format(values.dropna().astype(str).head(500))[0] is not None:
+            continue  # a date per row: snapshots of the same listings
+        kinds = values.nunique()
+        if not 2 <= kinds <= 200 or values.isna().mean() > 0.05:
+            continue
+        pairs = pd.DataFrame({"id": ids, "kind": values})
+        per_id = pairs.groupby("id", sort=False)["kind"].agg(["size", "nunique"])
+        if (per_id["size"] == per_id["nunique"]).mean() >= 0.95 and per_id["nunique"].median() >= 2:
+            return (
+                f"one row per property per feature ({str(column)!r} names {kinds} features, "
+                "each once per id): pivot it to one row per property first, e.g. with pandas "
+                f"table.pivot_table(index=[{id_column!r}, <date>, <price>], "
+                f"columns={str(column)!r}, values=<value column>).reset_index()"
+            )
+    return None
 
 
 def _match(raw: pd.DataFrame, name: str, taken: set[str]) -> str | None:
