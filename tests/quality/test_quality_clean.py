@@ -270,6 +270,22 @@ def test_critical_column_dropped_only_where_rare(market, share, dropped, kept_fi
         assert "%" in message and "kept" in message
 
 
+def test_a_critical_value_the_checks_refused_is_named_as_implausible(market):
+    """Rows with an area of 870 m² for 2 rooms were dropped as 'area_m2 is missing'."""
+    frame = _with_missing_area(market, 0.02)
+    odd = frame.index[frame["area_m2"].notna()][:5]
+    frame.loc[odd, "area_m2"] = 5_000.0  # flagged by the validity checks, then nulled
+    result = CleaningPolicy().fit_transform(frame)
+    dropped = result.dropped.set_index("row")
+    rows = [frame.index.get_loc(i) for i in odd]
+    assert set(rows) <= set(dropped.index)
+    assert dropped.loc[rows, "reason"].str.contains("implausible value").all()
+    missing = [frame.index.get_loc(i) for i in frame.index[frame["area_m2"].isna()]]
+    said = dropped.loc[missing]
+    said = said[said["rule"] == "completeness.missing_critical:area_m2"]["reason"]
+    assert len(said) and said.str.endswith("is missing").all()
+
+
 def test_critical_share_setting_keeps_every_row(market):
     frame = _with_missing_area(market, 0.02)
     config = QualityConfig.model_validate({"clean": {"max_critical_missing_share": 0.0}})

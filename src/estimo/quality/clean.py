@@ -286,17 +286,22 @@ class CleaningPolicy(BaseEstimator):
         if mode == "train":
             drops += self._train_drops(data, flags, weight, cfg)
         data = self._repair_coordinates(data, flags, changes, warnings)
+        critical = [c for c in self.critical_to_drop_ if c in data] if mode == "train" else []
+        given = {c: data[c].notna().to_numpy() for c in critical}  # before the checks null
         data = self._null_flagged(data, flags, changes, warnings)
         data, text, marked = self._read_text(data, changes, warnings)
-        if mode == "train":
-            for column in [c for c in self.critical_to_drop_ if c in data]:
-                drops.append(
-                    (
-                        data[column].isna().to_numpy(),
-                        f"completeness.missing_critical:{column}",
-                        f"critical column {column!r} is missing",
-                    )
+        for column in critical:
+            missing = data[column].isna().to_numpy()
+            rule = f"completeness.missing_critical:{column}"
+            drops.append((missing & ~given[column], rule, f"critical column {column!r} is missing"))
+            drops.append(
+                (
+                    missing & given[column],
+                    rule,
+                    f"critical column {column!r} held an implausible value (set to missing by "
+                    "the validity checks; a critical column is never imputed in training)",
                 )
+            )
         if not marked:
             data = _with_added(data, self._missing_marks(data))
         if mode == "predict":

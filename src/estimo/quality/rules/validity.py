@@ -33,6 +33,9 @@ from estimo.quality._frame import (
 )
 from estimo.quality.findings import AuditContext
 
+#: what the cleaning does with a value these checks flag
+NULLED = "set to missing (then imputed; in training, a row whose critical column it is dropped)"
+
 FLOOR_COUNT_CANDIDATES = ("floors_in_building", "floorCount", "floor_count", "floors")
 MIN_STATS_ROWS = 20
 MIN_LOG_SCALE = 0.05
@@ -82,7 +85,7 @@ def check(ctx: AuditContext, prepared: PreparedFrame, area: AreaStats | None = N
             severity="error",
             message=f"{name!r} outside its plausible range; expected {expected}",
             values=column_values(frame, name),
-            action="set to missing (then imputed)",
+            action=NULLED,
         )
     _future_years(ctx)
     _floor_above_building(ctx)
@@ -119,7 +122,7 @@ def _future_years(ctx: AuditContext) -> None:
         severity="error",
         message=f"year built more than {ctx.config.max_years_ahead} years after the row's date",
         values=column_values(frame, "year_built"),
-        action="set to missing (then imputed)",
+        action=NULLED,
     )
 
 
@@ -144,7 +147,7 @@ def _floor_above_building(ctx: AuditContext) -> None:
         severity="error",
         message=f"floor higher than the building's number of floors ({name!r})",
         values=column_values(ctx.frame, "floor"),
-        action="set to missing (then imputed)",
+        action=NULLED,
     )
 
 
@@ -319,5 +322,5 @@ def _area_per_room(ctx: AuditContext, stats: AreaStats | None) -> None:
         message=f"area per room (or area) more than {threshold:g} robust SDs from the "
         "city's typical value, e.g. a unit typo (sqft, x10)",
         values=column_values(frame, "area_m2"),
-        action="set to missing (then imputed)",
+        action=NULLED,
     )
