@@ -16,7 +16,15 @@ import pandas as pd
 import typer
 from rich.table import Table
 
-from estimo.cli._common import console, day_option, err_console, handle_errors, load, model_folder
+from estimo.cli._common import (
+    console,
+    day_option,
+    err_console,
+    esc,
+    handle_errors,
+    load,
+    model_folder,
+)
 from estimo.config import GateConfig, ProjectConfig, load_config
 from estimo.errors import ConfigError, DataError
 from estimo.registry import ModelManifest, Registry, RegistryError
@@ -145,24 +153,24 @@ def _list(url: str | None, project: Path | None, as_json: bool = False) -> None:
         return
     damaged_aliases: dict[str, str] = {}
     aliases = reg.aliases.all(damaged=damaged_aliases)
-    table = Table(title=f"models in {reg.url}")
+    console.print(f"models in {esc(reg.url)}")
+    table = Table(box=None, pad_edge=False, header_style="bold underline")  # fits 80 columns
     table.add_column("version", no_wrap=True)
-    table.add_column("aliases", no_wrap=True)
-    table.add_column("created", no_wrap=True)  # dates tell versions apart: never cut
-    table.add_column("trained on", min_width=10)
-    for header in ("test n", "MdAPE", "PE10", "COD"):
-        table.add_column(header, justify="right")
+    table.add_column("aliases", min_width=8)  # the creation day: `models show`
+    table.add_column("data to", no_wrap=True)
+    for header in ("rows", "test n", "MdAPE", "PE10", "COD"):
+        table.add_column(header, justify="right", no_wrap=True)
     for m in manifests:
         held = ", ".join(sorted(k for k, v in aliases.items() if v == m.version))
-        trained = "–"
-        if m.training is not None:
-            trained = f"{m.training.n_rows:,} rows to {m.training.date_to}"
+        rows, until = "–", "–"
+        if m.training is not None:  # rows before cleaning: the registry counts the input
+            rows, until = f"{m.training.n_rows:,}", str(m.training.date_to or "–")
         test = m.test.overall if m.test is not None else {}
         table.add_row(
             m.version,
             held,
-            f"{m.created_at:%Y-%m-%d}",
-            trained,
+            until,
+            rows,
             f"{test.get('n', 0):,}" if test else "–",
             _pct(test.get("mdape")),
             _pct(test.get("pe10")),
@@ -172,6 +180,7 @@ def _list(url: str | None, project: Path | None, as_json: bool = False) -> None:
         held = ", ".join(sorted(k for k, v in aliases.items() if v == version))
         table.add_row(version, held, "[red]damaged manifest.json[/]", "", "", "", "", "")
     console.print(table)
+    console.print("rows: the training data's rows before cleaning; data to: its last date")
     problems = [*damaged.values(), *damaged_aliases.values()]
     if problems:  # the healthy versions are listed; the damage is the command's error
         raise RegistryError("\n".join(problems))
