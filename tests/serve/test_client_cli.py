@@ -125,3 +125,16 @@ def test_an_unreachable_service_says_so_without_a_status() -> None:
 
     with pytest.raises(ServiceError, match=r"^cannot reach: no answer from http://127\.0\.0\.1:9"):
         EstimoClient("http://127.0.0.1:9", timeout=2).value({"city": "Milano"})
+
+
+@pytest.mark.parametrize("local", [["--html", "h"], ["--reference", "r.json"], ["--model", "m"]])
+def test_local_options_with_a_service_url_are_refused(local: list[str]) -> None:
+    """They were accepted and dropped: the service answered, no HTML was written."""
+    from typer.testing import CliRunner
+
+    from estimo.cli import app
+
+    argv = ["value", "--url", "http://127.0.0.1:9", "-p", '{"city": "Milano"}', *local]
+    result = CliRunner().invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert f"{local[0]} do(es) not go with --url" in " ".join(result.output.split())

@@ -85,6 +85,21 @@ def _value(
 ) -> None:
     if lang not in LANGUAGES:
         raise ConfigError(f"--lang is {shown(lang)}; expected one of {list(LANGUAGES)!r}")
+    if url is not None:
+        local = [
+            name
+            for name, given in (
+                ("--model", model_dir),
+                ("--reference", reference_path),
+                ("--html", html),
+            )
+            if given is not None
+        ]
+        if local:  # they were dropped without a word: the service answered instead
+            raise ConfigError(
+                f"{', '.join(local)} do(es) not go with --url: the service values with its own "
+                "model and answers JSON; drop --url to value with a local model"
+            )
     records = _read_properties(property_json, file)
     if url is not None:  # the service values them (estimo.cli.serve)
         from estimo.cli.serve import records_of, value_remote
