@@ -408,3 +408,23 @@ def test_backtest_options_of_another_mode_are_refused(
     result = runner.invoke(app, ["backtest", str(canonical_csv), *options, "--out", str(tmp_path)])
     assert result.exit_code == 2, result.output
     assert message in " ".join(result.output.split())
+
+
+def test_index_until_before_the_data_says_so(tmp_path: Path, canonical_csv: Path) -> None:
+    """It said 'no row has a positive price and a date'."""
+    argv = ["index", str(canonical_csv), "--until", "1990-01-01", "--out", str(tmp_path / "i")]
+    result = runner.invoke(app, argv)
+    assert result.exit_code == 2, result.output
+    assert "keeps no row: the data runs from" in " ".join(result.output.split())
+
+
+def test_a_cross_validated_backtest_is_not_titled_out_of_time(
+    tmp_path: Path, canonical_csv: Path
+) -> None:
+    result = runner.invoke(
+        app, ["backtest", str(canonical_csv), "--cv", "2", "--out", str(tmp_path)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (
+        "cross-validated accuracy" in result.output and "out-of-time accuracy" not in result.output
+    )

@@ -320,8 +320,9 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
         member = validation.get("plain_member")
         if member and member["engine"].get("n"):
             console.print(
-                f"model = engine blended with a plain LightGBM of weight {member['weight']:.2f}"
-                f" (on the slice: engine alone MdAPE {100 * member['engine']['mdape']:.1f} %,"
+                f"model = engine blended with a plain LightGBM of weight {member['weight']:.2f},"
+                " the weight with the smallest mean absolute log error on the slice (not the "
+                f"smallest MdAPE: engine alone MdAPE {100 * member['engine']['mdape']:.1f} %,"
                 f" plain alone {100 * member['plain']['mdape']:.1f} %)"
             )
         offset_line = offset_choice_line(validation.get("use_offset"))
@@ -330,7 +331,10 @@ def print_backtest(result: BacktestResult, currency: str = "") -> None:
         outlier_line = outlier_share_line(validation.get("price_outlier_share"))
         if outlier_line:
             console.print(outlier_line)
-    console.print(overall_table(result.metrics["overall"], title="out-of-time accuracy"))
+    from estimo.evaluate.cv import FoldPlan
+
+    kind = "cross-validated" if isinstance(result.split, FoldPlan) else "out-of-time"
+    console.print(overall_table(result.metrics["overall"], title=f"{kind} accuracy"))
     if not result.by_city.empty:
         console.print(format_metrics_table(result.by_city, title="accuracy per city"))
     if len(result.unvalued):

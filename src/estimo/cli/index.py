@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 
 from estimo.cli._common import console, day_option, esc, handle_errors, load, out_folder
+from estimo.errors import ConfigError
 from estimo.index import GLOBAL, PriceIndex
 
 _COLOURS = (
@@ -41,7 +42,14 @@ def _index(data: str, out: Path, until: str | None) -> None:
     config, loaded = load(data)
     frame = loaded.frame
     if until is not None:
-        frame = frame.loc[frame["date"] < pd.Timestamp(until)]
+        kept = frame.loc[frame["date"] < pd.Timestamp(until)]
+        if kept.empty:
+            first, last = frame["date"].min(), frame["date"].max()
+            raise ConfigError(
+                f"--until {until} keeps no row: the data runs from {first:%Y-%m-%d} to "
+                f"{last:%Y-%m-%d}"
+            )
+        frame = kept
     engine = config.engine
     fitted = PriceIndex(
         controls=engine.index_controls,
