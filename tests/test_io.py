@@ -330,3 +330,20 @@ def test_projected_coordinates_in_metres_become_features_not_missing_places() ->
     assert np.allclose(frame["x_coordinate"], metres["lon"])
     (issue,) = [i for i in loaded.report.issues if i.column == "lat/lon"]
     assert "not degrees" in issue.problem and "x_coordinate" in issue.action
+
+
+def test_undated_data_with_as_of_set_is_not_told_to_set_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """'every row is dated 2019-06-01 (set data.as_of)' was warned with as_of set to it."""
+    import logging
+
+    from estimo.io import undated_date_source
+
+    with caplog.at_level(logging.INFO, logger="estimo.io"):
+        assert undated_date_source(DataConfig(path="-", as_of="2019-06-01")).value == "2019-06-01"
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="estimo.io"):
+        undated_date_source(DataConfig(path="-"))
+    assert any("set data.as_of" in r.getMessage() for r in caplog.records)

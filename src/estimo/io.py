@@ -1355,11 +1355,14 @@ def undated_date_source(data: DataConfig) -> ColumnSource:
     the current month. The price index is then flat and accuracy is measured by
     cross-validation (``estimo backtest --cv K``)."""
     as_of = data.as_of or f"{pd.Timestamp.today():%Y-%m-01}"
-    log.warning(
-        "the data has no date column: every row is dated %s (set data.as_of); "
-        "the price index is off and backtests cross-validate",
-        as_of,
-    )
+    if data.as_of is None:  # the surprising case: today's month, unsaid
+        log.warning(
+            "the data has no date column: every row is dated %s (set data.as_of); "
+            "the price index is off and backtests cross-validate",
+            as_of,
+        )
+    else:
+        log.info("the data has no date column: every row is dated %s (data.as_of)", as_of)
     return ColumnSource(value=as_of)
 
 

@@ -24,6 +24,33 @@ def test_an_old_model_loses_at_most_what_the_backtest_measured() -> None:
 
 
 def test_no_decay_within_the_horizon_is_not_called_stale() -> None:
+    table = staleness(_advice(0.0, 3, True), "2020-01-01", "2020-03-15", ["Milano"])
+    row = table.iloc[0]
+    assert row["age_months"] <= 3 and not bool(row["stale"])
+    assert row["expected_pe10_loss"] == 0.0
+
+
+def test_a_model_older_than_every_measured_age_is_stale_as_unmeasured() -> None:
+    """42 months old against a backtest that measured 3 was 'not stale, no retraining'."""
+    import pandas as pd
+
+    from estimo.config import MonitorAlerts
+    from estimo.monitor.alerts import evaluate_alerts
+
     table = staleness(_advice(0.0, 3, True), "2020-01-01", "2023-07-01", ["Milano"])
     row = table.iloc[0]
-    assert not bool(row["stale"]) and row["expected_pe10_loss"] == 0.0
+    assert bool(row["stale"]) and row["measured_up_to_months"] == 3
+    assert row["expected_pe10_loss"] == 0.0  # nothing measured: no loss invented
+    empty = pd.DataFrame()
+    alerts = evaluate_alerts(
+        month="2023-07",
+        accuracy=empty,
+        trends=empty,
+        market=empty,
+        drift=pd.DataFrame(columns=["feature", "psi"]),
+        outside=empty,
+        stale=table,
+        rules=MonitorAlerts(),
+    )
+    (alert,) = [a for a in alerts if a.rule == "stale"]
+    assert "older than any age the rolling backtest measured (3 months)" in alert.message

@@ -104,8 +104,8 @@ def test_explain_false_is_shaped_by_the_tier(bundles: Path, tier: str, keys: set
 @pytest.mark.parametrize(
     ("header", "language", "word", "floor_warning"),
     [
-        ("it-IT,it;q=0.9", "it", "valutazione", "Piano non indicato: l'abbiamo stimato"),
-        ("es", "es", "valoración", "Planta no indicado: lo estimamos"),
+        ("it-IT,it;q=0.9", "it", "valutazione", "Piano: dato non indicato, l'abbiamo stimato"),
+        ("es", "es", "valoración", "Planta: dato no indicado, lo estimamos"),
         ("en-GB", "en", "our valuation", "feature 'floor' was imputed"),
         ("fr", "en", "our valuation", "feature 'floor' was imputed"),
     ],

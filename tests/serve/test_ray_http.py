@@ -115,7 +115,7 @@ def test_explain_false_and_the_language_as_the_service(replica) -> None:
     )
     assert status == 200 and headers["content-language"] == "it"
     assert set(body) == set(PRICE_ONLY)
-    assert any(w.startswith("Piano non indicato") for w in body["warnings"]), body["warnings"]
+    assert any(w.startswith("Piano: dato non indicato") for w in body["warnings"]), body["warnings"]
 
 
 class CachingReplica(ValuationsReplica):

@@ -105,8 +105,8 @@ def test_the_cleanings_warnings_are_said_in_the_callers_language(saved) -> None:
     assert len(english) == 1, said["en"]
     at = said["en"].index(english[0])
     value = english[0].removeprefix("floor was missing; used ").split(" ")[0]
-    assert said["it"][at].startswith(f"Piano non indicato: abbiamo usato {value}, il valore ")
-    assert said["es"][at].startswith(f"Planta no indicado: usamos {value}, el valor ")
+    assert said["it"][at].startswith(f"Piano: dato non indicato, abbiamo usato {value}, il valore ")
+    assert said["es"][at].startswith(f"Planta: dato no indicado, usamos {value}, el valor ")
 
 
 def test_the_cleaning_changes_what_is_served(saved) -> None:

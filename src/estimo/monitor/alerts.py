@@ -232,15 +232,22 @@ def evaluate_alerts(
                     )
                 )
     if rules.stale and len(stale):
-        for r in stale.loc[stale["stale"]].itertuples():
+        for r in stale.loc[stale["stale"].astype(bool)].itertuples():
+            longest = getattr(r, "measured_up_to_months", None)
+            why = (
+                f"older than any age the rolling backtest measured ({int(longest)} months): "
+                "retrain, or measure longer (--origins, --horizon)"
+                if longest is not None and longest == longest and r.age_months > longest
+                else "the rolling backtest advises retraining every "
+                f"{r.retrain_every_months} months"
+            )
             alerts.append(
                 Alert(
                     "stale",
                     "warning",
                     r.city,
                     month,
-                    f"{r.city}: the model is {r.age_months} months old; the rolling backtest "
-                    f"advises retraining every {r.retrain_every_months} months",
+                    f"{r.city}: the model is {r.age_months} months old; {why}",
                     float(r.age_months),
                     float(r.retrain_every_months),
                 )

@@ -75,16 +75,27 @@ def staleness(
         if not math.isnan(loss):
             loss = min(max(loss, 0.0), 1.0)
         beyond = bool(city_advice.get("beyond_horizon", False))
+        # no decay measured within the backtest's horizon says nothing of a model older than
+        # every age it measured (43 months against a horizon of 2): stale, as unmeasured
+        unmeasured = bool(known and beyond and measured and age > longest)
         rows.append(
             {
                 "city": city,
                 "age_months": age,
                 "retrain_every_months": int(every) if known else None,
                 "expected_pe10_loss": loss,
-                # no decay measured within the backtest's horizon: not called stale by it
-                "stale": bool(known and not beyond and age > int(every)),
+                "stale": bool(known and ((not beyond and age > int(every)) or unmeasured)),
+                "measured_up_to_months": longest if measured else None,
             }
         )
     return pd.DataFrame(
-        rows, columns=["city", "age_months", "retrain_every_months", "expected_pe10_loss", "stale"]
+        rows,
+        columns=[
+            "city",
+            "age_months",
+            "retrain_every_months",
+            "expected_pe10_loss",
+            "stale",
+            "measured_up_to_months",
+        ],
     )

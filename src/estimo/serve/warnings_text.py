@@ -12,11 +12,11 @@ the engine's sentences (what callers may already match on).
 Examples
 --------
 >>> note("feature 'year_built' was imputed", "it")
-"Anno di costruzione non indicato: l'abbiamo stimato da case simili."
+"Anno di costruzione: dato non indicato, l'abbiamo stimato da case simili."
 >>> note("out of distribution: the range was widened and the confidence lowered", "es")
 'Esta vivienda es poco habitual para nuestros datos: hemos ampliado el rango y bajado la confianza.'
 >>> note("floor was missing; used 2 (city)", "it")
-'Piano non indicato: abbiamo usato 2, il valore tipico della città.'
+'Piano: dato non indicato, abbiamo usato 2, il valore tipico della città.'
 >>> note("a brand new warning", "it")
 'a brand new warning'
 >>> translate_warnings(["floor was missing; used 2 (city)"], "en")
@@ -124,7 +124,7 @@ NOTES: dict[str, dict[str, str]] = {
         "few_within": "Solo {n} case simili entro {km}.",
         "disagree": "I prezzi delle case simili sono molto diversi tra loro (circa ±{pct}).",
         "dissimilar": "Le case trovate non sono molto simili alla tua.",
-        "imputed": "{field} non indicato: l'abbiamo stimato da case simili.",
+        "imputed": "{field}: dato non indicato, l'abbiamo stimato da case simili.",
         "outside_range": "{field} {value} è fuori dall'intervallo delle case da cui abbiamo "
         "imparato (da {low} a {high}).",
         "past_data": "I nostri dati finiscono {months} mesi prima della data della valutazione: "
@@ -145,8 +145,8 @@ NOTES: dict[str, dict[str, str]] = {
         "implausible": "{field} {value} non sembrava corretto, quindi non l'abbiamo usato.",
         "large_rooms": "{area} m² per {rooms} locali sono molti per locale: controlla la "
         "superficie e i locali; l'intervallo è più ampio.",
-        "imputed_with": "{field} non indicato: abbiamo usato {value}, {level}.",
-        "read_from_text": "{field} non indicato: abbiamo letto {value} nella descrizione "
+        "imputed_with": "{field}: dato non indicato, abbiamo usato {value}, {level}.",
+        "read_from_text": "{field}: dato non indicato, abbiamo letto {value} nella descrizione "
         '("{span}").',
         "text_differs": "{field}: hai indicato {given}, ma la descrizione dice {value} "
         '("{span}"); abbiamo usato {given}.',
@@ -162,7 +162,7 @@ NOTES: dict[str, dict[str, str]] = {
         "few_within": "Solo {n} viviendas similares a menos de {km}.",
         "disagree": "Los precios de las viviendas similares difieren mucho entre sí (unos ±{pct}).",
         "dissimilar": "Las viviendas encontradas no se parecen mucho a la tuya.",
-        "imputed": "{field} no indicado: lo estimamos a partir de viviendas similares.",
+        "imputed": "{field}: dato no indicado, lo estimamos a partir de viviendas similares.",
         "outside_range": "{field} {value} está fuera del rango de las viviendas de las que "
         "aprendimos (de {low} a {high}).",
         "past_data": "Nuestros datos terminan {months} meses antes de la fecha de valoración: "
@@ -183,8 +183,8 @@ NOTES: dict[str, dict[str, str]] = {
         "implausible": "{field} {value} no parecía correcto, así que no lo usamos.",
         "large_rooms": "{area} m² para {rooms} habitaciones es mucho por habitación: revisa la "
         "superficie y las habitaciones; el rango es más amplio.",
-        "imputed_with": "{field} no indicado: usamos {value}, {level}.",
-        "read_from_text": '{field} no indicado: leímos {value} en la descripción ("{span}").',
+        "imputed_with": "{field}: dato no indicado, usamos {value}, {level}.",
+        "read_from_text": '{field}: dato no indicado, leímos {value} en la descripción ("{span}").',
         "text_differs": "{field}: indicaste {given}, pero la descripción dice {value} "
         '("{span}"); hemos usado {given}.',
     },
