@@ -54,3 +54,19 @@ def test_a_model_older_than_every_measured_age_is_stale_as_unmeasured() -> None:
     )
     (alert,) = [a for a in alerts if a.rule == "stale"]
     assert "older than any age the rolling backtest measured (3 months)" in alert.message
+
+
+def test_the_retraining_advice_says_how_to_train_on_its_window() -> None:
+    """'retrain ... on 2025-01-01 .. 2027-01-01 (estimo train ... --until ...)': train has
+    no option for the window's start; the project file's data.min_date is it."""
+    import pandas as pd
+
+    from estimo.monitor.advice import retraining_advice
+    from estimo.monitor.alerts import Alert
+
+    stale = Alert("stale", "warning", "Milano", "2023-07", "old", 43.0, 3.0)
+    advice = retraining_advice(
+        [stale], pd.DataFrame(), pd.DataFrame(), "2023-07", 12, max_bias=0.05
+    )
+    assert advice["retrain"] and advice["train_from"] == "2022-08-01"
+    assert "data.min_date: 2022-08-01" in advice["text"] and "--until 2023-08-01" in advice["text"]

@@ -137,4 +137,4 @@ def test_local_options_with_a_service_url_are_refused(local: list[str]) -> None:
     argv = ["value", "--url", "http://127.0.0.1:9", "-p", '{"city": "Milano"}', *local]
     result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2, result.output
-    assert f"{local[0]} do(es) not go with --url" in " ".join(result.output.split())
+    assert f"{local[0]} cannot be used with --url" in " ".join(result.output.split())

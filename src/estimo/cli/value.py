@@ -97,8 +97,8 @@ def _value(
         ]
         if local:  # they were dropped without a word: the service answered instead
             raise ConfigError(
-                f"{', '.join(local)} do(es) not go with --url: the service values with its own "
-                "model and answers JSON; drop --url to value with a local model"
+                f"{' and '.join(local)} cannot be used with --url: the service values with its "
+                "own model and answers JSON; drop --url to value with a local model"
             )
     records = _read_properties(property_json, file)
     if url is not None:  # the service values them (estimo.cli.serve)

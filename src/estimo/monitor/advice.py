@@ -80,8 +80,9 @@ def retraining_advice(
     if cities:
         names = ", ".join(c["city"] for c in cities)
         text = (
-            f"retrain {names} on {start:%Y-%m-%d} .. {until:%Y-%m-%d} "
-            f"(`estimo train ... --until {until:%Y-%m-%d}`), adding the outcomes recorded "
+            f"retrain {names} on the {training_months} months before {until:%Y-%m-%d} "
+            f"(data.min_date: {start:%Y-%m-%d} in the project file, then `estimo train ... "
+            f"--until {until:%Y-%m-%d}`), with sales up to then: add the outcomes recorded "
             "since each city's drift began as labelled rows"
         )
     else:
