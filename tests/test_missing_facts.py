@@ -77,3 +77,24 @@ def test_the_cleanings_own_indicators_are_not_fields_to_send(pipeline) -> None:
     with pytest.raises(InputError, match="unknown field 'area_m2_missing'") as raised:
         pipeline.value_one({**BASE, "area_m2_missing": 0})
     assert "year_built_missing" not in str(raised.value)
+
+
+def test_a_comparable_is_described_with_its_own_facts_only(pipeline) -> None:
+    """Comparables whose year built the data lacked were shown 'built in 1980' (the city's
+    typical year) and adjusted by 'year built: given or not -€14,463'."""
+    reference = pipeline.engine_.finder_.reference_
+    seen_imputed = 0
+    for area in (55, 85, 120):
+        for city, lat, lon in (("Milano", 45.47, 9.19), ("Roma", 41.9, 12.5)):
+            record = {**BASE, "city": city, "lat": lat, "lon": lon, "area_m2": area}
+            for comp in pipeline.value_one(record).comparables:
+                same = (reference["id"] == comp.id) & (reference["date"] == comp.date)
+                row = reference.loc[same].iloc[0]  # the sale shown (a home may sell twice)
+                for column in ("year_built", "condition"):
+                    if row.get(f"{column}_missing") == 1:
+                        seen_imputed += 1
+                        assert column not in comp.attributes
+                assert not [k for k in comp.adjustments if k.endswith("_missing")]
+                total = comp.price + sum(comp.adjustments.values())
+                assert total == pytest.approx(comp.adjusted_price, rel=1e-6)
+    assert seen_imputed  # the market leaves facts out: the check had something to check

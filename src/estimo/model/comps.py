@@ -211,6 +211,28 @@ def _resolved_dates(dates: Any, n: int) -> bool:
     )
 
 
+def _without_indicators(adjustments: dict[str, float]) -> dict[str, float]:
+    """A comparable's adjustments with the terms of its data gaps (``year_built_missing``:
+    "year built: given or not") folded into ``other``: the owner reads how the home
+    differs, not what the data lacked. The total is unchanged.
+
+    Examples
+    --------
+    >>> _without_indicators({"area_m2": 10.0, "year_built_missing": -4.0, "other": 1.0})
+    {'area_m2': 10.0, 'other': -3.0}
+    """
+    out: dict[str, float] = {}
+    folded = 0.0
+    for name, amount in adjustments.items():
+        if name.endswith("_missing"):
+            folded += float(amount)
+        else:
+            out[name] = amount
+    if folded:
+        out["other"] = float(out.get("other", 0.0)) + folded
+    return out
+
+
 def _comparable(rec: dict[str, Any]) -> Comparable:
     """One row of :attr:`ComparablesResult.comparables` (as Python values) as a
     :class:`Comparable`."""
@@ -225,7 +247,7 @@ def _comparable(rec: dict[str, Any]) -> Comparable:
         distance_m=None if pd.isna(distance) else float(distance),
         similarity=float(rec["similarity"]),
         age_months=float(rec["age_months"]),
-        adjustments=dict(rec.get("adjustments") or {}),
+        adjustments=_without_indicators(rec.get("adjustments") or {}),
         attributes=attributes,
         used=bool(rec.get("used", True)),
     )
@@ -467,6 +489,14 @@ class ComparablesFinder(CandidateSearch, BaseEstimator):
         arrays = {name: reference[name].to_numpy() for name in names}
         if "price" in arrays:
             arrays["price"] = reference["price"].to_numpy(dtype=float)
+        for name in DISPLAY_COLUMNS:  # a value the cleaning imputed is no fact to show
+            flag = f"{name}_missing"
+            if name in arrays and flag in reference:
+                imputed = reference[flag].to_numpy(dtype=float) == 1
+                if imputed.any():
+                    shown = arrays[name].astype(object)
+                    shown[imputed] = None
+                    arrays[name] = shown
         self._reference_arrays = (reference, arrays)
         return arrays
 
