@@ -69,9 +69,12 @@ def test_operation_errors_name_the_problem(operation, message) -> None:
 
 
 def test_data_without_a_date_is_dated_as_of(caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
     cfg = DataConfig(path="-", columns=COLUMNS, price_kind="sale", as_of="2019-06-01")
-    pass_through = to_canonical(RAW.iloc[[1, 3]], cfg)
-    assert "no date column" in caplog.text
+    with caplog.at_level(logging.INFO, logger="estimo.io"):
+        pass_through = to_canonical(RAW.iloc[[1, 3]], cfg)
+    assert "no date column" in caplog.text  # said (as_of given: information, not a warning)
     assert pass_through.report.undated
     assert set(pass_through.frame["date"]) == {pd.Timestamp("2019-06-01")}
 
