@@ -83,3 +83,26 @@ def test_json_params_round_trip(cls) -> None:
 def test_json_params_refuses_what_json_cannot_hold() -> None:
     with pytest.raises(TypeError, match="'engine'"):
         json_params(ValuationPipeline(engine=AVM()))
+
+
+def test_fit_x_y_takes_y_as_the_prices_not_as_weights() -> None:
+    """`AVM().fit(X, y)` (what scikit-learn's tools call) trained with the prices as sample
+    weights (predictions up to 11 % away); the pipeline's fit refused y."""
+    import numpy as np
+    import pytest as _pytest
+
+    from estimo.errors import DataError
+    from estimo.model.avm import AVM
+    from estimo.pipeline import ValuationPipeline
+    from estimo.synth import generate_market
+
+    frame = generate_market(1_500, seed=6, faults=False).frame
+    params = {"n_estimators": 20, "min_city_rows": 300, "comps_k": 5, "n_jobs": 1}
+    X, y = frame.drop(columns=["price"]), frame["price"]
+    by_y = AVM(**params).fit(X, y).predict(X)
+    by_frame = AVM(**params).fit(frame).predict(X)
+    np.testing.assert_allclose(by_y, by_frame)
+    piped = ValuationPipeline(engine=AVM(**params)).fit(X, y).predict(X.head(20))
+    assert np.isfinite(piped).all()
+    with _pytest.raises(DataError, match=f"y holds 3 prices for {len(X)} rows"):
+        AVM(**params).fit(X, y.head(3))

@@ -33,7 +33,7 @@ Examples
 --------
 >>> import tempfile
 >>> from estimo.synth import generate_market
->>> from estimo.model.avm import AVM, BUNDLE_META
+>>> from estimo.model.avm import AVM, BUNDLE_META, with_prices
 >>> frame = generate_market(2_500, seed=3).frame
 >>> engine = AVM(n_estimators=30, min_city_rows=300, comps_k=5, progress=False)
 >>> pipeline = ValuationPipeline(engine=engine, currency="EUR").fit(frame)
@@ -64,7 +64,7 @@ from estimo.explain.explainer import Explainer, Explanation
 from estimo.explain.labels import missing_labels, readable_name
 from estimo.explain.reference import REFERENCE_FILE, ReferenceTable, reference_sample
 from estimo.frames import with_columns
-from estimo.model.avm import AVM, BUNDLE_META
+from estimo.model.avm import AVM, BUNDLE_META, with_prices
 from estimo.model.valuation_result import Valuation
 from estimo.property_input import PropertyContract, widen_valuation
 from estimo.quality.calibrate import LabelCalibrator
@@ -145,7 +145,7 @@ class ValuationPipeline(BaseEstimator):
         )
 
     # ------------------------------------------------------------------ fitting
-    def fit(self, frame: pd.DataFrame) -> ValuationPipeline:
+    def fit(self, frame: pd.DataFrame, y: Any = None) -> ValuationPipeline:
         """Audit, clean and calibrate ``frame``, fit the engine on the cleaned rows and the
         explanation reference on a sample of them.
 
@@ -153,6 +153,9 @@ class ValuationPipeline(BaseEstimator):
         ----------
         frame : pandas.DataFrame
             Canonical training rows as loaded (``price``, ``date``, ``city`` required).
+        y : array-like, optional
+            The prices, as scikit-learn's tools pass them (``fit(X, y)``): they replace
+            ``frame["price"]``.
 
         Returns
         -------
@@ -166,6 +169,8 @@ class ValuationPipeline(BaseEstimator):
             If the rows cannot be trained on.
         """
         started = time.perf_counter()
+        if y is not None:
+            frame = with_prices(frame, y)
         engine = clone(self.engine) if self.engine is not None else AVM()
         engine.set_params(currency=self.currency)
         prepared = None

@@ -311,8 +311,9 @@ class AVM(BaseEstimator):
     def fit(
         self,
         frame: pd.DataFrame,
-        sample_weight: np.ndarray | None = None,
+        y: Any = None,
         *,
+        sample_weight: np.ndarray | None = None,
         price_outlier_share: float = 0.0,
     ) -> AVM:
         """Fit the engine on a canonical frame (see the module docstring).
@@ -320,7 +321,12 @@ class AVM(BaseEstimator):
         Parameters
         ----------
         frame : pandas.DataFrame
-            Canonical training rows (``price``, ``date``, ``city`` required).
+            Canonical training rows (``price``, ``date``, ``city`` required; ``price`` may
+            come as ``y`` instead).
+        y : array-like, optional
+            The prices, as scikit-learn's tools pass them (``fit(X, y)``): they replace
+            ``frame["price"]``. (The second argument used to be the sample weights, so
+            ``cross_val_score(AVM(), X, y)`` trained with the prices as weights.)
         sample_weight : array, optional
             Weight per row (e.g. sale prices weigh more than asking prices).
         price_outlier_share : float
@@ -339,6 +345,8 @@ class AVM(BaseEstimator):
             ``validation_months`` months with at least 30 new properties.
         """
         started = time.perf_counter()
+        if y is not None:
+            frame = with_prices(frame, y)
         frame, weight = self._checked_input(frame, sample_weight)
         self.price_outlier_share_ = checked_share(
             price_outlier_share, "price_outlier_share", "cannot fit the valuation engine"
@@ -1380,3 +1388,20 @@ class ValidationSlice(NamedTuple):
     fit_rows: np.ndarray
     test: pd.DataFrame
     kind: str
+
+
+def with_prices(frame: pd.DataFrame, y: Any) -> pd.DataFrame:
+    """``frame`` with ``y`` (scikit-learn's target) as its prices.
+
+    Raises
+    ------
+    DataError
+        If ``y`` does not hold one price per row.
+    """
+    prices = np.asarray(y, dtype=float).reshape(-1)
+    if len(prices) != len(frame):
+        raise DataError(
+            [f"y holds {len(prices)} prices for {len(frame)} rows; expected one per row"],
+            header="cannot fit the valuation engine",
+        )
+    return frame.assign(price=prices)
