@@ -88,6 +88,14 @@ def test_valid_record_is_parsed_to_canonical_types() -> None:
     assert checked.warnings == () and not checked.widen
 
 
+def test_a_numpy_date_is_a_date() -> None:
+    """np.datetime64 (what a frame's column hands out) was refused as 'expected a date'."""
+    import numpy as np
+
+    checked = CONTRACT.check({**BASE, "date": np.datetime64("2023-06-01T10:00")})
+    assert checked.record["date"] == pd.Timestamp("2023-06-01")
+
+
 def test_a_date_time_with_an_offset_is_its_local_date() -> None:
     """An evening sale in New York is a sale of that day, not of the next day in UTC."""
     checked = CONTRACT.check({**BASE, "date": "2023-06-01T23:30:00-05:00"})

@@ -649,6 +649,8 @@ def _date(value: Any) -> Any:
 
     if isinstance(value, bool | int | float):
         raise RefusedValueError("expected a date such as '2024-05-01', not a number")
+    if type(value).__name__ == "datetime64":  # numpy's date (NaT included): a Timestamp
+        value = pd.Timestamp(value)
     if isinstance(value, str):
         text = value.strip()
         if len(text) > 40 or not re.fullmatch(r"\d{4}-\d{2}-\d{2}([T ][0-9:.+\-Z]*)?", text):
