@@ -173,3 +173,19 @@ def test_running_scale_follows_the_traffic(market: pd.DataFrame) -> None:
     area = FEATURES.index("area_m2")
     assert abs(running._mean[area] - market["area_m2"].iloc[:500].mean()) < 1e-6
     assert abs(z[area]) < 5
+
+
+def test_a_huge_feature_value_does_not_overflow_the_detector() -> None:
+    """A fuzzed year built of 1.7e308 overflowed the distance (a 500 under warnings as
+    errors); it is capped, and judged out of distribution."""
+    import warnings
+
+    from estimo.serve.guard.extraction import ExtractionDetector
+    from estimo.serve.guard.settings import GuardSettings
+
+    detector = ExtractionDetector(GuardSettings().extraction)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for i in range(60):
+            year = 1.674732777613018e308 if i % 2 else 1990.0
+            detector.observe("k", [{"city": "a", "year_built": year, "area_m2": 80.0 + i}])

@@ -102,6 +102,10 @@ def effective_cities(cities: Iterable[str]) -> float:
     return float(1.0 / np.sum(shares**2))
 
 
+#: the largest magnitude a query's feature keeps (see :meth:`FeatureScale.raw`)
+RAW_CAP = 1e12
+
+
 class FeatureScale:
     """Centre and scale of each feature; with ``running=True`` they follow all traffic.
 
@@ -152,7 +156,9 @@ class FeatureScale:
             value = record.get(name)
             if isinstance(value, int | float) and not isinstance(value, bool):
                 out[i] = float(value)
-        return out
+        # a value no home has (a year built of 1.7e308) must not overflow the statistics:
+        # beyond a trillion it is out of distribution whatever it is
+        return np.clip(out, -RAW_CAP, RAW_CAP)
 
     def z(self, raw: np.ndarray) -> np.ndarray:
         """Standardised features (missing ones at 0, the centre)."""
